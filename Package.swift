@@ -1,0 +1,82 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "callaudit",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "callaudit", targets: ["callaudit"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        // System libraries, each wrapped exactly once (CallAuditKafka, CallAuditStore).
+        .systemLibrary(
+            name: "CRDKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+
+        // The event contract: JSON, CloudEvents, the types of PRODUCT.md §1. Pure values, no I/O.
+        .target(
+            name: "CallAuditDomain",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // librdkafka: consumer, producer, mock cluster.
+        .target(
+            name: "CallAuditKafka",
+            dependencies: ["CRDKafka", .product(name: "Logging", package: "swift-log")]
+        ),
+        // libpq: connections, migrations, the append-only event store, offsets, dead letters.
+        .target(
+            name: "CallAuditStore",
+            dependencies: [
+                "CLibPQ", "CallAuditDomain",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Migrations")]
+        ),
+        // Kafka → decode → store, exactly once.
+        .target(
+            name: "CallAuditIngest",
+            dependencies: [
+                "CallAuditDomain", "CallAuditKafka", "CallAuditStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Seeded, realistic traffic for demos, tests and benchmarks.
+        .target(
+            name: "CallAuditSimulator",
+            dependencies: ["CallAuditDomain", "CallAuditKafka"]
+        ),
+        .executableTarget(
+            name: "callaudit",
+            dependencies: [
+                "CallAuditDomain", "CallAuditKafka", "CallAuditStore", "CallAuditIngest", "CallAuditSimulator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        .testTarget(name: "CallAuditDomainTests", dependencies: ["CallAuditDomain"]),
+        .testTarget(
+            name: "CallAuditIntegrationTests",
+            dependencies: [
+                "CallAuditDomain", "CallAuditKafka", "CallAuditStore", "CallAuditIngest", "CallAuditSimulator",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+    ]
+)

@@ -1,0 +1,40 @@
+/// A message as it came off the wire: what the decoder needs, nothing of Kafka's API.
+public struct IncomingMessage: Sendable {
+    public var headers: [(key: String, value: [UInt8]?)]
+    public var value: [UInt8]?
+
+    public init(headers: [(key: String, value: [UInt8]?)] = [], value: [UInt8]?) {
+        self.headers = headers
+        self.value = value
+    }
+
+    public func header(_ name: String) -> [UInt8]? {
+        headers.last { $0.key.lowercased() == name }?.value
+    }
+}
+
+/// Why a message was dead-lettered. The raw values are stable: operators filter on them.
+public enum RejectionReason: String, Sendable, CaseIterable, Codable {
+    case notJSON = "not_json"
+    case notCloudEvent = "not_cloudevent"
+    case unknownType = "unknown_type"
+    case schemaViolation = "schema_violation"
+    case oversize
+    case badTime = "bad_time"
+    /// Valid by the contract, but PostgreSQL refused to store it.
+    case storeRejected = "store_rejected"
+}
+
+/// A message that is not an acceptable event, and why. The detail names
+/// attributes and paths only, never values, so it is safe to log.
+public struct Rejection: Error, Sendable, Equatable, CustomStringConvertible {
+    public var reason: RejectionReason
+    public var detail: String
+
+    public init(_ reason: RejectionReason, _ detail: String) {
+        self.reason = reason
+        self.detail = detail
+    }
+
+    public var description: String { "\(reason.rawValue): \(detail)" }
+}

@@ -1,0 +1,66 @@
+/// Where a value breaks the contract. Names the path and the rule, never the value,
+/// because values may be personal data and this text reaches logs and the dead-letter store.
+public struct ContractViolation: Error, Sendable, Equatable, CustomStringConvertible {
+    public var path: String
+    public var problem: String
+
+    public var description: String { "\(path): \(problem)" }
+}
+
+extension Shape {
+    public func validate(_ value: JSONValue, at path: String) throws(ContractViolation) {
+        func fail(_ problem: String) -> ContractViolation { ContractViolation(path: path, problem: problem) }
+        switch self {
+        case .nonEmptyString:
+            guard let s = value.stringValue else { throw fail("expected a string, found \(value.typeName)") }
+            guard !s.isEmpty else { throw fail("must not be empty") }
+        case .string:
+            guard value.stringValue != nil else { throw fail("expected a string, found \(value.typeName)") }
+        case .boolean:
+            guard value.boolValue != nil else { throw fail("expected a boolean, found \(value.typeName)") }
+        case .integer(let minimum):
+            guard let n = value.numberValue else { throw fail("expected an integer, found \(value.typeName)") }
+            guard n.rounded(.towardZero) == n else { throw fail("expected an integer") }
+            guard n >= Double(minimum) else { throw fail("must be at least \(minimum)") }
+        case .number(let minimum):
+            guard let n = value.numberValue else { throw fail("expected a number, found \(value.typeName)") }
+            guard n >= minimum else { throw fail("must be at least \(minimum)") }
+        case .oneOf(let allowed):
+            guard let s = value.stringValue else { throw fail("expected a string, found \(value.typeName)") }
+            guard allowed.contains(s) else { throw fail("must be one of \(allowed.joined(separator: ", "))") }
+        case .pattern(let pattern):
+            guard let s = value.stringValue else { throw fail("expected a string, found \(value.typeName)") }
+            guard pattern.matches(s) else { throw fail("must be \(pattern.summary)") }
+        case .list(let element, let minItems):
+            guard let items = value.arrayValue else { throw fail("expected an array, found \(value.typeName)") }
+            guard items.count >= minItems else { throw fail("needs at least \(minItems) item(s)") }
+            for (i, item) in items.enumerated() {
+                try element.validate(item, at: "\(path)[\(i)]")
+            }
+        case .object(let object):
+            try object.validate(value, at: path)
+        case .nullable(let inner):
+            if value == .null { return }
+            try inner.validate(value, at: path)
+        }
+    }
+}
+
+extension ObjectShape {
+    public func validate(_ value: JSONValue, at path: String) throws(ContractViolation) {
+        guard let members = value.objectValue else {
+            throw ContractViolation(path: path, problem: "expected an object, found \(value.typeName)")
+        }
+        for field in fields {
+            let fieldPath = "\(path).\(field.name)"
+            guard let member = members.first(where: { $0.key == field.name }) else {
+                if field.required { throw ContractViolation(path: fieldPath, problem: "is required") }
+                continue
+            }
+            try field.shape.validate(member.value, at: fieldPath)
+        }
+        if !atLeastOneOf.isEmpty, !atLeastOneOf.contains(where: { name in members.contains { $0.key == name } }) {
+            throw ContractViolation(path: path, problem: "needs at least one of \(atLeastOneOf.joined(separator: ", "))")
+        }
+    }
+}

@@ -1,0 +1,98 @@
+/// The shape a JSON value must have: the vocabulary the event contract is written in.
+///
+/// One description drives both the Swift validator and the published JSON
+/// Schemas, and a test checks the two against an independent validator.
+public indirect enum Shape: Sendable {
+    case nonEmptyString
+    case string
+    case boolean
+    case integer(minimum: Int)
+    case number(minimum: Double)
+    case oneOf([String])
+    case pattern(StringPattern)
+    case list(of: Shape, minItems: Int)
+    case object(ObjectShape)
+    case nullable(Shape)
+}
+
+/// A member of an object shape.
+public struct Field: Sendable {
+    public var name: String
+    public var shape: Shape
+    public var required: Bool
+    /// Personal data (PRODUCT.md §1): never logged, encrypted per subject, erasable.
+    public var pii: Bool
+
+    public static func required(_ name: String, _ shape: Shape, pii: Bool = false) -> Field {
+        Field(name: name, shape: shape, required: true, pii: pii)
+    }
+
+    public static func optional(_ name: String, _ shape: Shape, pii: Bool = false) -> Field {
+        Field(name: name, shape: shape, required: false, pii: pii)
+    }
+}
+
+/// An object with known members; unknown members are allowed and kept.
+public struct ObjectShape: Sendable {
+    public var fields: [Field]
+    /// At least one of these members must be present.
+    public var atLeastOneOf: [String]
+
+    public init(_ fields: [Field], atLeastOneOf: [String] = []) {
+        self.fields = fields
+        self.atLeastOneOf = atLeastOneOf
+    }
+}
+
+/// String formats the contract checks, each with its ECMA-262 regular expression.
+public enum StringPattern: String, Sendable {
+    case e164
+    case email
+    case jurisdiction
+    case country
+    case sha256Hex
+
+    public var regularExpression: String {
+        switch self {
+        case .e164: #"^\+[1-9][0-9]{1,14}$"#
+        case .email: #"^[^@]+@[^@]+$"#
+        case .jurisdiction: #"^[A-Z]{2}(-[A-Z0-9]{1,3})?$"#
+        case .country: #"^[A-Z]{2}$"#
+        case .sha256Hex: #"^[0-9a-f]{64}$"#
+        }
+    }
+
+    public var summary: String {
+        switch self {
+        case .e164: "an E.164 number (+ and up to 15 digits)"
+        case .email: "an e-mail address"
+        case .jurisdiction: "an ISO 3166-1 alpha-2 code, optionally with an ISO 3166-2 subdivision (US-CA)"
+        case .country: "an ISO 3166-1 alpha-2 code"
+        case .sha256Hex: "64 lowercase hexadecimal digits"
+        }
+    }
+
+    /// Hand-written matchers: the same languages as `regularExpression`, without a regex engine on the hot path.
+    public func matches(_ s: String) -> Bool {
+        let u = Array(s.utf8)
+        func upper(_ b: UInt8) -> Bool { b >= 0x41 && b <= 0x5A }
+        func digit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
+        switch self {
+        case .e164:
+            return u.count >= 3 && u.count <= 16 && u[0] == UInt8(ascii: "+") && u[1] >= 0x31 && u[1] <= 0x39
+                && u.dropFirst().allSatisfy(digit)
+        case .email:
+            let parts = u.split(separator: UInt8(ascii: "@"), omittingEmptySubsequences: false)
+            return parts.count == 2 && !parts[0].isEmpty && !parts[1].isEmpty
+        case .jurisdiction:
+            guard u.count >= 2, upper(u[0]), upper(u[1]) else { return false }
+            if u.count == 2 { return true }
+            return u.count >= 4 && u.count <= 6 && u[2] == UInt8(ascii: "-")
+                && u[3...].allSatisfy { upper($0) || digit($0) }
+        case .country:
+            return u.count == 2 && upper(u[0]) && upper(u[1])
+        case .sha256Hex:
+            return u.count == 64 && u.allSatisfy { digit($0) || ($0 >= 0x61 && $0 <= 0x66) }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+/// RFC 8785 (JSON Canonicalization Scheme) serialization.
+///
+/// The event store keeps every event in this form, so the same event hashes
+/// the same whether it arrived in structured or binary mode, and anyone can
+/// recompute a content hash without knowing how the producer formatted it.
+extension JSONValue {
+    public var canonicalBytes: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(512)
+        writeCanonical(into: &out)
+        return out
+    }
+
+    public var canonicalString: String { String(decoding: canonicalBytes, as: UTF8.self) }
+
+    public func writeCanonical(into out: inout [UInt8]) {
+        switch self {
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .number(let n): out.append(contentsOf: JSONValue.ecmaScriptString(n).utf8)
+        case .string(let s): JSONValue.writeCanonicalString(s, into: &out)
+        case .array(let elements):
+            out.append(UInt8(ascii: "["))
+            for (i, element) in elements.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                element.writeCanonical(into: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        case .object(let members):
+            out.append(UInt8(ascii: "{"))
+            // RFC 8785 §3.2.3: members sorted by the UTF-16 code units of their names.
+            let sorted = members.sorted { $0.key.utf16.lexicographicallyPrecedes($1.key.utf16) }
+            for (i, member) in sorted.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                JSONValue.writeCanonicalString(member.key, into: &out)
+                out.append(UInt8(ascii: ":"))
+                member.value.writeCanonical(into: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+    }
+
+    static func writeCanonicalString(_ string: String, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for byte in string.utf8 {
+            switch byte {
+            case 0x22: out.append(contentsOf: [0x5C, 0x22])
+            case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
+            case 0x08: out.append(contentsOf: [0x5C, UInt8(ascii: "b")])
+            case 0x0C: out.append(contentsOf: [0x5C, UInt8(ascii: "f")])
+            case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+            case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
+            case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+            case 0x00..<0x20:
+                let hex: [UInt8] = Array("0123456789abcdef".utf8)
+                out.append(contentsOf: [0x5C, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
+                out.append(hex[Int(byte >> 4)])
+                out.append(hex[Int(byte & 0x0F)])
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// ECMAScript Number::toString (ECMA-262 §7.1.12.1), as RFC 8785 §3.2.2.3 requires.
+    /// Swift's `description` already yields the shortest round-tripping digits;
+    /// only the layout of those digits differs.
+    static func ecmaScriptString(_ value: Double) -> String {
+        if value == 0 { return "0" }
+        if value < 0 { return "-" + ecmaScriptString(-value) }
+        let (digits, n) = decimalDigits(of: value)
+        let k = digits.count
+        if k <= n && n <= 21 {
+            return digits + String(repeating: "0", count: n - k)
+        }
+        if 0 < n && n <= 21 {
+            let split = digits.index(digits.startIndex, offsetBy: n)
+            return digits[..<split] + "." + digits[split...]
+        }
+        if -6 < n && n <= 0 {
+            return "0." + String(repeating: "0", count: -n) + digits
+        }
+        let exponent = n - 1
+        let sign = exponent < 0 ? "-" : "+"
+        let mantissa = k == 1 ? digits : String(digits.first!) + "." + digits.dropFirst()
+        return mantissa + "e" + sign + String(abs(exponent))
+    }
+
+    /// The shortest digit string `s` and exponent `n` with value = 0.s × 10^n.
+    private static func decimalDigits(of value: Double) -> (String, Int) {
+        let text = value.description  // e.g. "123.45", "1e-07", "1.5e+300"
+        var mantissa = Substring(text)
+        var exponent = 0
+        if let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
+            mantissa = text[..<e]
+            exponent = Int(text[text.index(after: e)...])!
+        }
+        let parts = mantissa.split(separator: ".", omittingEmptySubsequences: false)
+        let integerPart = String(parts[0])
+        let fractionPart = parts.count > 1 ? String(parts[1]) : ""
+        var all = integerPart + fractionPart
+        var pointPosition = integerPart.count + exponent
+        while all.hasPrefix("0") && all.count > 1 {
+            all.removeFirst()
+            pointPosition -= 1
+        }
+        while all.hasSuffix("0") && all.count > 1 { all.removeLast() }
+        return (all, pointPosition)
+    }
+}

@@ -1,0 +1,138 @@
+/// An instant with microsecond precision (PostgreSQL's `timestamptz` resolution).
+public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// Microseconds since 1970-01-01T00:00:00Z.
+    public var microseconds: Int64
+
+    public init(microseconds: Int64) { self.microseconds = microseconds }
+
+    public init(seconds: Int64) { self.microseconds = seconds * 1_000_000 }
+
+    public static func < (a: Timestamp, b: Timestamp) -> Bool { a.microseconds < b.microseconds }
+
+    public func adding(seconds: Int64) -> Timestamp { Timestamp(microseconds: microseconds + seconds * 1_000_000) }
+
+    /// Parses an RFC 3339 `date-time` (section 5.6), the form CloudEvents' `time` requires.
+    ///
+    /// Accepts exactly what JSON Schema's `date-time` format accepts: a four
+    /// digit year from 0001, a real calendar day, `T` (or `t`), seconds 00–59
+    /// (no leap seconds), any fraction, and `Z` or a ±hh:mm offset. Digits past
+    /// the microsecond are truncated.
+    public init?(rfc3339 text: String) {
+        var utf8 = Array(text.utf8)
+        guard utf8.count >= 20 else { return nil }
+        for i in utf8.indices where utf8[i] == UInt8(ascii: "t") || utf8[i] == UInt8(ascii: "z") {
+            utf8[i] -= 0x20
+        }
+        func number(_ range: Range<Int>) -> Int? {
+            var value = 0
+            for i in range {
+                let d = utf8[i]
+                guard d >= 0x30 && d <= 0x39 else { return nil }
+                value = value * 10 + Int(d - 0x30)
+            }
+            return value
+        }
+        func expect(_ i: Int, _ c: Character) -> Bool { utf8[i] == c.asciiValue! }
+        guard let year = number(0..<4), expect(4, "-"), let month = number(5..<7), expect(7, "-"),
+            let day = number(8..<10), expect(10, "T"), let hour = number(11..<13), expect(13, ":"),
+            let minute = number(14..<16), expect(16, ":"), let second = number(17..<19)
+        else { return nil }
+        guard year >= 1, (1...12).contains(month), day >= 1, day <= Timestamp.daysIn(month: month, year: year),
+            hour <= 23, minute <= 59, second <= 59
+        else { return nil }
+        var i = 19
+        var micros: Int64 = 0
+        if utf8[i] == UInt8(ascii: ".") {
+            i += 1
+            var digits = 0
+            while i < utf8.count, utf8[i] >= 0x30, utf8[i] <= 0x39 {
+                if digits < 6 { micros = micros * 10 + Int64(utf8[i] - 0x30) }
+                digits += 1
+                i += 1
+            }
+            guard digits > 0 else { return nil }
+            for _ in digits..<max(digits, 6) { micros *= 10 }
+        }
+        guard i < utf8.count else { return nil }
+        var offsetMinutes = 0
+        if utf8[i] == UInt8(ascii: "Z") {
+            i += 1
+        } else if utf8[i] == UInt8(ascii: "+") || utf8[i] == UInt8(ascii: "-") {
+            guard i + 6 == utf8.count, let oh = number(i + 1..<i + 3), expect(i + 3, ":"), let om = number(i + 4..<i + 6),
+                oh <= 23, om <= 59
+            else { return nil }
+            offsetMinutes = (oh * 60 + om) * (utf8[i] == UInt8(ascii: "-") ? -1 : 1)
+            i += 6
+        } else {
+            return nil
+        }
+        guard i == utf8.count else { return nil }
+        let days = Timestamp.daysFromCivil(year: year, month: month, day: day)
+        let seconds = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offsetMinutes * 60)
+        self.microseconds = seconds * 1_000_000 + micros
+    }
+
+    public var civil: (year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, microsecond: Int) {
+        let totalSeconds = microseconds.floorDivided(by: 1_000_000)
+        let micro = Int(microseconds - totalSeconds * 1_000_000)
+        let days = Int(totalSeconds.floorDivided(by: 86_400))
+        let secondOfDay = Int(totalSeconds - Int64(days) * 86_400)
+        let (y, m, d) = Timestamp.civilFromDays(days)
+        return (y, m, d, secondOfDay / 3600, secondOfDay / 60 % 60, secondOfDay % 60, micro)
+    }
+
+    /// `2026-11-24T10:00:00.123456Z`; the fraction is omitted when zero.
+    public var rfc3339: String {
+        let c = civil
+        var text = "\(pad(c.year, 4))-\(pad(c.month, 2))-\(pad(c.day, 2))T\(pad(c.hour, 2)):\(pad(c.minute, 2)):\(pad(c.second, 2))"
+        if c.microsecond != 0 { text += ".\(pad(c.microsecond, 6))" }
+        return text + "Z"
+    }
+
+    public var description: String { rfc3339 }
+
+    public static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: return isLeap(year) ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
+    }
+
+    public static func isLeap(_ year: Int) -> Bool { year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) }
+
+    /// Howard Hinnant's days_from_civil: days since 1970-01-01 in the proleptic Gregorian calendar.
+    public static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    public static func civilFromDays(_ z0: Int) -> (Int, Int, Int) {
+        let z = z0 + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
+    }
+}
+
+private func pad(_ value: Int, _ width: Int) -> String {
+    let s = String(value)
+    return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+}
+
+extension Int64 {
+    fileprivate func floorDivided(by divisor: Int64) -> Int64 {
+        let q = self / divisor
+        return (self % divisor != 0 && (self < 0) != (divisor < 0)) ? q - 1 : q
+    }
+}

@@ -1,0 +1,53 @@
+import CRDKafka
+
+/// librdkafka properties (https://github.com/confluentinc/librdkafka/blob/master/CONFIGURATION.md).
+/// Any property can be passed through, so SASL, SSL and tuning work as librdkafka documents them.
+public struct KafkaConfiguration: Sendable {
+    public var properties: [String: String]
+
+    public init(_ properties: [String: String] = [:]) {
+        self.properties = properties
+    }
+
+    public subscript(key: String) -> String? {
+        get { properties[key] }
+        set { properties[key] = newValue }
+    }
+
+    /// Builds a `rd_kafka_conf_t`, failing with librdkafka's message for an unknown property or bad value.
+    func makeNative() throws(KafkaError) -> OpaquePointer {
+        let conf = rd_kafka_conf_new()!
+        var errorText = [CChar](repeating: 0, count: 512)
+        for (key, value) in properties.sorted(by: { $0.key < $1.key }) {
+            let result = rd_kafka_conf_set(conf, key, value, &errorText, errorText.count)
+            guard result == RD_KAFKA_CONF_OK else {
+                rd_kafka_conf_destroy(conf)
+                let text = errorText.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+                throw KafkaError(code: result.rawValue, message: "configuration property \(key): \(text)")
+            }
+        }
+        return conf
+    }
+}
+
+/// A topic and partition.
+public struct TopicPartition: Hashable, Sendable, CustomStringConvertible {
+    public var topic: String
+    public var partition: Int32
+
+    public init(topic: String, partition: Int32) {
+        self.topic = topic
+        self.partition = partition
+    }
+
+    public var description: String { "\(topic)[\(partition)]" }
+}
+
+extension Array where Element == TopicPartition {
+    init(native list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) {
+        self = (0..<Int(list.pointee.cnt)).map { i in
+            let element = list.pointee.elems[i]
+            return TopicPartition(topic: String(cString: element.topic), partition: element.partition)
+        }
+    }
+}

@@ -1,0 +1,32 @@
+import CallAuditDomain
+
+/// One message the simulator sends: where, with which key, in which CloudEvents mode.
+public struct SimulatedMessage: Sendable {
+    public var topic: Topic
+    public var key: String
+    public var headers: [(key: String, value: [UInt8])]
+    public var value: [UInt8]
+    /// Event time, used to order a window of messages as a real platform would emit them.
+    public var time: Timestamp
+    /// nil for a valid event; the reason the ingest must dead-letter it otherwise.
+    public var expectedRejection: RejectionReason?
+
+    /// A valid event in structured mode (the JSON event is the value) or binary mode (`ce_*` headers).
+    static func event(_ document: JSONValue, topic: Topic, key: String, time: Timestamp, binary: Bool) -> SimulatedMessage {
+        guard binary, case .object(let members) = document else {
+            return SimulatedMessage(
+                topic: topic, key: key, headers: [("content-type", Array("application/cloudevents+json".utf8))],
+                value: document.canonicalBytes, time: time, expectedRejection: nil)
+        }
+        var headers: [(key: String, value: [UInt8])] = [("content-type", Array("application/json".utf8))]
+        var data: [UInt8] = []
+        for member in members {
+            if member.key == "data" {
+                data = member.value.canonicalBytes
+            } else if let text = member.value.stringValue {
+                headers.append(("ce_" + member.key, Array(text.utf8)))
+            }
+        }
+        return SimulatedMessage(topic: topic, key: key, headers: headers, value: data, time: time, expectedRejection: nil)
+    }
+}

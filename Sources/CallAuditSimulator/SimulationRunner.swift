@@ -1,0 +1,73 @@
+import CallAuditDomain
+import CallAuditKafka
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a simulation run sent.
+public struct SimulationReport: Sendable {
+    public var events = 0
+    public var malformed: [RejectionReason: Int] = [:]
+    public var failedDeliveries = 0
+
+    public var messages: Int { events + malformed.values.reduce(0, +) }
+}
+
+/// Sends a simulation to Kafka, optionally paced.
+public struct SimulationRunner {
+    public var simulation: SimulationConfiguration
+    public var topicNames: [Topic: String]
+    /// Messages per second; 0 sends as fast as the broker takes them.
+    public var rate: Double
+    /// Wall-clock limit in seconds; 0 sends everything.
+    public var maxDurationSeconds: Double
+
+    public init(simulation: SimulationConfiguration, topicNames: [Topic: String], rate: Double = 0, maxDurationSeconds: Double = 0) {
+        self.simulation = simulation
+        self.topicNames = topicNames
+        self.rate = rate
+        self.maxDurationSeconds = maxDurationSeconds
+    }
+
+    public func run(producer: KafkaProducer) throws -> SimulationReport {
+        var report = SimulationReport()
+        let started = ContinuousClock.now
+        struct Stop: Error {}
+        do {
+            try TrafficSimulator(configuration: simulation).generate { message in
+                let elapsed = Double(started.duration(to: .now).components.seconds)
+                    + Double(started.duration(to: .now).components.attoseconds) / 1e18
+                if maxDurationSeconds > 0, elapsed >= maxDurationSeconds { throw Stop() }
+                if rate > 0 {
+                    let due = Double(report.messages) / rate
+                    if due > elapsed { usleep(UInt32((due - elapsed) * 1_000_000)) }
+                }
+                try producer.produce(
+                    topic: topicNames[message.topic] ?? message.topic.rawValue, key: Array(message.key.utf8),
+                    value: message.value, headers: message.headers)
+                if let reason = message.expectedRejection {
+                    report.malformed[reason, default: 0] += 1
+                } else {
+                    report.events += 1
+                }
+            }
+        } catch is Stop {}
+        try producer.flush()
+        report.failedDeliveries = producer.failed
+        return report
+    }
+
+    /// Producer settings for bulk loading: large batches, compressed so the
+    /// mock cluster's ~5 MB per partition holds more.
+    public static func producerConfiguration(brokers: String, extra: [String: String] = [:]) -> KafkaConfiguration {
+        var properties = [
+            "bootstrap.servers": brokers, "linger.ms": "20", "batch.num.messages": "10000",
+            "compression.type": "lz4", "acks": "all", "client.id": "callaudit-simulator",
+            "message.max.bytes": "2000000",
+        ]
+        properties.merge(extra) { _, e in e }
+        return KafkaConfiguration(properties)
+    }
+}

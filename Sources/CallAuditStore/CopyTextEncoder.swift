@@ -1,0 +1,126 @@
+import CallAuditDomain
+
+/// Writes rows in PostgreSQL's COPY text format straight into a byte buffer.
+///
+/// Text format is what psql's `\copy` sends, so the ingest path and the raw
+/// COPY baseline in the benchmark move the same bytes.
+struct CopyTextEncoder {
+    private(set) var bytes: [UInt8] = []
+    private var fieldsInRow = 0
+
+    init(capacity: Int = 1 << 20) { bytes.reserveCapacity(capacity) }
+
+    mutating func text(_ value: String) {
+        separate()
+        escape(value.utf8)
+    }
+
+    mutating func text(bytes value: [UInt8]) {
+        separate()
+        escape(value)
+    }
+
+    mutating func integer(_ value: some BinaryInteger) {
+        separate()
+        bytes.append(contentsOf: String(value).utf8)
+    }
+
+    mutating func null() {
+        separate()
+        bytes.append(contentsOf: [0x5C, UInt8(ascii: "N")])
+    }
+
+    /// A `bytea` in hex form; the backslash of `\x` is itself escaped for COPY.
+    mutating func bytea(_ value: [UInt8]) {
+        separate()
+        bytes.append(contentsOf: [0x5C, 0x5C, UInt8(ascii: "x")])
+        for byte in value {
+            bytes.append(hexDigits[Int(byte >> 4)])
+            bytes.append(hexDigits[Int(byte & 0x0F)])
+        }
+    }
+
+    /// A `timestamptz` as `YYYY-MM-DD HH:MM:SS.ffffff+00`.
+    mutating func timestamp(_ value: Timestamp) {
+        separate()
+        let c = value.civil
+        digits(c.year, 4); bytes.append(UInt8(ascii: "-"))
+        digits(c.month, 2); bytes.append(UInt8(ascii: "-"))
+        digits(c.day, 2); bytes.append(UInt8(ascii: " "))
+        digits(c.hour, 2); bytes.append(UInt8(ascii: ":"))
+        digits(c.minute, 2); bytes.append(UInt8(ascii: ":"))
+        digits(c.second, 2); bytes.append(UInt8(ascii: "."))
+        digits(c.microsecond, 6)
+        bytes.append(contentsOf: [UInt8(ascii: "+"), UInt8(ascii: "0"), UInt8(ascii: "0")])
+    }
+
+    mutating func endRow() {
+        bytes.append(0x0A)
+        fieldsInRow = 0
+    }
+
+    private mutating func separate() {
+        if fieldsInRow > 0 { bytes.append(0x09) }
+        fieldsInRow += 1
+    }
+
+    private mutating func digits(_ value: Int, _ width: Int) {
+        var divisor = 1
+        for _ in 1..<width { divisor *= 10 }
+        var v = value
+        while divisor > 0 {
+            bytes.append(UInt8(ascii: "0") + UInt8(v / divisor % 10))
+            v %= divisor
+            divisor /= 10
+        }
+    }
+
+    private mutating func escape(_ source: some Sequence<UInt8>) {
+        for byte in source {
+            switch byte {
+            case 0x5C: bytes.append(0x5C); bytes.append(0x5C)
+            case 0x0A: bytes.append(0x5C); bytes.append(UInt8(ascii: "n"))
+            case 0x0D: bytes.append(0x5C); bytes.append(UInt8(ascii: "r"))
+            case 0x09: bytes.append(0x5C); bytes.append(UInt8(ascii: "t"))
+            default: bytes.append(byte)
+            }
+        }
+    }
+}
+
+private let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+extension Array where Element == UInt8 {
+    /// Lowercase hexadecimal.
+    public var hexString: String {
+        var out: [UInt8] = []
+        out.reserveCapacity(count * 2)
+        for byte in self {
+            out.append(hexDigits[Int(byte >> 4)])
+            out.append(hexDigits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    public init?(hexString: some StringProtocol) {
+        let utf8 = Array<UInt8>(hexString.utf8)
+        guard utf8.count % 2 == 0 else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(utf8.count / 2)
+        func nibble(_ c: UInt8) -> UInt8? {
+            switch c {
+            case 0x30...0x39: c - 0x30
+            case 0x61...0x66: c - 0x61 + 10
+            case 0x41...0x46: c - 0x41 + 10
+            default: nil
+            }
+        }
+        var i = 0
+        while i < utf8.count {
+            guard let high = nibble(utf8[i]), let low = nibble(utf8[i + 1]) else { return nil }
+            out.append(high << 4 | low)
+            i += 2
+        }
+        self = out
+    }
+}

@@ -1,0 +1,89 @@
+import CallAuditDomain
+
+/// A dead letter as operators see it.
+public struct StoredDeadLetter: Sendable {
+    public var id: Int64
+    public var origin: KafkaOrigin
+    public var receivedAt: String
+    public var reason: String
+    public var detail: String
+    public var status: String
+    public var replayedPosition: Int64?
+    public var lastReplayError: String?
+    public var key: [UInt8]?
+    public var headers: [(key: String, value: [UInt8]?)]
+    public var value: [UInt8]?
+
+    /// The message as it came off the wire, for replay.
+    public var message: IncomingMessage { IncomingMessage(headers: headers, value: value) }
+}
+
+/// Lists, shows and settles dead letters.
+public struct DeadLetterStore {
+    public let connection: PostgresConnection
+
+    public init(connection: PostgresConnection) {
+        self.connection = connection
+    }
+
+    private static let columns = """
+        id, kafka_topic, kafka_partition, kafka_offset, (extract(epoch FROM kafka_timestamp) * 1000)::bigint,
+        received_at, reason, detail, status, replayed_position, last_replay_error,
+        encode(message_key, 'hex'), headers, encode(message_value, 'hex')
+        """
+
+    public func list(status: String? = nil, reason: String? = nil, limit: Int = 100, afterID: Int64 = 0) throws
+        -> [StoredDeadLetter]
+    {
+        try connection.query(
+            """
+            SELECT \(Self.columns) FROM dead_letters
+            WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR reason = $2) AND id > $3
+            ORDER BY id LIMIT $4
+            """,
+            [status.map { .text($0) } ?? .null, reason.map { .text($0) } ?? .null, .int(afterID), .int(limit)]
+        ).map(Self.decode)
+    }
+
+    public func find(id: Int64) throws -> StoredDeadLetter? {
+        try connection.query("SELECT \(Self.columns) FROM dead_letters WHERE id = $1", [.int(id)]).map(Self.decode).first
+    }
+
+    public func counts() throws -> [(reason: String, status: String, count: Int)] {
+        try connection.query("SELECT reason, status, count(*) FROM dead_letters GROUP BY 1, 2 ORDER BY 1, 2").map {
+            (reason: $0[0]!, status: $0[1]!, count: Int($0[2]!)!)
+        }
+    }
+
+    public func markReplayed(id: Int64, position: Int64?) throws {
+        try connection.query(
+            "UPDATE dead_letters SET status = 'replayed', replayed_at = now(), replayed_position = $2, last_replay_error = NULL WHERE id = $1",
+            [.int(id), position.map { .int($0) } ?? .null])
+    }
+
+    public func recordReplayFailure(id: Int64, rejection: Rejection) throws {
+        try connection.query(
+            "UPDATE dead_letters SET last_replay_error = $2 WHERE id = $1", [.int(id), .text(rejection.description)])
+    }
+
+    private static func decode(_ row: [String?]) -> StoredDeadLetter {
+        StoredDeadLetter(
+            id: Int64(row[0]!)!,
+            origin: KafkaOrigin(
+                topic: row[1]!, partition: Int32(row[2]!)!, offset: Int64(row[3]!)!,
+                timestampMilliseconds: row[4].flatMap { Int64($0) }),
+            receivedAt: row[5]!, reason: row[6]!, detail: row[7]!, status: row[8]!,
+            replayedPosition: row[9].flatMap { Int64($0) }, lastReplayError: row[10],
+            key: row[11].flatMap { [UInt8](hexString: $0) },
+            headers: decodeHeaders(row[12]!),
+            value: row[13].flatMap { [UInt8](hexString: $0) })
+    }
+
+    private static func decodeHeaders(_ json: String) -> [(key: String, value: [UInt8]?)] {
+        guard let array = (try? JSONParser.parse(json))?.arrayValue else { return [] }
+        return array.compactMap { header in
+            guard let key = header["key"]?.stringValue else { return nil }
+            return (key: key, value: header["value_hex"]?.stringValue.flatMap { [UInt8](hexString: $0) })
+        }
+    }
+}

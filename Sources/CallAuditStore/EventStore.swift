@@ -1,0 +1,183 @@
+import CallAuditDomain
+
+/// The append-only event store: the one place events, dead letters and Kafka positions are written.
+///
+/// `append` writes a batch's events, its dead letters and the Kafka positions
+/// they advance in one transaction, so the positions never run ahead of what
+/// is stored. Retrying a batch whose commit was in doubt is harmless: events
+/// are unique by (source, id), dead letters by their Kafka coordinates, and
+/// positions only move forward.
+public final class EventStore {
+    public let connection: PostgresConnection
+    private var stagingReady = false
+
+    public init(connection: PostgresConnection) {
+        self.connection = connection
+    }
+
+    private static let eventColumns =
+        "stream, type, source, event_id, event_time, event, content_hash, kafka_topic, kafka_partition, kafka_offset"
+
+    @discardableResult
+    public func append(_ batch: IngestBatch, consumerGroup: String) throws -> AppendOutcome {
+        try connection.transaction {
+            let events = try appendEvents(batch.events)
+            let deadLettered = try appendDeadLetters(batch.deadLetters)
+            try advance(batch.resumePoints, consumerGroup: consumerGroup)
+            return AppendOutcome(stored: events.stored, duplicates: events.duplicates, deadLettered: deadLettered)
+        }
+    }
+
+    /// COPY straight into `events`; only if that meets a duplicate (source, id)
+    /// does the batch go the slower way through a staging table with ON CONFLICT.
+    fileprivate func appendEvents(_ events: [IncomingEvent]) throws -> AppendOutcome {
+        guard !events.isEmpty else { return AppendOutcome() }
+        let payload = Self.copyPayload(events, withSequence: false)
+        if try copyUnlessDuplicate(payload) { return AppendOutcome(stored: events.count) }
+        try prepareStaging()
+        try connection.copyIn(
+            "COPY events_staging (seq, \(Self.eventColumns)) FROM STDIN",
+            payload: Self.copyPayload(events, withSequence: true))
+        let inserted = try connection.query(
+            """
+            INSERT INTO events (\(Self.eventColumns))
+            SELECT \(Self.eventColumns) FROM events_staging ORDER BY seq
+            ON CONFLICT (source, event_id) DO NOTHING
+            """
+        ).affectedRows
+        return AppendOutcome(stored: inserted, duplicates: events.count - inserted)
+    }
+
+    /// COPY into `events` under a savepoint; false (and nothing written) if a row's (source, id) is already stored.
+    private func copyUnlessDuplicate(_ payload: [UInt8]) throws -> Bool {
+        try connection.execute("SAVEPOINT append_events")
+        do {
+            try connection.copyIn("COPY events (\(Self.eventColumns)) FROM STDIN", payload: payload)
+        } catch let error as PostgresError {
+            guard error.sqlState == "23505" else { throw error }
+            try connection.execute("ROLLBACK TO SAVEPOINT append_events")
+            return false
+        }
+        try connection.execute("RELEASE SAVEPOINT append_events")
+        return true
+    }
+
+    private func prepareStaging() throws {
+        guard !stagingReady else { return }
+        try connection.execute(
+            """
+            CREATE TEMP TABLE IF NOT EXISTS events_staging (
+                seq integer NOT NULL, stream text, type text, source text, event_id text, event_time timestamptz,
+                event json, content_hash bytea, kafka_topic text, kafka_partition integer, kafka_offset bigint
+            ) ON COMMIT DELETE ROWS
+            """)
+        stagingReady = true
+    }
+
+    static func copyPayload(_ events: [IncomingEvent], withSequence: Bool) -> [UInt8] {
+        var encoder = CopyTextEncoder(capacity: events.count * 700)
+        for (index, incoming) in events.enumerated() {
+            let event = incoming.event
+            if withSequence { encoder.integer(index) }
+            encoder.text(event.stream)
+            encoder.text(event.type.rawValue)
+            encoder.text(event.source)
+            encoder.text(event.id)
+            encoder.timestamp(event.time)
+            encoder.text(bytes: event.canonical)
+            encoder.bytea(event.contentHash)
+            if let origin = incoming.origin {
+                encoder.text(origin.topic)
+                encoder.integer(origin.partition)
+                encoder.integer(origin.offset)
+            } else {
+                encoder.null(); encoder.null(); encoder.null()
+            }
+            encoder.endRow()
+        }
+        return encoder.bytes
+    }
+
+    private func appendDeadLetters(_ deadLetters: [DeadLetter]) throws -> Int {
+        var inserted = 0
+        for letter in deadLetters {
+            inserted += try connection.query(
+                """
+                INSERT INTO dead_letters (kafka_topic, kafka_partition, kafka_offset, kafka_timestamp, reason, detail,
+                                          message_key, headers, message_value)
+                VALUES ($1, $2, $3, to_timestamp($4::double precision / 1000), $5, $6, $7, $8, $9)
+                ON CONFLICT (kafka_topic, kafka_partition, kafka_offset) DO NOTHING
+                """,
+                [
+                    .text(letter.origin.topic), .int(letter.origin.partition), .int(letter.origin.offset),
+                    letter.origin.timestampMilliseconds.map { .int($0) } ?? .null,
+                    .text(letter.rejection.reason.rawValue), .text(letter.rejection.detail),
+                    letter.key.map { .bytes($0) } ?? .null,
+                    .text(Self.headersJSON(letter.headers)),
+                    letter.value.map { .bytes($0) } ?? .null,
+                ]
+            ).affectedRows
+        }
+        return inserted
+    }
+
+    static func headersJSON(_ headers: [(key: String, value: [UInt8]?)]) -> String {
+        JSONValue.array(
+            headers.map { header in
+                ["key": .string(header.key), "value_hex": header.value.map { .string($0.hexString) } ?? .null]
+            }
+        ).canonicalString
+    }
+
+    private func advance(_ points: [KafkaResumePoint], consumerGroup: String) throws {
+        guard !points.isEmpty else { return }
+        try connection.query(
+            """
+            INSERT INTO kafka_offsets (consumer_group, topic, partition, next_offset)
+            SELECT $1, t, p, o FROM unnest($2::text[], $3::integer[], $4::bigint[]) AS x(t, p, o)
+            ON CONFLICT (consumer_group, topic, partition) DO UPDATE
+            SET next_offset = greatest(kafka_offsets.next_offset, excluded.next_offset), updated_at = now()
+            """,
+            [
+                .text(consumerGroup),
+                .text(postgresArray(points.map(\.topic))),
+                .text(postgresArray(points.map { String($0.partition) })),
+                .text(postgresArray(points.map { String($0.nextOffset) })),
+            ])
+    }
+
+    /// Where `consumerGroup` resumes in each partition it has stored anything for.
+    public func resumePoints(consumerGroup: String) throws -> [KafkaResumePoint] {
+        try connection.query(
+            "SELECT topic, partition, next_offset FROM kafka_offsets WHERE consumer_group = $1 ORDER BY topic, partition",
+            [.text(consumerGroup)]
+        ).map { row in KafkaResumePoint(topic: row[0]!, partition: Int32(row[1]!)!, nextOffset: Int64(row[2]!)!) }
+    }
+
+    public func eventCount() throws -> Int {
+        Int(try connection.query("SELECT count(*) FROM events").scalar ?? "0") ?? 0
+    }
+}
+
+/// A PostgreSQL array literal of quoted elements.
+func postgresArray(_ elements: [String]) -> String {
+    "{" + elements.map { element in
+        "\"" + element.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"") + "\""
+    }.joined(separator: ",") + "}"
+}
+
+extension EventStore {
+    /// Stores a replayed dead letter's event and settles the dead letter, in one transaction.
+    /// Returns the event's position (an earlier one if the event was already stored).
+    public func storeReplayed(_ incoming: IncomingEvent, deadLetterID: Int64) throws -> Int64? {
+        try connection.transaction {
+            _ = try appendEvents([incoming])
+            let position = try connection.query(
+                "SELECT position FROM events WHERE source = $1 AND event_id = $2",
+                [.text(incoming.event.source), .text(incoming.event.id)]
+            ).scalar.flatMap { Int64($0) }
+            try DeadLetterStore(connection: connection).markReplayed(id: deadLetterID, position: position)
+            return position
+        }
+    }
+}

@@ -1,0 +1,200 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CLibPQ
+
+/// A value bound to a statement parameter.
+public enum PostgresValue: Sendable, ExpressibleByStringLiteral, ExpressibleByNilLiteral {
+    case text(String)
+    case bytes([UInt8])
+    case null
+
+    public init(stringLiteral value: String) { self = .text(value) }
+    public init(nilLiteral: ()) { self = .null }
+    public static func int(_ value: some BinaryInteger) -> PostgresValue { .text(String(value)) }
+}
+
+/// One libpq connection (`PGconn`), owned and closed by this object.
+///
+/// `conninfo` is anything libpq accepts (a `postgresql://` URI or `key=value`
+/// pairs), and libpq's `PG*` environment variables fill in what it leaves out,
+/// as with psql. Calls block, so use it from a dedicated thread or a CLI.
+public final class PostgresConnection {
+    private let handle: OpaquePointer
+
+    public init(conninfo: String) throws(PostgresError) {
+        let keywords = ["dbname", "fallback_application_name"]
+        let values = [conninfo, "callaudit"]
+        let connection = withCStringArray(keywords) { k in
+            withCStringArray(values) { v in PQconnectdbParams(k, v, 1) }
+        }
+        guard let connection else { throw PostgresError(kind: .connection, message: "out of memory") }
+        guard PQstatus(connection) == CONNECTION_OK else {
+            let message = String(cString: PQerrorMessage(connection))
+            PQfinish(connection)
+            throw PostgresError(kind: .connection, message: message)
+        }
+        handle = connection
+    }
+
+    deinit { PQfinish(handle) }
+
+    public var isHealthy: Bool { PQstatus(handle) == CONNECTION_OK }
+
+    /// Server-side process id, for logs and for tests that terminate backends.
+    public var backendPID: Int32 { PQbackendPID(handle) }
+
+    /// Runs one statement with parameters (text results).
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [PostgresValue] = []) throws(PostgresError) -> PostgresRows {
+        let result = withParameters(parameters) { values, lengths, formats in
+            PQexecParams(handle, sql, Int32(parameters.count), nil, values, lengths, formats, 0)
+        }
+        return try PostgresRows(checking: result, connection: handle)
+    }
+
+    /// Runs one or more statements without parameters (migrations, transaction control).
+    public func execute(_ sql: String) throws(PostgresError) {
+        _ = try PostgresRows(checking: PQexec(handle, sql), connection: handle)
+    }
+
+    /// `COPY ... FROM STDIN` with the given payload in COPY text format.
+    public func copyIn(_ sql: String, payload: [UInt8]) throws(PostgresError) {
+        let start = PQexec(handle, sql)
+        guard PQresultStatus(start) == PGRES_COPY_IN else {
+            _ = try PostgresRows(checking: start, connection: handle)
+            throw PostgresError(kind: .client, message: "COPY did not enter COPY IN state")
+        }
+        PQclear(start)
+        let sent = payload.withUnsafeBufferPointer { buffer -> Bool in
+            buffer.withMemoryRebound(to: CChar.self) { chars in
+                var offset = 0
+                let chunk = 1 << 20
+                while offset < chars.count {
+                    let length = min(chunk, chars.count - offset)
+                    guard PQputCopyData(handle, chars.baseAddress! + offset, Int32(length)) == 1 else { return false }
+                    offset += length
+                }
+                return true
+            }
+        }
+        guard sent, PQputCopyEnd(handle, nil) == 1 else {
+            throw connectionError()
+        }
+        var failure: PostgresError?
+        while let result = PQgetResult(handle) {
+            do { _ = try PostgresRows(checking: result, connection: handle) } catch { failure = failure ?? error }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Runs `body` in a transaction: committed if it returns, rolled back if it throws.
+    public func transaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN")
+        do {
+            let value = try body()
+            try execute("COMMIT")
+            return value
+        } catch {
+            if isHealthy { try? execute("ROLLBACK") }
+            throw error
+        }
+    }
+
+    private func connectionError() -> PostgresError {
+        PostgresError(kind: .connection, message: String(cString: PQerrorMessage(handle)))
+    }
+}
+
+/// The rows of a statement's result, copied out of libpq.
+public struct PostgresRows: Sendable, Sequence {
+    public let columns: [String]
+    public let rows: [[String?]]
+    /// The command tag's row count (INSERT 0 5 → 5).
+    public let affectedRows: Int
+
+    init(checking result: OpaquePointer?, connection: OpaquePointer) throws(PostgresError) {
+        guard let result else {
+            throw PostgresError(kind: .connection, message: String(cString: PQerrorMessage(connection)))
+        }
+        defer { PQclear(result) }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+            break
+        default:
+            let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+            let message = String(cString: PQresultErrorMessage(result))
+            if let state {
+                throw PostgresError(kind: .server(sqlState: state), message: message)
+            }
+            throw PostgresError(
+                kind: PQstatus(connection) == CONNECTION_OK ? .client : .connection,
+                message: message.isEmpty ? String(cString: PQerrorMessage(connection)) : message)
+        }
+        let columnCount = Int(PQnfields(result))
+        let rowCount = Int(PQntuples(result))
+        columns = (0..<columnCount).map { String(cString: PQfname(result, Int32($0))) }
+        rows = (0..<rowCount).map { row in
+            (0..<columnCount).map { column in
+                PQgetisnull(result, Int32(row), Int32(column)) == 1
+                    ? nil : String(cString: PQgetvalue(result, Int32(row), Int32(column)))
+            }
+        }
+        affectedRows = Int(String(cString: PQcmdTuples(result))) ?? 0
+    }
+
+    public func makeIterator() -> IndexingIterator<[[String?]]> { rows.makeIterator() }
+
+    public var count: Int { rows.count }
+
+    /// The first column of the first row.
+    public var scalar: String? { rows.first?.first ?? nil }
+}
+
+private func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+    let duplicates = strings.map { strdup($0) }
+    defer { duplicates.forEach { free($0) } }
+    var pointers: [UnsafePointer<CChar>?] = duplicates.map { UnsafePointer($0) }
+    pointers.append(nil)
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}
+
+private func withParameters<R>(
+    _ parameters: [PostgresValue],
+    _ body: (UnsafePointer<UnsafePointer<CChar>?>?, UnsafePointer<Int32>?, UnsafePointer<Int32>?) -> R
+) -> R {
+    var storage: [UnsafeMutablePointer<CChar>?] = []
+    var lengths: [Int32] = []
+    var formats: [Int32] = []
+    for parameter in parameters {
+        switch parameter {
+        case .text(let text):
+            storage.append(strdup(text))
+            lengths.append(0)
+            formats.append(0)
+        case .bytes(let bytes):
+            let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: max(bytes.count, 1))
+            bytes.withUnsafeBytes { raw in
+                if let base = raw.baseAddress { UnsafeMutableRawPointer(buffer).copyMemory(from: base, byteCount: raw.count) }
+            }
+            storage.append(buffer)
+            lengths.append(Int32(bytes.count))
+            formats.append(1)
+        case .null:
+            storage.append(nil)
+            lengths.append(0)
+            formats.append(0)
+        }
+    }
+    defer {
+        for (pointer, parameter) in zip(storage, parameters) {
+            if case .bytes = parameter { pointer?.deallocate() } else { free(pointer) }
+        }
+    }
+    let values: [UnsafePointer<CChar>?] = storage.map { $0.map { UnsafePointer($0) } }
+    return values.withUnsafeBufferPointer { v in
+        lengths.withUnsafeBufferPointer { l in
+            formats.withUnsafeBufferPointer { f in body(v.baseAddress, l.baseAddress, f.baseAddress) }
+        }
+    }
+}

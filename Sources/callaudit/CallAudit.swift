@@ -1,0 +1,12 @@
+import ArgumentParser
+
+@main
+struct CallAudit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "callaudit",
+        abstract: "Compliance audit for call recording: Kafka events into an append-only PostgreSQL event store.",
+        subcommands: [
+            Migrate.self, Serve.self, DevKafka.self, Simulate.self, DeadLetters.self, Summary.self, Schemas.self,
+        ]
+    )
+}
