@@ -105,13 +105,16 @@ struct CallScenario {
             emit(.recordingAccessed, at: end + Int64.random(in: 600...7_200, using: &rng), access)
         }
         if violation == .transferWithoutBasis || rng.chance(0.03) {
-            let (country, basis): (String, JSONValue?) =
-                violation == .transferWithoutBasis ? rng.pick([("IN", "adequacy"), ("BR", "none"), ("US", nil)]) : rng.pick([("US", "scc"), ("JP", "adequacy"), ("GB", "adequacy"), ("IN", "bcr")])
+            // An empty basis stands for a share that names none at all.
+            let (country, basis) =
+                violation == .transferWithoutBasis
+                ? rng.pick([("IN", "adequacy"), ("BR", "none"), ("US", "")])
+                : rng.pick([("US", "scc"), ("JP", "adequacy"), ("GB", "adequacy"), ("IN", "bcr")])
             var share: [String: JSONValue] = [
                 "recording_id": rid, "actor": ["id": "emp-legal", "role": "legal"],
                 "recipient": ["organization": "Outsourced QA Ltd", "country": .string(country)], "purpose": "quality_sample",
             ]
-            share["legal_basis"] = basis
+            if !basis.isEmpty { share["legal_basis"] = .string(basis) }
             emit(.recordingShared, at: end + 3_600, share)
         }
         if violation == .deletedUnderHold || rng.chance(0.005) {

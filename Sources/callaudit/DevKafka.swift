@@ -20,7 +20,7 @@ struct DevKafka: ParsableCommand {
     static let defaultBootstrapFile = ".dev/kafka.bootstrap"
 
     @Option(help: "Number of mock brokers.")
-    var brokers: Int32 = 3
+    var brokerCount: Int32 = 3
 
     @Option(help: "Partitions per topic.")
     var partitions: Int32 = 32
@@ -32,13 +32,13 @@ struct DevKafka: ParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
-        guard brokers >= 1 else { throw ValidationError("--brokers must be at least 1") }
+        guard brokerCount >= 1 else { throw ValidationError("--broker-count must be at least 1") }
         guard partitions >= 1 else { throw ValidationError("--partitions must be at least 1") }
     }
 
     func run() throws {
         let logger = try logging.makeLogger(label: "callaudit.dev-kafka")
-        let cluster = try KafkaMockCluster(brokers: brokers, logger: logger)
+        let cluster = try KafkaMockCluster(brokers: brokerCount, logger: logger)
         for topic in try kafka.topicNames().values.sorted() {
             try cluster.createTopic(topic, partitions: partitions)
         }
@@ -47,7 +47,7 @@ struct DevKafka: ParsableCommand {
         try (cluster.bootstrapServers + "\n").write(toFile: bootstrapFile, atomically: true, encoding: .utf8)
         print(cluster.bootstrapServers)
         fflush(nil)
-        note("dev kafka: \(brokers) broker(s), topics \(try kafka.topicNames().values.sorted().joined(separator: ", ")) with \(partitions) partitions each; bootstrap written to \(bootstrapFile)")
+        note("dev kafka: \(brokerCount) broker(s), topics \(try kafka.topicNames().values.sorted().joined(separator: ", ")) with \(partitions) partitions each; bootstrap written to \(bootstrapFile)")
         waitForTerminationSignal()
         try? FileManager.default.removeItem(atPath: bootstrapFile)
         withExtendedLifetime(cluster) {}

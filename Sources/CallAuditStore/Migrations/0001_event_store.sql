@@ -105,3 +105,6 @@ CREATE INDEX dead_letters_open ON dead_letters (id) WHERE status = 'open';
 REVOKE ALL ON dead_letters FROM PUBLIC;
 GRANT SELECT, INSERT, UPDATE ON dead_letters TO callaudit_writer;
 GRANT SELECT ON dead_letters TO callaudit_reader;
+
+-- The service checks the schema version at start-up.
+GRANT SELECT ON schema_migrations TO callaudit_writer, callaudit_reader;
