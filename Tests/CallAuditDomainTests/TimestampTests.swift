@@ -1,0 +1,44 @@
+import Testing
+
+@testable import CallAuditDomain
+
+@Suite("RFC 3339 timestamps")
+struct TimestampTests {
+    @Test(
+        "accepts RFC 3339 date-times and normalises them to UTC",
+        arguments: [
+            ("2026-11-24T10:00:00Z", "2026-11-24T10:00:00Z"),
+            ("2026-11-24t10:00:00z", "2026-11-24T10:00:00Z"),
+            ("2026-11-24T10:00:00.5Z", "2026-11-24T10:00:00.500000Z"),
+            ("2026-11-24T10:00:00.1234567Z", "2026-11-24T10:00:00.123456Z"),
+            ("2026-11-24T12:30:00+02:30", "2026-11-24T10:00:00Z"),
+            ("2026-11-24T00:00:00-01:00", "2026-11-24T01:00:00Z"),
+            ("2028-02-29T00:00:00Z", "2028-02-29T00:00:00Z"),
+            ("2000-02-29T23:59:59Z", "2000-02-29T23:59:59Z"),
+            ("1969-12-31T23:59:59Z", "1969-12-31T23:59:59Z"),
+        ])
+    func accepts(_ text: String, _ normalised: String) throws {
+        let timestamp = try #require(Timestamp(rfc3339: text))
+        #expect(timestamp.rfc3339 == normalised)
+    }
+
+    @Test(
+        "rejects what RFC 3339 does not allow",
+        arguments: [
+            "2026-02-29T00:00:00Z", "1900-02-29T00:00:00Z", "2026-11-31T00:00:00Z", "2026-13-01T00:00:00Z",
+            "2026-11-24T24:00:00Z", "2026-11-24T10:60:00Z", "2026-11-24T23:59:60Z", "2026-11-24 10:00:00Z",
+            "2026-11-24T10:00:00", "2026-11-24T10:00:00+2:00", "2026-11-24T10:00:00+24:00", "2026-11-24T10:00:00.Z",
+            "0000-01-01T00:00:00Z", "26-11-24T10:00:00Z", "2026-11-24", "yesterday", "2026-11-24T10:00:00Zjunk",
+        ])
+    func rejects(_ text: String) {
+        #expect(Timestamp(rfc3339: text) == nil)
+    }
+
+    @Test("converts between days and civil dates across eras")
+    func civilRoundTrip() {
+        for days in stride(from: -800_000, through: 800_000, by: 997) {
+            let (y, m, d) = Timestamp.civilFromDays(days)
+            #expect(Timestamp.daysFromCivil(year: y, month: m, day: d) == days)
+        }
+    }
+}
