@@ -11,6 +11,18 @@ public struct SimulatedMessage: Sendable {
     /// nil for a valid event; the reason the ingest must dead-letter it otherwise.
     public var expectedRejection: RejectionReason?
 
+    public init(
+        topic: Topic, key: String, headers: [(key: String, value: [UInt8])], value: [UInt8], time: Timestamp,
+        expectedRejection: RejectionReason? = nil
+    ) {
+        self.topic = topic
+        self.key = key
+        self.headers = headers
+        self.value = value
+        self.time = time
+        self.expectedRejection = expectedRejection
+    }
+
     /// A valid event in structured mode (the JSON event is the value) or binary mode (`ce_*` headers).
     static func event(_ document: JSONValue, topic: Topic, key: String, time: Timestamp, binary: Bool) -> SimulatedMessage {
         guard binary, case .object(let members) = document else {

@@ -1,1 +1,151 @@
+import CallAuditDomain
+import CallAuditIngest
+import CallAuditKafka
+import CallAuditSimulator
+import CallAuditStore
+import Foundation
+import Logging
 import Testing
+
+let environment = ProcessInfo.processInfo.environment
+let quietLogger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+
+/// A fresh, migrated database on the dev cluster that ops/test starts.
+struct TestDatabase {
+    static let adminURL = environment["CALLAUDIT_TEST_ADMIN_URL"] ?? "postgresql://postgres@127.0.0.1:54329/postgres"
+
+    let name: String
+
+    var ownerURL: String { String(Self.adminURL[...Self.adminURL.lastIndex(of: "/")!]) + name }
+    var serviceURL: String { ownerURL.replacingOccurrences(of: "postgres@", with: "callaudit_service@") }
+
+    static func create() throws -> TestDatabase {
+        let database = TestDatabase(name: "ca_test_\(UInt32.random(in: 0...UInt32.max))")
+        let admin = try PostgresConnection(conninfo: adminURL)
+        try admin.execute("CREATE DATABASE \(database.name)")
+        let owner = try PostgresConnection(conninfo: database.ownerURL)
+        try Migrator(connection: owner, migrations: Migration.bundled()).migrate(logger: quietLogger)
+        try admin.execute(
+            """
+            DO $$ BEGIN
+                IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'callaudit_service') THEN
+                    CREATE ROLE callaudit_service LOGIN IN ROLE callaudit_writer;
+                END IF;
+            END $$
+            """)
+        return database
+    }
+
+    func owner() throws -> PostgresConnection { try PostgresConnection(conninfo: ownerURL) }
+
+    func count(_ sql: String) throws -> Int { Int(try owner().query(sql).scalar ?? "0") ?? 0 }
+
+    func drop() {
+        try? PostgresConnection(conninfo: Self.adminURL).execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+    }
+}
+
+/// An in-process mock cluster with the four topics.
+struct TestKafka {
+    let cluster: KafkaMockCluster
+
+    init(partitions: Int32 = 8) throws {
+        cluster = try KafkaMockCluster(brokers: 3, logger: quietLogger)
+        for topic in Topic.allCases { try cluster.createTopic(topic.rawValue, partitions: partitions) }
+    }
+
+    var brokers: String { cluster.bootstrapServers }
+
+    func producer() throws -> KafkaProducer {
+        try KafkaProducer(configuration: SimulationRunner.producerConfiguration(brokers: brokers), logger: quietLogger)
+    }
+
+    /// Sends messages and waits until the broker has every one.
+    func produce(_ messages: [SimulatedMessage]) throws {
+        let producer = try producer()
+        for message in messages {
+            try producer.produce(topic: message.topic.rawValue, key: Array(message.key.utf8), value: message.value, headers: message.headers)
+        }
+        try producer.flush()
+        #expect(producer.failed == 0)
+    }
+
+    func ingestConfiguration(_ database: TestDatabase, group: String = "test-group", maxMessageBytes: Int = 1 << 20) -> IngestConfiguration {
+        IngestConfiguration(
+            brokers: brokers, groupID: group,
+            kafkaProperties: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500", "topic.metadata.refresh.interval.ms": "1000"],
+            databaseURL: database.serviceURL, maxBatchSize: 2_000, maxBatchDelay: .milliseconds(20),
+            maxMessageBytes: maxMessageBytes, maxRetryDelay: .milliseconds(500))
+    }
+}
+
+/// Simulated traffic held in memory: the valid events and the malformed messages.
+func simulatedMessages(calls: Int, seed: UInt64 = 7, malformedRate: Double = 0) -> [SimulatedMessage] {
+    var configuration = SimulationConfiguration()
+    configuration.calls = calls
+    configuration.seed = seed
+    configuration.malformedRate = malformedRate
+    var messages: [SimulatedMessage] = []
+    TrafficSimulator(configuration: configuration).generate { messages.append($0) }
+    return messages
+}
+
+/// An ingest loop on its own thread, as the service runs it.
+final class RunningIngest: @unchecked Sendable {
+    let loop: IngestLoop
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(_ configuration: IngestConfiguration) {
+        loop = IngestLoop(configuration: configuration, logger: quietLogger)
+        Thread { [loop, finished] in
+            do { try loop.run() } catch { Issue.record("ingest loop failed: \(error)") }
+            finished.signal()
+        }.start()
+    }
+
+    var statistics: IngestStatistics { loop.statistics }
+
+    func stop() {
+        loop.requestStop()
+        finished.wait()
+    }
+}
+
+/// Polls `condition` until it holds or `seconds` pass; returns whether it held.
+func waitUntil(seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try condition() { return true }
+        Thread.sleep(forTimeInterval: 0.1)
+    }
+    return try condition()
+}
+
+/// Total messages consumed by a group, as recorded in PostgreSQL.
+func consumed(_ database: TestDatabase, group: String = "test-group") throws -> Int {
+    try database.count("SELECT coalesce(sum(next_offset), 0) FROM kafka_offsets WHERE consumer_group = '\(group)'")
+}
+
+/// Stored rows and positions agree partition by partition: every offset below
+/// the stored position is an event or a dead letter, exactly once, and none above it.
+func expectOffsetsConsistent(_ database: TestDatabase, group: String = "test-group") throws {
+    let rows = try database.owner().query(
+        """
+        WITH stored AS (
+            SELECT kafka_topic AS topic, kafka_partition AS partition, kafka_offset AS off FROM events WHERE kafka_topic IS NOT NULL
+            UNION ALL
+            SELECT kafka_topic, kafka_partition, kafka_offset FROM dead_letters
+        )
+        SELECT o.topic, o.partition, o.next_offset, count(s.off), count(DISTINCT s.off), coalesce(max(s.off), -1)
+        FROM kafka_offsets o LEFT JOIN stored s ON s.topic = o.topic AND s.partition = o.partition
+        WHERE o.consumer_group = $1
+        GROUP BY 1, 2, 3
+        """, [.text(group)])
+    #expect(rows.count > 0)
+    for row in rows {
+        let next = Int(row[2]!)!
+        #expect(Int(row[3]!)! == next, "partition \(row[0]!)[\(row[1]!)]: \(row[3]!) rows stored for position \(next)")
+        #expect(Int(row[4]!)! == next)
+        #expect(Int(row[5]!)! == next - 1)
+    }
+}
