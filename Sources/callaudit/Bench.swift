@@ -1,0 +1,190 @@
+import ArgumentParser
+import CallAuditDomain
+import CallAuditIngest
+import CallAuditStore
+import Foundation
+import Logging
+import Synchronization
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Benchmarks (not tests): figures for BENCHMARKS.md.", subcommands: [IngestBench.self])
+}
+
+/// Durable end-to-end ingest against the raw COPY rate, in one run.
+///
+/// Kafka (the mock cluster) and the backlog loader run as child processes, so
+/// the peak RSS reported is the ingest's own.
+struct IngestBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest",
+        abstract: "Load a simulated backlog into the dev Kafka, ingest it durably, and compare with psql \\copy of the same rows.")
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(help: "Calls to simulate (about 6.2 events each).")
+    var calls = 50_000
+
+    @Option(help: "Partitions per topic in the benchmark's own mock cluster.")
+    var partitions: Int32 = 48
+
+    @Option(help: "Messages per transaction.")
+    var batchSize = 5_000
+
+    func run() throws {
+        let logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
+        let url = database.resolved
+        try requireEmptyStore(url)
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("callaudit-bench-\(getpid())")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+
+        let bootstrapFile = scratch.appendingPathComponent("bootstrap").path
+        let kafka = try child(["dev-kafka", "--bootstrap-file", bootstrapFile, "--partitions", String(partitions), "--log-level", "error"])
+        defer { kafka.terminate(); kafka.waitUntilExit() }
+        let brokers = try waitForFile(bootstrapFile)
+
+        note("loading the backlog: \(calls) calls")
+        let loader = try child(["simulate", "--brokers", brokers, "--calls", String(calls), "--malformed-rate", "0", "--seed", "1"], captureOutput: true)
+        loader.process.waitUntilExit()
+        let loaded = String(decoding: loader.output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        guard loader.process.terminationStatus == 0, let messages = Int(loaded.split(separator: " ")[safe: 3] ?? "") else {
+            throw ValidationError("loading the backlog failed: \(loaded)")
+        }
+
+        note("ingesting \(messages) events")
+        let result = try ingest(brokers: brokers, url: url, messages: messages, logger: logger)
+        let peakRSS = peakResidentMegabytes()
+
+        note("raw COPY of the same rows")
+        let copyRate = try rawCopyRate(url: url, scratch: scratch)
+
+        let latencies = result.latencies.sorted()
+        print("""
+            machine:                 \(machineDescription())
+            events:                  \(messages)
+            end-to-end ingest:       \(Int(result.steadyRate)) events/s (first poll to last commit; \(Int(result.totalRate)) events/s including the consumer group join)
+            raw psql \\copy:          \(Int(copyRate)) events/s (same rows, identically indexed table, one transaction)
+            ingest / raw COPY:       \(String(format: "%.0f", result.steadyRate / copyRate * 100)) %
+            batch commit latency:    p50 \(millis(latencies[latencies.count / 2])) ms, p99 \(millis(latencies[min(latencies.count - 1, latencies.count * 99 / 100)])) ms over \(latencies.count) batches
+            peak RSS (ingest):       \(peakRSS) MB
+            """)
+    }
+
+    private struct IngestResult {
+        var steadyRate: Double
+        var totalRate: Double
+        var latencies: [Duration]
+    }
+
+    private func ingest(brokers: String, url: String, messages: Int, logger: Logger) throws -> IngestResult {
+        let collected = Mutex<(latencies: [Duration], done: Int, firstStart: ContinuousClock.Instant?)>(([], 0, nil))
+        let finished = DispatchSemaphore(value: 0)
+        let configuration = IngestConfiguration(
+            brokers: brokers, groupID: "bench", databaseURL: url, maxBatchSize: batchSize, maxBatchDelay: .milliseconds(100))
+        let loop = IngestLoop(configuration: configuration, logger: logger) { outcome, count, latency in
+            let done = collected.withLock { state in
+                state.latencies.append(latency)
+                state.done += count
+                if state.firstStart == nil { state.firstStart = ContinuousClock.now - latency }
+                return state.done
+            }
+            if done >= messages { finished.signal() }
+        }
+        let started = ContinuousClock.now
+        let thread = Thread { do { try loop.run() } catch { note("ingest failed: \(error)") } }
+        thread.start()
+        finished.wait()
+        let ended = ContinuousClock.now
+        loop.requestStop()
+        return collected.withLock { state in
+            IngestResult(
+                steadyRate: Double(messages) / seconds(state.firstStart!.duration(to: ended)),
+                totalRate: Double(messages) / seconds(started.duration(to: ended)), latencies: state.latencies)
+        }
+    }
+
+    /// psql `\copy` of the ingested rows, exported first, into a table with the same columns, indexes and constraints.
+    private func rawCopyRate(url: String, scratch: URL) throws -> Double {
+        let file = scratch.appendingPathComponent("rows.copy").path
+        let columns = "stream, type, source, event_id, event_time, event, content_hash, kafka_topic, kafka_partition, kafka_offset"
+        try psql(url, "\\copy (SELECT \(columns) FROM events ORDER BY position) TO '\(file)'")
+        try psql(url, "DROP TABLE IF EXISTS bench_copy_baseline; CREATE TABLE bench_copy_baseline (LIKE events INCLUDING ALL)")
+        defer { try? psql(url, "DROP TABLE IF EXISTS bench_copy_baseline") }
+        let rows = Double(try PostgresConnection(conninfo: url).query("SELECT count(*) FROM events").scalar ?? "0") ?? 0
+        let started = ContinuousClock.now
+        try psql(url, "\\copy bench_copy_baseline (\(columns)) FROM '\(file)'")
+        return rows / seconds(started.duration(to: .now))
+    }
+
+    private func requireEmptyStore(_ url: String) throws {
+        let connection = try PostgresConnection(conninfo: url)
+        try Migrator(connection: connection, migrations: Migration.bundled()).requireCurrent()
+        guard try connection.query("SELECT count(*) FROM events").scalar == "0" else {
+            throw ValidationError("the benchmark needs an empty, migrated database (ops/bench makes one)")
+        }
+    }
+}
+
+private struct Child {
+    var process: Process
+    var output: Pipe
+    func terminate() { process.terminate() }
+    func waitUntilExit() { process.waitUntilExit() }
+}
+
+private func child(_ arguments: [String], captureOutput: Bool = false) throws -> Child {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+    if !process.executableURL!.path.hasPrefix("/") {
+        process.executableURL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(CommandLine.arguments[0])
+    }
+    process.arguments = arguments
+    let output = Pipe()
+    process.standardOutput = captureOutput ? output : FileHandle.nullDevice
+    try process.run()
+    return Child(process: process, output: output)
+}
+
+private func psql(_ url: String, _ command: String) throws {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["psql", url.isEmpty ? "" : url, "-qX", "-v", "ON_ERROR_STOP=1", "-c", command].filter { !$0.isEmpty }
+    process.standardOutput = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else { throw ValidationError("psql failed: \(command)") }
+}
+
+private func waitForFile(_ path: String) throws -> String {
+    for _ in 0..<200 {
+        if let text = try? String(contentsOfFile: path, encoding: .utf8), !text.isEmpty {
+            return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        Thread.sleep(forTimeInterval: 0.05)
+    }
+    throw ValidationError("the benchmark's dev kafka did not start")
+}
+
+private func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+private func millis(_ d: Duration) -> String { String(format: "%.1f", seconds(d) * 1000) }
+
+/// VmHWM: the most resident memory this process has had.
+func peakResidentMegabytes() -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+        let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "")
+    else { return -1 }
+    return kilobytes / 1024
+}
+
+private func machineDescription() -> String {
+    let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+        .split(separator: "\n").first { $0.hasPrefix("model name") }?
+        .split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
+    return "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(cpu), \(ProcessInfo.processInfo.physicalMemory >> 30) GiB"
+}
+
+extension Array {
+    fileprivate subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
+}
