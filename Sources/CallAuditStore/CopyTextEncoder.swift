@@ -75,15 +75,29 @@ struct CopyTextEncoder {
         }
     }
 
-    private mutating func escape(_ source: some Sequence<UInt8>) {
-        for byte in source {
-            switch byte {
-            case 0x5C: bytes.append(0x5C); bytes.append(0x5C)
-            case 0x0A: bytes.append(0x5C); bytes.append(UInt8(ascii: "n"))
-            case 0x0D: bytes.append(0x5C); bytes.append(UInt8(ascii: "r"))
-            case 0x09: bytes.append(0x5C); bytes.append(UInt8(ascii: "t"))
-            default: bytes.append(byte)
+    private mutating func escape(_ source: some Collection<UInt8>) {
+        // Copy runs without special characters whole; escape only the rest.
+        var runStart = source.startIndex
+        var index = source.startIndex
+        while index != source.endIndex {
+            let byte = source[index]
+            if byte == 0x5C || byte == 0x0A || byte == 0x0D || byte == 0x09 {
+                bytes.append(contentsOf: source[runStart..<index])
+                escapeByte(byte)
+                runStart = source.index(after: index)
             }
+            index = source.index(after: index)
+        }
+        bytes.append(contentsOf: source[runStart..<index])
+    }
+
+    private mutating func escapeByte(_ byte: UInt8) {
+        bytes.append(0x5C)
+        switch byte {
+        case 0x0A: bytes.append(UInt8(ascii: "n"))
+        case 0x0D: bytes.append(UInt8(ascii: "r"))
+        case 0x09: bytes.append(UInt8(ascii: "t"))
+        default: bytes.append(byte)
         }
     }
 }

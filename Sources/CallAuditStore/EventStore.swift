@@ -53,7 +53,7 @@ public final class EventStore {
         try connection.execute("SAVEPOINT append_events")
         do {
             try connection.copyIn("COPY events (\(Self.eventColumns)) FROM STDIN", payload: payload)
-        } catch let error as PostgresError {
+        } catch {
             guard error.sqlState == "23505" else { throw error }
             try connection.execute("ROLLBACK TO SAVEPOINT append_events")
             return false
