@@ -29,7 +29,8 @@ let package = Package(
         // The event contract: JSON, CloudEvents, the types of PRODUCT.md §1. Pure values, no I/O.
         .target(
             name: "CallAuditDomain",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            resources: [.embedInCode("Policy/default-policy.json")]
         ),
         // librdkafka: consumer, producer, mock cluster.
         .target(
@@ -55,6 +56,15 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The projection runner and the read models kept from the log.
+        .target(
+            name: "CallAuditProjections",
+            dependencies: [
+                "CallAuditDomain", "CallAuditStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // Seeded, realistic traffic for demos, tests and benchmarks.
         .target(
             name: "CallAuditSimulator",
@@ -63,7 +73,8 @@ let package = Package(
         .executableTarget(
             name: "callaudit",
             dependencies: [
-                "CallAuditDomain", "CallAuditKafka", "CallAuditStore", "CallAuditIngest", "CallAuditSimulator",
+                "CallAuditDomain", "CallAuditKafka", "CallAuditStore", "CallAuditIngest", "CallAuditProjections",
+                "CallAuditSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -74,8 +85,8 @@ let package = Package(
         .testTarget(
             name: "CallAuditIntegrationTests",
             dependencies: [
-                "CallAuditDomain", "CallAuditKafka", "CallAuditStore", "CallAuditIngest", "CallAuditSimulator",
-                .product(name: "Logging", package: "swift-log"),
+                "CallAuditDomain", "CallAuditKafka", "CallAuditStore", "CallAuditIngest", "CallAuditProjections",
+                "CallAuditSimulator", .product(name: "Logging", package: "swift-log"),
             ]
         ),
     ]

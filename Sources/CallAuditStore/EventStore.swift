@@ -15,6 +15,9 @@ public final class EventStore {
         self.connection = connection
     }
 
+    /// The LISTEN/NOTIFY channel announcing newly committed events.
+    public static let notificationChannel = "callaudit_events"
+
     private static let eventColumns =
         "stream, type, source, event_id, event_time, event, content_hash, kafka_topic, kafka_partition, kafka_offset"
 
@@ -24,6 +27,8 @@ public final class EventStore {
             let events = try appendEvents(batch.events)
             let deadLettered = try appendDeadLetters(batch.deadLetters)
             try advance(batch.resumePoints, consumerGroup: consumerGroup)
+            // Delivered at commit: wakes projection runners without polling.
+            if events.stored > 0 { try connection.execute("NOTIFY \(EventStore.notificationChannel)") }
             return AppendOutcome(stored: events.stored, duplicates: events.duplicates, deadLettered: deadLettered)
         }
     }
@@ -140,9 +145,9 @@ public final class EventStore {
             """,
             [
                 .text(consumerGroup),
-                .text(postgresArray(points.map(\.topic))),
-                .text(postgresArray(points.map { String($0.partition) })),
-                .text(postgresArray(points.map { String($0.nextOffset) })),
+                .text(postgresArrayLiteral(points.map(\.topic))),
+                .text(postgresArrayLiteral(points.map { String($0.partition) })),
+                .text(postgresArrayLiteral(points.map { String($0.nextOffset) })),
             ])
     }
 
@@ -160,7 +165,7 @@ public final class EventStore {
 }
 
 /// A PostgreSQL array literal of quoted elements.
-func postgresArray(_ elements: [String]) -> String {
+public func postgresArrayLiteral(_ elements: [String]) -> String {
     "{" + elements.map { element in
         "\"" + element.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"") + "\""
     }.joined(separator: ",") + "}"
@@ -177,6 +182,7 @@ extension EventStore {
                 [.text(incoming.event.source), .text(incoming.event.id)]
             ).scalar.flatMap { Int64($0) }
             try DeadLetterStore(connection: connection).markReplayed(id: deadLetterID, position: position)
+            try connection.execute("NOTIFY \(EventStore.notificationChannel)")
             return position
         }
     }

@@ -101,6 +101,26 @@ public final class PostgresConnection {
         }
     }
 
+    /// Waits until a notification arrives on a channel this connection LISTENs
+    /// to, or the timeout passes. Returns whether any arrived (and consumes them).
+    public func waitForNotification(timeoutMilliseconds: Int32) throws(PostgresError) -> Bool {
+        if drainNotifications() { return true }
+        var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
+        guard descriptor.fd >= 0 else { throw connectionError() }
+        let ready = poll(&descriptor, 1, timeoutMilliseconds)
+        if ready > 0, PQconsumeInput(handle) == 0 { throw connectionError() }
+        return drainNotifications()
+    }
+
+    private func drainNotifications() -> Bool {
+        var any = false
+        while let notification = PQnotifies(handle) {
+            PQfreemem(notification)
+            any = true
+        }
+        return any
+    }
+
     private func connectionError() -> PostgresError {
         PostgresError(kind: .connection, message: String(cString: PQerrorMessage(handle)))
     }

@@ -1,12 +1,13 @@
 import ArgumentParser
 import CallAuditIngest
+import CallAuditProjections
 import CallAuditStore
 import Logging
 import ServiceLifecycle
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the long-lived services: Kafka ingest into the event store. Stops gracefully on SIGTERM or SIGINT.")
+        abstract: "Run the long-lived services: projections and Kafka ingest. Stops gracefully on SIGTERM or SIGINT.")
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var kafka: KafkaOptions
@@ -36,9 +37,16 @@ struct Serve: AsyncParsableCommand {
         try checkSchema(configuration.databaseURL)
         let statistics = IngestStatistics()
         let ingest = IngestService(loop: IngestLoop(configuration: configuration, logger: logger, statistics: statistics))
+        let projections = ProjectionCatalog.all.map { projection in
+            ServiceGroupConfiguration.ServiceConfiguration(
+                service: ProjectionService(runner: ProjectionRunner(projection: projection, databaseURL: configuration.databaseURL, logger: logger)))
+        }
+        // Started in order, stopped in reverse: ingest (last) stops first.
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: ingest), .init(service: StatisticsReporter(statistics: statistics, logger: logger))],
+                services: projections + [
+                    .init(service: StatisticsReporter(statistics: statistics, logger: logger)), .init(service: ingest),
+                ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()

@@ -10,9 +10,14 @@ import Testing
 import Glibc
 #endif
 
+/// Every test that uses the dev PostgreSQL cluster, one at a time:
+/// one of them restarts PostgreSQL under everybody's feet.
+@Suite("Against PostgreSQL", .serialized)
+enum DatabaseTests {}
+
+extension DatabaseTests {
 /// Real PostgreSQL (started by ops/test) and librdkafka's mock cluster.
-/// Serialized: one test restarts PostgreSQL under everybody's feet.
-@Suite("Ingest against PostgreSQL and Kafka", .serialized)
+@Suite("Ingest against PostgreSQL and Kafka")
 struct IngestTests {
     @Test("UPDATE, DELETE and TRUNCATE on events fail in the database, for the service role and for the owner")
     func eventsAreAppendOnly() throws {
@@ -227,12 +232,13 @@ struct IngestTests {
         return process
     }
 }
+}
 
 /// A valid event built in code.
 enum ContractEvent {
-    static func callEnded(id: String) -> JSONValue {
+    static func callEnded(id: String, call: String = "c-1") -> JSONValue {
         ["specversion": "1.0", "id": .string(id), "source": "urn:test", "type": "call.ended", "time": "2026-11-24T10:00:00Z",
-         "data": ["call_id": "c-1"]]
+         "data": ["call_id": .string(call)]]
     }
 }
 

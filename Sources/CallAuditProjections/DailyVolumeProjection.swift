@@ -1,0 +1,34 @@
+import CallAuditDomain
+import CallAuditStore
+
+/// Events per UTC day and type, for operations' dashboards.
+public struct DailyVolumeProjection: Projection {
+    public let name = "daily_volume"
+
+    public init() {}
+
+    public func apply(_ events: [StoredEvent], in connection: PostgresConnection) throws {
+        var counts: [String: Int] = [:]
+        for event in events {
+            let day = event.time.rfc3339.prefix(10)
+            counts["\(day)\t\(event.type)", default: 0] += 1
+        }
+        guard !counts.isEmpty else { return }
+        let keys = counts.keys.sorted()
+        try connection.query(
+            """
+            INSERT INTO projection_daily_volume (day, type, events)
+            SELECT d::date, t, n FROM unnest($1::text[], $2::text[], $3::bigint[]) AS x(d, t, n)
+            ON CONFLICT (day, type) DO UPDATE SET events = projection_daily_volume.events + excluded.events
+            """,
+            [
+                .text(postgresArrayLiteral(keys.map { String($0.split(separator: "\t")[0]) })),
+                .text(postgresArrayLiteral(keys.map { String($0.split(separator: "\t")[1]) })),
+                .text(postgresArrayLiteral(keys.map { String(counts[$0]!) })),
+            ])
+    }
+
+    public func reset(in connection: PostgresConnection) throws {
+        try connection.execute("DELETE FROM projection_daily_volume")
+    }
+}

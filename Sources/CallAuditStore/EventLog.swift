@@ -1,0 +1,99 @@
+import CallAuditDomain
+
+/// A place in the log, in the order projections read it: by the writing
+/// transaction, then by position.
+public struct LogCursor: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public var transactionID: UInt64
+    public var position: Int64
+
+    public init(transactionID: UInt64, position: Int64) {
+        self.transactionID = transactionID
+        self.position = position
+    }
+
+    public static let start = LogCursor(transactionID: 0, position: 0)
+
+    public static func < (a: LogCursor, b: LogCursor) -> Bool {
+        (a.transactionID, a.position) < (b.transactionID, b.position)
+    }
+
+    public var description: String { "\(transactionID)/\(position)" }
+}
+
+/// An event as read back from the store.
+public struct StoredEvent: Sendable {
+    public var cursor: LogCursor
+    public var stream: String
+    public var type: String
+    public var time: Timestamp
+    /// The canonical CloudEvent JSON, as stored and hashed.
+    public var json: String
+
+    public var position: Int64 { cursor.position }
+
+    public func document() throws(JSONParseError) -> JSONValue { try JSONParser.parse(json) }
+}
+
+/// Reads the event log so that no committed event is ever skipped.
+///
+/// Positions come from a sequence, so concurrent writers commit them out of
+/// order: a reader that remembered "position > N" would skip a smaller
+/// position committed late. Instead the reader takes only events of
+/// transactions older than the oldest one still in flight
+/// (`pg_snapshot_xmin`), in (transaction, position) order. Every event that
+/// becomes visible later belongs to a transaction at or above that horizon,
+/// so it sorts after everything already read.
+public struct EventLog {
+    public let connection: PostgresConnection
+
+    public init(connection: PostgresConnection) {
+        self.connection = connection
+    }
+
+    private static let columns =
+        "transaction_id::text, position, stream, type, (extract(epoch FROM event_time) * 1000000)::bigint, event"
+
+    /// The oldest transaction still in flight: events at or above it may still change.
+    public func horizon() throws -> UInt64 {
+        UInt64(try connection.query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text").scalar ?? "0") ?? 0
+    }
+
+    /// Up to `limit` settled events after `cursor`, below `horizon`.
+    public func read(after cursor: LogCursor, below horizon: UInt64, limit: Int) throws -> [StoredEvent] {
+        try connection.query(
+            """
+            SELECT \(Self.columns) FROM events
+            WHERE (transaction_id, position) > ($1::xid8, $2::bigint) AND transaction_id < $3::xid8
+            ORDER BY transaction_id, position LIMIT $4
+            """,
+            [.text(String(cursor.transactionID)), .int(cursor.position), .text(String(horizon)), .int(limit)]
+        ).map(Self.decode)
+    }
+
+    /// One stream's events in the window (from, through], in log order.
+    public func events(inStream stream: String, from: LogCursor, through: LogCursor) throws -> [StoredEvent] {
+        try connection.query(
+            """
+            SELECT \(Self.columns) FROM events
+            WHERE stream = $1 AND (transaction_id, position) >= ($2::xid8, $3::bigint)
+              AND (transaction_id, position) <= ($4::xid8, $5::bigint)
+            ORDER BY transaction_id, position
+            """,
+            [.text(stream), .text(String(from.transactionID)), .int(from.position), .text(String(through.transactionID)), .int(through.position)]
+        ).map(Self.decode)
+    }
+
+    /// How many settled and unsettled events lie after `cursor`.
+    public func count(after cursor: LogCursor) throws -> Int {
+        Int(try connection.query(
+            "SELECT count(*) FROM events WHERE (transaction_id, position) > ($1::xid8, $2::bigint)",
+            [.text(String(cursor.transactionID)), .int(cursor.position)]
+        ).scalar ?? "0") ?? 0
+    }
+
+    private static func decode(_ row: [String?]) -> StoredEvent {
+        StoredEvent(
+            cursor: LogCursor(transactionID: UInt64(row[0]!)!, position: Int64(row[1]!)!),
+            stream: row[2]!, type: row[3]!, time: Timestamp(microseconds: Int64(row[4]!)!), json: row[5]!)
+    }
+}

@@ -1,0 +1,155 @@
+import CallAuditDomain
+import CallAuditProjections
+import CallAuditStore
+import Foundation
+import Synchronization
+import Testing
+
+extension DatabaseTests {
+@Suite("Projection runner")
+struct ProjectionTests {
+    @Test("an event committed late by a concurrent writer is applied; a position > checkpoint reader would have skipped it")
+    func lateCommitIsNotSkipped() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let older = try database.owner()
+        let newer = try database.owner()
+        try older.execute("BEGIN")
+        try older.query("SELECT pg_current_xact_id()")  // the older transaction id
+        try newer.execute("BEGIN")
+        try insertEvent("late", on: newer)              // smaller position, newer transaction, still open
+        try insertEvent("early", on: older)             // larger position, older transaction
+        try older.execute("COMMIT")
+
+        let runner = ProjectionRunner(projection: DailyVolumeProjection(), databaseURL: database.serviceURL, logger: quietLogger)
+        try runner.catchUp()
+        #expect(try volume(database) == 1)
+        let naiveCheckpoint = try database.count("SELECT max(position) FROM events")
+
+        try newer.execute("COMMIT")
+        #expect(
+            try database.count("SELECT count(*) FROM events WHERE position > \(naiveCheckpoint)") == 0,
+            "the late event sits below the highest position already seen")
+        try runner.catchUp()
+        #expect(try volume(database) == 2, "the log reader applied the late event")
+    }
+
+    @Test("concurrent appenders while the projection runs: no event skipped, none applied twice; a rebuild gives the same result")
+    func concurrentAppendersAndRebuild() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let runner = ProjectionRunner(
+            projection: DailyVolumeProjection(), databaseURL: database.serviceURL, logger: quietLogger, batchSize: 97,
+            pollInterval: .milliseconds(200))
+        let running = Thread { runner.run() }
+        running.start()
+        let writers = 4
+        let perWriter = 600
+        DispatchQueue.concurrentPerform(iterations: writers) { writer in
+            let store = EventStore(connection: try! PostgresConnection(conninfo: database.serviceURL))
+            for batch in 0..<(perWriter / 20) {
+                let events = (0..<20).map { i in
+                    IncomingEvent(event: try! EventDecoder.validate(ContractEvent.callEnded(id: "w\(writer)-\(batch)-\(i)")), origin: nil)
+                }
+                try! store.append(IngestBatch(events: events), consumerGroup: "g")
+            }
+        }
+        let total = writers * perWriter
+        #expect(try waitUntil(seconds: 60) { try volume(database) >= total })
+        runner.requestStop()
+        #expect(try volume(database) == total)
+        let incremental = try database.owner().query("SELECT day, type, events FROM projection_daily_volume ORDER BY 1, 2").rows
+
+        try ProjectionCheckpoints(connection: try database.owner()).reset(DailyVolumeProjection())
+        #expect(try volume(database) == 0)
+        let rebuilt = try ProjectionRunner(projection: DailyVolumeProjection(), databaseURL: database.serviceURL, logger: quietLogger).catchUp()
+        #expect(rebuilt == total)
+        #expect(try database.owner().query("SELECT day, type, events FROM projection_daily_volume ORDER BY 1, 2").rows == incremental)
+    }
+
+    @Test("two runners for one projection: one leads, the other stands by and takes over; nothing applied twice")
+    func oneLeaderAtATime() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let runners = (0..<2).map { _ in
+            ProjectionRunner(projection: DailyVolumeProjection(), databaseURL: database.serviceURL, logger: quietLogger, pollInterval: .milliseconds(100))
+        }
+        let threads = runners.map { runner in Thread { runner.run() } }
+        threads.forEach { $0.start() }
+        let store = EventStore(connection: try PostgresConnection(conninfo: database.serviceURL))
+        try store.append(IngestBatch(events: (0..<500).map { IncomingEvent(event: try EventDecoder.validate(ContractEvent.callEnded(id: "a\($0)")), origin: nil) }), consumerGroup: "g")
+        #expect(try waitUntil(seconds: 30) { try volume(database) == 500 })
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(try volume(database) == 500, "the standby did not apply the events again")
+        runners.forEach { $0.requestStop() }
+        Thread.sleep(forTimeInterval: 0.5)
+        let successor = ProjectionRunner(projection: DailyVolumeProjection(), databaseURL: database.serviceURL, logger: quietLogger, pollInterval: .milliseconds(100))
+        Thread { successor.run() }.start()
+        try store.append(IngestBatch(events: (0..<300).map { IncomingEvent(event: try EventDecoder.validate(ContractEvent.callEnded(id: "b\($0)")), origin: nil) }), consumerGroup: "g")
+        #expect(try waitUntil(seconds: 30) { try volume(database) == 800 })
+        successor.requestStop()
+    }
+
+    @Test("a poison event quarantines only its stream: other streams go on, status shows it, retry re-applies after a fix")
+    func poisonEventQuarantinesItsStream() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        try database.owner().execute(
+            "CREATE TABLE test_applied (stream text, event_id text); GRANT ALL ON test_applied TO callaudit_writer")
+        let projection = RecordingProjection()
+        let store = EventStore(connection: try PostgresConnection(conninfo: database.serviceURL))
+        let events = ["c1": ["a", "poison", "b"], "c2": ["x", "y"], "c3": ["z"]].flatMap { call, ids in
+            ids.map { IncomingEvent(event: try! EventDecoder.validate(ContractEvent.callEnded(id: "\(call)-\($0)", call: call)), origin: nil) }
+        }
+        try store.append(IngestBatch(events: events), consumerGroup: "g")
+        let runner = ProjectionRunner(projection: projection, databaseURL: database.serviceURL, logger: quietLogger)
+        try runner.catchUp()
+
+        let applied = Set(try database.owner().query("SELECT event_id FROM test_applied").map { $0[0]! })
+        #expect(applied == ["c1-a", "c2-x", "c2-y", "c3-z"], "c1 stops at the poison; the other calls go on")
+        let quarantined = try ProjectionQuarantine(connection: try database.owner(), projection: projection.name).entries()
+        #expect(quarantined.map(\.stream) == ["call-c1"])
+        #expect(quarantined.first?.error.contains("cannot apply") == true)
+
+        try runner.retryQuarantined()
+        #expect(try ProjectionQuarantine(connection: try database.owner(), projection: projection.name).entries().count == 1, "still broken")
+        projection.fixed.store(true, ordering: .relaxed)
+        #expect(try runner.retryQuarantined() == 1)
+        let after = Set(try database.owner().query("SELECT event_id FROM test_applied").map { $0[0]! })
+        #expect(after == ["c1-a", "c1-poison", "c1-b", "c2-x", "c2-y", "c3-z"])
+        #expect(try ProjectionQuarantine(connection: try database.owner(), projection: projection.name).entries().isEmpty)
+    }
+}
+}
+
+/// Applies events into `test_applied`, and cannot apply one whose id contains "poison" until fixed.
+private final class RecordingProjection: Projection {
+    let name = "test_recording"
+    let fixed = Atomic<Bool>(false)
+
+    struct Poison: Error, CustomStringConvertible {
+        var description: String { "cannot apply this event" }
+    }
+
+    func apply(_ events: [StoredEvent], in connection: PostgresConnection) throws {
+        for event in events {
+            let id = try event.document()["id"]!.stringValue!
+            if id.contains("poison") && !fixed.load(ordering: .relaxed) { throw Poison() }
+            try connection.query("INSERT INTO test_applied VALUES ($1, $2)", [.text(event.stream), .text(id)])
+        }
+    }
+
+    func reset(in connection: PostgresConnection) throws { try connection.execute("DELETE FROM test_applied") }
+}
+
+private func volume(_ database: TestDatabase) throws -> Int {
+    try database.count("SELECT coalesce(sum(events), 0) FROM projection_daily_volume")
+}
+
+private func insertEvent(_ id: String, on connection: PostgresConnection) throws {
+    let event = try EventDecoder.validate(ContractEvent.callEnded(id: id))
+    try connection.query(
+        "INSERT INTO events (stream, type, source, event_id, event_time, event, content_hash) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        [.text(event.stream), .text(event.type.rawValue), .text(event.source), .text(event.id), .text(event.time.rfc3339),
+         .text(String(decoding: event.canonical, as: UTF8.self)), .bytes(event.contentHash)])
+}
