@@ -12,6 +12,7 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var kafka: KafkaOptions
     @OptionGroup var logging: LoggingOptions
+    @OptionGroup var policy: PolicyOptions
 
     @Option(help: "Messages per transaction at most.")
     var batchSize = 5_000
@@ -30,6 +31,8 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try logging.makeLogger(label: "callaudit")
+        let policy = try policy.load()
+        logger.info("policy loaded", metadata: ["policy.version": "\(policy.version)", "policy.hash": "\(policy.hash)"])
         let configuration = IngestConfiguration(
             brokers: kafka.resolvedBrokers, groupID: kafka.resolvedGroup, topicNames: try kafka.topicNames(),
             kafkaProperties: try kafka.librdkafkaProperties(), databaseURL: database.resolved, maxBatchSize: batchSize,
