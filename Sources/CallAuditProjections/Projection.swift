@@ -11,4 +11,10 @@ public protocol Projection: Sendable {
     func apply(_ events: [StoredEvent], in connection: PostgresConnection) throws
     /// Empties the projection's tables, for a rebuild.
     func reset(in connection: PostgresConnection) throws
+    /// Re-judges what the clock alone changes (deadlines passing). Runs in its own transaction when the log is idle.
+    func tick(in connection: PostgresConnection) throws
+}
+
+extension Projection {
+    public func tick(in connection: PostgresConnection) throws {}
 }

@@ -42,6 +42,7 @@ public final class ProjectionRunner: @unchecked Sendable {
                 let connection = try leaderConnection()
                 try retryRequested(on: connection)
                 if try applyNextBatch(on: connection) == 0 {
+                    try connection.transaction { try projection.tick(in: connection) }
                     _ = try connection.waitForNotification(timeoutMilliseconds: Int32(pollInterval.components.seconds * 1000 + pollInterval.components.attoseconds / 1_000_000_000_000_000))
                 }
             } catch let error as PostgresError where error.isConnectionFailure {
@@ -65,6 +66,7 @@ public final class ProjectionRunner: @unchecked Sendable {
             total += applied
             progress?(total)
         }
+        try connection.transaction { try projection.tick(in: connection) }
         return total
     }
 

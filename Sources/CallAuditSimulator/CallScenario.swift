@@ -63,7 +63,9 @@ struct CallScenario {
         case .lateNotice: emit(.noticePlayed, at: 2 + 11, ["call_id": .string(callID), "method": "agent_verbal"])
         default: emit(.noticePlayed, at: 3, ["call_id": .string(callID), "party_id": nil, "method": .string(rng.pick(["announcement", "beep_tone"]))])
         }
-        for party in parties where party.role != "agent" && party.jurisdiction == "DE" {
+        // Where any party is in Germany, the platform asks every external party for explicit consent.
+        let explicitConsent = parties.contains { $0.jurisdiction == "DE" }
+        for party in parties where party.role != "agent" && explicitConsent {
             let method: JSONValue = violation == .impliedConsentInGermany ? "implied_by_continuing" : .string(rng.pick(["verbal", "dtmf"]))
             let scope: JSONValue = rng.chance(0.5) ? ["recording", "training"] : ["recording"]
             emit(.consentGiven, at: 4, ["call_id": .string(callID), "party_id": .string(party.id), "method": method, "scope": scope])
@@ -102,7 +104,8 @@ struct CallScenario {
                 if purpose == "training_coaching" { access["anonymized"] = true }
                 if purpose == "complaint_investigation" { access["purpose_ref"] = .string("CASE-\(rng.hex(5))") }
             }
-            emit(.recordingAccessed, at: end + Int64.random(in: 600...7_200, using: &rng), access)
+            // Before any routine deletion (end + 900 s), so only the planted violation accesses a deleted recording.
+            emit(.recordingAccessed, at: end + Int64.random(in: 60...840, using: &rng), access)
         }
         if violation == .transferWithoutBasis || rng.chance(0.03) {
             // An empty basis stands for a share that names none at all.

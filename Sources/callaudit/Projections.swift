@@ -18,7 +18,7 @@ struct Projections: ParsableCommand {
             let checkpoints = Dictionary(uniqueKeysWithValues: try ProjectionCheckpoints(connection: connection).all().map { ($0.projection, $0) })
             let log = EventLog(connection: connection)
             print(pad("projection", 20) + pad("checkpoint", 20) + pad("applied", 12) + pad("behind", 10) + "updated")
-            for projection in ProjectionCatalog.all {
+            for projection in ProjectionCatalog.all(policy: .default) {
                 let status = checkpoints[projection.name]
                 let cursor = status?.cursor ?? .start
                 print(pad(projection.name, 20) + pad(cursor.description, 20) + pad(String(status?.eventsApplied ?? 0), 12)
@@ -34,9 +34,10 @@ struct Projections: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Empty a projection and re-apply the whole log, with progress.")
         @OptionGroup var database: DatabaseOptions
         @Argument(help: "Projection name (see `projections status`).") var name: String
+        @OptionGroup var policy: PolicyOptions
 
         func run() throws {
-            let projection = try resolve(name)
+            let projection = try resolve(name, policy)
             let connection = try PostgresConnection(conninfo: database.resolved)
             let total = try EventLog(connection: connection).count(after: .start)
             try ProjectionCheckpoints(connection: connection).reset(projection)
@@ -53,9 +54,10 @@ struct Projections: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Empty a projection and rewind it; the running service rebuilds it.")
         @OptionGroup var database: DatabaseOptions
         @Argument(help: "Projection name.") var name: String
+        @OptionGroup var policy: PolicyOptions
 
         func run() throws {
-            try ProjectionCheckpoints(connection: try PostgresConnection(conninfo: database.resolved)).reset(try resolve(name))
+            try ProjectionCheckpoints(connection: try PostgresConnection(conninfo: database.resolved)).reset(try resolve(name, policy))
             print("reset \(name)")
         }
     }
@@ -64,9 +66,10 @@ struct Projections: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Re-apply a projection's quarantined streams after a fix.")
         @OptionGroup var database: DatabaseOptions
         @Argument(help: "Projection name.") var name: String
+        @OptionGroup var policy: PolicyOptions
 
         func run() throws {
-            let projection = try resolve(name)
+            let projection = try resolve(name, policy)
             let connection = try PostgresConnection(conninfo: database.resolved)
             let leaderless = try connection.query(
                 "SELECT pg_try_advisory_lock(hashtextextended($1, 0))::text", [.text("callaudit.projection.\(name)")]).scalar == "true"
@@ -85,9 +88,10 @@ struct Projections: ParsableCommand {
     }
 }
 
-private func resolve(_ name: String) throws -> any Projection {
-    guard let projection = ProjectionCatalog.named(name) else {
-        throw ValidationError("no projection named \(name); known: \(ProjectionCatalog.all.map(\.name).joined(separator: ", "))")
+private func resolve(_ name: String, _ options: PolicyOptions) throws -> any Projection {
+    let policy = try options.load()
+    guard let projection = ProjectionCatalog.named(name, policy: policy) else {
+        throw ValidationError("no projection named \(name); known: \(ProjectionCatalog.all(policy: policy).map(\.name).joined(separator: ", "))")
     }
     return projection
 }

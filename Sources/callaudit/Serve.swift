@@ -40,7 +40,7 @@ struct Serve: AsyncParsableCommand {
         try checkSchema(configuration.databaseURL)
         let statistics = IngestStatistics()
         let ingest = IngestService(loop: IngestLoop(configuration: configuration, logger: logger, statistics: statistics))
-        let projections = ProjectionCatalog.all.map { projection in
+        let projections = ProjectionCatalog.all(policy: policy).map { projection in
             ServiceGroupConfiguration.ServiceConfiguration(
                 service: ProjectionService(runner: ProjectionRunner(projection: projection, databaseURL: configuration.databaseURL, logger: logger)))
         }

@@ -29,7 +29,7 @@ struct ConsentRuleTests {
             event(.recordingStarted, "e-rec", at: 0, ["call_id": "c1", "recording_id": "r1"]),
         ] + extra
         if shuffled { events.shuffle() }
-        var facts = CallConsentFacts(callID: "c1")
+        var facts = CallFacts(callID: "c1")
         events.forEach { facts.record($0) }
         return ConsentRule.evaluate(facts, policy: policy)
     }
@@ -96,7 +96,7 @@ struct ConsentRuleTests {
 
     @Test("an unrecorded call, or one whose call.started has not arrived, gives no finding")
     func nothingToJudge() {
-        var facts = CallConsentFacts(callID: "c1")
+        var facts = CallFacts(callID: "c1")
         facts.record(event(.recordingStarted, "e-rec", at: 0, ["call_id": "c1", "recording_id": "r1"]))
         #expect(ConsentRule.evaluate(facts, policy: policy).isEmpty)
     }

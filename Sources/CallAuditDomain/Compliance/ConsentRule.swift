@@ -5,7 +5,7 @@
 /// jurisdictions, applied to every external party, against the first
 /// recording start plus the notice grace.
 public enum ConsentRule {
-    public static func evaluate(_ facts: CallConsentFacts, policy: Policy) -> [Finding] {
+    public static func evaluate(_ facts: CallFacts, policy: Policy) -> [Finding] {
         // Without call.started the parties are unknown: nothing can be judged yet.
         guard facts.startedEventID != nil, let start = facts.recordingStarts.min(by: { $0.time < $1.time }) else { return [] }
         let governing = facts.parties
@@ -28,7 +28,7 @@ public enum ConsentRule {
     }
 
     private static func isSatisfied(
-        _ party: CallConsentFacts.Party, regime: ConsentRegime, start: Timestamp, deadline: Timestamp, facts: CallConsentFacts
+        _ party: CallFacts.Party, regime: ConsentRegime, start: Timestamp, deadline: Timestamp, facts: CallFacts
     ) -> Bool {
         let consents = facts.consents.filter { $0.partyID == party.id && $0.time <= deadline }
         switch regime {

@@ -1,9 +1,9 @@
-/// What a call's events say about its parties, recordings, notices and consents.
+/// What a call's events say about its parties, recordings, notices, consents and refusals.
 ///
 /// Built from the call's events in any order: every judgement below uses event
 /// times, so a late event changes the verdict, arrival order never does.
-public struct CallConsentFacts: Sendable {
-    public struct Party: Sendable, Equatable {
+public struct CallFacts: Sendable, Codable, Equatable {
+    public struct Party: Sendable, Equatable, Codable {
         public var id: String
         public var role: String
         public var jurisdiction: String?
@@ -11,13 +11,16 @@ public struct CallConsentFacts: Sendable {
         public var isExternal: Bool { role != "agent" }
     }
 
-    public struct Fact: Sendable, Equatable {
+    public struct Fact: Sendable, Equatable, Codable {
         public var eventID: String
         public var time: Timestamp
         /// The party it is about; nil for a notice played to every party.
         public var partyID: String?
         public var method: String?
         public var recordingID: String?
+        /// consent.given's scope; for recording timeline facts, the event type.
+        public var scope: [String]? = nil
+        public var kind: String? = nil
     }
 
     public var callID: String
@@ -26,6 +29,12 @@ public struct CallConsentFacts: Sendable {
     public var recordingStarts: [Fact] = []
     public var notices: [Fact] = []
     public var consents: [Fact] = []
+    public var refusals: [Fact] = []
+    /// recording.started, paused, resumed and stopped, each with its recording id and `kind`.
+    public var recordingTimeline: [Fact] = []
+
+    /// The recordings of this call.
+    public var recordingIDs: [String] { Array(Set(recordingTimeline.compactMap(\.recordingID))).sorted() }
 
     public init(callID: String) { self.callID = callID }
 
@@ -43,10 +52,17 @@ public struct CallConsentFacts: Sendable {
             }
         case EventType.recordingStarted.rawValue:
             recordingStarts.append(Fact(eventID: id, time: time, recordingID: data["recording_id"]?.stringValue))
+            recordingTimeline.append(Fact(eventID: id, time: time, recordingID: data["recording_id"]?.stringValue, kind: type))
+        case EventType.recordingPaused.rawValue, EventType.recordingResumed.rawValue, EventType.recordingStopped.rawValue:
+            recordingTimeline.append(Fact(eventID: id, time: time, recordingID: data["recording_id"]?.stringValue, kind: type))
         case EventType.noticePlayed.rawValue:
             notices.append(Fact(eventID: id, time: time, partyID: data["party_id"]?.stringValue, method: data["method"]?.stringValue))
         case EventType.consentGiven.rawValue:
-            consents.append(Fact(eventID: id, time: time, partyID: data["party_id"]?.stringValue, method: data["method"]?.stringValue))
+            consents.append(
+                Fact(eventID: id, time: time, partyID: data["party_id"]?.stringValue, method: data["method"]?.stringValue,
+                     scope: data["scope"]?.arrayValue?.compactMap(\.stringValue)))
+        case EventType.consentRefused.rawValue, EventType.consentWithdrawn.rawValue:
+            refusals.append(Fact(eventID: id, time: time, partyID: data["party_id"]?.stringValue, kind: type))
         default:
             break
         }

@@ -1,0 +1,18 @@
+import Crypto
+
+/// Stable keys for a person's identifiers: SHA-256 of "kind:value", so
+/// projections can match a request to calls without keeping the identifiers.
+public enum SubjectKeys {
+    public static let kinds = ["phone", "email", "customer_id", "employee_id"]
+
+    public static func keys(of subject: JSONValue?) -> [String] {
+        guard let subject else { return [] }
+        return kinds.compactMap { kind in
+            guard var value = subject[kind]?.stringValue, !value.isEmpty else { return nil }
+            if kind == "email" { value = value.lowercased() }
+            return SHA256.hash(data: Array("\(kind):\(value)".utf8)).map { byte in
+                String(byte >> 4, radix: 16) + String(byte & 0x0F, radix: 16)
+            }.joined()
+        }
+    }
+}

@@ -1,0 +1,82 @@
+extension RequestDeadline.Span {
+    /// `time` moved by this span: calendar months clamp to the month's last day
+    /// (31 January + 1 month = 28 or 29 February), days are 24-hour days.
+    public func added(to time: Timestamp) -> Timestamp {
+        switch self {
+        case .days(let days):
+            return time.adding(seconds: Int64(days) * 86_400)
+        case .months(let months):
+            let c = time.civil
+            let monthIndex = c.year * 12 + (c.month - 1) + months
+            let year = monthIndex / 12
+            let month = monthIndex % 12 + 1
+            let day = min(c.day, Timestamp.daysIn(month: month, year: year))
+            let days = Timestamp.daysFromCivil(year: year, month: month, day: day)
+            let seconds = Int64(days) * 86_400 + Int64(c.hour * 3600 + c.minute * 60 + c.second)
+            return Timestamp(microseconds: seconds * 1_000_000 + Int64(c.microsecond))
+        }
+    }
+}
+
+/// A data-subject request as the log knows it.
+public struct SubjectRequestFacts: Sendable, Codable, Equatable {
+    public enum Kind: String, Sendable, Codable { case access, erasure }
+
+    public var requestID: String
+    public var kind: Kind
+    public var regime: String
+    public var receivedAt: Timestamp
+    public var receivedEventID: String
+    public var extended = false
+    public var completedAt: Timestamp?
+    /// The subject's recordings and when each was deleted, if it was.
+    public var recordings: [String: Timestamp?] = [:]
+
+    public init(requestID: String, kind: Kind, regime: String, receivedAt: Timestamp, receivedEventID: String) {
+        self.requestID = requestID
+        self.kind = kind
+        self.regime = regime
+        self.receivedAt = receivedAt
+        self.receivedEventID = receivedEventID
+    }
+
+    /// GDPR: one calendar month from receipt (Art. 12(3)), extendable once by two; CCPA: 45 days, once more 45.
+    public func deadline(policy: Policy) -> Timestamp? {
+        guard let rule = policy.subjectRequests[regime] else { return nil }
+        guard extended else { return rule.deadline.added(to: receivedAt) }
+        // The extension lengthens the period counted from receipt: 31 January + 1 + 2 months is 30 April.
+        switch (rule.deadline, rule.extension_) {
+        case let (.months(a), .months(b)): return RequestDeadline.Span.months(a + b).added(to: receivedAt)
+        case let (.days(a), .days(b)): return RequestDeadline.Span.days(a + b).added(to: receivedAt)
+        default: return rule.extension_.added(to: rule.deadline.added(to: receivedAt))
+        }
+    }
+}
+
+/// ERASURE_OVERDUE and SUBJECT_REQUEST_OVERDUE, judged against the clock.
+public enum SubjectRequestRule {
+    public static func evaluate(_ request: SubjectRequestFacts, policy: Policy, now: Timestamp) -> [Finding] {
+        guard let due = request.deadline(policy: policy), let citation = policy.subjectRequests[request.regime]?.citation else { return [] }
+        let completedInTime = request.completedAt.map { $0 <= due } ?? false
+        let pendingRecordings = request.recordings.filter { _, deleted in deleted.map { $0 > due } ?? true }.keys.sorted()
+        let overdue: Bool
+        switch request.kind {
+        case .access: overdue = !completedInTime && (request.completedAt != nil || now > due)
+        case .erasure: overdue = (!completedInTime && request.completedAt != nil) || (now > due && (!completedInTime || !pendingRecordings.isEmpty))
+        }
+        guard overdue else { return [] }
+        let detail =
+            request.kind == .access
+            ? "access request not answered by its deadline"
+            : pendingRecordings.isEmpty
+                ? "erasure request not completed by its deadline"
+                : "erasure request overdue: \(pendingRecordings.count) recording(s) of the subject not deleted by the deadline"
+        return [
+            Finding(
+                rule: request.kind == .access ? .subjectRequestOverdue : .erasureOverdue, severity: .high, occurredAt: due,
+                callID: nil, recordingID: pendingRecordings.first, partyID: nil, requestID: request.requestID, jurisdiction: nil,
+                citation: citation, evidence: [request.receivedEventID], detail: detail,
+                policyVersion: policy.version, policyHash: policy.hash)
+        ]
+    }
+}
