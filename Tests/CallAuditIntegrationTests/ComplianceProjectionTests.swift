@@ -1,0 +1,149 @@
+import CallAuditDomain
+import CallAuditProjections
+import CallAuditSimulator
+import CallAuditStore
+import Foundation
+import Synchronization
+import Testing
+
+extension DatabaseTests {
+@Suite("Compliance projection")
+struct ComplianceProjectionTests {
+    static let clockStart = Timestamp(rfc3339: "2026-11-24T00:00:00Z")!
+
+    /// A clock the test moves by hand.
+    final class TestClock: Sendable {
+        let microseconds = Atomic<Int64>(ComplianceProjectionTests.clockStart.microseconds)
+        var now: Timestamp { Timestamp(microseconds: microseconds.load(ordering: .relaxed)) }
+        func set(_ time: Timestamp) { microseconds.store(time.microseconds, ordering: .relaxed) }
+    }
+
+    func simulatedEvents(calls: Int) -> [IncomingEvent] {
+        var configuration = SimulationConfiguration()
+        configuration.calls = calls
+        configuration.violationRate = 0.3
+        configuration.seed = 5
+        var events: [IncomingEvent] = []
+        TrafficSimulator(configuration: configuration).generate { message in
+            let incoming = IncomingMessage(headers: message.headers.map { (key: $0.key, value: Optional($0.value)) }, value: message.value)
+            if case .success(let event) = EventDecoder().decode(incoming) { events.append(IncomingEvent(event: event, origin: nil)) }
+        }
+        return events
+    }
+
+    func project(_ events: [IncomingEvent], batches: Int = 1, clock: TestClock = TestClock()) throws -> (TestDatabase, [[String?]]) {
+        let database = try TestDatabase.create()
+        let store = EventStore(connection: try PostgresConnection(conninfo: database.serviceURL))
+        let runner = ProjectionRunner(
+            projection: ComplianceProjection(policy: .default, clock: { clock.now }), databaseURL: database.serviceURL, logger: quietLogger,
+            batchSize: 250)
+        let size = max(events.count / batches, 1)
+        for start in stride(from: 0, to: events.count, by: size) {
+            try store.append(IngestBatch(events: Array(events[start..<min(start + size, events.count)])), consumerGroup: "g")
+            try runner.catchUp()
+        }
+        return (database, try openFindings(database))
+    }
+
+    func openFindings(_ database: TestDatabase) throws -> [[String?]] {
+        try database.owner().query(
+            """
+            SELECT rule, occurred_at::text, call_id, recording_id, party_id, request_id, citation, array_to_string(evidence, ' ')
+            FROM findings WHERE status = 'open' ORDER BY 1, 2, 3, 4, 5, 6, 8
+            """).rows
+    }
+
+    @Test("the same events delivered in shuffled orders and batches give identical findings")
+    func orderIndependent() throws {
+        let events = simulatedEvents(calls: 300)
+        let (first, inOrder) = try project(events)
+        defer { first.drop() }
+        #expect(inOrder.count > 20)
+        #expect(Set(inOrder.map { $0[0]! }).count >= 7, "many rules fire")
+        for seed in 1...2 {
+            var rng = SeededRandom(seed: UInt64(seed))
+            let (database, shuffled) = try project(events.shuffled(using: &rng), batches: 7)
+            defer { database.drop() }
+            #expect(shuffled == inOrder)
+        }
+    }
+
+    @Test("a late consent withdraws the finding it cures, and the change is kept")
+    func lateEventWithdraws() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let store = EventStore(connection: try PostgresConnection(conninfo: database.serviceURL))
+        let runner = ProjectionRunner(projection: ComplianceProjection(policy: .default, clock: { Self.clockStart }), databaseURL: database.serviceURL, logger: quietLogger)
+        func event(_ id: String, _ type: EventType, at time: String, _ data: JSONValue) throws -> IncomingEvent {
+            IncomingEvent(event: try EventDecoder.validate(
+                ["specversion": "1.0", "id": .string(id), "source": "urn:t", "type": .string(type.rawValue), "time": .string(time), "data": data]),
+                origin: nil)
+        }
+        try store.append(IngestBatch(events: [
+            try event("s", .callStarted, at: "2026-11-23T10:00:00Z", ["call_id": "c", "direction": "inbound", "channel": "phone", "parties": [
+                ["party_id": "a", "role": "agent", "jurisdiction": "DE", "subject": ["employee_id": "E1"]],
+                ["party_id": "p", "role": "customer", "jurisdiction": "DE", "subject": ["phone": "+4930123456"]],
+            ]]),
+            try event("r", .recordingStarted, at: "2026-11-23T10:00:05Z", ["call_id": "c", "recording_id": "r1"]),
+        ]), consumerGroup: "g")
+        try runner.catchUp()
+        #expect(try openFindings(database).map { $0[0]! } == ["CONSENT_MISSING"])
+
+        // The consent was given two seconds after recording began; its event arrives late.
+        try store.append(IngestBatch(events: [
+            try event("k", .consentGiven, at: "2026-11-23T10:00:07Z", ["call_id": "c", "party_id": "p", "method": "verbal", "scope": ["recording"]]),
+        ]), consumerGroup: "g")
+        try runner.catchUp()
+        #expect(try openFindings(database).isEmpty)
+        let history = try database.owner().query(
+            "SELECT f.rule, f.status, string_agg(c.change, ',' ORDER BY c.changed_at, c.change DESC) FROM findings f JOIN finding_changes c ON c.finding_id = f.id GROUP BY 1, 2")
+        #expect(history.rows == [["CONSENT_MISSING", "withdrawn", "raised,withdrawn"]])
+    }
+
+    @Test("retention is judged against the clock: a tick after the deadline raises the finding, a deletion after that keeps it")
+    func retentionByClock() throws {
+        let clock = TestClock()
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let store = EventStore(connection: try PostgresConnection(conninfo: database.serviceURL))
+        let runner = ProjectionRunner(projection: ComplianceProjection(policy: .default, clock: { clock.now }), databaseURL: database.serviceURL, logger: quietLogger)
+        let stored = try EventDecoder.validate([
+            "specversion": "1.0", "id": "st", "source": "urn:t", "type": "recording.stored", "time": "2026-11-24T00:00:00Z",
+            "data": ["call_id": "c", "recording_id": "r9", "storage_uri": "s3://x", "sha256": .string(String(repeating: "0", count: 64)),
+                     "duration_seconds": 5, "bytes": 10],
+        ])
+        try store.append(IngestBatch(events: [IncomingEvent(event: stored, origin: nil)]), consumerGroup: "g")
+        try runner.catchUp()
+        #expect(try openFindings(database).isEmpty)
+        clock.set(Timestamp(rfc3339: "2026-12-24T00:00:00Z")!)
+        try runner.catchUp()
+        #expect(try openFindings(database).isEmpty, "due exactly now, not yet past")
+        clock.set(Timestamp(rfc3339: "2026-12-24T00:00:01Z")!)
+        try runner.catchUp()
+        let findings = try openFindings(database)
+        #expect(findings.map { $0[0]! } == ["RETENTION_EXCEEDED"])
+        #expect(findings.first?[1]?.hasPrefix("2026-12-24 00:00:00") == true)
+
+        let lateDeletion = try EventDecoder.validate([
+            "specversion": "1.0", "id": "del", "source": "urn:t", "type": "recording.deleted", "time": "2026-12-25T00:00:00Z",
+            "data": ["recording_id": "r9", "reason": "retention_expired", "method": "purge", "actor": ["id": "svc", "role": "system"]],
+        ])
+        try store.append(IngestBatch(events: [IncomingEvent(event: lateDeletion, origin: nil)]), consumerGroup: "g")
+        try runner.catchUp()
+        let afterDeletion = try openFindings(database)
+        #expect(afterDeletion.map { $0[0]! } == ["RETENTION_EXCEEDED"])
+        #expect(afterDeletion.first?[7] == "st del", "the late deletion is now part of the evidence")
+    }
+
+    @Test("a rebuild gives exactly the incremental result")
+    func rebuildMatchesIncremental() throws {
+        let (database, incremental) = try project(simulatedEvents(calls: 200), batches: 5)
+        defer { database.drop() }
+        let projection = ComplianceProjection(policy: .default, clock: { Self.clockStart })
+        try ProjectionCheckpoints(connection: try database.owner()).reset(projection)
+        #expect(try openFindings(database).isEmpty)
+        try ProjectionRunner(projection: projection, databaseURL: database.serviceURL, logger: quietLogger).catchUp()
+        #expect(try openFindings(database) == incremental)
+    }
+}
+}
