@@ -1,6 +1,8 @@
 import ArgumentParser
 import CallAuditDomain
 import CallAuditIngest
+import CallAuditProjections
+import CallAuditSimulator
 import CallAuditStore
 import Foundation
 import Logging
@@ -8,7 +10,7 @@ import Synchronization
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Benchmarks (not tests): figures for BENCHMARKS.md.", subcommands: [IngestBench.self])
+        abstract: "Benchmarks (not tests): figures for BENCHMARKS.md.", subcommands: [IngestBench.self, ProjectionBench.self])
 }
 
 /// Durable end-to-end ingest against the raw COPY rate, in one run.
@@ -116,13 +118,69 @@ struct IngestBench: ParsableCommand {
         try psql(url, "\\copy bench_copy_baseline (\(columns)) FROM '\(file)'")
         return rows / seconds(started.duration(to: .now))
     }
+}
 
-    private func requireEmptyStore(_ url: String) throws {
-        let connection = try PostgresConnection(conninfo: url)
-        try Migrator(connection: connection, migrations: Migration.bundled()).requireCurrent()
-        guard try connection.query("SELECT count(*) FROM events").scalar == "0" else {
-            throw ValidationError("the benchmark needs an empty, migrated database (ops/bench makes one)")
+/// Rebuild speed of each projection over a simulated log, and listing a month's findings.
+struct ProjectionBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "projections", abstract: "Append a simulated log straight to the store, then time each projection's rebuild.")
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(help: "Calls to simulate (about 6.2 events each).")
+    var calls = 160_000
+
+    func run() throws {
+        let url = database.resolved
+        try requireEmptyStore(url)
+        let store = EventStore(connection: try PostgresConnection(conninfo: url))
+        var simulation = SimulationConfiguration()
+        simulation.calls = calls
+        simulation.spanSeconds = 30 * 86_400
+        simulation.start = Timestamp(rfc3339: "2026-10-01T00:00:00Z")!
+        var batch: [IncomingEvent] = []
+        var appended = 0
+        note("appending the log: \(calls) calls over 30 days")
+        let decoder = EventDecoder()
+        try TrafficSimulator(configuration: simulation).generate { message in
+            let incoming = IncomingMessage(headers: message.headers.map { (key: $0.key, value: Optional($0.value)) }, value: message.value)
+            guard case .success(let event) = decoder.decode(incoming) else { return }
+            batch.append(IncomingEvent(event: event, origin: nil))
+            if batch.count == 10_000 {
+                try store.append(IngestBatch(events: batch), consumerGroup: "bench")
+                appended += batch.count
+                batch.removeAll(keepingCapacity: true)
+            }
         }
+        try store.append(IngestBatch(events: batch), consumerGroup: "bench")
+        appended += batch.count
+        let logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
+        print("machine:   \(machineDescription())")
+        print("events:    \(appended) (\(calls) calls over 30 days)")
+        let now = Timestamp(rfc3339: "2026-11-15T00:00:00Z")!
+        for projection in [DailyVolumeProjection(), ComplianceProjection(policy: .default, clock: { now })] as [any Projection] {
+            let started = ContinuousClock.now
+            let applied = try ProjectionRunner(projection: projection, databaseURL: url, logger: logger).catchUp()
+            let elapsed = seconds(started.duration(to: .now))
+            print("rebuild \(pad(projection.name, 14)) \(applied) events in \(String(format: "%.1f", elapsed)) s: \(Int(Double(applied) / elapsed)) events/s")
+        }
+        let connection = try PostgresConnection(conninfo: url)
+        let started = ContinuousClock.now
+        let rows = try connection.query(
+            """
+            SELECT occurred_at, rule, severity, call_id, recording_id, party_id, request_id, jurisdiction, citation, evidence, detail
+            FROM findings WHERE occurred_at >= '2026-10-01' AND occurred_at < '2026-11-01' AND status = 'open' ORDER BY occurred_at, rule, id
+            """)
+        print("findings of the month: \(rows.count) listed in \(millis(started.duration(to: .now))) ms")
+        print("peak RSS:  \(peakResidentMegabytes()) MB")
+    }
+}
+
+private func requireEmptyStore(_ url: String) throws {
+    let connection = try PostgresConnection(conninfo: url)
+    try Migrator(connection: connection, migrations: Migration.bundled()).requireCurrent()
+    guard try connection.query("SELECT count(*) FROM events").scalar == "0" else {
+        throw ValidationError("the benchmark needs an empty, migrated database (ops/bench makes one)")
     }
 }
 
