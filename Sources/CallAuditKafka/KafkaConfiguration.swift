@@ -30,6 +30,16 @@ public struct KafkaConfiguration: Sendable {
     }
 }
 
+/// Creates a librdkafka client handle, which takes ownership of `conf`; on failure `conf` is freed here.
+func makeHandle(_ type: rd_kafka_type_t, conf: OpaquePointer) throws(KafkaError) -> OpaquePointer {
+    var errorText = [CChar](repeating: 0, count: 512)
+    guard let handle = rd_kafka_new(type, conf, &errorText, errorText.count) else {
+        rd_kafka_conf_destroy(conf)
+        throw KafkaError(code: -1, message: errorText.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
+    }
+    return handle
+}
+
 /// A topic and partition.
 public struct TopicPartition: Hashable, Sendable, CustomStringConvertible {
     public var topic: String

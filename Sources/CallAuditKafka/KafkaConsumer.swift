@@ -31,11 +31,7 @@ public final class KafkaConsumer {
         callbacks = ClientCallbacks(logger: logger, assign: assign, revoke: revoke)
         callbacks.install(on: conf)
         rd_kafka_conf_set_rebalance_cb(conf, rebalanceCallback)
-        var errorText = [CChar](repeating: 0, count: 512)
-        guard let handle = rd_kafka_new(RD_KAFKA_CONSUMER, conf, &errorText, errorText.count) else {
-            rd_kafka_conf_destroy(conf)
-            throw KafkaError(code: -1, message: errorText.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
-        }
+        let handle = try makeHandle(RD_KAFKA_CONSUMER, conf: conf)
         self.handle = handle
         rd_kafka_poll_set_consumer(handle)
     }

@@ -16,11 +16,7 @@ public final class KafkaMockCluster: @unchecked Sendable {
         let conf = try KafkaConfiguration(["log_level": "3"]).makeNative()
         callbacks = ClientCallbacks(logger: logger)
         callbacks.install(on: conf)
-        var errorText = [CChar](repeating: 0, count: 512)
-        guard let handle = rd_kafka_new(RD_KAFKA_PRODUCER, conf, &errorText, errorText.count) else {
-            rd_kafka_conf_destroy(conf)
-            throw KafkaError(code: -1, message: errorText.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
-        }
+        let handle = try makeHandle(RD_KAFKA_PRODUCER, conf: conf)
         guard let cluster = rd_kafka_mock_cluster_new(handle, Int32(brokers)) else {
             rd_kafka_destroy(handle)
             throw KafkaError(code: -1, message: "the mock cluster could not start")

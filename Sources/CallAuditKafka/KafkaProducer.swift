@@ -20,11 +20,7 @@ public final class KafkaProducer {
                 callbacks.deliveryFailures.add(1, ordering: .relaxed)
             }
         }
-        var errorText = [CChar](repeating: 0, count: 512)
-        guard let handle = rd_kafka_new(RD_KAFKA_PRODUCER, conf, &errorText, errorText.count) else {
-            rd_kafka_conf_destroy(conf)
-            throw KafkaError(code: -1, message: errorText.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
-        }
+        let handle = try makeHandle(RD_KAFKA_PRODUCER, conf: conf)
         self.handle = handle
     }
 
