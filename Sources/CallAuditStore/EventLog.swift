@@ -50,8 +50,10 @@ public struct EventLog {
         self.connection = connection
     }
 
+    // The cast is aliased so ORDER BY transaction_id sorts the xid8 column by its
+    // index, not this text (which would sort "10" before "9" and scan the table).
     private static let columns =
-        "transaction_id::text, position, stream, type, (extract(epoch FROM event_time) * 1000000)::bigint, event"
+        "transaction_id::text AS transaction_text, position, stream, type, (extract(epoch FROM event_time) * 1000000)::bigint, event"
 
     /// The oldest transaction still in flight: events at or above it may still change.
     public func horizon() throws -> UInt64 {

@@ -34,6 +34,25 @@ struct ProjectionTests {
         #expect(try volume(database) == 2, "the log reader applied the late event")
     }
 
+    @Test("the log is read in transaction-id order across a change in digit count, not in text order")
+    func transactionOrderIsNumeric() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let owner = try database.owner()
+        // Push the transaction counter to just below the next power of ten, then write across it.
+        let current = UInt64(try owner.query("SELECT pg_current_xact_id()::text").scalar!)!
+        var next: UInt64 = 10
+        while next <= current + 5 { next *= 10 }
+        // Each committed iteration takes one transaction id, server-side.
+        try owner.execute("DO $$ BEGIN FOR i IN 1..\(next - 3 - current) LOOP PERFORM pg_current_xact_id(); COMMIT; END LOOP; END $$")
+        for i in 0..<6 { try insertEvent("digits-\(i)", on: owner) }
+        let ids = try owner.query("SELECT transaction_id::text FROM events").map { UInt64($0[0]!)! }
+        #expect(ids.contains { $0 < next } && ids.contains { $0 >= next }, "the events straddle \(next)")
+        let runner = ProjectionRunner(projection: DailyVolumeProjection(), databaseURL: database.serviceURL, logger: quietLogger, batchSize: 2)
+        try runner.catchUp()
+        #expect(try volume(database) == 6, "no event skipped when the cursor crosses \(next)")
+    }
+
     @Test("concurrent appenders while the projection runs: no event skipped, none applied twice; a rebuild gives the same result")
     func concurrentAppendersAndRebuild() throws {
         let database = try TestDatabase.create()
