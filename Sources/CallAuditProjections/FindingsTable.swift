@@ -9,9 +9,9 @@ struct FindingsTable {
     /// Makes the open findings of each subject exactly `judged[subject]`.
     func reconcile(_ judged: [String: [Finding]], logPosition: Int64?) throws {
         guard !judged.isEmpty else { return }
-        var existing: [String: (id: Int64, status: String, subject: String)] = [:]
+        var existing: [String: (id: Int64, status: String, fingerprint: String)] = [:]
         for row in try connection.query(
-            "SELECT finding_key, id, status, subject FROM findings WHERE subject = ANY($1::text[])",
+            "SELECT finding_key, id, status, fingerprint FROM findings WHERE subject = ANY($1::text[])",
             [.text(postgresArrayLiteral(Array(judged.keys)))])
         {
             existing[row[0]!] = (Int64(row[1]!)!, row[2]!, row[3]!)
@@ -22,7 +22,8 @@ struct FindingsTable {
                 let key = Self.key(of: finding)
                 wanted.insert(key)
                 if let current = existing[key] {
-                    try update(current.id, with: finding, reopen: current.status != "open", logPosition: logPosition)
+                    let unchanged = current.status == "open" && current.fingerprint == Self.fingerprint(of: finding)
+                    if !unchanged { try update(current.id, with: finding, reopen: current.status != "open", logPosition: logPosition) }
                 } else {
                     try insert(finding, key: key, subject: subject, logPosition: logPosition)
                 }
@@ -52,6 +53,12 @@ struct FindingsTable {
             .joined(separator: "|")
     }
 
+    static func fingerprint(of finding: Finding) -> String {
+        [finding.severity.rawValue, finding.occurredAt.rfc3339, finding.jurisdiction ?? "", finding.citation,
+         finding.evidence.joined(separator: " "), finding.detail, finding.policyVersion, finding.policyHash]
+            .joined(separator: "\u{1F}")
+    }
+
     private func values(_ finding: Finding) -> [PostgresValue] {
         [
             .text(finding.rule.rawValue), .text(finding.severity.rawValue), .text(finding.occurredAt.rfc3339),
@@ -59,6 +66,7 @@ struct FindingsTable {
             finding.partyID.map { .text($0) } ?? .null, finding.requestID.map { .text($0) } ?? .null,
             finding.jurisdiction.map { .text($0) } ?? .null, .text(finding.citation),
             .text(postgresArrayLiteral(finding.evidence)), .text(finding.detail), .text(finding.policyVersion), .text(finding.policyHash),
+            .text(Self.fingerprint(of: finding)),
         ]
     }
 
@@ -66,8 +74,8 @@ struct FindingsTable {
         let id = try connection.query(
             """
             INSERT INTO findings (rule, severity, occurred_at, call_id, recording_id, party_id, request_id, jurisdiction, citation,
-                                  evidence, detail, policy_version, policy_hash, finding_key, subject, status)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text[], $11, $12, $13, $14, $15, 'open') RETURNING id
+                                  evidence, detail, policy_version, policy_hash, fingerprint, finding_key, subject, status)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text[], $11, $12, $13, $14, $15, $16, 'open') RETURNING id
             """, values(finding) + [.text(key), .text(subject)]
         ).scalar!
         try connection.query(
@@ -80,8 +88,9 @@ struct FindingsTable {
             """
             UPDATE findings SET rule = $1, severity = $2, occurred_at = $3, call_id = $4, recording_id = $5, party_id = $6,
                 request_id = $7, jurisdiction = $8, citation = $9, evidence = $10::text[], detail = $11, policy_version = $12,
-                policy_hash = $13, status = 'open', changed_at = CASE WHEN status = 'open' THEN changed_at ELSE now() END
-            WHERE id = $14
+                policy_hash = $13, fingerprint = $14, status = 'open',
+                changed_at = CASE WHEN status = 'open' THEN changed_at ELSE now() END
+            WHERE id = $15
             """, values(finding) + [.int(id)])
         if reopen {
             try connection.query(

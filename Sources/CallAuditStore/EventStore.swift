@@ -164,11 +164,22 @@ public final class EventStore {
     }
 }
 
-/// A PostgreSQL array literal of quoted elements.
+/// A PostgreSQL array literal of quoted elements. Works on bytes: the
+/// elements can be whole JSON documents, where String searching is slow.
 public func postgresArrayLiteral(_ elements: [String]) -> String {
-    "{" + elements.map { element in
-        "\"" + element.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"") + "\""
-    }.joined(separator: ",") + "}"
+    var out: [UInt8] = [UInt8(ascii: "{")]
+    out.reserveCapacity(elements.reduce(2) { $0 + $1.utf8.count + 3 })
+    for (index, element) in elements.enumerated() {
+        if index > 0 { out.append(UInt8(ascii: ",")) }
+        out.append(UInt8(ascii: "\""))
+        for byte in element.utf8 {
+            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { out.append(UInt8(ascii: "\\")) }
+            out.append(byte)
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+    out.append(UInt8(ascii: "}"))
+    return String(decoding: out, as: UTF8.self)
 }
 
 extension EventStore {

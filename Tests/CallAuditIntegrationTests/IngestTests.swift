@@ -19,7 +19,7 @@ extension DatabaseTests {
 /// Real PostgreSQL (started by ops/test) and librdkafka's mock cluster.
 @Suite("Ingest against PostgreSQL and Kafka")
 struct IngestTests {
-    @Test("UPDATE, DELETE and TRUNCATE on events fail in the database, for the service role and for the owner")
+    @Test("UPDATE, DELETE and TRUNCATE on events fail in the database, for the service role and for the owner; the service cannot forge a transaction id")
     func eventsAreAppendOnly() throws {
         let database = try TestDatabase.create()
         defer { database.drop() }
@@ -32,6 +32,10 @@ struct IngestTests {
                 #expect(error?.sqlState == "42501", "\(statement): \(String(describing: error))")
             }
         }
+        let forged = #expect(throws: PostgresError.self, "the service cannot choose an event's transaction id") {
+            try insertEvent("forged", on: service, transactionID: 1)
+        }
+        #expect(forged?.sqlState == "42501")
         let stored = try database.owner().query("SELECT type, encode(content_hash, 'hex') FROM events")
         #expect(stored.rows == [["call.ended", event.contentHash.hexString]])
         let hashHolds = try database.owner().query("SELECT bool_and(sha256(convert_to(event::text, 'UTF8')) = content_hash) FROM events")

@@ -64,7 +64,12 @@ CREATE TRIGGER events_no_truncate
     FOR EACH STATEMENT EXECUTE FUNCTION callaudit_reject_change();
 
 REVOKE ALL ON events FROM PUBLIC;
-GRANT SELECT, INSERT ON events TO callaudit_writer;
+-- Column grants: the service cannot choose position, transaction_id or
+-- ingested_at. A forged transaction id below a projection's checkpoint would
+-- hide an event from every projection.
+GRANT SELECT ON events TO callaudit_writer;
+GRANT INSERT (stream, type, source, event_id, event_time, event, content_hash, kafka_topic, kafka_partition, kafka_offset)
+    ON events TO callaudit_writer;
 GRANT SELECT ON events TO callaudit_reader;
 
 -- Kafka positions, written in the same transaction as the events they carried:

@@ -60,7 +60,9 @@ CREATE TABLE findings (
     policy_version  text NOT NULL,
     policy_hash     text NOT NULL,
     status          text NOT NULL CHECK (status IN ('open', 'withdrawn')),
-    changed_at      timestamptz NOT NULL DEFAULT now()
+    changed_at      timestamptz NOT NULL DEFAULT now(),
+    -- All of the above that a re-judgement can change, so unchanged findings are not rewritten.
+    fingerprint     text NOT NULL
 );
 CREATE INDEX findings_subject ON findings (subject);
 CREATE INDEX findings_occurred ON findings (occurred_at, rule);
