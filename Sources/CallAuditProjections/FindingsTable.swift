@@ -17,6 +17,7 @@ struct FindingsTable {
             existing[row[0]!] = (Int64(row[1]!)!, row[2]!, row[3]!)
         }
         var wanted: Set<String> = []
+        var raised: [(finding: Finding, key: String, subject: String)] = []
         for (subject, findings) in judged {
             for finding in findings {
                 let key = Self.key(of: finding)
@@ -25,16 +26,50 @@ struct FindingsTable {
                     let unchanged = current.status == "open" && current.fingerprint == Self.fingerprint(of: finding)
                     if !unchanged { try update(current.id, with: finding, reopen: current.status != "open", logPosition: logPosition) }
                 } else {
-                    try insert(finding, key: key, subject: subject, logPosition: logPosition)
+                    raised.append((finding, key, subject))
                 }
             }
         }
-        for (key, current) in existing where current.status == "open" && !wanted.contains(key) {
-            try connection.query("UPDATE findings SET status = 'withdrawn', changed_at = now() WHERE id = $1", [.int(current.id)])
-            try connection.query(
-                "INSERT INTO finding_changes (finding_id, change, log_position) VALUES ($1, 'withdrawn', $2)",
-                [.int(current.id), logPosition.map { .int($0) } ?? .null])
-        }
+        try insert(raised, logPosition: logPosition)
+        let withdrawn = existing.filter { $0.value.status == "open" && !wanted.contains($0.key) }.map(\.value.id)
+        try withdraw(withdrawn, logPosition: logPosition)
+    }
+
+    /// New findings and their 'raised' changes, in one statement.
+    private func insert(_ raised: [(finding: Finding, key: String, subject: String)], logPosition: Int64?) throws {
+        guard !raised.isEmpty else { return }
+        func column(_ value: (Finding) -> String?) -> PostgresValue { .text(postgresArrayLiteral(raised.map { value($0.finding) })) }
+        try connection.query(
+            """
+            WITH raised AS (
+                INSERT INTO findings (rule, severity, occurred_at, call_id, recording_id, party_id, request_id, jurisdiction, citation,
+                                      evidence, detail, policy_version, policy_hash, fingerprint, finding_key, subject, status)
+                SELECT r, s, o::timestamptz, c, rec, p, req, j, cit, e::text[], d, pv, ph, fp, k, sub, 'open'
+                FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+                            $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[])
+                     AS x(r, s, o, c, rec, p, req, j, cit, e, d, pv, ph, fp, k, sub)
+                RETURNING id
+            )
+            INSERT INTO finding_changes (finding_id, change, log_position) SELECT id, 'raised', $17::bigint FROM raised
+            """,
+            [
+                column { $0.rule.rawValue }, column { $0.severity.rawValue }, column { $0.occurredAt.rfc3339 }, column(\.callID),
+                column(\.recordingID), column(\.partyID), column(\.requestID), column(\.jurisdiction), column(\.citation),
+                column { postgresArrayLiteral($0.evidence) }, column(\.detail), column(\.policyVersion), column(\.policyHash),
+                column { Self.fingerprint(of: $0) }, .text(postgresArrayLiteral(raised.map(\.key))),
+                .text(postgresArrayLiteral(raised.map(\.subject))), logPosition.map { .int($0) } ?? .null,
+            ])
+    }
+
+    private func withdraw(_ ids: [Int64], logPosition: Int64?) throws {
+        guard !ids.isEmpty else { return }
+        try connection.query(
+            """
+            WITH withdrawn AS (
+                UPDATE findings SET status = 'withdrawn', changed_at = now() WHERE id = ANY($1::bigint[]) RETURNING id
+            )
+            INSERT INTO finding_changes (finding_id, change, log_position) SELECT id, 'withdrawn', $2::bigint FROM withdrawn
+            """, [.text(postgresArrayLiteral(ids.map(String.init))), logPosition.map { .int($0) } ?? .null])
     }
 
     /// What makes a finding the same finding as time goes on: the rule, the ids
@@ -68,19 +103,6 @@ struct FindingsTable {
             .text(postgresArrayLiteral(finding.evidence)), .text(finding.detail), .text(finding.policyVersion), .text(finding.policyHash),
             .text(Self.fingerprint(of: finding)),
         ]
-    }
-
-    private func insert(_ finding: Finding, key: String, subject: String, logPosition: Int64?) throws {
-        let id = try connection.query(
-            """
-            INSERT INTO findings (rule, severity, occurred_at, call_id, recording_id, party_id, request_id, jurisdiction, citation,
-                                  evidence, detail, policy_version, policy_hash, fingerprint, finding_key, subject, status)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text[], $11, $12, $13, $14, $15, $16, 'open') RETURNING id
-            """, values(finding) + [.text(key), .text(subject)]
-        ).scalar!
-        try connection.query(
-            "INSERT INTO finding_changes (finding_id, change, log_position) VALUES ($1, 'raised', $2)",
-            [.text(id), logPosition.map { .int($0) } ?? .null])
     }
 
     private func update(_ id: Int64, with finding: Finding, reopen: Bool, logPosition: Int64?) throws {

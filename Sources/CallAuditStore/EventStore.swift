@@ -167,10 +167,19 @@ public final class EventStore {
 /// A PostgreSQL array literal of quoted elements. Works on bytes: the
 /// elements can be whole JSON documents, where String searching is slow.
 public func postgresArrayLiteral(_ elements: [String]) -> String {
+    postgresArrayLiteral(elements.map(Optional.some))
+}
+
+/// A PostgreSQL array literal in which nil elements are SQL NULL.
+public func postgresArrayLiteral(_ elements: [String?]) -> String {
     var out: [UInt8] = [UInt8(ascii: "{")]
-    out.reserveCapacity(elements.reduce(2) { $0 + $1.utf8.count + 3 })
+    out.reserveCapacity(elements.reduce(2) { $0 + ($1?.utf8.count ?? 4) + 3 })
     for (index, element) in elements.enumerated() {
         if index > 0 { out.append(UInt8(ascii: ",")) }
+        guard let element else {
+            out.append(contentsOf: "NULL".utf8)
+            continue
+        }
         out.append(UInt8(ascii: "\""))
         for byte in element.utf8 {
             if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { out.append(UInt8(ascii: "\\")) }

@@ -35,13 +35,20 @@ struct Projections: ParsableCommand {
         @OptionGroup var database: DatabaseOptions
         @Argument(help: "Projection name (see `projections status`).") var name: String
         @OptionGroup var policy: PolicyOptions
+        @Option(help: "Events per transaction.") var batchSize = 5_000
+
+        func validate() throws {
+            guard batchSize > 0 else { throw ValidationError("--batch-size must be at least 1") }
+        }
 
         func run() throws {
             let projection = try resolve(name, policy)
             let connection = try PostgresConnection(conninfo: database.resolved)
             let total = try EventLog(connection: connection).count(after: .start)
             try ProjectionCheckpoints(connection: connection).reset(projection)
-            let runner = ProjectionRunner(projection: projection, databaseURL: database.resolved, logger: Logger(label: "rebuild") { _ in SwiftLogNoOpLogHandler() })
+            let runner = ProjectionRunner(
+                projection: projection, databaseURL: database.resolved, logger: Logger(label: "rebuild") { _ in SwiftLogNoOpLogHandler() },
+                batchSize: batchSize)
             let started = ContinuousClock.now
             let applied = try runner.catchUp { done in progressBar(done, of: total, since: started) }
             FileHandle.standardError.write(Data("\n".utf8))
