@@ -86,7 +86,7 @@ public final class IngestLoop: @unchecked Sendable {
         while pending.messages.count < configuration.maxBatchSize, !stopping {
             let remaining = ContinuousClock.now.duration(to: deadline)
             guard remaining > .zero else { break }
-            guard let message = consumer.poll(timeoutMilliseconds: Int32(remaining.milliseconds)) else { break }
+            guard let message = consumer.poll(timeoutMilliseconds: Int32(remaining.wholeMilliseconds)) else { break }
             add(message)
         }
     }
@@ -191,12 +191,6 @@ private struct Coordinates: Hashable {
     }
 }
 
-extension Duration {
-    var milliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
-}
 
 /// A one-way flag that any thread may set and read.
 final class StopFlag: Sendable {

@@ -222,19 +222,16 @@ struct ComplianceWork {
     }
 
     /// The recordings of every call the subject took part in, with their deletion times.
-    private func subjectRecordings(_ keys: [String]) throws -> [String: Timestamp?] {
+    private mutating func subjectRecordings(_ keys: [String]) throws -> [String: Timestamp?] {
         guard !keys.isEmpty else { return [:] }
-        var result: [String: Timestamp?] = [:]
-        for row in try connection.query(
+        let ids = try connection.query(
             """
-            SELECT r.recording_id, r.facts::text FROM compliance_subject_calls s
+            SELECT r.recording_id FROM compliance_subject_calls s
             JOIN compliance_recordings r ON r.call_id = s.call_id WHERE s.subject_key = ANY($1::text[])
-            """, [.text(postgresArrayLiteral(keys))])
-        {
-            let facts = recordings[row[0]!] ?? (try? JSONDecoderBox.decode(RecordingFacts.self, row[1]!))
-            result[row[0]!] = .some(facts?.deleted?.time)
-        }
-        return result
+            """, [.text(postgresArrayLiteral(keys))]
+        ).map { $0[0]! }
+        recordings.merge(try recordingTable.load(Set(ids).subtracting(recordings.keys))) { current, _ in current }
+        return Dictionary(uniqueKeysWithValues: Set(ids).map { id -> (String, Timestamp?) in (id, recordings[id]?.deleted?.time) })
     }
 
     private func saveSubjectIndex() throws {

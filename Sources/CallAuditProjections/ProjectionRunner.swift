@@ -1,3 +1,4 @@
+import CallAuditDomain
 import CallAuditStore
 import Logging
 import Synchronization
@@ -43,7 +44,7 @@ public final class ProjectionRunner: @unchecked Sendable {
                 try retryRequested(on: connection)
                 if try applyNextBatch(on: connection) == 0 {
                     try connection.transaction { try projection.tick(in: connection) }
-                    _ = try connection.waitForNotification(timeoutMilliseconds: Int32(pollInterval.components.seconds * 1000 + pollInterval.components.attoseconds / 1_000_000_000_000_000))
+                    _ = try connection.waitForNotification(timeoutMilliseconds: Int32(pollInterval.wholeMilliseconds))
                 }
             } catch let error as PostgresError where error.isConnectionFailure {
                 connection = nil
@@ -91,7 +92,10 @@ public final class ProjectionRunner: @unchecked Sendable {
         return candidate
     }
 
-    private var lockKey: String { "callaudit.projection.\(projection.name)" }
+    /// The advisory-lock key whose holder leads the named projection.
+    public static func lockKey(for projection: String) -> String { "callaudit.projection.\(projection)" }
+
+    private var lockKey: String { Self.lockKey(for: projection.name) }
 
     /// One transaction: read a settled batch, apply it, move the checkpoint.
     func applyNextBatch(on connection: PostgresConnection) throws -> Int {

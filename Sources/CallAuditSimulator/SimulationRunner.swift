@@ -37,8 +37,7 @@ public struct SimulationRunner {
         struct Stop: Error {}
         do {
             try TrafficSimulator(configuration: simulation).generate { message in
-                let elapsed = Double(started.duration(to: .now).components.seconds)
-                    + Double(started.duration(to: .now).components.attoseconds) / 1e18
+                let elapsed = started.duration(to: .now).inSeconds
                 if maxDurationSeconds > 0, elapsed >= maxDurationSeconds { throw Stop() }
                 if rate > 0 {
                     let due = Double(report.messages) / rate

@@ -34,10 +34,7 @@ struct CopyTextEncoder {
     mutating func bytea(_ value: [UInt8]) {
         separate()
         bytes.append(contentsOf: [0x5C, 0x5C, UInt8(ascii: "x")])
-        for byte in value {
-            bytes.append(hexDigits[Int(byte >> 4)])
-            bytes.append(hexDigits[Int(byte & 0x0F)])
-        }
+        value.writeHex(into: &bytes)
     }
 
     /// A `timestamptz` as `YYYY-MM-DD HH:MM:SS.ffffff+00`.
@@ -102,39 +99,3 @@ struct CopyTextEncoder {
     }
 }
 
-private let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
-
-extension Array where Element == UInt8 {
-    /// Lowercase hexadecimal.
-    public var hexString: String {
-        var out: [UInt8] = []
-        out.reserveCapacity(count * 2)
-        for byte in self {
-            out.append(hexDigits[Int(byte >> 4)])
-            out.append(hexDigits[Int(byte & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    public init?(hexString: some StringProtocol) {
-        let utf8 = Array<UInt8>(hexString.utf8)
-        guard utf8.count % 2 == 0 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(utf8.count / 2)
-        func nibble(_ c: UInt8) -> UInt8? {
-            switch c {
-            case 0x30...0x39: c - 0x30
-            case 0x61...0x66: c - 0x61 + 10
-            case 0x41...0x46: c - 0x41 + 10
-            default: nil
-            }
-        }
-        var i = 0
-        while i < utf8.count {
-            guard let high = nibble(utf8[i]), let low = nibble(utf8[i + 1]) else { return nil }
-            out.append(high << 4 | low)
-            i += 2
-        }
-        self = out
-    }
-}

@@ -101,8 +101,8 @@ struct IngestBench: ParsableCommand {
         loop.requestStop()
         return collected.withLock { state in
             IngestResult(
-                steadyRate: Double(messages) / seconds(state.firstStart!.duration(to: ended)),
-                totalRate: Double(messages) / seconds(started.duration(to: ended)), latencies: state.latencies)
+                steadyRate: Double(messages) / state.firstStart!.duration(to: ended).inSeconds,
+                totalRate: Double(messages) / started.duration(to: ended).inSeconds, latencies: state.latencies)
         }
     }
 
@@ -116,7 +116,7 @@ struct IngestBench: ParsableCommand {
         let rows = Double(try PostgresConnection(conninfo: url).query("SELECT count(*) FROM events").scalar ?? "0") ?? 0
         let started = ContinuousClock.now
         try psql(url, "\\copy bench_copy_baseline (\(columns)) FROM '\(file)'")
-        return rows / seconds(started.duration(to: .now))
+        return rows / started.duration(to: .now).inSeconds
     }
 }
 
@@ -161,7 +161,7 @@ struct ProjectionBench: ParsableCommand {
         for projection in [DailyVolumeProjection(), ComplianceProjection(policy: .default, clock: { now })] as [any Projection] {
             let started = ContinuousClock.now
             let applied = try ProjectionRunner(projection: projection, databaseURL: url, logger: logger).catchUp()
-            let elapsed = seconds(started.duration(to: .now))
+            let elapsed = started.duration(to: .now).inSeconds
             print("rebuild \(pad(projection.name, 14)) \(applied) events in \(String(format: "%.1f", elapsed)) s: \(Int(Double(applied) / elapsed)) events/s")
         }
         let connection = try PostgresConnection(conninfo: url)
@@ -218,7 +218,7 @@ struct LagBench: ParsableCommand {
             let start = ContinuousClock.now
             for (index, offset) in stride(from: 0, to: events.count, by: perBatch).enumerated() {
                 let due = start + .milliseconds(100 * index)
-                if ContinuousClock.now < due { Thread.sleep(forTimeInterval: seconds(ContinuousClock.now.duration(to: due))) }
+                if ContinuousClock.now < due { Thread.sleep(forTimeInterval: ContinuousClock.now.duration(to: due).inSeconds) }
                 let batch = Array(events[offset..<min(offset + perBatch, events.count)])
                 try! store.append(IngestBatch(events: batch), consumerGroup: "lag")
                 let at = ContinuousClock.now
@@ -252,7 +252,7 @@ struct LagBench: ParsableCommand {
         runners.forEach { $0.requestStop() }
         print("machine:  \(machineDescription())")
         let appended = committed.batches.withLock { $0 }
-        let span = appended.count > 1 ? seconds(appended.first!.at.duration(to: appended.last!.at)) : 0
+        let span = appended.count > 1 ? appended.first!.at.duration(to: appended.last!.at).inSeconds : 0
         print("appended: \(events.count) events in \(batches) batches of \(perBatch), aiming at \(rate) events/s for \(duration) s; achieved \(span > 0 ? Int(Double(events.count - perBatch) / span) : 0) events/s")
         for projection in projections {
             let sorted = lags[projection.name]!.sorted()
@@ -316,8 +316,7 @@ private func waitForFile(_ path: String) throws -> String {
     throw ValidationError("the benchmark's dev kafka did not start")
 }
 
-private func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
-private func millis(_ d: Duration) -> String { String(format: "%.1f", seconds(d) * 1000) }
+private func millis(_ d: Duration) -> String { String(format: "%.1f", d.inSeconds * 1000) }
 
 /// VmHWM: the most resident memory this process has had.
 func peakResidentMegabytes() -> Int {

@@ -52,7 +52,7 @@ struct Projections: ParsableCommand {
             let started = ContinuousClock.now
             let applied = try runner.catchUp { done in progressBar(done, of: total, since: started) }
             FileHandle.standardError.write(Data("\n".utf8))
-            let seconds = max(Double(started.duration(to: .now).components.attoseconds) / 1e18 + Double(started.duration(to: .now).components.seconds), 0.001)
+            let seconds = max(started.duration(to: .now).inSeconds, 0.001)
             print("rebuilt \(projection.name): \(applied) events in \(String(format: "%.1f", seconds)) s (\(Int(Double(applied) / seconds)) events/s)")
         }
     }
@@ -79,9 +79,9 @@ struct Projections: ParsableCommand {
             let projection = try resolve(name, policy)
             let connection = try PostgresConnection(conninfo: database.resolved)
             let leaderless = try connection.query(
-                "SELECT pg_try_advisory_lock(hashtextextended($1, 0))::text", [.text("callaudit.projection.\(name)")]).scalar == "true"
+                "SELECT pg_try_advisory_lock(hashtextextended($1, 0))::text", [.text(ProjectionRunner.lockKey(for: name))]).scalar == "true"
             if leaderless {
-                try connection.query("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [.text("callaudit.projection.\(name)")])
+                try connection.query("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [.text(ProjectionRunner.lockKey(for: name))])
                 let runner = ProjectionRunner(projection: projection, databaseURL: database.resolved, logger: Logger(label: "retry") { _ in SwiftLogNoOpLogHandler() })
                 let released = try runner.retryQuarantined()
                 let left = try ProjectionQuarantine(connection: connection, projection: name).entries()
@@ -106,7 +106,7 @@ private func resolve(_ name: String, _ options: PolicyOptions) throws -> any Pro
 private func progressBar(_ done: Int, of total: Int, since started: ContinuousClock.Instant) {
     let fraction = total == 0 ? 1 : min(Double(done) / Double(total), 1)
     let filled = Int(fraction * 30)
-    let elapsed = Double(started.duration(to: .now).components.seconds) + Double(started.duration(to: .now).components.attoseconds) / 1e18
+    let elapsed = started.duration(to: .now).inSeconds
     let rate = elapsed > 0 ? Int(Double(done) / elapsed) : 0
     let bar = String(repeating: "#", count: filled) + String(repeating: " ", count: 30 - filled)
     FileHandle.standardError.write(Data("\r[\(bar)] \(Int(fraction * 100))% \(done)/\(total) events, \(rate)/s".utf8))

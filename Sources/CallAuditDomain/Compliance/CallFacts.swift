@@ -26,12 +26,19 @@ public struct CallFacts: Sendable, Codable, Equatable {
     public var callID: String
     public var startedEventID: String?
     public var parties: [Party] = []
-    public var recordingStarts: [Fact] = []
     public var notices: [Fact] = []
     public var consents: [Fact] = []
     public var refusals: [Fact] = []
     /// recording.started, paused, resumed and stopped, each with its recording id and `kind`.
     public var recordingTimeline: [Fact] = []
+
+    /// recording.started events, from the timeline.
+    public var recordingStarts: [Fact] { recordingTimeline.filter { $0.kind == EventType.recordingStarted.rawValue } }
+
+    /// The rule the whole call is judged by: the strictest of all its parties' jurisdictions.
+    public func governingRule(_ policy: Policy) -> (jurisdiction: String?, rule: JurisdictionRule)? {
+        parties.map { (jurisdiction: $0.jurisdiction, rule: policy.rule(for: $0.jurisdiction)) }.max { $0.rule.regime < $1.rule.regime }
+    }
 
     /// The recordings of this call.
     public var recordingIDs: [String] { Array(Set(recordingTimeline.compactMap(\.recordingID))).sorted() }
@@ -51,7 +58,6 @@ public struct CallFacts: Sendable, Codable, Equatable {
                 return Party(id: partyID, role: role, jurisdiction: party["jurisdiction"]?.stringValue, device: party["device"]?.stringValue)
             }
         case EventType.recordingStarted.rawValue:
-            recordingStarts.append(Fact(eventID: id, time: time, recordingID: data["recording_id"]?.stringValue))
             recordingTimeline.append(Fact(eventID: id, time: time, recordingID: data["recording_id"]?.stringValue, kind: type))
         case EventType.recordingPaused.rawValue, EventType.recordingResumed.rawValue, EventType.recordingStopped.rawValue:
             recordingTimeline.append(Fact(eventID: id, time: time, recordingID: data["recording_id"]?.stringValue, kind: type))

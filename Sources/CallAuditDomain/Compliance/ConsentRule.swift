@@ -8,10 +8,7 @@ public enum ConsentRule {
     public static func evaluate(_ facts: CallFacts, policy: Policy) -> [Finding] {
         // Without call.started the parties are unknown: nothing can be judged yet.
         guard facts.startedEventID != nil, let start = facts.recordingStarts.min(by: { $0.time < $1.time }) else { return [] }
-        let governing = facts.parties
-            .map { (jurisdiction: $0.jurisdiction, rule: policy.rule(for: $0.jurisdiction)) }
-            .max { $0.rule.regime < $1.rule.regime }
-        guard let governing, governing.rule.regime != .oneParty else { return [] }
+        guard let governing = facts.governingRule(policy), governing.rule.regime != .oneParty else { return [] }
         let deadline = start.time.adding(seconds: Int64(policy.noticeGraceSeconds))
         return facts.parties.filter(\.isExternal).compactMap { party in
             if isSatisfied(party, regime: governing.rule.regime, start: start.time, deadline: deadline, facts: facts) { return nil }

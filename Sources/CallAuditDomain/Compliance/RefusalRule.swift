@@ -4,6 +4,7 @@
 public enum RefusalRule {
     public static func evaluate(_ facts: CallFacts, policy: Policy) -> [Finding] {
         let external = Set(facts.parties.filter(\.isExternal).map(\.id))
+        let governing = facts.governingRule(policy)
         var findings: [Finding] = []
         for refusal in facts.refusals {
             guard let partyID = refusal.partyID, external.contains(partyID) else { continue }
@@ -12,12 +13,11 @@ public enum RefusalRule {
                 guard let last = lastChange(of: recordingID, atOrBefore: limit, in: facts),
                     last.kind == EventType.recordingStarted.rawValue || last.kind == EventType.recordingResumed.rawValue
                 else { continue }
-                let rule = governingRule(facts, policy: policy)
                 findings.append(
                     Finding(
                         rule: .recordedAfterRefusal, severity: .high, occurredAt: limit, callID: facts.callID,
-                        recordingID: recordingID, partyID: partyID, requestID: nil, jurisdiction: rule.jurisdiction,
-                        citation: rule.citation, evidence: [refusal.eventID, last.eventID],
+                        recordingID: recordingID, partyID: partyID, requestID: nil, jurisdiction: governing?.jurisdiction,
+                        citation: governing?.rule.citation ?? policy.fallback.citation, evidence: [refusal.eventID, last.eventID],
                         detail: "recording \(recordingID) kept running more than \(policy.noticeGraceSeconds) s after party \(partyID) refused",
                         policyVersion: policy.version, policyHash: policy.hash))
             }
@@ -36,11 +36,6 @@ public enum RefusalRule {
         kind == EventType.recordingStopped.rawValue || kind == EventType.recordingPaused.rawValue ? 1 : 0
     }
 
-    static func governingRule(_ facts: CallFacts, policy: Policy) -> (jurisdiction: String?, citation: String) {
-        let strictest = facts.parties.map { (jurisdiction: $0.jurisdiction, rule: policy.rule(for: $0.jurisdiction)) }
-            .max { $0.rule.regime < $1.rule.regime }
-        return (strictest?.jurisdiction, strictest?.rule.citation ?? policy.fallback.citation)
-    }
 }
 
 /// The rules judged on a recording's own facts, its call's consents, and the clock.

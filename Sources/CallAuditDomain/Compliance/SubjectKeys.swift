@@ -10,9 +10,7 @@ public enum SubjectKeys {
         return kinds.compactMap { kind in
             guard var value = subject[kind]?.stringValue, !value.isEmpty else { return nil }
             if kind == "email" { value = value.lowercased() }
-            return SHA256.hash(data: Array("\(kind):\(value)".utf8)).map { byte in
-                String(byte >> 4, radix: 16) + String(byte & 0x0F, radix: 16)
-            }.joined()
+            return Array(SHA256.hash(data: Array("\(kind):\(value)".utf8))).hexString
         }
     }
 }

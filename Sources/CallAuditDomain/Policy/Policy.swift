@@ -91,7 +91,7 @@ extension Policy {
         fallback = try reader.rule(at: "fallback")
         jurisdictions = try reader.jurisdictions()
         try reader.rejectUnknownMembers()
-        hash = SHA256.hash(data: document.canonicalBytes).map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+        hash = Array(SHA256.hash(data: document.canonicalBytes)).hexString
     }
 }
 
@@ -194,11 +194,5 @@ private struct PolicyReader {
         for member in document.objectValue ?? [] where !seen.contains(member.key) {
             throw PolicyError(path: "$.\(member.key)", problem: "is not a policy setting (misspelt?)")
         }
-    }
-}
-
-extension String {
-    fileprivate func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }

@@ -1,0 +1,13 @@
+extension Duration {
+    /// The duration in seconds, as a floating-point number (for rates and reports).
+    public var inSeconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+
+    /// Whole milliseconds, rounded down (for C APIs that take a millisecond timeout).
+    public var wholeMilliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}
