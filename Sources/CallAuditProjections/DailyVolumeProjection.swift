@@ -29,6 +29,6 @@ public struct DailyVolumeProjection: Projection {
     }
 
     public func reset(in connection: PostgresConnection) throws {
-        try connection.execute("DELETE FROM projection_daily_volume")
+        try connection.execute("TRUNCATE projection_daily_volume")
     }
 }

@@ -49,13 +49,16 @@ public struct ProjectionCheckpoints {
 
     /// Empties a projection and rewinds it to the start of the log, in one transaction.
     public func reset(_ projection: any Projection) throws {
-        try connection.transaction {
-            _ = try lockCursor(of: projection.name)
-            try projection.reset(in: connection)
-            try connection.query("DELETE FROM projection_quarantine WHERE projection = $1", [.text(projection.name)])
-            try move(projection.name, to: .start, applied: 0)
-            try connection.query("UPDATE projection_checkpoints SET events_applied = 0 WHERE projection = $1", [.text(projection.name)])
-        }
+        try connection.transaction { try rewind(projection) }
+    }
+
+    /// `reset` inside the caller's transaction.
+    func rewind(_ projection: any Projection) throws {
+        _ = try lockCursor(of: projection.name)
+        try projection.reset(in: connection)
+        try connection.query("DELETE FROM projection_quarantine WHERE projection = $1", [.text(projection.name)])
+        try move(projection.name, to: .start, applied: 0)
+        try connection.query("UPDATE projection_checkpoints SET events_applied = 0 WHERE projection = $1", [.text(projection.name)])
     }
 }
 

@@ -71,6 +71,65 @@ public final class ProjectionRunner: @unchecked Sendable {
         return total
     }
 
+    /// How a rebuild went.
+    public struct RebuildOutcome: Sendable {
+        /// Events read: the settled log, then whatever arrived while it was folded.
+        public var events: Int
+        /// Whether the log was folded in memory and written at once; false when
+        /// the projection cannot, or when that failed and it went batch by batch.
+        public var inMemory: Bool
+        /// Why the in-memory rebuild was abandoned, if it was.
+        public var fallbackReason: String?
+    }
+
+    /// Empties the projection and applies the whole settled log again, then
+    /// anything newer. A `BulkRebuildable` projection folds the log in memory and
+    /// commits once: readers of its tables wait for the commit rather than see
+    /// a half-built projection. If that fails (a poison event, say), it is rolled
+    /// back and the rebuild goes batch by batch, which quarantines what fails.
+    @discardableResult
+    public func rebuild(progress: ((Int) -> Void)? = nil) throws -> RebuildOutcome {
+        let connection = try leaderConnection(wait: true)
+        var fallbackReason: String?
+        if let bulk = projection as? any BulkRebuildable {
+            do {
+                let folded = try rebuildInMemory(bulk, on: connection, progress: progress)
+                let newer = try catchUp { progress?(folded + $0) }
+                return RebuildOutcome(events: folded + newer, inMemory: true)
+            } catch let error as PostgresError where error.isConnectionFailure {
+                throw error
+            } catch {
+                fallbackReason = String(describing: error)
+                logger.warning(
+                    "in-memory rebuild failed; rebuilding batch by batch", metadata: ["projection": "\(projection.name)", "error": "\(error)"])
+            }
+        }
+        try ProjectionCheckpoints(connection: connection).reset(projection)
+        return RebuildOutcome(events: try catchUp(progress: progress), inMemory: false, fallbackReason: fallbackReason)
+    }
+
+    private func rebuildInMemory<Bulk: BulkRebuildable>(_ bulk: Bulk, on connection: PostgresConnection, progress: ((Int) -> Void)?) throws -> Int {
+        let horizon = try EventLog(connection: connection).horizon()
+        return try connection.transaction {
+            let checkpoints = ProjectionCheckpoints(connection: connection)
+            try checkpoints.rewind(projection)
+            var rebuild = bulk.makeRebuild()
+            let reader = LogPrefetcher(databaseURL: databaseURL, horizon: horizon, pageSize: 10_000, prepare: Bulk.Rebuild.prepare)
+            defer { reader.cancel() }
+            var cursor = LogCursor.start
+            var total = 0
+            while let item = try reader.next() {
+                try rebuild.fold(item.page)
+                cursor = item.last
+                total += item.count
+                progress?(total)
+            }
+            try rebuild.finish(in: connection, lastPosition: total > 0 ? cursor.position : nil)
+            try checkpoints.move(projection.name, to: cursor, applied: total)
+            return total
+        }
+    }
+
     /// A connection holding this projection's leadership, LISTENing for new events.
     private func leaderConnection(wait: Bool = false) throws -> PostgresConnection {
         if let connection { return connection }

@@ -4,41 +4,41 @@ import CallAuditDomain
 ///
 /// Text format is what psql's `\copy` sends, so the ingest path and the raw
 /// COPY baseline in the benchmark move the same bytes.
-struct CopyTextEncoder {
-    private(set) var bytes: [UInt8] = []
+public struct CopyTextEncoder: Sendable {
+    public private(set) var bytes: [UInt8] = []
     private var fieldsInRow = 0
 
-    init(capacity: Int = 1 << 20) { bytes.reserveCapacity(capacity) }
+    public init(capacity: Int = 1 << 20) { bytes.reserveCapacity(capacity) }
 
-    mutating func text(_ value: String) {
+    public mutating func text(_ value: String) {
         separate()
         escape(value.utf8)
     }
 
-    mutating func text(bytes value: [UInt8]) {
+    public mutating func text(bytes value: [UInt8]) {
         separate()
         escape(value)
     }
 
-    mutating func integer(_ value: some BinaryInteger) {
+    public mutating func integer(_ value: some BinaryInteger) {
         separate()
         bytes.append(contentsOf: String(value).utf8)
     }
 
-    mutating func null() {
+    public mutating func null() {
         separate()
         bytes.append(contentsOf: [0x5C, UInt8(ascii: "N")])
     }
 
     /// A `bytea` in hex form; the backslash of `\x` is itself escaped for COPY.
-    mutating func bytea(_ value: [UInt8]) {
+    public mutating func bytea(_ value: [UInt8]) {
         separate()
         bytes.append(contentsOf: [0x5C, 0x5C, UInt8(ascii: "x")])
         value.writeHex(into: &bytes)
     }
 
     /// A `timestamptz` as `YYYY-MM-DD HH:MM:SS.ffffff+00`.
-    mutating func timestamp(_ value: Timestamp) {
+    public mutating func timestamp(_ value: Timestamp) {
         separate()
         let c = value.civil
         digits(c.year, 4); bytes.append(UInt8(ascii: "-"))
@@ -51,7 +51,10 @@ struct CopyTextEncoder {
         bytes.append(contentsOf: [UInt8(ascii: "+"), UInt8(ascii: "0"), UInt8(ascii: "0")])
     }
 
-    mutating func endRow() {
+    /// Rows already encoded, appended whole.
+    public mutating func append(_ encoded: [UInt8]) { bytes.append(contentsOf: encoded) }
+
+    public mutating func endRow() {
         bytes.append(0x0A)
         fieldsInRow = 0
     }

@@ -62,14 +62,22 @@ public struct EventLog {
 
     /// Up to `limit` settled events after `cursor`, below `horizon`.
     public func read(after cursor: LogCursor, below horizon: UInt64, limit: Int) throws -> [StoredEvent] {
-        try connection.query(
+        var events: [StoredEvent] = []
+        events.reserveCapacity(limit)
+        try connection.forEachRow(
             """
             SELECT \(Self.columns) FROM events
             WHERE (transaction_id, position) > ($1::xid8, $2::bigint) AND transaction_id < $3::xid8
             ORDER BY transaction_id, position LIMIT $4
             """,
             [.text(String(cursor.transactionID)), .int(cursor.position), .text(String(horizon)), .int(limit)]
-        ).map(Self.decode)
+        ) { row in
+            events.append(
+                StoredEvent(
+                    cursor: LogCursor(transactionID: UInt64(row.int64(0)!), position: row.int64(1)!), stream: row.string(2)!,
+                    type: row.string(3)!, time: Timestamp(microseconds: row.int64(4)!), json: row.string(5)!))
+        }
+        return events
     }
 
     /// One stream's events in the window (from, through], in log order.

@@ -53,6 +53,17 @@ public final class PostgresConnection {
         return try PostgresRows(checking: result, connection: handle)
     }
 
+    /// Runs one statement and hands `body` each row straight from libpq's
+    /// buffers, for large reads: nothing is copied that `body` does not take.
+    public func forEachRow(_ sql: String, _ parameters: [PostgresValue] = [], _ body: (PostgresRow) throws -> Void) throws {
+        let result = try PostgresRows.check(
+            withParameters(parameters) { values, lengths, formats in
+                PQexecParams(handle, sql, Int32(parameters.count), nil, values, lengths, formats, 0)
+            }, connection: handle)
+        defer { PQclear(result) }
+        for row in 0..<PQntuples(result) { try body(PostgresRow(result: result, row: row)) }
+    }
+
     /// Runs one or more statements without parameters (migrations, transaction control).
     public func execute(_ sql: String) throws(PostgresError) {
         _ = try PostgresRows(checking: PQexec(handle, sql), connection: handle)
@@ -60,13 +71,44 @@ public final class PostgresConnection {
 
     /// `COPY ... FROM STDIN` with the given payload in COPY text format.
     public func copyIn(_ sql: String, payload: [UInt8]) throws(PostgresError) {
+        var sent = false
+        try copyIn(sql) { rows in
+            if !sent { rows.append(payload) }
+            sent = true
+            return false
+        }
+    }
+
+    /// `COPY ... FROM STDIN` in COPY text format, streamed: `produce` appends
+    /// some rows and says whether more follow; each chunk goes to the server
+    /// while the next is encoded, so both sides work at once.
+    public func copyIn(_ sql: String, chunks produce: (inout CopyTextEncoder) throws -> Bool) throws(PostgresError) {
         let start = PQexec(handle, sql)
         guard PQresultStatus(start) == PGRES_COPY_IN else {
             _ = try PostgresRows(checking: start, connection: handle)
             throw PostgresError(kind: .client, message: "COPY did not enter COPY IN state")
         }
         PQclear(start)
-        let sent = payload.withUnsafeBufferPointer { buffer -> Bool in
+        var failure: (any Error)?
+        var more = true
+        while more && failure == nil {
+            var rows = CopyTextEncoder()
+            do { more = try produce(&rows) } catch { failure = error; break }
+            guard send(rows.bytes) else { throw connectionError() }
+        }
+        // A producer's failure aborts the COPY: the server discards every row.
+        let ended = failure == nil ? PQputCopyEnd(handle, nil) : PQputCopyEnd(handle, "aborted by the client")
+        guard ended == 1 else { throw connectionError() }
+        var serverFailure: PostgresError?
+        while let result = PQgetResult(handle) {
+            do { _ = try PostgresRows(checking: result, connection: handle) } catch { serverFailure = serverFailure ?? error }
+        }
+        if let failure { throw PostgresError(kind: .client, message: "COPY aborted: \(failure)") }
+        if let serverFailure { throw serverFailure }
+    }
+
+    private func send(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBufferPointer { buffer in
             buffer.withMemoryRebound(to: CChar.self) { chars in
                 var offset = 0
                 let chunk = 1 << 20
@@ -78,14 +120,6 @@ public final class PostgresConnection {
                 return true
             }
         }
-        guard sent, PQputCopyEnd(handle, nil) == 1 else {
-            throw connectionError()
-        }
-        var failure: PostgresError?
-        while let result = PQgetResult(handle) {
-            do { _ = try PostgresRows(checking: result, connection: handle) } catch { failure = failure ?? error }
-        }
-        if let failure { throw failure }
     }
 
     /// Runs `body` in a transaction: committed if it returns, rolled back if it throws.
@@ -134,23 +168,8 @@ public struct PostgresRows: Sendable, Sequence {
     public let affectedRows: Int
 
     init(checking result: OpaquePointer?, connection: OpaquePointer) throws(PostgresError) {
-        guard let result else {
-            throw PostgresError(kind: .connection, message: String(cString: PQerrorMessage(connection)))
-        }
+        let result = try Self.check(result, connection: connection)
         defer { PQclear(result) }
-        switch PQresultStatus(result) {
-        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
-            break
-        default:
-            let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
-            let message = String(cString: PQresultErrorMessage(result))
-            if let state {
-                throw PostgresError(kind: .server(sqlState: state), message: message)
-            }
-            throw PostgresError(
-                kind: PQstatus(connection) == CONNECTION_OK ? .client : .connection,
-                message: message.isEmpty ? String(cString: PQerrorMessage(connection)) : message)
-        }
         let columnCount = Int(PQnfields(result))
         let rowCount = Int(PQntuples(result))
         columns = (0..<columnCount).map { String(cString: PQfname(result, Int32($0))) }
@@ -161,6 +180,28 @@ public struct PostgresRows: Sendable, Sequence {
             }
         }
         affectedRows = Int(String(cString: PQcmdTuples(result))) ?? 0
+    }
+
+    /// The result if the statement succeeded; otherwise frees it and throws the server's error.
+    static func check(_ result: OpaquePointer?, connection: OpaquePointer) throws(PostgresError) -> OpaquePointer {
+        guard let result else {
+            throw PostgresError(kind: .connection, message: String(cString: PQerrorMessage(connection)))
+        }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+            break
+        default:
+            defer { PQclear(result) }
+            let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+            let message = String(cString: PQresultErrorMessage(result))
+            if let state {
+                throw PostgresError(kind: .server(sqlState: state), message: message)
+            }
+            throw PostgresError(
+                kind: PQstatus(connection) == CONNECTION_OK ? .client : .connection,
+                message: message.isEmpty ? String(cString: PQerrorMessage(connection)) : message)
+        }
+        return result
     }
 
     public func makeIterator() -> IndexingIterator<[[String?]]> { rows.makeIterator() }
@@ -216,5 +257,30 @@ private func withParameters<R>(
         lengths.withUnsafeBufferPointer { l in
             formats.withUnsafeBufferPointer { f in body(v.baseAddress, l.baseAddress, f.baseAddress) }
         }
+    }
+}
+
+/// One row of a result, valid only inside the `forEachRow` call that gave it.
+public struct PostgresRow {
+    fileprivate let result: OpaquePointer
+    fileprivate let row: Int32
+
+    public func isNull(_ column: Int) -> Bool { PQgetisnull(result, row, Int32(column)) == 1 }
+
+    public func string(_ column: Int) -> String? {
+        isNull(column) ? nil : String(cString: PQgetvalue(result, row, Int32(column)))
+    }
+
+    /// A column of an integer type, parsed without making a string first.
+    public func int64(_ column: Int) -> Int64? {
+        guard !isNull(column), var digit = PQgetvalue(result, row, Int32(column)) else { return nil }
+        let negative = digit.pointee == UInt8(ascii: "-")
+        if negative { digit += 1 }
+        var value: Int64 = 0
+        while case let c = UInt8(bitPattern: digit.pointee), c >= UInt8(ascii: "0"), c <= UInt8(ascii: "9") {
+            value = value * 10 + Int64(c - UInt8(ascii: "0"))
+            digit += 1
+        }
+        return negative ? -value : value
     }
 }

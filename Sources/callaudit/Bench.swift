@@ -160,9 +160,11 @@ struct ProjectionBench: ParsableCommand {
         let now = Timestamp(rfc3339: "2026-11-15T00:00:00Z")!
         for projection in [DailyVolumeProjection(), ComplianceProjection(policy: .default, clock: { now })] as [any Projection] {
             let started = ContinuousClock.now
-            let applied = try ProjectionRunner(projection: projection, databaseURL: url, logger: logger).catchUp()
+            let outcome = try ProjectionRunner(projection: projection, databaseURL: url, logger: logger).rebuild()
             let elapsed = started.duration(to: .now).inSeconds
-            print("rebuild \(pad(projection.name, 14)) \(applied) events in \(String(format: "%.1f", elapsed)) s: \(Int(Double(applied) / elapsed)) events/s")
+            print(
+                "rebuild \(pad(projection.name, 14)) \(outcome.events) events in \(String(format: "%.1f", elapsed)) s: "
+                    + "\(Int(Double(outcome.events) / elapsed)) events/s\(outcome.inMemory ? " (in memory)" : "")")
         }
         let connection = try PostgresConnection(conninfo: url)
         let started = ContinuousClock.now

@@ -35,7 +35,8 @@ struct Projections: ParsableCommand {
         @OptionGroup var database: DatabaseOptions
         @Argument(help: "Projection name (see `projections status`).") var name: String
         @OptionGroup var policy: PolicyOptions
-        @Option(help: "Events per transaction.") var batchSize = 5_000
+        @Option(help: "Events per transaction when rebuilding batch by batch (a projection that cannot fold the log in memory, or a log with a poison event).")
+        var batchSize = 5_000
 
         func validate() throws {
             guard batchSize > 0 else { throw ValidationError("--batch-size must be at least 1") }
@@ -45,15 +46,17 @@ struct Projections: ParsableCommand {
             let projection = try resolve(name, policy)
             let connection = try PostgresConnection(conninfo: database.resolved)
             let total = try EventLog(connection: connection).count(after: .start)
-            try ProjectionCheckpoints(connection: connection).reset(projection)
             let runner = ProjectionRunner(
                 projection: projection, databaseURL: database.resolved, logger: Logger(label: "rebuild") { _ in SwiftLogNoOpLogHandler() },
                 batchSize: batchSize)
             let started = ContinuousClock.now
-            let applied = try runner.catchUp { done in progressBar(done, of: total, since: started) }
+            let outcome = try runner.rebuild { done in progressBar(done, of: total, since: started) }
             FileHandle.standardError.write(Data("\n".utf8))
+            if let reason = outcome.fallbackReason { print("the in-memory rebuild failed (\(reason)); rebuilt batch by batch instead") }
             let seconds = max(started.duration(to: .now).inSeconds, 0.001)
-            print("rebuilt \(projection.name): \(applied) events in \(String(format: "%.1f", seconds)) s (\(Int(Double(applied) / seconds)) events/s)")
+            print(
+                "rebuilt \(projection.name)\(outcome.inMemory ? " in memory" : ""): \(outcome.events) events in \(String(format: "%.1f", seconds)) s"
+                    + " (\(Int(Double(outcome.events) / seconds)) events/s)")
         }
     }
 

@@ -72,10 +72,8 @@ struct ProjectionTests {
         #expect(try volume(database) == total)
         let incremental = try database.owner().query("SELECT day, type, events FROM projection_daily_volume ORDER BY 1, 2").rows
 
-        try ProjectionCheckpoints(connection: try database.owner()).reset(DailyVolumeProjection())
-        #expect(try volume(database) == 0)
-        let rebuilt = try ProjectionRunner(projection: DailyVolumeProjection(), databaseURL: database.serviceURL, logger: quietLogger).catchUp()
-        #expect(rebuilt == total)
+        let rebuilt = try ProjectionRunner(projection: DailyVolumeProjection(), databaseURL: database.serviceURL, logger: quietLogger).rebuild()
+        #expect(rebuilt.events == total && !rebuilt.inMemory)
         #expect(try database.owner().query("SELECT day, type, events FROM projection_daily_volume ORDER BY 1, 2").rows == incremental)
     }
 
@@ -131,7 +129,70 @@ struct ProjectionTests {
         #expect(after == ["c1-a", "c1-poison", "c1-b", "c2-x", "c2-y", "c3-z"])
         #expect(try ProjectionQuarantine(connection: try database.owner(), projection: projection.name).entries().isEmpty)
     }
+
+    @Test("a rebuild folds a clean log in memory; one that meets a poison event is rolled back and goes batch by batch, quarantining only its stream")
+    func inMemoryRebuildFallsBackOnPoison() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        try database.owner().execute(
+            "CREATE TABLE test_applied (stream text, event_id text, how text); GRANT ALL ON test_applied TO callaudit_writer")
+        let store = EventStore(connection: try PostgresConnection(conninfo: database.serviceURL))
+        func append(_ ids: [String: [String]]) throws {
+            try store.append(IngestBatch(events: ids.flatMap { call, ids in
+                ids.map { IncomingEvent(event: try! EventDecoder.validate(ContractEvent.callEnded(id: "\(call)-\($0)", call: call)), origin: nil) }
+            }), consumerGroup: "g")
+        }
+        func applied() throws -> [String: String] {
+            Dictionary(uniqueKeysWithValues: try database.owner().query("SELECT event_id, how FROM test_applied").map { ($0[0]!, $0[1]!) })
+        }
+        let runner = ProjectionRunner(projection: FoldingProjection(), databaseURL: database.serviceURL, logger: quietLogger)
+        try append(["c1": ["a", "b"], "c2": ["x"]])
+        let clean = try runner.rebuild()
+        #expect(clean.inMemory && clean.events == 3)
+        #expect(try applied() == ["c1-a": "memory", "c1-b": "memory", "c2-x": "memory"])
+
+        try append(["c1": ["poison"], "c3": ["z"]])
+        let poisoned = try runner.rebuild()
+        #expect(!poisoned.inMemory && poisoned.events == 5)
+        #expect(poisoned.fallbackReason?.contains("cannot apply") == true)
+        #expect(try applied() == ["c1-a": "batch", "c1-b": "batch", "c2-x": "batch", "c3-z": "batch"], "the rolled-back rows are gone; c1 stops at the poison")
+        #expect(try ProjectionQuarantine(connection: try database.owner(), projection: "test_folding").entries().map(\.stream) == ["call-c1"])
+    }
 }
+}
+
+/// Writes events into `test_applied`, marked with how: by `apply` in batches, or folded in memory by a rebuild.
+/// Neither can take an event whose id contains "poison".
+private struct FoldingProjection: BulkRebuildable {
+    let name = "test_folding"
+
+    struct Rebuild: ProjectionRebuild {
+        var rows: [(stream: String, id: String)] = []
+
+        static func prepare(_ events: [StoredEvent]) throws -> [(stream: String, id: String)] {
+            try events.map { (stream: $0.stream, id: try $0.document()["id"]!.stringValue!) }
+        }
+
+        mutating func fold(_ page: [(stream: String, id: String)]) throws {
+            if page.contains(where: { $0.id.contains("poison") }) { throw RecordingProjection.Poison() }
+            rows += page
+        }
+
+        mutating func finish(in connection: PostgresConnection, lastPosition: Int64?) throws {
+            for row in rows { try connection.query("INSERT INTO test_applied VALUES ($1, $2, 'memory')", [.text(row.stream), .text(row.id)]) }
+        }
+    }
+
+    func makeRebuild() -> Rebuild { Rebuild() }
+
+    func apply(_ events: [StoredEvent], in connection: PostgresConnection) throws {
+        for (stream, id) in try Rebuild.prepare(events) {
+            if id.contains("poison") { throw RecordingProjection.Poison() }
+            try connection.query("INSERT INTO test_applied VALUES ($1, $2, 'batch')", [.text(stream), .text(id)])
+        }
+    }
+
+    func reset(in connection: PostgresConnection) throws { try connection.execute("DELETE FROM test_applied") }
 }
 
 /// Applies events into `test_applied`, and cannot apply one whose id contains "poison" until fixed.

@@ -2,8 +2,8 @@
 ///
 /// Built from the call's events in any order: every judgement below uses event
 /// times, so a late event changes the verdict, arrival order never does.
-public struct CallFacts: Sendable, Codable, Equatable {
-    public struct Party: Sendable, Equatable, Codable {
+public struct CallFacts: Sendable, Equatable {
+    public struct Party: Sendable, Equatable {
         public var id: String
         public var role: String
         public var jurisdiction: String?
@@ -11,7 +11,7 @@ public struct CallFacts: Sendable, Codable, Equatable {
         public var isExternal: Bool { role != "agent" }
     }
 
-    public struct Fact: Sendable, Equatable, Codable {
+    public struct Fact: Sendable, Equatable {
         public var eventID: String
         public var time: Timestamp
         /// The party it is about; nil for a notice played to every party.
@@ -46,29 +46,29 @@ public struct CallFacts: Sendable, Codable, Equatable {
     public init(callID: String) { self.callID = callID }
 
     /// Folds one of the call's events in. Events of other types are ignored.
-    public mutating func record(_ event: JSONValue) {
-        guard let type = event["type"]?.stringValue, let id = event["id"]?.stringValue,
-            let time = event["time"]?.stringValue.flatMap(Timestamp.init(rfc3339:)), let data = event["data"]
-        else { return }
+    public mutating func record(_ document: JSONValue) {
+        if let event = FactEvent(document) { record(event) }
+    }
+
+    public mutating func record(_ event: FactEvent) {
+        let (type, id, time, data) = (event.type, event.id, event.time, event.data)
         switch type {
-        case EventType.callStarted.rawValue:
+        case .callStarted:
             startedEventID = id
             parties = (data["parties"]?.arrayValue ?? []).compactMap { party in
                 guard let partyID = party["party_id"]?.stringValue, let role = party["role"]?.stringValue else { return nil }
                 return Party(id: partyID, role: role, jurisdiction: party["jurisdiction"]?.stringValue, device: party["device"]?.stringValue)
             }
-        case EventType.recordingStarted.rawValue:
-            recordingTimeline.append(Fact(eventID: id, time: time, recordingID: data["recording_id"]?.stringValue, kind: type))
-        case EventType.recordingPaused.rawValue, EventType.recordingResumed.rawValue, EventType.recordingStopped.rawValue:
-            recordingTimeline.append(Fact(eventID: id, time: time, recordingID: data["recording_id"]?.stringValue, kind: type))
-        case EventType.noticePlayed.rawValue:
+        case .recordingStarted, .recordingPaused, .recordingResumed, .recordingStopped:
+            recordingTimeline.append(Fact(eventID: id, time: time, recordingID: data["recording_id"]?.stringValue, kind: type.rawValue))
+        case .noticePlayed:
             notices.append(Fact(eventID: id, time: time, partyID: data["party_id"]?.stringValue, method: data["method"]?.stringValue))
-        case EventType.consentGiven.rawValue:
+        case .consentGiven:
             consents.append(
                 Fact(eventID: id, time: time, partyID: data["party_id"]?.stringValue, method: data["method"]?.stringValue,
                      scope: data["scope"]?.arrayValue?.compactMap(\.stringValue)))
-        case EventType.consentRefused.rawValue, EventType.consentWithdrawn.rawValue:
-            refusals.append(Fact(eventID: id, time: time, partyID: data["party_id"]?.stringValue, kind: type))
+        case .consentRefused, .consentWithdrawn:
+            refusals.append(Fact(eventID: id, time: time, partyID: data["party_id"]?.stringValue, kind: type.rawValue))
         default:
             break
         }

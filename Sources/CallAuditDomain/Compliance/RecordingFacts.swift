@@ -1,7 +1,7 @@
 /// What the log says about one recording after the call: where it is kept,
 /// who used it, where it went, when it was deleted, which holds covered it.
-public struct RecordingFacts: Sendable, Codable, Equatable {
-    public struct Use: Sendable, Codable, Equatable {
+public struct RecordingFacts: Sendable, Equatable {
+    public struct Use: Sendable, Equatable {
         public var eventID: String
         public var time: Timestamp
         public var role: String
@@ -13,7 +13,7 @@ public struct RecordingFacts: Sendable, Codable, Equatable {
         public var legalBasis: String?
     }
 
-    public struct Hold: Sendable, Codable, Equatable {
+    public struct Hold: Sendable, Equatable {
         public var holdID: String
         public var placedAt: Timestamp
         public var placedEventID: String
@@ -24,7 +24,7 @@ public struct RecordingFacts: Sendable, Codable, Equatable {
         public func covers(_ time: Timestamp) -> Bool { placedAt <= time && (releasedAt.map { time < $0 } ?? true) }
     }
 
-    public struct Mark: Sendable, Codable, Equatable {
+    public struct Mark: Sendable, Equatable {
         public var eventID: String
         public var time: Timestamp
 
@@ -47,21 +47,23 @@ public struct RecordingFacts: Sendable, Codable, Equatable {
     public var deleted: Mark? { deletions.min { $0.time < $1.time } }
 
     /// Folds in one event about this recording. Hold events come through `placeHold` and `releaseHold`.
-    public mutating func record(_ event: JSONValue) {
-        guard let type = event["type"]?.stringValue, let id = event["id"]?.stringValue,
-            let time = event["time"]?.stringValue.flatMap(Timestamp.init(rfc3339:)), let data = event["data"]
-        else { return }
+    public mutating func record(_ document: JSONValue) {
+        if let event = FactEvent(document) { record(event) }
+    }
+
+    public mutating func record(_ event: FactEvent) {
+        let (type, id, time, data) = (event.type, event.id, event.time, event.data)
         switch type {
-        case EventType.recordingStored.rawValue:
+        case .recordingStored:
             callID = data["call_id"]?.stringValue ?? callID
             if stored.map({ time < $0.time }) ?? true { stored = Mark(eventID: id, time: time) }
-        case EventType.recordingStarted.rawValue:
+        case .recordingStarted:
             callID = data["call_id"]?.stringValue ?? callID
-        case EventType.recordingDeleted.rawValue:
+        case .recordingDeleted:
             deletions.append(Mark(eventID: id, time: time))
-        case EventType.recordingAccessed.rawValue, EventType.recordingShared.rawValue:
+        case .recordingAccessed, .recordingShared:
             uses.append(
-                Use(eventID: id, time: time, role: data["actor"]?["role"]?.stringValue ?? "", kind: type,
+                Use(eventID: id, time: time, role: data["actor"]?["role"]?.stringValue ?? "", kind: type.rawValue,
                     purpose: data["purpose"]?.stringValue, anonymized: data["anonymized"]?.boolValue ?? false,
                     country: data["recipient"]?["country"]?.stringValue, legalBasis: data["legal_basis"]?.stringValue))
         default:
@@ -86,5 +88,18 @@ public struct RecordingFacts: Sendable, Codable, Equatable {
             // Released before its placement arrived: keep the release, the placement fills in.
             holds.append(Hold(holdID: holdID, placedAt: time, placedEventID: "", releasedAt: time, releasedEventID: eventID))
         }
+    }
+}
+
+/// A legal hold as its events describe it, arriving in any order.
+public struct HoldFacts: Sendable, Equatable {
+    public var recordingIDs: [String] = []
+    public var placed: RecordingFacts.Mark?
+    public var released: RecordingFacts.Mark?
+
+    public init(recordingIDs: [String] = [], placed: RecordingFacts.Mark? = nil, released: RecordingFacts.Mark? = nil) {
+        self.recordingIDs = recordingIDs
+        self.placed = placed
+        self.released = released
     }
 }

@@ -19,8 +19,8 @@ extension RequestDeadline.Span {
 }
 
 /// A data-subject request as the log knows it.
-public struct SubjectRequestFacts: Sendable, Codable, Equatable {
-    public enum Kind: String, Sendable, Codable { case access, erasure }
+public struct SubjectRequestFacts: Sendable, Equatable {
+    public enum Kind: String, Sendable { case access, erasure }
 
     public var requestID: String
     public var kind: Kind
@@ -78,5 +78,16 @@ public enum SubjectRequestRule {
                 citation: citation, evidence: [request.receivedEventID], detail: detail,
                 policyVersion: policy.version, policyHash: policy.hash)
         ]
+    }
+}
+
+/// A data-subject request and the hashed identifiers it names (`SubjectKeys`), never the identifiers.
+public struct RequestRecord: Sendable, Equatable {
+    public var subjectKeys: [String]
+    public var facts: SubjectRequestFacts
+
+    public init(subjectKeys: [String], facts: SubjectRequestFacts) {
+        self.subjectKeys = subjectKeys
+        self.facts = facts
     }
 }

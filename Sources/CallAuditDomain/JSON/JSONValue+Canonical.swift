@@ -13,7 +13,18 @@ extension JSONValue {
 
     public var canonicalString: String { String(decoding: canonicalBytes, as: UTF8.self) }
 
-    public func writeCanonical(into out: inout [UInt8]) {
+    /// Compact JSON with object members in their stored order: for documents
+    /// this program writes and reads back itself, where sorting buys nothing.
+    public var compactBytes: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(512)
+        write(into: &out, sortingMembers: false)
+        return out
+    }
+
+    public func writeCanonical(into out: inout [UInt8]) { write(into: &out, sortingMembers: true) }
+
+    private func write(into out: inout [UInt8], sortingMembers: Bool) {
         switch self {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
@@ -23,18 +34,18 @@ extension JSONValue {
             out.append(UInt8(ascii: "["))
             for (i, element) in elements.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
-                element.writeCanonical(into: &out)
+                element.write(into: &out, sortingMembers: sortingMembers)
             }
             out.append(UInt8(ascii: "]"))
         case .object(let members):
             out.append(UInt8(ascii: "{"))
             // RFC 8785 §3.2.3: members sorted by the UTF-16 code units of their names.
-            let sorted = members.sorted { $0.key.utf16.lexicographicallyPrecedes($1.key.utf16) }
-            for (i, member) in sorted.enumerated() {
+            let ordered = sortingMembers ? members.sorted { $0.key.utf16.lexicographicallyPrecedes($1.key.utf16) } : members
+            for (i, member) in ordered.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
                 JSONValue.writeCanonicalString(member.key, into: &out)
                 out.append(UInt8(ascii: ":"))
-                member.value.writeCanonical(into: &out)
+                member.value.write(into: &out, sortingMembers: sortingMembers)
             }
             out.append(UInt8(ascii: "}"))
         }

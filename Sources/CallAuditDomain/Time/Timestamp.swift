@@ -84,9 +84,32 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     /// `2026-11-24T10:00:00.123456Z`; the fraction is omitted when zero.
     public var rfc3339: String {
         let c = civil
-        var text = "\(pad(c.year, 4))-\(pad(c.month, 2))-\(pad(c.day, 2))T\(pad(c.hour, 2)):\(pad(c.minute, 2)):\(pad(c.second, 2))"
-        if c.microsecond != 0 { text += ".\(pad(c.microsecond, 6))" }
-        return text + "Z"
+        // Written digit by digit: findings and facts format millions of these.
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(27)
+        func digits(_ value: Int, _ width: Int, then separator: Character?) {
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
+            var rest = value
+            while divisor > 0 {
+                bytes.append(UInt8(ascii: "0") + UInt8(rest / divisor % 10))
+                rest %= divisor
+                divisor /= 10
+            }
+            if let separator { bytes.append(separator.asciiValue!) }
+        }
+        digits(c.year, 4, then: "-")
+        digits(c.month, 2, then: "-")
+        digits(c.day, 2, then: "T")
+        digits(c.hour, 2, then: ":")
+        digits(c.minute, 2, then: ":")
+        digits(c.second, 2, then: nil)
+        if c.microsecond != 0 {
+            bytes.append(UInt8(ascii: "."))
+            digits(c.microsecond, 6, then: nil)
+        }
+        bytes.append(UInt8(ascii: "Z"))
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     public var description: String { rfc3339 }
@@ -123,11 +146,6 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         let m = mp < 10 ? mp + 3 : mp - 9
         return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
     }
-}
-
-private func pad(_ value: Int, _ width: Int) -> String {
-    let s = String(value)
-    return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
 }
 
 extension Int64 {

@@ -1,0 +1,127 @@
+import CallAuditDomain
+import CallAuditStore
+
+/// One batch's compliance work against the fact tables: load what its events
+/// touch, fold them in, re-judge those subjects, write facts, findings and
+/// deadlines back.
+struct ComplianceBatch {
+    let connection: PostgresConnection
+    let policy: Policy
+    var fold = ComplianceFold()
+
+    init(connection: PostgresConnection, policy: Policy) {
+        self.connection = connection
+        self.policy = policy
+    }
+
+    private var callTable: FactTable<CallFacts> { FactTable(connection: connection, table: "compliance_calls", keyColumn: "call_id") }
+    private var recordingTable: FactTable<RecordingFacts> { FactTable(connection: connection, table: "compliance_recordings", keyColumn: "recording_id") }
+    private var holdTable: FactTable<HoldFacts> { FactTable(connection: connection, table: "compliance_holds", keyColumn: "hold_id") }
+    private var requestTable: FactTable<RequestRecord> { FactTable(connection: connection, table: "compliance_requests", keyColumn: "request_id") }
+
+    /// Loads every fact the batch's events touch, and the recordings of touched holds.
+    mutating func load(for events: [FactEvent]) throws {
+        var callIDs: Set<String> = []
+        var recordingIDs: Set<String> = []
+        var holdIDs: Set<String> = []
+        var requestIDs: Set<String> = []
+        for data in events.map(\.data) {
+            if let id = data["call_id"]?.stringValue { callIDs.insert(id) }
+            if let id = data["recording_id"]?.stringValue { recordingIDs.insert(id) }
+            if let id = data["hold_id"]?.stringValue { holdIDs.insert(id) }
+            if let id = data["request_id"]?.stringValue { requestIDs.insert(id) }
+            for id in data["recording_ids"]?.arrayValue ?? [] { if let id = id.stringValue { recordingIDs.insert(id) } }
+        }
+        fold.holds = try holdTable.load(holdIDs)
+        for hold in fold.holds.values { recordingIDs.formUnion(hold.recordingIDs) }
+        fold.calls = try callTable.load(callIDs)
+        fold.recordings = try recordingTable.load(recordingIDs)
+        fold.requests = try requestTable.load(requestIDs)
+    }
+
+    /// Loads the subjects whose deadline has passed, marked changed so they are re-judged.
+    mutating func loadForDeadlines(_ subjects: [String]) throws {
+        let recordingIDs = subjects.filter { $0.hasPrefix("recording:") }.map { String($0.dropFirst(10)) }
+        let requestIDs = subjects.filter { $0.hasPrefix("request:") }.map { String($0.dropFirst(8)) }
+        fold.recordings = try recordingTable.load(recordingIDs)
+        fold.requests = try requestTable.load(requestIDs)
+        fold.changedRecordings = Set(fold.recordings.keys)
+        fold.changedRequests = Set(fold.requests.keys)
+    }
+
+    /// Judges every changed subject, reconciles findings, writes facts and deadlines back.
+    mutating func judgeAndSave(now: Timestamp, logPosition: Int64?) throws {
+        try saveSubjectIndex()
+        // A call's consents bear on its recordings (training), so they are re-judged with it.
+        let callRecordings = try recordingIDs(ofCalls: fold.changedCalls)
+        fold.recordings.merge(try recordingTable.load(callRecordings.subtracting(fold.recordings.keys))) { current, _ in current }
+        let judgedRecordings = fold.changedRecordings.union(callRecordings).filter { fold.recordings[$0] != nil }
+        let neededCalls = Set(judgedRecordings.compactMap { fold.recordings[$0]?.callID }).subtracting(fold.calls.keys)
+        fold.calls.merge(try callTable.load(neededCalls)) { current, _ in current }
+        var requestRecordings: [String: Set<String>] = [:]
+        for requestID in fold.changedRequests {
+            requestRecordings[requestID] = try subjectRecordings(fold.requests[requestID]!.subjectKeys)
+        }
+
+        let verdicts = fold.judge(recordings: judgedRecordings, requestRecordings: requestRecordings, policy: policy, now: now)
+        try FindingsTable(connection: connection).reconcile(verdicts.findings, logPosition: logPosition)
+        try callTable.save(fold.calls.filter { fold.changedCalls.contains($0.key) })
+        try recordingTable.save(
+            fold.recordings.filter { fold.changedRecordings.contains($0.key) }, extraColumn: ("call_id", "text", { $0.callID }))
+        try holdTable.save(fold.holds.filter { fold.changedHolds.contains($0.key) })
+        try requestTable.save(
+            fold.requests.filter { fold.changedRequests.contains($0.key) },
+            extraColumn: ("subject_keys", "text[]", { postgresArrayLiteral($0.subjectKeys) }))
+        try saveDeadlines(verdicts.deadlines, now: now)
+    }
+
+    private func recordingIDs(ofCalls callIDs: Set<String>) throws -> Set<String> {
+        var ids = Set(callIDs.flatMap { fold.calls[$0]?.recordingIDs ?? [] })
+        guard !callIDs.isEmpty else { return ids }
+        for row in try connection.query(
+            "SELECT recording_id FROM compliance_recordings WHERE call_id = ANY($1::text[])", [.text(postgresArrayLiteral(Array(callIDs)))])
+        {
+            ids.insert(row[0]!)
+        }
+        return ids
+    }
+
+    /// The recordings of every call the subject took part in, loaded into the fold.
+    private mutating func subjectRecordings(_ keys: [String]) throws -> Set<String> {
+        guard !keys.isEmpty else { return [] }
+        let ids = Set(try connection.query(
+            """
+            SELECT r.recording_id FROM compliance_subject_calls s
+            JOIN compliance_recordings r ON r.call_id = s.call_id WHERE s.subject_key = ANY($1::text[])
+            """, [.text(postgresArrayLiteral(keys))]
+        ).map { $0[0]! })
+        fold.recordings.merge(try recordingTable.load(ids.subtracting(fold.recordings.keys))) { current, _ in current }
+        return ids
+    }
+
+    private func saveSubjectIndex() throws {
+        guard !fold.subjectCalls.isEmpty else { return }
+        try connection.query(
+            """
+            INSERT INTO compliance_subject_calls (subject_key, call_id)
+            SELECT k, c FROM unnest($1::text[], $2::text[]) AS x(k, c) ON CONFLICT DO NOTHING
+            """,
+            [.text(postgresArrayLiteral(fold.subjectCalls.map(\.key))), .text(postgresArrayLiteral(fold.subjectCalls.map(\.callID)))])
+    }
+
+    private func saveDeadlines(_ deadlines: [(subject: String, due: Timestamp?)], now: Timestamp) throws {
+        let set = deadlines.filter { $0.due != nil }
+        let cleared = deadlines.filter { $0.due == nil }.map(\.subject)
+        if !cleared.isEmpty {
+            try connection.query("DELETE FROM compliance_deadlines WHERE subject = ANY($1::text[])", [.text(postgresArrayLiteral(cleared))])
+        }
+        guard !set.isEmpty else { return }
+        try connection.query(
+            """
+            INSERT INTO compliance_deadlines (subject, due_at, judged_after_due)
+            SELECT s, d::timestamptz, d::timestamptz < $3::timestamptz FROM unnest($1::text[], $2::text[]) AS x(s, d)
+            ON CONFLICT (subject) DO UPDATE SET due_at = excluded.due_at, judged_after_due = excluded.judged_after_due
+            """,
+            [.text(postgresArrayLiteral(set.map(\.subject))), .text(postgresArrayLiteral(set.map { $0.due!.rfc3339 })), .text(now.rfc3339)])
+    }
+}

@@ -1,0 +1,111 @@
+import CallAuditDomain
+
+/// Compliance facts folded from events in memory: the calls, recordings, legal
+/// holds and requests that some events touch, and which of them changed.
+///
+/// Pure: a batch fills it from the fact tables first (`ComplianceBatch`), a
+/// rebuild from nothing (`ComplianceRebuild`). Judging needs every fact it
+/// reads already present.
+struct ComplianceFold {
+    var calls: [String: CallFacts] = [:]
+    var recordings: [String: RecordingFacts] = [:]
+    var holds: [String: HoldFacts] = [:]
+    var requests: [String: RequestRecord] = [:]
+    /// Who took part in which call (hashed identifiers), from call.started events.
+    var subjectCalls: [(key: String, callID: String)] = []
+    var changedCalls: Set<String> = []
+    var changedRecordings: Set<String> = []
+    var changedHolds: Set<String> = []
+    var changedRequests: Set<String> = []
+
+    mutating func fold(_ event: FactEvent) {
+        let (type, data) = (event.type, event.data)
+        switch type {
+        case .legalHoldPlaced, .legalHoldReleased:
+            foldHold(type, data: data, mark: RecordingFacts.Mark(eventID: event.id, time: event.time))
+        case .subjectErasureRequested:
+            foldErasureRequest(data: data, eventID: event.id, time: event.time)
+        default:
+            if let callID = data["call_id"]?.stringValue, type.topic == .calls || type.topic == .consents {
+                calls[callID, default: CallFacts(callID: callID)].record(event)
+                changedCalls.insert(callID)
+                if type == .callStarted { indexSubjects(of: data, callID: callID) }
+            }
+            if let recordingID = data["recording_id"]?.stringValue {
+                recordings[recordingID, default: RecordingFacts(recordingID: recordingID)].record(event)
+                changedRecordings.insert(recordingID)
+            }
+        }
+    }
+
+    private mutating func foldHold(_ type: EventType, data: JSONValue, mark: RecordingFacts.Mark) {
+        guard let holdID = data["hold_id"]?.stringValue else { return }
+        var hold = holds[holdID] ?? HoldFacts()
+        if type == .legalHoldPlaced {
+            hold.placed = mark
+            hold.recordingIDs = Array(Set(hold.recordingIDs + (data["recording_ids"]?.arrayValue ?? []).compactMap(\.stringValue))).sorted()
+        } else {
+            hold.released = mark
+        }
+        holds[holdID] = hold
+        changedHolds.insert(holdID)
+        for recordingID in hold.recordingIDs {
+            var recording = recordings[recordingID] ?? RecordingFacts(recordingID: recordingID)
+            if let placed = hold.placed { recording.placeHold(holdID, at: placed.time, eventID: placed.eventID) }
+            if let released = hold.released { recording.releaseHold(holdID, at: released.time, eventID: released.eventID) }
+            recordings[recordingID] = recording
+            changedRecordings.insert(recordingID)
+        }
+    }
+
+    private mutating func foldErasureRequest(data: JSONValue, eventID: String, time: Timestamp) {
+        guard let requestID = data["request_id"]?.stringValue else { return }
+        let facts = SubjectRequestFacts(
+            requestID: requestID, kind: .erasure, regime: data["regime"]?.stringValue ?? "gdpr", receivedAt: time, receivedEventID: eventID)
+        if let existing = requests[requestID], existing.facts.receivedAt <= time { return }
+        requests[requestID] = RequestRecord(subjectKeys: SubjectKeys.keys(of: data["subject"]), facts: facts)
+        changedRequests.insert(requestID)
+    }
+
+    private mutating func indexSubjects(of data: JSONValue, callID: String) {
+        for party in data["parties"]?.arrayValue ?? [] {
+            for key in SubjectKeys.keys(of: party["subject"]) { subjectCalls.append((key, callID)) }
+        }
+    }
+
+    /// The findings of every changed call and request and of `judgedRecordings`,
+    /// by subject, and when each judged recording or request next changes by the
+    /// clock alone. `requestRecordings` names each changed request's recordings.
+    mutating func judge(
+        recordings judgedRecordings: some Sequence<String>, requestRecordings: [String: Set<String>], policy: Policy, now: Timestamp
+    ) -> ComplianceVerdicts {
+        var verdicts = ComplianceVerdicts()
+        for callID in changedCalls {
+            let facts = calls[callID]!
+            verdicts.findings["call:\(callID)"] = ConsentRule.evaluate(facts, policy: policy) + RefusalRule.evaluate(facts, policy: policy)
+        }
+        for recordingID in judgedRecordings {
+            let recording = recordings[recordingID]!
+            verdicts.findings["recording:\(recordingID)"] =
+                RecordingRules.evaluate(recording, call: recording.callID.flatMap { calls[$0] }, policy: policy, now: now)
+            let due = recording.stored.flatMap { RecordingRules.retentionDue(recording, stored: $0, policy: policy) }
+            verdicts.deadlines.append(("recording:\(recordingID)", recording.deleted == nil ? due : nil))
+        }
+        for requestID in changedRequests {
+            var record = requests[requestID]!
+            record.facts.recordings = Dictionary(
+                uniqueKeysWithValues: (requestRecordings[requestID] ?? []).map { id -> (String, Timestamp?) in (id, recordings[id]?.deleted?.time) })
+            requests[requestID] = record
+            verdicts.findings["request:\(requestID)"] = SubjectRequestRule.evaluate(record.facts, policy: policy, now: now)
+            verdicts.deadlines.append(("request:\(requestID)", record.facts.deadline(policy: policy)))
+        }
+        return verdicts
+    }
+}
+
+/// What judging some subjects found: their findings (empty when none), and the
+/// time each one's verdict next changes by the clock alone (nil: never).
+struct ComplianceVerdicts {
+    var findings: [String: [Finding]] = [:]
+    var deadlines: [(subject: String, due: Timestamp?)] = []
+}

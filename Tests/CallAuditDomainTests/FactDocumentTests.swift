@@ -1,0 +1,63 @@
+import Testing
+
+@testable import CallAuditDomain
+
+@Suite("Fact documents")
+struct FactDocumentTests {
+    /// Writes the facts the way the fact tables keep them and reads them back.
+    func roundTrip<Facts: FactDocument>(_ facts: Facts) throws -> Facts {
+        try Facts(document: try JSONParser.parse(facts.document.compactBytes))
+    }
+
+    @Test("call facts with every field set come back equal")
+    func callFacts() throws {
+        var f = EventFactory()
+        var call = CallFacts(callID: "c1")
+        call.record(f.make(.callStarted, at: 0, ["call_id": "c1", "direction": "inbound", "channel": "phone", "parties": [
+            ["party_id": "a", "role": "agent", "subject": ["employee_id": "E"]],
+            ["party_id": "p", "role": "customer", "jurisdiction": "US-CA", "device": "cellular", "subject": ["customer_id": "C"]],
+        ]]))
+        call.record(f.make(.noticePlayed, at: 1, ["call_id": "c1", "method": "ivr_prompt"]))
+        call.record(f.make(.consentGiven, at: 2, ["call_id": "c1", "party_id": "p", "method": "verbal", "scope": ["recording", "training"]]))
+        call.record(f.make(.recordingStarted, at: 3, ["call_id": "c1", "recording_id": "r1"]))
+        call.record(f.make(.consentWithdrawn, at: 4, ["call_id": "c1", "party_id": "p"]))
+        #expect(call.parties.count == 2 && call.consents.count == 1 && call.refusals.count == 1 && call.recordingTimeline.count == 1)
+        #expect(try roundTrip(call) == call)
+    }
+
+    @Test("recording facts with uses, deletions and holds come back equal")
+    func recordingFacts() throws {
+        var f = EventFactory()
+        var recording = RecordingFacts(recordingID: "r1")
+        recording.record(f.make(.recordingStored, at: 10, ["call_id": "c1", "recording_id": "r1"]))
+        recording.record(f.make(.recordingShared, at: 20, [
+            "recording_id": "r1", "actor": ["id": "x", "role": "qa_reviewer"], "purpose": "quality_assurance", "anonymized": true,
+            "recipient": ["country": "US"], "legal_basis": "adequacy",
+        ]))
+        recording.record(f.make(.recordingDeleted, at: 30, ["recording_id": "r1"]))
+        recording.placeHold("h1", at: EventFactory.origin, eventID: "hp")
+        recording.releaseHold("h1", at: EventFactory.origin.adding(seconds: 5), eventID: "hr")
+        recording.placeHold("h2", at: EventFactory.origin.adding(seconds: 7), eventID: "hp2")
+        #expect(try roundTrip(recording) == recording)
+        #expect(try roundTrip(HoldFacts(recordingIDs: ["r1", "r2"], placed: .init(eventID: "hp", time: EventFactory.origin))) .recordingIDs == ["r1", "r2"])
+    }
+
+    @Test("a request keeps its hashed keys and facts; its recordings are not stored but looked up when judged")
+    func requestRecord() throws {
+        var facts = SubjectRequestFacts(requestID: "q1", kind: .erasure, regime: "gdpr", receivedAt: EventFactory.origin, receivedEventID: "e1")
+        facts.extended = true
+        facts.completedAt = EventFactory.origin.adding(seconds: 60)
+        let record = RequestRecord(subjectKeys: ["k1", "k2"], facts: facts)
+        #expect(try roundTrip(record) == record)
+        var withRecordings = record
+        withRecordings.facts.recordings = ["r1": nil]
+        #expect(try roundTrip(withRecordings) == record)
+    }
+
+    @Test("a document without a required field is an error naming the field, not a fact with holes")
+    func missingField() {
+        #expect(throws: FactDocumentError(field: "event_id")) {
+            try RecordingFacts(document: ["recording_id": "r1", "stored": ["time": "2026-01-01T00:00:00Z"]])
+        }
+    }
+}
