@@ -61,6 +61,7 @@ let package = Package(
             name: "CallAuditProjections",
             dependencies: [
                 "CallAuditDomain", "CallAuditStore",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

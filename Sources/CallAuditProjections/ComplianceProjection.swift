@@ -11,6 +11,7 @@ import CallAuditStore
 /// findings. Facts are judged on event times, so the same events in any order
 /// give the same findings; a late event that cures a finding withdraws it.
 /// Deadlines (retention, requests) are re-judged by `tick` as the clock passes them.
+/// A rebuild skips the batches: it folds the whole log in memory (`ComplianceRebuild`).
 public struct ComplianceProjection: BulkRebuildable {
     public let name = "compliance"
     public let policy: Policy

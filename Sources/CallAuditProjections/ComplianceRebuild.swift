@@ -1,6 +1,5 @@
 import CallAuditDomain
 import CallAuditStore
-import Foundation
 
 /// The compliance projection rebuilt from the whole log at once: every event
 /// folded in memory, every subject judged once, every table written by COPY.
@@ -104,24 +103,4 @@ private struct SubjectCall: Hashable, Comparable {
     var callID: String
 
     static func < (a: SubjectCall, b: SubjectCall) -> Bool { (a.key, a.callID) < (b.key, b.callID) }
-}
-
-/// Work started on its own thread; `value()` waits for its result.
-final class BackgroundWork<T: Sendable>: @unchecked Sendable {
-    private let done = DispatchSemaphore(value: 0)
-    // Written once by the worker before `done` is signalled.
-    private var result: T?
-
-    init(_ body: @escaping @Sendable () -> T) {
-        Thread { [self] in
-            result = body()
-            done.signal()
-        }.start()
-    }
-
-    func value() -> T {
-        done.wait()
-        done.signal()
-        return result!
-    }
 }

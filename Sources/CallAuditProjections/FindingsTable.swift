@@ -1,5 +1,6 @@
 import CallAuditDomain
 import CallAuditStore
+import Crypto
 
 /// The findings read model: raises what is newly broken, withdraws what later
 /// events cured, and records every change in `finding_changes`.
@@ -121,10 +122,15 @@ struct FindingsTable {
             .joined(separator: "|")
     }
 
+    /// A digest of all a re-judgement can change, so unchanged findings are not
+    /// rewritten: 128 bits of SHA-256 rather than the text itself, which would
+    /// double every finding's size.
     static func fingerprint(of finding: Finding) -> String {
-        [finding.severity.rawValue, finding.occurredAt.rfc3339, finding.jurisdiction ?? "", finding.citation,
-         finding.evidence.joined(separator: " "), finding.detail, finding.policyVersion, finding.policyHash]
-            .joined(separator: "\u{1F}")
+        let text = [
+            finding.severity.rawValue, finding.occurredAt.rfc3339, finding.jurisdiction ?? "", finding.citation,
+            finding.evidence.joined(separator: " "), finding.detail, finding.policyVersion, finding.policyHash,
+        ].joined(separator: "\u{1F}")
+        return Array(SHA256.hash(data: Array(text.utf8)).prefix(16)).hexString
     }
 
     private func values(_ finding: Finding) -> [PostgresValue] {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import CallAuditDomain
 import CallAuditStore
 
@@ -42,27 +43,59 @@ struct Findings: ParsableCommand {
         }
         let columns = ["occurred_at", "rule", "severity", "status", "call_id", "recording_id", "party_id", "request_id",
                        "jurisdiction", "citation", "evidence", "detail", "policy_version", "policy_hash"]
-        let rows = try connection.query(
+        // Rows stream from libpq's buffer into one output buffer: a month of a
+        // large contact centre is tens of thousands of findings.
+        var out = OutputBuffer()
+        var first = true
+        switch format {
+        case .table: break
+        case .csv: out.line(columns.joined(separator: ","))
+        case .json: out.line("[")
+        }
+        try connection.forEachRow(
             """
             SELECT to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), rule, severity, status, call_id,
                    recording_id, party_id, request_id, jurisdiction, citation, array_to_string(evidence, ' '), detail,
                    policy_version, policy_hash
             FROM findings \(filter) ORDER BY occurred_at, rule, id
-            """, parameters)
-        switch format {
-        case .table:
-            for row in rows {
-                print(pad(row[0]!, 22) + pad(row[1]!, 26) + pad(row[4] ?? row[7] ?? "", 22) + pad(row[5] ?? "", 20) + (row[11] ?? ""))
+            """, parameters
+        ) { result in
+            let row = (0..<columns.count).map { result.string($0) }
+            switch format {
+            case .table:
+                out.line(pad(row[0]!, 22) + pad(row[1]!, 26) + pad(row[4] ?? row[7] ?? "", 22) + pad(row[5] ?? "", 20) + (row[11] ?? ""))
+            case .csv:
+                out.line(row.map { csvField($0 ?? "") }.joined(separator: ","))
+            case .json:
+                if !first { out.append(",\n") }
+                out.append(JSONValue.object(zip(columns, row).map { (key: $0, value: $1.map { .string($0) } ?? .null) }).compactBytes)
             }
-        case .csv:
-            print(columns.joined(separator: ","))
-            for row in rows { print(row.map { csvField($0 ?? "") }.joined(separator: ",")) }
-        case .json:
-            let objects = rows.map { row in
-                JSONValue.object(zip(columns, row).map { (key: $0, value: $1.map { .string($0) } ?? .null) })
-            }
-            print(JSONValue.array(objects).prettyPrinted())
+            first = false
         }
+        if format == .json { out.line(first ? "]" : "\n]") }
+        out.flush()
+    }
+}
+
+/// Bytes for standard output, written a megabyte at a time instead of a `print` per line.
+private struct OutputBuffer {
+    private var bytes: [UInt8] = []
+
+    mutating func append(_ text: String) { append(Array(text.utf8)) }
+
+    mutating func append(_ encoded: [UInt8]) {
+        bytes.append(contentsOf: encoded)
+        if bytes.count >= 1 << 20 { flush() }
+    }
+
+    mutating func line(_ text: String) {
+        append(text)
+        append([0x0A])
+    }
+
+    mutating func flush() {
+        FileHandle.standardOutput.write(Data(bytes))
+        bytes.removeAll(keepingCapacity: true)
     }
 }
 
@@ -71,5 +104,6 @@ private func instant(_ text: String) -> Timestamp? {
 }
 
 private func csvField(_ value: String) -> String {
-    value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + value.replacing("\"", with: "\"\"") + "\"" : value
+    value.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D })
+        ? "\"" + value.replacing("\"", with: "\"\"") + "\"" : value
 }

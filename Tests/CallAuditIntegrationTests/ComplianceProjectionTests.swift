@@ -135,6 +135,31 @@ struct ComplianceProjectionTests {
         #expect(afterDeletion.first?[7] == "st del", "the late deletion is now part of the evidence")
     }
 
+    @Test("`callaudit findings` lists a period's open findings as table, CSV and JSON, the same findings in each, and filters by rule")
+    func findingsCommand() throws {
+        let (database, open) = try project(simulatedEvents(calls: 200))
+        defer { database.drop() }
+        let period = ["findings", "--database-url", database.ownerURL, "--from", "2000-01-01", "--to", "2100-01-01"]
+        let rules = open.map { $0[0]! }.sorted()
+
+        let json = try runCallAudit(period + ["--format", "json"])
+        #expect(json.status == 0)
+        let listed = try JSONParser.parse(json.output).arrayValue ?? []
+        #expect(listed.compactMap { $0["rule"]?.stringValue }.sorted() == rules)
+        #expect(listed.allSatisfy { $0["citation"]?.stringValue?.isEmpty == false && $0["evidence"]?.stringValue?.isEmpty == false })
+
+        let csv = try runCallAudit(period + ["--format", "csv"]).output.split(separator: "\n")
+        #expect(csv.first?.hasPrefix("occurred_at,rule,severity,status,") == true)
+        #expect(csv.dropFirst().map { String($0.split(separator: ",")[1]) }.sorted() == rules)
+
+        let table = try runCallAudit(period).output.split(separator: "\n")
+        #expect(table.count == rules.count)
+
+        let consent = try runCallAudit(period + ["--format", "csv", "--rule", "CONSENT_MISSING"]).output.split(separator: "\n")
+        #expect(consent.count - 1 == rules.filter { $0 == "CONSENT_MISSING" }.count)
+        #expect(try runCallAudit(period + ["--rule", "NOT_A_RULE"]).status != 0, "an unknown rule is a usage error")
+    }
+
     @Test("a rebuild in memory gives exactly the incremental findings, facts and deadlines, and batches carry on from it")
     func rebuildMatchesIncremental() throws {
         let events = simulatedEvents(calls: 400)

@@ -221,10 +221,8 @@ struct IngestTests {
     }
 
     private func spawnServe(kafka: TestKafka, database: TestDatabase) throws -> Process {
-        let binary = environment["CALLAUDIT_BINARY"]
-            ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("callaudit").path
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
+        process.executableURL = URL(fileURLWithPath: callauditBinary)
         process.arguments = [
             "serve", "--database-url", database.serviceURL, "--brokers", kafka.brokers, "--group", "test-group",
             "--batch-size", "2000", "--batch-delay-ms", "20", "--log-level", "warning",

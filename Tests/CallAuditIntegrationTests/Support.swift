@@ -10,6 +10,24 @@ import Testing
 let environment = ProcessInfo.processInfo.environment
 let quietLogger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
 
+/// The `callaudit` executable under test: ops/test names it, else the one built next to the tests.
+let callauditBinary = environment["CALLAUDIT_BINARY"]
+    ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("callaudit").path
+
+/// Runs `callaudit` with `arguments`; its standard output and exit status.
+func runCallAudit(_ arguments: [String]) throws -> (output: String, status: Int32) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: callauditBinary)
+    process.arguments = arguments
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (String(decoding: data, as: UTF8.self), process.terminationStatus)
+}
+
 /// A fresh, migrated database on the dev cluster that ops/test starts.
 struct TestDatabase {
     static let adminURL = environment["CALLAUDIT_TEST_ADMIN_URL"] ?? "postgresql://postgres@127.0.0.1:54329/postgres"
