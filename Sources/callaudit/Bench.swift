@@ -166,6 +166,10 @@ struct ProjectionBench: ParsableCommand {
                 "rebuild \(pad(projection.name, 14)) \(outcome.events) events in \(String(format: "%.1f", elapsed)) s: "
                     + "\(Int(Double(outcome.events) / elapsed)) events/s\(outcome.inMemory ? " (in memory)" : "")")
         }
+        let floor = try postgresFloor(url: url).inSeconds
+        print(
+            "PostgreSQL alone for the compliance rebuild's reads and writes: \(String(format: "%.1f", floor)) s "
+                + "(at most \(Int(Double(appended) / floor)) events/s)")
         let connection = try PostgresConnection(conninfo: url)
         let started = ContinuousClock.now
         let rows = try connection.query(
@@ -176,6 +180,41 @@ struct ProjectionBench: ParsableCommand {
         print("findings of the month: \(rows.count) listed in \(millis(started.duration(to: .now))) ms")
         print("peak RSS:  \(peakResidentMegabytes()) MB")
     }
+}
+
+/// What PostgreSQL alone spends on the compliance rebuild's I/O: psql reads
+/// the log in rebuild order, then `\copy`s back every table the rebuild wrote,
+/// as it wrote them, in a transaction it rolls back. No rebuild on this
+/// database can be faster than this, whatever the Swift side does.
+private func postgresFloor(url: String) throws -> Duration {
+    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("callaudit-floor-\(getpid())")
+    try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: scratch) }
+    let findingColumns = """
+        rule, severity, occurred_at, call_id, recording_id, party_id, request_id, jurisdiction, citation, evidence, detail,
+        policy_version, policy_hash, fingerprint, finding_key, subject, status
+        """.replacingOccurrences(of: "\n", with: " ")
+    let tables = [
+        ("compliance_calls", "*"), ("compliance_recordings", "*"), ("compliance_holds", "*"), ("compliance_requests", "*"),
+        ("compliance_subject_calls", "*"), ("compliance_deadlines", "*"), ("findings", findingColumns),
+    ]
+    for (table, columns) in tables {
+        try psql(url, "\\copy (SELECT \(columns) FROM \(table)) TO '\(scratch.path)/\(table)'")
+    }
+    let script = scratch.appendingPathComponent("floor.sql")
+    try ([
+        "\\copy (SELECT transaction_id, position, stream, type, event_time, event FROM events ORDER BY transaction_id, position) TO '/dev/null'",
+        "BEGIN;",
+        "TRUNCATE finding_changes, findings, \(tables.dropLast().map(\.0).joined(separator: ", "));",
+    ] + tables.map { table, columns in
+        "\\copy \(table) \(columns == "*" ? "" : "(\(columns))") FROM '\(scratch.path)/\(table)'"
+    } + [
+        "INSERT INTO finding_changes (finding_id, change, log_position) SELECT id, 'raised', 1 FROM findings ORDER BY id;",
+        "ROLLBACK;",
+    ]).joined(separator: "\n").write(to: script, atomically: true, encoding: .utf8)
+    let started = ContinuousClock.now
+    try psql(url, file: script.path)
+    return started.duration(to: .now)
 }
 
 /// How far projections trail a sustained append rate: per batch, the time
@@ -298,14 +337,15 @@ private func child(_ arguments: [String], captureOutput: Bool = false) throws ->
     return Child(process: process, output: output)
 }
 
-private func psql(_ url: String, _ command: String) throws {
+private func psql(_ url: String, _ command: String? = nil, file: String? = nil) throws {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["psql", url.isEmpty ? "" : url, "-qX", "-v", "ON_ERROR_STOP=1", "-c", command].filter { !$0.isEmpty }
+    let input = command.map { ["-c", $0] } ?? ["-f", file!]
+    process.arguments = (["psql", url.isEmpty ? "" : url, "-qX", "-v", "ON_ERROR_STOP=1"] + input).filter { !$0.isEmpty }
     process.standardOutput = FileHandle.nullDevice
     try process.run()
     process.waitUntilExit()
-    guard process.terminationStatus == 0 else { throw ValidationError("psql failed: \(command)") }
+    guard process.terminationStatus == 0 else { throw ValidationError("psql failed: \(command ?? file!)") }
 }
 
 private func waitForFile(_ path: String) throws -> String {
