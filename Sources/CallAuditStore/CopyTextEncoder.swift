@@ -12,7 +12,9 @@ public struct CopyTextEncoder: Sendable {
 
     public mutating func text(_ value: String) {
         separate()
-        escape(value.utf8)
+        var value = value
+        // Native strings are contiguous UTF-8: escape from the buffer, not the view.
+        value.withUTF8 { escape($0) }
     }
 
     public mutating func text(bytes value: [UInt8]) {

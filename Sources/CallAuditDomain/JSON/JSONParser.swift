@@ -127,11 +127,14 @@ private struct Cursor {
         index += 1
         let start = index
         // Fast path: no escapes, the common case for event fields.
+        var highBits: UInt8 = 0
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 let slice = UnsafeBufferPointer(rebasing: bytes[start..<index])
                 index += 1
+                // ASCII is valid UTF-8 as it stands; only other strings need validating (the slower call).
+                if highBits < 0x80 { return String(decoding: slice, as: UTF8.self) }
                 guard let string = String(validating: slice, as: UTF8.self) else {
                     throw JSONParseError(message: "invalid UTF-8 in string", offset: start)
                 }
@@ -139,6 +142,7 @@ private struct Cursor {
             }
             if byte == UInt8(ascii: "\\") { break }
             if byte < 0x20 { throw error("unescaped control character in string") }
+            highBits |= byte
             index += 1
         }
         return try parseEscapedString(from: start)

@@ -52,14 +52,20 @@ extension JSONValue {
     }
 
     static func writeCanonicalString(_ string: String, into out: inout [UInt8]) {
+        var string = string
+        // Native strings are contiguous UTF-8: work on the buffer, not the view.
+        string.withUTF8 { writeCanonicalString(utf8: $0, into: &out) }
+    }
+
+    private static func writeCanonicalString(utf8: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         // Most strings need no escaping: copy them whole.
-        if string.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C }) {
-            out.append(contentsOf: string.utf8)
+        if utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C }) {
+            out.append(contentsOf: utf8)
             out.append(UInt8(ascii: "\""))
             return
         }
-        for byte in string.utf8 {
+        for byte in utf8 {
             switch byte {
             case 0x22: out.append(contentsOf: [0x5C, 0x22])
             case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
