@@ -27,6 +27,11 @@ struct JSONTests {
         #expect(throws: JSONParseError.self) { try JSONParser.parse([0x22, 0xC3, 0x28, 0x22]) }
     }
 
+    @Test("keeps ASCII and multi-byte UTF-8 strings exactly")
+    func keepsStrings() throws {
+        #expect(try JSONParser.parse(#"["plain ascii", "Zürich – 東京", "tab\tend"]"#) == ["plain ascii", "Zürich – 東京", "tab\tend"])
+    }
+
     @Test("rejects nesting deeper than the limit")
     func rejectsDeepNesting() {
         let deep = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
