@@ -46,6 +46,10 @@ struct Projections: ParsableCommand {
             let projection = try resolve(name, policy)
             let connection = try PostgresConnection(conninfo: database.resolved)
             let total = try EventLog(connection: connection).count(after: .start)
+            if try !isLeaderless(name, on: connection) {
+                FileHandle.standardError.write(Data(
+                    "a running service leads \(name); waiting until it stops (`projections reset \(name)` has the service rebuild it)\n".utf8))
+            }
             let runner = ProjectionRunner(
                 projection: projection, databaseURL: database.resolved, logger: Logger(label: "rebuild") { _ in SwiftLogNoOpLogHandler() },
                 batchSize: batchSize)
@@ -81,10 +85,7 @@ struct Projections: ParsableCommand {
         func run() throws {
             let projection = try resolve(name, policy)
             let connection = try PostgresConnection(conninfo: database.resolved)
-            let leaderless = try connection.query(
-                "SELECT pg_try_advisory_lock(hashtextextended($1, 0))::text", [.text(ProjectionRunner.lockKey(for: name))]).scalar == "true"
-            if leaderless {
-                try connection.query("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [.text(ProjectionRunner.lockKey(for: name))])
+            if try isLeaderless(name, on: connection) {
                 let runner = ProjectionRunner(projection: projection, databaseURL: database.resolved, logger: Logger(label: "retry") { _ in SwiftLogNoOpLogHandler() })
                 let released = try runner.retryQuarantined()
                 let left = try ProjectionQuarantine(connection: connection, projection: name).entries()
@@ -96,6 +97,14 @@ struct Projections: ParsableCommand {
             }
         }
     }
+}
+
+/// Whether no running service leads the projection right now (its advisory lock is free).
+private func isLeaderless(_ name: String, on connection: PostgresConnection) throws -> Bool {
+    let key = PostgresValue.text(ProjectionRunner.lockKey(for: name))
+    guard try connection.query("SELECT pg_try_advisory_lock(hashtextextended($1, 0))::text", [key]).scalar == "true" else { return false }
+    try connection.query("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [key])
+    return true
 }
 
 private func resolve(_ name: String, _ options: PolicyOptions) throws -> any Projection {
