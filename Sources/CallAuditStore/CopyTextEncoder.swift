@@ -53,9 +53,6 @@ public struct CopyTextEncoder: Sendable {
         bytes.append(contentsOf: [UInt8(ascii: "+"), UInt8(ascii: "0"), UInt8(ascii: "0")])
     }
 
-    /// Rows already encoded, appended whole.
-    public mutating func append(_ encoded: [UInt8]) { bytes.append(contentsOf: encoded) }
-
     public mutating func endRow() {
         bytes.append(0x0A)
         fieldsInRow = 0

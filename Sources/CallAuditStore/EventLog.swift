@@ -62,35 +62,25 @@ public struct EventLog {
 
     /// Up to `limit` settled events after `cursor`, below `horizon`.
     public func read(after cursor: LogCursor, below horizon: UInt64, limit: Int) throws -> [StoredEvent] {
-        var events: [StoredEvent] = []
-        events.reserveCapacity(limit)
-        try connection.forEachRow(
+        try events(
             """
             SELECT \(Self.columns) FROM events
             WHERE (transaction_id, position) > ($1::xid8, $2::bigint) AND transaction_id < $3::xid8
             ORDER BY transaction_id, position LIMIT $4
             """,
-            [.text(String(cursor.transactionID)), .int(cursor.position), .text(String(horizon)), .int(limit)]
-        ) { row in
-            events.append(
-                StoredEvent(
-                    cursor: LogCursor(transactionID: UInt64(row.int64(0)!), position: row.int64(1)!), stream: row.string(2)!,
-                    type: row.string(3)!, time: Timestamp(microseconds: row.int64(4)!), json: row.string(5)!))
-        }
-        return events
+            [.text(String(cursor.transactionID)), .int(cursor.position), .text(String(horizon)), .int(limit)])
     }
 
     /// One stream's events in the window (from, through], in log order.
     public func events(inStream stream: String, from: LogCursor, through: LogCursor) throws -> [StoredEvent] {
-        try connection.query(
+        try events(
             """
             SELECT \(Self.columns) FROM events
             WHERE stream = $1 AND (transaction_id, position) >= ($2::xid8, $3::bigint)
               AND (transaction_id, position) <= ($4::xid8, $5::bigint)
             ORDER BY transaction_id, position
             """,
-            [.text(stream), .text(String(from.transactionID)), .int(from.position), .text(String(through.transactionID)), .int(through.position)]
-        ).map(Self.decode)
+            [.text(stream), .text(String(from.transactionID)), .int(from.position), .text(String(through.transactionID)), .int(through.position)])
     }
 
     /// How many settled and unsettled events lie after `cursor`.
@@ -101,9 +91,15 @@ public struct EventLog {
         ).scalar ?? "0") ?? 0
     }
 
-    private static func decode(_ row: [String?]) -> StoredEvent {
-        StoredEvent(
-            cursor: LogCursor(transactionID: UInt64(row[0]!)!, position: Int64(row[1]!)!),
-            stream: row[2]!, type: row[3]!, time: Timestamp(microseconds: Int64(row[4]!)!), json: row[5]!)
+    /// Runs a select of `columns`, decoding rows straight from libpq's buffers.
+    private func events(_ sql: String, _ parameters: [PostgresValue]) throws -> [StoredEvent] {
+        var events: [StoredEvent] = []
+        try connection.forEachRow(sql, parameters) { row in
+            events.append(
+                StoredEvent(
+                    cursor: LogCursor(transactionID: UInt64(row.int64(0)!), position: row.int64(1)!), stream: row.string(2)!,
+                    type: row.string(3)!, time: Timestamp(microseconds: row.int64(4)!), json: row.string(5)!))
+        }
+        return events
     }
 }

@@ -71,40 +71,18 @@ public final class PostgresConnection {
 
     /// `COPY ... FROM STDIN` with the given payload in COPY text format.
     public func copyIn(_ sql: String, payload: [UInt8]) throws(PostgresError) {
-        var sent = false
-        try copyIn(sql) { rows in
-            if !sent { rows.append(payload) }
-            sent = true
-            return false
-        }
-    }
-
-    /// `COPY ... FROM STDIN` in COPY text format, streamed: `produce` appends
-    /// some rows and says whether more follow; each chunk goes to the server
-    /// while the next is encoded, so both sides work at once.
-    public func copyIn(_ sql: String, chunks produce: (inout CopyTextEncoder) throws -> Bool) throws(PostgresError) {
         let start = PQexec(handle, sql)
         guard PQresultStatus(start) == PGRES_COPY_IN else {
             _ = try PostgresRows(checking: start, connection: handle)
             throw PostgresError(kind: .client, message: "COPY did not enter COPY IN state")
         }
         PQclear(start)
-        var failure: (any Error)?
-        var more = true
-        while more && failure == nil {
-            var rows = CopyTextEncoder()
-            do { more = try produce(&rows) } catch { failure = error; break }
-            guard send(rows.bytes) else { throw connectionError() }
-        }
-        // A producer's failure aborts the COPY: the server discards every row.
-        let ended = failure == nil ? PQputCopyEnd(handle, nil) : PQputCopyEnd(handle, "aborted by the client")
-        guard ended == 1 else { throw connectionError() }
-        var serverFailure: PostgresError?
+        guard send(payload), PQputCopyEnd(handle, nil) == 1 else { throw connectionError() }
+        var failure: PostgresError?
         while let result = PQgetResult(handle) {
-            do { _ = try PostgresRows(checking: result, connection: handle) } catch { serverFailure = serverFailure ?? error }
+            do { _ = try PostgresRows(checking: result, connection: handle) } catch { failure = failure ?? error }
         }
-        if let failure { throw PostgresError(kind: .client, message: "COPY aborted: \(failure)") }
-        if let serverFailure { throw serverFailure }
+        if let failure { throw failure }
     }
 
     private func send(_ bytes: [UInt8]) -> Bool {
