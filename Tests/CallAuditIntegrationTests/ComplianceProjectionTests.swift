@@ -135,6 +135,34 @@ struct ComplianceProjectionTests {
         #expect(afterDeletion.first?[7] == "st del", "the late deletion is now part of the evidence")
     }
 
+    @Test("events appended while a rebuild folds the log are applied after it: none skipped, none applied twice")
+    func rebuildUnderConcurrentAppends() throws {
+        let events = simulatedEvents(calls: 400)
+        let (reference, expected) = try project(events, batches: 4)
+        defer { reference.drop() }
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let half = events.count / 2
+        let store = EventStore(connection: try PostgresConnection(conninfo: database.serviceURL))
+        try store.append(IngestBatch(events: Array(events[..<half])), consumerGroup: "g")
+        let appender = Thread {
+            let store = EventStore(connection: try! PostgresConnection(conninfo: database.serviceURL))
+            for start in stride(from: half, to: events.count, by: 50) {
+                try! store.append(IngestBatch(events: Array(events[start..<min(start + 50, events.count)])), consumerGroup: "g")
+            }
+        }
+        let runner = ProjectionRunner(
+            projection: ComplianceProjection(policy: .default, clock: { Self.clockStart }), databaseURL: database.serviceURL, logger: quietLogger,
+            batchSize: 250)
+        appender.start()
+        let outcome = try runner.rebuild()
+        #expect(outcome.inMemory)
+        #expect(try waitUntil(seconds: 60) { try database.count("SELECT count(*) FROM events") == events.count })
+        try runner.catchUp()
+        #expect(try openFindings(database) == expected)
+        #expect(try database.count("SELECT events_applied FROM projection_checkpoints WHERE projection = 'compliance'") == events.count)
+    }
+
     @Test("`callaudit findings` lists a period's open findings as table, CSV and JSON, the same findings in each, and filters by rule")
     func findingsCommand() throws {
         let (database, open) = try project(simulatedEvents(calls: 200))
