@@ -23,7 +23,7 @@ public struct ComplianceProjection: BulkRebuildable {
     }
 
     public func apply(_ events: [StoredEvent], in connection: PostgresConnection) throws {
-        let facts = try events.compactMap { FactEvent(try $0.document()) }
+        let facts = try ComplianceRebuild.prepare(events)
         var batch = ComplianceBatch(connection: connection, policy: policy)
         try batch.load(for: facts)
         for event in facts { batch.fold.fold(event) }

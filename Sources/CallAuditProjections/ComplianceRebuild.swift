@@ -9,6 +9,7 @@ struct ComplianceRebuild: ProjectionRebuild {
     let clock: @Sendable () -> Timestamp
     var fold = ComplianceFold()
 
+    /// The events' compliance-relevant parts; batches prepare theirs the same way.
     static func prepare(_ events: [StoredEvent]) throws -> [FactEvent] {
         try events.compactMap { FactEvent(try $0.document()) }
     }

@@ -36,28 +36,35 @@ struct FindingsTable {
         try withdraw(withdrawn, logPosition: logPosition)
     }
 
-    /// Raises every finding into the emptied table by COPY, each with its 'raised' change: for rebuilds.
+    /// Raises every finding of an emptied table, for rebuilds: the same path as new findings in a batch.
     func insertAll(_ judged: [String: [Finding]], logPosition: Int64?) throws {
-        var rows = CopyTextEncoder()
-        for (subject, findings) in judged {
-            for finding in findings {
-                rows.text(finding.rule.rawValue)
-                rows.text(finding.severity.rawValue)
-                rows.timestamp(finding.occurredAt)
-                for id in [finding.callID, finding.recordingID, finding.partyID, finding.requestID, finding.jurisdiction] {
-                    if let id { rows.text(id) } else { rows.null() }
-                }
-                rows.text(finding.citation)
-                rows.text(postgresArrayLiteral(finding.evidence))
-                rows.text(finding.detail)
-                rows.text(finding.policyVersion)
-                rows.text(finding.policyHash)
-                rows.text(Self.fingerprint(of: finding))
-                rows.text(Self.key(of: finding))
-                rows.text(subject)
-                rows.text("open")
-                rows.endRow()
+        try insert(judged.flatMap { subject, findings in findings.map { ($0, Self.key(of: $0), subject) } }, logPosition: logPosition)
+    }
+
+    /// New findings by COPY, then their 'raised' changes. The new rows are the
+    /// ones above the highest id before: only this projection's leader writes
+    /// findings, under its advisory lock, and identity values only grow.
+    private func insert(_ raised: [(finding: Finding, key: String, subject: String)], logPosition: Int64?) throws {
+        guard !raised.isEmpty else { return }
+        let before = try connection.query("SELECT coalesce(max(id), 0) FROM findings").scalar ?? "0"
+        var rows = CopyTextEncoder(capacity: raised.count * 400)
+        for (finding, key, subject) in raised {
+            rows.text(finding.rule.rawValue)
+            rows.text(finding.severity.rawValue)
+            rows.timestamp(finding.occurredAt)
+            for id in [finding.callID, finding.recordingID, finding.partyID, finding.requestID, finding.jurisdiction] {
+                if let id { rows.text(id) } else { rows.null() }
             }
+            rows.text(finding.citation)
+            rows.text(postgresArrayLiteral(finding.evidence))
+            rows.text(finding.detail)
+            rows.text(finding.policyVersion)
+            rows.text(finding.policyHash)
+            rows.text(Self.fingerprint(of: finding))
+            rows.text(key)
+            rows.text(subject)
+            rows.text("open")
+            rows.endRow()
         }
         try connection.copyIn(
             """
@@ -65,34 +72,10 @@ struct FindingsTable {
                            evidence, detail, policy_version, policy_hash, fingerprint, finding_key, subject, status) FROM STDIN
             """, payload: rows.bytes)
         try connection.query(
-            "INSERT INTO finding_changes (finding_id, change, log_position) SELECT id, 'raised', $1::bigint FROM findings ORDER BY id",
-            [logPosition.map { .int($0) } ?? .null])
-    }
-
-    /// New findings and their 'raised' changes, in one statement.
-    private func insert(_ raised: [(finding: Finding, key: String, subject: String)], logPosition: Int64?) throws {
-        guard !raised.isEmpty else { return }
-        func column(_ value: (Finding) -> String?) -> PostgresValue { .text(postgresArrayLiteral(raised.map { value($0.finding) })) }
-        try connection.query(
             """
-            WITH raised AS (
-                INSERT INTO findings (rule, severity, occurred_at, call_id, recording_id, party_id, request_id, jurisdiction, citation,
-                                      evidence, detail, policy_version, policy_hash, fingerprint, finding_key, subject, status)
-                SELECT r, s, o::timestamptz, c, rec, p, req, j, cit, e::text[], d, pv, ph, fp, k, sub, 'open'
-                FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-                            $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[])
-                     AS x(r, s, o, c, rec, p, req, j, cit, e, d, pv, ph, fp, k, sub)
-                RETURNING id
-            )
-            INSERT INTO finding_changes (finding_id, change, log_position) SELECT id, 'raised', $17::bigint FROM raised
-            """,
-            [
-                column { $0.rule.rawValue }, column { $0.severity.rawValue }, column { $0.occurredAt.rfc3339 }, column(\.callID),
-                column(\.recordingID), column(\.partyID), column(\.requestID), column(\.jurisdiction), column(\.citation),
-                column { postgresArrayLiteral($0.evidence) }, column(\.detail), column(\.policyVersion), column(\.policyHash),
-                column { Self.fingerprint(of: $0) }, .text(postgresArrayLiteral(raised.map(\.key))),
-                .text(postgresArrayLiteral(raised.map(\.subject))), logPosition.map { .int($0) } ?? .null,
-            ])
+            INSERT INTO finding_changes (finding_id, change, log_position)
+            SELECT id, 'raised', $1::bigint FROM findings WHERE id > $2::bigint ORDER BY id
+            """, [logPosition.map { .int($0) } ?? .null, .text(before)])
     }
 
     private func withdraw(_ ids: [Int64], logPosition: Int64?) throws {

@@ -39,18 +39,10 @@ public struct CopyTextEncoder: Sendable {
         value.writeHex(into: &bytes)
     }
 
-    /// A `timestamptz` as `YYYY-MM-DD HH:MM:SS.ffffff+00`.
+    /// A `timestamptz` in RFC 3339, which PostgreSQL reads as it stands.
     public mutating func timestamp(_ value: Timestamp) {
         separate()
-        let c = value.civil
-        digits(c.year, 4); bytes.append(UInt8(ascii: "-"))
-        digits(c.month, 2); bytes.append(UInt8(ascii: "-"))
-        digits(c.day, 2); bytes.append(UInt8(ascii: " "))
-        digits(c.hour, 2); bytes.append(UInt8(ascii: ":"))
-        digits(c.minute, 2); bytes.append(UInt8(ascii: ":"))
-        digits(c.second, 2); bytes.append(UInt8(ascii: "."))
-        digits(c.microsecond, 6)
-        bytes.append(contentsOf: [UInt8(ascii: "+"), UInt8(ascii: "0"), UInt8(ascii: "0")])
+        value.writeRFC3339(into: &bytes)
     }
 
     public mutating func endRow() {
@@ -61,17 +53,6 @@ public struct CopyTextEncoder: Sendable {
     private mutating func separate() {
         if fieldsInRow > 0 { bytes.append(0x09) }
         fieldsInRow += 1
-    }
-
-    private mutating func digits(_ value: Int, _ width: Int) {
-        var divisor = 1
-        for _ in 1..<width { divisor *= 10 }
-        var v = value
-        while divisor > 0 {
-            bytes.append(UInt8(ascii: "0") + UInt8(v / divisor % 10))
-            v %= divisor
-            divisor /= 10
-        }
     }
 
     private mutating func escape(_ source: some Collection<UInt8>) {
