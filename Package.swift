@@ -5,7 +5,8 @@ let package = Package(
     name: "callaudit",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "callaudit", targets: ["callaudit"])
+        .executable(name: "callaudit", targets: ["callaudit"]),
+        .executable(name: "callaudit-bench", targets: ["CallAuditBenchmarks"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -50,11 +51,7 @@ let package = Package(
         // Kafka → decode → store, exactly once.
         .target(
             name: "CallAuditIngest",
-            dependencies: [
-                "CallAuditDomain", "CallAuditKafka", "CallAuditStore",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            dependencies: ["CallAuditDomain", "CallAuditKafka", "CallAuditStore", .product(name: "Logging", package: "swift-log")]
         ),
         // The projection runner and the read models kept from the log.
         .target(
@@ -62,6 +59,19 @@ let package = Package(
             dependencies: [
                 "CallAuditDomain", "CallAuditStore",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The one read side: findings, store summary, projection status, dead letters.
+        .target(
+            name: "CallAuditQueries",
+            dependencies: ["CallAuditDomain", "CallAuditStore", "CallAuditProjections"]
+        ),
+        // The composition root: typed configuration, start-up checks, the service group.
+        .target(
+            name: "CallAuditApp",
+            dependencies: [
+                "CallAuditDomain", "CallAuditStore", "CallAuditIngest", "CallAuditProjections", "CallAuditQueries",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -71,14 +81,23 @@ let package = Package(
             name: "CallAuditSimulator",
             dependencies: ["CallAuditDomain", "CallAuditKafka"]
         ),
+        // The command line: a thin shell over the application and the read side.
         .executableTarget(
             name: "callaudit",
             dependencies: [
                 "CallAuditDomain", "CallAuditKafka", "CallAuditStore", "CallAuditIngest", "CallAuditProjections",
-                "CallAuditSimulator",
+                "CallAuditQueries", "CallAuditApp", "CallAuditSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The benchmarks behind BENCHMARKS.md (not tests): `callaudit-bench ingest | projections | lag | decode`.
+        .executableTarget(
+            name: "CallAuditBenchmarks",
+            dependencies: [
+                "CallAuditDomain", "CallAuditStore", "CallAuditIngest", "CallAuditProjections", "CallAuditSimulator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
@@ -87,7 +106,7 @@ let package = Package(
             name: "CallAuditIntegrationTests",
             dependencies: [
                 "CallAuditDomain", "CallAuditKafka", "CallAuditStore", "CallAuditIngest", "CallAuditProjections",
-                "CallAuditSimulator", .product(name: "Logging", package: "swift-log"),
+                "CallAuditQueries", "CallAuditApp", "CallAuditSimulator", .product(name: "Logging", package: "swift-log"),
             ]
         ),
     ]

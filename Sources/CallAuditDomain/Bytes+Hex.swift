@@ -2,7 +2,7 @@ private let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
 extension Array where Element == UInt8 {
     /// Lowercase hexadecimal.
-    public var hexString: String {
+    package var hexString: String {
         var out: [UInt8] = []
         out.reserveCapacity(count * 2)
         writeHex(into: &out)
@@ -10,14 +10,14 @@ extension Array where Element == UInt8 {
     }
 
     /// Appends the lowercase hexadecimal digits of these bytes to `out`.
-    public func writeHex(into out: inout [UInt8]) {
+    package func writeHex(into out: inout [UInt8]) {
         for byte in self {
             out.append(hexDigits[Int(byte >> 4)])
             out.append(hexDigits[Int(byte & 0x0F)])
         }
     }
 
-    public init?(hexString: some StringProtocol) {
+    package init?(hexString: some StringProtocol) {
         let utf8 = Array<UInt8>(hexString.utf8)
         guard utf8.count % 2 == 0 else { return nil }
         var out: [UInt8] = []

@@ -2,7 +2,7 @@ import CallAuditKafka
 import CallAuditStore
 import Foundation
 
-/// A batch ready to commit, with the raw messages it came from (for the salvage path).
+/// A batch ready to commit, with the raw messages it came from (for dead-lettering what the server rejects).
 struct PendingBatch: Sendable {
     var batch = IngestBatch()
     var messages: [KafkaMessage] = []
@@ -13,27 +13,41 @@ struct PendingBatch: Sendable {
 ///
 /// At most one batch waits while another commits; `drain` returns once every
 /// submitted batch is durable, which is what a rebalance and a shutdown wait for.
+///
+/// Once a commit fails for good (a fatal error, or a stop while PostgreSQL
+/// could not take it), the writer commits nothing more: every later batch
+/// carries positions past the failed one, and storing them would skip it.
 final class BatchWriter: @unchecked Sendable {
     private let condition = NSCondition()
     private var queue: [PendingBatch] = []
     private var committing = false
     private var finishing = false
+    private var stoppedBy: (any Error)?
     private let exited = DispatchSemaphore(value: 0)
-    private let commit: (PendingBatch) -> Void
+    private let commit: (PendingBatch) throws -> Void
 
-    init(commit: @escaping (PendingBatch) -> Void) {
+    init(commit: @escaping (PendingBatch) throws -> Void) {
         self.commit = commit
         let thread = Thread { [unowned self] in self.loop() }
         thread.name = "callaudit-ingest-writer"
         thread.start()
     }
 
+    /// Why the writer stopped committing, if it did.
+    var failure: (any Error)? {
+        condition.lock()
+        defer { condition.unlock() }
+        return stoppedBy
+    }
+
+    /// Queues a batch; dropped, uncommitted, once the writer has stopped.
     func submit(_ batch: PendingBatch) {
         condition.lock()
-        while !queue.isEmpty { condition.wait() }
+        defer { condition.unlock() }
+        while !queue.isEmpty && stoppedBy == nil { condition.wait() }
+        guard stoppedBy == nil else { return }
         queue.append(batch)
         condition.broadcast()
-        condition.unlock()
     }
 
     func drain() {
@@ -64,9 +78,14 @@ final class BatchWriter: @unchecked Sendable {
             committing = true
             condition.broadcast()
             condition.unlock()
-            commit(batch)
+            var error: (any Error)?
+            do { try commit(batch) } catch let failure { error = failure }
             condition.lock()
             committing = false
+            if let error {
+                stoppedBy = error
+                queue.removeAll()
+            }
             condition.broadcast()
             condition.unlock()
         }

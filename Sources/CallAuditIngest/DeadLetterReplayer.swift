@@ -2,23 +2,23 @@ import CallAuditDomain
 import CallAuditStore
 
 /// Re-validates dead letters against the current contract and stores those that now pass.
-public struct DeadLetterReplayer {
-    public struct Outcome: Sendable {
-        public var replayed = 0
-        public var stillRejected: [(id: Int64, rejection: Rejection)] = []
+package struct DeadLetterReplayer {
+    package struct Outcome: Sendable {
+        package var replayed = 0
+        package var stillRejected: [(id: Int64, rejection: Rejection)] = []
     }
 
     let store: EventStore
     let deadLetters: DeadLetterStore
     let decoder: EventDecoder
 
-    public init(connection: PostgresConnection, decoder: EventDecoder = EventDecoder()) {
+    package init(connection: PostgresConnection, decoder: EventDecoder = EventDecoder()) {
         self.store = EventStore(connection: connection)
         self.deadLetters = DeadLetterStore(connection: connection)
         self.decoder = decoder
     }
 
-    public func replay(_ letters: [StoredDeadLetter]) throws -> Outcome {
+    package func replay(_ letters: [StoredDeadLetter]) throws -> Outcome {
         var outcome = Outcome()
         for letter in letters where letter.status == "open" {
             switch decoder.decode(letter.message) {

@@ -1,50 +1,63 @@
 import CallAuditDomain
 import CallAuditKafka
+import CallAuditStore
 
 /// Everything the ingest service needs; every field has a working default for the embedded dev setup.
-public struct IngestConfiguration: Sendable {
+package struct IngestConfiguration: Sendable {
     /// Kafka bootstrap servers. Default `localhost:9092`.
-    public var brokers: String
+    package var brokers: String
     /// Consumer group; offsets in PostgreSQL are kept per group. Default `callaudit-ingest`.
-    public var groupID: String
+    package var groupID: String
     /// Kafka topic name for each contract topic. Default: the contract names.
-    public var topicNames: [Topic: String]
+    package var topicNames: [Topic: String]
     /// Extra librdkafka properties passed through verbatim (SASL, SSL, tuning).
-    public var kafkaProperties: [String: String]
-    /// libpq connection string or URI; empty means libpq's `PG*` variables and defaults.
-    public var databaseURL: String
+    package var kafkaProperties: [String: String]
+    /// PostgreSQL, and the limits of the service's sessions there.
+    package var database: DatabaseConfiguration
     /// Messages per transaction at most. Default 5,000.
-    public var maxBatchSize: Int
+    package var maxBatchSize: Int
     /// How long a batch waits to fill before it is committed. Default 50 ms.
-    public var maxBatchDelay: Duration
-    /// Messages larger than this are dead-lettered as oversize. Default 1 MiB.
-    public var maxMessageBytes: Int
-    /// Longest wait between reconnection attempts to PostgreSQL. Default 5 s.
-    public var maxRetryDelay: Duration
+    package var maxBatchDelay: Duration
+    /// The size limit and plausible-time window messages are held to.
+    package var limits: DecodingLimits
+    /// Longest wait between retries of a batch PostgreSQL could not take. Default 5 s.
+    package var maxRetryDelay: Duration
+    /// How long start-up waits for the Kafka cluster to answer. Default 5 s.
+    package var kafkaStartupTimeout: Duration
+    /// On shutdown, how long the batch in flight may take to commit before its
+    /// statement is cancelled (it is then read again on the next start). Default 5 s.
+    package var shutdownGrace: Duration
 
-    public init(
+    package init(
         brokers: String = "localhost:9092",
         groupID: String = "callaudit-ingest",
         topicNames: [Topic: String] = Dictionary(uniqueKeysWithValues: Topic.allCases.map { ($0, $0.rawValue) }),
         kafkaProperties: [String: String] = [:],
-        databaseURL: String = "",
+        database: DatabaseConfiguration = DatabaseConfiguration(),
         maxBatchSize: Int = 5_000,
         maxBatchDelay: Duration = .milliseconds(50),
-        maxMessageBytes: Int = 1 << 20,
-        maxRetryDelay: Duration = .seconds(5)
+        limits: DecodingLimits = DecodingLimits(),
+        maxRetryDelay: Duration = .seconds(5),
+        kafkaStartupTimeout: Duration = .seconds(5),
+        shutdownGrace: Duration = .seconds(5)
     ) {
         self.brokers = brokers
         self.groupID = groupID
         self.topicNames = topicNames
         self.kafkaProperties = kafkaProperties
-        self.databaseURL = databaseURL
+        self.database = database
         self.maxBatchSize = maxBatchSize
         self.maxBatchDelay = maxBatchDelay
-        self.maxMessageBytes = maxMessageBytes
+        self.limits = limits
         self.maxRetryDelay = maxRetryDelay
+        self.kafkaStartupTimeout = kafkaStartupTimeout
+        self.shutdownGrace = shutdownGrace
     }
 
-    var consumerConfiguration: KafkaConfiguration {
+    /// The topics to consume, in contract order.
+    package var topics: [String] { Topic.allCases.compactMap { topicNames[$0] } }
+
+    package var consumerConfiguration: KafkaConfiguration {
         var properties: [String: String] = [
             "bootstrap.servers": brokers,
             "group.id": groupID,

@@ -1,75 +1,92 @@
 import CallAuditDomain
 import CallAuditKafka
 import CallAuditStore
+import Foundation
 import Logging
 import Synchronization
 
 /// Kafka → decode → PostgreSQL, one transaction per batch.
 ///
-/// A batch's events, dead letters and Kafka positions commit together, and
-/// the consumer only ever resumes from positions read back from PostgreSQL,
-/// so a crash at any point neither loses nor duplicates an event. The calling
-/// thread polls and decodes; a writer thread commits, so the two overlap.
-/// When PostgreSQL is unreachable the same batch is retried on a new
-/// connection with capped exponential backoff; when partitions are revoked
-/// every batch in flight is committed first, so their next owner starts where
-/// this one ended.
-public final class IngestLoop: @unchecked Sendable {
-    public typealias CommitObserver = @Sendable (_ outcome: AppendOutcome, _ messages: Int, _ latency: Duration) -> Void
+/// **Guarantee.** A batch's events, dead letters and Kafka positions commit
+/// together, and the consumer only ever resumes from positions read back from
+/// PostgreSQL, so a crash at any point neither loses nor duplicates an event.
+///
+/// **How.** The calling thread polls and decodes; a writer thread commits, so
+/// the two overlap. Batches commit in order, and once one cannot be committed
+/// no later one is: positions never move past an uncommitted batch. Before
+/// partitions are given up, every batch in flight is committed.
+///
+/// **Failures**, classified once (`FailureClass`):
+/// - a malformed message is dead-lettered with its reason at decode time;
+/// - an event the server rejects and names (a COPY line) is dead-lettered as
+///   `store_rejected` and the rest of its batch committed; a data error that
+///   names no event is isolated by storing the batch one event at a time;
+/// - a transient error (lock timeout, deadlock, disk full, failover, restart)
+///   retries the same batch with capped backoff, forever, until it commits or
+///   the service stops; it never dead-letters or skips;
+/// - a fatal error (missing privilege, unknown schema, rejected Kafka
+///   credentials) stops the loop: `run` throws an `IngestFailure` that says
+///   what to fix, and nothing after the failed batch is committed;
+/// - on stop, a batch PostgreSQL cannot take within `shutdownGrace` is
+///   cancelled and abandoned uncommitted: the next start reads it again.
+package final class IngestLoop: @unchecked Sendable {
+    package typealias CommitObserver = @Sendable (_ outcome: AppendOutcome, _ messages: Int, _ latency: Duration) -> Void
 
     private let configuration: IngestConfiguration
     private let logger: Logger
     private let decoder: EventDecoder
     private let stopFlag = StopFlag()
-    public let statistics: IngestStatistics
+    package let statistics: IngestStatistics
     private let onCommit: CommitObserver?
-    private let writerStore: ReconnectingStore
-    private let readerStore: ReconnectingStore
+    private let writerStore: RetryingStore
+    private let readerStore: RetryingStore
+    /// Set when stored positions could not be read for an assignment.
+    private let positionsFailure = Mutex<(any Error)?>(nil)
 
     // Touched only by the polling thread (rebalance callbacks run inside poll).
     private var pending = PendingBatch()
     private var nextOffsets: [TopicPartition: Int64] = [:]
 
-    public init(
+    package init(
         configuration: IngestConfiguration, logger: Logger, statistics: IngestStatistics = IngestStatistics(),
         onCommit: CommitObserver? = nil
     ) {
         self.configuration = configuration
         self.logger = logger
-        self.decoder = EventDecoder(maximumBytes: configuration.maxMessageBytes)
+        self.decoder = EventDecoder(limits: configuration.limits)
         self.statistics = statistics
         self.onCommit = onCommit
         let stop = stopFlag
-        func store() -> ReconnectingStore {
-            ReconnectingStore(
-                databaseURL: configuration.databaseURL, maxDelay: configuration.maxRetryDelay, logger: logger,
+        func store(_ application: String) -> RetryingStore {
+            RetryingStore(
+                database: configuration.database, application: application, maxDelay: configuration.maxRetryDelay, logger: logger,
                 statistics: statistics, shouldStop: { stop.isSet })
         }
-        writerStore = store()
-        readerStore = store()
+        writerStore = store("callaudit-ingest")
+        readerStore = store("callaudit-ingest-positions")
     }
 
-    /// Asks the loop to finish: batches in flight are committed (or, if
-    /// PostgreSQL stays unreachable, abandoned uncommitted) and the consumer leaves its group.
-    public func requestStop() { stopFlag.set() }
+    /// Asks the loop to finish: batches in flight are committed, and the
+    /// consumer leaves its group. A statement still running after
+    /// `shutdownGrace` is cancelled; its batch is read again on the next start.
+    package func requestStop() {
+        guard stopFlag.set() else { return }
+        let (writer, reader) = (writerStore, readerStore)
+        DispatchQueue.global().asyncAfter(deadline: .now() + configuration.shutdownGrace.inSeconds) {
+            writer.cancelInFlight()
+            reader.cancelInFlight()
+        }
+    }
 
     private var stopping: Bool { stopFlag.isSet }
 
-    /// Runs until `requestStop`. Blocks the calling thread.
-    public func run() throws {
-        _ = try readerStore.run { _ in }
-        let writer = BatchWriter { [unowned self] batch in self.commit(batch) }
+    /// Runs until `requestStop`, or until a fatal failure, which it throws. Blocks the calling thread.
+    package func run() throws(IngestFailure) {
+        let writer = BatchWriter { [unowned self] batch in try self.commit(batch) }
         defer { writer.finish() }
-        let consumer = try KafkaConsumer(
-            configuration: configuration.consumerConfiguration, logger: logger,
-            assign: { [unowned self] partitions in self.resumeOffsets(for: partitions) },
-            revoke: { [unowned self] _ in
-                self.submitPending(to: writer)
-                writer.drain()
-            })
-        try consumer.subscribe(Topic.allCases.compactMap { configuration.topicNames[$0] })
+        let consumer = try openConsumer(writer: writer)
         logger.info("ingest started", metadata: ["kafka.group": "\(configuration.groupID)"])
-        while !stopping {
+        while !stopping, writer.failure == nil, positionsFailure.withLock({ $0 }) == nil, consumer.fatalError == nil {
             collectBatch(from: consumer)
             submitPending(to: writer)
         }
@@ -77,6 +94,28 @@ public final class IngestLoop: @unchecked Sendable {
         submitPending(to: writer)
         writer.drain()
         logger.info("ingest stopped", metadata: ["ingest.totals": "\(statistics.summary)"])
+        if let fatal = consumer.fatalError { throw .kafka(fatal) }
+        for failure in [writer.failure, positionsFailure.withLock { $0 }].compactMap({ $0 }) where !(failure is StopRequested) {
+            throw IngestFailure(storing: failure)
+        }
+    }
+
+    /// A consumer of the configured topics, once the cluster has answered.
+    private func openConsumer(writer: BatchWriter) throws(IngestFailure) -> KafkaConsumer {
+        do {
+            let consumer = try KafkaConsumer(
+                configuration: configuration.consumerConfiguration, logger: logger,
+                assign: { [unowned self] partitions in self.resumeOffsets(for: partitions) },
+                revoke: { [unowned self] _ in
+                    self.submitPending(to: writer)
+                    writer.drain()
+                })
+            try consumer.awaitCluster(topics: configuration.topics, timeout: configuration.kafkaStartupTimeout)
+            try consumer.subscribe(configuration.topics)
+            return consumer
+        } catch {
+            throw .kafka(error, brokers: configuration.brokers)
+        }
     }
 
     private func collectBatch(from consumer: KafkaConsumer) {
@@ -116,57 +155,76 @@ public final class IngestLoop: @unchecked Sendable {
         nextOffsets.removeAll(keepingCapacity: true)
     }
 
-    /// On the writer thread: returns when the batch is durable, or when stopping with PostgreSQL unreachable.
-    private func commit(_ pending: PendingBatch) {
+    /// On the writer thread: returns once the batch is durable; throws when it cannot be.
+    private func commit(_ pending: PendingBatch) throws {
         let started = ContinuousClock.now
-        do {
-            let outcome = try writerStore.run { store in
-                do {
-                    return try store.append(pending.batch, consumerGroup: configuration.groupID)
-                } catch let error as PostgresError where !error.isConnectionFailure {
-                    logger.error("batch rejected by PostgreSQL; storing its events one by one", metadata: ["error": "\(error)"])
-                    return try salvage(pending, in: store)
-                }
-            }
-            statistics.stored.add(outcome.stored, ordering: .relaxed)
-            statistics.duplicates.add(outcome.duplicates, ordering: .relaxed)
-            statistics.deadLettered.add(outcome.deadLettered, ordering: .relaxed)
-            statistics.batches.add(1, ordering: .relaxed)
-            onCommit?(outcome, pending.messages.count, started.duration(to: .now))
-        } catch {
-            logger.warning("batch abandoned uncommitted at shutdown; it will be read again", metadata: ["error": "\(error)"])
-        }
+        let outcome = try writerStore.run { store in try append(pending, to: store) }
+        statistics.stored.add(outcome.stored, ordering: .relaxed)
+        statistics.duplicates.add(outcome.duplicates, ordering: .relaxed)
+        statistics.deadLettered.add(outcome.deadLettered, ordering: .relaxed)
+        statistics.batches.add(1, ordering: .relaxed)
+        onCommit?(outcome, pending.messages.count, started.duration(to: .now))
     }
 
-    /// The slow path for a batch the server refused: each event in its own
-    /// transaction, any it still refuses dead-lettered, then the positions.
+    /// Appends the batch. An event the server names as bad input is moved to
+    /// the dead letters and the rest appended again; after a few, or when the
+    /// server names none, the batch is stored one event at a time instead.
+    private func append(_ pending: PendingBatch, to store: EventStore) throws -> AppendOutcome {
+        var batch = pending.batch
+        for _ in 0..<3 {
+            do {
+                return try store.append(batch, consumerGroup: configuration.groupID)
+            } catch let error as PostgresError where error.failureClass == .badInput {
+                guard let line = error.copyLine, batch.events.indices.contains(line - 1) else { break }
+                let rejected = batch.events.remove(at: line - 1)
+                logger.error("event rejected by PostgreSQL; dead-lettered", metadata: ["error": "\(error)", "kafka.origin": "\(rejected.origin.map(describe) ?? "")"])
+                batch.deadLetters.append(deadLetter(for: rejected, error: error, messages: pending.messages))
+            }
+        }
+        logger.error("batch rejected by PostgreSQL without naming an event; storing its events one by one")
+        return try appendOneByOne(batch, messages: pending.messages, to: store)
+    }
+
+    /// The slow path: each event in its own transaction, any the server still
+    /// rejects as bad input dead-lettered, then the dead letters and positions.
     /// A crash part way only means those events are read again and found stored.
-    private func salvage(_ pending: PendingBatch, in store: EventStore) throws -> AppendOutcome {
+    private func appendOneByOne(_ batch: IngestBatch, messages: [KafkaMessage], to store: EventStore) throws -> AppendOutcome {
         var outcome = AppendOutcome()
-        var deadLetters = pending.batch.deadLetters
-        let raw = Dictionary(pending.messages.map { (Coordinates($0.topic, $0.partition, $0.offset), $0) }) { a, _ in a }
-        for incoming in pending.batch.events {
+        var deadLetters = batch.deadLetters
+        for incoming in batch.events {
             do {
                 let single = try store.append(IngestBatch(events: [incoming]), consumerGroup: configuration.groupID)
                 outcome.stored += single.stored
                 outcome.duplicates += single.duplicates
-            } catch let error as PostgresError where !error.isConnectionFailure {
-                guard let origin = incoming.origin else { throw error }
-                let message = raw[Coordinates(origin.topic, origin.partition, origin.offset)]
-                deadLetters.append(
-                    DeadLetter(
-                        origin: origin, rejection: Rejection(.storeRejected, error.description), key: message?.key,
-                        headers: message?.headers ?? [], value: message?.value))
+            } catch let error as PostgresError where error.failureClass == .badInput {
+                deadLetters.append(deadLetter(for: incoming, error: error, messages: messages))
             }
         }
         let rest = try store.append(
-            IngestBatch(deadLetters: deadLetters, resumePoints: pending.batch.resumePoints), consumerGroup: configuration.groupID)
+            IngestBatch(deadLetters: deadLetters, resumePoints: batch.resumePoints), consumerGroup: configuration.groupID)
         outcome.deadLettered = rest.deadLettered
         return outcome
     }
 
-    private func resumeOffsets(for partitions: [TopicPartition]) -> [TopicPartition: Int64] {
-        let points = (try? readerStore.run { try $0.resumePoints(consumerGroup: configuration.groupID) }) ?? []
+    /// The dead letter for a valid event the store refused: the raw message it came from, verbatim.
+    private func deadLetter(for incoming: IncomingEvent, error: PostgresError, messages: [KafkaMessage]) -> DeadLetter {
+        let origin = incoming.origin!
+        let message = messages.first { $0.offset == origin.offset && $0.partition == origin.partition && $0.topic == origin.topic }
+        return DeadLetter(
+            origin: origin, rejection: Rejection(.storeRejected, error.description), key: message?.key,
+            headers: message?.headers ?? [], value: message?.value)
+    }
+
+    /// Where each newly assigned partition resumes, from PostgreSQL. Nil when
+    /// that cannot be known (the loop then stops rather than guess).
+    private func resumeOffsets(for partitions: [TopicPartition]) -> [TopicPartition: Int64]? {
+        let points: [KafkaResumePoint]
+        do {
+            points = try readerStore.run { try $0.resumePoints(consumerGroup: configuration.groupID) }
+        } catch {
+            positionsFailure.withLock { $0 = $0 ?? error }
+            return nil
+        }
         var offsets: [TopicPartition: Int64] = [:]
         for point in points {
             let tp = TopicPartition(topic: point.topic, partition: point.partition)
@@ -179,22 +237,40 @@ public final class IngestLoop: @unchecked Sendable {
     }
 }
 
-private struct Coordinates: Hashable {
-    var topic: String
-    var partition: Int32
-    var offset: Int64
+private func describe(_ origin: KafkaOrigin) -> String { "\(origin.topic)[\(origin.partition)]@\(origin.offset)" }
 
-    init(_ topic: String, _ partition: Int32, _ offset: Int64) {
-        self.topic = topic
-        self.partition = partition
-        self.offset = offset
+/// Why ingest stopped on its own, and what the operator should do.
+package enum IngestFailure: Error, CustomStringConvertible {
+    case kafka(KafkaError, brokers: String? = nil)
+    case store(PostgresError, remedy: String)
+    case other(any Error)
+
+    init(storing error: any Error) {
+        guard let error = error as? PostgresError else {
+            self = .other(error)
+            return
+        }
+        if case .fatal(let remedy) = error.failureClass {
+            self = .store(error, remedy: remedy)
+        } else {
+            self = .store(error, remedy: "PostgreSQL rejected the dead letters or positions of a batch; see the log")
+        }
+    }
+
+    package var description: String {
+        switch self {
+        case .kafka(let error, let brokers): return "Kafka: \(error.message): \(KafkaError.remedy(for: error, brokers: brokers))"
+        case .store(let error, let remedy): return "\(error): \(remedy)"
+        case .other(let error): return "ingest failed: \(error)"
+        }
     }
 }
-
 
 /// A one-way flag that any thread may set and read.
 final class StopFlag: Sendable {
     private let value = Atomic<Bool>(false)
-    func set() { value.store(true, ordering: .relaxed) }
+    /// Sets the flag; true only for the call that set it.
+    @discardableResult
+    func set() -> Bool { !value.exchange(true, ordering: .relaxed) }
     var isSet: Bool { value.load(ordering: .relaxed) }
 }

@@ -2,16 +2,21 @@ import CRDKafka
 
 /// librdkafka properties (https://github.com/confluentinc/librdkafka/blob/master/CONFIGURATION.md).
 /// Any property can be passed through, so SASL, SSL and tuning work as librdkafka documents them.
-public struct KafkaConfiguration: Sendable {
-    public var properties: [String: String]
+package struct KafkaConfiguration: Sendable {
+    package var properties: [String: String]
 
-    public init(_ properties: [String: String] = [:]) {
+    package init(_ properties: [String: String] = [:]) {
         self.properties = properties
     }
 
-    public subscript(key: String) -> String? {
+    package subscript(key: String) -> String? {
         get { properties[key] }
         set { properties[key] = newValue }
+    }
+
+    /// Fails as creating a client would, with librdkafka's message: for checking configuration at start-up.
+    package func validate() throws(KafkaError) {
+        rd_kafka_conf_destroy(try makeNative())
     }
 
     /// Builds a `rd_kafka_conf_t`, failing with librdkafka's message for an unknown property or bad value.
@@ -23,7 +28,7 @@ public struct KafkaConfiguration: Sendable {
             guard result == RD_KAFKA_CONF_OK else {
                 rd_kafka_conf_destroy(conf)
                 let text = errorText.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-                throw KafkaError(code: result.rawValue, message: "configuration property \(key): \(text)")
+                throw KafkaError(code: result.rawValue, message: "configuration property \(key): \(text)", property: key)
             }
         }
         return conf
@@ -41,16 +46,16 @@ func makeHandle(_ type: rd_kafka_type_t, conf: OpaquePointer) throws(KafkaError)
 }
 
 /// A topic and partition.
-public struct TopicPartition: Hashable, Sendable, CustomStringConvertible {
-    public var topic: String
-    public var partition: Int32
+package struct TopicPartition: Hashable, Sendable, CustomStringConvertible {
+    package var topic: String
+    package var partition: Int32
 
-    public init(topic: String, partition: Int32) {
+    package init(topic: String, partition: Int32) {
         self.topic = topic
         self.partition = partition
     }
 
-    public var description: String { "\(topic)[\(partition)]" }
+    package var description: String { "\(topic)[\(partition)]" }
 }
 
 extension Array where Element == TopicPartition {

@@ -10,15 +10,17 @@ import Logging
 /// thread. Eager and cooperative rebalance protocols are both handled.
 ///
 /// Not thread-safe: one thread polls. All calls block, so use a dedicated thread.
-public final class KafkaConsumer {
+package final class KafkaConsumer {
     private let handle: OpaquePointer
     private let callbacks: ClientCallbacks
     private var closed = false
+    /// Set when a close gave up waiting for the group: then destroying must not try again.
+    private var abandonedClose = false
 
-    public init(
+    package init(
         configuration: KafkaConfiguration,
         logger: Logger,
-        assign: @escaping @Sendable ([TopicPartition]) -> [TopicPartition: Int64],
+        assign: @escaping @Sendable ([TopicPartition]) -> [TopicPartition: Int64]?,
         revoke: @escaping @Sendable ([TopicPartition]) -> Void
     ) throws(KafkaError) {
         var configuration = configuration
@@ -38,10 +40,42 @@ public final class KafkaConsumer {
 
     deinit {
         close()
-        rd_kafka_destroy(handle)
+        rd_kafka_destroy_flags(handle, abandonedClose ? Int32(RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE) : 0)
     }
 
-    public func subscribe(_ topics: [String]) throws(KafkaError) {
+    /// An error librdkafka cannot recover from (rejected credentials, say), if one happened.
+    package var fatalError: KafkaError? { callbacks.errors.withLock { $0.fatal } }
+
+    /// Waits until the cluster answers a metadata request and has every topic,
+    /// so bad brokers, credentials or topic names stop start-up with a reason
+    /// instead of leaving an idle consumer. Call before `subscribe`.
+    package func awaitCluster(topics: [String], timeout: Duration) throws(KafkaError) {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            var metadata: UnsafePointer<rd_kafka_metadata>?
+            let err = rd_kafka_metadata(handle, 1, nil, &metadata, 500)
+            // Serves the error callback, which is how rejected credentials are reported.
+            _ = rd_kafka_poll(handle, 0)
+            if let fatal = fatalError { throw fatal }
+            if err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata {
+                let known = Set((0..<Int(metadata.pointee.topic_cnt)).map { String(cString: metadata.pointee.topics[$0].topic) })
+                rd_kafka_metadata_destroy(metadata)
+                let missing = topics.filter { !known.contains($0) }
+                guard missing.isEmpty else {
+                    throw KafkaError(code: RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC.rawValue, message: "topic(s) \(missing.joined(separator: ", ")) do not exist on the cluster")
+                }
+                return
+            }
+            if ContinuousClock.now >= deadline {
+                let last = callbacks.errors.withLock { $0.last }
+                throw KafkaError(
+                    code: RD_KAFKA_RESP_ERR__TIMED_OUT.rawValue,
+                    message: "no answer from the cluster within \(timeout)\(last.map { " (last error: \($0.message))" } ?? "")")
+            }
+        }
+    }
+
+    package func subscribe(_ topics: [String]) throws(KafkaError) {
         let list = rd_kafka_topic_partition_list_new(Int32(topics.count))!
         defer { rd_kafka_topic_partition_list_destroy(list) }
         for topic in topics {
@@ -53,7 +87,7 @@ public final class KafkaConsumer {
 
     /// The next message, or nil when none arrived within the timeout. Consumer
     /// errors (a broker unreachable, say) are logged: librdkafka recovers from them itself.
-    public func poll(timeoutMilliseconds: Int32) -> KafkaMessage? {
+    package func poll(timeoutMilliseconds: Int32) -> KafkaMessage? {
         guard let message = rd_kafka_consumer_poll(handle, timeoutMilliseconds) else { return nil }
         defer { rd_kafka_message_destroy(message) }
         let err = message.pointee.err
@@ -69,12 +103,28 @@ public final class KafkaConsumer {
     }
 
     /// Leaves the group cleanly; `revoke` runs for the current assignment.
-    public func close() {
+    /// Gives up after `timeout` (brokers unreachable, say): the group then
+    /// notices the member gone after its session timeout.
+    package func close(timeout: Duration = .seconds(3)) {
         guard !closed else { return }
         closed = true
-        let err = rd_kafka_consumer_close(handle)
-        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
-            callbacks.logger.warning("kafka consumer close failed", metadata: ["kafka.error.code": "\(err.rawValue)"])
+        let queue = rd_kafka_queue_new(handle)
+        defer { rd_kafka_queue_destroy(queue) }
+        if let error = rd_kafka_consumer_close_queue(handle, queue) {
+            callbacks.logger.warning("kafka consumer close failed", metadata: ["kafka.error": "\(String(cString: rd_kafka_error_string(error)))"])
+            rd_kafka_error_destroy(error)
+            abandonedClose = true
+            return
+        }
+        let deadline = ContinuousClock.now + timeout
+        while rd_kafka_consumer_closed(handle) == 0 {
+            guard ContinuousClock.now < deadline else {
+                callbacks.logger.warning("kafka consumer did not leave its group in time; closing anyway")
+                abandonedClose = true
+                return
+            }
+            // Serves the rebalance callback, which commits the batch in flight before partitions go.
+            _ = rd_kafka_queue_poll_callback(queue, 100)
         }
     }
 }
@@ -88,7 +138,12 @@ private func rebalanceCallback(
     let topicPartitions = [TopicPartition](native: partitions)
     switch err {
     case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
-        let offsets = callbacks.assign?(topicPartitions) ?? [:]
+        guard let offsets = callbacks.assign?(topicPartitions) else {
+            // Where to resume is unknown: consume nothing rather than guess.
+            callbacks.logger.error("partitions not taken: their stored positions could not be read")
+            if !cooperative { rd_kafka_assign(rk, nil) }
+            return
+        }
         for i in 0..<Int(partitions.pointee.cnt) {
             let tp = topicPartitions[i]
             partitions.pointee.elems[i].offset = offsets[tp] ?? callaudit_rd_kafka_offset_beginning()

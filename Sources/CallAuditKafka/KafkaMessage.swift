@@ -1,17 +1,17 @@
 import CRDKafka
 
 /// A consumed message, copied out of librdkafka's buffers.
-public struct KafkaMessage: Sendable {
-    public var topic: String
-    public var partition: Int32
-    public var offset: Int64
+package struct KafkaMessage: Sendable {
+    package var topic: String
+    package var partition: Int32
+    package var offset: Int64
     /// The message timestamp (create or log-append time), milliseconds since the epoch, if the broker gave one.
-    public var timestampMilliseconds: Int64?
-    public var key: [UInt8]?
-    public var headers: [(key: String, value: [UInt8]?)]
-    public var value: [UInt8]?
+    package var timestampMilliseconds: Int64?
+    package var key: [UInt8]?
+    package var headers: [(key: String, value: [UInt8]?)]
+    package var value: [UInt8]?
 
-    public init(
+    package init(
         topic: String, partition: Int32, offset: Int64, timestampMilliseconds: Int64? = nil, key: [UInt8]? = nil,
         headers: [(key: String, value: [UInt8]?)] = [], value: [UInt8]?
     ) {

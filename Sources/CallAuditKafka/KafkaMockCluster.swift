@@ -5,14 +5,14 @@ import Logging
 ///
 /// It keeps only about 5 MB per partition and trims older data past that, so
 /// whoever loads it gives topics enough partitions or consumes while producing.
-public final class KafkaMockCluster: @unchecked Sendable {
+package final class KafkaMockCluster: @unchecked Sendable {
     private let handle: OpaquePointer
     private let cluster: OpaquePointer
     private let callbacks: ClientCallbacks
-    public let bootstrapServers: String
-    public let brokerCount: Int32
+    package let bootstrapServers: String
+    package let brokerCount: Int32
 
-    public init(brokers: Int32 = 3, logger: Logger) throws(KafkaError) {
+    package init(brokers: Int32 = 3, logger: Logger) throws(KafkaError) {
         let conf = try KafkaConfiguration(["log_level": "3"]).makeNative()
         callbacks = ClientCallbacks(logger: logger)
         callbacks.install(on: conf)
@@ -32,18 +32,18 @@ public final class KafkaMockCluster: @unchecked Sendable {
         rd_kafka_destroy(handle)
     }
 
-    public func createTopic(_ name: String, partitions: Int32, replicationFactor: Int32 = 1) throws(KafkaError) {
+    package func createTopic(_ name: String, partitions: Int32, replicationFactor: Int32 = 1) throws(KafkaError) {
         let err = rd_kafka_mock_topic_create(cluster, name, partitions, replicationFactor)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, context: "create topic \(name)") }
     }
 
     /// Takes a broker off the network (its connections drop, new ones are refused).
-    public func setBrokerDown(_ brokerID: Int32) throws(KafkaError) {
+    package func setBrokerDown(_ brokerID: Int32) throws(KafkaError) {
         let err = rd_kafka_mock_broker_set_down(cluster, brokerID)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, context: "broker \(brokerID) down") }
     }
 
-    public func setBrokerUp(_ brokerID: Int32) throws(KafkaError) {
+    package func setBrokerUp(_ brokerID: Int32) throws(KafkaError) {
         let err = rd_kafka_mock_broker_set_up(cluster, brokerID)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, context: "broker \(brokerID) up") }
     }

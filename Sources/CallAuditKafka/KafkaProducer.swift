@@ -4,11 +4,11 @@ import Logging
 /// A librdkafka producer for the simulator, the benchmark and tests.
 ///
 /// Not thread-safe: one thread produces. Calls block.
-public final class KafkaProducer {
+package final class KafkaProducer {
     private let handle: OpaquePointer
     private let callbacks: ClientCallbacks
 
-    public init(configuration: KafkaConfiguration, logger: Logger) throws(KafkaError) {
+    package init(configuration: KafkaConfiguration, logger: Logger) throws(KafkaError) {
         let conf = try configuration.makeNative()
         callbacks = ClientCallbacks(logger: logger)
         callbacks.install(on: conf)
@@ -30,12 +30,12 @@ public final class KafkaProducer {
     }
 
     /// Messages acknowledged by the broker so far.
-    public var delivered: Int { callbacks.deliveries.load(ordering: .relaxed) }
+    package var delivered: Int { callbacks.deliveries.load(ordering: .relaxed) }
     /// Messages the broker did not take, after librdkafka's own retries.
-    public var failed: Int { callbacks.deliveryFailures.load(ordering: .relaxed) }
+    package var failed: Int { callbacks.deliveryFailures.load(ordering: .relaxed) }
 
     /// Enqueues one message; waits while librdkafka's local queue is full.
-    public func produce(
+    package func produce(
         topic: String, partition: Int32? = nil, key: [UInt8]? = nil, value: [UInt8]?,
         headers: [(key: String, value: [UInt8])] = []
     ) throws(KafkaError) {
@@ -106,7 +106,7 @@ public final class KafkaProducer {
     }
 
     /// Waits until every enqueued message is delivered or failed.
-    public func flush(timeoutMilliseconds: Int32 = 60_000) throws(KafkaError) {
+    package func flush(timeoutMilliseconds: Int32 = 60_000) throws(KafkaError) {
         let err = rd_kafka_flush(handle, timeoutMilliseconds)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, context: "flush") }
     }

@@ -2,12 +2,13 @@ import CallAuditDomain
 import CallAuditStore
 
 /// Events per UTC day and type, for operations' dashboards.
-public struct DailyVolumeProjection: Projection {
-    public let name = "daily_volume"
+package struct DailyVolumeProjection: Projection {
+    package let name = "daily_volume"
+    package let tables = ["projection_daily_volume"]
 
-    public init() {}
+    package init() {}
 
-    public func apply(_ events: [StoredEvent], in connection: PostgresConnection) throws {
+    package func apply(_ events: [StoredEvent], in connection: PostgresConnection) throws {
         var counts: [String: Int] = [:]
         for event in events {
             let day = event.time.rfc3339.prefix(10)
@@ -26,9 +27,5 @@ public struct DailyVolumeProjection: Projection {
                 .text(postgresArrayLiteral(keys.map { String($0.split(separator: "\t")[1]) })),
                 .text(postgresArrayLiteral(keys.map { String(counts[$0]!) })),
             ])
-    }
-
-    public func reset(in connection: PostgresConnection) throws {
-        try connection.execute("TRUNCATE projection_daily_volume")
     }
 }

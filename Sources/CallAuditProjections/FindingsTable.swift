@@ -4,8 +4,19 @@ import Crypto
 
 /// The findings read model: raises what is newly broken, withdraws what later
 /// events cured, and records every change in `finding_changes`.
+///
+/// `findings` is a projection, rebuilt at will; `finding_changes` is an audit
+/// record keyed by the finding's stable key, which no rebuild rewrites.
 struct FindingsTable {
     let connection: PostgresConnection
+
+    /// What a change records of its finding, besides the change and the log position.
+    private static let recordedColumnNames = ["finding_key", "rule", "occurred_at", "call_id", "recording_id", "party_id", "request_id", "fingerprint"]
+    private static let recordedColumns = recordedColumnNames.joined(separator: ", ")
+
+    private static func recordedColumns(of alias: String) -> String {
+        recordedColumnNames.map { "\(alias).\($0)" }.joined(separator: ", ")
+    }
 
     /// Makes the open findings of each subject exactly `judged[subject]`.
     func reconcile(_ judged: [String: [Finding]], logPosition: Int64?) throws {
@@ -73,8 +84,8 @@ struct FindingsTable {
             """, payload: rows.bytes)
         try connection.query(
             """
-            INSERT INTO finding_changes (finding_id, change, log_position)
-            SELECT id, 'raised', $1::bigint FROM findings WHERE id > $2::bigint ORDER BY id
+            INSERT INTO finding_changes (change, log_position, \(Self.recordedColumns))
+            SELECT 'raised', $1::bigint, \(Self.recordedColumns) FROM findings WHERE id > $2::bigint ORDER BY id
             """, [logPosition.map { .int($0) } ?? .null, .text(before)])
     }
 
@@ -83,10 +94,35 @@ struct FindingsTable {
         try connection.query(
             """
             WITH withdrawn AS (
-                UPDATE findings SET status = 'withdrawn', changed_at = now() WHERE id = ANY($1::bigint[]) RETURNING id
+                UPDATE findings SET status = 'withdrawn', changed_at = now() WHERE id = ANY($1::bigint[])
+                RETURNING \(Self.recordedColumns)
             )
-            INSERT INTO finding_changes (finding_id, change, log_position) SELECT id, 'withdrawn', $2::bigint FROM withdrawn
+            INSERT INTO finding_changes (change, log_position, \(Self.recordedColumns))
+            SELECT 'withdrawn', $2::bigint, \(Self.recordedColumns) FROM withdrawn
             """, [.text(postgresArrayLiteral(ids.map(String.init))), logPosition.map { .int($0) } ?? .null])
+    }
+
+    /// After a rebuild filled a fresh `findings`: appends to the record the
+    /// changes between what it last said of each finding and what the rebuilt
+    /// projection holds, so the history stays the history of what was reported.
+    /// Names `public.finding_changes` because during a rebuild the unqualified
+    /// name reaches a throwaway copy.
+    func reconcileHistory() throws {
+        let columns = Self.recordedColumns
+        try connection.execute(
+            """
+            WITH latest AS (
+                SELECT DISTINCT ON (finding_key) change, \(columns) FROM public.finding_changes ORDER BY finding_key, id DESC
+            ), open AS (
+                SELECT \(columns) FROM findings WHERE status = 'open'
+            )
+            INSERT INTO public.finding_changes (change, log_position, \(columns))
+            SELECT 'raised', NULL::bigint, \(Self.recordedColumns(of: "o"))
+            FROM open o LEFT JOIN latest l USING (finding_key) WHERE l.change IS DISTINCT FROM 'raised'
+            UNION ALL
+            SELECT 'withdrawn', NULL::bigint, \(Self.recordedColumns(of: "l"))
+            FROM latest l LEFT JOIN open o USING (finding_key) WHERE l.change = 'raised' AND o.finding_key IS NULL
+            """)
     }
 
     /// What makes a finding the same finding as time goes on: the rule, the ids
@@ -138,8 +174,10 @@ struct FindingsTable {
             """, values(finding) + [.int(id)])
         if reopen {
             try connection.query(
-                "INSERT INTO finding_changes (finding_id, change, log_position) VALUES ($1, 'raised', $2)",
-                [.int(id), logPosition.map { .int($0) } ?? .null])
+                """
+                INSERT INTO finding_changes (change, log_position, \(Self.recordedColumns))
+                SELECT 'raised', $2::bigint, \(Self.recordedColumns) FROM findings WHERE id = $1
+                """, [.int(id), logPosition.map { .int($0) } ?? .null])
         }
     }
 }

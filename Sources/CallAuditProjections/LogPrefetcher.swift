@@ -18,10 +18,10 @@ final class LogPrefetcher<Page: Sendable>: Sendable {
     private let fetched = HandOff<(events: [StoredEvent], last: LogCursor)>(depth: 2)
     private let prepared = HandOff<Item>(depth: 2)
 
-    init(databaseURL: String, horizon: UInt64, pageSize: Int, prepare: @escaping @Sendable ([StoredEvent]) throws -> Page) {
+    init(database: DatabaseConfiguration, horizon: UInt64, pageSize: Int, prepare: @escaping @Sendable ([StoredEvent]) throws -> Page) {
         let (fetched, prepared) = (fetched, prepared)
         Self.start("log-fetch", feeding: fetched) {
-            let log = EventLog(connection: try PostgresConnection(conninfo: databaseURL))
+            let log = EventLog(connection: try database.connect(application: "callaudit-rebuild-reader"))
             var cursor = LogCursor.start
             while case let events = try log.read(after: cursor, below: horizon, limit: pageSize), let last = events.last?.cursor {
                 guard fetched.put((events, last)) else { return }

@@ -1,18 +1,27 @@
 import CallAuditStore
 
 /// Where each projection has read to.
-public struct ProjectionCheckpoints {
-    public let connection: PostgresConnection
+package struct ProjectionCheckpoints {
+    package let connection: PostgresConnection
 
-    public init(connection: PostgresConnection) {
+    package init(connection: PostgresConnection) {
         self.connection = connection
     }
 
-    /// The projection's cursor, row-locked until the transaction ends, so a reset and a batch serialise.
+    /// The projection's cursor, row-locked until the transaction ends, so a rebuild and a batch serialise.
     func lockCursor(of projection: String) throws -> LogCursor {
         let row = try connection.query(
             "SELECT last_transaction_id::text, last_position FROM projection_checkpoints WHERE projection = $1 FOR UPDATE",
             [.text(projection)]
+        ).rows.first
+        guard let row else { return .start }
+        return LogCursor(transactionID: UInt64(row[0]!)!, position: Int64(row[1]!)!)
+    }
+
+    /// The projection's cursor, without locking it.
+    func cursor(of projection: String) throws -> LogCursor {
+        let row = try connection.query(
+            "SELECT last_transaction_id::text, last_position FROM projection_checkpoints WHERE projection = $1", [.text(projection)]
         ).rows.first
         guard let row else { return .start }
         return LogCursor(transactionID: UInt64(row[0]!)!, position: Int64(row[1]!)!)
@@ -30,52 +39,65 @@ public struct ProjectionCheckpoints {
             [.text(projection), .text(String(cursor.transactionID)), .int(cursor.position), .int(applied)])
     }
 
-    public struct Status: Sendable {
-        public var projection: String
-        public var cursor: LogCursor
-        public var eventsApplied: Int
-        public var updatedAt: String
+    package struct Status: Sendable {
+        package var projection: String
+        package var cursor: LogCursor
+        package var eventsApplied: Int
+        package var updatedAt: String
+        package var rebuildRequested: Bool
     }
 
-    public func all() throws -> [Status] {
+    package func all() throws -> [Status] {
         try connection.query(
-            "SELECT projection, last_transaction_id::text, last_position, events_applied, updated_at::text FROM projection_checkpoints ORDER BY 1"
+            "SELECT projection, last_transaction_id::text, last_position, events_applied, updated_at::text, rebuild_requested FROM projection_checkpoints ORDER BY 1"
         ).map { row in
             Status(
                 projection: row[0]!, cursor: LogCursor(transactionID: UInt64(row[1]!)!, position: Int64(row[2]!)!),
-                eventsApplied: Int(row[3]!)!, updatedAt: row[4]!)
+                eventsApplied: Int(row[3]!)!, updatedAt: row[4]!, rebuildRequested: row[5] == "t")
         }
     }
 
-    /// Empties a projection and rewinds it to the start of the log, in one transaction.
-    public func reset(_ projection: any Projection) throws {
-        try connection.transaction { try rewind(projection) }
+    /// After a rebuild: the cursor it read to, the events it applied, and any rebuild request served.
+    func restart(_ projection: String, at cursor: LogCursor, applied: Int) throws {
+        try connection.query(
+            """
+            INSERT INTO projection_checkpoints (projection, last_transaction_id, last_position, events_applied, rebuild_requested, updated_at)
+            VALUES ($1, $2::xid8, $3, $4, false, now())
+            ON CONFLICT (projection) DO UPDATE SET last_transaction_id = excluded.last_transaction_id,
+                last_position = excluded.last_position, events_applied = excluded.events_applied, rebuild_requested = false,
+                updated_at = now()
+            """,
+            [.text(projection), .text(String(cursor.transactionID)), .int(cursor.position), .int(applied)])
     }
 
-    /// `reset` inside the caller's transaction.
-    func rewind(_ projection: any Projection) throws {
-        _ = try lockCursor(of: projection.name)
-        try projection.reset(in: connection)
-        try connection.query("DELETE FROM projection_quarantine WHERE projection = $1", [.text(projection.name)])
-        try move(projection.name, to: .start, applied: 0)
-        try connection.query("UPDATE projection_checkpoints SET events_applied = 0 WHERE projection = $1", [.text(projection.name)])
+    /// Asks whichever instance leads the projection to rebuild it.
+    package func requestRebuild(_ projection: String) throws {
+        try connection.query(
+            """
+            INSERT INTO projection_checkpoints (projection, rebuild_requested) VALUES ($1, true)
+            ON CONFLICT (projection) DO UPDATE SET rebuild_requested = true
+            """, [.text(projection)])
+    }
+
+    func rebuildRequested(_ projection: String) throws -> Bool {
+        try connection.query("SELECT rebuild_requested FROM projection_checkpoints WHERE projection = $1", [.text(projection)]).scalar == "t"
     }
 }
 
 /// Streams a projection could not apply, with the event and the error.
-public struct ProjectionQuarantine {
-    public struct Entry: Sendable {
-        public var stream: String
-        public var cursor: LogCursor
-        public var error: String
-        public var quarantinedAt: String
-        public var retryRequested: Bool
+package struct ProjectionQuarantine {
+    package struct Entry: Sendable {
+        package var stream: String
+        package var cursor: LogCursor
+        package var error: String
+        package var quarantinedAt: String
+        package var retryRequested: Bool
     }
 
-    public let connection: PostgresConnection
-    public let projection: String
+    package let connection: PostgresConnection
+    package let projection: String
 
-    public init(connection: PostgresConnection, projection: String) {
+    package init(connection: PostgresConnection, projection: String) {
         self.connection = connection
         self.projection = projection
     }
@@ -84,7 +106,7 @@ public struct ProjectionQuarantine {
         Set(try connection.query("SELECT stream FROM projection_quarantine WHERE projection = $1", [.text(projection)]).map { $0[0]! })
     }
 
-    public func entries(onlyRequested: Bool = false) throws -> [Entry] {
+    package func entries(onlyRequested: Bool = false) throws -> [Entry] {
         try connection.query(
             """
             SELECT stream, transaction_id::text, position, error, quarantined_at::text, retry_requested
@@ -106,6 +128,11 @@ public struct ProjectionQuarantine {
             [.text(projection), .text(event.stream), .text(String(event.cursor.transactionID)), .int(event.position), .text(error)])
     }
 
+    /// Forgets every quarantined stream, for a rebuild that judges them all again.
+    func clear() throws {
+        try connection.query("DELETE FROM projection_quarantine WHERE projection = $1", [.text(projection)])
+    }
+
     func release(_ stream: String) throws {
         try connection.query("DELETE FROM projection_quarantine WHERE projection = $1 AND stream = $2", [.text(projection), .text(stream)])
     }
@@ -117,7 +144,7 @@ public struct ProjectionQuarantine {
     }
 
     /// Asks the projection's leader to retry every quarantined stream.
-    public func requestRetry() throws -> Int {
+    package func requestRetry() throws -> Int {
         try connection.query("UPDATE projection_quarantine SET retry_requested = true WHERE projection = $1", [.text(projection)]).affectedRows
     }
 }

@@ -1,66 +1,92 @@
 import CallAuditDomain
 import CallAuditStore
+import Foundation
 import Logging
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Keeps one projection up to date with the log.
 ///
-/// One runner per projection is active across all service instances: it holds
-/// a session advisory lock; the others stand by and take over when its
-/// session ends. The leader applies settled events in batches (see `EventLog`)
-/// and sleeps until NOTIFY says new events were committed, polling as a fallback.
+/// **Guarantee.** Every settled event is applied exactly once, in (transaction,
+/// position) order (see `EventLog`): the checkpoint moves in the same
+/// transaction as the changes.
+///
+/// **How.** One runner per projection leads across all service instances: it
+/// holds a session advisory lock; the others stand by and take over when its
+/// session ends. The leader applies settled events in batches and sleeps until
+/// NOTIFY says new events were committed, polling as a fallback. It also
+/// serves operators' requests (retry a quarantined stream, rebuild).
+///
+/// **Failures**, classified once (`FailureClass`):
+/// - bad input: the batch is applied again one event at a time, and each
+///   event that still fails quarantines its stream; every other stream goes on;
+/// - transient: the whole batch rolls back and is retried with capped backoff;
+///   nothing is quarantined or skipped;
+/// - fatal: `run` throws a `ProjectionFailure` that says what to fix.
+///
 /// Not thread-safe: one thread runs it; `requestStop` may come from any.
-public final class ProjectionRunner: @unchecked Sendable {
-    public let projection: any Projection
-    private let databaseURL: String
+package final class ProjectionRunner: @unchecked Sendable {
+    package let projection: any Projection
+    private let configuration: ProjectionConfiguration
     private let logger: Logger
-    private let batchSize: Int
-    private let pollInterval: Duration
     private let stopFlag = Atomic<Bool>(false)
     private var connection: PostgresConnection?
+    private let canceller = CancelSlot()
+    private var lastHorizonCheck = ContinuousClock.now
 
-    public init(projection: any Projection, databaseURL: String, logger: Logger, batchSize: Int = 5_000, pollInterval: Duration = .seconds(1)) {
+    package init(projection: any Projection, configuration: ProjectionConfiguration, logger: Logger) {
         self.projection = projection
-        self.databaseURL = databaseURL
+        self.configuration = configuration
         self.logger = logger
-        self.batchSize = batchSize
-        self.pollInterval = pollInterval
     }
 
-    public func requestStop() { stopFlag.store(true, ordering: .relaxed) }
+    /// Asks the runner to stop at its next step; a statement still running after
+    /// the grace period is cancelled (its transaction rolls back, nothing is lost).
+    package func requestStop() {
+        guard !stopFlag.exchange(true, ordering: .relaxed) else { return }
+        DispatchQueue.global().asyncAfter(deadline: .now() + configuration.shutdownGrace.inSeconds) { [canceller] in
+            canceller.cancel()
+        }
+    }
+
     private var stopping: Bool { stopFlag.load(ordering: .relaxed) }
 
-    /// Leads or stands by until `requestStop`, reconnecting when PostgreSQL goes away.
+    /// Leads or stands by until `requestStop`, riding out transient failures.
     /// Leadership ends with the connection, so a standby takes over at once.
-    public func run() {
-        defer { connection = nil }
+    package func run() throws(ProjectionFailure) {
+        defer { dropConnection() }
+        var backoff = Backoff(maximum: configuration.maxRetryDelay)
         while !stopping {
             do {
-                let connection = try leaderConnection()
-                try retryRequested(on: connection)
-                if try applyNextBatch(on: connection) == 0 {
-                    try connection.transaction { try projection.tick(in: connection) }
-                    _ = try connection.waitForNotification(timeoutMilliseconds: Int32(pollInterval.wholeMilliseconds))
-                }
-            } catch let error as PostgresError where error.isConnectionFailure {
-                connection = nil
-                logger.warning("projection lost its database connection; reconnecting", metadata: ["projection": "\(projection.name)", "error": "\(error)"])
-                sleepBriefly()
+                try step()
+                backoff = Backoff(maximum: configuration.maxRetryDelay)
+            } catch is StopRequested {
+                return
             } catch {
-                logger.error("projection runner failed; retrying", metadata: ["projection": "\(projection.name)", "error": "\(error)"])
-                connection = nil
-                sleepBriefly()
+                let failure = FailureClass(of: error)
+                if case .fatal(let remedy) = failure { throw ProjectionFailure(projection: projection.name, error: error, remedy: remedy) }
+                if failure == .transient(reconnect: true) { dropConnection() }
+                let delay = backoff.step()
+                logger.warning(
+                    "projection step failed; retrying",
+                    metadata: ["projection": "\(projection.name)", "error": "\(error)", "retry.delay": "\(delay)"])
+                pause(delay)
             }
         }
     }
 
+    /// One turn of the leader: operators' requests, one batch, or the clock and a nap.
+    private func step() throws {
+        let connection = try leaderConnection()
+        try serveRequests(on: connection)
+        guard try applyNextBatch(on: connection) == 0 else { return }
+        try connection.transaction { try projection.tick(in: connection) }
+        try watchHorizon(on: connection)
+        _ = try connection.waitForNotification(timeoutMilliseconds: Int32(configuration.pollInterval.wholeMilliseconds))
+    }
+
     /// Applies everything settled now. Returns the number of events read. For rebuilds and tests.
     @discardableResult
-    public func catchUp(progress: ((Int) -> Void)? = nil) throws -> Int {
+    package func catchUp(progress: ((Int) -> Void)? = nil) throws -> Int {
         let connection = try leaderConnection(wait: true)
         var total = 0
         while case let applied = try applyNextBatch(on: connection), applied > 0 {
@@ -71,76 +97,191 @@ public final class ProjectionRunner: @unchecked Sendable {
         return total
     }
 
-    /// How a rebuild went.
-    public struct RebuildOutcome: Sendable {
-        /// Events read: the settled log, then whatever arrived while it was folded.
-        public var events: Int
-        /// Whether the log was folded in memory and written at once; false when
-        /// the projection cannot, or when that failed and it went batch by batch.
-        public var inMemory: Bool
-        /// Why the in-memory rebuild was abandoned, if it was.
-        public var fallbackReason: String?
+    /// One transaction: read a settled batch, apply it, move the checkpoint.
+    func applyNextBatch(on connection: PostgresConnection) throws -> Int {
+        let log = EventLog(connection: connection)
+        // Taken before this transaction writes, so its own id does not hold the horizon back.
+        let horizon = try log.horizon()
+        return try connection.transaction {
+            let checkpoint = try ProjectionCheckpoints(connection: connection).lockCursor(of: projection.name)
+            let events = try log.read(after: checkpoint, below: horizon, limit: configuration.batchSize)
+            guard let last = events.last?.cursor else { return 0 }
+            let applied = try apply(events, on: connection)
+            try ProjectionCheckpoints(connection: connection).move(projection.name, to: last, applied: applied)
+            return events.count
+        }
     }
 
-    /// Empties the projection and applies the whole settled log again, then
-    /// anything newer. A `BulkRebuildable` projection folds the log in memory and
-    /// commits once: readers of its tables wait for the commit rather than see
-    /// a half-built projection. If that fails (a poison event, say), it is rolled
-    /// back and the rebuild goes batch by batch, which quarantines what fails.
+    /// Applies events of streams not quarantined. On bad input, finds the
+    /// poison one event at a time and quarantines each stream that fails;
+    /// transient and fatal errors go up, rolling the batch back. Returns how many were applied.
+    private func apply(_ events: [StoredEvent], on connection: PostgresConnection) throws -> Int {
+        let quarantine = ProjectionQuarantine(connection: connection, projection: projection.name)
+        var quarantined = try quarantine.streams()
+        let live = events.filter { !quarantined.contains($0.stream) }
+        do {
+            try connection.savepoint("batch") { try projection.apply(live, in: connection) }
+            return live.count
+        } catch where FailureClass(of: error) == .badInput {
+            var applied = 0
+            for event in live where !quarantined.contains(event.stream) {
+                do {
+                    try connection.savepoint("one") { try projection.apply([event], in: connection) }
+                    applied += 1
+                } catch where FailureClass(of: error) == .badInput {
+                    try quarantine.add(event, error: String(describing: error))
+                    quarantined.insert(event.stream)
+                    logger.error(
+                        "stream quarantined",
+                        metadata: ["projection": "\(projection.name)", "stream": "\(event.stream)", "position": "\(event.position)", "error": "\(error)"])
+                }
+            }
+            return applied
+        }
+    }
+
+    // MARK: Rebuilds
+
+    /// How a rebuild went.
+    package struct RebuildOutcome: Sendable {
+        /// Events read: the settled log, then whatever arrived while it was folded.
+        package var events: Int
+        /// Whether the log was folded in memory and written at once; false when
+        /// the projection cannot, or when that met bad input and it went batch by batch.
+        package var inMemory: Bool
+        /// Why the in-memory rebuild was abandoned, if it was.
+        package var fallbackReason: String?
+    }
+
+    /// Builds the projection afresh from the whole settled log in shadow
+    /// tables and swaps them in (see `ShadowTables`), then applies anything
+    /// newer. Readers see the old projection until the swap, then the new one.
+    /// A `BulkRebuildable` projection folds the log in memory; if that meets
+    /// bad input, the rebuild goes batch by batch instead, quarantining what fails.
     @discardableResult
-    public func rebuild(progress: ((Int) -> Void)? = nil) throws -> RebuildOutcome {
+    package func rebuild(progress: ((Int) -> Void)? = nil) throws -> RebuildOutcome {
         let connection = try leaderConnection(wait: true)
         var fallbackReason: String?
         if let bulk = projection as? any BulkRebuildable {
             do {
-                let folded = try rebuildInMemory(bulk, on: connection, progress: progress)
+                let folded = try rebuildInShadow(on: connection) { horizon in
+                    try self.foldInMemory(bulk, below: horizon, on: connection, progress: progress)
+                }
                 let newer = try catchUp { progress?(folded + $0) }
                 return RebuildOutcome(events: folded + newer, inMemory: true)
-            } catch let error as PostgresError where error.isConnectionFailure {
-                throw error
-            } catch {
+            } catch where FailureClass(of: error) == .badInput {
                 fallbackReason = String(describing: error)
                 logger.warning(
-                    "in-memory rebuild failed; rebuilding batch by batch", metadata: ["projection": "\(projection.name)", "error": "\(error)"])
+                    "in-memory rebuild met bad input; rebuilding batch by batch", metadata: ["projection": "\(projection.name)", "error": "\(error)"])
             }
         }
-        try ProjectionCheckpoints(connection: connection).reset(projection)
-        return RebuildOutcome(events: try catchUp(progress: progress), inMemory: false, fallbackReason: fallbackReason)
+        let applied = try rebuildInShadow(on: connection) { horizon in
+            try self.applyInBatches(below: horizon, on: connection, progress: progress)
+        }
+        return RebuildOutcome(events: applied + (try catchUp { progress?(applied + $0) }), inMemory: false, fallbackReason: fallbackReason)
     }
 
-    private func rebuildInMemory<Bulk: BulkRebuildable>(_ bulk: Bulk, on connection: PostgresConnection, progress: ((Int) -> Void)?) throws -> Int {
+    /// One transaction: fresh tables, `fill` up to the horizon, audit records
+    /// reconciled, the swap, the checkpoint. No statement or idle limits apply:
+    /// a large log takes minutes to fold.
+    private func rebuildInShadow(on connection: PostgresConnection, fill: (UInt64) throws -> (cursor: LogCursor, count: Int)) throws -> Int {
         let horizon = try EventLog(connection: connection).horizon()
         return try connection.transaction {
-            let checkpoints = ProjectionCheckpoints(connection: connection)
-            try checkpoints.rewind(projection)
-            var rebuild = bulk.makeRebuild()
-            let reader = LogPrefetcher(databaseURL: databaseURL, horizon: horizon, pageSize: 10_000, prepare: Bulk.Rebuild.prepare)
-            defer { reader.cancel() }
-            var cursor = LogCursor.start
-            var total = 0
-            while let item = try reader.next() {
-                try rebuild.fold(item.page)
-                cursor = item.last
-                total += item.count
-                progress?(total)
-            }
-            try rebuild.finish(in: connection, lastPosition: total > 0 ? cursor.position : nil)
-            try checkpoints.move(projection.name, to: cursor, applied: total)
-            return total
+            try connection.execute("SET LOCAL statement_timeout = 0; SET LOCAL idle_in_transaction_session_timeout = 0")
+            let shadow = ShadowTables(connection: connection, tables: projection.tables, scratch: projection.scratchTables)
+            try shadow.create()
+            try ProjectionQuarantine(connection: connection, projection: projection.name).clear()
+            let (cursor, count) = try fill(horizon)
+            try projection.finishRebuild(in: connection)
+            try shadow.swap()
+            try ProjectionCheckpoints(connection: connection).restart(projection.name, at: cursor, applied: count)
+            return count
         }
     }
 
+    private func foldInMemory<Bulk: BulkRebuildable>(
+        _ bulk: Bulk, below horizon: UInt64, on connection: PostgresConnection, progress: ((Int) -> Void)?
+    ) throws -> (cursor: LogCursor, count: Int) {
+        var rebuild = bulk.makeRebuild()
+        let reader = LogPrefetcher(
+            database: configuration.database.forMaintenance, horizon: horizon, pageSize: 10_000, prepare: Bulk.Rebuild.prepare)
+        defer { reader.cancel() }
+        var cursor = LogCursor.start
+        var total = 0
+        while let item = try reader.next() {
+            try rebuild.fold(item.page)
+            cursor = item.last
+            total += item.count
+            progress?(total)
+        }
+        try rebuild.finish(in: connection, lastPosition: total > 0 ? cursor.position : nil)
+        return (cursor, total)
+    }
+
+    private func applyInBatches(below horizon: UInt64, on connection: PostgresConnection, progress: ((Int) -> Void)?) throws -> (cursor: LogCursor, count: Int) {
+        let log = EventLog(connection: connection)
+        var cursor = LogCursor.start
+        var total = 0
+        while case let events = try log.read(after: cursor, below: horizon, limit: configuration.batchSize), let last = events.last?.cursor {
+            _ = try apply(events, on: connection)
+            cursor = last
+            total += events.count
+            progress?(total)
+        }
+        return (cursor, total)
+    }
+
+    // MARK: Operators' requests
+
+    /// Re-applies quarantined streams (all, or those an operator flagged). Returns how many were released.
+    @discardableResult
+    package func retryQuarantined(onlyRequested: Bool = false) throws -> Int {
+        try retry(on: try leaderConnection(wait: true), onlyRequested: onlyRequested)
+    }
+
+    /// What `projections retry` and `projections rebuild` asked of the leader.
+    private func serveRequests(on connection: PostgresConnection) throws {
+        _ = try retry(on: connection, onlyRequested: true)
+        if try ProjectionCheckpoints(connection: connection).rebuildRequested(projection.name) {
+            logger.info("rebuilding on request", metadata: ["projection": "\(projection.name)"])
+            let outcome = try rebuild()
+            logger.info("rebuilt", metadata: ["projection": "\(projection.name)", "events": "\(outcome.events)"])
+        }
+    }
+
+    private func retry(on connection: PostgresConnection, onlyRequested: Bool) throws -> Int {
+        let quarantine = ProjectionQuarantine(connection: connection, projection: projection.name)
+        var released = 0
+        for entry in try quarantine.entries(onlyRequested: onlyRequested) {
+            try connection.transaction {
+                let checkpoint = try ProjectionCheckpoints(connection: connection).lockCursor(of: projection.name)
+                let events = try EventLog(connection: connection).events(inStream: entry.stream, from: entry.cursor, through: checkpoint)
+                do {
+                    try connection.savepoint("retry") { try projection.apply(events, in: connection) }
+                    try quarantine.release(entry.stream)
+                    released += 1
+                } catch where FailureClass(of: error) == .badInput {
+                    try quarantine.recordFailure(entry.stream, error: String(describing: error))
+                }
+            }
+        }
+        return released
+    }
+
+    // MARK: Leadership and the connection
+
     /// A connection holding this projection's leadership, LISTENing for new events.
+    /// Standing by (another instance leads) ends with `StopRequested` when stopping.
     private func leaderConnection(wait: Bool = false) throws -> PostgresConnection {
         if let connection { return connection }
-        let candidate = try PostgresConnection(conninfo: databaseURL)
+        let candidate = try configuration.database.connect(application: "callaudit-projection-\(projection.name)")
+        canceller.hold(candidate)
         if wait {
             try candidate.query("SELECT pg_advisory_lock(hashtextextended($1, 0))", [.text(lockKey)])
         } else {
             while try candidate.query("SELECT pg_try_advisory_lock(hashtextextended($1, 0))::text", [.text(lockKey)]).scalar != "true" {
-                // Standby: another instance leads this projection.
-                if stopping { throw PostgresError(kind: .client, message: "stopped while standing by") }
-                sleepBriefly()
+                if stopping { throw StopRequested() }
+                pause(configuration.pollInterval)
             }
         }
         try candidate.execute("LISTEN \(EventStore.notificationChannel)")
@@ -151,96 +292,45 @@ public final class ProjectionRunner: @unchecked Sendable {
         return candidate
     }
 
+    private func dropConnection() {
+        connection = nil
+        canceller.hold(nil)
+    }
+
     /// The advisory-lock key whose holder leads the named projection.
-    public static func lockKey(for projection: String) -> String { "callaudit.projection.\(projection)" }
+    package static func lockKey(for projection: String) -> String { "callaudit.projection.\(projection)" }
 
     private var lockKey: String { Self.lockKey(for: projection.name) }
 
-    /// One transaction: read a settled batch, apply it, move the checkpoint.
-    func applyNextBatch(on connection: PostgresConnection) throws -> Int {
+    /// Warns, now and then, when committed events wait behind a transaction
+    /// that holds back the horizon longer than the configured threshold.
+    private func watchHorizon(on connection: PostgresConnection) throws {
+        guard lastHorizonCheck.duration(to: .now) >= .seconds(10) else { return }
+        lastHorizonCheck = .now
         let log = EventLog(connection: connection)
-        // Taken before this transaction writes, so its own id does not hold the horizon back.
-        let horizon = try log.horizon()
-        return try connection.transaction {
-            let checkpoint = try ProjectionCheckpoints(connection: connection).lockCursor(of: projection.name)
-            let events = try log.read(after: checkpoint, below: horizon, limit: batchSize)
-            guard let last = events.last?.cursor else { return 0 }
-            let quarantine = ProjectionQuarantine(connection: connection, projection: projection.name)
-            var quarantined = try quarantine.streams()
-            let live = events.filter { !quarantined.contains($0.stream) }
-            try connection.execute("SAVEPOINT batch")
-            do {
-                try projection.apply(live, in: connection)
-                try connection.execute("RELEASE SAVEPOINT batch")
-            } catch let error as PostgresError where error.isConnectionFailure {
-                throw error
-            } catch {
-                // Find the poison: apply one by one, quarantining each stream that fails.
-                try connection.execute("ROLLBACK TO SAVEPOINT batch")
-                for event in live where !quarantined.contains(event.stream) {
-                    if let failure = try applyIsolated(event, on: connection) {
-                        try quarantine.add(event, error: failure)
-                        quarantined.insert(event.stream)
-                        logger.error("stream quarantined", metadata: ["projection": "\(projection.name)", "stream": "\(event.stream)", "position": "\(event.position)"])
-                    }
-                }
-            }
-            try ProjectionCheckpoints(connection: connection).move(projection.name, to: last, applied: live.count)
-            return events.count
-        }
+        let checkpoint = try ProjectionCheckpoints(connection: connection).cursor(of: projection.name)
+        guard try log.countWaiting(after: checkpoint, horizon: try log.horizon()) > 0,
+            let holder = try HorizonHolder.oldest(on: connection), holder.age >= configuration.horizonWarning
+        else { return }
+        logger.warning(
+            "projection waits behind an old transaction",
+            metadata: [
+                "projection": "\(projection.name)", "horizon.pid": "\(holder.pid)", "horizon.application": "\(holder.application)",
+                "horizon.state": "\(holder.state)", "horizon.age": "\(holder.age)",
+            ])
     }
 
-    /// Applies one event under a savepoint; returns why it failed, if it did.
-    private func applyIsolated(_ event: StoredEvent, on connection: PostgresConnection) throws -> String? {
-        try connection.execute("SAVEPOINT one")
-        do {
-            try projection.apply([event], in: connection)
-            try connection.execute("RELEASE SAVEPOINT one")
-            return nil
-        } catch let error as PostgresError where error.isConnectionFailure {
-            throw error
-        } catch {
-            try connection.execute("ROLLBACK TO SAVEPOINT one")
-            return String(describing: error)
-        }
-    }
-
-    /// Re-applies quarantined streams (all, or those an operator flagged). Returns how many were released.
-    @discardableResult
-    public func retryQuarantined(onlyRequested: Bool = false) throws -> Int {
-        try retry(on: try leaderConnection(wait: true), onlyRequested: onlyRequested)
-    }
-
-    private func retryRequested(on connection: PostgresConnection) throws {
-        _ = try retry(on: connection, onlyRequested: true)
-    }
-
-    private func retry(on connection: PostgresConnection, onlyRequested: Bool) throws -> Int {
-        let quarantine = ProjectionQuarantine(connection: connection, projection: projection.name)
-        var released = 0
-        for entry in try quarantine.entries(onlyRequested: onlyRequested) {
-            try connection.transaction {
-                let checkpoint = try ProjectionCheckpoints(connection: connection).lockCursor(of: projection.name)
-                let events = try EventLog(connection: connection).events(inStream: entry.stream, from: entry.cursor, through: checkpoint)
-                try connection.execute("SAVEPOINT retry")
-                do {
-                    try projection.apply(events, in: connection)
-                    try connection.execute("RELEASE SAVEPOINT retry")
-                    try quarantine.release(entry.stream)
-                    released += 1
-                } catch let error as PostgresError where error.isConnectionFailure {
-                    throw error
-                } catch {
-                    try connection.execute("ROLLBACK TO SAVEPOINT retry")
-                    try quarantine.recordFailure(entry.stream, error: String(describing: error))
-                }
-            }
-        }
-        return released
-    }
-
-    private func sleepBriefly() {
-        let deadline = ContinuousClock.now + pollInterval
+    private func pause(_ duration: Duration) {
+        let deadline = ContinuousClock.now + duration
         while !stopping, ContinuousClock.now < deadline { usleep(20_000) }
     }
+}
+
+/// Why a projection runner stopped on its own, and what to do.
+package struct ProjectionFailure: Error, CustomStringConvertible {
+    package var projection: String
+    package var error: any Error
+    package var remedy: String
+
+    package var description: String { "projection \(projection): \(error): \(remedy)" }
 }

@@ -1,17 +1,17 @@
 import CallAuditDomain
 
 /// One message the simulator sends: where, with which key, in which CloudEvents mode.
-public struct SimulatedMessage: Sendable {
-    public var topic: Topic
-    public var key: String
-    public var headers: [(key: String, value: [UInt8])]
-    public var value: [UInt8]
+package struct SimulatedMessage: Sendable {
+    package var topic: Topic
+    package var key: String
+    package var headers: [(key: String, value: [UInt8])]
+    package var value: [UInt8]
     /// Event time, used to order a window of messages as a real platform would emit them.
-    public var time: Timestamp
+    package var time: Timestamp
     /// nil for a valid event; the reason the ingest must dead-letter it otherwise.
-    public var expectedRejection: RejectionReason?
+    package var expectedRejection: RejectionReason?
 
-    public init(
+    package init(
         topic: Topic, key: String, headers: [(key: String, value: [UInt8])], value: [UInt8], time: Timestamp,
         expectedRejection: RejectionReason? = nil
     ) {

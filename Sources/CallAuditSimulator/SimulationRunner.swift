@@ -7,31 +7,31 @@ import Glibc
 #endif
 
 /// What a simulation run sent.
-public struct SimulationReport: Sendable {
-    public var events = 0
-    public var malformed: [RejectionReason: Int] = [:]
-    public var failedDeliveries = 0
+package struct SimulationReport: Sendable {
+    package var events = 0
+    package var malformed: [RejectionReason: Int] = [:]
+    package var failedDeliveries = 0
 
-    public var messages: Int { events + malformed.values.reduce(0, +) }
+    package var messages: Int { events + malformed.values.reduce(0, +) }
 }
 
 /// Sends a simulation to Kafka, optionally paced.
-public struct SimulationRunner {
-    public var simulation: SimulationConfiguration
-    public var topicNames: [Topic: String]
+package struct SimulationRunner {
+    package var simulation: SimulationConfiguration
+    package var topicNames: [Topic: String]
     /// Messages per second; 0 sends as fast as the broker takes them.
-    public var rate: Double
+    package var rate: Double
     /// Wall-clock limit in seconds; 0 sends everything.
-    public var maxDurationSeconds: Double
+    package var maxDurationSeconds: Double
 
-    public init(simulation: SimulationConfiguration, topicNames: [Topic: String], rate: Double = 0, maxDurationSeconds: Double = 0) {
+    package init(simulation: SimulationConfiguration, topicNames: [Topic: String], rate: Double = 0, maxDurationSeconds: Double = 0) {
         self.simulation = simulation
         self.topicNames = topicNames
         self.rate = rate
         self.maxDurationSeconds = maxDurationSeconds
     }
 
-    public func run(producer: KafkaProducer) throws -> SimulationReport {
+    package func run(producer: KafkaProducer) throws -> SimulationReport {
         var report = SimulationReport()
         let started = ContinuousClock.now
         struct Stop: Error {}
@@ -60,7 +60,7 @@ public struct SimulationRunner {
 
     /// Producer settings for bulk loading: large batches, compressed so the
     /// mock cluster's ~5 MB per partition holds more.
-    public static func producerConfiguration(brokers: String, extra: [String: String] = [:]) -> KafkaConfiguration {
+    package static func producerConfiguration(brokers: String, extra: [String: String] = [:]) -> KafkaConfiguration {
         var properties = [
             "bootstrap.servers": brokers, "linger.ms": "20", "batch.num.messages": "10000",
             "compression.type": "lz4", "acks": "all", "client.id": "callaudit-simulator",

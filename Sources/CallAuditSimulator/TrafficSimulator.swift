@@ -1,40 +1,40 @@
 import CallAuditDomain
 
 /// What to simulate. The defaults make a plausible contact-center day.
-public struct SimulationConfiguration: Sendable {
+package struct SimulationConfiguration: Sendable {
     /// Same seed, same stream, byte for byte.
-    public var seed: UInt64 = 42
+    package var seed: UInt64 = 42
     /// Start of the simulated span.
-    public var start = Timestamp(seconds: 1_795_392_000)  // 2026-11-23T00:00:00Z
+    package var start = Timestamp(seconds: 1_795_392_000)  // 2026-11-23T00:00:00Z
     /// Length of the simulated span in seconds. Default one day.
-    public var spanSeconds: Int64 = 86_400
-    public var calls = 2_000
+    package var spanSeconds: Int64 = 86_400
+    package var calls = 2_000
     /// Share of calls that break one compliance rule.
-    public var violationRate = 0.05
+    package var violationRate = 0.05
     /// Share of calls followed by one malformed message.
-    public var malformedRate = 0.01
+    package var malformedRate = 0.01
     /// Share of valid events sent in CloudEvents binary mode.
-    public var binaryModeRate = 0.3
+    package var binaryModeRate = 0.3
     /// Events are delayed by up to this much, so a call's events interleave across topics out of order.
-    public var maxJitterSeconds: Int64 = 3
+    package var maxJitterSeconds: Int64 = 3
     /// Size of the oversize samples; above the ingest's default limit.
-    public var oversizeBytes = 300_000
+    package var oversizeBytes = 300_000
 
-    public init() {}
+    package init() {}
 }
 
 /// Generates a realistic stream of call, consent, access and deletion events,
 /// call by call, in bounded memory.
-public struct TrafficSimulator {
-    public let configuration: SimulationConfiguration
+package struct TrafficSimulator {
+    package let configuration: SimulationConfiguration
 
-    public init(configuration: SimulationConfiguration) {
+    package init(configuration: SimulationConfiguration) {
         self.configuration = configuration
     }
 
     /// Emits every message in roughly time order: calls are generated in
     /// windows of 100 and each window is ordered by jittered event time.
-    public func generate(_ emit: (SimulatedMessage) throws -> Void) rethrows {
+    package func generate(_ emit: (SimulatedMessage) throws -> Void) rethrows {
         var rng = SeededRandom(seed: configuration.seed)
         var window: [SimulatedMessage] = []
         let step = max(configuration.spanSeconds * 1_000_000 / Int64(max(configuration.calls, 1)), 1)

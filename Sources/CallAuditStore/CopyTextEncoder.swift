@@ -4,48 +4,48 @@ import CallAuditDomain
 ///
 /// Text format is what psql's `\copy` sends, so the ingest path and the raw
 /// COPY baseline in the benchmark move the same bytes.
-public struct CopyTextEncoder: Sendable {
-    public private(set) var bytes: [UInt8] = []
+package struct CopyTextEncoder: Sendable {
+    package private(set) var bytes: [UInt8] = []
     private var fieldsInRow = 0
 
-    public init(capacity: Int = 1 << 20) { bytes.reserveCapacity(capacity) }
+    package init(capacity: Int = 1 << 20) { bytes.reserveCapacity(capacity) }
 
-    public mutating func text(_ value: String) {
+    package mutating func text(_ value: String) {
         separate()
         var value = value
         // Native strings are contiguous UTF-8: escape from the buffer, not the view.
         value.withUTF8 { escape($0) }
     }
 
-    public mutating func text(bytes value: [UInt8]) {
+    package mutating func text(bytes value: [UInt8]) {
         separate()
         escape(value)
     }
 
-    public mutating func integer(_ value: some BinaryInteger) {
+    package mutating func integer(_ value: some BinaryInteger) {
         separate()
         bytes.append(contentsOf: String(value).utf8)
     }
 
-    public mutating func null() {
+    package mutating func null() {
         separate()
         bytes.append(contentsOf: [0x5C, UInt8(ascii: "N")])
     }
 
     /// A `bytea` in hex form; the backslash of `\x` is itself escaped for COPY.
-    public mutating func bytea(_ value: [UInt8]) {
+    package mutating func bytea(_ value: [UInt8]) {
         separate()
         bytes.append(contentsOf: [0x5C, 0x5C, UInt8(ascii: "x")])
         value.writeHex(into: &bytes)
     }
 
     /// A `timestamptz` in RFC 3339, which PostgreSQL reads as it stands.
-    public mutating func timestamp(_ value: Timestamp) {
+    package mutating func timestamp(_ value: Timestamp) {
         separate()
         value.writeRFC3339(into: &bytes)
     }
 
-    public mutating func endRow() {
+    package mutating func endRow() {
         bytes.append(0x0A)
         fieldsInRow = 0
     }

@@ -1,28 +1,28 @@
 import CallAuditDomain
 
 /// A dead letter as operators see it.
-public struct StoredDeadLetter: Sendable {
-    public var id: Int64
-    public var origin: KafkaOrigin
-    public var receivedAt: String
-    public var reason: String
-    public var detail: String
-    public var status: String
-    public var replayedPosition: Int64?
-    public var lastReplayError: String?
-    public var key: [UInt8]?
-    public var headers: [(key: String, value: [UInt8]?)]
-    public var value: [UInt8]?
+package struct StoredDeadLetter: Sendable {
+    package var id: Int64
+    package var origin: KafkaOrigin
+    package var receivedAt: String
+    package var reason: String
+    package var detail: String
+    package var status: String
+    package var replayedPosition: Int64?
+    package var lastReplayError: String?
+    package var key: [UInt8]?
+    package var headers: [(key: String, value: [UInt8]?)]
+    package var value: [UInt8]?
 
     /// The message as it came off the wire, for replay.
-    public var message: IncomingMessage { IncomingMessage(headers: headers, value: value) }
+    package var message: IncomingMessage { IncomingMessage(headers: headers, value: value) }
 }
 
 /// Lists, shows and settles dead letters.
-public struct DeadLetterStore {
-    public let connection: PostgresConnection
+package struct DeadLetterStore {
+    package let connection: PostgresConnection
 
-    public init(connection: PostgresConnection) {
+    package init(connection: PostgresConnection) {
         self.connection = connection
     }
 
@@ -32,7 +32,7 @@ public struct DeadLetterStore {
         encode(message_key, 'hex'), headers, encode(message_value, 'hex')
         """
 
-    public func list(status: String? = nil, reason: String? = nil, limit: Int = 100, afterID: Int64 = 0) throws
+    package func list(status: String? = nil, reason: String? = nil, limit: Int = 100, afterID: Int64 = 0) throws
         -> [StoredDeadLetter]
     {
         try connection.query(
@@ -45,23 +45,23 @@ public struct DeadLetterStore {
         ).map(Self.decode)
     }
 
-    public func find(id: Int64) throws -> StoredDeadLetter? {
+    package func find(id: Int64) throws -> StoredDeadLetter? {
         try connection.query("SELECT \(Self.columns) FROM dead_letters WHERE id = $1", [.int(id)]).map(Self.decode).first
     }
 
-    public func counts() throws -> [(reason: String, status: String, count: Int)] {
+    package func counts() throws -> [(reason: String, status: String, count: Int)] {
         try connection.query("SELECT reason, status, count(*) FROM dead_letters GROUP BY 1, 2 ORDER BY 1, 2").map {
             (reason: $0[0]!, status: $0[1]!, count: Int($0[2]!)!)
         }
     }
 
-    public func markReplayed(id: Int64, position: Int64?) throws {
+    package func markReplayed(id: Int64, position: Int64?) throws {
         try connection.query(
             "UPDATE dead_letters SET status = 'replayed', replayed_at = now(), replayed_position = $2, last_replay_error = NULL WHERE id = $1",
             [.int(id), position.map { .int($0) } ?? .null])
     }
 
-    public func recordReplayFailure(id: Int64, rejection: Rejection) throws {
+    package func recordReplayFailure(id: Int64, rejection: Rejection) throws {
         try connection.query(
             "UPDATE dead_letters SET last_replay_error = $2 WHERE id = $1", [.int(id), .text(rejection.description)])
     }

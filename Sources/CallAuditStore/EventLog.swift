@@ -2,36 +2,36 @@ import CallAuditDomain
 
 /// A place in the log, in the order projections read it: by the writing
 /// transaction, then by position.
-public struct LogCursor: Sendable, Hashable, Comparable, CustomStringConvertible {
-    public var transactionID: UInt64
-    public var position: Int64
+package struct LogCursor: Sendable, Hashable, Comparable, CustomStringConvertible {
+    package var transactionID: UInt64
+    package var position: Int64
 
-    public init(transactionID: UInt64, position: Int64) {
+    package init(transactionID: UInt64, position: Int64) {
         self.transactionID = transactionID
         self.position = position
     }
 
-    public static let start = LogCursor(transactionID: 0, position: 0)
+    package static let start = LogCursor(transactionID: 0, position: 0)
 
-    public static func < (a: LogCursor, b: LogCursor) -> Bool {
+    package static func < (a: LogCursor, b: LogCursor) -> Bool {
         (a.transactionID, a.position) < (b.transactionID, b.position)
     }
 
-    public var description: String { "\(transactionID)/\(position)" }
+    package var description: String { "\(transactionID)/\(position)" }
 }
 
 /// An event as read back from the store.
-public struct StoredEvent: Sendable {
-    public var cursor: LogCursor
-    public var stream: String
-    public var type: String
-    public var time: Timestamp
+package struct StoredEvent: Sendable {
+    package var cursor: LogCursor
+    package var stream: String
+    package var type: String
+    package var time: Timestamp
     /// The canonical CloudEvent JSON, as stored and hashed.
-    public var json: String
+    package var json: String
 
-    public var position: Int64 { cursor.position }
+    package var position: Int64 { cursor.position }
 
-    public func document() throws(JSONParseError) -> JSONValue { try JSONParser.parse(json) }
+    package func document() throws(JSONParseError) -> JSONValue { try JSONParser.parse(json) }
 }
 
 /// Reads the event log so that no committed event is ever skipped.
@@ -43,10 +43,10 @@ public struct StoredEvent: Sendable {
 /// (`pg_snapshot_xmin`), in (transaction, position) order. Every event that
 /// becomes visible later belongs to a transaction at or above that horizon,
 /// so it sorts after everything already read.
-public struct EventLog {
-    public let connection: PostgresConnection
+package struct EventLog {
+    package let connection: PostgresConnection
 
-    public init(connection: PostgresConnection) {
+    package init(connection: PostgresConnection) {
         self.connection = connection
     }
 
@@ -56,12 +56,12 @@ public struct EventLog {
         "transaction_id::text AS transaction_text, position, stream, type, (extract(epoch FROM event_time) * 1000000)::bigint, event"
 
     /// The oldest transaction still in flight: events at or above it may still change.
-    public func horizon() throws -> UInt64 {
+    package func horizon() throws -> UInt64 {
         UInt64(try connection.query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text").scalar ?? "0") ?? 0
     }
 
     /// Up to `limit` settled events after `cursor`, below `horizon`.
-    public func read(after cursor: LogCursor, below horizon: UInt64, limit: Int) throws -> [StoredEvent] {
+    package func read(after cursor: LogCursor, below horizon: UInt64, limit: Int) throws -> [StoredEvent] {
         try events(
             """
             SELECT \(Self.columns) FROM events
@@ -72,7 +72,7 @@ public struct EventLog {
     }
 
     /// One stream's events in the window (from, through], in log order.
-    public func events(inStream stream: String, from: LogCursor, through: LogCursor) throws -> [StoredEvent] {
+    package func events(inStream stream: String, from: LogCursor, through: LogCursor) throws -> [StoredEvent] {
         try events(
             """
             SELECT \(Self.columns) FROM events
@@ -84,10 +84,18 @@ public struct EventLog {
     }
 
     /// How many settled and unsettled events lie after `cursor`.
-    public func count(after cursor: LogCursor) throws -> Int {
+    package func count(after cursor: LogCursor) throws -> Int {
         Int(try connection.query(
             "SELECT count(*) FROM events WHERE (transaction_id, position) > ($1::xid8, $2::bigint)",
             [.text(String(cursor.transactionID)), .int(cursor.position)]
+        ).scalar ?? "0") ?? 0
+    }
+
+    /// How many committed events after `cursor` wait at or above the horizon, not yet readable.
+    package func countWaiting(after cursor: LogCursor, horizon: UInt64) throws -> Int {
+        Int(try connection.query(
+            "SELECT count(*) FROM events WHERE transaction_id >= $1::xid8 AND (transaction_id, position) > ($2::xid8, $3::bigint)",
+            [.text(String(horizon)), .text(String(cursor.transactionID)), .int(cursor.position)]
         ).scalar ?? "0") ?? 0
     }
 

@@ -7,22 +7,21 @@ import CallAuditDomain
 /// is stored. Retrying a batch whose commit was in doubt is harmless: events
 /// are unique by (source, id), dead letters by their Kafka coordinates, and
 /// positions only move forward.
-public final class EventStore {
-    public let connection: PostgresConnection
-    private var stagingReady = false
+package final class EventStore {
+    package let connection: PostgresConnection
 
-    public init(connection: PostgresConnection) {
+    package init(connection: PostgresConnection) {
         self.connection = connection
     }
 
     /// The LISTEN/NOTIFY channel announcing newly committed events.
-    public static let notificationChannel = "callaudit_events"
+    package static let notificationChannel = "callaudit_events"
 
     private static let eventColumns =
         "stream, type, source, event_id, event_time, event, content_hash, kafka_topic, kafka_partition, kafka_offset"
 
     @discardableResult
-    public func append(_ batch: IngestBatch, consumerGroup: String) throws -> AppendOutcome {
+    package func append(_ batch: IngestBatch, consumerGroup: String) throws -> AppendOutcome {
         try connection.transaction {
             let events = try appendEvents(batch.events)
             let deadLettered = try appendDeadLetters(batch.deadLetters)
@@ -67,8 +66,9 @@ public final class EventStore {
         return true
     }
 
+    /// Created on the slow path only. Not remembered across calls: a temporary
+    /// table created inside a transaction that rolls back is gone again.
     private func prepareStaging() throws {
-        guard !stagingReady else { return }
         try connection.execute(
             """
             CREATE TEMP TABLE IF NOT EXISTS events_staging (
@@ -76,7 +76,6 @@ public final class EventStore {
                 event json, content_hash bytea, kafka_topic text, kafka_partition integer, kafka_offset bigint
             ) ON COMMIT DELETE ROWS
             """)
-        stagingReady = true
     }
 
     static func copyPayload(_ events: [IncomingEvent], withSequence: Bool) -> [UInt8] {
@@ -152,26 +151,26 @@ public final class EventStore {
     }
 
     /// Where `consumerGroup` resumes in each partition it has stored anything for.
-    public func resumePoints(consumerGroup: String) throws -> [KafkaResumePoint] {
+    package func resumePoints(consumerGroup: String) throws -> [KafkaResumePoint] {
         try connection.query(
             "SELECT topic, partition, next_offset FROM kafka_offsets WHERE consumer_group = $1 ORDER BY topic, partition",
             [.text(consumerGroup)]
         ).map { row in KafkaResumePoint(topic: row[0]!, partition: Int32(row[1]!)!, nextOffset: Int64(row[2]!)!) }
     }
 
-    public func eventCount() throws -> Int {
+    package func eventCount() throws -> Int {
         Int(try connection.query("SELECT count(*) FROM events").scalar ?? "0") ?? 0
     }
 }
 
 /// A PostgreSQL array literal of quoted elements. Works on bytes: the
 /// elements can be whole JSON documents, where String searching is slow.
-public func postgresArrayLiteral(_ elements: [String]) -> String {
+package func postgresArrayLiteral(_ elements: [String]) -> String {
     postgresArrayLiteral(elements.map(Optional.some))
 }
 
 /// A PostgreSQL array literal in which nil elements are SQL NULL.
-public func postgresArrayLiteral(_ elements: [String?]) -> String {
+package func postgresArrayLiteral(_ elements: [String?]) -> String {
     var out: [UInt8] = [UInt8(ascii: "{")]
     out.reserveCapacity(elements.reduce(2) { $0 + ($1?.utf8.count ?? 4) + 3 })
     for (index, element) in elements.enumerated() {
@@ -194,7 +193,7 @@ public func postgresArrayLiteral(_ elements: [String?]) -> String {
 extension EventStore {
     /// Stores a replayed dead letter's event and settles the dead letter, in one transaction.
     /// Returns the event's position (an earlier one if the event was already stored).
-    public func storeReplayed(_ incoming: IncomingEvent, deadLetterID: Int64) throws -> Int64? {
+    package func storeReplayed(_ incoming: IncomingEvent, deadLetterID: Int64) throws -> Int64? {
         try connection.transaction {
             _ = try appendEvents([incoming])
             let position = try connection.query(

@@ -3,18 +3,18 @@ import Foundation
 import Logging
 
 /// A versioned SQL migration shipped with the binary (`schemas/migrations/NNNN_name.sql`).
-public struct Migration: Sendable {
-    public var version: Int
-    public var name: String
-    public var sql: String
+package struct Migration: Sendable {
+    package var version: Int
+    package var name: String
+    package var sql: String
 
     /// SHA-256 of the SQL, recorded when applied so an edited migration is noticed.
-    public var checksum: String {
+    package var checksum: String {
         SHA256.hash(data: Data(sql.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 
     /// The migrations bundled with this build, in version order.
-    public static func bundled() throws -> [Migration] {
+    package static func bundled() throws -> [Migration] {
         guard let directory = Bundle.module.url(forResource: "Migrations", withExtension: nil) else {
             throw MigrationError.missingBundle
         }
@@ -32,14 +32,14 @@ public struct Migration: Sendable {
     }
 }
 
-public enum MigrationError: Error, CustomStringConvertible {
+package enum MigrationError: Error, CustomStringConvertible {
     case missingBundle
     case badFileName(String)
     case changedAfterApply(version: Int, name: String)
     case schemaBehind(current: Int, required: Int)
     case schemaAhead(current: Int, known: Int)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .missingBundle: "the migrations are missing from this build"
         case .badFileName(let name): "migration file \(name) is not named NNNN_name.sql"
@@ -55,19 +55,19 @@ public enum MigrationError: Error, CustomStringConvertible {
 
 /// Applies migrations once each, in order, one transaction per migration,
 /// serialised across processes by an advisory lock.
-public struct Migrator {
+package struct Migrator {
     private static let lockKey = "hashtext('callaudit.migrate')"
-    public let connection: PostgresConnection
-    public let migrations: [Migration]
+    package let connection: PostgresConnection
+    package let migrations: [Migration]
 
-    public init(connection: PostgresConnection, migrations: [Migration]) {
+    package init(connection: PostgresConnection, migrations: [Migration]) {
         self.connection = connection
         self.migrations = migrations
     }
 
     /// Applies what is pending and returns it; already-applied migrations are checked, not re-run.
     @discardableResult
-    public func migrate(logger: Logger) throws -> [Migration] {
+    package func migrate(logger: Logger) throws -> [Migration] {
         try connection.query("SELECT pg_advisory_lock(\(Self.lockKey))")
         defer { _ = try? connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))") }
         try connection.execute(
@@ -101,7 +101,7 @@ public struct Migrator {
     }
 
     /// Fails with what to do unless the database is exactly at this build's schema.
-    public func requireCurrent() throws {
+    package func requireCurrent() throws {
         let exists = try connection.query("SELECT to_regclass('schema_migrations') IS NOT NULL").scalar == "t"
         let current = exists ? Int(try connection.query("SELECT coalesce(max(version), 0) FROM schema_migrations").scalar ?? "0") ?? 0 : 0
         let required = migrations.last?.version ?? 0

@@ -2,16 +2,17 @@
 import Glibc
 #endif
 import CLibPQ
+import Synchronization
 
 /// A value bound to a statement parameter.
-public enum PostgresValue: Sendable, ExpressibleByStringLiteral, ExpressibleByNilLiteral {
+package enum PostgresValue: Sendable, ExpressibleByStringLiteral, ExpressibleByNilLiteral {
     case text(String)
     case bytes([UInt8])
     case null
 
-    public init(stringLiteral value: String) { self = .text(value) }
-    public init(nilLiteral: ()) { self = .null }
-    public static func int(_ value: some BinaryInteger) -> PostgresValue { .text(String(value)) }
+    package init(stringLiteral value: String) { self = .text(value) }
+    package init(nilLiteral: ()) { self = .null }
+    package static func int(_ value: some BinaryInteger) -> PostgresValue { .text(String(value)) }
 }
 
 /// One libpq connection (`PGconn`), owned and closed by this object.
@@ -19,12 +20,15 @@ public enum PostgresValue: Sendable, ExpressibleByStringLiteral, ExpressibleByNi
 /// `conninfo` is anything libpq accepts (a `postgresql://` URI or `key=value`
 /// pairs), and libpq's `PG*` environment variables fill in what it leaves out,
 /// as with psql. Calls block, so use it from a dedicated thread or a CLI.
-public final class PostgresConnection {
+package final class PostgresConnection {
     private let handle: OpaquePointer
 
-    public init(conninfo: String) throws(PostgresError) {
-        let keywords = ["dbname", "fallback_application_name"]
-        let values = [conninfo, "callaudit"]
+    /// Connects with `conninfo`. `parameters` are libpq keywords placed before
+    /// it, so the operator's string overrides them; `session` holds settings
+    /// (`SET name = value`) applied once connected.
+    package init(conninfo: String, parameters: [(String, String)] = [], session: [(String, String)] = []) throws(PostgresError) {
+        let keywords = ["fallback_application_name"] + parameters.map(\.0) + ["dbname"]
+        let values = ["callaudit"] + parameters.map(\.1) + [conninfo]
         let connection = withCStringArray(keywords) { k in
             withCStringArray(values) { v in PQconnectdbParams(k, v, 1) }
         }
@@ -34,19 +38,27 @@ public final class PostgresConnection {
             PQfinish(connection)
             throw PostgresError(kind: .connection, message: message)
         }
+        // Notices (e.g. "relation already exists, skipping") would go to stderr.
+        PQsetNoticeProcessor(connection, { _, _ in }, nil)
         handle = connection
+        if !session.isEmpty {
+            try execute(session.map { "SET \($0.0) = \($0.1)" }.joined(separator: "; "))
+        }
     }
 
     deinit { PQfinish(handle) }
 
-    public var isHealthy: Bool { PQstatus(handle) == CONNECTION_OK }
+    package var isHealthy: Bool { PQstatus(handle) == CONNECTION_OK }
+
+    /// Something another thread can use to cancel the statement this connection is running.
+    package func makeCanceller() -> PostgresCanceller? { PQgetCancel(handle).map(PostgresCanceller.init) }
 
     /// Server-side process id, for logs and for tests that terminate backends.
-    public var backendPID: Int32 { PQbackendPID(handle) }
+    package var backendPID: Int32 { PQbackendPID(handle) }
 
     /// Runs one statement with parameters (text results).
     @discardableResult
-    public func query(_ sql: String, _ parameters: [PostgresValue] = []) throws(PostgresError) -> PostgresRows {
+    package func query(_ sql: String, _ parameters: [PostgresValue] = []) throws(PostgresError) -> PostgresRows {
         let result = withParameters(parameters) { values, lengths, formats in
             PQexecParams(handle, sql, Int32(parameters.count), nil, values, lengths, formats, 0)
         }
@@ -55,7 +67,7 @@ public final class PostgresConnection {
 
     /// Runs one statement and hands `body` each row straight from libpq's
     /// buffers, for large reads: nothing is copied that `body` does not take.
-    public func forEachRow(_ sql: String, _ parameters: [PostgresValue] = [], _ body: (PostgresRow) throws -> Void) throws {
+    package func forEachRow(_ sql: String, _ parameters: [PostgresValue] = [], _ body: (PostgresRow) throws -> Void) throws {
         let result = try PostgresRows.check(
             withParameters(parameters) { values, lengths, formats in
                 PQexecParams(handle, sql, Int32(parameters.count), nil, values, lengths, formats, 0)
@@ -65,12 +77,12 @@ public final class PostgresConnection {
     }
 
     /// Runs one or more statements without parameters (migrations, transaction control).
-    public func execute(_ sql: String) throws(PostgresError) {
+    package func execute(_ sql: String) throws(PostgresError) {
         _ = try PostgresRows(checking: PQexec(handle, sql), connection: handle)
     }
 
     /// `COPY ... FROM STDIN` with the given payload in COPY text format.
-    public func copyIn(_ sql: String, payload: [UInt8]) throws(PostgresError) {
+    package func copyIn(_ sql: String, payload: [UInt8]) throws(PostgresError) {
         let start = PQexec(handle, sql)
         guard PQresultStatus(start) == PGRES_COPY_IN else {
             _ = try PostgresRows(checking: start, connection: handle)
@@ -101,7 +113,7 @@ public final class PostgresConnection {
     }
 
     /// Runs `body` in a transaction: committed if it returns, rolled back if it throws.
-    public func transaction<T>(_ body: () throws -> T) throws -> T {
+    package func transaction<T>(_ body: () throws -> T) throws -> T {
         try execute("BEGIN")
         do {
             let value = try body()
@@ -113,9 +125,23 @@ public final class PostgresConnection {
         }
     }
 
+    /// Runs `body` under a savepoint: released if it returns, rolled back to
+    /// (leaving the transaction usable) if it throws.
+    package func savepoint<T>(_ name: String, _ body: () throws -> T) throws -> T {
+        try execute("SAVEPOINT \(name)")
+        do {
+            let value = try body()
+            try execute("RELEASE SAVEPOINT \(name)")
+            return value
+        } catch {
+            if isHealthy { try? execute("ROLLBACK TO SAVEPOINT \(name)") }
+            throw error
+        }
+    }
+
     /// Waits until a notification arrives on a channel this connection LISTENs
     /// to, or the timeout passes. Returns whether any arrived (and consumes them).
-    public func waitForNotification(timeoutMilliseconds: Int32) throws(PostgresError) -> Bool {
+    package func waitForNotification(timeoutMilliseconds: Int32) throws(PostgresError) -> Bool {
         if drainNotifications() { return true }
         var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
         guard descriptor.fd >= 0 else { throw connectionError() }
@@ -138,12 +164,27 @@ public final class PostgresConnection {
     }
 }
 
+/// Cancels whatever statement its connection is running; safe from any thread (libpq's `PGcancel`).
+package final class PostgresCanceller: @unchecked Sendable {
+    private let handle: OpaquePointer
+
+    fileprivate init(_ handle: OpaquePointer) { self.handle = handle }
+
+    deinit { PQfreeCancel(handle) }
+
+    /// Asks the server to cancel the running statement, which then fails with 57014.
+    package func cancel() {
+        var buffer = [CChar](repeating: 0, count: 256)
+        _ = PQcancel(handle, &buffer, Int32(buffer.count))
+    }
+}
+
 /// The rows of a statement's result, copied out of libpq.
-public struct PostgresRows: Sendable, Sequence {
-    public let columns: [String]
-    public let rows: [[String?]]
+package struct PostgresRows: Sendable, Sequence {
+    package let columns: [String]
+    package let rows: [[String?]]
     /// The command tag's row count (INSERT 0 5 → 5).
-    public let affectedRows: Int
+    package let affectedRows: Int
 
     init(checking result: OpaquePointer?, connection: OpaquePointer) throws(PostgresError) {
         let result = try Self.check(result, connection: connection)
@@ -170,11 +211,18 @@ public struct PostgresRows: Sendable, Sequence {
             break
         default:
             defer { PQclear(result) }
-            let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
-            let message = String(cString: PQresultErrorMessage(result))
-            if let state {
-                throw PostgresError(kind: .server(sqlState: state), message: message)
+            func field(_ code: Character) -> String? {
+                PQresultErrorField(result, Int32(code.asciiValue!)).map { String(cString: $0) }
             }
+            if let state = field("C") {
+                let context = field("W") ?? ""
+                let diagnostics = [("DETAIL", field("D")), ("HINT", field("H")), ("CONTEXT", field("W"))]
+                    .compactMap { name, value in value.map { "\(name): \($0)" } }.joined(separator: "\n")
+                throw PostgresError(
+                    kind: .server(sqlState: state), message: field("M") ?? "", diagnostics: diagnostics,
+                    copyLine: PostgresError.copyLine(inContext: context))
+            }
+            let message = String(cString: PQresultErrorMessage(result))
             throw PostgresError(
                 kind: PQstatus(connection) == CONNECTION_OK ? .client : .connection,
                 message: message.isEmpty ? String(cString: PQerrorMessage(connection)) : message)
@@ -182,12 +230,12 @@ public struct PostgresRows: Sendable, Sequence {
         return result
     }
 
-    public func makeIterator() -> IndexingIterator<[[String?]]> { rows.makeIterator() }
+    package func makeIterator() -> IndexingIterator<[[String?]]> { rows.makeIterator() }
 
-    public var count: Int { rows.count }
+    package var count: Int { rows.count }
 
     /// The first column of the first row.
-    public var scalar: String? { rows.first?.first ?? nil }
+    package var scalar: String? { rows.first?.first ?? nil }
 }
 
 private func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
@@ -239,18 +287,18 @@ private func withParameters<R>(
 }
 
 /// One row of a result, valid only inside the `forEachRow` call that gave it.
-public struct PostgresRow {
+package struct PostgresRow {
     fileprivate let result: OpaquePointer
     fileprivate let row: Int32
 
-    public func isNull(_ column: Int) -> Bool { PQgetisnull(result, row, Int32(column)) == 1 }
+    package func isNull(_ column: Int) -> Bool { PQgetisnull(result, row, Int32(column)) == 1 }
 
-    public func string(_ column: Int) -> String? {
+    package func string(_ column: Int) -> String? {
         isNull(column) ? nil : String(cString: PQgetvalue(result, row, Int32(column)))
     }
 
     /// A column of an integer type, parsed without making a string first.
-    public func int64(_ column: Int) -> Int64? {
+    package func int64(_ column: Int) -> Int64? {
         guard !isNull(column), var digit = PQgetvalue(result, row, Int32(column)) else { return nil }
         let negative = digit.pointee == UInt8(ascii: "-")
         if negative { digit += 1 }
@@ -260,5 +308,22 @@ public struct PostgresRow {
             digit += 1
         }
         return negative ? -value : value
+    }
+}
+
+/// The canceller of whichever connection a worker uses now; any thread may cancel through it.
+package final class CancelSlot: Sendable {
+    private let current = Mutex<PostgresCanceller?>(nil)
+
+    package init() {}
+
+    package func hold(_ connection: PostgresConnection?) {
+        let canceller = connection?.makeCanceller()
+        current.withLock { $0 = canceller }
+    }
+
+    /// Cancels the statement the held connection runs now, if any (it fails with 57014).
+    package func cancel() {
+        current.withLock { $0 }?.cancel()
     }
 }

@@ -1,10 +1,12 @@
 /// A PostgreSQL failure.
 ///
-/// `description` names the SQLSTATE and, except for data and integrity errors
-/// (whose messages can quote row values, so possibly personal data), the
-/// server's primary message. The full text is only in `debugDescription`.
-public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDebugStringConvertible {
-    public enum Kind: Sendable, Equatable {
+/// `description` is what reaches logs, dead letters and quarantine entries:
+/// the SQLSTATE and the server's primary message, never its DETAIL or
+/// CONTEXT, which can quote row values (personal data). For data and
+/// integrity errors even the primary message can quote a value, so it is
+/// withheld too. The rest is only in `debugDescription`.
+package struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDebugStringConvertible {
+    package enum Kind: Sendable, Equatable {
         /// Could not connect, or the connection broke: retrying on a new connection may succeed.
         case connection
         /// The server rejected a statement.
@@ -13,31 +15,27 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
         case client
     }
 
-    public var kind: Kind
-    var message: String
+    package var kind: Kind
+    /// The server's primary message, or libpq's for connection and client errors.
+    package var message: String
+    /// DETAIL, HINT and CONTEXT: only for `debugDescription`.
+    var diagnostics: String
+    /// The line of a COPY payload the server named as the cause (1-based), if it named one.
+    package var copyLine: Int?
 
-    public init(kind: Kind, message: String) {
+    package init(kind: Kind, message: String, diagnostics: String = "", copyLine: Int? = nil) {
         self.kind = kind
         self.message = message.trimmingTrailingNewlines()
+        self.diagnostics = diagnostics
+        self.copyLine = copyLine
     }
 
-    public var sqlState: String? {
+    package var sqlState: String? {
         if case .server(let state) = kind { return state }
         return nil
     }
 
-    /// True when the connection is gone and the work can be retried on a new one.
-    public var isConnectionFailure: Bool {
-        switch kind {
-        case .connection: return true
-        case .server(let state):
-            // 08: connection exception; 57P01-03: admin shutdown, crash shutdown, cannot connect now.
-            return state.hasPrefix("08") || ["57P01", "57P02", "57P03"].contains(state)
-        case .client: return false
-        }
-    }
-
-    public var description: String {
+    package var description: String {
         switch kind {
         case .connection: return "PostgreSQL connection failed: \(message)"
         case .client: return "PostgreSQL client error: \(message)"
@@ -47,7 +45,18 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
         }
     }
 
-    public var debugDescription: String { "PostgresError(\(kind)): \(message)" }
+    package var debugDescription: String {
+        "PostgresError(\(kind)): \(message)\(diagnostics.isEmpty ? "" : "\n\(diagnostics)")"
+    }
+
+    /// The line number in a CONTEXT such as `COPY events, line 42, column event: …`.
+    static func copyLine(inContext context: String) -> Int? {
+        for line in context.split(separator: "\n") where line.hasPrefix("COPY ") {
+            guard let marker = line.range(of: ", line ") else { continue }
+            return Int(line[marker.upperBound...].prefix { $0.isASCII && $0.isNumber })
+        }
+        return nil
+    }
 }
 
 extension String {

@@ -7,7 +7,6 @@ struct CallAudit: AsyncParsableCommand {
         abstract: "Compliance audit for call recording: Kafka events into an append-only PostgreSQL event store.",
         subcommands: [
             Migrate.self, Serve.self, Projections.self, Findings.self, PolicyCommand.self, DevKafka.self, Simulate.self, DeadLetters.self, Summary.self, Schemas.self,
-            Bench.self,
         ]
     )
 }

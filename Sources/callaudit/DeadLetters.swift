@@ -1,6 +1,7 @@
 import ArgumentParser
 import CallAuditDomain
 import CallAuditIngest
+import CallAuditQueries
 import CallAuditStore
 
 struct DeadLetters: ParsableCommand {
@@ -20,8 +21,7 @@ struct DeadLetters: ParsableCommand {
         @Option(help: "Start after this id.") var after: Int64 = 0
 
         func run() throws {
-            let store = DeadLetterStore(connection: try PostgresConnection(conninfo: database.resolved))
-            let letters = try store.list(status: status, reason: reason, limit: limit, afterID: after)
+            let letters = try ReadSide(connection: try database.connect()).deadLetters(status: status, reason: reason, limit: limit, afterID: after)
             print(pad("id", 8) + pad("status", 10) + pad("reason", 18) + pad("topic[partition]@offset", 28) + "detail")
             for letter in letters {
                 print(pad(String(letter.id), 8) + pad(letter.status, 10) + pad(letter.reason, 18)
@@ -39,8 +39,9 @@ struct DeadLetters: ParsableCommand {
         @Argument(help: "The dead letter's id.") var id: Int64
 
         func run() throws {
-            let store = DeadLetterStore(connection: try PostgresConnection(conninfo: database.resolved))
-            guard let letter = try store.find(id: id) else { throw ValidationError("no dead letter with id \(id)") }
+            guard let letter = try ReadSide(connection: try database.connect()).deadLetter(id: id) else {
+                throw ValidationError("no dead letter with id \(id)")
+            }
             print("id:        \(letter.id)")
             print("status:    \(letter.status)\(letter.replayedPosition.map { " (stored at position \($0))" } ?? "")")
             print("origin:    \(letter.origin.topic)[\(letter.origin.partition)] offset \(letter.origin.offset)")
@@ -59,26 +60,29 @@ struct DeadLetters: ParsableCommand {
             abstract: "Re-validate open dead letters against the current contract and store those that now pass.")
 
         @OptionGroup var database: DatabaseOptions
+        @OptionGroup var decoding: DecodingOptions
         @Argument(help: "Dead letter ids; none replays every open one (filtered by --reason).") var ids: [Int64] = []
         @Option(help: "Only dead letters with this reason.") var reason: String?
 
         func run() throws {
-            let connection = try PostgresConnection(conninfo: database.resolved)
-            let store = DeadLetterStore(connection: connection)
+            let connection = try database.connect()
+            let readSide = ReadSide(connection: connection)
             var letters: [StoredDeadLetter] = []
             if ids.isEmpty {
                 var after: Int64 = 0
-                while case let page = try store.list(status: "open", reason: reason, limit: 1_000, afterID: after), !page.isEmpty {
+                while case let page = try readSide.deadLetters(status: "open", reason: reason, limit: 1_000, afterID: after), !page.isEmpty {
                     letters += page
                     after = page.last!.id
                 }
             } else {
                 for id in ids {
-                    guard let letter = try store.find(id: id) else { throw ValidationError("no dead letter with id \(id)") }
+                    guard let letter = try readSide.deadLetter(id: id) else { throw ValidationError("no dead letter with id \(id)") }
                     letters.append(letter)
                 }
             }
-            let outcome = try DeadLetterReplayer(connection: connection).replay(letters)
+            // The operator's limits, the same ones `serve` holds messages to.
+            let decoder = EventDecoder(limits: try decoding.limits())
+            let outcome = try DeadLetterReplayer(connection: connection, decoder: decoder).replay(letters)
             print("replayed \(outcome.replayed) of \(letters.count); \(outcome.stillRejected.count) still rejected")
             for (id, rejection) in outcome.stillRejected.prefix(20) { print("  \(id): \(rejection)") }
         }
@@ -89,8 +93,4 @@ struct DeadLetters: ParsableCommand {
 private func printable(_ bytes: [UInt8]) -> String {
     if let text = String(validating: bytes, as: UTF8.self) { return text }
     return "0x" + bytes.hexString
-}
-
-func pad(_ text: String, _ width: Int) -> String {
-    text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
 }

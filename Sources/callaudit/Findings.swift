@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import CallAuditDomain
-import CallAuditStore
+import CallAuditQueries
 
 struct Findings: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,25 +26,15 @@ struct Findings: ParsableCommand {
     }
 
     func run() throws {
-        let connection = try PostgresConnection(conninfo: database.resolved)
-        let filter = """
-            WHERE occurred_at >= $1::timestamptz AND occurred_at < $2::timestamptz
-              AND ($3::text IS NULL OR rule = $3) AND (status = 'open' OR $4::boolean)
-            """
-        let parameters: [PostgresValue] = [
-            .text(instant(from)!.rfc3339), .text(instant(to)!.rfc3339), rule.map { .text($0) } ?? .null,
-            .text(includeWithdrawn ? "true" : "false"),
-        ]
+        let readSide = ReadSide(connection: try database.connect())
+        let query = FindingQuery(from: instant(from)!, to: instant(to)!, rule: rule.flatMap(RuleID.init), includeWithdrawn: includeWithdrawn)
         if summary {
-            let rows = try connection.query("SELECT rule, count(*) FROM findings \(filter) GROUP BY rule ORDER BY rule", parameters)
-            print("findings \(from) – \(to): \(rows.rows.reduce(0) { $0 + Int($1[1]!)! })")
-            for row in rows { print("  " + pad(row[0]!, 28) + row[1]!) }
+            let counts = try readSide.findingCounts(query)
+            print("findings \(from) – \(to): \(counts.reduce(0) { $0 + $1.count })")
+            for (rule, count) in counts { print("  " + pad(rule, 28) + String(count)) }
             return
         }
-        let columns = ["occurred_at", "rule", "severity", "status", "call_id", "recording_id", "party_id", "request_id",
-                       "jurisdiction", "citation", "evidence", "detail", "policy_version", "policy_hash"]
-        // Rows stream from libpq's buffer into one output buffer: a month of a
-        // large contact centre is tens of thousands of findings.
+        let columns = FindingRow.columns
         var out = OutputBuffer()
         var first = true
         switch format {
@@ -52,23 +42,16 @@ struct Findings: ParsableCommand {
         case .csv: out.line(columns.joined(separator: ","))
         case .json: out.line("[")
         }
-        try connection.forEachRow(
-            """
-            SELECT to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), rule, severity, status, call_id,
-                   recording_id, party_id, request_id, jurisdiction, citation, array_to_string(evidence, ' '), detail,
-                   policy_version, policy_hash
-            FROM findings \(filter) ORDER BY occurred_at, rule, id
-            """, parameters
-        ) { result in
-            let row = (0..<columns.count).map { result.string($0) }
+        try readSide.findings(query) { finding in
             switch format {
             case .table:
-                out.line(pad(row[0]!, 22) + pad(row[1]!, 26) + pad(row[4] ?? row[7] ?? "", 22) + pad(row[5] ?? "", 20) + (row[11] ?? ""))
+                out.line(pad(finding.occurredAt, 22) + pad(finding.rule, 26) + pad(finding.callID ?? finding.requestID ?? "", 22)
+                    + pad(finding.recordingID ?? "", 20) + finding.detail)
             case .csv:
-                out.line(row.map { csvField($0 ?? "") }.joined(separator: ","))
+                out.line(finding.values.map { csvField($0 ?? "") }.joined(separator: ","))
             case .json:
                 if !first { out.append(",\n") }
-                out.append(JSONValue.object(zip(columns, row).map { (key: $0, value: $1.map { .string($0) } ?? .null) }).compactBytes)
+                out.append(JSONValue.object(zip(columns, finding.values).map { (key: $0, value: $1.map { .string($0) } ?? .null) }).compactBytes)
             }
             first = false
         }

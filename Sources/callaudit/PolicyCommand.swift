@@ -1,24 +1,6 @@
 import ArgumentParser
 import CallAuditDomain
-import Foundation
-
-/// Where the compliance policy comes from: `--policy FILE`, then `CALLAUDIT_POLICY`, else the built-in default.
-struct PolicyOptions: ParsableArguments {
-    @Option(name: .customLong("policy"), help: "Policy file (JSON) replacing the default (default: $CALLAUDIT_POLICY, else the built-in policy).")
-    var path: String?
-
-    func load() throws -> Policy {
-        guard let path = path ?? ProcessInfo.processInfo.environment["CALLAUDIT_POLICY"] else { return .default }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ValidationError("cannot read the policy file \(path)")
-        }
-        do {
-            return try Policy(json: Array(data))
-        } catch {
-            throw ValidationError("\(path): \(error). Fix the file, or start without --policy to use the built-in policy.")
-        }
-    }
-}
+import CallAuditApp
 
 struct PolicyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -46,15 +28,8 @@ struct PolicyCommand: ParsableCommand {
         @Argument(help: "The policy file.") var file: String
 
         func run() throws {
-            let policy = try PolicyOptions(path: file).load()
+            let policy = try Policy.load(file: file)
             print("\(file): valid, policy \(policy.version), \(policy.jurisdictions.count) jurisdictions, sha256 \(policy.hash)")
         }
-    }
-}
-
-extension PolicyOptions {
-    init(path: String?) {
-        self.init()
-        self.path = path
     }
 }

@@ -1,37 +1,52 @@
 import ArgumentParser
 import CallAuditProjections
+import CallAuditQueries
 import CallAuditStore
 import Foundation
 import Logging
 
 struct Projections: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Inspect, rebuild, reset and un-quarantine projections.",
-        subcommands: [Status.self, Rebuild.self, Reset.self, Retry.self])
+        abstract: "Inspect, rebuild and un-quarantine projections.",
+        subcommands: [Status.self, Rebuild.self, Retry.self])
 
     struct Status: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Checkpoint, lag and quarantined streams of every projection.")
+        static let configuration = CommandConfiguration(
+            abstract: "Checkpoint, lag and quarantined streams of every projection, and what holds back their horizon.")
         @OptionGroup var database: DatabaseOptions
+        @Option(help: "Warn when the oldest open transaction is older than this many seconds.") var warnAfter = 60
 
         func run() throws {
-            let connection = try PostgresConnection(conninfo: database.resolved)
-            let checkpoints = Dictionary(uniqueKeysWithValues: try ProjectionCheckpoints(connection: connection).all().map { ($0.projection, $0) })
-            let log = EventLog(connection: connection)
+            let status = try ReadSide(connection: try database.connect()).projectionStatus(ProjectionCatalog.names)
             print(pad("projection", 20) + pad("checkpoint", 20) + pad("applied", 12) + pad("behind", 10) + "updated")
-            for projection in ProjectionCatalog.all(policy: .default) {
-                let status = checkpoints[projection.name]
-                let cursor = status?.cursor ?? .start
-                print(pad(projection.name, 20) + pad(cursor.description, 20) + pad(String(status?.eventsApplied ?? 0), 12)
-                    + pad(String(try log.count(after: cursor)), 10) + (status?.updatedAt ?? "never"))
-                for entry in try ProjectionQuarantine(connection: connection, projection: projection.name).entries() {
+            for projection in status.projections {
+                print(pad(projection.name, 20) + pad(projection.cursor.description, 20) + pad(String(projection.eventsApplied), 12)
+                    + pad(String(projection.behind), 10) + (projection.updatedAt ?? "never")
+                    + (projection.rebuildRequested ? " (rebuild requested)" : ""))
+                for entry in projection.quarantined {
                     print("  quarantined \(entry.stream) at \(entry.cursor) since \(entry.quarantinedAt)\(entry.retryRequested ? " (retry requested)" : ""): \(entry.error)")
                 }
+            }
+            guard let holder = status.horizonHolder else {
+                print("horizon: no transaction holds it back")
+                return
+            }
+            let waiting = status.projections.map(\.waitingBehindHorizon).max() ?? 0
+            print("horizon: held by \(holder.summary); \(waiting) committed event(s) wait behind it")
+            if holder.age >= .seconds(warnAfter) {
+                print("WARNING: projections cannot read events committed after this transaction began until it ends; "
+                    + "end it (pg_terminate_backend(\(holder.pid.map(String.init) ?? "…")) or COMMIT/ROLLBACK PREPARED) if it is stuck")
             }
         }
     }
 
     struct Rebuild: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Empty a projection and re-apply the whole log, with progress.")
+        static let configuration = CommandConfiguration(
+            abstract: "Rebuild a projection from the whole log into fresh tables and swap them in.",
+            discussion: """
+                Readers keep seeing the current projection until the swap. When a running service leads the \
+                projection, it is asked to rebuild it; otherwise this command does, with a progress bar.
+                """)
         @OptionGroup var database: DatabaseOptions
         @Argument(help: "Projection name (see `projections status`).") var name: String
         @OptionGroup var policy: PolicyOptions
@@ -44,35 +59,25 @@ struct Projections: ParsableCommand {
 
         func run() throws {
             let projection = try resolve(name, policy)
-            let connection = try PostgresConnection(conninfo: database.resolved)
-            let total = try EventLog(connection: connection).count(after: .start)
-            if try !isLeaderless(name, on: connection) {
-                FileHandle.standardError.write(Data(
-                    "a running service leads \(name); waiting until it stops (`projections reset \(name)` has the service rebuild it)\n".utf8))
+            let connection = try database.connect()
+            guard try isLeaderless(name, on: connection) else {
+                try ProjectionCheckpoints(connection: connection).requestRebuild(name)
+                print("a running service leads \(name): it will rebuild it; `projections status` shows when it is done")
+                return
             }
+            let total = try EventLog(connection: connection).count(after: .start)
             let runner = ProjectionRunner(
-                projection: projection, databaseURL: database.resolved, logger: Logger(label: "rebuild") { _ in SwiftLogNoOpLogHandler() },
-                batchSize: batchSize)
+                projection: projection,
+                configuration: ProjectionConfiguration(database: try database.configuration().forMaintenance, batchSize: batchSize),
+                logger: Logger(label: "rebuild") { _ in SwiftLogNoOpLogHandler() })
             let started = ContinuousClock.now
             let outcome = try runner.rebuild { done in progressBar(done, of: total, since: started) }
             FileHandle.standardError.write(Data("\n".utf8))
-            if let reason = outcome.fallbackReason { print("the in-memory rebuild failed (\(reason)); rebuilt batch by batch instead") }
+            if let reason = outcome.fallbackReason { print("the in-memory rebuild met bad input (\(reason)); rebuilt batch by batch instead") }
             let seconds = max(started.duration(to: .now).inSeconds, 0.001)
             print(
                 "rebuilt \(projection.name)\(outcome.inMemory ? " in memory" : ""): \(outcome.events) events in \(String(format: "%.1f", seconds)) s"
                     + " (\(Int(Double(outcome.events) / seconds)) events/s)")
-        }
-    }
-
-    struct Reset: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Empty a projection and rewind it; the running service rebuilds it.")
-        @OptionGroup var database: DatabaseOptions
-        @Argument(help: "Projection name.") var name: String
-        @OptionGroup var policy: PolicyOptions
-
-        func run() throws {
-            try ProjectionCheckpoints(connection: try PostgresConnection(conninfo: database.resolved)).reset(try resolve(name, policy))
-            print("reset \(name)")
         }
     }
 
@@ -84,9 +89,11 @@ struct Projections: ParsableCommand {
 
         func run() throws {
             let projection = try resolve(name, policy)
-            let connection = try PostgresConnection(conninfo: database.resolved)
+            let connection = try database.connect()
             if try isLeaderless(name, on: connection) {
-                let runner = ProjectionRunner(projection: projection, databaseURL: database.resolved, logger: Logger(label: "retry") { _ in SwiftLogNoOpLogHandler() })
+                let runner = ProjectionRunner(
+                    projection: projection, configuration: ProjectionConfiguration(database: try database.configuration()),
+                    logger: Logger(label: "retry") { _ in SwiftLogNoOpLogHandler() })
                 let released = try runner.retryQuarantined()
                 let left = try ProjectionQuarantine(connection: connection, projection: name).entries()
                 print("released \(released) stream(s); \(left.count) still quarantined")
@@ -110,7 +117,7 @@ private func isLeaderless(_ name: String, on connection: PostgresConnection) thr
 private func resolve(_ name: String, _ options: PolicyOptions) throws -> any Projection {
     let policy = try options.load()
     guard let projection = ProjectionCatalog.named(name, policy: policy) else {
-        throw ValidationError("no projection named \(name); known: \(ProjectionCatalog.all(policy: policy).map(\.name).joined(separator: ", "))")
+        throw ValidationError("no projection named \(name); known: \(ProjectionCatalog.names.joined(separator: ", "))")
     }
     return projection
 }

@@ -1,5 +1,5 @@
 import ArgumentParser
-import CallAuditStore
+import CallAuditQueries
 
 struct Summary: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -8,18 +8,13 @@ struct Summary: ParsableCommand {
     @OptionGroup var database: DatabaseOptions
 
     func run() throws {
-        let connection = try PostgresConnection(conninfo: database.resolved)
-        let byType = try connection.query("SELECT type, count(*) FROM events GROUP BY type ORDER BY type")
-        let total = byType.rows.reduce(0) { $0 + Int($1[1]!)! }
-        print("events stored: \(total)")
-        for row in byType { print("  " + pad(row[0]!, 28) + row[1]!) }
-        let letters = try DeadLetterStore(connection: connection).counts()
-        print("dead letters: \(letters.reduce(0) { $0 + $1.count })")
-        for letter in letters { print("  " + pad(letter.reason, 18) + pad(letter.status, 10) + String(letter.count)) }
-        let positions = try connection.query(
-            "SELECT consumer_group, count(*), sum(next_offset) FROM kafka_offsets GROUP BY 1 ORDER BY 1")
-        for row in positions {
-            print("consumer group \(row[0]!): \(row[1]!) partitions, \(row[2]!) messages consumed")
+        let summary = try ReadSide(connection: try database.connect()).storeSummary()
+        print("events stored: \(summary.events)")
+        for (type, count) in summary.eventsByType { print("  " + pad(type, 28) + String(count)) }
+        print("dead letters: \(summary.deadLetters.reduce(0) { $0 + $1.count })")
+        for letter in summary.deadLetters { print("  " + pad(letter.reason, 18) + pad(letter.status, 10) + String(letter.count)) }
+        for group in summary.consumerGroups {
+            print("consumer group \(group.name): \(group.partitions) partitions, \(group.consumed) messages consumed")
         }
     }
 }

@@ -4,7 +4,7 @@ import Testing
 
 @Suite("Decoding CloudEvents from Kafka messages")
 struct EventDecoderTests {
-    let decoder = EventDecoder(maximumBytes: 4_096)
+    let decoder = EventDecoder(limits: DecodingLimits(maximumBytes: 4_096))
     let structured = #"{"specversion":"1.0","id":"e-1","source":"urn:pbx","type":"call.ended","time":"2026-11-24T10:00:00+01:00","datacontenttype":"application/json","tenant":"acme","data":{"call_id":"c-1","x_vendor":true}}"#
 
     func binary(_ headers: [(String, String)], data: String) -> IncomingMessage {

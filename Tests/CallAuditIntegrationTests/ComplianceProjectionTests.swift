@@ -95,9 +95,16 @@ struct ComplianceProjectionTests {
         ]), consumerGroup: "g")
         try runner.catchUp()
         #expect(try openFindings(database).isEmpty)
-        let history = try database.owner().query(
-            "SELECT f.rule, f.status, string_agg(c.change, ',' ORDER BY c.changed_at, c.change DESC) FROM findings f JOIN finding_changes c ON c.finding_id = f.id GROUP BY 1, 2")
-        #expect(history.rows == [["CONSENT_MISSING", "withdrawn", "raised,withdrawn"]])
+        let history = "SELECT rule, string_agg(change, ',' ORDER BY id) FROM finding_changes GROUP BY finding_key, rule"
+        #expect(try database.owner().query(history).rows == [["CONSENT_MISSING", "raised,withdrawn"]])
+        #expect(try database.count("SELECT count(*) FROM findings WHERE status = 'withdrawn'") == 1)
+
+        // The history is an audit record: a rebuild, which forgets the withdrawn finding, keeps it as it was.
+        try runner.rebuild()
+        #expect(try database.count("SELECT count(*) FROM findings") == 0)
+        #expect(try database.owner().query(history).rows == [["CONSENT_MISSING", "raised,withdrawn"]])
+        let truncate = #expect(throws: PostgresError.self) { try PostgresConnection(conninfo: database.serviceURL).execute("TRUNCATE finding_changes") }
+        #expect(truncate?.sqlState == "42501", "the finding history is append-only")
     }
 
     @Test("retention is judged against the clock: a tick after the deadline raises the finding, a deletion after that keeps it")
@@ -207,6 +214,8 @@ struct ComplianceProjectionTests {
         }
         // Withdrawn findings differ by history, not by verdict: compare the open ones and every fact.
         let before = try state().map { $0.filter { $0.last != "withdrawn" } }
+        let historyBefore = try owner.query("SELECT id, finding_key, change FROM finding_changes ORDER BY id").rows
+        #expect(!historyBefore.isEmpty)
         let runner = ProjectionRunner(
             projection: ComplianceProjection(policy: .default, clock: { Self.clockStart }), databaseURL: database.serviceURL, logger: quietLogger,
             batchSize: 250)
@@ -215,7 +224,8 @@ struct ComplianceProjectionTests {
         #expect(outcome.events == 2_000)
         #expect(try openFindings(database) == incremental)
         #expect(try state() == before)
-        #expect(try database.count("SELECT count(*) FROM finding_changes WHERE change = 'raised'") == incremental.count)
+        // The finding history is kept, not rewritten: the rebuild found what was already reported, so it adds nothing.
+        #expect(try owner.query("SELECT id, finding_key, change FROM finding_changes ORDER BY id").rows == historyBefore)
 
         // The rest of the log, batch by batch on top of the rebuild, ends where applying it all incrementally does.
         let store = EventStore(connection: try PostgresConnection(conninfo: database.serviceURL))

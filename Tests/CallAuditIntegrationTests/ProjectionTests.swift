@@ -53,7 +53,7 @@ struct ProjectionTests {
         let runner = ProjectionRunner(
             projection: DailyVolumeProjection(), databaseURL: database.serviceURL, logger: quietLogger, batchSize: 97,
             pollInterval: .milliseconds(200))
-        let running = Thread { runner.run() }
+        let running = Thread { runProjection(runner) }
         running.start()
         let writers = 4
         let perWriter = 600
@@ -84,7 +84,7 @@ struct ProjectionTests {
         let runners = (0..<2).map { _ in
             ProjectionRunner(projection: DailyVolumeProjection(), databaseURL: database.serviceURL, logger: quietLogger, pollInterval: .milliseconds(100))
         }
-        let threads = runners.map { runner in Thread { runner.run() } }
+        let threads = runners.map { runner in Thread { runProjection(runner) } }
         threads.forEach { $0.start() }
         let store = EventStore(connection: try PostgresConnection(conninfo: database.serviceURL))
         try store.append(IngestBatch(events: (0..<500).map { IncomingEvent(event: try EventDecoder.validate(ContractEvent.callEnded(id: "a\($0)")), origin: nil) }), consumerGroup: "g")
@@ -94,7 +94,7 @@ struct ProjectionTests {
         runners.forEach { $0.requestStop() }
         Thread.sleep(forTimeInterval: 0.5)
         let successor = ProjectionRunner(projection: DailyVolumeProjection(), databaseURL: database.serviceURL, logger: quietLogger, pollInterval: .milliseconds(100))
-        Thread { successor.run() }.start()
+        Thread { runProjection(successor) }.start()
         try store.append(IngestBatch(events: (0..<300).map { IncomingEvent(event: try EventDecoder.validate(ContractEvent.callEnded(id: "b\($0)")), origin: nil) }), consumerGroup: "g")
         #expect(try waitUntil(seconds: 30) { try volume(database) == 800 })
         successor.requestStop()
@@ -105,7 +105,7 @@ struct ProjectionTests {
         let database = try TestDatabase.create()
         defer { database.drop() }
         try database.owner().execute(
-            "CREATE TABLE test_applied (stream text, event_id text); GRANT ALL ON test_applied TO callaudit_writer")
+            "CREATE TABLE test_applied (stream text, event_id text); ALTER TABLE test_applied OWNER TO callaudit_writer")
         let projection = RecordingProjection()
         let store = EventStore(connection: try PostgresConnection(conninfo: database.serviceURL))
         let events = ["c1": ["a", "poison", "b"], "c2": ["x", "y"], "c3": ["z"]].flatMap { call, ids in
@@ -135,7 +135,7 @@ struct ProjectionTests {
         let database = try TestDatabase.create()
         defer { database.drop() }
         try database.owner().execute(
-            "CREATE TABLE test_applied (stream text, event_id text, how text); GRANT ALL ON test_applied TO callaudit_writer")
+            "CREATE TABLE test_applied (stream text, event_id text, how text); ALTER TABLE test_applied OWNER TO callaudit_writer")
         let store = EventStore(connection: try PostgresConnection(conninfo: database.serviceURL))
         func append(_ ids: [String: [String]]) throws {
             try store.append(IngestBatch(events: ids.flatMap { call, ids in
@@ -165,6 +165,7 @@ struct ProjectionTests {
 /// Neither can take an event whose id contains "poison".
 private struct FoldingProjection: BulkRebuildable {
     let name = "test_folding"
+    let tables = ["test_applied"]
 
     struct Rebuild: ProjectionRebuild {
         var rows: [(stream: String, id: String)] = []
@@ -192,12 +193,12 @@ private struct FoldingProjection: BulkRebuildable {
         }
     }
 
-    func reset(in connection: PostgresConnection) throws { try connection.execute("DELETE FROM test_applied") }
 }
 
 /// Applies events into `test_applied`, and cannot apply one whose id contains "poison" until fixed.
 private final class RecordingProjection: Projection {
     let name = "test_recording"
+    let tables = ["test_applied"]
     let fixed = Atomic<Bool>(false)
 
     struct Poison: Error, CustomStringConvertible {
@@ -212,7 +213,11 @@ private final class RecordingProjection: Projection {
         }
     }
 
-    func reset(in connection: PostgresConnection) throws { try connection.execute("DELETE FROM test_applied") }
+}
+
+/// Runs a runner until it is stopped; a failure is a test failure.
+func runProjection(_ runner: ProjectionRunner) {
+    do { try runner.run() } catch { Issue.record("projection runner failed: \(error)") }
 }
 
 private func volume(_ database: TestDatabase) throws -> Int {

@@ -5,6 +5,8 @@ import CallAuditSimulator
 import CallAuditStore
 import Foundation
 import Logging
+import CallAuditProjections
+import Synchronization
 import Testing
 
 let environment = ProcessInfo.processInfo.environment
@@ -88,12 +90,14 @@ struct TestKafka {
         #expect(producer.failed == 0)
     }
 
-    func ingestConfiguration(_ database: TestDatabase, group: String = "test-group", maxMessageBytes: Int = 1 << 20) -> IngestConfiguration {
+    func ingestConfiguration(
+        _ database: TestDatabase, group: String = "test-group", maxMessageBytes: Int = DecodingLimits.defaultMaximumBytes
+    ) -> IngestConfiguration {
         IngestConfiguration(
             brokers: brokers, groupID: group,
             kafkaProperties: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500", "topic.metadata.refresh.interval.ms": "1000"],
-            databaseURL: database.serviceURL, maxBatchSize: 2_000, maxBatchDelay: .milliseconds(20),
-            maxMessageBytes: maxMessageBytes, maxRetryDelay: .milliseconds(500))
+            database: DatabaseConfiguration(url: database.serviceURL), maxBatchSize: 2_000, maxBatchDelay: .milliseconds(20),
+            limits: DecodingLimits(maximumBytes: maxMessageBytes), maxRetryDelay: .milliseconds(500))
     }
 }
 
@@ -112,20 +116,50 @@ func simulatedMessages(calls: Int, seed: UInt64 = 7, malformedRate: Double = 0) 
 final class RunningIngest: @unchecked Sendable {
     let loop: IngestLoop
     private let finished = DispatchSemaphore(value: 0)
+    private let failure = FailureBox()
 
-    init(_ configuration: IngestConfiguration) {
+    /// `expectFailure`: the loop is meant to stop on its own with a failure (`stop()` returns it).
+    init(_ configuration: IngestConfiguration, expectFailure: Bool = false) {
         loop = IngestLoop(configuration: configuration, logger: quietLogger)
-        Thread { [loop, finished] in
-            do { try loop.run() } catch { Issue.record("ingest loop failed: \(error)") }
+        Thread { [loop, finished, failure] in
+            do { try loop.run() } catch {
+                failure.value.withLock { $0 = error as? IngestFailure }
+                if !expectFailure { Issue.record("ingest loop failed: \(error)") }
+            }
             finished.signal()
         }.start()
     }
 
     var statistics: IngestStatistics { loop.statistics }
 
-    func stop() {
+    /// Whether the loop has ended on its own.
+    func ended(within seconds: Double) -> Bool { finished.wait(timeout: .now() + seconds) == .success }
+
+    /// Stops the loop; what it failed with, if it did.
+    @discardableResult
+    func stop() -> IngestFailure? {
         loop.requestStop()
         finished.wait()
+        finished.signal()
+        return failure.value.withLock { $0 }
+    }
+}
+
+private final class FailureBox: Sendable {
+    let value = Mutex<IngestFailure?>(nil)
+}
+
+extension ProjectionRunner {
+    /// A runner with the test suite's usual settings.
+    convenience init(
+        projection: any Projection, databaseURL: String, logger: Logger, batchSize: Int = 5_000, pollInterval: Duration = .seconds(1)
+    ) {
+        self.init(
+            projection: projection,
+            configuration: ProjectionConfiguration(
+                database: DatabaseConfiguration(url: databaseURL), batchSize: batchSize, pollInterval: pollInterval,
+                maxRetryDelay: .milliseconds(500)),
+            logger: logger)
     }
 }
 

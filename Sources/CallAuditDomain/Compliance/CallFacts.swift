@@ -2,55 +2,55 @@
 ///
 /// Built from the call's events in any order: every judgement below uses event
 /// times, so a late event changes the verdict, arrival order never does.
-public struct CallFacts: Sendable, Equatable {
-    public struct Party: Sendable, Equatable {
-        public var id: String
-        public var role: String
-        public var jurisdiction: String?
-        public var device: String?
-        public var isExternal: Bool { role != "agent" }
+package struct CallFacts: Sendable, Equatable {
+    package struct Party: Sendable, Equatable {
+        package var id: String
+        package var role: String
+        package var jurisdiction: String?
+        package var device: String?
+        package var isExternal: Bool { role != "agent" }
     }
 
-    public struct Fact: Sendable, Equatable {
-        public var eventID: String
-        public var time: Timestamp
+    package struct Fact: Sendable, Equatable {
+        package var eventID: String
+        package var time: Timestamp
         /// The party it is about; nil for a notice played to every party.
-        public var partyID: String?
-        public var method: String?
-        public var recordingID: String?
+        package var partyID: String?
+        package var method: String?
+        package var recordingID: String?
         /// consent.given's scope; for recording timeline facts, the event type.
-        public var scope: [String]? = nil
-        public var kind: String? = nil
+        package var scope: [String]? = nil
+        package var kind: String? = nil
     }
 
-    public var callID: String
-    public var startedEventID: String?
-    public var parties: [Party] = []
-    public var notices: [Fact] = []
-    public var consents: [Fact] = []
-    public var refusals: [Fact] = []
+    package var callID: String
+    package var startedEventID: String?
+    package var parties: [Party] = []
+    package var notices: [Fact] = []
+    package var consents: [Fact] = []
+    package var refusals: [Fact] = []
     /// recording.started, paused, resumed and stopped, each with its recording id and `kind`.
-    public var recordingTimeline: [Fact] = []
+    package var recordingTimeline: [Fact] = []
 
     /// recording.started events, from the timeline.
-    public var recordingStarts: [Fact] { recordingTimeline.filter { $0.kind == EventType.recordingStarted.rawValue } }
+    package var recordingStarts: [Fact] { recordingTimeline.filter { $0.kind == EventType.recordingStarted.rawValue } }
 
     /// The rule the whole call is judged by: the strictest of all its parties' jurisdictions.
-    public func governingRule(_ policy: Policy) -> (jurisdiction: String?, rule: JurisdictionRule)? {
+    package func governingRule(_ policy: Policy) -> (jurisdiction: String?, rule: JurisdictionRule)? {
         parties.map { (jurisdiction: $0.jurisdiction, rule: policy.rule(for: $0.jurisdiction)) }.max { $0.rule.regime < $1.rule.regime }
     }
 
     /// The recordings of this call.
-    public var recordingIDs: [String] { Array(Set(recordingTimeline.compactMap(\.recordingID))).sorted() }
+    package var recordingIDs: [String] { Array(Set(recordingTimeline.compactMap(\.recordingID))).sorted() }
 
-    public init(callID: String) { self.callID = callID }
+    package init(callID: String) { self.callID = callID }
 
     /// Folds one of the call's events in. Events of other types are ignored.
-    public mutating func record(_ document: JSONValue) {
+    package mutating func record(_ document: JSONValue) {
         if let event = FactEvent(document) { record(event) }
     }
 
-    public mutating func record(_ event: FactEvent) {
+    package mutating func record(_ event: FactEvent) {
         let (type, id, time, data) = (event.type, event.id, event.time, event.data)
         switch type {
         case .callStarted:

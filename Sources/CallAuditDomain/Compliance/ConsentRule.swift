@@ -4,8 +4,8 @@
 /// The call is judged by the strictest regime among all its parties'
 /// jurisdictions, applied to every external party, against the first
 /// recording start plus the notice grace.
-public enum ConsentRule {
-    public static func evaluate(_ facts: CallFacts, policy: Policy) -> [Finding] {
+package enum ConsentRule {
+    package static func evaluate(_ facts: CallFacts, policy: Policy) -> [Finding] {
         // Without call.started the parties are unknown: nothing can be judged yet.
         guard facts.startedEventID != nil, let start = facts.recordingStarts.min(by: { $0.time < $1.time }) else { return [] }
         guard let governing = facts.governingRule(policy), governing.rule.regime != .oneParty else { return [] }

@@ -1,19 +1,19 @@
 /// How the compliance facts are kept in their tables: one JSON document per
 /// key, written and read by hand, because Foundation's coders cost more than
 /// the rest of a rebuild put together. Absent optionals are left out.
-public protocol FactDocument {
+package protocol FactDocument {
     var document: JSONValue { get }
     init(document: JSONValue) throws(FactDocumentError)
 }
 
 /// A stored fact document that does not have the shape its type writes.
-public struct FactDocumentError: Error, Equatable, CustomStringConvertible {
-    public var field: String
-    public var description: String { "stored compliance facts lack a valid \(field)" }
+package struct FactDocumentError: Error, Equatable, CustomStringConvertible {
+    package var field: String
+    package var description: String { "stored compliance facts lack a valid \(field)" }
 }
 
 extension CallFacts: FactDocument {
-    public var document: JSONValue {
+    package var document: JSONValue {
         object([
             "call_id": .string(callID), "started_event_id": startedEventID.map(JSONValue.string),
             "parties": .array(parties.map { party in
@@ -27,7 +27,7 @@ extension CallFacts: FactDocument {
         ])
     }
 
-    public init(document: JSONValue) throws(FactDocumentError) {
+    package init(document: JSONValue) throws(FactDocumentError) {
         let fields = Fields(document)
         self.init(callID: try fields.string("call_id"))
         startedEventID = fields.optionalString("started_event_id")
@@ -45,7 +45,7 @@ extension CallFacts: FactDocument {
 }
 
 extension CallFacts.Fact: FactDocument {
-    public var document: JSONValue {
+    package var document: JSONValue {
         object([
             "event_id": .string(eventID), "time": .string(time.rfc3339), "party_id": partyID.map(JSONValue.string),
             "method": method.map(JSONValue.string), "recording_id": recordingID.map(JSONValue.string),
@@ -53,7 +53,7 @@ extension CallFacts.Fact: FactDocument {
         ])
     }
 
-    public init(document: JSONValue) throws(FactDocumentError) {
+    package init(document: JSONValue) throws(FactDocumentError) {
         let fields = Fields(document)
         self.init(
             eventID: try fields.string("event_id"), time: try fields.time("time"), partyID: fields.optionalString("party_id"),
@@ -63,7 +63,7 @@ extension CallFacts.Fact: FactDocument {
 }
 
 extension RecordingFacts: FactDocument {
-    public var document: JSONValue {
+    package var document: JSONValue {
         object([
             "recording_id": .string(recordingID), "call_id": callID.map(JSONValue.string), "stored": stored?.document,
             "deletions": .array(deletions.map(\.document)),
@@ -83,7 +83,7 @@ extension RecordingFacts: FactDocument {
         ])
     }
 
-    public init(document: JSONValue) throws(FactDocumentError) {
+    package init(document: JSONValue) throws(FactDocumentError) {
         let fields = Fields(document)
         self.init(recordingID: try fields.string("recording_id"))
         callID = fields.optionalString("call_id")
@@ -106,20 +106,20 @@ extension RecordingFacts: FactDocument {
 }
 
 extension RecordingFacts.Mark: FactDocument {
-    public var document: JSONValue { .object([("event_id", .string(eventID)), ("time", .string(time.rfc3339))]) }
+    package var document: JSONValue { .object([("event_id", .string(eventID)), ("time", .string(time.rfc3339))]) }
 
-    public init(document: JSONValue) throws(FactDocumentError) {
+    package init(document: JSONValue) throws(FactDocumentError) {
         let fields = Fields(document)
         self.init(eventID: try fields.string("event_id"), time: try fields.time("time"))
     }
 }
 
 extension HoldFacts: FactDocument {
-    public var document: JSONValue {
+    package var document: JSONValue {
         object(["recording_ids": .array(recordingIDs.map(JSONValue.string)), "placed": placed?.document, "released": released?.document])
     }
 
-    public init(document: JSONValue) throws(FactDocumentError) {
+    package init(document: JSONValue) throws(FactDocumentError) {
         let fields = Fields(document)
         self.init(
             recordingIDs: fields.strings("recording_ids"), placed: try document["placed"].map(RecordingFacts.Mark.init(document:)),
@@ -129,7 +129,7 @@ extension HoldFacts: FactDocument {
 
 /// The subject's recordings are left out: they are looked up afresh each time the request is judged.
 extension RequestRecord: FactDocument {
-    public var document: JSONValue {
+    package var document: JSONValue {
         object([
             "subject_keys": .array(subjectKeys.map(JSONValue.string)), "request_id": .string(facts.requestID),
             "kind": .string(facts.kind.rawValue), "regime": .string(facts.regime), "received_at": .string(facts.receivedAt.rfc3339),
@@ -138,7 +138,7 @@ extension RequestRecord: FactDocument {
         ])
     }
 
-    public init(document: JSONValue) throws(FactDocumentError) {
+    package init(document: JSONValue) throws(FactDocumentError) {
         let fields = Fields(document)
         guard let kind = fields.optionalString("kind").flatMap(SubjectRequestFacts.Kind.init(rawValue:)) else {
             throw FactDocumentError(field: "kind")

@@ -1,13 +1,13 @@
 /// The parts of a stored event that compliance facts fold in, taken out of
 /// its document once instead of by every fact it touches.
-public struct FactEvent: Sendable {
-    public var type: EventType
-    public var id: String
-    public var time: Timestamp
-    public var data: JSONValue
+package struct FactEvent: Sendable {
+    package var type: EventType
+    package var id: String
+    package var time: Timestamp
+    package var data: JSONValue
 
     /// Nil for a document that is not a known event with an id, a time and data.
-    public init?(_ document: JSONValue) {
+    package init?(_ document: JSONValue) {
         guard case .object(let members) = document else { return nil }
         var type: EventType?, id: String?, time: Timestamp?, data: JSONValue?
         for (key, value) in members {

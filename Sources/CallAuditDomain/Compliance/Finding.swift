@@ -1,5 +1,5 @@
 /// Stable rule ids (PRODUCT.md §3): auditors file against them.
-public enum RuleID: String, Sendable, CaseIterable {
+package enum RuleID: String, Sendable, CaseIterable {
     case consentMissing = "CONSENT_MISSING"
     case recordedAfterRefusal = "RECORDED_AFTER_REFUSAL"
     case accessUnauthorizedRole = "ACCESS_UNAUTHORIZED_ROLE"
@@ -14,22 +14,22 @@ public enum RuleID: String, Sendable, CaseIterable {
 }
 
 /// A rule broken, with the events that prove it and the line it rests on. Carries ids, never personal data.
-public struct Finding: Sendable, Equatable, Hashable {
-    public enum Severity: String, Sendable { case high, medium, low }
+package struct Finding: Sendable, Equatable, Hashable {
+    package enum Severity: String, Sendable { case high, medium, low }
 
-    public var rule: RuleID
-    public var severity: Severity
+    package var rule: RuleID
+    package var severity: Severity
     /// When the rule was broken (recording start, access time, deadline…).
-    public var occurredAt: Timestamp
-    public var callID: String?
-    public var recordingID: String?
-    public var partyID: String?
-    public var requestID: String?
-    public var jurisdiction: String?
-    public var citation: String
+    package var occurredAt: Timestamp
+    package var callID: String?
+    package var recordingID: String?
+    package var partyID: String?
+    package var requestID: String?
+    package var jurisdiction: String?
+    package var citation: String
     /// Ids of the events that prove it.
-    public var evidence: [String]
-    public var detail: String
-    public var policyVersion: String
-    public var policyHash: String
+    package var evidence: [String]
+    package var detail: String
+    package var policyVersion: String
+    package var policyHash: String
 }

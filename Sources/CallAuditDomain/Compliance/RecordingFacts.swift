@@ -1,57 +1,57 @@
 /// What the log says about one recording after the call: where it is kept,
 /// who used it, where it went, when it was deleted, which holds covered it.
-public struct RecordingFacts: Sendable, Equatable {
-    public struct Use: Sendable, Equatable {
-        public var eventID: String
-        public var time: Timestamp
-        public var role: String
+package struct RecordingFacts: Sendable, Equatable {
+    package struct Use: Sendable, Equatable {
+        package var eventID: String
+        package var time: Timestamp
+        package var role: String
         /// recording.accessed or recording.shared
-        public var kind: String
-        public var purpose: String?
-        public var anonymized: Bool
-        public var country: String?
-        public var legalBasis: String?
+        package var kind: String
+        package var purpose: String?
+        package var anonymized: Bool
+        package var country: String?
+        package var legalBasis: String?
     }
 
-    public struct Hold: Sendable, Equatable {
-        public var holdID: String
-        public var placedAt: Timestamp
-        public var placedEventID: String
-        public var releasedAt: Timestamp?
-        public var releasedEventID: String?
+    package struct Hold: Sendable, Equatable {
+        package var holdID: String
+        package var placedAt: Timestamp
+        package var placedEventID: String
+        package var releasedAt: Timestamp?
+        package var releasedEventID: String?
 
         /// Whether the hold was in force at `time`.
-        public func covers(_ time: Timestamp) -> Bool { placedAt <= time && (releasedAt.map { time < $0 } ?? true) }
+        package func covers(_ time: Timestamp) -> Bool { placedAt <= time && (releasedAt.map { time < $0 } ?? true) }
     }
 
-    public struct Mark: Sendable, Equatable {
-        public var eventID: String
-        public var time: Timestamp
+    package struct Mark: Sendable, Equatable {
+        package var eventID: String
+        package var time: Timestamp
 
-        public init(eventID: String, time: Timestamp) {
+        package init(eventID: String, time: Timestamp) {
             self.eventID = eventID
             self.time = time
         }
     }
 
-    public var recordingID: String
-    public var callID: String?
-    public var stored: Mark?
-    public var deletions: [Mark] = []
-    public var uses: [Use] = []
-    public var holds: [Hold] = []
+    package var recordingID: String
+    package var callID: String?
+    package var stored: Mark?
+    package var deletions: [Mark] = []
+    package var uses: [Use] = []
+    package var holds: [Hold] = []
 
-    public init(recordingID: String) { self.recordingID = recordingID }
+    package init(recordingID: String) { self.recordingID = recordingID }
 
     /// The first deletion: later ones delete nothing more.
-    public var deleted: Mark? { deletions.min { $0.time < $1.time } }
+    package var deleted: Mark? { deletions.min { $0.time < $1.time } }
 
     /// Folds in one event about this recording. Hold events come through `placeHold` and `releaseHold`.
-    public mutating func record(_ document: JSONValue) {
+    package mutating func record(_ document: JSONValue) {
         if let event = FactEvent(document) { record(event) }
     }
 
-    public mutating func record(_ event: FactEvent) {
+    package mutating func record(_ event: FactEvent) {
         let (type, id, time, data) = (event.type, event.id, event.time, event.data)
         switch type {
         case .recordingStored:
@@ -71,7 +71,7 @@ public struct RecordingFacts: Sendable, Equatable {
         }
     }
 
-    public mutating func placeHold(_ holdID: String, at time: Timestamp, eventID: String) {
+    package mutating func placeHold(_ holdID: String, at time: Timestamp, eventID: String) {
         if let index = holds.firstIndex(where: { $0.holdID == holdID }) {
             holds[index].placedAt = min(holds[index].placedAt, time)
             holds[index].placedEventID = eventID
@@ -80,7 +80,7 @@ public struct RecordingFacts: Sendable, Equatable {
         }
     }
 
-    public mutating func releaseHold(_ holdID: String, at time: Timestamp, eventID: String) {
+    package mutating func releaseHold(_ holdID: String, at time: Timestamp, eventID: String) {
         if let index = holds.firstIndex(where: { $0.holdID == holdID }) {
             holds[index].releasedAt = time
             holds[index].releasedEventID = eventID
@@ -92,12 +92,12 @@ public struct RecordingFacts: Sendable, Equatable {
 }
 
 /// A legal hold as its events describe it, arriving in any order.
-public struct HoldFacts: Sendable, Equatable {
-    public var recordingIDs: [String] = []
-    public var placed: RecordingFacts.Mark?
-    public var released: RecordingFacts.Mark?
+package struct HoldFacts: Sendable, Equatable {
+    package var recordingIDs: [String] = []
+    package var placed: RecordingFacts.Mark?
+    package var released: RecordingFacts.Mark?
 
-    public init(recordingIDs: [String] = [], placed: RecordingFacts.Mark? = nil, released: RecordingFacts.Mark? = nil) {
+    package init(recordingIDs: [String] = [], placed: RecordingFacts.Mark? = nil, released: RecordingFacts.Mark? = nil) {
         self.recordingIDs = recordingIDs
         self.placed = placed
         self.released = released

@@ -1,8 +1,8 @@
 /// RECORDED_AFTER_REFUSAL: an external party refused or withdrew consent and a
 /// recording of the call was still running (not stopped, not paused) once the
 /// notice grace after that had passed.
-public enum RefusalRule {
-    public static func evaluate(_ facts: CallFacts, policy: Policy) -> [Finding] {
+package enum RefusalRule {
+    package static func evaluate(_ facts: CallFacts, policy: Policy) -> [Finding] {
         let external = Set(facts.parties.filter(\.isExternal).map(\.id))
         let governing = facts.governingRule(policy)
         var findings: [Finding] = []
@@ -39,13 +39,13 @@ public enum RefusalRule {
 }
 
 /// The rules judged on a recording's own facts, its call's consents, and the clock.
-public enum RecordingRules {
+package enum RecordingRules {
     static let transferCitation = "GDPR Art. 44-46 (transfers to third countries)"
     static let accessCitation = "CallAudit policy: access only by allowed roles for stated purposes"
     static let retentionCitation = "CallAudit policy: retention_days; GDPR Art. 5(1)(e)"
     static let holdCitation = "CallAudit policy: recordings under legal hold are kept; GDPR Art. 17(3)(e)"
 
-    public static func evaluate(_ recording: RecordingFacts, call: CallFacts?, policy: Policy, now: Timestamp) -> [Finding] {
+    package static func evaluate(_ recording: RecordingFacts, call: CallFacts?, policy: Policy, now: Timestamp) -> [Finding] {
         var findings: [Finding] = []
         func finding(_ rule: RuleID, _ severity: Finding.Severity, at time: Timestamp, citation: String, evidence: [String], _ detail: String) {
             findings.append(
@@ -94,7 +94,7 @@ public enum RecordingRules {
 
     /// Stored time + retention; a hold in force at that moment postpones it to
     /// one day after its release, or indefinitely while it lasts.
-    public static func retentionDue(_ recording: RecordingFacts, stored: RecordingFacts.Mark, policy: Policy) -> Timestamp? {
+    package static func retentionDue(_ recording: RecordingFacts, stored: RecordingFacts.Mark, policy: Policy) -> Timestamp? {
         var due = stored.time.adding(seconds: Int64(policy.retentionDays) * 86_400)
         while let hold = recording.holds.first(where: { $0.covers(due) }) {
             guard let released = hold.releasedAt else { return nil }

@@ -2,10 +2,10 @@ import Crypto
 
 /// Stable keys for a person's identifiers: SHA-256 of "kind:value", so
 /// projections can match a request to calls without keeping the identifiers.
-public enum SubjectKeys {
-    public static let kinds = ["phone", "email", "customer_id", "employee_id"]
+package enum SubjectKeys {
+    package static let kinds = ["phone", "email", "customer_id", "employee_id"]
 
-    public static func keys(of subject: JSONValue?) -> [String] {
+    package static func keys(of subject: JSONValue?) -> [String] {
         guard let subject else { return [] }
         return kinds.compactMap { kind in
             guard var value = subject[kind]?.stringValue, !value.isEmpty else { return nil }

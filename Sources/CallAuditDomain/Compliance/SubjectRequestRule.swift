@@ -1,7 +1,7 @@
 extension RequestDeadline.Span {
     /// `time` moved by this span: calendar months clamp to the month's last day
     /// (31 January + 1 month = 28 or 29 February), days are 24-hour days.
-    public func added(to time: Timestamp) -> Timestamp {
+    package func added(to time: Timestamp) -> Timestamp {
         switch self {
         case .days(let days):
             return time.adding(seconds: Int64(days) * 86_400)
@@ -19,20 +19,20 @@ extension RequestDeadline.Span {
 }
 
 /// A data-subject request as the log knows it.
-public struct SubjectRequestFacts: Sendable, Equatable {
-    public enum Kind: String, Sendable { case access, erasure }
+package struct SubjectRequestFacts: Sendable, Equatable {
+    package enum Kind: String, Sendable { case access, erasure }
 
-    public var requestID: String
-    public var kind: Kind
-    public var regime: String
-    public var receivedAt: Timestamp
-    public var receivedEventID: String
-    public var extended = false
-    public var completedAt: Timestamp?
+    package var requestID: String
+    package var kind: Kind
+    package var regime: String
+    package var receivedAt: Timestamp
+    package var receivedEventID: String
+    package var extended = false
+    package var completedAt: Timestamp?
     /// The subject's recordings and when each was deleted, if it was.
-    public var recordings: [String: Timestamp?] = [:]
+    package var recordings: [String: Timestamp?] = [:]
 
-    public init(requestID: String, kind: Kind, regime: String, receivedAt: Timestamp, receivedEventID: String) {
+    package init(requestID: String, kind: Kind, regime: String, receivedAt: Timestamp, receivedEventID: String) {
         self.requestID = requestID
         self.kind = kind
         self.regime = regime
@@ -41,7 +41,7 @@ public struct SubjectRequestFacts: Sendable, Equatable {
     }
 
     /// GDPR: one calendar month from receipt (Art. 12(3)), extendable once by two; CCPA: 45 days, once more 45.
-    public func deadline(policy: Policy) -> Timestamp? {
+    package func deadline(policy: Policy) -> Timestamp? {
         guard let rule = policy.subjectRequests[regime] else { return nil }
         guard extended else { return rule.deadline.added(to: receivedAt) }
         // The extension lengthens the period counted from receipt: 31 January + 1 + 2 months is 30 April.
@@ -54,8 +54,8 @@ public struct SubjectRequestFacts: Sendable, Equatable {
 }
 
 /// ERASURE_OVERDUE and SUBJECT_REQUEST_OVERDUE, judged against the clock.
-public enum SubjectRequestRule {
-    public static func evaluate(_ request: SubjectRequestFacts, policy: Policy, now: Timestamp) -> [Finding] {
+package enum SubjectRequestRule {
+    package static func evaluate(_ request: SubjectRequestFacts, policy: Policy, now: Timestamp) -> [Finding] {
         guard let due = request.deadline(policy: policy), let citation = policy.subjectRequests[request.regime]?.citation else { return [] }
         let completedInTime = request.completedAt.map { $0 <= due } ?? false
         let pendingRecordings = request.recordings.filter { _, deleted in deleted.map { $0 > due } ?? true }.keys.sorted()
@@ -82,11 +82,11 @@ public enum SubjectRequestRule {
 }
 
 /// A data-subject request and the hashed identifiers it names (`SubjectKeys`), never the identifiers.
-public struct RequestRecord: Sendable, Equatable {
-    public var subjectKeys: [String]
-    public var facts: SubjectRequestFacts
+package struct RequestRecord: Sendable, Equatable {
+    package var subjectKeys: [String]
+    package var facts: SubjectRequestFacts
 
-    public init(subjectKeys: [String], facts: SubjectRequestFacts) {
+    package init(subjectKeys: [String], facts: SubjectRequestFacts) {
         self.subjectKeys = subjectKeys
         self.facts = facts
     }

@@ -2,9 +2,9 @@
 /// generated from `EventContract` so the two cannot drift. Personal-data
 /// members carry `"x-pii": true`.
 extension EventContract {
-    public static let schemaBaseURI = "https://callaudit.example/schemas/events/"
+    package static let schemaBaseURI = "https://callaudit.example/schemas/events/"
 
-    public static func jsonSchema(for type: EventType) -> JSONValue {
+    package static func jsonSchema(for type: EventType) -> JSONValue {
         let attributes: [(key: String, value: JSONValue)] = [
             ("specversion", ["const": "1.0"]),
             ("id", ["type": "string", "minLength": 1]),
@@ -72,7 +72,7 @@ extension EventContract {
 
 extension JSONValue {
     /// Indented JSON with members in their given order, for files people read.
-    public func prettyPrinted(indent: String = "") -> String {
+    package func prettyPrinted(indent: String = "") -> String {
         let inner = indent + "  "
         switch self {
         case .array(let elements) where !elements.isEmpty:

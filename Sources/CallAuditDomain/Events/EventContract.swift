@@ -3,14 +3,14 @@
 /// Values the rules judge rather than validate (jurisdiction missing, purpose
 /// missing or unknown, legal basis missing, any actor role) are optional or
 /// free text here, so such events are stored and become findings.
-public enum EventContract {
-    public static let purposes = [
+package enum EventContract {
+    package static let purposes = [
         "complaint_investigation", "quality_sample", "health_safety_crime", "legal_compliance", "training_coaching",
         "other",
     ]
 
     /// The person's identifiers: personal data, at least one present.
-    public static let subject = ObjectShape(
+    package static let subject = ObjectShape(
         [
             .optional("phone", .pattern(.e164), pii: true),
             .optional("email", .pattern(.email), pii: true),
@@ -21,7 +21,7 @@ public enum EventContract {
         atLeastOneOf: ["phone", "email", "customer_id", "employee_id", "name"]
     )
 
-    public static let party = ObjectShape([
+    package static let party = ObjectShape([
         .required("party_id", .nonEmptyString),
         .required("role", .oneOf(["agent", "customer", "third_party"])),
         .optional("jurisdiction", .pattern(.jurisdiction)),
@@ -29,12 +29,12 @@ public enum EventContract {
         .required("subject", .object(subject)),
     ])
 
-    public static let actor = ObjectShape([
+    package static let actor = ObjectShape([
         .required("id", .nonEmptyString),
         .required("role", .string),
     ])
 
-    public static let recipient = ObjectShape([
+    package static let recipient = ObjectShape([
         .required("organization", .nonEmptyString),
         .required("country", .pattern(.country)),
     ])
@@ -42,7 +42,7 @@ public enum EventContract {
     private static let callID = Field.required("call_id", .nonEmptyString)
     private static let recordingID = Field.required("recording_id", .nonEmptyString)
 
-    public static func data(of type: EventType) -> ObjectShape {
+    package static func data(of type: EventType) -> ObjectShape {
         switch type {
         case .callStarted:
             ObjectShape([

@@ -3,26 +3,30 @@
 /// Both CloudEvents Kafka protocol binding modes are read: structured (the
 /// value is the JSON event) and binary (`ce_*` headers, the value is `data`).
 /// The result is the same event in both modes, so its content hash is too.
-public struct EventDecoder: Sendable {
-    /// Messages larger than this are dead-lettered as `oversize` without being parsed.
-    public var maximumBytes: Int
+package struct EventDecoder: Sendable {
+    package var limits: DecodingLimits
+    /// Now, for the plausible-time window.
+    package var clock: @Sendable () -> Timestamp
 
-    public init(maximumBytes: Int = 1 << 20) {
-        self.maximumBytes = maximumBytes
+    package init(limits: DecodingLimits = DecodingLimits(), clock: @escaping @Sendable () -> Timestamp = { .now }) {
+        self.limits = limits
+        self.clock = clock
     }
 
-    public func decode(_ message: IncomingMessage) -> Result<DecodedEvent, Rejection> {
+    package func decode(_ message: IncomingMessage) -> Result<DecodedEvent, Rejection> {
         Result { () throws(Rejection) -> DecodedEvent in try decodeThrowing(message) }
     }
 
-    public func decodeThrowing(_ message: IncomingMessage) throws(Rejection) -> DecodedEvent {
+    package func decodeThrowing(_ message: IncomingMessage) throws(Rejection) -> DecodedEvent {
         let value = message.value ?? []
         let headerBytes = message.headers.reduce(0) { $0 + $1.key.utf8.count + ($1.value?.count ?? 0) }
-        guard value.count + headerBytes <= maximumBytes else {
-            throw Rejection(.oversize, "message of \(value.count + headerBytes) bytes exceeds the limit of \(maximumBytes)")
+        guard value.count + headerBytes <= limits.maximumBytes else {
+            throw Rejection(.oversize, "message of \(value.count + headerBytes) bytes exceeds the limit of \(limits.maximumBytes)")
         }
         let document = try isBinaryMode(message) ? binaryDocument(message) : structuredDocument(value)
-        return try Self.validate(document)
+        let event = try Self.validate(document)
+        try limits.checkPlausible(event.time, now: clock())
+        return event
     }
 
     /// Binary mode per the Kafka binding: `ce_specversion` present and the
@@ -44,17 +48,20 @@ public struct EventDecoder: Sendable {
         }
     }
 
+    /// Duplicate `ce_*` headers are rejected, as duplicate members are in
+    /// structured mode: which of two ids is the event's must not be a guess.
     private func binaryDocument(_ message: IncomingMessage) throws(Rejection) -> JSONValue {
         var members: [(key: String, value: JSONValue)] = []
+        var seen: Set<String> = []
         for (key, raw) in message.headers {
             let name = key.lowercased()
-            guard name.hasPrefix("ce_"), let raw else { continue }
+            guard name.hasPrefix("ce_") || name == "content-type" else { continue }
+            guard seen.insert(name).inserted else { throw Rejection(.notCloudEvent, "header \(name) appears more than once") }
+            guard name != "content-type", let raw else { continue }
             guard let text = String(validating: raw, as: UTF8.self) else {
                 throw Rejection(.notCloudEvent, "header \(name) is not UTF-8")
             }
-            let attribute = String(name.dropFirst(3))
-            members.removeAll { $0.key == attribute }
-            members.append((key: attribute, value: .string(text)))
+            members.append((key: String(name.dropFirst(3)), value: .string(text)))
         }
         if let contentType = message.header("content-type"), !members.contains(where: { $0.key == "datacontenttype" }) {
             members.append((key: "datacontenttype", value: .string(String(decoding: contentType, as: UTF8.self))))
@@ -68,7 +75,7 @@ public struct EventDecoder: Sendable {
     }
 
     /// Checks a structured-form event against the contract.
-    public static func validate(_ document: JSONValue) throws(Rejection) -> DecodedEvent {
+    package static func validate(_ document: JSONValue) throws(Rejection) -> DecodedEvent {
         guard document.objectValue != nil else {
             throw Rejection(.notCloudEvent, "the event is a JSON \(document.typeName), not an object")
         }

@@ -1,10 +1,10 @@
 /// The four topics of PRODUCT.md §1 (their Kafka names are configurable).
-public enum Topic: String, CaseIterable, Sendable {
+package enum Topic: String, CaseIterable, Sendable {
     case calls, consents, access, deletions
 }
 
 /// Every event type of the contract (PRODUCT.md §1).
-public enum EventType: String, CaseIterable, Sendable {
+package enum EventType: String, CaseIterable, Sendable {
     case callStarted = "call.started"
     case callEnded = "call.ended"
     case recordingStarted = "recording.started"
@@ -23,7 +23,7 @@ public enum EventType: String, CaseIterable, Sendable {
     case legalHoldReleased = "legal_hold.released"
     case subjectErasureRequested = "subject.erasure_requested"
 
-    public var topic: Topic {
+    package var topic: Topic {
         switch self {
         case .callStarted, .callEnded, .recordingStarted, .recordingPaused, .recordingResumed, .recordingStopped,
             .recordingStored:
@@ -35,7 +35,7 @@ public enum EventType: String, CaseIterable, Sendable {
     }
 
     /// The stream an event belongs to: the unit of ordering for projections and of quarantine.
-    public var streamCategory: (category: String, idField: String) {
+    package var streamCategory: (category: String, idField: String) {
         switch topic {
         case .calls, .consents: ("call", "call_id")
         case .access: ("recording", "recording_id")

@@ -1,20 +1,20 @@
 /// A message as it came off the wire: what the decoder needs, nothing of Kafka's API.
-public struct IncomingMessage: Sendable {
-    public var headers: [(key: String, value: [UInt8]?)]
-    public var value: [UInt8]?
+package struct IncomingMessage: Sendable {
+    package var headers: [(key: String, value: [UInt8]?)]
+    package var value: [UInt8]?
 
-    public init(headers: [(key: String, value: [UInt8]?)] = [], value: [UInt8]?) {
+    package init(headers: [(key: String, value: [UInt8]?)] = [], value: [UInt8]?) {
         self.headers = headers
         self.value = value
     }
 
-    public func header(_ name: String) -> [UInt8]? {
+    package func header(_ name: String) -> [UInt8]? {
         headers.last { $0.key.lowercased() == name }?.value
     }
 }
 
 /// Why a message was dead-lettered. The raw values are stable: operators filter on them.
-public enum RejectionReason: String, Sendable, CaseIterable, Codable {
+package enum RejectionReason: String, Sendable, CaseIterable, Codable {
     case notJSON = "not_json"
     case notCloudEvent = "not_cloudevent"
     case unknownType = "unknown_type"
@@ -27,14 +27,14 @@ public enum RejectionReason: String, Sendable, CaseIterable, Codable {
 
 /// A message that is not an acceptable event, and why. The detail names
 /// attributes and paths only, never values, so it is safe to log.
-public struct Rejection: Error, Sendable, Equatable, CustomStringConvertible {
-    public var reason: RejectionReason
-    public var detail: String
+package struct Rejection: Error, Sendable, Equatable, CustomStringConvertible {
+    package var reason: RejectionReason
+    package var detail: String
 
-    public init(_ reason: RejectionReason, _ detail: String) {
+    package init(_ reason: RejectionReason, _ detail: String) {
         self.reason = reason
         self.detail = detail
     }
 
-    public var description: String { "\(reason.rawValue): \(detail)" }
+    package var description: String { "\(reason.rawValue): \(detail)" }
 }

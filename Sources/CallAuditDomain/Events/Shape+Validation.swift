@@ -1,14 +1,14 @@
 /// Where a value breaks the contract. Names the path and the rule, never the value,
 /// because values may be personal data and this text reaches logs and the dead-letter store.
-public struct ContractViolation: Error, Sendable, Equatable, CustomStringConvertible {
-    public var path: String
-    public var problem: String
+package struct ContractViolation: Error, Sendable, Equatable, CustomStringConvertible {
+    package var path: String
+    package var problem: String
 
-    public var description: String { "\(path): \(problem)" }
+    package var description: String { "\(path): \(problem)" }
 }
 
 extension Shape {
-    public func validate(_ value: JSONValue, at path: String) throws(ContractViolation) {
+    package func validate(_ value: JSONValue, at path: String) throws(ContractViolation) {
         func fail(_ problem: String) -> ContractViolation { ContractViolation(path: path, problem: problem) }
         switch self {
         case .nonEmptyString:
@@ -47,7 +47,7 @@ extension Shape {
 }
 
 extension ObjectShape {
-    public func validate(_ value: JSONValue, at path: String) throws(ContractViolation) {
+    package func validate(_ value: JSONValue, at path: String) throws(ContractViolation) {
         guard let members = value.objectValue else {
             throw ContractViolation(path: path, problem: "expected an object, found \(value.typeName)")
         }

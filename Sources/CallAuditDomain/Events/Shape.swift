@@ -2,7 +2,7 @@
 ///
 /// One description drives both the Swift validator and the published JSON
 /// Schemas, and a test checks the two against an independent validator.
-public indirect enum Shape: Sendable {
+package indirect enum Shape: Sendable {
     case nonEmptyString
     case string
     case boolean
@@ -16,43 +16,43 @@ public indirect enum Shape: Sendable {
 }
 
 /// A member of an object shape.
-public struct Field: Sendable {
-    public var name: String
-    public var shape: Shape
-    public var required: Bool
+package struct Field: Sendable {
+    package var name: String
+    package var shape: Shape
+    package var required: Bool
     /// Personal data (PRODUCT.md §1): never logged, encrypted per subject, erasable.
-    public var pii: Bool
+    package var pii: Bool
 
-    public static func required(_ name: String, _ shape: Shape, pii: Bool = false) -> Field {
+    package static func required(_ name: String, _ shape: Shape, pii: Bool = false) -> Field {
         Field(name: name, shape: shape, required: true, pii: pii)
     }
 
-    public static func optional(_ name: String, _ shape: Shape, pii: Bool = false) -> Field {
+    package static func optional(_ name: String, _ shape: Shape, pii: Bool = false) -> Field {
         Field(name: name, shape: shape, required: false, pii: pii)
     }
 }
 
 /// An object with known members; unknown members are allowed and kept.
-public struct ObjectShape: Sendable {
-    public var fields: [Field]
+package struct ObjectShape: Sendable {
+    package var fields: [Field]
     /// At least one of these members must be present.
-    public var atLeastOneOf: [String]
+    package var atLeastOneOf: [String]
 
-    public init(_ fields: [Field], atLeastOneOf: [String] = []) {
+    package init(_ fields: [Field], atLeastOneOf: [String] = []) {
         self.fields = fields
         self.atLeastOneOf = atLeastOneOf
     }
 }
 
 /// String formats the contract checks, each with its ECMA-262 regular expression.
-public enum StringPattern: String, Sendable {
+package enum StringPattern: String, Sendable {
     case e164
     case email
     case jurisdiction
     case country
     case sha256Hex
 
-    public var regularExpression: String {
+    package var regularExpression: String {
         switch self {
         case .e164: #"^\+[1-9][0-9]{1,14}$"#
         case .email: #"^[^@]+@[^@]+$"#
@@ -62,7 +62,7 @@ public enum StringPattern: String, Sendable {
         }
     }
 
-    public var summary: String {
+    package var summary: String {
         switch self {
         case .e164: "an E.164 number (+ and up to 15 digits)"
         case .email: "an e-mail address"
@@ -73,7 +73,7 @@ public enum StringPattern: String, Sendable {
     }
 
     /// Hand-written matchers: the same languages as `regularExpression`, without a regex engine on the hot path.
-    public func matches(_ s: String) -> Bool {
+    package func matches(_ s: String) -> Bool {
         let u = Array(s.utf8)
         func upper(_ b: UInt8) -> Bool { b >= 0x41 && b <= 0x5A }
         func digit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }

@@ -1,24 +1,24 @@
 /// Why a byte sequence is not acceptable JSON. Carries a position, never content.
-public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var message: String
-    public var offset: Int
+package struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertible {
+    package var message: String
+    package var offset: Int
 
-    public var description: String { "\(message) at byte \(offset)" }
+    package var description: String { "\(message) at byte \(offset)" }
 }
 
 /// A strict RFC 8259 parser that also enforces I-JSON (RFC 7493): valid UTF-8,
 /// no duplicate member names. Event ids must be unambiguous, so duplicates
 /// that other parsers silently resolve are rejected here.
-public struct JSONParser {
+package struct JSONParser {
     /// Deeper documents are rejected so hostile input cannot exhaust the stack.
-    public static let maximumDepth = 64
+    package static let maximumDepth = 64
 
-    public static func parse(_ bytes: some Collection<UInt8>) throws(JSONParseError) -> JSONValue {
+    package static func parse(_ bytes: some Collection<UInt8>) throws(JSONParseError) -> JSONValue {
         let array = Array(bytes)
         return try array.withUnsafeBufferPointer { (buffer) throws(JSONParseError) -> JSONValue in try parse(buffer: buffer) }
     }
 
-    public static func parse(_ text: String) throws(JSONParseError) -> JSONValue {
+    package static func parse(_ text: String) throws(JSONParseError) -> JSONValue {
         var text = text
         // Native strings are contiguous UTF-8: parse in place rather than copy.
         return try text.withUTF8 { buffer in Result { () throws(JSONParseError) in try parse(buffer: buffer) } }.get()
@@ -83,12 +83,24 @@ private struct Cursor {
             index += 1
             return .object(members)
         }
+        // Small objects (every event's) check duplicates by scanning; large ones
+        // switch to a set, so a hostile object with 24,000 members stays linear.
+        var names: Set<String>? = nil
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a member name") }
             let keyOffset = index
             let key = try parseString()
-            if members.contains(where: { $0.key == key }) {
+            let duplicate: Bool
+            if names != nil {
+                duplicate = !names!.insert(key).inserted
+            } else if members.count < 16 {
+                duplicate = members.contains { $0.key == key }
+            } else {
+                names = Set(members.map(\.key))
+                duplicate = !names!.insert(key).inserted
+            }
+            if duplicate {
                 throw JSONParseError(message: "duplicate member name", offset: keyOffset)
             }
             skipWhitespace()

@@ -4,25 +4,25 @@
 /// the same whether it arrived in structured or binary mode, and anyone can
 /// recompute a content hash without knowing how the producer formatted it.
 extension JSONValue {
-    public var canonicalBytes: [UInt8] {
+    package var canonicalBytes: [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(512)
         writeCanonical(into: &out)
         return out
     }
 
-    public var canonicalString: String { String(decoding: canonicalBytes, as: UTF8.self) }
+    package var canonicalString: String { String(decoding: canonicalBytes, as: UTF8.self) }
 
     /// Compact JSON with object members in their stored order: for documents
     /// this program writes and reads back itself, where sorting buys nothing.
-    public var compactBytes: [UInt8] {
+    package var compactBytes: [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(512)
         write(into: &out, sortingMembers: false)
         return out
     }
 
-    public func writeCanonical(into out: inout [UInt8]) { write(into: &out, sortingMembers: true) }
+    package func writeCanonical(into out: inout [UInt8]) { write(into: &out, sortingMembers: true) }
 
     private func write(into out: inout [UInt8], sortingMembers: Bool) {
         switch self {

@@ -1,7 +1,7 @@
 import Crypto
 
 /// How a jurisdiction lets a call be recorded, from least to most demanding (PRODUCT.md §2).
-public enum ConsentRegime: String, Sendable, CaseIterable, Comparable {
+package enum ConsentRegime: String, Sendable, CaseIterable, Comparable {
     /// The organisation's own consent suffices.
     case oneParty = "one_party"
     /// Every external party notified, or consenting, by recording start + grace.
@@ -11,52 +11,52 @@ public enum ConsentRegime: String, Sendable, CaseIterable, Comparable {
     /// Every external party gave explicit consent (not implied by continuing).
     case allPartyConsent = "all_party_consent"
 
-    public static func < (a: ConsentRegime, b: ConsentRegime) -> Bool {
+    package static func < (a: ConsentRegime, b: ConsentRegime) -> Bool {
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
     }
 }
 
 /// A jurisdiction's rule and the law it rests on.
-public struct JurisdictionRule: Sendable, Equatable {
-    public var regime: ConsentRegime
-    public var citation: String
+package struct JurisdictionRule: Sendable, Equatable {
+    package var regime: ConsentRegime
+    package var citation: String
     /// Cited instead when a party's device is cellular or cordless (California §632.7).
-    public var mobileCitation: String?
+    package var mobileCitation: String?
 }
 
 /// A subject-request deadline: calendar months or days, extendable once.
-public struct RequestDeadline: Sendable, Equatable {
-    public enum Span: Sendable, Equatable {
+package struct RequestDeadline: Sendable, Equatable {
+    package enum Span: Sendable, Equatable {
         case months(Int)
         case days(Int)
     }
 
-    public var deadline: Span
-    public var extension_: Span
-    public var citation: String
+    package var deadline: Span
+    package var extension_: Span
+    package var citation: String
 }
 
 /// The operator's compliance policy: every legal rule CallAudit applies lives here.
-public struct Policy: Sendable {
-    public var version: String
+package struct Policy: Sendable {
+    package var version: String
     /// SHA-256 of the policy's RFC 8785 canonical JSON, hex: stamped on every finding.
-    public var hash: String
-    public var retentionDays: Int
-    public var noticeGraceSeconds: Int
-    public var allowedAccessRoles: Set<String>
-    public var allowedPurposes: Set<String>
-    public var subjectRequests: [String: RequestDeadline]
-    public var eeaCountries: Set<String>
-    public var adequateCountries: Set<String>
-    public var fallback: JurisdictionRule
-    public var jurisdictions: [String: JurisdictionRule]
+    package var hash: String
+    package var retentionDays: Int
+    package var noticeGraceSeconds: Int
+    package var allowedAccessRoles: Set<String>
+    package var allowedPurposes: Set<String>
+    package var subjectRequests: [String: RequestDeadline]
+    package var eeaCountries: Set<String>
+    package var adequateCountries: Set<String>
+    package var fallback: JurisdictionRule
+    package var jurisdictions: [String: JurisdictionRule]
 
     /// The policy shipped with CallAudit (`schemas/policy/default-policy.json`).
-    public static let `default`: Policy = try! Policy(json: PackageResources.default_policy_json)
+    package static let `default`: Policy = try! Policy(json: PackageResources.default_policy_json)
 
     /// The rule for a party's jurisdiction: the subdivision's own entry, else its
     /// country's, else the fallback for a missing or unknown jurisdiction.
-    public func rule(for jurisdiction: String?) -> JurisdictionRule {
+    package func rule(for jurisdiction: String?) -> JurisdictionRule {
         guard let jurisdiction else { return fallback }
         if let exact = jurisdictions[jurisdiction] { return exact }
         if let country = jurisdiction.split(separator: "-").first, let rule = jurisdictions[String(country)] { return rule }
@@ -65,16 +65,16 @@ public struct Policy: Sendable {
 }
 
 /// Why a policy file was refused: the JSON path and what to fix.
-public struct PolicyError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var path: String
-    public var problem: String
+package struct PolicyError: Error, Sendable, Equatable, CustomStringConvertible {
+    package var path: String
+    package var problem: String
 
-    public var description: String { "policy \(path): \(problem)" }
+    package var description: String { "policy \(path): \(problem)" }
 }
 
 extension Policy {
     /// Parses and validates a policy file.
-    public init(json bytes: [UInt8]) throws(PolicyError) {
+    package init(json bytes: [UInt8]) throws(PolicyError) {
         let document: JSONValue
         do { document = try JSONParser.parse(bytes) } catch {
             throw PolicyError(path: "$", problem: "not valid JSON (\(error))")

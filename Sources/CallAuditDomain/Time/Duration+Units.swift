@@ -1,13 +1,18 @@
 extension Duration {
     /// The duration in seconds, as a floating-point number (for rates and reports).
-    public var inSeconds: Double {
+    package var inSeconds: Double {
         let (seconds, attoseconds) = components
         return Double(seconds) + Double(attoseconds) / 1e18
     }
 
     /// Whole milliseconds, rounded down (for C APIs that take a millisecond timeout).
-    public var wholeMilliseconds: Int64 {
+    package var wholeMilliseconds: Int64 {
         let (seconds, attoseconds) = components
         return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }
+}
+
+extension Duration {
+    /// Whole seconds, rounded down.
+    package var wholeSeconds: Int64 { components.seconds }
 }

@@ -1,15 +1,36 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// An instant with microsecond precision (PostgreSQL's `timestamptz` resolution).
-public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible {
+package struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// Microseconds since 1970-01-01T00:00:00Z.
-    public var microseconds: Int64
+    package var microseconds: Int64
 
-    public init(microseconds: Int64) { self.microseconds = microseconds }
+    package init(microseconds: Int64) { self.microseconds = microseconds }
 
-    public init(seconds: Int64) { self.microseconds = seconds * 1_000_000 }
+    package init(seconds: Int64) { self.microseconds = seconds * 1_000_000 }
 
-    public static func < (a: Timestamp, b: Timestamp) -> Bool { a.microseconds < b.microseconds }
+    package static func < (a: Timestamp, b: Timestamp) -> Bool { a.microseconds < b.microseconds }
 
-    public func adding(seconds: Int64) -> Timestamp { Timestamp(microseconds: microseconds + seconds * 1_000_000) }
+    package func adding(seconds: Int64) -> Timestamp { Timestamp(microseconds: microseconds + seconds * 1_000_000) }
+
+    package func adding(_ duration: Duration) -> Timestamp {
+        let (seconds, attoseconds) = duration.components
+        return Timestamp(microseconds: microseconds + seconds * 1_000_000 + attoseconds / 1_000_000_000_000)
+    }
+
+    /// The wall clock.
+    package static var now: Timestamp {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Timestamp(microseconds: Int64(spec.tv_sec) * 1_000_000 + Int64(spec.tv_nsec) / 1_000)
+    }
+
+    /// The instants RFC 3339 can write with its four-digit year, in UTC.
+    package static let representable =
+        Timestamp(microseconds: Int64(daysFromCivil(year: 1, month: 1, day: 1)) * 86_400_000_000)
+        ..< Timestamp(microseconds: Int64(daysFromCivil(year: 10_000, month: 1, day: 1)) * 86_400_000_000)
 
     /// Parses an RFC 3339 `date-time` (section 5.6), the form CloudEvents' `time` requires.
     ///
@@ -17,7 +38,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     /// digit year from 0001, a real calendar day, `T` (or `t`), seconds 00–59
     /// (no leap seconds), any fraction, and `Z` or a ±hh:mm offset. Digits past
     /// the microsecond are truncated.
-    public init?(rfc3339 text: String) {
+    package init?(rfc3339 text: String) {
         var utf8 = Array(text.utf8)
         guard utf8.count >= 20 else { return nil }
         for i in utf8.indices where utf8[i] == UInt8(ascii: "t") || utf8[i] == UInt8(ascii: "z") {
@@ -70,9 +91,11 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         let days = Timestamp.daysFromCivil(year: year, month: month, day: day)
         let seconds = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offsetMinutes * 60)
         self.microseconds = seconds * 1_000_000 + micros
+        // An offset can carry 9999-12-31T23:59-01:00 into year 10000 in UTC, which RFC 3339 cannot write.
+        guard Timestamp.representable.contains(self) else { return nil }
     }
 
-    public var civil: (year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, microsecond: Int) {
+    package var civil: (year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, microsecond: Int) {
         let totalSeconds = microseconds.floorDivided(by: 1_000_000)
         let micro = Int(microseconds - totalSeconds * 1_000_000)
         let days = Int(totalSeconds.floorDivided(by: 86_400))
@@ -82,7 +105,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     }
 
     /// `2026-11-24T10:00:00.123456Z`; the fraction is omitted when zero.
-    public var rfc3339: String {
+    package var rfc3339: String {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(27)
         writeRFC3339(into: &bytes)
@@ -90,7 +113,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     }
 
     /// `rfc3339`, appended digit by digit: findings, facts and COPY rows format millions of these.
-    public func writeRFC3339(into bytes: inout [UInt8]) {
+    package func writeRFC3339(into bytes: inout [UInt8]) {
         let c = civil
         func digits(_ value: Int, _ width: Int, then separator: Character?) {
             var divisor = 1
@@ -116,9 +139,9 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         bytes.append(UInt8(ascii: "Z"))
     }
 
-    public var description: String { rfc3339 }
+    package var description: String { rfc3339 }
 
-    public static func daysIn(month: Int, year: Int) -> Int {
+    package static func daysIn(month: Int, year: Int) -> Int {
         switch month {
         case 2: return isLeap(year) ? 29 : 28
         case 4, 6, 9, 11: return 30
@@ -126,10 +149,10 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         }
     }
 
-    public static func isLeap(_ year: Int) -> Bool { year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) }
+    package static func isLeap(_ year: Int) -> Bool { year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) }
 
     /// Howard Hinnant's days_from_civil: days since 1970-01-01 in the proleptic Gregorian calendar.
-    public static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+    package static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
         let yoe = y - era * 400
@@ -139,7 +162,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         return era * 146_097 + doe - 719_468
     }
 
-    public static func civilFromDays(_ z0: Int) -> (Int, Int, Int) {
+    package static func civilFromDays(_ z0: Int) -> (Int, Int, Int) {
         let z = z0 + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097
@@ -160,11 +183,11 @@ extension Int64 {
 }
 
 extension Timestamp: Codable {
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         microseconds = try decoder.singleValueContainer().decode(Int64.self)
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(microseconds)
     }

@@ -1,0 +1,71 @@
+import CallAuditDomain
+import CallAuditIngest
+import CallAuditProjections
+import CallAuditStore
+import Logging
+import ServiceLifecycle
+
+/// The composition root: the one place `callaudit serve` is put together.
+///
+/// It checks what can be checked before anything starts (settings, policy,
+/// Kafka properties, the database and its schema), then builds the service
+/// group: projections first, ingest last. The group starts them in that
+/// order and stops them in reverse, so on SIGTERM ingest commits its batch in
+/// flight and leaves the consumer group before projections stop. A fatal
+/// failure in any service shuts the others down gracefully and ends `run`
+/// with that failure, so the process exits non-zero with its message.
+package enum Application {
+    /// Runs the service until SIGTERM or SIGINT, or until a service fails.
+    package static func run(_ configuration: ServeConfiguration, logger: Logger) async throws {
+        try await buildServiceGroup(configuration, logger: logger).run()
+    }
+
+    package static func buildServiceGroup(_ configuration: ServeConfiguration, logger: Logger) throws -> ServiceGroup {
+        try configuration.validate()
+        let policy = try Policy.load(file: configuration.policyFile)
+        logger.info("policy loaded", metadata: ["policy.version": "\(policy.version)", "policy.hash": "\(policy.hash)"])
+        try checkDatabase(configuration.database)
+
+        var ingestConfiguration = configuration.ingest
+        ingestConfiguration.database = configuration.database
+        var projectionConfiguration = configuration.projections
+        projectionConfiguration.database = configuration.database
+
+        let statistics = IngestStatistics()
+        let loop = IngestLoop(configuration: ingestConfiguration, logger: logger, statistics: statistics)
+        let runners = ProjectionCatalog.all(policy: policy).map {
+            ProjectionRunner(projection: $0, configuration: projectionConfiguration, logger: logger)
+        }
+        let services: [any Service] =
+            runners.map { runner in
+                BlockingService(description: "projection \(runner.projection.name)", work: { try runner.run() }, stop: { runner.requestStop() })
+            }
+            + [
+                StatisticsReporter(statistics: statistics, interval: configuration.statisticsInterval, logger: logger),
+                BlockingService(description: "ingest", work: { try loop.run() }, stop: { loop.requestStop() }),
+            ]
+        var group = ServiceGroupConfiguration(
+            services: services.map {
+                .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)
+            },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        group.maximumGracefulShutdownDuration = configuration.shutdownTimeout
+        group.maximumCancellationDuration = .milliseconds(500)
+        return ServiceGroup(configuration: group)
+    }
+
+    /// Fails start-up with what to do when the database is unreachable or at the wrong schema version.
+    private static func checkDatabase(_ database: DatabaseConfiguration) throws(ConfigurationError) {
+        do {
+            let connection = try database.connect(application: "callaudit-startup")
+            try Migrator(connection: connection, migrations: Migration.bundled()).requireCurrent()
+        } catch let error as PostgresError {
+            throw ConfigurationError(
+                setting: "--database-url", problem: error.description,
+                fix: "check the URL (or CALLAUDIT_DATABASE_URL, or libpq's PG* variables) and that PostgreSQL is running")
+        } catch {
+            throw ConfigurationError(setting: "database schema", problem: "\(error)")
+        }
+    }
+}

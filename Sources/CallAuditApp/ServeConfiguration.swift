@@ -1,0 +1,74 @@
+import CallAuditIngest
+import CallAuditProjections
+import CallAuditStore
+
+/// Everything `callaudit serve` runs on, in one typed value. Each component
+/// keeps its own configuration with its defaults documented; this holds them
+/// together and hands each the one database setting.
+package struct ServeConfiguration: Sendable {
+    /// PostgreSQL, for every component.
+    package var database: DatabaseConfiguration
+    /// Kafka → store.
+    package var ingest: IngestConfiguration
+    /// The projection runners.
+    package var projections: ProjectionConfiguration
+    /// A policy file replacing the built-in policy; nil for the built-in one.
+    package var policyFile: String?
+    /// How often ingest totals are logged. Default 60 s.
+    package var statisticsInterval: Duration
+    /// How long a graceful shutdown may take before the rest is cancelled. Default 9 s.
+    package var shutdownTimeout: Duration
+
+    package init(
+        database: DatabaseConfiguration = DatabaseConfiguration(),
+        ingest: IngestConfiguration = IngestConfiguration(),
+        projections: ProjectionConfiguration = ProjectionConfiguration(),
+        policyFile: String? = nil,
+        statisticsInterval: Duration = .seconds(60),
+        shutdownTimeout: Duration = .seconds(9)
+    ) {
+        self.database = database
+        self.ingest = ingest
+        self.projections = projections
+        self.policyFile = policyFile
+        self.statisticsInterval = statisticsInterval
+        self.shutdownTimeout = shutdownTimeout
+    }
+
+    /// Settings that cannot work, each with what to change.
+    package func validate() throws(ConfigurationError) {
+        func require(_ condition: Bool, _ setting: String, _ problem: String) throws(ConfigurationError) {
+            if !condition { throw ConfigurationError(setting: setting, problem: problem) }
+        }
+        try require(ingest.maxBatchSize > 0, "--batch-size", "must be at least 1")
+        try require(ingest.maxBatchDelay >= .zero, "--batch-delay-ms", "must not be negative")
+        try require(ingest.limits.maximumBytes > 0, "--max-message-bytes", "must be at least 1")
+        try require(ingest.limits.maximumAge > .zero, "--max-event-age-days", "must be at least 1")
+        try require(ingest.limits.maximumLead >= .zero, "--max-event-lead-hours", "must not be negative")
+        try require(projections.batchSize > 0, "--projection-batch-size", "must be at least 1")
+        try require(statisticsInterval > .zero, "--statistics-interval", "must be positive")
+        try require(database.statementTimeout >= .zero, "--statement-timeout", "must not be negative")
+        do {
+            try ingest.consumerConfiguration.validate()
+        } catch {
+            throw ConfigurationError(
+                setting: error.property.map { "--kafka-property \($0)" } ?? "--kafka-property", problem: error.message,
+                fix: "fix or remove it (the properties are librdkafka's, see its CONFIGURATION.md)")
+        }
+    }
+}
+
+/// A setting that keeps the service from starting, and what to do about it.
+package struct ConfigurationError: Error, CustomStringConvertible {
+    package var setting: String
+    package var problem: String
+    package var fix: String
+
+    package init(setting: String, problem: String, fix: String = "") {
+        self.setting = setting
+        self.problem = problem
+        self.fix = fix
+    }
+
+    package var description: String { "\(setting): \(problem)\(fix.isEmpty ? "" : ". \(fix)")" }
+}

@@ -1,0 +1,102 @@
+import ArgumentParser
+import CallAuditStore
+import Foundation
+
+/// The benchmarks behind BENCHMARKS.md. They measure; they are not tests.
+/// `ops/bench` runs them on a fresh, migrated database.
+@main
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "callaudit-bench",
+        abstract: "Benchmarks (not tests): figures for BENCHMARKS.md.",
+        subcommands: [IngestBench.self, ProjectionBench.self, LagBench.self, DecodeBench.self])
+}
+
+/// Where PostgreSQL is: the flag, else `CALLAUDIT_DATABASE_URL`, else libpq's `PG*` variables.
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .customLong("database-url"), help: "libpq URI or key=value string.")
+    var url: String?
+
+    var resolved: String { url ?? ProcessInfo.processInfo.environment["CALLAUDIT_DATABASE_URL"] ?? "" }
+}
+
+/// The `callaudit` executable built beside this one: the benchmarks run its dev Kafka and simulator as child processes.
+let callauditExecutable = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.deletingLastPathComponent()
+    .appendingPathComponent("callaudit")
+
+/// Progress on standard error; the figures go to standard output.
+func note(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+func pad(_ text: String, _ width: Int) -> String {
+    text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
+}
+
+func requireEmptyStore(_ url: String) throws {
+    let connection = try PostgresConnection(conninfo: url)
+    try Migrator(connection: connection, migrations: Migration.bundled()).requireCurrent()
+    guard try connection.query("SELECT count(*) FROM events").scalar == "0" else {
+        throw ValidationError("the benchmark needs an empty, migrated database (ops/bench makes one)")
+    }
+}
+
+struct Child {
+    var process: Process
+    var output: Pipe
+    func terminate() { process.terminate() }
+    func waitUntilExit() { process.waitUntilExit() }
+}
+
+func child(_ arguments: [String], captureOutput: Bool = false) throws -> Child {
+    let process = Process()
+    process.executableURL = callauditExecutable
+    process.arguments = arguments
+    let output = Pipe()
+    process.standardOutput = captureOutput ? output : FileHandle.nullDevice
+    try process.run()
+    return Child(process: process, output: output)
+}
+
+func psql(_ url: String, _ command: String? = nil, file: String? = nil) throws {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    let input = command.map { ["-c", $0] } ?? ["-f", file!]
+    process.arguments = (["psql", url.isEmpty ? "" : url, "-qX", "-v", "ON_ERROR_STOP=1"] + input).filter { !$0.isEmpty }
+    process.standardOutput = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else { throw ValidationError("psql failed: \(command ?? file!)") }
+}
+
+func waitForFile(_ path: String) throws -> String {
+    for _ in 0..<200 {
+        if let text = try? String(contentsOfFile: path, encoding: .utf8), !text.isEmpty {
+            return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        Thread.sleep(forTimeInterval: 0.05)
+    }
+    throw ValidationError("the benchmark's dev kafka did not start")
+}
+
+func millis(_ d: Duration) -> String { String(format: "%.1f", d.inSeconds * 1000) }
+
+/// VmHWM: the most resident memory this process has had.
+func peakResidentMegabytes() -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+        let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "")
+    else { return -1 }
+    return kilobytes / 1024
+}
+
+func machineDescription() -> String {
+    let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+        .split(separator: "\n").first { $0.hasPrefix("model name") }?
+        .split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
+    return "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(cpu), \(ProcessInfo.processInfo.physicalMemory >> 30) GiB"
+}
+
+extension Array {
+    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
+}

@@ -1,0 +1,117 @@
+import ArgumentParser
+import CallAuditDomain
+import CallAuditIngest
+import CallAuditProjections
+import CallAuditSimulator
+import CallAuditStore
+import Foundation
+import Logging
+import Synchronization
+
+/// Durable end-to-end ingest against the raw COPY rate, in one run.
+///
+/// Kafka (the mock cluster) and the backlog loader run as child processes, so
+/// the peak RSS reported is the ingest's own.
+struct IngestBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest",
+        abstract: "Load a simulated backlog into the dev Kafka, ingest it durably, and compare with psql \\copy of the same rows.")
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(help: "Calls to simulate (about 6.2 events each).")
+    var calls = 50_000
+
+    @Option(help: "Partitions per topic in the benchmark's own mock cluster.")
+    var partitions: Int32 = 48
+
+    @Option(help: "Messages per transaction.")
+    var batchSize = 5_000
+
+    func run() throws {
+        let logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
+        let url = database.resolved
+        try requireEmptyStore(url)
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("callaudit-bench-\(getpid())")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+
+        let bootstrapFile = scratch.appendingPathComponent("bootstrap").path
+        let kafka = try child(["dev-kafka", "--bootstrap-file", bootstrapFile, "--partitions", String(partitions), "--log-level", "error"])
+        defer { kafka.terminate(); kafka.waitUntilExit() }
+        let brokers = try waitForFile(bootstrapFile)
+
+        note("loading the backlog: \(calls) calls")
+        let loader = try child(["simulate", "--brokers", brokers, "--calls", String(calls), "--malformed-rate", "0", "--seed", "1"], captureOutput: true)
+        loader.process.waitUntilExit()
+        let loaded = String(decoding: loader.output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        guard loader.process.terminationStatus == 0, let messages = Int(loaded.split(separator: " ")[safe: 3] ?? "") else {
+            throw ValidationError("loading the backlog failed: \(loaded)")
+        }
+
+        note("ingesting \(messages) events")
+        let result = try ingest(brokers: brokers, url: url, messages: messages, logger: logger)
+        let peakRSS = peakResidentMegabytes()
+
+        note("raw COPY of the same rows")
+        let copyRate = try rawCopyRate(url: url, scratch: scratch)
+
+        let latencies = result.latencies.sorted()
+        print("""
+            machine:                 \(machineDescription())
+            events:                  \(messages)
+            end-to-end ingest:       \(Int(result.steadyRate)) events/s (first poll to last commit; \(Int(result.totalRate)) events/s including the consumer group join)
+            raw psql \\copy:          \(Int(copyRate)) events/s (same rows, identically indexed table, one transaction)
+            ingest / raw COPY:       \(String(format: "%.0f", result.steadyRate / copyRate * 100)) %
+            batch commit latency:    p50 \(millis(latencies[latencies.count / 2])) ms, p99 \(millis(latencies[min(latencies.count - 1, latencies.count * 99 / 100)])) ms over \(latencies.count) batches
+            peak RSS (ingest):       \(peakRSS) MB
+            """)
+    }
+
+    private struct IngestResult {
+        var steadyRate: Double
+        var totalRate: Double
+        var latencies: [Duration]
+    }
+
+    private func ingest(brokers: String, url: String, messages: Int, logger: Logger) throws -> IngestResult {
+        let collected = Mutex<(latencies: [Duration], done: Int, firstStart: ContinuousClock.Instant?)>(([], 0, nil))
+        let finished = DispatchSemaphore(value: 0)
+        let configuration = IngestConfiguration(
+            brokers: brokers, groupID: "bench", database: DatabaseConfiguration(url: url), maxBatchSize: batchSize,
+            maxBatchDelay: .milliseconds(100))
+        let loop = IngestLoop(configuration: configuration, logger: logger) { outcome, count, latency in
+            let done = collected.withLock { state in
+                state.latencies.append(latency)
+                state.done += count
+                if state.firstStart == nil { state.firstStart = ContinuousClock.now - latency }
+                return state.done
+            }
+            if done >= messages { finished.signal() }
+        }
+        let started = ContinuousClock.now
+        let thread = Thread { do { try loop.run() } catch { note("ingest failed: \(error)") } }
+        thread.start()
+        finished.wait()
+        let ended = ContinuousClock.now
+        loop.requestStop()
+        return collected.withLock { state in
+            IngestResult(
+                steadyRate: Double(messages) / state.firstStart!.duration(to: ended).inSeconds,
+                totalRate: Double(messages) / started.duration(to: ended).inSeconds, latencies: state.latencies)
+        }
+    }
+
+    /// psql `\copy` of the ingested rows, exported first, into a table with the same columns, indexes and constraints.
+    private func rawCopyRate(url: String, scratch: URL) throws -> Double {
+        let file = scratch.appendingPathComponent("rows.copy").path
+        let columns = "stream, type, source, event_id, event_time, event, content_hash, kafka_topic, kafka_partition, kafka_offset"
+        try psql(url, "\\copy (SELECT \(columns) FROM events ORDER BY position) TO '\(file)'")
+        try psql(url, "DROP TABLE IF EXISTS bench_copy_baseline; CREATE TABLE bench_copy_baseline (LIKE events INCLUDING ALL)")
+        defer { try? psql(url, "DROP TABLE IF EXISTS bench_copy_baseline") }
+        let rows = Double(try PostgresConnection(conninfo: url).query("SELECT count(*) FROM events").scalar ?? "0") ?? 0
+        let started = ContinuousClock.now
+        try psql(url, "\\copy bench_copy_baseline (\(columns)) FROM '\(file)'")
+        return rows / started.duration(to: .now).inSeconds
+    }
+}

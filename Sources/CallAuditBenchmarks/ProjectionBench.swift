@@ -1,0 +1,110 @@
+import ArgumentParser
+import CallAuditDomain
+import CallAuditIngest
+import CallAuditProjections
+import CallAuditSimulator
+import CallAuditStore
+import Foundation
+import Logging
+import Synchronization
+
+/// Rebuild speed of each projection over a simulated log, and listing a month's findings.
+struct ProjectionBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "projections", abstract: "Append a simulated log straight to the store, then time each projection's rebuild.")
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(help: "Calls to simulate (about 6.2 events each).")
+    var calls = 160_000
+
+    func run() throws {
+        let url = database.resolved
+        try requireEmptyStore(url)
+        let store = EventStore(connection: try PostgresConnection(conninfo: url))
+        var simulation = SimulationConfiguration()
+        simulation.calls = calls
+        simulation.spanSeconds = 30 * 86_400
+        simulation.start = Timestamp(rfc3339: "2026-10-01T00:00:00Z")!
+        var batch: [IncomingEvent] = []
+        var appended = 0
+        note("appending the log: \(calls) calls over 30 days")
+        let decoder = EventDecoder()
+        try TrafficSimulator(configuration: simulation).generate { message in
+            let incoming = IncomingMessage(headers: message.headers.map { (key: $0.key, value: Optional($0.value)) }, value: message.value)
+            guard case .success(let event) = decoder.decode(incoming) else { return }
+            batch.append(IncomingEvent(event: event, origin: nil))
+            if batch.count == 10_000 {
+                try store.append(IngestBatch(events: batch), consumerGroup: "bench")
+                appended += batch.count
+                batch.removeAll(keepingCapacity: true)
+            }
+        }
+        try store.append(IngestBatch(events: batch), consumerGroup: "bench")
+        appended += batch.count
+        let logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
+        print("machine:   \(machineDescription())")
+        print("events:    \(appended) (\(calls) calls over 30 days)")
+        let now = Timestamp(rfc3339: "2026-11-15T00:00:00Z")!
+        for projection in [DailyVolumeProjection(), ComplianceProjection(policy: .default, clock: { now })] as [any Projection] {
+            let started = ContinuousClock.now
+            let outcome = try ProjectionRunner(
+                projection: projection, configuration: ProjectionConfiguration(database: DatabaseConfiguration(url: url).forMaintenance),
+                logger: logger
+            ).rebuild()
+            let elapsed = started.duration(to: .now).inSeconds
+            print(
+                "rebuild \(pad(projection.name, 14)) \(outcome.events) events in \(String(format: "%.1f", elapsed)) s: "
+                    + "\(Int(Double(outcome.events) / elapsed)) events/s\(outcome.inMemory ? " (in memory)" : "")")
+        }
+        let floor = try postgresFloor(url: url).inSeconds
+        print(
+            "PostgreSQL alone for the compliance rebuild's reads and writes: \(String(format: "%.1f", floor)) s "
+                + "(at most \(Int(Double(appended) / floor)) events/s)")
+        let connection = try PostgresConnection(conninfo: url)
+        let started = ContinuousClock.now
+        let rows = try connection.query(
+            """
+            SELECT occurred_at, rule, severity, call_id, recording_id, party_id, request_id, jurisdiction, citation, evidence, detail
+            FROM findings WHERE occurred_at >= '2026-10-01' AND occurred_at < '2026-11-01' AND status = 'open' ORDER BY occurred_at, rule, id
+            """)
+        print("findings of the month: \(rows.count) listed in \(millis(started.duration(to: .now))) ms")
+        print("peak RSS:  \(peakResidentMegabytes()) MB")
+    }
+}
+
+/// What PostgreSQL alone spends on the compliance rebuild's I/O: psql reads
+/// the log in rebuild order, then `\copy`s back every table the rebuild wrote,
+/// as it wrote them, in a transaction it rolls back. No rebuild on this
+/// database can be faster than this, whatever the Swift side does.
+private func postgresFloor(url: String) throws -> Duration {
+    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("callaudit-floor-\(getpid())")
+    try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: scratch) }
+    let findingColumns = """
+        rule, severity, occurred_at, call_id, recording_id, party_id, request_id, jurisdiction, citation, evidence, detail,
+        policy_version, policy_hash, fingerprint, finding_key, subject, status
+        """.replacingOccurrences(of: "\n", with: " ")
+    let tables = [
+        ("compliance_calls", "*"), ("compliance_recordings", "*"), ("compliance_holds", "*"), ("compliance_requests", "*"),
+        ("compliance_subject_calls", "*"), ("compliance_deadlines", "*"), ("findings", findingColumns),
+    ]
+    for (table, columns) in tables {
+        try psql(url, "\\copy (SELECT \(columns) FROM \(table)) TO '\(scratch.path)/\(table)'")
+    }
+    let script = scratch.appendingPathComponent("floor.sql")
+    try ([
+        "\\copy (SELECT transaction_id, position, stream, type, event_time, event FROM events ORDER BY transaction_id, position) TO '/dev/null'",
+        "BEGIN;",
+        "TRUNCATE findings, \(tables.dropLast().map(\.0).joined(separator: ", "));",
+    ] + tables.map { table, columns in
+        "\\copy \(table) \(columns == "*" ? "" : "(\(columns))") FROM '\(scratch.path)/\(table)'"
+    } + [
+        "INSERT INTO finding_changes (change, log_position, finding_key, rule, occurred_at, call_id, recording_id, party_id, request_id, fingerprint) "
+            + "SELECT 'raised', 1, finding_key, rule, occurred_at, call_id, recording_id, party_id, request_id, fingerprint FROM findings ORDER BY id;",
+        "ROLLBACK;",
+    ]).joined(separator: "\n").write(to: script, atomically: true, encoding: .utf8)
+    let started = ContinuousClock.now
+    try psql(url, file: script.path)
+    return started.duration(to: .now)
+}

@@ -1,0 +1,80 @@
+import CallAuditStore
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An event store session that outlasts transient failures.
+///
+/// `run` retries its body while the failure is transient (see `FailureClass`):
+/// on a new connection when the session is unusable, on the same one
+/// otherwise, with capped exponential backoff. Bad input and fatal errors are
+/// thrown to the caller; so is `StopRequested` once `shouldStop` says so.
+/// Used by one thread at a time; `cancelInFlight` may come from any.
+final class RetryingStore: @unchecked Sendable {
+    private let database: DatabaseConfiguration
+    private let application: String
+    private let maxDelay: Duration
+    private let logger: Logger
+    private let statistics: IngestStatistics
+    private let shouldStop: @Sendable () -> Bool
+    private var store: EventStore?
+    private let canceller = CancelSlot()
+
+    init(
+        database: DatabaseConfiguration, application: String, maxDelay: Duration, logger: Logger, statistics: IngestStatistics,
+        shouldStop: @escaping @Sendable () -> Bool
+    ) {
+        self.database = database
+        self.application = application
+        self.maxDelay = maxDelay
+        self.logger = logger
+        self.statistics = statistics
+        self.shouldStop = shouldStop
+    }
+
+    func run<T>(_ body: (EventStore) throws -> T) throws -> T {
+        var backoff = Backoff(maximum: maxDelay)
+        while true {
+            do {
+                return try body(try session())
+            } catch let error as PostgresError {
+                guard case .transient(let reconnect) = error.failureClass else { throw error }
+                if reconnect { close() }
+                statistics.retries.add(1, ordering: .relaxed)
+                if shouldStop() { throw StopRequested() }
+                let delay = backoff.step()
+                logger.warning(
+                    "PostgreSQL failed transiently; retrying the same batch",
+                    metadata: ["error": "\(error)", "retry.delay": "\(delay)", "retry.reconnect": "\(reconnect)"])
+                try sleep(for: delay)
+            }
+        }
+    }
+
+    /// Cancels the statement running now, if any (it then fails with 57014).
+    func cancelInFlight() { canceller.cancel() }
+
+    private func session() throws -> EventStore {
+        if let store { return store }
+        let connection = try database.connect(application: application)
+        canceller.hold(connection)
+        let opened = EventStore(connection: connection)
+        store = opened
+        return opened
+    }
+
+    private func close() {
+        store = nil
+        canceller.hold(nil)
+    }
+
+    private func sleep(for duration: Duration) throws {
+        let deadline = ContinuousClock.now + duration
+        while ContinuousClock.now < deadline {
+            if shouldStop() { throw StopRequested() }
+            usleep(20_000)
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import CallAuditDomain
+import CallAuditStore
+
+/// Which findings: those whose rule was broken in [from, to), optionally one rule, optionally withdrawn ones too.
+package struct FindingQuery: Sendable {
+    package var from: Timestamp
+    package var to: Timestamp
+    package var rule: RuleID?
+    package var includeWithdrawn: Bool
+
+    package init(from: Timestamp, to: Timestamp, rule: RuleID? = nil, includeWithdrawn: Bool = false) {
+        self.from = from
+        self.to = to
+        self.rule = rule
+        self.includeWithdrawn = includeWithdrawn
+    }
+
+    fileprivate var filter: String {
+        """
+        WHERE occurred_at >= $1::timestamptz AND occurred_at < $2::timestamptz
+          AND ($3::text IS NULL OR rule = $3) AND (status = 'open' OR $4::boolean)
+        """
+    }
+
+    fileprivate var parameters: [PostgresValue] {
+        [.text(from.rfc3339), .text(to.rfc3339), rule.map { .text($0.rawValue) } ?? .null, .text(includeWithdrawn ? "true" : "false")]
+    }
+}
+
+/// A finding as the read side gives it. Identifiers only, never personal data.
+package struct FindingRow: Sendable {
+    /// The column names, in the order `values` gives them.
+    package static let columns = [
+        "occurred_at", "rule", "severity", "status", "call_id", "recording_id", "party_id", "request_id", "jurisdiction",
+        "citation", "evidence", "detail", "policy_version", "policy_hash", "finding_key",
+    ]
+
+    package var occurredAt: String
+    package var rule: String
+    package var severity: String
+    package var status: String
+    package var callID: String?
+    package var recordingID: String?
+    package var partyID: String?
+    package var requestID: String?
+    package var jurisdiction: String?
+    package var citation: String
+    package var evidence: [String]
+    package var detail: String
+    package var policyVersion: String
+    package var policyHash: String
+    package var findingKey: String
+
+    /// Every column as text, evidence space-separated, in `columns` order.
+    package var values: [String?] {
+        [occurredAt, rule, severity, status, callID, recordingID, partyID, requestID, jurisdiction, citation,
+         evidence.joined(separator: " "), detail, policyVersion, policyHash, findingKey]
+    }
+}
+
+extension ReadSide {
+    /// Streams the findings in occurrence order straight from libpq's buffer:
+    /// a month of a large contact centre is tens of thousands of rows.
+    package func findings(_ query: FindingQuery, _ body: (FindingRow) throws -> Void) throws {
+        try connection.forEachRow(
+            """
+            SELECT to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), rule, severity, status, call_id,
+                   recording_id, party_id, request_id, jurisdiction, citation, array_to_string(evidence, ' '), detail,
+                   policy_version, policy_hash, finding_key
+            FROM findings \(query.filter) ORDER BY occurred_at, rule, id
+            """, query.parameters
+        ) { row in
+            try body(
+                FindingRow(
+                    occurredAt: row.string(0)!, rule: row.string(1)!, severity: row.string(2)!, status: row.string(3)!,
+                    callID: row.string(4), recordingID: row.string(5), partyID: row.string(6), requestID: row.string(7),
+                    jurisdiction: row.string(8), citation: row.string(9)!,
+                    evidence: row.string(10)!.split(separator: " ").map(String.init), detail: row.string(11)!,
+                    policyVersion: row.string(12)!, policyHash: row.string(13)!, findingKey: row.string(14)!))
+        }
+    }
+
+    /// How many findings each rule has in the query's period.
+    package func findingCounts(_ query: FindingQuery) throws -> [(rule: String, count: Int)] {
+        try connection.query("SELECT rule, count(*) FROM findings \(query.filter) GROUP BY rule ORDER BY rule", query.parameters)
+            .map { (rule: $0[0]!, count: Int($0[1]!)!) }
+    }
+}
