@@ -102,6 +102,7 @@ let package = Package(
         ),
 
         .testTarget(name: "CallAuditDomainTests", dependencies: ["CallAuditDomain"]),
+        .testTarget(name: "CallAuditStoreTests", dependencies: ["CallAuditStore"]),
         .testTarget(
             name: "CallAuditIntegrationTests",
             dependencies: [

@@ -123,8 +123,15 @@ package final class KafkaConsumer {
                 abandonedClose = true
                 return
             }
-            // Serves the rebalance callback, which commits the batch in flight before partitions go.
-            _ = rd_kafka_queue_poll_callback(queue, 100)
+            // Served as events: the queue also carries ops no callback takes (the close's own end).
+            guard let event = rd_kafka_queue_poll(queue, 100) else { continue }
+            if rd_kafka_event_type(event) == RD_KAFKA_EVENT_REBALANCE {
+                // Commits the batch in flight before the partitions go.
+                rebalanceCallback(
+                    rk: handle, err: rd_kafka_event_error(event), partitions: rd_kafka_event_topic_partition_list(event),
+                    opaque: callbacks.opaque)
+            }
+            rd_kafka_event_destroy(event)
         }
     }
 }

@@ -10,7 +10,9 @@ package struct ProjectionConfiguration: Sendable {
     package var pollInterval: Duration
     /// Longest wait between retries after a transient failure. Default 5 s.
     package var maxRetryDelay: Duration
-    /// On shutdown, how long a running statement may finish before it is cancelled. Default 5 s.
+    /// On shutdown, how long a running statement may finish before it is cancelled. Cancelling
+    /// only rolls the batch back (it is applied again on the next start), and the group stops
+    /// projections after ingest, so this is short. Default 1 s.
     package var shutdownGrace: Duration
     /// Warn when committed events wait behind a transaction older than this. Default 60 s.
     package var horizonWarning: Duration
@@ -20,7 +22,7 @@ package struct ProjectionConfiguration: Sendable {
         batchSize: Int = 5_000,
         pollInterval: Duration = .seconds(1),
         maxRetryDelay: Duration = .seconds(5),
-        shutdownGrace: Duration = .seconds(5),
+        shutdownGrace: Duration = .seconds(1),
         horizonWarning: Duration = .seconds(60)
     ) {
         self.database = database

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import CallAuditDomain
@@ -70,5 +71,64 @@ struct EventDecoderTests {
         #expect(schema.contains(#""phone":{"description""#) || schema.contains(#""x-pii":true"#))
         let subject = EventContract.schema(of: .object(EventContract.subject)).canonicalString
         #expect(subject.components(separatedBy: #""x-pii":true"#).count - 1 == 5)
+    }
+
+    @Test("duplicate ce_ headers are rejected in binary mode, as duplicate members are in structured mode")
+    func duplicateHeadersRejected() {
+        let headers = [("ce_specversion", "1.0"), ("ce_id", "e-1"), ("ce_source", "s"), ("ce_type", "call.ended"), ("ce_time", "2026-11-24T10:00:00Z")]
+        for duplicate in [("ce_id", "e-2"), ("CE_ID", "e-1"), ("content-type", "application/json")] {
+            let message = binary(headers + [("content-type", "application/json"), duplicate], data: #"{"call_id":"c"}"#)
+            guard case .failure(let rejection) = decoder.decode(message) else {
+                Issue.record("accepted a duplicate \(duplicate.0) header")
+                continue
+            }
+            #expect(rejection.reason == .notCloudEvent)
+            #expect(rejection.detail.contains("more than once"))
+        }
+        #expect((try? decoder.decodeThrowing(binary(headers + [("content-type", "application/json")], data: #"{"call_id":"c"}"#))) != nil)
+    }
+
+    @Test("event times outside the plausible window are bad_time: far past, far future, and year 10000 reached through an offset")
+    func implausibleTimes() {
+        let now = Timestamp(rfc3339: "2026-11-26T12:00:00Z")!
+        let decoder = EventDecoder(limits: DecodingLimits(maximumAge: .seconds(365 * 86_400), maximumLead: .seconds(3_600)), clock: { now })
+        func decode(_ time: String) -> Result<DecodedEvent, Rejection> {
+            decoder.decode(IncomingMessage(value: Array(structured.replacing("2026-11-24T10:00:00+01:00", with: time).utf8)))
+        }
+        #expect((try? decode("2026-11-26T12:59:00Z").get()) != nil, "within the lead")
+        #expect((try? decode("2025-11-27T12:00:00Z").get()) != nil, "within the age")
+        for time in ["2026-11-26T13:01:00Z", "2024-01-01T00:00:00Z", "9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+01:00"] {
+            guard case .failure(let rejection) = decode(time) else {
+                Issue.record("accepted \(time)")
+                continue
+            }
+            #expect(rejection.reason == .badTime, "\(time)")
+        }
+        #expect(Timestamp(rfc3339: "9999-12-31T23:59:59-23:59") == nil, "year 10000 in UTC cannot be written back as RFC 3339")
+        #expect(Timestamp(rfc3339: "9999-12-31T23:59:59Z")?.rfc3339 == "9999-12-31T23:59:59Z")
+    }
+
+    @Test("a 256 KiB event with 21,000 data members decodes in milliseconds, and a duplicate among them is still found")
+    func manyMembersDecodeInLinearTime() throws {
+        let members = (0..<21_000).map { String(format: "\"k%06d\":1", $0) }
+        func event(_ extra: [String]) -> IncomingMessage {
+            let data = (["\"call_id\":\"c\""] + extra).joined(separator: ",")
+            return IncomingMessage(
+                value: Array(#"{"specversion":"1.0","id":"e","source":"s","type":"call.ended","time":"2026-11-24T10:00:00Z","data":{\#(data)}}"#.utf8))
+        }
+        let decoder = EventDecoder()
+        let large = event(members)
+        #expect(large.value!.count > 250_000 && large.value!.count <= DecodingLimits.defaultMaximumBytes)
+        let started = ContinuousClock.now
+        let decoded = try decoder.decodeThrowing(large)
+        let elapsed = started.duration(to: .now)
+        // Quadratic duplicate checks took about 40 s for such a message; a linear decode takes milliseconds (more in debug builds).
+        #expect(elapsed < .seconds(2), "decoded in \(elapsed)")
+        #expect(decoded.document["data"]?.objectValue?.count == 21_001)
+        guard case .failure(let rejection) = decoder.decode(event(members + ["\"k010000\":2"])) else {
+            Issue.record("accepted a duplicate member among many")
+            return
+        }
+        #expect(rejection.reason == .notJSON && rejection.detail.contains("duplicate member name"))
     }
 }

@@ -133,7 +133,11 @@ final class RunningIngest: @unchecked Sendable {
     var statistics: IngestStatistics { loop.statistics }
 
     /// Whether the loop has ended on its own.
-    func ended(within seconds: Double) -> Bool { finished.wait(timeout: .now() + seconds) == .success }
+    func ended(within seconds: Double) -> Bool {
+        guard finished.wait(timeout: .now() + seconds) == .success else { return false }
+        finished.signal()
+        return true
+    }
 
     /// Stops the loop; what it failed with, if it did.
     @discardableResult
@@ -200,4 +204,53 @@ func expectOffsetsConsistent(_ database: TestDatabase, group: String = "test-gro
         #expect(Int(row[4]!)! == next)
         #expect(Int(row[5]!)! == next - 1)
     }
+}
+
+/// A `callaudit serve` child process, its standard error kept in a file.
+final class ServeProcess {
+    let process = Process()
+    private let errorFile: URL
+
+    init(_ arguments: [String]) throws {
+        errorFile = FileManager.default.temporaryDirectory.appendingPathComponent("callaudit-serve-\(UUID().uuidString).log")
+        FileManager.default.createFile(atPath: errorFile.path, contents: nil)
+        process.executableURL = URL(fileURLWithPath: callauditBinary)
+        process.arguments = ["serve"] + arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = try FileHandle(forWritingTo: errorFile)
+        try process.run()
+    }
+
+    /// `serve` against the test database and Kafka, with the suite's usual settings.
+    convenience init(kafka: TestKafka, database: TestDatabase, extra: [String] = []) throws {
+        try self.init(
+            [
+                "--database-url", database.serviceURL, "--brokers", kafka.brokers, "--group", "test-group",
+                "--batch-size", "2000", "--batch-delay-ms", "20", "--log-level", "warning",
+                "--kafka-property", "session.timeout.ms=6000", "--kafka-property", "heartbeat.interval.ms=500",
+            ] + extra)
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        try? FileManager.default.removeItem(at: errorFile)
+    }
+
+    /// Waits up to `seconds` for the process to end; whether it did.
+    func ended(within seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        return !process.isRunning
+    }
+
+    /// Sends SIGTERM and returns how long the process took to end (nil if it had not after `seconds`).
+    func terminate(within seconds: Double) -> Double? {
+        let started = Date()
+        process.terminate()
+        return ended(within: seconds) ? Date().timeIntervalSince(started) : nil
+    }
+
+    var status: Int32 { process.terminationStatus }
+
+    var standardError: String { (try? String(contentsOf: errorFile, encoding: .utf8)) ?? "" }
 }

@@ -1,0 +1,55 @@
+import CallAuditApp
+import CallAuditIngest
+import Foundation
+import Logging
+import Synchronization
+import Testing
+
+@Suite("The composition root")
+struct ApplicationTests {
+    final class Captured: Sendable {
+        let lines = Mutex<[(message: String, metadata: Logger.Metadata)]>([])
+    }
+
+    @Test("a line repeated within the window is held back and counted; the next one after it says how many")
+    func repeatedLinesAreRateLimited() {
+        let captured = Captured()
+        let handler = RateLimitedLogHandler(wrapping: ForwardingHandler(target: captured), window: .milliseconds(300))
+        let logger = Logger(label: "test", factory: { _ in handler })
+        for _ in 0..<1_000 { logger.warning("ingest totals") }
+        logger.warning("something else")
+        #expect(captured.lines.withLock { $0.map(\.message) } == ["ingest totals", "something else"])
+        Thread.sleep(forTimeInterval: 0.4)
+        logger.warning("ingest totals")
+        let last = captured.lines.withLock { $0.last }
+        #expect(last?.message == "ingest totals")
+        #expect(last?.metadata["log.suppressed"] == "999")
+    }
+
+    /// Keeps what it is asked to log in `target`.
+    struct ForwardingHandler: LogHandler {
+        let target: Captured
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+        var metadataProvider: Logger.MetadataProvider?
+
+        func log(event: LogEvent) { target.lines.withLock { $0.append(("\(event.message)", event.metadata ?? [:])) } }
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+    }
+
+    @Test("settings that cannot work are refused before anything starts, naming the setting")
+    func validation() {
+        var configuration = ServeConfiguration()
+        configuration.ingest.kafkaProperties = ["no.such.property": "1"]
+        let kafka = #expect(throws: ConfigurationError.self) { try configuration.validate() }
+        #expect(kafka?.setting == "--kafka-property no.such.property")
+        configuration = ServeConfiguration()
+        configuration.ingest.maxBatchSize = 0
+        #expect(throws: ConfigurationError.self) { try configuration.validate() }
+        #expect(throws: Never.self) { try ServeConfiguration().validate() }
+    }
+}

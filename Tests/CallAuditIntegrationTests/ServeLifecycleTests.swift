@@ -1,0 +1,146 @@
+import CallAuditDomain
+import CallAuditKafka
+import CallAuditStore
+import Foundation
+import Testing
+
+extension DatabaseTests {
+/// `callaudit serve` as a process: it refuses to start on what cannot work, and SIGTERM ends it in every state.
+@Suite("serve: start-up and shutdown")
+struct ServeLifecycleTests {
+    @Test("bad configuration, unusable Kafka credentials or an unreachable cluster end start-up within 10 s, non-zero, saying what to fix")
+    func badStartsExitWithAMessage() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let kafka = try TestKafka(partitions: 1)
+        let badPolicy = FileManager.default.temporaryDirectory.appendingPathComponent("bad-policy-\(UUID().uuidString).json")
+        try #"{"policy_version": "x", "retention_days": 0}"#.write(to: badPolicy, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: badPolicy) }
+        let cases: [(arguments: [String], says: String)] = [
+            (["--kafka-property", "no.such.property=1"], "no.such.property"),
+            (["--policy", badPolicy.path], "--policy \(badPolicy.path)"),
+            (["--batch-size", "0"], "--batch-size"),
+            (
+                ["--kafka-property", "security.protocol=SASL_PLAINTEXT", "--kafka-property", "sasl.mechanism=PLAIN",
+                 "--kafka-property", "sasl.username=ingest", "--kafka-property", "sasl.password=wrong"],
+                "credentials"
+            ),
+            (["--topic", "calls=no-such-topic"], "no-such-topic"),
+        ]
+        for (arguments, says) in cases {
+            let serve = try ServeProcess(kafka: kafka, database: database, extra: arguments)
+            #expect(serve.ended(within: 10), "\(arguments) ended within 10 s")
+            #expect(serve.status != 0, "\(arguments)")
+            #expect(serve.standardError.contains(says), "\(arguments): \(serve.standardError)")
+        }
+        let unreachable = try ServeProcess([
+            "--database-url", database.serviceURL, "--brokers", "127.0.0.1:9", "--log-level", "critical",
+        ])
+        #expect(unreachable.ended(within: 10))
+        #expect(unreachable.status != 0)
+        #expect(unreachable.standardError.contains("check that Kafka runs at 127.0.0.1:9"), "\(unreachable.standardError)")
+        let noDatabase = try ServeProcess(["--database-url", "postgresql://callaudit_service@127.0.0.1:1/nowhere", "--brokers", kafka.brokers])
+        #expect(noDatabase.ended(within: 15))
+        #expect(noDatabase.status != 0 && noDatabase.standardError.contains("--database-url"), "\(noDatabase.standardError)")
+    }
+
+    @Test("SIGTERM mid-ingest: a clean exit within 10 s, every committed batch consistent, the rest read again next time")
+    func sigtermMidIngest() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let kafka = try TestKafka(partitions: 16)
+        let messages = simulatedMessages(calls: 6_000, seed: 31)
+        try kafka.produce(messages)
+        let serve = try ServeProcess(kafka: kafka, database: database)
+        #expect(try waitUntil(seconds: 60) { try consumed(database) > 0 })
+        let took = serve.terminate(within: 10)
+        #expect(took != nil, "ended within 10 s")
+        #expect(serve.status == 0, "\(serve.standardError)")
+        try expectOffsetsConsistent(database)
+        let again = try ServeProcess(kafka: kafka, database: database)
+        #expect(try waitUntil(seconds: 120) { try consumed(database) == messages.count })
+        #expect(again.terminate(within: 10) != nil && again.status == 0)
+        #expect(try database.count("SELECT count(*) FROM events") == messages.count)
+    }
+
+    @Test("SIGTERM while PostgreSQL blocks the writer on a lock: ends within 10 s; the batch is cancelled, not half-written")
+    func sigtermWhileWriterBlocked() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let kafka = try TestKafka(partitions: 2)
+        let serve = try ServeProcess(kafka: kafka, database: database)
+        Thread.sleep(forTimeInterval: 2)
+        let locker = try database.owner()
+        try locker.execute("BEGIN; LOCK TABLE events IN ACCESS EXCLUSIVE MODE")
+        try kafka.produce(simulatedMessages(calls: 50, seed: 32))
+        Thread.sleep(forTimeInterval: 2)
+        #expect(serve.terminate(within: 10) != nil, "ended within 10 s: \(serve.standardError)")
+        try locker.execute("ROLLBACK")
+        #expect(try consumed(database) == 0, "the blocked batch was not committed")
+        #expect(try database.count("SELECT count(*) FROM dead_letters") == 0)
+    }
+
+    @Test("SIGTERM while PostgreSQL refuses connections and serve keeps retrying: ends within 10 s")
+    func sigtermWhileDatabaseUnreachable() throws {
+        let database = try TestDatabase.create()
+        defer {
+            try? PostgresConnection(conninfo: TestDatabase.adminURL).execute("ALTER DATABASE \(database.name) ALLOW_CONNECTIONS true")
+            database.drop()
+        }
+        let kafka = try TestKafka(partitions: 2)
+        let serve = try ServeProcess(kafka: kafka, database: database)
+        Thread.sleep(forTimeInterval: 2)
+        let admin = try PostgresConnection(conninfo: TestDatabase.adminURL)
+        try admin.execute("ALTER DATABASE \(database.name) ALLOW_CONNECTIONS false")
+        try admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", [.text(database.name)])
+        try kafka.produce(simulatedMessages(calls: 20, seed: 33))
+        Thread.sleep(forTimeInterval: 2)
+        #expect(serve.terminate(within: 10) != nil, "ended within 10 s")
+    }
+
+    @Test("SIGTERM with every broker down: ends within 10 s")
+    func sigtermWhileBrokersDown() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let kafka = try TestKafka(partitions: 2)
+        try kafka.produce(simulatedMessages(calls: 100, seed: 34))
+        let serve = try ServeProcess(kafka: kafka, database: database)
+        #expect(try waitUntil(seconds: 60) { try consumed(database) > 0 })
+        for broker in 1...kafka.cluster.brokerCount { try kafka.cluster.setBrokerDown(broker) }
+        Thread.sleep(forTimeInterval: 1)
+        #expect(serve.terminate(within: 10) != nil, "ended within 10 s")
+        #expect(serve.status == 0, "\(serve.standardError)")
+    }
+
+    @Test("SIGTERM while its projection runners stand by behind another leader: ends within 10 s")
+    func sigtermWhileStandingBy() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let kafka = try TestKafka(partitions: 2)
+        let leader = try database.owner()
+        for name in ["compliance", "daily_volume"] {
+            try leader.query("SELECT pg_advisory_lock(hashtextextended($1, 0))", [.text("callaudit.projection.\(name)")])
+        }
+        let serve = try ServeProcess(kafka: kafka, database: database)
+        Thread.sleep(forTimeInterval: 3)
+        #expect(serve.terminate(within: 10) != nil, "ended within 10 s")
+        #expect(serve.status == 0, "\(serve.standardError)")
+    }
+
+    @Test("a fatal error in one service stops the whole process, non-zero, with its message")
+    func fatalErrorStopsTheProcess() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let faults = FaultInjector(database: database)
+        try faults.arm("events")
+        try faults.inject("42501", into: "events")
+        let kafka = try TestKafka(partitions: 2)
+        try kafka.produce(simulatedMessages(calls: 20, seed: 35))
+        let serve = try ServeProcess(kafka: kafka, database: database)
+        #expect(serve.ended(within: 20))
+        #expect(serve.status != 0)
+        #expect(serve.standardError.contains("callaudit migrate"), "\(serve.standardError)")
+        #expect(try consumed(database) == 0)
+    }
+}
+}
