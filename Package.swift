@@ -27,7 +27,7 @@ let package = Package(
             providers: [.apt(["libpq-dev"])]
         ),
 
-        // The event contract: JSON, CloudEvents, the types of PRODUCT.md §1. Pure values, no I/O.
+        // The event contract: JSON, CloudEvents, the types of docs/product.md §1. Pure values, no I/O.
         .target(
             name: "CallAuditDomain",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],

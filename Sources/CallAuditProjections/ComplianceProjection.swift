@@ -4,7 +4,7 @@ import Glibc
 import CallAuditDomain
 import CallAuditStore
 
-/// Every rule of PRODUCT.md §3 as findings, kept from the log.
+/// Every rule of docs/product.md §3 as findings, kept from the log.
 ///
 /// Each batch loads the facts of the calls, recordings, holds and requests it
 /// touches, folds its events in, re-judges those subjects and reconciles their

@@ -302,6 +302,14 @@ package final class ProjectionRunner: @unchecked Sendable {
 
     private var lockKey: String { Self.lockKey(for: projection.name) }
 
+    /// Whether no running instance leads the named projection right now (its advisory lock is free).
+    package static func isLeaderless(_ name: String, on connection: PostgresConnection) throws -> Bool {
+        let key = PostgresValue.text(lockKey(for: name))
+        guard try connection.query("SELECT pg_try_advisory_lock(hashtextextended($1, 0))::text", [key]).scalar == "true" else { return false }
+        try connection.query("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [key])
+        return true
+    }
+
     /// Warns, now and then, when committed events wait behind a transaction
     /// that holds back the horizon longer than the configured threshold.
     private func watchHorizon(on connection: PostgresConnection) throws {

@@ -60,7 +60,7 @@ struct Projections: ParsableCommand {
         func run() throws {
             let projection = try resolve(name, policy)
             let connection = try database.connect()
-            guard try isLeaderless(name, on: connection) else {
+            guard try ProjectionRunner.isLeaderless(name, on: connection) else {
                 try ProjectionCheckpoints(connection: connection).requestRebuild(name)
                 print("a running service leads \(name): it will rebuild it; `projections status` shows when it is done")
                 return
@@ -90,7 +90,7 @@ struct Projections: ParsableCommand {
         func run() throws {
             let projection = try resolve(name, policy)
             let connection = try database.connect()
-            if try isLeaderless(name, on: connection) {
+            if try ProjectionRunner.isLeaderless(name, on: connection) {
                 let runner = ProjectionRunner(
                     projection: projection, configuration: ProjectionConfiguration(database: try database.configuration()),
                     logger: Logger(label: "retry") { _ in SwiftLogNoOpLogHandler() })
@@ -104,14 +104,6 @@ struct Projections: ParsableCommand {
             }
         }
     }
-}
-
-/// Whether no running service leads the projection right now (its advisory lock is free).
-private func isLeaderless(_ name: String, on connection: PostgresConnection) throws -> Bool {
-    let key = PostgresValue.text(ProjectionRunner.lockKey(for: name))
-    guard try connection.query("SELECT pg_try_advisory_lock(hashtextextended($1, 0))::text", [key]).scalar == "true" else { return false }
-    try connection.query("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [key])
-    return true
 }
 
 private func resolve(_ name: String, _ options: PolicyOptions) throws -> any Projection {

@@ -2,7 +2,7 @@ import Testing
 
 @testable import CallAuditDomain
 
-/// CONSENT_MISSING, one test per regime and edge (PRODUCT.md §2).
+/// CONSENT_MISSING, one test per regime and edge (docs/product.md §2).
 @Suite("CONSENT_MISSING")
 struct ConsentRuleTests {
     let policy = Policy.default

@@ -6,7 +6,7 @@ import Testing
 struct PolicyTests {
     let policy = Policy.default
 
-    @Test("the default policy carries PRODUCT.md §2: retention, grace, roles, purposes")
+    @Test("the default policy carries docs/product.md §2: retention, grace, roles, purposes")
     func defaults() {
         #expect(policy.retentionDays == 30)
         #expect(policy.noticeGraceSeconds == 10)

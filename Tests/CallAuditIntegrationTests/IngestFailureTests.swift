@@ -112,6 +112,20 @@ struct IngestFailureTests {
         try expectOffsetsConsistent(database)
     }
 
+    @Test("stored positions that cannot be read stop ingest with what to fix, instead of consuming from the beginning")
+    func unreadablePositionsStopIngest() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        try database.owner().execute("REVOKE SELECT ON kafka_offsets FROM callaudit_writer")
+        let kafka = try TestKafka(partitions: 1)
+        try kafka.produce(simulatedMessages(calls: 20, seed: 24))
+        let ingest = RunningIngest(kafka.ingestConfiguration(database), expectFailure: true)
+        #expect(ingest.ended(within: 30), "ingest stops on its own")
+        let failure = ingest.stop()
+        #expect(failure?.description.contains("privilege") == true, "\(String(describing: failure))")
+        #expect(try database.count("SELECT count(*) FROM events") == 0, "nothing was consumed from a guessed position")
+    }
+
     @Test("a batch rolled back after creating the staging table, then duplicates: stored as duplicates, no dead letter")
     func rollbackThenDuplicates() throws {
         let database = try TestDatabase.create()

@@ -1,4 +1,4 @@
-/// CONSENT_MISSING (PRODUCT.md §2, §3): a recorded call where an external
+/// CONSENT_MISSING (docs/product.md §2, §3): a recorded call where an external
 /// party lacks the notice or consent the call's regime requires.
 ///
 /// The call is judged by the strictest regime among all its parties'

@@ -1,4 +1,4 @@
-/// Stable rule ids (PRODUCT.md §3): auditors file against them.
+/// Stable rule ids (docs/product.md §3): auditors file against them.
 package enum RuleID: String, Sendable, CaseIterable {
     case consentMissing = "CONSENT_MISSING"
     case recordedAfterRefusal = "RECORDED_AFTER_REFUSAL"

@@ -1,4 +1,4 @@
-/// The `data` of every event type, as PRODUCT.md §1 states it.
+/// The `data` of every event type, as docs/product.md §1 states it.
 ///
 /// Values the rules judge rather than validate (jurisdiction missing, purpose
 /// missing or unknown, legal basis missing, any actor role) are optional or

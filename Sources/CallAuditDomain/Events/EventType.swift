@@ -1,9 +1,9 @@
-/// The four topics of PRODUCT.md §1 (their Kafka names are configurable).
+/// The four topics of docs/product.md §1 (their Kafka names are configurable).
 package enum Topic: String, CaseIterable, Sendable {
     case calls, consents, access, deletions
 }
 
-/// Every event type of the contract (PRODUCT.md §1).
+/// Every event type of the contract (docs/product.md §1).
 package enum EventType: String, CaseIterable, Sendable {
     case callStarted = "call.started"
     case callEnded = "call.ended"

@@ -20,7 +20,7 @@ package struct Field: Sendable {
     package var name: String
     package var shape: Shape
     package var required: Bool
-    /// Personal data (PRODUCT.md §1): never logged, encrypted per subject, erasable.
+    /// Personal data (docs/product.md §1): never logged, encrypted per subject, erasable.
     package var pii: Bool
 
     package static func required(_ name: String, _ shape: Shape, pii: Bool = false) -> Field {

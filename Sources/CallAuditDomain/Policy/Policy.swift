@@ -1,6 +1,6 @@
 import Crypto
 
-/// How a jurisdiction lets a call be recorded, from least to most demanding (PRODUCT.md §2).
+/// How a jurisdiction lets a call be recorded, from least to most demanding (docs/product.md §2).
 package enum ConsentRegime: String, Sendable, CaseIterable, Comparable {
     /// The organisation's own consent suffices.
     case oneParty = "one_party"
