@@ -1,4 +1,4 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.1
 import PackageDescription
 
 let package = Package(
@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // The default traits would also build swift-configuration, which nothing here uses.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
     ],
     targets: [
         // System libraries, each wrapped exactly once (CallAuditKafka, CallAuditStore).
@@ -67,6 +69,21 @@ let package = Package(
             name: "CallAuditQueries",
             dependencies: ["CallAuditDomain", "CallAuditStore", "CallAuditProjections"]
         ),
+        // Ed25519 signing keys (a key folder with rotation), detached signatures, PEM: what reports are signed and verified with.
+        .target(
+            name: "CallAuditSigning",
+            dependencies: ["CallAuditDomain", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // The HTTP API: tokens and roles, problem+json, limits, the endpoints over the read side and reports.
+        .target(
+            name: "CallAuditAPI",
+            dependencies: [
+                "CallAuditDomain", "CallAuditStore", "CallAuditQueries",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The composition root: typed configuration, start-up checks, the service group.
         .target(
             name: "CallAuditApp",
@@ -103,6 +120,7 @@ let package = Package(
 
         .testTarget(name: "CallAuditDomainTests", dependencies: ["CallAuditDomain"]),
         .testTarget(name: "CallAuditStoreTests", dependencies: ["CallAuditStore"]),
+        .testTarget(name: "CallAuditSigningTests", dependencies: ["CallAuditSigning"]),
         .testTarget(
             name: "CallAuditIntegrationTests",
             dependencies: [
