@@ -74,21 +74,34 @@ let package = Package(
             name: "CallAuditSigning",
             dependencies: ["CallAuditDomain", .product(name: "Crypto", package: "swift-crypto")]
         ),
+        // Audit reports: periods, sections read from the projections, signing, versions, the schedule, CSV and HTML.
+        .target(
+            name: "CallAuditReports",
+            dependencies: [
+                "CallAuditDomain", "CallAuditStore", "CallAuditQueries", "CallAuditSigning",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The HTTP API: tokens and roles, problem+json, limits, the endpoints over the read side and reports.
         .target(
             name: "CallAuditAPI",
             dependencies: [
-                "CallAuditDomain", "CallAuditStore", "CallAuditQueries",
+                "CallAuditDomain", "CallAuditStore", "CallAuditQueries", "CallAuditReports", "CallAuditSigning",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            resources: [.embedInCode("openapi.yaml")]
         ),
         // The composition root: typed configuration, start-up checks, the service group.
         .target(
             name: "CallAuditApp",
             dependencies: [
-                "CallAuditDomain", "CallAuditStore", "CallAuditIngest", "CallAuditProjections", "CallAuditQueries",
+                "CallAuditDomain", "CallAuditStore", "CallAuditIngest", "CallAuditProjections", "CallAuditQueries", "CallAuditReports",
+                "CallAuditSigning", "CallAuditAPI",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -103,7 +116,7 @@ let package = Package(
             name: "callaudit",
             dependencies: [
                 "CallAuditDomain", "CallAuditKafka", "CallAuditStore", "CallAuditIngest", "CallAuditProjections",
-                "CallAuditQueries", "CallAuditApp", "CallAuditSimulator",
+                "CallAuditQueries", "CallAuditApp", "CallAuditSimulator", "CallAuditReports", "CallAuditSigning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -125,7 +138,8 @@ let package = Package(
             name: "CallAuditIntegrationTests",
             dependencies: [
                 "CallAuditDomain", "CallAuditKafka", "CallAuditStore", "CallAuditIngest", "CallAuditProjections",
-                "CallAuditQueries", "CallAuditApp", "CallAuditSimulator", .product(name: "Logging", package: "swift-log"),
+                "CallAuditQueries", "CallAuditApp", "CallAuditSimulator", "CallAuditReports", "CallAuditSigning", "CallAuditAPI",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
     ]

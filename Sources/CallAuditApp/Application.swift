@@ -1,6 +1,9 @@
+import CallAuditAPI
 import CallAuditDomain
 import CallAuditIngest
 import CallAuditProjections
+import CallAuditReports
+import CallAuditSigning
 import CallAuditStore
 import Logging
 import ServiceLifecycle
@@ -25,6 +28,12 @@ package enum Application {
         let policy = try Policy.load(file: configuration.policyFile)
         logger.info("policy loaded", metadata: ["policy.version": "\(policy.version)", "policy.hash": "\(policy.hash)"])
         try checkDatabase(configuration.database)
+        do {
+            let keys = try KeyRing.open(configuration.keyDirectory)
+            logger.info("signing key", metadata: ["key.id": "\(keys.current.keyID)", "key.directory": "\(configuration.keyDirectory.path)"])
+        } catch {
+            throw ConfigurationError(setting: "--key-dir \(configuration.keyDirectory.path)", problem: error.description, fix: "point it at a writable folder")
+        }
 
         var ingestConfiguration = configuration.ingest
         ingestConfiguration.database = configuration.database
@@ -36,12 +45,22 @@ package enum Application {
         let runners = ProjectionCatalog.all(policy: policy).map {
             ProjectionRunner(projection: $0, configuration: projectionConfiguration, logger: logger)
         }
+        let scheduler = ReportScheduler(
+            schedule: configuration.reports, database: configuration.database, policy: policy, keyDirectory: configuration.keyDirectory,
+            logger: logger)
+        var apiConfiguration = configuration.api
+        apiConfiguration.keyDirectory = configuration.keyDirectory
+        let api = try APIServer.build(
+            configuration: apiConfiguration, database: configuration.database, policy: policy, reportTimeZone: configuration.reports.timeZone,
+            logger: logger)
         let services: [any Service] =
             runners.map { runner in
                 BlockingService(description: "projection \(runner.projection.name)", work: { try runner.run() }, stop: { runner.requestStop() })
             }
             + [
+                BlockingService(description: "reports", work: { try scheduler.run() }, stop: { scheduler.requestStop() }),
                 StatisticsReporter(statistics: statistics, interval: configuration.statisticsInterval, logger: logger),
+                api.service,
                 BlockingService(description: "ingest", work: { try loop.run() }, stop: { loop.requestStop() }),
             ]
         var group = ServiceGroupConfiguration(

@@ -1,6 +1,9 @@
+import CallAuditAPI
 import CallAuditIngest
 import CallAuditProjections
+import CallAuditReports
 import CallAuditStore
+import Foundation
 
 /// Everything `callaudit serve` runs on, in one typed value. Each component
 /// keeps its own configuration with its defaults documented; this holds them
@@ -12,6 +15,12 @@ package struct ServeConfiguration: Sendable {
     package var ingest: IngestConfiguration
     /// The projection runners.
     package var projections: ProjectionConfiguration
+    /// The HTTP API.
+    package var api: APIConfiguration
+    /// When reports are issued.
+    package var reports: ReportSchedule
+    /// The signing keys' folder, made with a first key when missing. Default `callaudit-keys`.
+    package var keyDirectory: URL
     /// A policy file replacing the built-in policy; nil for the built-in one.
     package var policyFile: String?
     /// How often ingest totals are logged. Default 60 s.
@@ -23,6 +32,9 @@ package struct ServeConfiguration: Sendable {
         database: DatabaseConfiguration = DatabaseConfiguration(),
         ingest: IngestConfiguration = IngestConfiguration(),
         projections: ProjectionConfiguration = ProjectionConfiguration(),
+        api: APIConfiguration = APIConfiguration(),
+        reports: ReportSchedule = ReportSchedule(),
+        keyDirectory: URL = URL(fileURLWithPath: "callaudit-keys"),
         policyFile: String? = nil,
         statisticsInterval: Duration = .seconds(60),
         shutdownTimeout: Duration = .seconds(9)
@@ -30,6 +42,9 @@ package struct ServeConfiguration: Sendable {
         self.database = database
         self.ingest = ingest
         self.projections = projections
+        self.api = api
+        self.reports = reports
+        self.keyDirectory = keyDirectory
         self.policyFile = policyFile
         self.statisticsInterval = statisticsInterval
         self.shutdownTimeout = shutdownTimeout
@@ -48,6 +63,14 @@ package struct ServeConfiguration: Sendable {
         try require(projections.batchSize > 0, "--projection-batch-size", "must be at least 1")
         try require(statisticsInterval > .zero, "--statistics-interval", "must be positive")
         try require(database.statementTimeout >= .zero, "--statement-timeout", "must not be negative")
+        try require(TimeZone(identifier: reports.timeZone) != nil, "--report-time-zone \(reports.timeZone)", "is not an IANA time zone (UTC, Europe/Berlin…)")
+        try require(reports.closeDelay >= .zero, "--report-close-delay-hours", "must not be negative")
+        try require(api.rateLimit >= 0, "--rate-limit", "must not be negative")
+        if let tls = api.tls {
+            for file in [tls.certificateChain, tls.privateKey] {
+                try require(FileManager.default.isReadableFile(atPath: file), "--tls-certificate/--tls-key \(file)", "cannot be read")
+            }
+        }
         do {
             try ingest.consumerConfiguration.validate()
         } catch {

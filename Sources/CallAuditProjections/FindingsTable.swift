@@ -117,11 +117,13 @@ struct FindingsTable {
                 SELECT \(columns) FROM findings WHERE status = 'open'
             )
             INSERT INTO public.finding_changes (change, log_position, \(columns))
-            SELECT 'raised', NULL::bigint, \(Self.recordedColumns(of: "o"))
-            FROM open o LEFT JOIN latest l USING (finding_key) WHERE l.change IS DISTINCT FROM 'raised'
+            SELECT CASE WHEN l.change IS NULL OR l.change = 'withdrawn' THEN 'raised' ELSE 'changed' END, NULL::bigint,
+                   \(Self.recordedColumns(of: "o"))
+            FROM open o LEFT JOIN latest l USING (finding_key)
+            WHERE l.change IS NULL OR l.change = 'withdrawn' OR l.fingerprint <> o.fingerprint
             UNION ALL
             SELECT 'withdrawn', NULL::bigint, \(Self.recordedColumns(of: "l"))
-            FROM latest l LEFT JOIN open o USING (finding_key) WHERE l.change = 'raised' AND o.finding_key IS NULL
+            FROM latest l LEFT JOIN open o USING (finding_key) WHERE l.change <> 'withdrawn' AND o.finding_key IS NULL
             """)
     }
 
@@ -172,12 +174,11 @@ struct FindingsTable {
                 changed_at = CASE WHEN status = 'open' THEN changed_at ELSE now() END
             WHERE id = $15
             """, values(finding) + [.int(id)])
-        if reopen {
-            try connection.query(
-                """
-                INSERT INTO finding_changes (change, log_position, \(Self.recordedColumns))
-                SELECT 'raised', $2::bigint, \(Self.recordedColumns) FROM findings WHERE id = $1
-                """, [.int(id), logPosition.map { .int($0) } ?? .null])
-        }
+        // Raised again after a withdrawal, or still open with other details (new evidence, say).
+        try connection.query(
+            """
+            INSERT INTO finding_changes (change, log_position, \(Self.recordedColumns))
+            SELECT $3, $2::bigint, \(Self.recordedColumns) FROM findings WHERE id = $1
+            """, [.int(id), logPosition.map { .int($0) } ?? .null, .text(reopen ? "raised" : "changed")])
     }
 }

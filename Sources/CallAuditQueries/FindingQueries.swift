@@ -51,6 +51,14 @@ package struct FindingRow: Sendable {
     package var policyHash: String
     package var findingKey: String
 
+    /// The finding as `callaudit findings --format json` and audit reports give it:
+    /// one member per column, evidence as an array of event ids, absent ids as null.
+    package var json: JSONValue {
+        .object(zip(Self.columns, values).map { column, value in
+            (key: column, value: column == "evidence" ? .array(evidence.map { .string($0) }) : value.map { .string($0) } ?? .null)
+        })
+    }
+
     /// Every column as text, evidence space-separated, in `columns` order.
     package var values: [String?] {
         [occurredAt, rule, severity, status, callID, recordingID, partyID, requestID, jurisdiction, citation,

@@ -35,6 +35,14 @@ package final class KeyRing: Sendable {
         return try load(directory)
     }
 
+    /// Opens a folder that must already hold keys (for reading them, not making them).
+    package static func openExisting(_ directory: URL) throws(SigningError) -> KeyRing {
+        guard FileManager.default.fileExists(atPath: directory.appendingPathComponent("keys.json").path) else {
+            throw .keyFolder("\(directory.path) holds no keys.json")
+        }
+        return try load(directory)
+    }
+
     /// A new current key; the old one is retired (its public key stays published, its private key is removed).
     package func rotate(now: Timestamp = .now) throws(SigningError) -> KeyRing {
         let key = SigningKey(privateKey: Curve25519.Signing.PrivateKey())

@@ -84,7 +84,7 @@ package final class EventStore {
             let event = incoming.event
             if withSequence { encoder.integer(index) }
             encoder.text(event.stream)
-            encoder.text(event.type.rawValue)
+            encoder.text(event.typeName)
             encoder.text(event.source)
             encoder.text(event.id)
             encoder.timestamp(event.time)

@@ -327,3 +327,13 @@ package final class CancelSlot: Sendable {
         current.withLock { $0 }?.cancel()
     }
 }
+
+extension PostgresConnection {
+    /// A connection handed between threads, one at a time: whoever holds the
+    /// handle is its only user (a pool's idle list, then one worker thread).
+    package final class Handle: @unchecked Sendable {
+        package let connection: PostgresConnection
+
+        package init(_ connection: PostgresConnection) { self.connection = connection }
+    }
+}

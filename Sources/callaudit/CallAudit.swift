@@ -6,7 +6,8 @@ struct CallAudit: AsyncParsableCommand {
         commandName: "callaudit",
         abstract: "Compliance audit for call recording: Kafka events into an append-only PostgreSQL event store.",
         subcommands: [
-            Migrate.self, Serve.self, Projections.self, Findings.self, PolicyCommand.self, DevKafka.self, Simulate.self, DeadLetters.self, Summary.self, Schemas.self,
+            Migrate.self, Serve.self, Projections.self, Findings.self, Reports.self, Verify.self, Keys.self, Tokens.self, PolicyCommand.self,
+            DevKafka.self, Simulate.self, DeadLetters.self, Summary.self, Schemas.self,
         ]
     )
 }

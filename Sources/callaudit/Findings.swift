@@ -51,7 +51,7 @@ struct Findings: ParsableCommand {
                 out.line(finding.values.map { csvField($0 ?? "") }.joined(separator: ","))
             case .json:
                 if !first { out.append(",\n") }
-                out.append(JSONValue.object(zip(columns, finding.values).map { (key: $0, value: $1.map { .string($0) } ?? .null) }).compactBytes)
+                out.append(finding.json.compactBytes)
             }
             first = false
         }

@@ -1,5 +1,7 @@
 import ArgumentParser
+import CallAuditAPI
 import CallAuditApp
+import CallAuditReports
 import CallAuditDomain
 import CallAuditStore
 import Foundation
@@ -147,6 +149,72 @@ struct PolicyOptions: ParsableArguments {
     var resolvedPath: String? { path ?? environment["CALLAUDIT_POLICY"] }
 
     func load() throws -> Policy { try Policy.load(file: resolvedPath) }
+}
+
+/// Where the signing keys are: `--key-dir`, then `CALLAUDIT_KEY_DIR`, else `./callaudit-keys`.
+struct KeyOptions: ParsableArguments {
+    @Option(name: .customLong("key-dir"), help: "Signing key folder, made with a first key when missing (default: $CALLAUDIT_KEY_DIR, else ./callaudit-keys).")
+    var path: String?
+
+    var directory: URL { URL(fileURLWithPath: path ?? environment["CALLAUDIT_KEY_DIR"] ?? "callaudit-keys") }
+}
+
+/// The HTTP API's address, TLS and limits.
+struct HTTPOptions: ParsableArguments {
+    @Option(help: "Where the HTTP API listens, host:port (default: $CALLAUDIT_HTTP_ADDRESS, else 127.0.0.1:8080).")
+    var httpAddress: String?
+
+    @Option(help: "TLS certificate chain, PEM (default: $CALLAUDIT_TLS_CERTIFICATE; without it the API speaks plain HTTP).")
+    var tlsCertificate: String?
+
+    @Option(help: "TLS private key, PEM (default: $CALLAUDIT_TLS_KEY).")
+    var tlsKey: String?
+
+    @Option(help: "Requests per second each token may make on average; 0 for no limit (default: $CALLAUDIT_RATE_LIMIT, else 50).")
+    var rateLimit: Double?
+
+    func configuration() throws -> APIConfiguration {
+        var configuration = APIConfiguration()
+        let address = httpAddress ?? environment["CALLAUDIT_HTTP_ADDRESS"] ?? "127.0.0.1:8080"
+        guard let (host, port) = APIConfiguration.parseAddress(address) else {
+            throw ValidationError("--http-address \(address): use host:port, e.g. 127.0.0.1:8080 or 0.0.0.0:8443")
+        }
+        configuration.host = host
+        configuration.port = port
+        let certificate = tlsCertificate ?? environment["CALLAUDIT_TLS_CERTIFICATE"]
+        let key = tlsKey ?? environment["CALLAUDIT_TLS_KEY"]
+        switch (certificate, key) {
+        case (let certificate?, let key?): configuration.tls = .init(certificateChain: certificate, privateKey: key)
+        case (nil, nil): break
+        default: throw ValidationError("--tls-certificate and --tls-key go together")
+        }
+        if let rate = try setting(rateLimit, "CALLAUDIT_RATE_LIMIT", "--rate-limit") {
+            configuration.rateLimit = rate
+            configuration.rateBurst = max(rate * 2, 1)
+        }
+        return configuration
+    }
+}
+
+/// When reports are issued on their own.
+struct ReportScheduleOptions: ParsableArguments {
+    @Option(help: "Time zone whose days, weeks, months and quarters reports cover (default: $CALLAUDIT_REPORT_TIME_ZONE, else UTC).")
+    var reportTimeZone: String?
+
+    @Option(help: "Hours after a period's end before its report is issued, for late events (default: $CALLAUDIT_REPORT_CLOSE_DELAY_HOURS, else 72).")
+    var reportCloseDelayHours: Int?
+
+    @Option(help: "Seconds between the scheduler's rounds (default: 60).")
+    var reportInterval: Int = 60
+
+    func schedule() throws -> ReportSchedule {
+        var schedule = ReportSchedule(interval: .seconds(max(reportInterval, 1)))
+        if let zone = reportTimeZone ?? environment["CALLAUDIT_REPORT_TIME_ZONE"] { schedule.timeZone = zone }
+        if let hours = try setting(reportCloseDelayHours, "CALLAUDIT_REPORT_CLOSE_DELAY_HOURS", "--report-close-delay-hours") {
+            schedule.closeDelay = .seconds(Int64(hours) * 3_600)
+        }
+        return schedule
+    }
 }
 
 /// Prints to standard error, for progress and diagnostics that are not the command's output.

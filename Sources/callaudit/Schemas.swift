@@ -11,10 +11,11 @@ struct Schemas: ParsableCommand {
 
     func run() throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        for type in EventType.allCases {
-            let path = "\(directory)/\(type.rawValue).schema.json"
-            try (EventContract.jsonSchema(for: type).prettyPrinted() + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let schemas = EventType.allCases.map { ($0.rawValue, EventContract.jsonSchema(for: $0)) }
+            + OwnEventType.allCases.map { ($0.rawValue, EventContract.jsonSchema(for: $0)) }
+        for (name, schema) in schemas {
+            try (schema.prettyPrinted() + "\n").write(toFile: "\(directory)/\(name).schema.json", atomically: true, encoding: .utf8)
         }
-        print("wrote \(EventType.allCases.count) schemas to \(directory)")
+        print("wrote \(schemas.count) schemas to \(directory)")
     }
 }

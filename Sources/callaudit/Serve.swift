@@ -1,7 +1,10 @@
 import ArgumentParser
+import CallAuditAPI
 import CallAuditApp
 import CallAuditIngest
 import CallAuditProjections
+import CallAuditReports
+import Foundation
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,6 +20,9 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var decoding: DecodingOptions
     @OptionGroup var logging: LoggingOptions
     @OptionGroup var policy: PolicyOptions
+    @OptionGroup var keys: KeyOptions
+    @OptionGroup var http: HTTPOptions
+    @OptionGroup var reports: ReportScheduleOptions
 
     @Option(help: "Messages per transaction at most.")
     var batchSize = 5_000
@@ -35,7 +41,8 @@ struct Serve: AsyncParsableCommand {
             kafkaProperties: try kafka.librdkafkaProperties(), maxBatchSize: batchSize, maxBatchDelay: .milliseconds(batchDelayMs),
             limits: try decoding.limits(), kafkaStartupTimeout: .seconds(kafkaStartupTimeout))
         let configuration = ServeConfiguration(
-            database: database, ingest: ingest, projections: ProjectionConfiguration(), policyFile: policy.resolvedPath)
+            database: database, ingest: ingest, projections: ProjectionConfiguration(), api: try http.configuration(),
+            reports: try reports.schedule(), keyDirectory: keys.directory, policyFile: policy.resolvedPath)
         try await Application.run(configuration, logger: logger)
     }
 }

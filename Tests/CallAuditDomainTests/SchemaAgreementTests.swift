@@ -14,6 +14,11 @@ struct SchemaAgreementTests {
             let committed = try String(contentsOf: path, encoding: .utf8)
             #expect(committed == EventContract.jsonSchema(for: type).prettyPrinted() + "\n", "run `callaudit schemas` and commit: \(type.rawValue)")
         }
+        for type in OwnEventType.allCases {
+            let path = repositoryRoot.appendingPathComponent("schemas/events/\(type.rawValue).schema.json")
+            let committed = try String(contentsOf: path, encoding: .utf8)
+            #expect(committed == EventContract.jsonSchema(for: type).prettyPrinted() + "\n", "run `callaudit schemas` and commit: \(type.rawValue)")
+        }
     }
 
     @Test("every sample gets the contract's verdict from both Python jsonschema and the Swift decoder")

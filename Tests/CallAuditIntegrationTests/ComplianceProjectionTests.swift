@@ -181,7 +181,7 @@ struct ComplianceProjectionTests {
         #expect(json.status == 0)
         let listed = try JSONParser.parse(json.output).arrayValue ?? []
         #expect(listed.compactMap { $0["rule"]?.stringValue }.sorted() == rules)
-        #expect(listed.allSatisfy { $0["citation"]?.stringValue?.isEmpty == false && $0["evidence"]?.stringValue?.isEmpty == false })
+        #expect(listed.allSatisfy { $0["citation"]?.stringValue?.isEmpty == false && $0["evidence"]?.arrayValue?.isEmpty == false })
 
         let csv = try runCallAudit(period + ["--format", "csv"]).output.split(separator: "\n")
         #expect(csv.first?.hasPrefix("occurred_at,rule,severity,status,") == true)

@@ -4,7 +4,8 @@ import Crypto
 package struct DecodedEvent: Sendable {
     package var source: String
     package var id: String
-    package var type: EventType
+    /// The CloudEvents `type`: a contract type, or one of CallAudit's own (`OwnEventType`).
+    package var typeName: String
     package var time: Timestamp
     package var stream: String
     /// The whole CloudEvent in structured form, attributes and data.
@@ -14,10 +15,17 @@ package struct DecodedEvent: Sendable {
     /// SHA-256 of `canonical`.
     package var contentHash: [UInt8]
 
+    /// The contract type, nil for one of CallAudit's own events.
+    package var type: EventType? { EventType(rawValue: typeName) }
+
     package init(source: String, id: String, type: EventType, time: Timestamp, stream: String, document: JSONValue) {
+        self.init(source: source, id: id, typeName: type.rawValue, time: time, stream: stream, document: document)
+    }
+
+    package init(source: String, id: String, typeName: String, time: Timestamp, stream: String, document: JSONValue) {
         self.source = source
         self.id = id
-        self.type = type
+        self.typeName = typeName
         self.time = time
         self.stream = stream
         self.document = document

@@ -5,23 +5,35 @@ extension EventContract {
     package static let schemaBaseURI = "https://callaudit.example/schemas/events/"
 
     package static func jsonSchema(for type: EventType) -> JSONValue {
+        jsonSchema(
+            typeName: type.rawValue, data: data(of: type),
+            description: "CloudEvents 1.0 event of type \(type.rawValue) on the \(type.topic.rawValue) topic (structured form).")
+    }
+
+    /// One of CallAudit's own events, as it stores them.
+    package static func jsonSchema(for type: OwnEventType) -> JSONValue {
+        jsonSchema(
+            typeName: type.rawValue, data: type.data,
+            description: "CloudEvents 1.0 event of type \(type.rawValue), written by CallAudit itself (source \(OwnEventType.source)); producers cannot publish it.")
+    }
+
+    private static func jsonSchema(typeName: String, data: ObjectShape, description: String) -> JSONValue {
         let attributes: [(key: String, value: JSONValue)] = [
             ("specversion", ["const": "1.0"]),
             ("id", ["type": "string", "minLength": 1]),
             ("source", ["type": "string", "minLength": 1]),
-            ("type", ["const": .string(type.rawValue)]),
+            ("type", ["const": .string(typeName)]),
             ("time", ["type": "string", "format": "date-time"]),
             ("datacontenttype", ["type": "string"]),
             ("dataschema", ["type": "string"]),
             ("subject", ["type": "string"]),
-            ("data", schema(of: .object(data(of: type)))),
+            ("data", schema(of: .object(data))),
         ]
         return [
             "$schema": "https://json-schema.org/draft/2020-12/schema",
-            "$id": .string(schemaBaseURI + type.rawValue + ".schema.json"),
-            "title": .string(type.rawValue),
-            "description": .string(
-                "CloudEvents 1.0 event of type \(type.rawValue) on the \(type.topic.rawValue) topic (structured form)."),
+            "$id": .string(schemaBaseURI + typeName + ".schema.json"),
+            "title": .string(typeName),
+            "description": .string(description),
             "type": "object",
             "required": ["specversion", "id", "source", "type", "time", "data"],
             "properties": .object(attributes),

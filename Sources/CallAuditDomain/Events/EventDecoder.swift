@@ -86,6 +86,9 @@ package struct EventDecoder: Sendable {
         let source = try requiredAttribute("source", in: document)
         let typeName = try requiredAttribute("type", in: document)
         guard let type = EventType(rawValue: typeName) else {
+            if OwnEventType(rawValue: typeName) != nil {
+                throw Rejection(.unknownType, "type \(typeName) is written by CallAudit itself; producers cannot publish it")
+            }
             throw Rejection(.unknownType, "type is not one of the \(EventType.allCases.count) contract types")
         }
         guard let timeValue = document["time"] else { throw Rejection(.notCloudEvent, "time is required") }

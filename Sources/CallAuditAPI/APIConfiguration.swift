@@ -1,0 +1,56 @@
+import Foundation
+
+/// How the HTTP API listens and what it allows; every default fits production.
+package struct APIConfiguration: Sendable {
+    /// Where to listen. Default `127.0.0.1:8080`.
+    package var host: String
+    package var port: Int
+    /// TLS from PEM files; nil serves plain HTTP (behind a TLS-terminating proxy, say).
+    package var tls: TLSFiles?
+    /// Largest request body accepted; larger ones get 413. Default 64 KiB.
+    package var maxBodyBytes: Int
+    /// A request taking longer is answered 503. Default 30 s.
+    package var requestTimeout: Duration
+    /// Requests per second each token may make on average, and the burst it may save up. Default 50 and 100; zero disables.
+    package var rateLimit: Double
+    package var rateBurst: Double
+    /// PostgreSQL sessions the API uses, each on its own thread. Default 4.
+    package var databaseConnections: Int
+    /// Where the signing keys are.
+    package var keyDirectory: URL
+
+    package struct TLSFiles: Sendable {
+        package var certificateChain: String
+        package var privateKey: String
+
+        package init(certificateChain: String, privateKey: String) {
+            self.certificateChain = certificateChain
+            self.privateKey = privateKey
+        }
+    }
+
+    package init(
+        host: String = "127.0.0.1", port: Int = 8080, tls: TLSFiles? = nil, maxBodyBytes: Int = 64 * 1024,
+        requestTimeout: Duration = .seconds(30), rateLimit: Double = 50, rateBurst: Double = 100, databaseConnections: Int = 4,
+        keyDirectory: URL = URL(fileURLWithPath: "callaudit-keys")
+    ) {
+        self.host = host
+        self.port = port
+        self.tls = tls
+        self.maxBodyBytes = maxBodyBytes
+        self.requestTimeout = requestTimeout
+        self.rateLimit = rateLimit
+        self.rateBurst = rateBurst
+        self.databaseConnections = databaseConnections
+        self.keyDirectory = keyDirectory
+    }
+
+    /// `host:port` as given to `--http-address`.
+    package static func parseAddress(_ text: String) -> (host: String, port: Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65_535).contains(port) else {
+            return nil
+        }
+        let host = String(text[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        return host.isEmpty ? nil : (host, port)
+    }
+}

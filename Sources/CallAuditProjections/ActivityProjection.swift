@@ -1,0 +1,176 @@
+import CallAuditDomain
+import CallAuditStore
+
+/// Typed rows per call, recording, access and legal hold: what a period's
+/// audit report summarises (calls and recorded calls by regime, accesses by
+/// role and purpose, deletions against retention, open holds). Findings and
+/// subject requests come from the compliance projection; this one only keeps
+/// what happened, and when.
+///
+/// Every upsert is order-independent (earliest start, earliest deletion…), so
+/// events arriving in any order give the same rows.
+package struct ActivityProjection: Projection {
+    package let name = "activity"
+    package let tables = ["activity_calls", "activity_recordings", "activity_accesses", "activity_holds"]
+    package let policy: Policy
+
+    package init(policy: Policy) {
+        self.policy = policy
+    }
+
+    package func apply(_ events: [StoredEvent], in connection: PostgresConnection) throws {
+        var rows = ActivityRows()
+        for event in events {
+            guard let fact = FactEvent(try event.document()) else { continue }
+            rows.add(fact, position: event.position, policy: policy)
+        }
+        try rows.write(to: connection)
+    }
+}
+
+/// One batch's rows, merged per key so each upsert touches a row once.
+private struct ActivityRows {
+    struct Call { var startedAt: Timestamp?; var recordedAt: Timestamp?; var regime: String? }
+    struct Recording { var callID: String?; var storedAt: Timestamp?; var deletedAt: Timestamp?; var reason: String?; var method: String? }
+    struct Hold { var placedAt: Timestamp?; var releasedAt: Timestamp?; var recordingIDs: Set<String> = [] }
+    struct Access {
+        var position: Int64, eventID: String, recordingID: String, time: Timestamp, kind: String, actorID: String, actorRole: String
+        var action: String?, purpose: String?, anonymized: Bool, country: String?, legalBasis: String?
+    }
+
+    var calls: [String: Call] = [:]
+    var recordings: [String: Recording] = [:]
+    var holds: [String: Hold] = [:]
+    var accesses: [Access] = []
+
+    mutating func add(_ event: FactEvent, position: Int64, policy: Policy) {
+        let (data, time) = (event.data, event.time)
+        let callID = data["call_id"]?.stringValue
+        let recordingID = data["recording_id"]?.stringValue
+        switch event.type {
+        case .callStarted:
+            guard let callID else { return }
+            let jurisdictions = (data["parties"]?.arrayValue ?? []).map { $0["jurisdiction"]?.stringValue }
+            let regime = jurisdictions.map { policy.rule(for: $0).regime }.max()
+            calls[callID, default: Call()].startedAt = earliest(calls[callID]?.startedAt, time)
+            calls[callID]!.regime = regime?.rawValue
+        case .recordingStarted:
+            guard let callID else { return }
+            calls[callID, default: Call()].recordedAt = earliest(calls[callID]?.recordedAt, time)
+        case .recordingStored:
+            guard let recordingID else { return }
+            recordings[recordingID, default: Recording()].storedAt = earliest(recordings[recordingID]?.storedAt, time)
+            recordings[recordingID]!.callID = callID
+        case .recordingDeleted:
+            guard let recordingID else { return }
+            var recording = recordings[recordingID] ?? Recording()
+            if recording.deletedAt.map({ time < $0 }) ?? true {
+                recording.deletedAt = time
+                recording.reason = data["reason"]?.stringValue
+                recording.method = data["method"]?.stringValue
+            }
+            recordings[recordingID] = recording
+        case .recordingAccessed, .recordingShared:
+            guard let recordingID else { return }
+            accesses.append(
+                Access(
+                    position: position, eventID: event.id, recordingID: recordingID, time: time,
+                    kind: event.type == .recordingAccessed ? "accessed" : "shared", actorID: data["actor"]?["id"]?.stringValue ?? "",
+                    actorRole: data["actor"]?["role"]?.stringValue ?? "", action: data["action"]?.stringValue,
+                    purpose: data["purpose"]?.stringValue, anonymized: data["anonymized"]?.boolValue ?? false,
+                    country: data["recipient"]?["country"]?.stringValue, legalBasis: data["legal_basis"]?.stringValue))
+        case .legalHoldPlaced, .legalHoldReleased:
+            guard let holdID = data["hold_id"]?.stringValue else { return }
+            var hold = holds[holdID] ?? Hold()
+            if event.type == .legalHoldPlaced {
+                hold.placedAt = earliest(hold.placedAt, time)
+                hold.recordingIDs.formUnion((data["recording_ids"]?.arrayValue ?? []).compactMap(\.stringValue))
+            } else {
+                hold.releasedAt = latest(hold.releasedAt, time)
+            }
+            holds[holdID] = hold
+        default:
+            return
+        }
+    }
+
+    func write(to connection: PostgresConnection) throws {
+        try upsert(
+            connection, "activity_calls", keys: calls.keys.sorted(), ["call_id", "started_at", "first_recorded_at", "regime"],
+            types: ["text", "timestamptz", "timestamptz", "text"],
+            merge: [
+                "started_at = least(t.started_at, excluded.started_at)",
+                "first_recorded_at = least(t.first_recorded_at, excluded.first_recorded_at)",
+                "regime = coalesce(excluded.regime, t.regime)",
+            ]
+        ) { [calls[$0]!.startedAt?.rfc3339, calls[$0]!.recordedAt?.rfc3339, calls[$0]!.regime] }
+        try upsert(
+            connection, "activity_recordings", keys: recordings.keys.sorted(),
+            ["recording_id", "call_id", "stored_at", "deleted_at", "deletion_reason", "deletion_method"],
+            types: ["text", "text", "timestamptz", "timestamptz", "text", "text"],
+            merge: [
+                "call_id = coalesce(excluded.call_id, t.call_id)",
+                "stored_at = least(t.stored_at, excluded.stored_at)",
+                "deleted_at = least(t.deleted_at, excluded.deleted_at)",
+                // The first deletion's reason and method: the row's, unless this batch's deletion is earlier.
+                "deletion_reason = CASE WHEN t.deleted_at IS NULL OR excluded.deleted_at < t.deleted_at THEN excluded.deletion_reason ELSE t.deletion_reason END",
+                "deletion_method = CASE WHEN t.deleted_at IS NULL OR excluded.deleted_at < t.deleted_at THEN excluded.deletion_method ELSE t.deletion_method END",
+            ]
+        ) { id in
+            let r = recordings[id]!
+            return [r.callID, r.storedAt?.rfc3339, r.deletedAt?.rfc3339, r.reason, r.method]
+        }
+        try upsert(
+            connection, "activity_holds", keys: holds.keys.sorted(), ["hold_id", "placed_at", "released_at", "recording_ids"],
+            types: ["text", "timestamptz", "timestamptz", "text[]"],
+            merge: [
+                "placed_at = least(t.placed_at, excluded.placed_at)",
+                "released_at = greatest(t.released_at, excluded.released_at)",
+                "recording_ids = ARRAY(SELECT DISTINCT unnest(t.recording_ids || excluded.recording_ids) ORDER BY 1)",
+            ]
+        ) { id in
+            let hold = holds[id]!
+            return [hold.placedAt?.rfc3339, hold.releasedAt?.rfc3339, postgresArrayLiteral(hold.recordingIDs.sorted())]
+        }
+        try insertAccesses(connection)
+    }
+
+    /// `INSERT … ON CONFLICT (key) DO UPDATE SET merge` for every key, from one array per column.
+    private func upsert(
+        _ connection: PostgresConnection, _ table: String, keys: [String], _ columns: [String], types: [String], merge: [String],
+        values: (String) -> [String?]
+    ) throws {
+        guard !keys.isEmpty else { return }
+        let rows = keys.map { [$0] + values($0) }
+        let parameters = columns.indices.map { column in PostgresValue.text(postgresArrayLiteral(rows.map { $0[column] })) }
+        let unnest = columns.indices.map { "$\($0 + 1)::text[]" }.joined(separator: ", ")
+        let select = zip(columns, types).map { column, type in type == "text[]" ? "\(column)::text[]" : "\(column)::\(type)" }
+        try connection.query(
+            """
+            INSERT INTO \(table) AS t (\(columns.joined(separator: ", ")))
+            SELECT \(select.joined(separator: ", ")) FROM unnest(\(unnest)) AS x(\(columns.joined(separator: ", ")))
+            ON CONFLICT (\(columns[0])) DO UPDATE SET \(merge.joined(separator: ", "))
+            """, parameters)
+    }
+
+    private func insertAccesses(_ connection: PostgresConnection) throws {
+        guard !accesses.isEmpty else { return }
+        func column(_ value: (Access) -> String?) -> PostgresValue { .text(postgresArrayLiteral(accesses.map(value))) }
+        try connection.query(
+            """
+            INSERT INTO activity_accesses (position, event_id, recording_id, occurred_at, kind, actor_id, actor_role, action, purpose,
+                                           anonymized, recipient_country, legal_basis)
+            SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[],
+                                 $9::text[], $10::boolean[], $11::text[], $12::text[])
+            ON CONFLICT (position) DO NOTHING
+            """,
+            [
+                column { String($0.position) }, column(\.eventID), column(\.recordingID), column { $0.time.rfc3339 }, column(\.kind),
+                column(\.actorID), column(\.actorRole), column(\.action), column(\.purpose), column { $0.anonymized ? "t" : "f" },
+                column(\.country), column(\.legalBasis),
+            ])
+    }
+
+    private func earliest(_ a: Timestamp?, _ b: Timestamp) -> Timestamp? { a.map { min($0, b) } ?? b }
+    private func latest(_ a: Timestamp?, _ b: Timestamp) -> Timestamp? { a.map { max($0, b) } ?? b }
+}

@@ -1,0 +1,215 @@
+import CallAuditDomain
+import CallAuditQueries
+import CallAuditSigning
+
+/// The CSV and HTML forms of a report, made from its signed JSON so the three never disagree.
+package enum ReportRenderer {
+    /// The findings, one row each, with the columns of `callaudit findings --format csv`.
+    package static func csv(_ body: [UInt8]) throws -> [UInt8] {
+        let report = try JSONParser.parse(body)
+        var out = FindingRow.columns.joined(separator: ",") + "\n"
+        for finding in report["findings"]?.arrayValue ?? [] {
+            out += FindingRow.columns.map { column -> String in
+                let value = finding[column]
+                let text = value?.arrayValue.map { $0.compactMap(\.stringValue).joined(separator: " ") } ?? value?.stringValue ?? ""
+                return csvField(text)
+            }.joined(separator: ",") + "\n"
+        }
+        return Array(out.utf8)
+    }
+
+    package static func csvField(_ value: String) -> String {
+        value.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D })
+            ? "\"" + value.replacing("\"", with: "\"\"") + "\"" : value
+    }
+
+    /// A page for people: the summary, a per-day compliance chart as inline
+    /// SVG, the findings, the access review and retention. It loads nothing
+    /// from elsewhere (its Content-Security-Policy forbids it); a few lines of
+    /// inline script only mark on the page that the chart was laid out.
+    package static func html(_ body: [UInt8], signature: DetachedSignature, sha256: String) throws -> String {
+        let report = try JSONParser.parse(body)
+        let summary = report["summary"] ?? .null
+        var page = HTMLPage()
+        let id = text(report["report_id"])
+        page.raw("""
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8">
+            <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>CallAudit report \(escape(id)) v\(text(report["version"]))</title>
+            <style>\(style)</style></head><body>
+            """)
+        page.raw("<header><h1>Compliance report <code>\(escape(id))</code></h1>")
+        page.raw("<p class=\"meta\">\(escape(text(report["period"]?["from"]))) → \(escape(text(report["period"]?["to"]))) (\(escape(text(report["period"]?["time_zone"]))))")
+        page.raw(" · version \(escape(text(report["version"]))) · <span class=\"status-\(escape(text(report["status"])))\">\(escape(text(report["status"])))</span>")
+        page.raw(" · generated \(escape(text(report["generated_at"])))</p>")
+        page.raw("<p class=\"meta\">Policy \(escape(text(report["policy"]?["version"]))) (sha256 <code>\(escape(String(text(report["policy"]?["hash"]).prefix(16))))…</code>)")
+        page.raw(" · log through \(escape(text(report["event_store"]?["through"])))")
+        page.raw(" · signed by key <code>\(escape(signature.keyID))</code> over JSON sha256 <code>\(escape(String(sha256.prefix(16))))…</code></p></header>")
+
+        page.raw("<section class=\"cards\">")
+        for (label, value) in [
+            ("Calls", summary["calls"]), ("Recorded", summary["recorded_calls"]), ("Findings", summary["findings"]),
+            ("Open holds", summary["open_holds"]), ("Deletions on time", summary["deletions"]?["on_time"]),
+            ("Deletions late", summary["deletions"]?["late"]), ("Requests received", summary["subject_requests"]?["received"]),
+            ("Requests overdue", summary["subject_requests"]?["overdue"]),
+        ] {
+            page.raw("<div class=\"card\"><div class=\"value\">\(escape(text(value)))</div><div class=\"label\">\(label)</div></div>")
+        }
+        page.raw("</section>")
+
+        page.raw("<section><h2>Compliance per day</h2>")
+        page.raw(chart(report["daily"]?.arrayValue ?? []))
+        page.raw("</section>")
+
+        page.table(
+            "Compliance by regime", ["regime", "recorded calls", "compliant", "rate"],
+            (summary["compliance_by_regime"]?.arrayValue ?? []).map {
+                [text($0["regime"]), text($0["recorded_calls"]), text($0["compliant_calls"]), percent($0["compliance_rate"])]
+            })
+        page.table(
+            "Findings", ["occurred", "rule", "severity", "call", "recording", "party", "request", "citation", "detail"],
+            (report["findings"]?.arrayValue ?? []).map {
+                [text($0["occurred_at"]), text($0["rule"]), text($0["severity"]), text($0["call_id"]), text($0["recording_id"]),
+                 text($0["party_id"]), text($0["request_id"]), text($0["citation"]), text($0["detail"])]
+            })
+        page.table(
+            "Access review", ["actor", "role", "role allowed", "accesses", "shares", "recordings", "purposes", "flagged"],
+            (report["access_review"]?.arrayValue ?? []).map {
+                [text($0["actor_id"]), text($0["role"]), text($0["role_allowed"]), text($0["accesses"]), text($0["shares"]),
+                 text($0["recordings"]), ($0["purposes"]?.arrayValue ?? []).map { text($0) }.joined(separator: ", "), text($0["flagged"])]
+            })
+        let retention = report["retention"] ?? .null
+        page.table(
+            "Retention (\(text(retention["retention_days"])) days)", ["due in period", "deleted on time", "deleted late", "not deleted", "held at due"],
+            [[text(retention["due_in_period"]), text(retention["deleted_on_time"]), text(retention["deleted_late"]),
+              text(retention["not_deleted"]), text(retention["held_at_due"])]])
+        page.table(
+            "Deletions", ["reason", "method", "count"],
+            (retention["deletions"]?.arrayValue ?? []).map { [text($0["reason"]), text($0["method"]), text($0["count"])] })
+        if let changes = report["changes"] {
+            page.table(
+                "Changes since version \(text(changes["previous_version"]))", ["change", "rule", "occurred", "finding"],
+                ["raised", "withdrawn", "changed"].flatMap { kind in
+                    (changes[kind]?.arrayValue ?? []).map { [kind, text($0["rule"]), text($0["occurred_at"]), text($0["finding_key"])] }
+                })
+        }
+        page.raw("""
+            <footer>The signed original is the JSON form of this report; this page is made from it.</footer>
+            <script>
+            (function () {
+              var chart = document.getElementById('daily-chart');
+              var bars = chart ? chart.querySelectorAll('rect.bar').length : 0;
+              var box = chart && chart.getBBox ? chart.getBBox() : { width: 0 };
+              document.body.setAttribute('data-chart-drawn', bars > 0 && box.width > 0 ? 'yes' : 'no');
+            })();
+            </script></body></html>
+            """)
+        return page.html
+    }
+
+    /// Bars of recorded calls per day, shaded by their share of compliant calls, with the rate as a line.
+    private static func chart(_ days: [JSONValue]) -> String {
+        let width = 760.0, height = 220.0, left = 40.0, bottom = 30.0
+        let maxCalls = max(days.map { $0["recorded_calls"]?.numberValue ?? 0 }.max() ?? 0, 1)
+        let step = (width - left) / Double(max(days.count, 1))
+        var svg = "<svg id=\"daily-chart\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"Recorded and compliant calls per day\">"
+        svg += "<line x1=\"\(left)\" y1=\"\(height - bottom)\" x2=\"\(width)\" y2=\"\(height - bottom)\" class=\"axis\"/>"
+        svg += "<text x=\"0\" y=\"14\" class=\"tick\">\(Int(maxCalls))</text><text x=\"0\" y=\"\(height - bottom)\" class=\"tick\">0</text>"
+        var line: [String] = []
+        for (index, day) in days.enumerated() {
+            let recorded = day["recorded_calls"]?.numberValue ?? 0
+            let compliant = day["compliant_calls"]?.numberValue ?? 0
+            let x = left + Double(index) * step + step * 0.1
+            let barWidth = max(step * 0.8, 1)
+            let full = (height - bottom - 10) * recorded / maxCalls
+            let good = (height - bottom - 10) * compliant / maxCalls
+            let label = escape(text(day["day"]))
+            // A day without calls still gets a sliver, so every day of the period is visible.
+            svg += "<rect class=\"bar recorded\" x=\(q(x)) y=\(q(height - bottom - max(full, 1))) width=\(q(barWidth)) height=\(q(max(full, 1)))><title>\(label): \(Int(recorded)) recorded</title></rect>"
+            svg += "<rect class=\"bar compliant\" x=\(q(x)) y=\(q(height - bottom - good)) width=\(q(barWidth)) height=\(q(good))><title>\(label): \(Int(compliant)) compliant</title></rect>"
+            if let rate = day["compliance_rate"]?.numberValue {
+                line.append("\(q(x + barWidth / 2, quoted: false)),\(q((height - bottom - 10) * (1 - rate) + 10, quoted: false))")
+            }
+            if days.count <= 31 {
+                svg += "<text class=\"tick\" x=\(q(x)) y=\(q(height - 10))>\(escape(String(text(day["day"]).suffix(5))))</text>"
+            }
+        }
+        if line.count > 1 { svg += "<polyline class=\"rate\" points=\"\(line.joined(separator: " "))\"/>" }
+        svg += "</svg><p class=\"legend\"><span class=\"key recorded\"></span> recorded calls <span class=\"key compliant\"></span> compliant calls"
+        return svg + (line.count > 1 ? " <span class=\"key rate\"></span> compliance rate</p>" : "</p>")
+    }
+
+    private static func q(_ value: Double, quoted: Bool = true) -> String {
+        let text = String(format: "%.1f", value)
+        return quoted ? "\"\(text)\"" : text
+    }
+
+    private static func percent(_ value: JSONValue?) -> String {
+        guard let rate = value?.numberValue else { return "–" }
+        return String(format: "%.1f %%", rate * 100)
+    }
+
+    static func text(_ value: JSONValue?) -> String {
+        switch value {
+        case .string(let s)?: s
+        case .number(let n)?: n.rounded() == n ? String(Int64(n)) : String(n)
+        case .bool(let b)?: b ? "yes" : "no"
+        case .null?, nil: ""
+        case .array(let items)?: items.map { text($0) }.joined(separator: " ")
+        case .object?: ""
+        }
+    }
+
+    static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for character in text {
+            switch character {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(character)
+            }
+        }
+        return out
+    }
+
+    private static let style = """
+        body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#1d2330;background:#fff}
+        h1{font-size:1.4rem;margin:0 0 .3rem}h2{font-size:1.1rem;margin:1.6rem 0 .5rem}
+        .meta{color:#555;margin:.15rem 0}code{font-size:.92em}
+        .status-final{color:#0a6b2b;font-weight:600}.status-provisional{color:#a05a00;font-weight:600}
+        .cards{display:flex;flex-wrap:wrap;gap:.6rem;margin:1rem 0}
+        .card{border:1px solid #d8dde6;border-radius:6px;padding:.5rem .8rem;min-width:8rem}
+        .card .value{font-size:1.3rem;font-weight:600}.card .label{color:#555;font-size:.85rem}
+        table{border-collapse:collapse;width:100%;font-size:.88rem}th,td{border-bottom:1px solid #e3e6ec;padding:.3rem .4rem;text-align:left;vertical-align:top}
+        th{background:#f4f6f9}svg{width:100%;max-width:760px;height:auto}
+        .axis{stroke:#888}.tick{font-size:10px;fill:#555}.bar.recorded{fill:#c9d3e6}.bar.compliant{fill:#2f6fdf}
+        .rate{fill:none;stroke:#d1432f;stroke-width:2}.legend{color:#555;font-size:.85rem}
+        .key{display:inline-block;width:.8rem;height:.8rem;margin:0 .25rem 0 .8rem;vertical-align:-1px}
+        .key.recorded{background:#c9d3e6}.key.compliant{background:#2f6fdf}.key.rate{background:#d1432f;height:.2rem;vertical-align:3px}
+        footer{margin-top:2rem;color:#777;font-size:.85rem}
+        """
+}
+
+/// An HTML page being written.
+private struct HTMLPage {
+    var html = ""
+
+    mutating func raw(_ text: String) { html += text }
+
+    mutating func table(_ title: String, _ columns: [String], _ rows: [[String]]) {
+        html += "<section><h2>\(ReportRenderer.escape(title))</h2>"
+        guard !rows.isEmpty else {
+            html += "<p class=\"meta\">None.</p></section>"
+            return
+        }
+        html += "<table><thead><tr>" + columns.map { "<th>\(ReportRenderer.escape($0))</th>" }.joined() + "</tr></thead><tbody>"
+        for row in rows { html += "<tr>" + row.map { "<td>\(ReportRenderer.escape($0))</td>" }.joined() + "</tr>" }
+        html += "</tbody></table></section>"
+    }
+}

@@ -1,0 +1,188 @@
+import CallAuditDomain
+import CallAuditSigning
+import CallAuditStore
+import Foundation
+import Logging
+import Synchronization
+
+/// When and how reports are issued on their own.
+package struct ReportSchedule: Sendable {
+    /// The zone whose calendar days, weeks, months and quarters reports cover. Default UTC.
+    package var timeZone: String
+    /// How long after its end a period is closed and reported, for late events. Default 72 h.
+    package var closeDelay: Duration
+    /// How often the scheduler looks for closed periods and changed findings. Default 60 s.
+    package var interval: Duration
+
+    package init(timeZone: String = "UTC", closeDelay: Duration = .seconds(72 * 3_600), interval: Duration = .seconds(60)) {
+        self.timeZone = timeZone
+        self.closeDelay = closeDelay
+        self.interval = interval
+    }
+}
+
+/// Issues a final report for every closed day, ISO week, month and quarter
+/// since the log began, and a new version of a closed period's report when
+/// later events change its findings (seen through `finding_changes`).
+///
+/// One instance schedules at a time (an advisory lock), like a projection.
+/// It waits until the compliance and activity projections have read every
+/// settled event, so a report never describes a half-applied log. Failures
+/// are classified as everywhere else: transient ones are retried next round,
+/// fatal ones stop the service.
+package final class ReportScheduler: @unchecked Sendable {
+    private let schedule: ReportSchedule
+    private let database: DatabaseConfiguration
+    private let policy: Policy
+    private let keyDirectory: URL
+    private let logger: Logger
+    private let clock: @Sendable () -> Timestamp
+    private let stopFlag = Atomic<Bool>(false)
+    private let canceller = CancelSlot()
+    private var connection: PostgresConnection?
+
+    package init(
+        schedule: ReportSchedule, database: DatabaseConfiguration, policy: Policy, keyDirectory: URL, logger: Logger,
+        clock: @escaping @Sendable () -> Timestamp = { .now }
+    ) {
+        self.schedule = schedule
+        self.database = database
+        self.policy = policy
+        self.keyDirectory = keyDirectory
+        self.logger = logger
+        self.clock = clock
+    }
+
+    package func requestStop() {
+        stopFlag.store(true, ordering: .relaxed)
+        canceller.cancel()
+    }
+
+    private var stopping: Bool { stopFlag.load(ordering: .relaxed) }
+
+    /// Schedules until `requestStop`; throws only what cannot be retried.
+    package func run() throws {
+        defer { connection = nil }
+        while !stopping {
+            do {
+                let issued = try runOnce()
+                if !issued.isEmpty {
+                    logger.info("reports issued", metadata: ["reports": "\(issued.map { "\($0.reportID) v\($0.version)" }.joined(separator: ", "))"])
+                }
+            } catch is StopRequested {
+                return
+            } catch {
+                if case .fatal(let remedy) = FailureClass(of: error), error is PostgresError {
+                    throw ReportFailure(error: error, remedy: remedy)
+                }
+                connection = nil
+                logger.warning("report scheduling failed; retrying next round", metadata: ["error": "\(error)"])
+            }
+            pause(schedule.interval)
+        }
+    }
+
+    /// One round: reports for newly closed periods, new versions for changed ones. Returns what it issued.
+    @discardableResult
+    package func runOnce() throws -> [StoredReport] {
+        let connection = try leaderConnection()
+        guard let zone = TimeZone(identifier: schedule.timeZone) else { throw ReportFailure.unknownZone(schedule.timeZone) }
+        guard try projectionsCaughtUp(connection) else { return [] }
+        // Read each round: a `callaudit keys rotate` takes effect without a restart.
+        let signingKey = try KeyRing.open(keyDirectory).current
+        let generator = ReportGenerator(connection: connection, policy: policy, signingKey: signingKey, clock: clock)
+        var issued: [StoredReport] = []
+        if let first = try firstEventDay(connection) {
+            for kind in ReportPeriod.Kind.scheduled {
+                let closed = ReportPeriod.closed(kind, since: first, now: clock(), closeDelay: schedule.closeDelay, zone: zone)
+                let existing = try ReportStore(connection: connection).existing(closed.map(\.reportID))
+                for period in closed where !existing.contains(period.reportID) {
+                    guard !stopping else { return issued }
+                    issued.append(try generator.generate(period, status: .final))
+                }
+            }
+        }
+        issued += try reissueChanged(connection, generator: generator, zone: zone)
+        return issued
+    }
+
+    /// New versions of closed reports whose period's findings changed since the last round.
+    private func reissueChanged(_ connection: PostgresConnection, generator: ReportGenerator, zone: TimeZone) throws -> [StoredReport] {
+        let cursor = Int64(try connection.query("SELECT coalesce(max(last_change_id), 0) FROM report_schedule WHERE name = 'reports'").scalar ?? "0") ?? 0
+        let row = try connection.query(
+            """
+            SELECT (extract(epoch FROM min(occurred_at)) * 1000000)::bigint, (extract(epoch FROM max(occurred_at)) * 1000000)::bigint, max(id)
+            FROM finding_changes WHERE id > $1
+            """, [.int(cursor)]
+        ).rows[0]
+        guard let low = row[0].flatMap(Int64.init), let high = row[1].flatMap(Int64.init), let last = row[2].flatMap(Int64.init) else { return [] }
+        var issued: [StoredReport] = []
+        for report in try ReportStore(connection: connection).finalReports(overlapping: Timestamp(microseconds: low), Timestamp(microseconds: high + 1)) {
+            let period = ReportPeriod(
+                kind: report.kind, start: report.periodStart, end: report.periodEnd, timeZone: report.timeZone, reportID: report.reportID)
+            let current = try ReportSources(connection: connection, policy: policy, period: period).findingsDigest()
+            if current.digest != report.findingsDigest {
+                issued.append(try generator.generate(period, status: .final))
+            }
+        }
+        try connection.query(
+            """
+            INSERT INTO report_schedule (name, last_change_id, updated_at) VALUES ('reports', $1, now())
+            ON CONFLICT (name) DO UPDATE SET last_change_id = greatest(report_schedule.last_change_id, excluded.last_change_id), updated_at = now()
+            """, [.int(last)])
+        return issued
+    }
+
+    /// Whether the projections reports read have applied every settled event.
+    private func projectionsCaughtUp(_ connection: PostgresConnection) throws -> Bool {
+        let log = EventLog(connection: connection)
+        let horizon = try log.horizon()
+        for projection in ["compliance", "activity"] {
+            let row = try connection.query(
+                "SELECT last_transaction_id::text, last_position FROM projection_checkpoints WHERE projection = $1", [.text(projection)]
+            ).rows.first
+            let cursor = row.map { LogCursor(transactionID: UInt64($0[0]!)!, position: Int64($0[1]!)!) } ?? .start
+            if try !log.read(after: cursor, below: horizon, limit: 1).isEmpty { return false }
+        }
+        return true
+    }
+
+    /// The first UTC day any event was stored for.
+    private func firstEventDay(_ connection: PostgresConnection) throws -> Timestamp? {
+        try connection.query("SELECT min(day)::text FROM projection_daily_volume").scalar.flatMap { Timestamp(rfc3339: $0 + "T00:00:00Z") }
+    }
+
+    private func leaderConnection() throws -> PostgresConnection {
+        if let connection { return connection }
+        let candidate = try database.connect(application: "callaudit-reports")
+        canceller.hold(candidate)
+        while try candidate.query("SELECT pg_try_advisory_lock(hashtextextended('callaudit.reports', 0))::text").scalar != "true" {
+            if stopping { throw StopRequested() }
+            pause(schedule.interval)
+        }
+        connection = candidate
+        return candidate
+    }
+
+    private func pause(_ duration: Duration) {
+        let deadline = ContinuousClock.now + duration
+        while !stopping, ContinuousClock.now < deadline { usleep(50_000) }
+    }
+}
+
+/// Why the report scheduler stopped, and what to do.
+package struct ReportFailure: Error, CustomStringConvertible {
+    var error: any Error
+    var remedy: String
+
+    static func unknownZone(_ zone: String) -> ReportFailure {
+        ReportFailure(error: ConfigurationProblem("unknown time zone \(zone)"), remedy: "use an IANA zone name such as UTC or Europe/Berlin")
+    }
+
+    package var description: String { "reports: \(error): \(remedy)" }
+}
+
+struct ConfigurationProblem: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,133 @@
+import CallAuditDomain
+import CallAuditSigning
+import CallAuditStore
+
+/// One version of a report as stored: the signed canonical JSON and what is indexed about it.
+package struct StoredReport: Sendable {
+    package var reportID: String
+    package var version: Int
+    package var kind: ReportPeriod.Kind
+    package var status: String
+    package var periodStart: Timestamp
+    package var periodEnd: Timestamp
+    package var timeZone: String
+    package var generatedAt: Timestamp
+    /// RFC 8785 canonical JSON: exactly the bytes the signature covers.
+    package var body: [UInt8]
+    package var signature: DetachedSignature
+    package var findingsDigest: String
+    package var findings: Int
+    package var throughPosition: Int64
+    /// SHA-256 of `body`, hex.
+    package var bodySHA256: String
+
+    /// What listings show: everything but the body.
+    package var listing: JSONValue {
+        [
+            "report_id": .string(reportID), "version": .number(Double(version)), "kind": .string(kind.rawValue), "status": .string(status),
+            "period": ["from": .string(periodStart.rfc3339), "to": .string(periodEnd.rfc3339), "time_zone": .string(timeZone)],
+            "generated_at": .string(generatedAt.rfc3339), "findings": .number(Double(findings)), "key_id": .string(signature.keyID),
+            "sha256": .string(bodySHA256),
+        ]
+    }
+}
+
+/// The `audit_reports` record: each version inserted once, never changed.
+package struct ReportStore {
+    package let connection: PostgresConnection
+
+    package init(connection: PostgresConnection) {
+        self.connection = connection
+    }
+
+    private static let columns = """
+        report_id, version, kind, status, (extract(epoch FROM period_start) * 1000000)::bigint,
+        (extract(epoch FROM period_end) * 1000000)::bigint, time_zone, (extract(epoch FROM generated_at) * 1000000)::bigint,
+        encode(body, 'hex'), signature, findings_digest, findings, through_position, encode(body_sha256, 'hex')
+        """
+
+    /// Stores a new version. False when that version already exists (another instance made it first).
+    @discardableResult
+    package func insert(_ report: StoredReport) throws -> Bool {
+        do {
+            try connection.query(
+                """
+                INSERT INTO audit_reports (report_id, version, kind, status, period_start, period_end, time_zone, generated_at, body,
+                                           body_sha256, signature, key_id, findings_digest, findings, through_position)
+                VALUES ($1, $2, $3, $4, $5::timestamptz, $6::timestamptz, $7, $8::timestamptz, $9, sha256($9), $10, $11, $12, $13, $14)
+                """,
+                [
+                    .text(report.reportID), .int(report.version), .text(report.kind.rawValue), .text(report.status),
+                    .text(report.periodStart.rfc3339), .text(report.periodEnd.rfc3339), .text(report.timeZone),
+                    .text(report.generatedAt.rfc3339), .bytes(report.body), .text(report.signature.json.canonicalString),
+                    .text(report.signature.keyID), .text(report.findingsDigest), .int(report.findings), .int(report.throughPosition),
+                ])
+            return true
+        } catch let error as PostgresError where error.sqlState == "23505" {
+            return false
+        }
+    }
+
+    /// The latest version, or version `version`.
+    package func report(_ reportID: String, version: Int? = nil) throws -> StoredReport? {
+        try connection.query(
+            """
+            SELECT \(Self.columns) FROM audit_reports
+            WHERE report_id = $1 AND ($2::integer IS NULL OR version = $2) ORDER BY version DESC LIMIT 1
+            """, [.text(reportID), version.map { .int($0) } ?? .null]
+        ).rows.first.map(Self.decode)
+    }
+
+    /// The number of the latest version, nil if the report does not exist.
+    package func latestVersion(_ reportID: String) throws -> Int? {
+        try connection.query("SELECT max(version) FROM audit_reports WHERE report_id = $1", [.text(reportID)]).scalar.flatMap { Int($0) }
+    }
+
+    /// The latest version of each report, filtered, newest period first. Bodies are left out.
+    package func list(kind: ReportPeriod.Kind? = nil, from: Timestamp? = nil, to: Timestamp? = nil, status: String? = nil, limit: Int = 500) throws
+        -> [StoredReport]
+    {
+        try connection.query(
+            """
+            SELECT \(Self.columns.replacingOccurrences(of: "encode(body, 'hex')", with: "''")) FROM (
+                SELECT DISTINCT ON (report_id) * FROM audit_reports ORDER BY report_id, version DESC
+            ) latest
+            WHERE ($1::text IS NULL OR kind = $1) AND ($2::timestamptz IS NULL OR period_end > $2)
+              AND ($3::timestamptz IS NULL OR period_start < $3) AND ($4::text IS NULL OR status = $4)
+            ORDER BY period_start DESC, report_id LIMIT $5
+            """,
+            [kind.map { .text($0.rawValue) } ?? .null, from.map { .text($0.rfc3339) } ?? .null, to.map { .text($0.rfc3339) } ?? .null,
+             status.map { .text($0) } ?? .null, .int(limit)]
+        ).map(Self.decode)
+    }
+
+    /// Which of `ids` have at least one version.
+    package func existing(_ ids: [String]) throws -> Set<String> {
+        guard !ids.isEmpty else { return [] }
+        return Set(try connection.query(
+            "SELECT DISTINCT report_id FROM audit_reports WHERE report_id = ANY($1::text[])", [.text(postgresArrayLiteral(ids))]
+        ).map { $0[0]! })
+    }
+
+    /// The latest version of every final report whose period overlaps [from, to).
+    package func finalReports(overlapping from: Timestamp, _ to: Timestamp) throws -> [StoredReport] {
+        try connection.query(
+            """
+            SELECT \(Self.columns.replacingOccurrences(of: "encode(body, 'hex')", with: "''")) FROM (
+                SELECT DISTINCT ON (report_id) * FROM audit_reports
+                WHERE status = 'final' AND period_start < $2::timestamptz AND period_end > $1::timestamptz
+                ORDER BY report_id, version DESC
+            ) latest ORDER BY period_start
+            """, [.text(from.rfc3339), .text(to.rfc3339)]
+        ).map(Self.decode)
+    }
+
+    private static func decode(_ row: [String?]) -> StoredReport {
+        StoredReport(
+            reportID: row[0]!, version: Int(row[1]!)!, kind: ReportPeriod.Kind(rawValue: row[2]!)!, status: row[3]!,
+            periodStart: Timestamp(microseconds: Int64(row[4]!)!), periodEnd: Timestamp(microseconds: Int64(row[5]!)!), timeZone: row[6]!,
+            generatedAt: Timestamp(microseconds: Int64(row[7]!)!), body: [UInt8](hexString: row[8]!) ?? [],
+            signature: (try? DetachedSignature(reading: Array(row[9]!.utf8))) ?? DetachedSignature(keyID: "", bytes: []),
+            findingsDigest: row[10]!, findings: Int(row[11]!)!, throughPosition: Int64(row[12]!)!, bodySHA256: row[13]!)
+    }
+}
