@@ -32,6 +32,23 @@ ensure_python_jsonschema() {
     python3 -m pip install -q jsonschema rfc3339-validator
 }
 
+# What the tests hold the API and reports to: schemathesis and the OpenAPI
+# validator, Python's RFC 8785, OpenSSL and headless Chromium.
+ensure_test_tools() {
+    if ! python3 -c 'import rfc8785, yaml, openapi_spec_validator' 2>/dev/null || ! command -v schemathesis >/dev/null; then
+        log "installing schemathesis, rfc8785, openapi-spec-validator"
+        python3 -m pip install -q schemathesis==4.32.5 rfc8785 pyyaml openapi-spec-validator
+    fi
+    local missing=()
+    command -v chromium >/dev/null || missing+=(chromium)
+    command -v openssl >/dev/null || missing+=(openssl)
+    if ((${#missing[@]})); then
+        log "installing ${missing[*]}"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+}
+
 # The data folder must be reachable by the postgres user; a checkout under a
 # private home (/root) is not, so the cluster then lives in /tmp, linked from .dev/pg.
 pg_data_root() {

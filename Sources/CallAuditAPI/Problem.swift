@@ -44,6 +44,12 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let problem as Problem {
             return try problem.response(from: request, context: context)
         } catch let error as HTTPResponseError {
+            if error.status == .notFound, let allowed = Routes.methods(for: request.uri.path), !allowed.contains(request.method) {
+                return try Problem(
+                    .methodNotAllowed, "method-not-allowed", "\(request.uri.path) takes \(allowed.map(\.rawValue).joined(separator: ", "))",
+                    headers: [.allow: allowed.map(\.rawValue).joined(separator: ", ")]
+                ).response(from: request, context: context)
+            }
             return try Self.problem(for: error.status).response(from: request, context: context)
         } catch {
             context.logger.error("request failed", metadata: ["error": "\(error)", "http.route": "\(context.endpointPath ?? request.uri.path)"])
@@ -60,5 +66,21 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         case .badRequest: Problem(.badRequest, "bad-request", "the request is malformed")
         default: Problem(status, "http-\(status.code)", status.reasonPhrase)
         }
+    }
+}
+
+/// Every path the API serves and the methods each takes: what a request with
+/// another method is told (405 with `Allow`) instead of "not found".
+enum Routes {
+    static let table: [(pattern: [String], methods: [HTTPRequest.Method])] = [
+        (["healthz"], [.get]), (["v1", "openapi.yaml"], [.get]), (["v1", "keys"], [.get]), (["v1", "reports"], [.get, .post]),
+        (["v1", "reports", "*"], [.get]), (["v1", "reports", "*", "signature"], [.get]),
+    ]
+
+    static func methods(for path: String) -> [HTTPRequest.Method]? {
+        let components = path.split(separator: "/", omittingEmptySubsequences: true)
+        return table.first { route in
+            route.pattern.count == components.count && zip(route.pattern, components).allSatisfy { $0 == "*" || $0 == $1 }
+        }?.methods
     }
 }

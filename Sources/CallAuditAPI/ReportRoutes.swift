@@ -101,10 +101,10 @@ struct ReportRoutes {
     /// The report, latest version or `?version=N`.
     private func find(_ id: String, _ request: Request) async throws -> StoredReport {
         let version = try request.uri.queryParameters["version"].map { text in
-            guard let version = Int(text), version >= 1 else { throw Problem.badRequest("version must be a positive integer") }
+            guard let version = Int32(text), version >= 1 else { throw Problem.badRequest("version must be an integer from 1 to 2147483647") }
             return version
         }
-        guard let report = try await reports.report(id, version: version) else {
+        guard let report = try await reports.report(id, version: version.map(Int.init)) else {
             throw Problem.notFound("no report \(id)\(version.map { " version \($0)" } ?? "")")
         }
         return report

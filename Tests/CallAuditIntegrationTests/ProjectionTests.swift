@@ -232,7 +232,7 @@ func insertEvent(_ id: String, on connection: PostgresConnection, transactionID:
         INSERT INTO events (stream, type, source, event_id, event_time, event, content_hash, transaction_id)
         VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce($8::xid8, pg_current_xact_id()))
         """,
-        [.text(event.stream), .text(event.type.rawValue), .text(event.source), .text(event.id), .text(event.time.rfc3339),
+        [.text(event.stream), .text(event.typeName), .text(event.source), .text(event.id), .text(event.time.rfc3339),
          .text(String(decoding: event.canonical, as: UTF8.self)), .bytes(event.contentHash),
          transactionID.map { .int($0) } ?? .null])
 }
