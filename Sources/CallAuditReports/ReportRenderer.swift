@@ -109,36 +109,42 @@ package enum ReportRenderer {
         return page.html
     }
 
-    /// Bars of recorded calls per day, shaded by their share of compliant calls, with the rate as a line.
+    /// Bars of recorded calls per day, the compliant share of each in a darker
+    /// shade, and the compliance rate as dots on a 0–100 % scale at the right.
     private static func chart(_ days: [JSONValue]) -> String {
-        let width = 760.0, height = 220.0, left = 40.0, bottom = 30.0
+        let width = 760.0, height = 230.0, left = 44.0, right = 40.0, top = 14.0, bottom = 30.0
+        let plot = height - bottom - top
         let maxCalls = max(days.map { $0["recorded_calls"]?.numberValue ?? 0 }.max() ?? 0, 1)
-        let step = (width - left) / Double(max(days.count, 1))
+        let step = (width - left - right) / Double(max(days.count, 1))
+        let barWidth = min(max(step * 0.7, 1), 48)
         var svg = "<svg id=\"daily-chart\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"Recorded and compliant calls per day\">"
-        svg += "<line x1=\"\(left)\" y1=\"\(height - bottom)\" x2=\"\(width)\" y2=\"\(height - bottom)\" class=\"axis\"/>"
-        svg += "<text x=\"0\" y=\"14\" class=\"tick\">\(Int(maxCalls))</text><text x=\"0\" y=\"\(height - bottom)\" class=\"tick\">0</text>"
-        var line: [String] = []
+        svg += "<line x1=\"\(left)\" y1=\"\(height - bottom)\" x2=\"\(width - right)\" y2=\"\(height - bottom)\" class=\"axis\"/>"
+        svg += "<text x=\"0\" y=\"\(top + 4)\" class=\"tick\">\(Int(maxCalls))</text><text x=\"0\" y=\"\(height - bottom)\" class=\"tick\">0</text>"
+        svg += "<text x=\(q(width - right + 4)) y=\"\(top + 4)\" class=\"tick\">100 %</text><text x=\(q(width - right + 4)) y=\"\(height - bottom)\" class=\"tick\">0 %</text>"
+        var points: [String] = []
         for (index, day) in days.enumerated() {
             let recorded = day["recorded_calls"]?.numberValue ?? 0
             let compliant = day["compliant_calls"]?.numberValue ?? 0
-            let x = left + Double(index) * step + step * 0.1
-            let barWidth = max(step * 0.8, 1)
-            let full = (height - bottom - 10) * recorded / maxCalls
-            let good = (height - bottom - 10) * compliant / maxCalls
+            let center = left + (Double(index) + 0.5) * step
+            let x = center - barWidth / 2
+            let full = plot * recorded / maxCalls
+            let good = plot * compliant / maxCalls
             let label = escape(text(day["day"]))
             // A day without calls still gets a sliver, so every day of the period is visible.
             svg += "<rect class=\"bar recorded\" x=\(q(x)) y=\(q(height - bottom - max(full, 1))) width=\(q(barWidth)) height=\(q(max(full, 1)))><title>\(label): \(Int(recorded)) recorded</title></rect>"
             svg += "<rect class=\"bar compliant\" x=\(q(x)) y=\(q(height - bottom - good)) width=\(q(barWidth)) height=\(q(good))><title>\(label): \(Int(compliant)) compliant</title></rect>"
             if let rate = day["compliance_rate"]?.numberValue {
-                line.append("\(q(x + barWidth / 2, quoted: false)),\(q((height - bottom - 10) * (1 - rate) + 10, quoted: false))")
+                let y = height - bottom - plot * rate
+                points.append("\(q(center, quoted: false)),\(q(y, quoted: false))")
+                svg += "<circle class=\"rate\" cx=\(q(center)) cy=\(q(y)) r=\"3\"><title>\(label): \(percent(.number(rate)))</title></circle>"
             }
             if days.count <= 31 {
-                svg += "<text class=\"tick\" x=\(q(x)) y=\(q(height - 10))>\(escape(String(text(day["day"]).suffix(5))))</text>"
+                svg += "<text class=\"tick\" x=\(q(center - 12)) y=\(q(height - 10))>\(escape(String(text(day["day"]).suffix(5))))</text>"
             }
         }
-        if line.count > 1 { svg += "<polyline class=\"rate\" points=\"\(line.joined(separator: " "))\"/>" }
-        svg += "</svg><p class=\"legend\"><span class=\"key recorded\"></span> recorded calls <span class=\"key compliant\"></span> compliant calls"
-        return svg + (line.count > 1 ? " <span class=\"key rate\"></span> compliance rate</p>" : "</p>")
+        if points.count > 1 { svg += "<polyline class=\"rate\" points=\"\(points.joined(separator: " "))\"/>" }
+        return svg + "</svg><p class=\"legend\"><span class=\"key recorded\"></span> recorded calls <span class=\"key compliant\"></span> compliant calls "
+            + "<span class=\"key rate\"></span> compliance rate (right scale)</p>"
     }
 
     private static func q(_ value: Double, quoted: Bool = true) -> String {
@@ -189,7 +195,7 @@ package enum ReportRenderer {
         table{border-collapse:collapse;width:100%;font-size:.88rem}th,td{border-bottom:1px solid #e3e6ec;padding:.3rem .4rem;text-align:left;vertical-align:top}
         th{background:#f4f6f9}svg{width:100%;max-width:760px;height:auto}
         .axis{stroke:#888}.tick{font-size:10px;fill:#555}.bar.recorded{fill:#c9d3e6}.bar.compliant{fill:#2f6fdf}
-        .rate{fill:none;stroke:#d1432f;stroke-width:2}.legend{color:#555;font-size:.85rem}
+        polyline.rate{fill:none;stroke:#d1432f;stroke-width:2}circle.rate{fill:#d1432f}.legend{color:#555;font-size:.85rem}
         .key{display:inline-block;width:.8rem;height:.8rem;margin:0 .25rem 0 .8rem;vertical-align:-1px}
         .key.recorded{background:#c9d3e6}.key.compliant{background:#2f6fdf}.key.rate{background:#d1432f;height:.2rem;vertical-align:3px}
         footer{margin-top:2rem;color:#777;font-size:.85rem}
