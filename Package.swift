@@ -125,7 +125,8 @@ let package = Package(
         .executableTarget(
             name: "CallAuditBenchmarks",
             dependencies: [
-                "CallAuditDomain", "CallAuditStore", "CallAuditIngest", "CallAuditProjections", "CallAuditSimulator",
+                "CallAuditDomain", "CallAuditStore", "CallAuditIngest", "CallAuditProjections", "CallAuditSimulator", "CallAuditReports",
+                "CallAuditSigning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,4 +1,6 @@
 import ArgumentParser
+import CallAuditDomain
+import CallAuditSimulator
 import CallAuditStore
 import Foundation
 
@@ -9,7 +11,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "callaudit-bench",
         abstract: "Benchmarks (not tests): figures for BENCHMARKS.md.",
-        subcommands: [IngestBench.self, ProjectionBench.self, LagBench.self, DecodeBench.self])
+        subcommands: [IngestBench.self, ProjectionBench.self, LagBench.self, DecodeBench.self, ReportBench.self, APIBench.self])
 }
 
 /// Where PostgreSQL is: the flag, else `CALLAUDIT_DATABASE_URL`, else libpq's `PG*` variables.
@@ -31,6 +33,31 @@ func note(_ text: String) {
 
 func pad(_ text: String, _ width: Int) -> String {
     text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
+}
+
+/// Appends a seeded simulation of `calls` calls over 30 days from 2026-10-01
+/// straight to the store, 10,000 events a transaction; returns how many.
+func appendSimulatedLog(url: String, calls: Int, days: Int64 = 30, start: String = "2026-10-01T00:00:00Z") throws -> Int {
+    let store = EventStore(connection: try PostgresConnection(conninfo: url))
+    var simulation = SimulationConfiguration()
+    simulation.calls = calls
+    simulation.spanSeconds = days * 86_400
+    simulation.start = Timestamp(rfc3339: start)!
+    var batch: [IncomingEvent] = []
+    var appended = 0
+    let decoder = EventDecoder()
+    try TrafficSimulator(configuration: simulation).generate { message in
+        let incoming = IncomingMessage(headers: message.headers.map { (key: $0.key, value: Optional($0.value)) }, value: message.value)
+        guard case .success(let event) = decoder.decode(incoming) else { return }
+        batch.append(IncomingEvent(event: event, origin: nil))
+        if batch.count == 10_000 {
+            try store.append(IngestBatch(events: batch), consumerGroup: "bench")
+            appended += batch.count
+            batch.removeAll(keepingCapacity: true)
+        }
+    }
+    try store.append(IngestBatch(events: batch), consumerGroup: "bench")
+    return appended + batch.count
 }
 
 func requireEmptyStore(_ url: String) throws {

@@ -21,27 +21,8 @@ struct ProjectionBench: ParsableCommand {
     func run() throws {
         let url = database.resolved
         try requireEmptyStore(url)
-        let store = EventStore(connection: try PostgresConnection(conninfo: url))
-        var simulation = SimulationConfiguration()
-        simulation.calls = calls
-        simulation.spanSeconds = 30 * 86_400
-        simulation.start = Timestamp(rfc3339: "2026-10-01T00:00:00Z")!
-        var batch: [IncomingEvent] = []
-        var appended = 0
         note("appending the log: \(calls) calls over 30 days")
-        let decoder = EventDecoder()
-        try TrafficSimulator(configuration: simulation).generate { message in
-            let incoming = IncomingMessage(headers: message.headers.map { (key: $0.key, value: Optional($0.value)) }, value: message.value)
-            guard case .success(let event) = decoder.decode(incoming) else { return }
-            batch.append(IncomingEvent(event: event, origin: nil))
-            if batch.count == 10_000 {
-                try store.append(IngestBatch(events: batch), consumerGroup: "bench")
-                appended += batch.count
-                batch.removeAll(keepingCapacity: true)
-            }
-        }
-        try store.append(IngestBatch(events: batch), consumerGroup: "bench")
-        appended += batch.count
+        let appended = try appendSimulatedLog(url: url, calls: calls)
         let logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
         print("machine:   \(machineDescription())")
         print("events:    \(appended) (\(calls) calls over 30 days)")
