@@ -64,7 +64,8 @@ package final class ReadRecorder: @unchecked Sendable {
         do {
             let store = try self.store ?? EventStore(connection: try database.connect(application: "callaudit-api-reads"))
             self.store = store
-            try store.append(IngestBatch(events: events.map { IncomingEvent(event: $0, origin: nil) }), consumerGroup: "callaudit-api")
+            // Not NOTIFY: under load, every round would wake every projection for a few events no finding depends on.
+            try store.append(IngestBatch(events: events.map { IncomingEvent(event: $0, origin: nil) }), consumerGroup: "callaudit-api", notify: false)
         } catch {
             if let error = error as? PostgresError, case .transient(true) = error.failureClass { store = nil }
             logger.error("a report read could not be recorded; the report was not served", metadata: ["error": "\(error)"])

@@ -2,7 +2,14 @@ import CallAuditDomain
 import CallAuditReports
 import CallAuditSigning
 import Foundation
+import Hummingbird
 import Synchronization
+
+/// A report version as served: its signed bytes in a buffer every response shares, never copied.
+struct ServedReport: Sendable {
+    let report: StoredReport
+    let body: ByteBuffer
+}
 
 /// Reports for the API: versions are immutable, so their bytes are kept in
 /// memory once read; only "which version is the latest" asks the database.
@@ -11,7 +18,9 @@ package final class ReportAccess: Sendable {
     private let policy: Policy
     private let keyDirectory: URL
     private let timeZone: String
-    private let cache = Mutex<[String: StoredReport]>([:])
+    private let cache = Mutex<[String: ServedReport]>([:])
+    /// Which version is the latest, per report, and when that was asked.
+    private let latest = Mutex<[String: (version: Int, at: ContinuousClock.Instant)]>([:])
 
     package init(pool: DatabasePool, policy: Policy, keyDirectory: URL, timeZone: String) {
         self.pool = pool
@@ -20,19 +29,34 @@ package final class ReportAccess: Sendable {
         self.timeZone = timeZone
     }
 
-    func report(_ id: String, version: Int?) async throws -> StoredReport? {
+    func report(_ id: String, version: Int?) async throws -> ServedReport? {
         let wanted: Int?
-        if let version { wanted = version } else { wanted = try await pool.withConnection { try ReportStore(connection: $0).latestVersion(id) } }
+        if let version { wanted = version } else { wanted = try await latestVersion(id) }
         guard let wanted else { return nil }
         let key = "\(id)#\(wanted)"
         if let cached = cache.withLock({ $0[key] }) { return cached }
-        guard let report = try await pool.withConnection({ try ReportStore(connection: $0).report(id, version: wanted) }) else { return nil }
+        guard let stored = try await pool.withConnection({ try ReportStore(connection: $0).report(id, version: wanted) }) else { return nil }
+        let report = ServedReport(report: stored, body: ByteBuffer(bytes: stored.body))
         cache.withLock { cache in
             // A few dozen recent versions: what dashboards and auditors read again and again.
             if cache.count >= 64 { cache.removeAll() }
             cache[key] = report
         }
         return report
+    }
+
+    /// The latest version, asked of the database at most once a second per
+    /// report: a new version shows within a second, and a dashboard polling
+    /// one report costs no query per request.
+    private func latestVersion(_ id: String) async throws -> Int? {
+        let now = ContinuousClock.now
+        if let known = latest.withLock({ $0[id] }), known.at.duration(to: now) < .seconds(1) { return known.version }
+        guard let version = try await pool.withConnection({ try ReportStore(connection: $0).latestVersion(id) }) else { return nil }
+        latest.withLock { latest in
+            if latest.count >= 1_024 { latest.removeAll() }
+            latest[id] = (version, now)
+        }
+        return version
     }
 
     /// A provisional report for any range, signed with the current key.

@@ -74,32 +74,33 @@ struct ReportRoutes {
             format = suffix
             id.removeLast(suffix.count + 1)
         }
-        let report = try await find(id, request)
+        let served = try await find(id, request)
+        let report = served.report
         try await recordRead(report, format: format, caller: caller)
         switch format {
         case "csv":
-            return bytes(try ReportRenderer.csv(report.body), type: "text/csv; charset=utf-8", report: report)
+            return respond(ByteBuffer(bytes: try ReportRenderer.csv(report.body)), type: "text/csv; charset=utf-8", report: report)
         case "html":
             let html = try ReportRenderer.html(report.body, signature: report.signature, sha256: report.bodySHA256)
-            return bytes(Array(html.utf8), type: "text/html; charset=utf-8", report: report)
+            return respond(ByteBuffer(string: html), type: "text/html; charset=utf-8", report: report)
         default:
-            return bytes(report.body, type: "application/json", report: report)
+            return respond(served.body, type: "application/json", report: report)
         }
     }
 
     private func signature(_ request: Request, _ context: APIContext) async throws -> Response {
         let caller = try context.require(.auditor, .admin)
-        let report = try await find(try context.parameters.require("id"), request)
+        let report = try await find(try context.parameters.require("id"), request).report
         try await recordRead(report, format: "signature", caller: caller)
         switch request.uri.queryParameters["format"] {
-        case nil, "json": return bytes(report.signature.json.canonicalBytes, type: "application/json", report: report)
-        case "raw": return bytes(report.signature.bytes, type: "application/octet-stream", report: report)
+        case nil, "json": return respond(ByteBuffer(bytes: report.signature.json.canonicalBytes), type: "application/json", report: report)
+        case "raw": return respond(ByteBuffer(bytes: report.signature.bytes), type: "application/octet-stream", report: report)
         default: throw Problem.badRequest("format must be json or raw")
         }
     }
 
     /// The report, latest version or `?version=N`.
-    private func find(_ id: String, _ request: Request) async throws -> StoredReport {
+    private func find(_ id: String, _ request: Request) async throws -> ServedReport {
         let version = try request.uri.queryParameters["version"].map { text in
             guard let version = Int32(text), version >= 1 else { throw Problem.badRequest("version must be an integer from 1 to 2147483647") }
             return version
@@ -118,11 +119,11 @@ struct ReportRoutes {
         try await recorder.record(try OwnEventType.reportRead.event(data: data, at: .now))
     }
 
-    private func bytes(_ body: [UInt8], type: String, report: StoredReport) -> Response {
+    private func respond(_ body: ByteBuffer, type: String, report: StoredReport) -> Response {
         var headers: HTTPFields = [.contentType: type, .eTag: "\"\(report.bodySHA256)-v\(report.version)\""]
         headers[.init("X-Report-Version")!] = String(report.version)
         headers[.init("Link")!] = "</v1/reports/\(report.reportID)/signature>; rel=\"signature\""
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
     }
 }
 

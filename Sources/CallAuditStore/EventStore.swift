@@ -20,14 +20,16 @@ package final class EventStore {
     private static let eventColumns =
         "stream, type, source, event_id, event_time, event, content_hash, kafka_topic, kafka_partition, kafka_offset"
 
+    /// `notify: false` leaves the projections to find the events on their next
+    /// poll: for CallAudit's own records (report reads), which no finding waits on.
     @discardableResult
-    package func append(_ batch: IngestBatch, consumerGroup: String) throws -> AppendOutcome {
+    package func append(_ batch: IngestBatch, consumerGroup: String, notify: Bool = true) throws -> AppendOutcome {
         try connection.transaction {
             let events = try appendEvents(batch.events)
             let deadLettered = try appendDeadLetters(batch.deadLetters)
             try advance(batch.resumePoints, consumerGroup: consumerGroup)
             // Delivered at commit: wakes projection runners without polling.
-            if events.stored > 0 { try connection.execute("NOTIFY \(EventStore.notificationChannel)") }
+            if notify, events.stored > 0 { try connection.execute("NOTIFY \(EventStore.notificationChannel)") }
             return AppendOutcome(stored: events.stored, duplicates: events.duplicates, deadLettered: deadLettered)
         }
     }

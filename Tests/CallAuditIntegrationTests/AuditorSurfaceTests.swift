@@ -423,3 +423,25 @@ extension DatabaseTests.AuditorSurfaceTests {
         #expect(process.terminationStatus == 0, "schemathesis:\n\(text.suffix(4_000))")
     }
 }
+
+extension DatabaseTests.AuditorSurfaceTests {
+    @Test("with a certificate and key the API speaks TLS (swift-nio-ssl); plain HTTP to it fails")
+    func tls() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (certificate, key) = (folder.appendingPathComponent("cert.pem").path, folder.appendingPathComponent("key.pem").path)
+        #expect(shell("openssl req -x509 -newkey rsa:2048 -nodes -keyout '\(key)' -out '\(certificate)' -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1") == 0)
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let kafka = try TestKafka(partitions: 1)
+        let port = freePort()
+        let serve = try ServeProcess(
+            kafka: kafka, database: database,
+            extra: ["--http-address", "127.0.0.1:\(port)", "--key-dir", folder.appendingPathComponent("keys").path,
+                    "--tls-certificate", certificate, "--tls-key", key])
+        defer { _ = serve.terminate(within: 10) }
+        #expect(waitUntil(seconds: 30) { shell("curl -sf --cacert '\(certificate)' https://127.0.0.1:\(port)/healthz") == 0 }, "\(serve.standardError)")
+        #expect(shell("curl -sf http://127.0.0.1:\(port)/healthz") != 0)
+    }
+}
