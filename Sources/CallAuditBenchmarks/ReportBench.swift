@@ -16,21 +16,12 @@ struct ReportBench: ParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @Option(help: "Calls to simulate over October 2026 (about 6.4 events each).") var calls = 1_000_000
     @Option(help: "Times to generate the report (each a new version).") var repeats = 3
+    @Flag(help: "Use the log and projections already in the database (a previous run's) instead of loading them.") var existing = false
 
     func run() throws {
         let url = database.resolved
-        try requireEmptyStore(url)
-        note("appending the log: \(calls) calls over 30 days")
-        let appended = try appendSimulatedLog(url: url, calls: calls)
-        let logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
         let now = Timestamp(rfc3339: "2026-11-15T00:00:00Z")!
-        for projection in [ComplianceProjection(policy: .default, clock: { now }), ActivityProjection(policy: .default)] as [any Projection] {
-            note("rebuilding \(projection.name)")
-            try ProjectionRunner(
-                projection: projection, configuration: ProjectionConfiguration(database: DatabaseConfiguration(url: url).forMaintenance),
-                logger: logger
-            ).rebuild()
-        }
+        let appended = existing ? try PostgresConnection(conninfo: url).query("SELECT count(*) FROM events").scalar.flatMap { Int($0) } ?? 0 : try load(url, now: now)
         let keys = FileManager.default.temporaryDirectory.appendingPathComponent("callaudit-bench-keys-\(getpid())")
         defer { try? FileManager.default.removeItem(at: keys) }
         let generator = ReportGenerator(
@@ -48,5 +39,20 @@ struct ReportBench: ParsableCommand {
                     + "generated, signed and stored in \(millis(elapsed)) ms\(run == 1 ? " (cold)" : "")")
         }
         print("peak RSS: \(peakResidentMegabytes()) MB")
+    }
+
+    private func load(_ url: String, now: Timestamp) throws -> Int {
+        try requireEmptyStore(url)
+        note("appending the log: \(calls) calls over 30 days")
+        let appended = try appendSimulatedLog(url: url, calls: calls)
+        let logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
+        for projection in [ComplianceProjection(policy: .default, clock: { now }), ActivityProjection(policy: .default)] as [any Projection] {
+            note("rebuilding \(projection.name)")
+            try ProjectionRunner(
+                projection: projection, configuration: ProjectionConfiguration(database: DatabaseConfiguration(url: url).forMaintenance),
+                logger: logger
+            ).rebuild()
+        }
+        return appended
     }
 }

@@ -50,6 +50,8 @@ package struct FindingRow: Sendable {
     package var policyVersion: String
     package var policyHash: String
     package var findingKey: String
+    /// A digest of everything a re-judgement can change; not part of the listing.
+    package var fingerprint: String = ""
 
     /// The finding as `callaudit findings --format json` and audit reports give it:
     /// one member per column, evidence as an array of event ids, absent ids as null.
@@ -57,6 +59,40 @@ package struct FindingRow: Sendable {
         .object(zip(Self.columns, values).map { column, value in
             (key: column, value: column == "evidence" ? .array(evidence.map { .string($0) }) : value.map { .string($0) } ?? .null)
         })
+    }
+
+    /// `json` in RFC 8785 canonical form, written directly: the members below
+    /// are in canonical order (by name), so nothing is sorted or built.
+    package func writeCanonical(into out: inout [UInt8]) {
+        func member(_ name: StaticString, _ value: String?, first: Bool = false) {
+            if !first { out.append(UInt8(ascii: ",")) }
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+            out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+            if let value { JSONValue.writeCanonicalString(value, into: &out) } else { out.append(contentsOf: "null".utf8) }
+        }
+        out.append(UInt8(ascii: "{"))
+        member("call_id", callID, first: true)
+        member("citation", citation)
+        member("detail", detail)
+        out.append(contentsOf: #","evidence":["#.utf8)
+        for (index, id) in evidence.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            JSONValue.writeCanonicalString(id, into: &out)
+        }
+        out.append(UInt8(ascii: "]"))
+        member("finding_key", findingKey)
+        member("jurisdiction", jurisdiction)
+        member("occurred_at", occurredAt)
+        member("party_id", partyID)
+        member("policy_hash", policyHash)
+        member("policy_version", policyVersion)
+        member("recording_id", recordingID)
+        member("request_id", requestID)
+        member("rule", rule)
+        member("severity", severity)
+        member("status", status)
+        out.append(UInt8(ascii: "}"))
     }
 
     /// Every column as text, evidence space-separated, in `columns` order.
@@ -74,7 +110,7 @@ extension ReadSide {
             """
             SELECT to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), rule, severity, status, call_id,
                    recording_id, party_id, request_id, jurisdiction, citation, array_to_string(evidence, ' '), detail,
-                   policy_version, policy_hash, finding_key
+                   policy_version, policy_hash, finding_key, fingerprint
             FROM findings \(query.filter) ORDER BY occurred_at, rule, id
             """, query.parameters
         ) { row in
@@ -84,7 +120,7 @@ extension ReadSide {
                     callID: row.string(4), recordingID: row.string(5), partyID: row.string(6), requestID: row.string(7),
                     jurisdiction: row.string(8), citation: row.string(9)!,
                     evidence: row.string(10)!.split(separator: " ").map(String.init), detail: row.string(11)!,
-                    policyVersion: row.string(12)!, policyHash: row.string(13)!, findingKey: row.string(14)!))
+                    policyVersion: row.string(12)!, policyHash: row.string(13)!, findingKey: row.string(14)!, fingerprint: row.string(15)!))
         }
     }
 

@@ -49,44 +49,47 @@ package struct ReportGenerator {
         let previous = try store.report(period.reportID)
         let version = (previous?.version ?? 0) + 1
         let sources = ReportSources(connection: connection, policy: policy, period: period)
-        let (digest, count) = try sources.findingsDigest()
         let coverage = try sources.coverage()
         let generatedAt = clock()
-        var findings: [JSONValue] = []
-        try ReadSide(connection: connection).findings(FindingQuery(from: period.start, to: period.end)) { findings.append($0.json) }
+        var rows: [FindingRow] = []
+        try ReadSide(connection: connection).findings(FindingQuery(from: period.start, to: period.end)) { rows.append($0) }
+        let findings = rows.map { row -> (key: String, bytes: [UInt8]) in
+            var bytes: [UInt8] = []
+            row.writeCanonical(into: &bytes)
+            return (row.findingKey, bytes)
+        }
+        let calls = try sources.calls()
 
-        var document: [(key: String, value: JSONValue)] = [
-            ("report_id", .string(period.reportID)), ("kind", .string(period.kind.rawValue)), ("version", .number(Double(version))),
-            ("status", .string(status.rawValue)),
-            ("period", ["from": .string(period.start.rfc3339), "to": .string(period.end.rfc3339), "time_zone": .string(period.timeZone)]),
-            ("generated_at", .string(generatedAt.rfc3339)),
-            ("policy", ["version": .string(policy.version), "hash": .string(policy.hash)]),
-            ("event_store", [
+        var document: [(key: String, value: CanonicalObject.Member)] = [
+            ("report_id", .value(.string(period.reportID))), ("kind", .value(.string(period.kind.rawValue))),
+            ("version", .value(.number(Double(version)))), ("status", .value(.string(status.rawValue))),
+            ("period", .value(["from": .string(period.start.rfc3339), "to": .string(period.end.rfc3339), "time_zone": .string(period.timeZone)])),
+            ("generated_at", .value(.string(generatedAt.rfc3339))),
+            ("policy", .value(["version": .string(policy.version), "hash": .string(policy.hash)])),
+            ("event_store", .value([
                 "through": .string(coverage.cursor.description), "through_position": .number(Double(coverage.cursor.position)),
                 "events_applied": .number(Double(coverage.eventsApplied)), "seal": .null,
-            ]),
-            ("summary", try summary(sources, findings: findings)),
-            ("daily", .array(try sources.daily().map { day in
-                ["day": .string(day.day), "calls": .number(Double(day.calls)), "recorded_calls": .number(Double(day.recorded)),
-                 "compliant_calls": .number(Double(day.compliant)), "compliance_rate": rate(day.compliant, of: day.recorded)]
-            })),
-            ("findings", .array(findings)),
-            ("access_review", .array(try sources.accessReview().map { reviewer in
+            ])),
+            ("summary", .value(try summary(sources, calls: calls, findings: rows))),
+            ("daily", .value(daily(sources.days, calls: calls))),
+            // A month holds tens of thousands of findings: written straight to bytes, not built as values.
+            ("findings", .encoded(Self.array(findings.map(\.bytes)))),
+            ("access_review", .value(.array(try sources.accessReview().map { reviewer in
                 ["actor_id": .string(reviewer.actorID), "role": .string(reviewer.role), "accesses": .number(Double(reviewer.accesses)),
                  "shares": .number(Double(reviewer.shares)), "recordings": .number(Double(reviewer.recordings)),
                  "purposes": .array(reviewer.purposes.map { .string($0) }), "flagged": .number(Double(reviewer.flagged)),
                  "role_allowed": .bool(policy.allowedAccessRoles.contains(reviewer.role))]
-            })),
-            ("retention", try retention(sources)),
+            }))),
+            ("retention", .value(try retention(sources))),
         ]
         if let previous {
-            document.append(("changes", try changes(since: previous, findings: findings)))
+            document.append(("changes", .value(try changes(since: previous, findings: findings))))
         }
-        let body = JSONValue.object(document).canonicalBytes
+        let body = CanonicalObject.bytes(document)
         let report = StoredReport(
             reportID: period.reportID, version: version, kind: period.kind, status: status.rawValue, periodStart: period.start,
             periodEnd: period.end, timeZone: period.timeZone, generatedAt: generatedAt, body: body, signature: try signingKey.sign(body),
-            findingsDigest: digest, findings: count, throughPosition: coverage.cursor.position,
+            findingsDigest: ReportSources.digest(of: rows), findings: rows.count, throughPosition: coverage.cursor.position,
             bodySHA256: Array(SHA256.hash(data: body)).hexString)
         guard try store.insert(report) else {
             // Another instance issued this version first: theirs stands.
@@ -95,17 +98,17 @@ package struct ReportGenerator {
         return report
     }
 
-    private func summary(_ sources: ReportSources, findings: [JSONValue]) throws -> JSONValue {
-        let calls = try sources.calls()
+    private func summary(_ sources: ReportSources, calls: [ReportSources.CallCount], findings: [FindingRow]) throws -> JSONValue {
         let deletions = try sources.deletions()
         let requests = try sources.requests()
-        var byRule: [String: Int] = [:]
-        for finding in findings { byRule[finding["rule"]?.stringValue ?? "", default: 0] += 1 }
+        let byRule = Dictionary(grouping: findings, by: \.rule).mapValues(\.count)
+        let byRegime = Dictionary(grouping: calls.filter { $0.recorded > 0 }, by: \.regime)
         return [
-            "calls": .number(Double(calls.calls)), "recorded_calls": .number(Double(calls.recorded)),
-            "compliance_by_regime": .array(try sources.complianceByRegime().map { regime in
-                ["regime": .string(regime.regime), "recorded_calls": .number(Double(regime.recorded)),
-                 "compliant_calls": .number(Double(regime.compliant)), "compliance_rate": rate(regime.compliant, of: regime.recorded)]
+            "calls": .number(Double(calls.reduce(0) { $0 + $1.calls })), "recorded_calls": .number(Double(calls.reduce(0) { $0 + $1.recorded })),
+            "compliance_by_regime": .array(byRegime.sorted { $0.key < $1.key }.map { regime, counts in
+                let (recorded, compliant) = (counts.reduce(0) { $0 + $1.recorded }, counts.reduce(0) { $0 + $1.compliant })
+                return ["regime": .string(regime), "recorded_calls": .number(Double(recorded)), "compliant_calls": .number(Double(compliant)),
+                        "compliance_rate": rate(compliant, of: recorded)]
             }),
             "uses_by_role_and_purpose": .array(try sources.uses().map { use in
                 ["kind": .string(use.kind), "role": .string(use.role), "purpose": use.purpose.map { .string($0) } ?? .null,
@@ -124,6 +127,17 @@ package struct ReportGenerator {
         ]
     }
 
+    /// Calls, recorded calls and compliant calls on each day of the period, every day present.
+    private func daily(_ days: [String], calls: [ReportSources.CallCount]) -> JSONValue {
+        let byDay = Dictionary(grouping: calls, by: \.day)
+        return .array(days.map { day in
+            let counts = byDay[day] ?? []
+            let (total, recorded, compliant) = (counts.reduce(0) { $0 + $1.calls }, counts.reduce(0) { $0 + $1.recorded }, counts.reduce(0) { $0 + $1.compliant })
+            return ["day": .string(day), "calls": .number(Double(total)), "recorded_calls": .number(Double(recorded)),
+                    "compliant_calls": .number(Double(compliant)), "compliance_rate": rate(compliant, of: recorded)]
+        })
+    }
+
     private func retention(_ sources: ReportSources) throws -> JSONValue {
         let retention = try sources.retention()
         let deletions = try sources.deletions()
@@ -138,24 +152,42 @@ package struct ReportGenerator {
         ]
     }
 
-    /// What the period's findings gained, lost and changed since the previous version.
-    private func changes(since previous: StoredReport, findings: [JSONValue]) throws -> JSONValue {
-        let before = Dictionary(
-            (try JSONParser.parse(previous.body)["findings"]?.arrayValue ?? []).map { ($0["finding_key"]?.stringValue ?? "", $0) }
-        ) { first, _ in first }
-        let after = Dictionary(findings.map { ($0["finding_key"]?.stringValue ?? "", $0) }) { first, _ in first }
-        func entries(_ keys: [String], from side: [String: JSONValue]) -> JSONValue {
-            .array(keys.sorted().map { key in
-                let finding = side[key]!
-                return ["finding_key": .string(key), "rule": finding["rule"] ?? .null, "occurred_at": finding["occurred_at"] ?? .null]
-            })
+    /// What the period's findings gained, lost and changed since the previous version,
+    /// comparing each finding's canonical bytes.
+    private func changes(since previous: StoredReport, findings: [(key: String, bytes: [UInt8])]) throws -> JSONValue {
+        var before: [String: JSONValue] = [:]
+        for finding in try JSONParser.parse(previous.body)["findings"]?.arrayValue ?? [] {
+            before[finding["finding_key"]?.stringValue ?? ""] = finding
         }
+        let after = Dictionary(findings.map { ($0.key, $0.bytes) }) { first, _ in first }
+        func entry(_ key: String, _ finding: JSONValue) -> JSONValue {
+            ["finding_key": .string(key), "rule": finding["rule"] ?? .null, "occurred_at": finding["occurred_at"] ?? .null]
+        }
+        var raised: [JSONValue] = [], changed: [JSONValue] = []
+        for key in after.keys.sorted() {
+            if let old = before[key] {
+                if old.canonicalBytes != after[key]! { changed.append(entry(key, try JSONParser.parse(after[key]!))) }
+            } else {
+                raised.append(entry(key, try JSONParser.parse(after[key]!)))
+            }
+        }
+        let withdrawn = before.keys.filter { after[$0] == nil }.sorted().map { entry($0, before[$0]!) }
         return [
-            "previous_version": .number(Double(previous.version)),
-            "raised": entries(after.keys.filter { before[$0] == nil }, from: after),
-            "withdrawn": entries(before.keys.filter { after[$0] == nil }, from: before),
-            "changed": entries(after.keys.filter { before[$0] != nil && before[$0] != after[$0] }, from: after),
+            "previous_version": .number(Double(previous.version)), "raised": .array(raised), "withdrawn": .array(withdrawn),
+            "changed": .array(changed),
         ]
+    }
+
+    /// A JSON array of already-encoded elements.
+    private static func array(_ elements: [[UInt8]]) -> [UInt8] {
+        var out: [UInt8] = [UInt8(ascii: "[")]
+        out.reserveCapacity(elements.reduce(2) { $0 + $1.count + 1 })
+        for (index, element) in elements.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(contentsOf: element)
+        }
+        out.append(UInt8(ascii: "]"))
+        return out
     }
 
     private func rate(_ part: Int, of whole: Int) -> JSONValue {

@@ -1,5 +1,7 @@
 import CallAuditDomain
+import CallAuditQueries
 import CallAuditStore
+import Crypto
 import Foundation
 
 /// What a report says about a period, read from the projections: the activity
@@ -21,55 +23,29 @@ struct ReportSources {
           AND occurred_at >= $1::timestamptz AND occurred_at < $2::timestamptz + interval '2 days'
         """
 
-    struct RegimeCompliance { var regime: String; var recorded: Int; var compliant: Int }
+    /// Calls started on one day of the period under one regime: how many, how
+    /// many were recorded, how many of those have no consent finding.
+    struct CallCount { var day: String; var regime: String; var calls: Int; var recorded: Int; var compliant: Int }
 
-    /// Calls started in the period, and how many were recorded.
-    func calls() throws -> (calls: Int, recorded: Int) {
-        let row = try connection.query(
-            """
-            SELECT count(*), count(*) FILTER (WHERE first_recorded_at IS NOT NULL) FROM activity_calls
-            WHERE started_at >= $1::timestamptz AND started_at < $2::timestamptz
-            """, bounds
-        ).rows[0]
-        return (Int(row[0]!)!, Int(row[1]!)!)
-    }
-
-    /// Recorded calls by the regime they are judged by, and how many have no consent finding.
-    func complianceByRegime() throws -> [RegimeCompliance] {
+    /// Every day and regime of the period in one pass over its calls.
+    func calls() throws -> [CallCount] {
         try connection.query(
             """
             WITH flagged AS (\(Self.flaggedCalls))
-            SELECT coalesce(c.regime, 'unknown'), count(*), count(*) FILTER (WHERE f.call_id IS NULL)
-            FROM activity_calls c LEFT JOIN flagged f USING (call_id)
-            WHERE c.started_at >= $1::timestamptz AND c.started_at < $2::timestamptz AND c.first_recorded_at IS NOT NULL
-            GROUP BY 1 ORDER BY 1
-            """, bounds
-        ).map { RegimeCompliance(regime: $0[0]!, recorded: Int($0[1]!)!, compliant: Int($0[2]!)!) }
+            SELECT day::text, regime, calls, recorded, compliant FROM (
+                SELECT (c.started_at AT TIME ZONE $3::text)::date AS day, coalesce(c.regime, 'unknown') AS regime, count(*) AS calls,
+                       count(*) FILTER (WHERE c.first_recorded_at IS NOT NULL) AS recorded,
+                       count(*) FILTER (WHERE c.first_recorded_at IS NOT NULL AND f.call_id IS NULL) AS compliant
+                FROM activity_calls c LEFT JOIN flagged f USING (call_id)
+                WHERE c.started_at >= $1::timestamptz AND c.started_at < $2::timestamptz
+                GROUP BY 1, 2
+            ) counted
+            """, bounds + [.text(period.timeZone)]
+        ).map { CallCount(day: $0[0]!, regime: $0[1]!, calls: Int($0[2]!)!, recorded: Int($0[3]!)!, compliant: Int($0[4]!)!) }
     }
 
-    struct Day { var day: String; var calls: Int; var recorded: Int; var compliant: Int }
-
-    /// The same per calendar day of the period's time zone, every day present.
-    func daily() throws -> [Day] {
-        var byDay: [String: Day] = [:]
-        for row in try connection.query(
-            """
-            WITH flagged AS (\(Self.flaggedCalls))
-            SELECT to_char(c.started_at AT TIME ZONE $3::text, 'YYYY-MM-DD'), count(*),
-                   count(*) FILTER (WHERE c.first_recorded_at IS NOT NULL),
-                   count(*) FILTER (WHERE c.first_recorded_at IS NOT NULL AND f.call_id IS NULL)
-            FROM activity_calls c LEFT JOIN flagged f USING (call_id)
-            WHERE c.started_at >= $1::timestamptz AND c.started_at < $2::timestamptz
-            GROUP BY 1
-            """, bounds + [.text(period.timeZone)])
-        {
-            byDay[row[0]!] = Day(day: row[0]!, calls: Int(row[1]!)!, recorded: Int(row[2]!)!, compliant: Int(row[3]!)!)
-        }
-        return period.days(zone: zone).map { day in
-            let label = String(day.reportID.dropFirst("day-".count))
-            return byDay[label] ?? Day(day: label, calls: 0, recorded: 0, compliant: 0)
-        }
-    }
+    /// The days of the period in its time zone, as `YYYY-MM-DD`.
+    var days: [String] { period.days(zone: zone).map { String($0.reportID.dropFirst("day-".count)) } }
 
     struct UseCount { var kind: String; var role: String; var purpose: String?; var count: Int }
 
@@ -145,12 +121,13 @@ struct ReportSources {
                 SELECT r.recording_id, r.deleted_at, r.stored_at + $3::integer * interval '1 day' AS due_at FROM activity_recordings r
                 WHERE r.stored_at >= $1::timestamptz - $3::integer * interval '1 day'
                   AND r.stored_at < $2::timestamptz - $3::integer * interval '1 day'
+            ), covered AS (
+                SELECT unnest(recording_ids) AS recording_id, placed_at, released_at FROM activity_holds
             )
             SELECT count(*), count(*) FILTER (WHERE deleted_at <= due_at), count(*) FILTER (WHERE deleted_at > due_at),
                    count(*) FILTER (WHERE deleted_at IS NULL),
-                   count(*) FILTER (WHERE EXISTS (
-                       SELECT 1 FROM activity_holds h WHERE due.recording_id = ANY (h.recording_ids)
-                         AND h.placed_at <= due.due_at AND (h.released_at IS NULL OR h.released_at > due.due_at)))
+                   (SELECT count(DISTINCT d.recording_id) FROM due d JOIN covered h ON h.recording_id = d.recording_id
+                    AND h.placed_at <= d.due_at AND (h.released_at IS NULL OR h.released_at > d.due_at))
             FROM due
             """, bounds + [.int(policy.retentionDays)]
         ).rows[0]
@@ -182,6 +159,7 @@ struct ReportSources {
 
     /// SHA-256 over the period's open findings (key and fingerprint, in key
     /// order) and their number: a closed period whose digest changes gets a new version.
+    /// `digest(of:)` computes the same from findings already read.
     func findingsDigest() throws -> (digest: String, count: Int) {
         let row = try connection.query(
             """
@@ -191,6 +169,20 @@ struct ReportSources {
             """, bounds
         ).rows[0]
         return (row[0]!, Int(row[1]!)!)
+    }
+
+    /// `findingsDigest`, from the findings themselves: keys compared bytewise, as COLLATE "C" does.
+    static func digest(of findings: [FindingRow]) -> String {
+        let sorted = findings.map { (key: Array($0.findingKey.utf8), fingerprint: $0.fingerprint) }
+            .sorted { $0.key.lexicographicallyPrecedes($1.key) }
+        var text: [UInt8] = []
+        for (index, finding) in sorted.enumerated() {
+            if index > 0 { text.append(0x0A) }
+            text.append(contentsOf: finding.key)
+            text.append(UInt8(ascii: "|"))
+            text.append(contentsOf: finding.fingerprint.utf8)
+        }
+        return Array(SHA256.hash(data: text)).hexString
     }
 
     /// How far the compliance projection has read the log.

@@ -43,7 +43,7 @@ package struct ReportStore {
     private static let columns = """
         report_id, version, kind, status, (extract(epoch FROM period_start) * 1000000)::bigint,
         (extract(epoch FROM period_end) * 1000000)::bigint, time_zone, (extract(epoch FROM generated_at) * 1000000)::bigint,
-        encode(body, 'hex'), signature, findings_digest, findings, through_position, encode(body_sha256, 'hex')
+        signature, findings_digest, findings, through_position, encode(body_sha256, 'hex')
         """
 
     /// Stores a new version. False when that version already exists (another instance made it first).
@@ -54,13 +54,14 @@ package struct ReportStore {
                 """
                 INSERT INTO audit_reports (report_id, version, kind, status, period_start, period_end, time_zone, generated_at, body,
                                            body_sha256, signature, key_id, findings_digest, findings, through_position)
-                VALUES ($1, $2, $3, $4, $5::timestamptz, $6::timestamptz, $7, $8::timestamptz, $9, sha256($9), $10, $11, $12, $13, $14)
+                VALUES ($1, $2, $3, $4, $5::timestamptz, $6::timestamptz, $7, $8::timestamptz, $9, decode($15, 'hex'), $10, $11, $12, $13, $14)
                 """,
                 [
                     .text(report.reportID), .int(report.version), .text(report.kind.rawValue), .text(report.status),
                     .text(report.periodStart.rfc3339), .text(report.periodEnd.rfc3339), .text(report.timeZone),
                     .text(report.generatedAt.rfc3339), .bytes(report.body), .text(report.signature.json.canonicalString),
                     .text(report.signature.keyID), .text(report.findingsDigest), .int(report.findings), .int(report.throughPosition),
+                    .text(report.bodySHA256),
                 ])
             return true
         } catch let error as PostgresError where error.sqlState == "23505" {
@@ -68,14 +69,17 @@ package struct ReportStore {
         }
     }
 
-    /// The latest version, or version `version`.
+    /// The latest version, or version `version`, with its body.
     package func report(_ reportID: String, version: Int? = nil) throws -> StoredReport? {
-        try connection.query(
+        guard var report = try connection.query(
             """
             SELECT \(Self.columns) FROM audit_reports
             WHERE report_id = $1 AND ($2::integer IS NULL OR version = $2) ORDER BY version DESC LIMIT 1
             """, [.text(reportID), version.map { .int($0) } ?? .null]
-        ).rows.first.map(Self.decode)
+        ).rows.first.map(Self.decode) else { return nil }
+        report.body = try connection.bytes(
+            "SELECT body FROM audit_reports WHERE report_id = $1 AND version = $2", [.text(reportID), .int(report.version)]) ?? []
+        return report
     }
 
     /// The number of the latest version, nil if the report does not exist.
@@ -89,7 +93,7 @@ package struct ReportStore {
     {
         try connection.query(
             """
-            SELECT \(Self.columns.replacingOccurrences(of: "encode(body, 'hex')", with: "''")) FROM (
+            SELECT \(Self.columns) FROM (
                 SELECT DISTINCT ON (report_id) * FROM audit_reports ORDER BY report_id, version DESC
             ) latest
             WHERE ($1::text IS NULL OR kind = $1) AND ($2::timestamptz IS NULL OR period_end > $2)
@@ -113,7 +117,7 @@ package struct ReportStore {
     package func finalReports(overlapping from: Timestamp, _ to: Timestamp) throws -> [StoredReport] {
         try connection.query(
             """
-            SELECT \(Self.columns.replacingOccurrences(of: "encode(body, 'hex')", with: "''")) FROM (
+            SELECT \(Self.columns) FROM (
                 SELECT DISTINCT ON (report_id) * FROM audit_reports
                 WHERE status = 'final' AND period_start < $2::timestamptz AND period_end > $1::timestamptz
                 ORDER BY report_id, version DESC
@@ -126,8 +130,8 @@ package struct ReportStore {
         StoredReport(
             reportID: row[0]!, version: Int(row[1]!)!, kind: ReportPeriod.Kind(rawValue: row[2]!)!, status: row[3]!,
             periodStart: Timestamp(microseconds: Int64(row[4]!)!), periodEnd: Timestamp(microseconds: Int64(row[5]!)!), timeZone: row[6]!,
-            generatedAt: Timestamp(microseconds: Int64(row[7]!)!), body: [UInt8](hexString: row[8]!) ?? [],
-            signature: (try? DetachedSignature(reading: Array(row[9]!.utf8))) ?? DetachedSignature(keyID: "", bytes: []),
-            findingsDigest: row[10]!, findings: Int(row[11]!)!, throughPosition: Int64(row[12]!)!, bodySHA256: row[13]!)
+            generatedAt: Timestamp(microseconds: Int64(row[7]!)!), body: [],
+            signature: (try? DetachedSignature(reading: Array(row[8]!.utf8))) ?? DetachedSignature(keyID: "", bytes: []),
+            findingsDigest: row[9]!, findings: Int(row[10]!)!, throughPosition: Int64(row[11]!)!, bodySHA256: row[12]!)
     }
 }

@@ -92,7 +92,8 @@ struct CallScenario {
         if violation == .unauthorizedRole || violation == .invalidPurpose || violation == .trainingNotAnonymized || rng.chance(0.15) {
             let role = violation == .unauthorizedRole ? rng.pick(["agent", "contractor"]) : rng.pick(Self.allowedRoles)
             var access: [String: JSONValue] = [
-                "recording_id": rid, "actor": ["id": .string("emp-\(rng.hex(6))"), "role": .string(role)],
+                // Staff come from a bounded pool, as in a real contact centre: the same people access many recordings.
+                "recording_id": rid, "actor": ["id": .string("\(role)-\(Int.random(in: 0..<250, using: &rng))"), "role": .string(role)],
                 "action": .string(rng.pick(["play", "play", "download", "transcript_view"])),
             ]
             switch violation {

@@ -65,6 +65,18 @@ package final class PostgresConnection {
         return try PostgresRows(checking: result, connection: handle)
     }
 
+    /// The first column of the first row as raw bytes, read in binary format:
+    /// for large `bytea` values, which text format would send as hex, twice the size.
+    package func bytes(_ sql: String, _ parameters: [PostgresValue] = []) throws(PostgresError) -> [UInt8]? {
+        let result = try PostgresRows.check(
+            withParameters(parameters) { values, lengths, formats in
+                PQexecParams(handle, sql, Int32(parameters.count), nil, values, lengths, formats, 1)
+            }, connection: handle)
+        defer { PQclear(result) }
+        guard PQntuples(result) > 0, PQgetisnull(result, 0, 0) == 0, let value = PQgetvalue(result, 0, 0) else { return nil }
+        return Array(UnsafeRawBufferPointer(start: value, count: Int(PQgetlength(result, 0, 0))))
+    }
+
     /// Runs one statement and hands `body` each row straight from libpq's
     /// buffers, for large reads: nothing is copied that `body` does not take.
     package func forEachRow(_ sql: String, _ parameters: [PostgresValue] = [], _ body: (PostgresRow) throws -> Void) throws {

@@ -68,4 +68,17 @@ struct JSONTests {
         #expect(a.canonicalString == #"{"a":["x",2],"b":1}"#)
         #expect(a.canonicalBytes == b.canonicalBytes)
     }
+
+    @Test("member order compared on UTF-8 bytes agrees with UTF-16 order for any names, supplementary characters included")
+    func utf16OrderFromUTF8() {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet: [Unicode.Scalar] = ["a", "B", "\u{7f}", "\u{e9}", "\u{20ac}", "\u{e000}", "\u{fb33}", "\u{ffff}", "\u{10000}", "\u{1f600}"]
+        for _ in 0..<5_000 {
+            func name() -> String {
+                String(String.UnicodeScalarView((0..<Int.random(in: 0...4, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }))
+            }
+            let (a, b) = (name(), name())
+            #expect(JSONValue.precedesInUTF16(a, b) == a.utf16.lexicographicallyPrecedes(b.utf16), "\(a.unicodeScalars.map(\.value)) vs \(b.unicodeScalars.map(\.value))")
+        }
+    }
 }

@@ -40,7 +40,7 @@ extension JSONValue {
         case .object(let members):
             out.append(UInt8(ascii: "{"))
             // RFC 8785 §3.2.3: members sorted by the UTF-16 code units of their names.
-            let ordered = sortingMembers ? members.sorted { $0.key.utf16.lexicographicallyPrecedes($1.key.utf16) } : members
+            let ordered = sortingMembers ? JSONValue.canonicalOrder(members) : members
             for (i, member) in ordered.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
                 JSONValue.writeCanonicalString(member.key, into: &out)
@@ -51,7 +51,30 @@ extension JSONValue {
         }
     }
 
-    static func writeCanonicalString(_ string: String, into out: inout [UInt8]) {
+    /// Members in RFC 8785 order (§3.2.3: by the UTF-16 code units of their names).
+    package static func canonicalOrder(_ members: [(key: String, value: JSONValue)]) -> [(key: String, value: JSONValue)] {
+        // Most objects arrive sorted already (every document this program writes).
+        if zip(members, members.dropFirst()).allSatisfy({ precedesInUTF16($0.key, $1.key) }) { return members }
+        return members.sorted { precedesInUTF16($0.key, $1.key) }
+    }
+
+    /// UTF-16 order, compared on the UTF-8 bytes: the two agree except where a
+    /// character at or above U+10000 meets one in U+E000–U+FFFF (their lead
+    /// bytes are both 0xEE or above), which is then compared in UTF-16.
+    package static func precedesInUTF16(_ a: String, _ b: String) -> Bool {
+        var (a, b) = (a, b)
+        let order: Bool? = a.withUTF8 { x in
+            b.withUTF8 { y in
+                for index in 0..<min(x.count, y.count) where x[index] != y[index] {
+                    return x[index] >= 0xEE && y[index] >= 0xEE ? nil : x[index] < y[index]
+                }
+                return x.count < y.count
+            }
+        }
+        return order ?? a.utf16.lexicographicallyPrecedes(b.utf16)
+    }
+
+    package static func writeCanonicalString(_ string: String, into out: inout [UInt8]) {
         var string = string
         // Native strings are contiguous UTF-8: work on the buffer, not the view.
         string.withUTF8 { writeCanonicalString(utf8: $0, into: &out) }
@@ -129,5 +152,35 @@ extension JSONValue {
         }
         while all.hasSuffix("0") && all.count > 1 { all.removeLast() }
         return (all, pointPosition)
+    }
+}
+
+/// An object's canonical bytes from members some of which are already
+/// encoded: large documents (a month's report) write their big arrays
+/// straight to bytes instead of building a value tree to sort and walk.
+package enum CanonicalObject {
+    package enum Member {
+        case value(JSONValue)
+        /// Canonical JSON bytes of the value, written as they are.
+        case encoded([UInt8])
+    }
+
+    package static func bytes(_ members: [(key: String, value: Member)]) -> [UInt8] {
+        var out: [UInt8] = [UInt8(ascii: "{")]
+        out.reserveCapacity(members.reduce(2) { size, member in
+            if case .encoded(let bytes) = member.value { return size + bytes.count + 64 }
+            return size + 256
+        })
+        for (index, member) in members.sorted(by: { JSONValue.precedesInUTF16($0.key, $1.key) }).enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            JSONValue.writeCanonicalString(member.key, into: &out)
+            out.append(UInt8(ascii: ":"))
+            switch member.value {
+            case .value(let value): value.writeCanonical(into: &out)
+            case .encoded(let bytes): out.append(contentsOf: bytes)
+            }
+        }
+        out.append(UInt8(ascii: "}"))
+        return out
     }
 }

@@ -87,6 +87,16 @@ CREATE TABLE audit_reports (
 );
 CREATE INDEX audit_reports_period ON audit_reports (period_start, period_end);
 
+-- A month's report is tens of megabytes of JSON: lz4 compresses it several
+-- times faster than the default pglz, where the server was built with it.
+DO $$
+BEGIN
+    ALTER TABLE audit_reports ALTER COLUMN body SET COMPRESSION lz4;
+EXCEPTION WHEN feature_not_supported OR invalid_parameter_value THEN
+    RAISE NOTICE 'lz4 is not available: report bodies are compressed with pglz';
+END
+$$;
+
 COMMENT ON TABLE audit_reports IS 'Audit record: every version of every report, as signed. Append-only.';
 
 CREATE TRIGGER audit_reports_no_update_or_delete
