@@ -23,7 +23,7 @@ package enum APIServer {
         sessions.statementTimeout = configuration.requestTimeout
         let pool = DatabasePool(database: sessions, size: configuration.databaseConnections)
         let recorder = ReadRecorder(database: database, logger: logger)
-        let reports = ReportAccess(pool: pool, policy: policy, keyDirectory: configuration.keyDirectory, timeZone: reportTimeZone)
+        let reports = ReportAccess(pool: pool, database: sessions, policy: policy, keyDirectory: configuration.keyDirectory, timeZone: reportTimeZone)
 
         let router = Router(context: APIContext.self)
         router.add(middleware: ProblemMiddleware())

@@ -1,6 +1,7 @@
 import CallAuditDomain
 import CallAuditReports
 import CallAuditSigning
+import CallAuditStore
 import Foundation
 import Hummingbird
 import Synchronization
@@ -15,6 +16,7 @@ struct ServedReport: Sendable {
 /// memory once read; only "which version is the latest" asks the database.
 package final class ReportAccess: Sendable {
     private let pool: DatabasePool
+    private let database: DatabaseConfiguration
     private let policy: Policy
     private let keyDirectory: URL
     private let timeZone: String
@@ -22,8 +24,9 @@ package final class ReportAccess: Sendable {
     /// Which version is the latest, per report, and when that was asked.
     private let latest = Mutex<[String: (version: Int, at: ContinuousClock.Instant)]>([:])
 
-    package init(pool: DatabasePool, policy: Policy, keyDirectory: URL, timeZone: String) {
+    package init(pool: DatabasePool, database: DatabaseConfiguration, policy: Policy, keyDirectory: URL, timeZone: String) {
         self.pool = pool
+        self.database = database
         self.policy = policy
         self.keyDirectory = keyDirectory
         self.timeZone = timeZone
@@ -62,9 +65,9 @@ package final class ReportAccess: Sendable {
     /// A provisional report for any range, signed with the current key.
     func generate(from: Timestamp, to: Timestamp) async throws -> StoredReport {
         let key = try KeyRing.open(keyDirectory).current
-        let (policy, timeZone) = (self.policy, self.timeZone)
+        let (policy, timeZone, database) = (self.policy, self.timeZone, self.database)
         return try await pool.withConnection { connection in
-            try ReportGenerator(connection: connection, policy: policy, signingKey: key)
+            try ReportGenerator(connection: connection, policy: policy, signingKey: key, helper: database)
                 .generate(.custom(from: from, to: to, timeZone: timeZone), status: .provisional)
         }
     }

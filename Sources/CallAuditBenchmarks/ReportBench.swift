@@ -15,7 +15,7 @@ struct ReportBench: ParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
     @Option(help: "Calls to simulate over October 2026 (about 6.4 events each).") var calls = 1_000_000
-    @Option(help: "Times to generate the report (each a new version).") var repeats = 3
+    @Option(help: "Times to generate the report: the first half as new reports, the rest as new versions of the month's.") var repeats = 6
     @Flag(help: "Use the log and projections already in the database (a previous run's) instead of loading them.") var existing = false
 
     func run() throws {
@@ -26,13 +26,15 @@ struct ReportBench: ParsableCommand {
         defer { try? FileManager.default.removeItem(at: keys) }
         let generator = ReportGenerator(
             connection: try DatabaseConfiguration(url: url).forMaintenance.connect(), policy: .default, signingKey: try KeyRing.open(keys).current,
-            clock: { now })
+            helper: DatabaseConfiguration(url: url).forMaintenance, clock: { now })
         let month = ReportPeriod.containing(Timestamp(rfc3339: "2026-10-15T00:00:00Z")!, kind: .month, zone: TimeZone(identifier: "UTC")!)
         print("machine:  \(machineDescription())")
         print("events:   \(appended) (\(calls) calls over 30 days)")
         for run in 1...repeats {
             let started = ContinuousClock.now
-            let report = try generator.generate(month, status: .final)
+            // The first version of a new report each time, then new versions of the month's (with a changes section).
+            let period = run <= repeats / 2 ? ReportPeriod.custom(from: month.start, to: month.end, timeZone: "UTC") : month
+            let report = try generator.generate(period, status: .final)
             let elapsed = started.duration(to: .now)
             print(
                 "report \(report.reportID) v\(report.version): \(report.findings) findings, \(report.body.count / 1_000_000) MB of canonical JSON, "

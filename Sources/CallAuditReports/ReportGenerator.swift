@@ -22,11 +22,17 @@ package struct ReportGenerator {
     let policy: Policy
     let signingKey: SigningKey
     let clock: @Sendable () -> Timestamp
+    /// Where a second session can be opened to read the findings in parallel; nil reads them on `connection`.
+    let helper: DatabaseConfiguration?
 
-    package init(connection: PostgresConnection, policy: Policy, signingKey: SigningKey, clock: @escaping @Sendable () -> Timestamp = { .now }) {
+    package init(
+        connection: PostgresConnection, policy: Policy, signingKey: SigningKey, helper: DatabaseConfiguration? = nil,
+        clock: @escaping @Sendable () -> Timestamp = { .now }
+    ) {
         self.connection = connection
         self.policy = policy
         self.signingKey = signingKey
+        self.helper = helper
         self.clock = clock
     }
 
@@ -51,13 +57,8 @@ package struct ReportGenerator {
         let sources = ReportSources(connection: connection, policy: policy, period: period)
         let coverage = try sources.coverage()
         let generatedAt = clock()
-        var rows: [FindingRow] = []
-        try ReadSide(connection: connection).findings(FindingQuery(from: period.start, to: period.end)) { rows.append($0) }
-        let findings = rows.map { row -> (key: String, bytes: [UInt8]) in
-            var bytes: [UInt8] = []
-            row.writeCanonical(into: &bytes)
-            return (row.findingKey, bytes)
-        }
+        // The findings are read and encoded on a second session that shares this snapshot, while this one reads the rest.
+        let listing = try FindingListing.start(period, sharing: connection, helper: helper)
         let calls = try sources.calls()
 
         var document: [(key: String, value: CanonicalObject.Member)] = [
@@ -70,10 +71,6 @@ package struct ReportGenerator {
                 "through": .string(coverage.cursor.description), "through_position": .number(Double(coverage.cursor.position)),
                 "events_applied": .number(Double(coverage.eventsApplied)), "seal": .null,
             ])),
-            ("summary", .value(try summary(sources, calls: calls, findings: rows))),
-            ("daily", .value(daily(sources.days, calls: calls))),
-            // A month holds tens of thousands of findings: written straight to bytes, not built as values.
-            ("findings", .encoded(Self.array(findings.map(\.bytes)))),
             ("access_review", .value(.array(try sources.accessReview().map { reviewer in
                 ["actor_id": .string(reviewer.actorID), "role": .string(reviewer.role), "accesses": .number(Double(reviewer.accesses)),
                  "shares": .number(Double(reviewer.shares)), "recordings": .number(Double(reviewer.recordings)),
@@ -81,6 +78,14 @@ package struct ReportGenerator {
                  "role_allowed": .bool(policy.allowedAccessRoles.contains(reviewer.role))]
             }))),
             ("retention", .value(try retention(sources))),
+        ]
+        let summary = try summary(sources, calls: calls)
+        let (rows, findings) = try listing.wait()
+        document += [
+            ("summary", .value(summary.adding(findings: rows))),
+            ("daily", .value(daily(sources.days, calls: calls))),
+            // A month holds tens of thousands of findings: written straight to bytes, not built as values.
+            ("findings", .encoded(Self.array(findings.map(\.bytes)))),
         ]
         if let previous {
             document.append(("changes", .value(try changes(since: previous, findings: findings))))
@@ -98,12 +103,11 @@ package struct ReportGenerator {
         return report
     }
 
-    private func summary(_ sources: ReportSources, calls: [ReportSources.CallCount], findings: [FindingRow]) throws -> JSONValue {
+    private func summary(_ sources: ReportSources, calls: [ReportSources.CallCount]) throws -> Summary {
         let deletions = try sources.deletions()
         let requests = try sources.requests()
-        let byRule = Dictionary(grouping: findings, by: \.rule).mapValues(\.count)
         let byRegime = Dictionary(grouping: calls.filter { $0.recorded > 0 }, by: \.regime)
-        return [
+        return Summary(value: [
             "calls": .number(Double(calls.reduce(0) { $0 + $1.calls })), "recorded_calls": .number(Double(calls.reduce(0) { $0 + $1.recorded })),
             "compliance_by_regime": .array(byRegime.sorted { $0.key < $1.key }.map { regime, counts in
                 let (recorded, compliant) = (counts.reduce(0) { $0 + $1.recorded }, counts.reduce(0) { $0 + $1.compliant })
@@ -122,9 +126,7 @@ package struct ReportGenerator {
                 "overdue": .number(Double(requests.overdue)),
             ],
             "open_holds": .number(Double(try sources.openHolds())),
-            "findings": .number(Double(findings.count)),
-            "findings_by_rule": .object(byRule.sorted { $0.key < $1.key }.map { (key: $0.key, value: .number(Double($0.value))) }),
-        ]
+        ])
     }
 
     /// Calls, recorded calls and compliant calls on each day of the period, every day present.
@@ -176,6 +178,19 @@ package struct ReportGenerator {
             "previous_version": .number(Double(previous.version)), "raised": .array(raised), "withdrawn": .array(withdrawn),
             "changed": .array(changed),
         ]
+    }
+
+    /// The summary but for the findings, which arrive last.
+    struct Summary {
+        var value: JSONValue
+
+        func adding(findings: [FindingRow]) -> JSONValue {
+            guard case .object(var members) = value else { return value }
+            let byRule = Dictionary(grouping: findings, by: \.rule).mapValues(\.count)
+            members.append((key: "findings", value: .number(Double(findings.count))))
+            members.append((key: "findings_by_rule", value: .object(byRule.sorted { $0.key < $1.key }.map { (key: $0.key, value: .number(Double($0.value))) })))
+            return .object(members)
+        }
     }
 
     /// A JSON array of already-encoded elements.

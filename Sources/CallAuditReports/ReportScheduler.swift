@@ -90,7 +90,7 @@ package final class ReportScheduler: @unchecked Sendable {
         guard try projectionsCaughtUp(connection) else { return [] }
         // Read each round: a `callaudit keys rotate` takes effect without a restart.
         let signingKey = try KeyRing.open(keyDirectory).current
-        let generator = ReportGenerator(connection: connection, policy: policy, signingKey: signingKey, clock: clock)
+        let generator = ReportGenerator(connection: connection, policy: policy, signingKey: signingKey, helper: database, clock: clock)
         var issued: [StoredReport] = []
         if let first = try firstEventDay(connection) {
             for kind in ReportPeriod.Kind.scheduled {

@@ -1,0 +1,80 @@
+-- Personal data at rest, encrypted per person (the subject vault), and the
+-- DPO's requests.
+--
+-- A person is a subject_ref with a data key wrapped by the key-encryption
+-- key (KEK), which never enters the database. Persons are found by blind
+-- indexes: HMAC-SHA256 of a normalised identifier under a secret index key
+-- (itself wrapped by the KEK, in vault_keys). Erasure destroys the data key
+-- and deletes the blind indexes: no function of an identifier remains.
+
+CREATE TABLE vault_keys (
+    name        text PRIMARY KEY,
+    kek_id      text NOT NULL,
+    wrapped     bytea NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE subjects (
+    subject_ref  text COLLATE "C" PRIMARY KEY,
+    kek_id       text,
+    wrapped_key  bytea,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    erased_at    timestamptz,
+    CHECK ((wrapped_key IS NULL) = (erased_at IS NOT NULL))
+);
+
+CREATE TABLE subject_index (
+    blind_index  bytea PRIMARY KEY CHECK (length(blind_index) = 32),
+    subject_ref  text COLLATE "C" NOT NULL REFERENCES subjects,
+    kind         text NOT NULL
+);
+CREATE INDEX subject_index_subject ON subject_index (subject_ref);
+
+-- Bumped by every erasure: writers forget the persons they cached.
+CREATE TABLE vault_epoch (erasures bigint NOT NULL);
+INSERT INTO vault_epoch VALUES (0);
+
+-- Dead letters hold raw messages, which may carry personal data: they are
+-- sealed with a key of their own, linked by blind index to the persons whose
+-- identifiers they mention, so erasing a person shreds them too.
+ALTER TABLE dead_letters
+    ADD COLUMN sealed       bytea,
+    ADD COLUMN wrapped_key  bytea,
+    ADD COLUMN kek_id       text,
+    ADD COLUMN erased_at    timestamptz,
+    ALTER COLUMN headers DROP NOT NULL;
+
+CREATE TABLE dead_letter_subjects (
+    blind_index     bytea NOT NULL,
+    dead_letter_id  bigint NOT NULL REFERENCES dead_letters (id),
+    PRIMARY KEY (blind_index, dead_letter_id)
+);
+
+-- Export files this service wrote to disk, deleted when their person is erased.
+CREATE TABLE subject_exports (
+    path         text PRIMARY KEY,
+    request_id   text NOT NULL,
+    subject_ref  text COLLATE "C" NOT NULL,
+    sha256       bytea NOT NULL,
+    written_at   timestamptz NOT NULL DEFAULT now()
+);
+
+REVOKE ALL ON vault_keys, subjects, subject_index, vault_epoch, dead_letter_subjects, subject_exports FROM PUBLIC;
+GRANT SELECT, INSERT ON vault_keys TO callaudit_writer;
+GRANT SELECT, INSERT, UPDATE ON subjects, vault_epoch TO callaudit_writer;
+GRANT SELECT, INSERT, UPDATE, DELETE ON subject_index, dead_letter_subjects, subject_exports TO callaudit_writer;
+-- A key rotation re-wraps; nothing else changes vault_keys.
+GRANT UPDATE (kek_id, wrapped) ON vault_keys TO callaudit_writer;
+
+-- Projections now hold subject refs, never hashes of identifiers; a subject's
+-- calls carry the party it was; a call's facts what a subject export shows.
+ALTER TABLE compliance_subject_calls ADD COLUMN party_id text;
+ALTER TABLE activity_calls
+    ADD COLUMN direction         text,
+    ADD COLUMN channel           text,
+    ADD COLUMN source            text,
+    ADD COLUMN started_position  bigint;
+CREATE INDEX activity_accesses_recording ON activity_accesses (recording_id);
+
+-- Their meaning changed: the leaders rebuild them on their next round.
+UPDATE projection_checkpoints SET rebuild_requested = true WHERE projection IN ('compliance', 'activity');

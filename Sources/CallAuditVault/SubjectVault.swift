@@ -1,0 +1,230 @@
+import CallAuditDomain
+import CallAuditStore
+import Crypto
+import Foundation
+import Synchronization
+
+/// Personal data at rest: every subject object (a party's or a request's
+/// identifiers and name) is stored encrypted with the data key of the person
+/// it names, so erasure is destroying one key.
+///
+/// **Subjects.** A person is a `subject_ref` (a random pseudonym) with a data
+/// key, wrapped by the KEK. They are found by a *blind index*: HMAC-SHA256
+/// under a secret index key over each normalised identifier, so the database
+/// can match a phone number without holding one. A party that brings a new
+/// identifier for a known person links it to that person.
+///
+/// **In events**, `{"phone": …, "name": …}` becomes
+/// `{"subject_ref": "sub_…", "sealed": base64}`: AES-GCM over the original
+/// object's canonical bytes, the ref as associated data. Content hashes cover
+/// this stored form, so destroying the key leaves every hash intact.
+/// Projections, findings and reports see only refs.
+package final class SubjectVault: Sendable {
+    package let keys: KeyEncryptionKeys
+    private let indexKey: SymmetricKey
+    private let cache = Mutex<SubjectCache>(SubjectCache())
+
+    private init(keys: KeyEncryptionKeys, indexKey: SymmetricKey) {
+        self.keys = keys
+        self.indexKey = indexKey
+    }
+
+    /// Opens the vault: the blind-index key is read from `vault_keys` (wrapped
+    /// by the KEK), or made on first use.
+    package static func open(keys: KeyEncryptionKeys, on connection: PostgresConnection) throws -> SubjectVault {
+        if let row = try connection.query("SELECT kek_id, encode(wrapped, 'hex') FROM vault_keys WHERE name = 'blind-index'").rows.first {
+            let key = try keys.unwrap([UInt8](hexString: row[1]!)!, kekID: row[0]!)
+            return SubjectVault(keys: keys, indexKey: SymmetricKey(data: key))
+        }
+        let fresh = randomBytes(32)
+        let (kekID, wrapped) = try keys.wrap(fresh)
+        try connection.query(
+            "INSERT INTO vault_keys (name, kek_id, wrapped) VALUES ('blind-index', $1, $2) ON CONFLICT (name) DO NOTHING",
+            [.text(kekID), .bytes(wrapped)])
+        // Another instance may have made it first: theirs stands.
+        return try open(keys: keys, on: connection)
+    }
+
+    /// The blind index of one identifier.
+    package func blindIndex(_ identifier: Identifier) -> [UInt8] {
+        Array(HMAC<SHA256>.authenticationCode(for: identifier.indexInput, using: indexKey))
+    }
+
+    // MARK: Sealing events
+
+    /// The events with every subject object sealed under its person's key;
+    /// persons met for the first time are created, new identifiers linked.
+    package func seal(_ events: [IncomingEvent], on connection: PostgresConnection) throws -> [IncomingEvent] {
+        let plain = events.indices.flatMap { index in SubjectPaths.subjects(in: events[index].event).map { (index, $0) } }
+        guard !plain.isEmpty else { return events }
+        let resolved = try resolve(plain.map { Identifier.all(in: $0.1.value) }, on: connection)
+        var documents: [Int: JSONValue] = [:]
+        for ((index, located), subject) in zip(plain, resolved) {
+            let sealed = try sealSubject(located.value, as: subject)
+            documents[index] = SubjectPaths.replacing(located.path, in: documents[index] ?? events[index].event.document, with: sealed)
+        }
+        var result = events
+        for (index, document) in documents {
+            let event = events[index].event
+            result[index].event = DecodedEvent(
+                source: event.source, id: event.id, typeName: event.typeName, time: event.time, stream: event.stream, document: document)
+        }
+        return result
+    }
+
+    /// `{"subject_ref", "sealed"}` for one subject object.
+    package func sealSubject(_ subject: JSONValue, as person: ResolvedSubject) throws -> JSONValue {
+        let box = try AES.GCM.seal(subject.canonicalBytes, using: SymmetricKey(data: person.dataKey), authenticating: Array(person.ref.utf8))
+        return ["subject_ref": .string(person.ref), "sealed": .string(Data(box.combined!).base64EncodedString())]
+    }
+
+    /// The plaintext of a sealed subject object; nil when its person was erased.
+    package func openSubject(_ sealed: JSONValue, on connection: PostgresConnection) throws -> JSONValue? {
+        guard let ref = sealed["subject_ref"]?.stringValue, let text = sealed["sealed"]?.stringValue, let bytes = Data(base64Encoded: text) else {
+            return nil
+        }
+        guard let key = try dataKey(of: ref, on: connection) else { return nil }
+        do {
+            let plain = try AES.GCM.open(try AES.GCM.SealedBox(combined: bytes), using: SymmetricKey(data: key), authenticating: Array(ref.utf8))
+            return try JSONParser.parse(Array(plain))
+        } catch {
+            throw VaultError.corrupt("the subject \(ref) in an event does not open with its key")
+        }
+    }
+
+    // MARK: Finding persons
+
+    /// The persons these identifiers belong to (a DPO's lookup); never creates one.
+    package func find(_ identifiers: [Identifier], on connection: PostgresConnection) throws -> [String] {
+        let indexes = identifiers.map(blindIndex)
+        guard !indexes.isEmpty else { return [] }
+        return try connection.query(
+            """
+            SELECT DISTINCT s.subject_ref FROM subject_index i JOIN subjects s USING (subject_ref)
+            WHERE i.blind_index = ANY($1::bytea[]) AND s.erased_at IS NULL ORDER BY 1
+            """, [.text(byteaArrayLiteral(indexes))]
+        ).map { $0[0]! }
+    }
+
+    /// The data key of a live person.
+    func dataKey(of ref: String, on connection: PostgresConnection) throws -> [UInt8]? {
+        guard let row = try connection.query(
+            "SELECT kek_id, encode(wrapped_key, 'hex') FROM subjects WHERE subject_ref = $1 AND wrapped_key IS NOT NULL", [.text(ref)]
+        ).rows.first else { return nil }
+        return try keys.unwrap([UInt8](hexString: row[1]!)!, kekID: row[0]!)
+    }
+
+    /// A person for each list of identifiers, in order: found through the
+    /// blind index, or made. Identifiers not yet linked are linked to the
+    /// person their first known identifier names.
+    func resolve(_ subjects: [[Identifier]], on connection: PostgresConnection) throws -> [ResolvedSubject] {
+        try refreshCache(on: connection)
+        var indexes: [[[UInt8]]] = subjects.map { $0.map(blindIndex) }
+        var known = try lookUp(Set(indexes.joined()), on: connection)
+        var created: [ResolvedSubject] = []
+        var links: [(index: [UInt8], ref: String, kind: String)] = []
+        var result: [ResolvedSubject] = []
+        for (identifiers, blind) in zip(subjects, indexes) {
+            let person = blind.lazy.compactMap { known[$0] }.first ?? {
+                let fresh = ResolvedSubject(ref: "sub_" + randomBytes(12).hexString, dataKey: randomBytes(32))
+                created.append(fresh)
+                return fresh
+            }()
+            for (identifier, index) in zip(identifiers, blind) where known[index] == nil {
+                known[index] = person
+                links.append((index, person.ref, identifier.kind))
+            }
+            result.append(person)
+        }
+        try persist(created, links, on: connection)
+        indexes.removeAll()
+        return result
+    }
+
+    private func lookUp(_ indexes: Set<[UInt8]>, on connection: PostgresConnection) throws -> [[UInt8]: ResolvedSubject] {
+        var found = cache.withLock { cache in indexes.reduce(into: [[UInt8]: ResolvedSubject]()) { $0[$1] = cache.persons[$1] } }
+        let missing = indexes.filter { found[$0] == nil }
+        guard !missing.isEmpty else { return found }
+        for row in try connection.query(
+            """
+            SELECT encode(i.blind_index, 'hex'), s.subject_ref, s.kek_id, encode(s.wrapped_key, 'hex')
+            FROM subject_index i JOIN subjects s USING (subject_ref)
+            WHERE i.blind_index = ANY($1::bytea[]) AND s.erased_at IS NULL
+            """, [.text(byteaArrayLiteral(Array(missing)))])
+        {
+            let person = ResolvedSubject(ref: row[1]!, dataKey: try keys.unwrap([UInt8](hexString: row[3]!)!, kekID: row[2]!))
+            found[[UInt8](hexString: row[0]!)!] = person
+        }
+        cache.withLock { cache in for (index, person) in found { cache.remember(index, person) } }
+        return found
+    }
+
+    /// Stores new persons and links. A link another writer made first wins:
+    /// the batch then fails as transient and is resolved again.
+    private func persist(_ created: [ResolvedSubject], _ links: [(index: [UInt8], ref: String, kind: String)], on connection: PostgresConnection) throws {
+        if !created.isEmpty {
+            var wrapped: [String] = []
+            for person in created { wrapped.append(try keys.wrap(person.dataKey).wrapped.hexString) }
+            try connection.query(
+                """
+                INSERT INTO subjects (subject_ref, kek_id, wrapped_key)
+                SELECT r, $3, decode(w, 'hex') FROM unnest($1::text[], $2::text[]) AS x(r, w)
+                """, [.text(postgresArrayLiteral(created.map(\.ref))), .text(postgresArrayLiteral(wrapped)), .text(keys.currentID)])
+        }
+        guard !links.isEmpty else { return }
+        let inserted = try connection.query(
+            """
+            INSERT INTO subject_index (blind_index, subject_ref, kind)
+            SELECT decode(b, 'hex'), r, k FROM unnest($1::text[], $2::text[], $3::text[]) AS x(b, r, k)
+            ON CONFLICT (blind_index) DO NOTHING
+            """,
+            [.text(postgresArrayLiteral(links.map(\.index.hexString))), .text(postgresArrayLiteral(links.map(\.ref))),
+             .text(postgresArrayLiteral(links.map(\.kind)))]
+        ).affectedRows
+        guard inserted == links.count else {
+            // Someone linked one of these identifiers concurrently: forget what we assumed and let the caller retry.
+            cache.withLock { $0.persons.removeAll() }
+            throw PostgresError(kind: .server(sqlState: "40001"), message: "a person was linked concurrently; resolving again")
+        }
+        cache.withLock { cache in for link in links { cache.remember(link.index, created.first { $0.ref == link.ref } ?? cache.persons[link.index]) } }
+    }
+
+    /// Forgets cached persons when an erasure happened since the last look.
+    private func refreshCache(on connection: PostgresConnection) throws {
+        let epoch = Int64(try connection.query("SELECT erasures FROM vault_epoch").scalar ?? "0") ?? 0
+        cache.withLock { cache in
+            if cache.epoch != epoch {
+                cache.persons.removeAll()
+                cache.epoch = epoch
+            }
+        }
+    }
+}
+
+/// A person: their pseudonym and data key.
+package struct ResolvedSubject: Sendable, Equatable {
+    package var ref: String
+    var dataKey: [UInt8]
+}
+
+/// Blind indexes seen lately, by the erasure epoch they were valid in.
+private struct SubjectCache {
+    var epoch: Int64 = -1
+    var persons: [[UInt8]: ResolvedSubject] = [:]
+
+    mutating func remember(_ index: [UInt8], _ person: ResolvedSubject?) {
+        guard let person else { return }
+        if persons.count > 500_000 { persons.removeAll() }
+        persons[index] = person
+    }
+}
+
+func randomBytes(_ count: Int) -> [UInt8] {
+    var generator = SystemRandomNumberGenerator()
+    return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+}
+
+/// A PostgreSQL `bytea[]` literal.
+func byteaArrayLiteral(_ values: [[UInt8]]) -> String {
+    postgresArrayLiteral(values.map { "\\x" + $0.hexString })
+}
