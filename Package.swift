@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         // The default traits would also build swift-configuration, which nothing here uses.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         // System libraries, each wrapped exactly once (CallAuditKafka, CallAuditStore).
@@ -50,10 +51,17 @@ let package = Package(
             ],
             resources: [.copy("Migrations")]
         ),
-        // Kafka → decode → store, exactly once.
+        // Personal data at rest: per-person data keys under a KEK, blind indexes, sealed subjects and dead letters, erasure.
+        .target(
+            name: "CallAuditVault",
+            dependencies: ["CallAuditDomain", "CallAuditStore", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // Kafka → decode → seal → store, exactly once.
         .target(
             name: "CallAuditIngest",
-            dependencies: ["CallAuditDomain", "CallAuditKafka", "CallAuditStore", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "CallAuditDomain", "CallAuditKafka", "CallAuditStore", "CallAuditVault", .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // The projection runner and the read models kept from the log.
         .target(
@@ -83,11 +91,22 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The DPO's side: subject requests folded from their streams, access exports (signed ZIP), erasure.
+        .target(
+            name: "CallAuditRequests",
+            dependencies: [
+                "CallAuditDomain", "CallAuditStore", "CallAuditVault", "CallAuditSigning",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ],
+            resources: [.embedInCode("export.schema.json")]
+        ),
         // The HTTP API: tokens and roles, problem+json, limits, the endpoints over the read side and reports.
         .target(
             name: "CallAuditAPI",
             dependencies: [
-                "CallAuditDomain", "CallAuditStore", "CallAuditQueries", "CallAuditReports", "CallAuditSigning",
+                "CallAuditDomain", "CallAuditStore", "CallAuditQueries", "CallAuditReports", "CallAuditSigning", "CallAuditVault",
+                "CallAuditRequests",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -101,7 +120,7 @@ let package = Package(
             name: "CallAuditApp",
             dependencies: [
                 "CallAuditDomain", "CallAuditStore", "CallAuditIngest", "CallAuditProjections", "CallAuditQueries", "CallAuditReports",
-                "CallAuditSigning", "CallAuditAPI",
+                "CallAuditSigning", "CallAuditAPI", "CallAuditVault",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -116,7 +135,8 @@ let package = Package(
             name: "callaudit",
             dependencies: [
                 "CallAuditDomain", "CallAuditKafka", "CallAuditStore", "CallAuditIngest", "CallAuditProjections",
-                "CallAuditQueries", "CallAuditApp", "CallAuditSimulator", "CallAuditReports", "CallAuditSigning",
+                "CallAuditQueries", "CallAuditApp", "CallAuditSimulator", "CallAuditReports", "CallAuditSigning", "CallAuditVault",
+                "CallAuditRequests",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -126,7 +146,7 @@ let package = Package(
             name: "CallAuditBenchmarks",
             dependencies: [
                 "CallAuditDomain", "CallAuditStore", "CallAuditIngest", "CallAuditProjections", "CallAuditSimulator", "CallAuditReports",
-                "CallAuditSigning",
+                "CallAuditSigning", "CallAuditVault", "CallAuditRequests",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -135,12 +155,15 @@ let package = Package(
         .testTarget(name: "CallAuditDomainTests", dependencies: ["CallAuditDomain"]),
         .testTarget(name: "CallAuditStoreTests", dependencies: ["CallAuditStore"]),
         .testTarget(name: "CallAuditSigningTests", dependencies: ["CallAuditSigning"]),
+        .testTarget(name: "CallAuditVaultTests", dependencies: ["CallAuditVault"]),
         .testTarget(
             name: "CallAuditIntegrationTests",
             dependencies: [
                 "CallAuditDomain", "CallAuditKafka", "CallAuditStore", "CallAuditIngest", "CallAuditProjections",
                 "CallAuditQueries", "CallAuditApp", "CallAuditSimulator", "CallAuditReports", "CallAuditSigning", "CallAuditAPI",
+                "CallAuditVault", "CallAuditRequests",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]
         ),
     ]

@@ -1,5 +1,6 @@
 import CallAuditDomain
 import CallAuditStore
+import CallAuditVault
 import Foundation
 import Hummingbird
 import HummingbirdCore
@@ -16,7 +17,8 @@ import ServiceLifecycle
 /// (the role matrix is in `schemas/openapi.yaml`).
 package enum APIServer {
     package static func build(
-        configuration: APIConfiguration, database: DatabaseConfiguration, policy: Policy, reportTimeZone: String, logger: Logger
+        configuration: APIConfiguration, database: DatabaseConfiguration, policy: Policy, reportTimeZone: String,
+        keyEncryption: KeyEncryptionKeys, reloadKeys: SubjectVault.KeySource?, logger: Logger
     ) throws -> (service: some Service, recorder: ReadRecorder) {
         var sessions = database
         // A request's database work is bounded by the request timeout.
@@ -31,6 +33,10 @@ package enum APIServer {
         router.add(middleware: RateLimit(buckets: TokenBuckets(rate: configuration.rateLimit, burst: configuration.rateBurst)))
         SystemRoutes(reports: reports).register(on: router)
         ReportRoutes(pool: pool, recorder: recorder, reports: reports, maxBodyBytes: configuration.maxBodyBytes).register(on: router)
+        RequestRoutes(
+            pool: pool, vaults: VaultAccess(keys: keyEncryption, reload: reloadKeys), policy: policy, keyDirectory: configuration.keyDirectory,
+            maxBodyBytes: configuration.maxBodyBytes
+        ).register(on: router)
 
         let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .seconds(60)))
         let server = try configuration.tls.map { files in

@@ -75,6 +75,8 @@ enum Routes {
     static let table: [(pattern: [String], methods: [HTTPRequest.Method])] = [
         (["healthz"], [.get]), (["v1", "openapi.yaml"], [.get]), (["v1", "keys"], [.get]), (["v1", "reports"], [.get, .post]),
         (["v1", "reports", "*"], [.get]), (["v1", "reports", "*", "signature"], [.get]),
+        (["v1", "requests"], [.get, .post]), (["v1", "requests", "*"], [.get]), (["v1", "requests", "*", "extend"], [.post]),
+        (["v1", "requests", "*", "close"], [.post]), (["v1", "requests", "*", "export"], [.get]), (["v1", "requests", "*", "erase"], [.post]),
     ]
 
     static func methods(for path: String) -> [HTTPRequest.Method]? {

@@ -5,6 +5,7 @@ import CallAuditProjections
 import CallAuditReports
 import CallAuditSigning
 import CallAuditStore
+import CallAuditVault
 import Logging
 import ServiceLifecycle
 
@@ -35,8 +36,14 @@ package enum Application {
             throw ConfigurationError(setting: "--key-dir \(configuration.keyDirectory.path)", problem: error.description, fix: "point it at a writable folder")
         }
 
+        let kekSource = configuration.keyEncryption ?? .file(configuration.keyDirectory.appendingPathComponent("kek.json"))
+        let keyEncryption = try kekSource.load(create: true)
+        let reloadKeys: SubjectVault.KeySource = { try kekSource.load(create: false) }
+        logger.info("personal data sealed under KEK", metadata: ["kek.id": "\(keyEncryption.currentID)"])
         var ingestConfiguration = configuration.ingest
         ingestConfiguration.database = configuration.database
+        ingestConfiguration.keyEncryption = keyEncryption
+        ingestConfiguration.reloadKeys = reloadKeys
         var projectionConfiguration = configuration.projections
         projectionConfiguration.database = configuration.database
 
@@ -52,7 +59,7 @@ package enum Application {
         apiConfiguration.keyDirectory = configuration.keyDirectory
         let api = try APIServer.build(
             configuration: apiConfiguration, database: configuration.database, policy: policy, reportTimeZone: configuration.reports.timeZone,
-            logger: logger)
+            keyEncryption: keyEncryption, reloadKeys: reloadKeys, logger: logger)
         let services: [any Service] =
             runners.map { runner in
                 BlockingService(description: "projection \(runner.projection.name)", work: { try runner.run() }, stop: { runner.requestStop() })

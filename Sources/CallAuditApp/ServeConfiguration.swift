@@ -21,6 +21,8 @@ package struct ServeConfiguration: Sendable {
     package var reports: ReportSchedule
     /// The signing keys' folder, made with a first key when missing. Default `callaudit-keys`.
     package var keyDirectory: URL
+    /// The KEKs personal data is sealed under. Default: `kek.json` in the key folder, made on first start.
+    package var keyEncryption: KeyEncryptionSource?
     /// A policy file replacing the built-in policy; nil for the built-in one.
     package var policyFile: String?
     /// How often ingest totals are logged. Default 60 s.
@@ -35,6 +37,7 @@ package struct ServeConfiguration: Sendable {
         api: APIConfiguration = APIConfiguration(),
         reports: ReportSchedule = ReportSchedule(),
         keyDirectory: URL = URL(fileURLWithPath: "callaudit-keys"),
+        keyEncryption: KeyEncryptionSource? = nil,
         policyFile: String? = nil,
         statisticsInterval: Duration = .seconds(60),
         shutdownTimeout: Duration = .seconds(9)
@@ -45,6 +48,7 @@ package struct ServeConfiguration: Sendable {
         self.api = api
         self.reports = reports
         self.keyDirectory = keyDirectory
+        self.keyEncryption = keyEncryption
         self.policyFile = policyFile
         self.statisticsInterval = statisticsInterval
         self.shutdownTimeout = shutdownTimeout

@@ -1,29 +1,43 @@
 import CallAuditDomain
 import CallAuditStore
+import CallAuditVault
 
 /// Re-validates dead letters against the current contract and stores those that now pass.
+///
+/// Sealed dead letters are opened with the vault, and a replayed event is
+/// sealed like any other before it is stored. A dead letter whose person was
+/// erased cannot be opened: it stays, unreadable, and is reported as erased.
 package struct DeadLetterReplayer {
     package struct Outcome: Sendable {
         package var replayed = 0
         package var stillRejected: [(id: Int64, rejection: Rejection)] = []
+        package var erased: [Int64] = []
     }
 
     let store: EventStore
     let deadLetters: DeadLetterStore
     let decoder: EventDecoder
+    let vault: SubjectVault?
 
-    package init(connection: PostgresConnection, decoder: EventDecoder = EventDecoder()) {
+    package init(connection: PostgresConnection, decoder: EventDecoder = EventDecoder(), vault: SubjectVault?) {
         self.store = EventStore(connection: connection)
         self.deadLetters = DeadLetterStore(connection: connection)
         self.decoder = decoder
+        self.vault = vault
     }
 
     package func replay(_ letters: [StoredDeadLetter]) throws -> Outcome {
         var outcome = Outcome()
-        for letter in letters where letter.status == "open" {
+        for sealed in letters where sealed.status == "open" {
+            guard let letter = try open(sealed) else {
+                outcome.erased.append(sealed.id)
+                continue
+            }
             switch decoder.decode(letter.message) {
             case .success(let event):
-                _ = try store.storeReplayed(IncomingEvent(event: event, origin: letter.origin), deadLetterID: letter.id)
+                var incoming = [IncomingEvent(event: event, origin: letter.origin)]
+                if let vault { incoming = try vault.seal(incoming, on: store.connection) }
+                _ = try store.storeReplayed(incoming[0], deadLetterID: letter.id)
                 outcome.replayed += 1
             case .failure(let rejection):
                 try deadLetters.recordReplayFailure(id: letter.id, rejection: rejection)
@@ -31,5 +45,11 @@ package struct DeadLetterReplayer {
             }
         }
         return outcome
+    }
+
+    private func open(_ letter: StoredDeadLetter) throws -> StoredDeadLetter? {
+        guard letter.sealed != nil else { return letter }
+        guard let vault else { throw VaultError.configuration("dead letter \(letter.id) is sealed: give the KEK (--kek-file or CALLAUDIT_KEK) to open it") }
+        return try vault.openDeadLetter(letter)
     }
 }

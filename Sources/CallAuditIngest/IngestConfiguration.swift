@@ -1,6 +1,7 @@
 import CallAuditDomain
 import CallAuditKafka
 import CallAuditStore
+import CallAuditVault
 
 /// Everything the ingest service needs; every field has a working default for the embedded dev setup.
 package struct IngestConfiguration: Sendable {
@@ -27,6 +28,11 @@ package struct IngestConfiguration: Sendable {
     /// On shutdown, how long the batch in flight may take to commit before its
     /// statement is cancelled (it is then read again on the next start). Default 5 s.
     package var shutdownGrace: Duration
+    /// The KEKs personal data is sealed under. Nil stores it in the clear,
+    /// which only the ingest benchmark does, to measure what sealing costs.
+    package var keyEncryption: KeyEncryptionKeys?
+    /// Reads the KEKs again after a rotation (`keys rotate-kek`).
+    package var reloadKeys: SubjectVault.KeySource?
 
     package init(
         brokers: String = "localhost:9092",
@@ -39,7 +45,8 @@ package struct IngestConfiguration: Sendable {
         limits: DecodingLimits = DecodingLimits(),
         maxRetryDelay: Duration = .seconds(5),
         kafkaStartupTimeout: Duration = .seconds(5),
-        shutdownGrace: Duration = .seconds(5)
+        shutdownGrace: Duration = .seconds(5),
+        keyEncryption: KeyEncryptionKeys? = nil
     ) {
         self.brokers = brokers
         self.groupID = groupID
@@ -52,6 +59,7 @@ package struct IngestConfiguration: Sendable {
         self.maxRetryDelay = maxRetryDelay
         self.kafkaStartupTimeout = kafkaStartupTimeout
         self.shutdownGrace = shutdownGrace
+        self.keyEncryption = keyEncryption
     }
 
     /// The topics to consume, in contract order.

@@ -1,6 +1,7 @@
 import CallAuditDomain
 import CallAuditKafka
 import CallAuditStore
+import CallAuditVault
 import Foundation
 import Logging
 import Synchronization
@@ -166,11 +167,26 @@ package final class IngestLoop: @unchecked Sendable {
         onCommit?(outcome, pending.messages.count, started.duration(to: .now))
     }
 
+    /// The vault, opened once on the writer's session (it reads the blind-index key).
+    private var vault: SubjectVault?
+
+    /// The batch with its personal data sealed (subjects under their persons'
+    /// keys, dead letters under their own): nothing reaches the store in the clear.
+    private func seal(_ batch: IngestBatch, on store: EventStore) throws -> IngestBatch {
+        guard let keys = configuration.keyEncryption else { return batch }
+        let vault = try self.vault ?? SubjectVault.open(keys: keys, reload: configuration.reloadKeys, on: store.connection)
+        self.vault = vault
+        var sealed = batch
+        sealed.events = try vault.seal(batch.events, on: store.connection)
+        sealed.deadLetters = try batch.deadLetters.map { $0.sealed == nil ? try vault.sealDeadLetter($0) : $0 }
+        return sealed
+    }
+
     /// Appends the batch. An event the server names as bad input is moved to
     /// the dead letters and the rest appended again; after a few, or when the
     /// server names none, the batch is stored one event at a time instead.
     private func append(_ pending: PendingBatch, to store: EventStore) throws -> AppendOutcome {
-        var batch = pending.batch
+        var batch = try seal(pending.batch, on: store)
         for _ in 0..<3 {
             do {
                 return try store.append(batch, consumerGroup: configuration.groupID)
@@ -178,7 +194,7 @@ package final class IngestLoop: @unchecked Sendable {
                 guard let line = error.copyLine, batch.events.indices.contains(line - 1) else { break }
                 let rejected = batch.events.remove(at: line - 1)
                 logger.error("event rejected by PostgreSQL; dead-lettered", metadata: ["error": "\(error)", "kafka.origin": "\(rejected.origin.map(describe) ?? "")"])
-                batch.deadLetters.append(deadLetter(for: rejected, error: error, messages: pending.messages))
+                batch.deadLetters.append(try seal(IngestBatch(deadLetters: [deadLetter(for: rejected, error: error, messages: pending.messages)]), on: store).deadLetters[0])
             }
         }
         logger.error("batch rejected by PostgreSQL without naming an event; storing its events one by one")
@@ -197,7 +213,7 @@ package final class IngestLoop: @unchecked Sendable {
                 outcome.stored += single.stored
                 outcome.duplicates += single.duplicates
             } catch let error as PostgresError where error.failureClass == .badInput {
-                deadLetters.append(deadLetter(for: incoming, error: error, messages: messages))
+                deadLetters.append(contentsOf: try seal(IngestBatch(deadLetters: [deadLetter(for: incoming, error: error, messages: messages)]), on: store).deadLetters)
             }
         }
         let rest = try store.append(

@@ -21,8 +21,9 @@ package struct ActivityProjection: Projection {
     package func apply(_ events: [StoredEvent], in connection: PostgresConnection) throws {
         var rows = ActivityRows()
         for event in events {
-            guard let fact = FactEvent(try event.document()) else { continue }
-            rows.add(fact, position: event.position, policy: policy)
+            let document = try event.document()
+            guard let fact = FactEvent(document) else { continue }
+            rows.add(fact, position: event.position, source: document["source"]?.stringValue, policy: policy)
         }
         try rows.write(to: connection)
     }
@@ -30,12 +31,15 @@ package struct ActivityProjection: Projection {
 
 /// One batch's rows, merged per key so each upsert touches a row once.
 private struct ActivityRows {
-    struct Call { var startedAt: Timestamp?; var recordedAt: Timestamp?; var regime: String? }
+    struct Call {
+        var startedAt: Timestamp?, recordedAt: Timestamp?, regime: String?
+        var direction: String?, channel: String?, source: String?, startedPosition: Int64?
+    }
     struct Recording { var callID: String?; var storedAt: Timestamp?; var deletedAt: Timestamp?; var reason: String?; var method: String? }
     struct Hold { var placedAt: Timestamp?; var releasedAt: Timestamp?; var recordingIDs: Set<String> = [] }
     struct Access {
         var position: Int64, eventID: String, recordingID: String, time: Timestamp, kind: String, actorID: String, actorRole: String
-        var action: String?, purpose: String?, anonymized: Bool, country: String?, legalBasis: String?
+        var action: String?, purpose: String?, anonymized: Bool, country: String?, organization: String?, legalBasis: String?
     }
 
     var calls: [String: Call] = [:]
@@ -43,7 +47,7 @@ private struct ActivityRows {
     var holds: [String: Hold] = [:]
     var accesses: [Access] = []
 
-    mutating func add(_ event: FactEvent, position: Int64, policy: Policy) {
+    mutating func add(_ event: FactEvent, position: Int64, source: String?, policy: Policy) {
         let (data, time) = (event.data, event.time)
         let callID = data["call_id"]?.stringValue
         let recordingID = data["recording_id"]?.stringValue
@@ -52,8 +56,13 @@ private struct ActivityRows {
             guard let callID else { return }
             let jurisdictions = (data["parties"]?.arrayValue ?? []).map { $0["jurisdiction"]?.stringValue }
             let regime = jurisdictions.map { policy.rule(for: $0).regime }.max()
-            calls[callID, default: Call()].startedAt = earliest(calls[callID]?.startedAt, time)
-            calls[callID]!.regime = regime?.rawValue
+            var call = calls[callID] ?? Call()
+            if call.startedAt.map({ time < $0 }) ?? true {
+                (call.startedAt, call.startedPosition, call.source) = (time, position, source)
+                (call.direction, call.channel) = (data["direction"]?.stringValue, data["channel"]?.stringValue)
+            }
+            call.regime = regime?.rawValue
+            calls[callID] = call
         case .recordingStarted:
             guard let callID else { return }
             calls[callID, default: Call()].recordedAt = earliest(calls[callID]?.recordedAt, time)
@@ -78,7 +87,8 @@ private struct ActivityRows {
                     kind: event.type == .recordingAccessed ? "accessed" : "shared", actorID: data["actor"]?["id"]?.stringValue ?? "",
                     actorRole: data["actor"]?["role"]?.stringValue ?? "", action: data["action"]?.stringValue,
                     purpose: data["purpose"]?.stringValue, anonymized: data["anonymized"]?.boolValue ?? false,
-                    country: data["recipient"]?["country"]?.stringValue, legalBasis: data["legal_basis"]?.stringValue))
+                    country: data["recipient"]?["country"]?.stringValue, organization: data["recipient"]?["organization"]?.stringValue,
+                    legalBasis: data["legal_basis"]?.stringValue))
         case .legalHoldPlaced, .legalHoldReleased:
             guard let holdID = data["hold_id"]?.stringValue else { return }
             var hold = holds[holdID] ?? Hold()
@@ -96,14 +106,24 @@ private struct ActivityRows {
 
     func write(to connection: PostgresConnection) throws {
         try upsert(
-            connection, "activity_calls", keys: calls.keys.sorted(), ["call_id", "started_at", "first_recorded_at", "regime"],
-            types: ["text", "timestamptz", "timestamptz", "text"],
+            connection, "activity_calls", keys: calls.keys.sorted(),
+            ["call_id", "started_at", "first_recorded_at", "regime", "direction", "channel", "source", "started_position"],
+            types: ["text", "timestamptz", "timestamptz", "text", "text", "text", "text", "bigint"],
             merge: [
+                // What the earliest call.started said; a later duplicate changes nothing.
+                "direction = CASE WHEN t.started_at IS NULL OR excluded.started_at < t.started_at THEN excluded.direction ELSE t.direction END",
+                "channel = CASE WHEN t.started_at IS NULL OR excluded.started_at < t.started_at THEN excluded.channel ELSE t.channel END",
+                "source = CASE WHEN t.started_at IS NULL OR excluded.started_at < t.started_at THEN excluded.source ELSE t.source END",
+                "started_position = CASE WHEN t.started_at IS NULL OR excluded.started_at < t.started_at THEN excluded.started_position ELSE t.started_position END",
                 "started_at = least(t.started_at, excluded.started_at)",
                 "first_recorded_at = least(t.first_recorded_at, excluded.first_recorded_at)",
                 "regime = coalesce(excluded.regime, t.regime)",
             ]
-        ) { [calls[$0]!.startedAt?.rfc3339, calls[$0]!.recordedAt?.rfc3339, calls[$0]!.regime] }
+        ) { id in
+            let call = calls[id]!
+            return [call.startedAt?.rfc3339, call.recordedAt?.rfc3339, call.regime, call.direction, call.channel, call.source,
+                    call.startedPosition.map(String.init)]
+        }
         try upsert(
             connection, "activity_recordings", keys: recordings.keys.sorted(),
             ["recording_id", "call_id", "stored_at", "deleted_at", "deletion_reason", "deletion_method"],
@@ -159,15 +179,15 @@ private struct ActivityRows {
         try connection.query(
             """
             INSERT INTO activity_accesses (position, event_id, recording_id, occurred_at, kind, actor_id, actor_role, action, purpose,
-                                           anonymized, recipient_country, legal_basis)
+                                           anonymized, recipient_country, legal_basis, recipient_organization)
             SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[],
-                                 $9::text[], $10::boolean[], $11::text[], $12::text[])
+                                 $9::text[], $10::boolean[], $11::text[], $12::text[], $13::text[])
             ON CONFLICT (position) DO NOTHING
             """,
             [
                 column { String($0.position) }, column(\.eventID), column(\.recordingID), column { $0.time.rfc3339 }, column(\.kind),
                 column(\.actorID), column(\.actorRole), column(\.action), column(\.purpose), column { $0.anonymized ? "t" : "f" },
-                column(\.country), column(\.legalBasis),
+                column(\.country), column(\.legalBasis), column(\.organization),
             ])
     }
 

@@ -103,10 +103,11 @@ struct ComplianceBatch {
         guard !fold.subjectCalls.isEmpty else { return }
         try connection.query(
             """
-            INSERT INTO compliance_subject_calls (subject_key, call_id)
-            SELECT k, c FROM unnest($1::text[], $2::text[]) AS x(k, c) ON CONFLICT DO NOTHING
+            INSERT INTO compliance_subject_calls (subject_key, call_id, party_id)
+            SELECT k, c, p FROM unnest($1::text[], $2::text[], $3::text[]) AS x(k, c, p) ON CONFLICT DO NOTHING
             """,
-            [.text(postgresArrayLiteral(fold.subjectCalls.map(\.key))), .text(postgresArrayLiteral(fold.subjectCalls.map(\.callID)))])
+            [.text(postgresArrayLiteral(fold.subjectCalls.map(\.key))), .text(postgresArrayLiteral(fold.subjectCalls.map(\.callID))),
+             .text(postgresArrayLiteral(fold.subjectCalls.map(\.partyID)))])
     }
 
     private func saveDeadlines(_ deadlines: [(subject: String, due: Timestamp?)], now: Timestamp) throws {

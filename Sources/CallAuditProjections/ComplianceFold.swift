@@ -11,20 +11,25 @@ struct ComplianceFold {
     var recordings: [String: RecordingFacts] = [:]
     var holds: [String: HoldFacts] = [:]
     var requests: [String: RequestRecord] = [:]
-    /// Who took part in which call (hashed identifiers), from call.started events.
-    var subjectCalls: [(key: String, callID: String)] = []
+    /// Who took part in which call, as which party (by subject ref), from call.started events.
+    var subjectCalls: [(key: String, callID: String, partyID: String)] = []
     var changedCalls: Set<String> = []
     var changedRecordings: Set<String> = []
     var changedHolds: Set<String> = []
     var changedRequests: Set<String> = []
 
     mutating func fold(_ event: FactEvent) {
-        let (type, data) = (event.type, event.data)
+        if let own = event.own {
+            foldRequestEvent(own, event)
+            return
+        }
+        guard let type = event.type else { return }
+        let data = event.data
         switch type {
         case .legalHoldPlaced, .legalHoldReleased:
             foldHold(type, data: data, mark: RecordingFacts.Mark(eventID: event.id, time: event.time))
         case .subjectErasureRequested:
-            foldErasureRequest(data: data, eventID: event.id, time: event.time)
+            openRequest(data: data, kind: .erasure, event: event)
         default:
             if let callID = data["call_id"]?.stringValue, type.topic == .calls || type.topic == .consents {
                 calls[callID, default: CallFacts(callID: callID)].record(event)
@@ -58,18 +63,49 @@ struct ComplianceFold {
         }
     }
 
-    private mutating func foldErasureRequest(data: JSONValue, eventID: String, time: Timestamp) {
+    /// The request stream: opened here (the DPO) or from Kafka (an erasure the
+    /// platform received), extended, closed, erased. CallAudit writes its own
+    /// request events in order, so each finds its request opened.
+    private mutating func foldRequestEvent(_ type: OwnEventType, _ event: FactEvent) {
+        guard let requestID = event.data["request_id"]?.stringValue else { return }
+        switch type {
+        case .requestOpened:
+            openRequest(data: event.data, kind: event.data["kind"]?.stringValue == "erasure" ? .erasure : .access, event: event)
+        case .requestExtended:
+            guard requests[requestID] != nil else { return }
+            requests[requestID]!.facts.extended = true
+            changedRequests.insert(requestID)
+        case .requestClosed, .subjectErased:
+            guard requests[requestID] != nil else { return }
+            requests[requestID]!.facts.completedAt = min(requests[requestID]!.facts.completedAt ?? event.time, event.time)
+            // The persons erased: their recordings are the ones the recording system must delete.
+            let erased = (event.data["subjects"]?.arrayValue ?? []).compactMap(\.stringValue)
+            requests[requestID]!.subjectKeys = Array(Set(requests[requestID]!.subjectKeys + erased)).sorted()
+            changedRequests.insert(requestID)
+        case .reportRead, .requestExported:
+            return
+        }
+    }
+
+    /// A request received: the earliest receipt counts; what later events said of it stays.
+    private mutating func openRequest(data: JSONValue, kind: SubjectRequestFacts.Kind, event: FactEvent) {
         guard let requestID = data["request_id"]?.stringValue else { return }
-        let facts = SubjectRequestFacts(
-            requestID: requestID, kind: .erasure, regime: data["regime"]?.stringValue ?? "gdpr", receivedAt: time, receivedEventID: eventID)
-        if let existing = requests[requestID], existing.facts.receivedAt <= time { return }
-        requests[requestID] = RequestRecord(subjectKeys: SubjectKeys.keys(of: data["subject"]), facts: facts)
+        var facts = SubjectRequestFacts(
+            requestID: requestID, kind: kind, regime: data["regime"]?.stringValue ?? "gdpr", receivedAt: event.time, receivedEventID: event.id)
+        if let existing = requests[requestID] {
+            if existing.facts.receivedAt <= event.time { return }
+            facts.extended = existing.facts.extended
+            facts.completedAt = existing.facts.completedAt
+        }
+        let named = SubjectKeys.keys(of: data["subject"]) + (data["subject_refs"]?.arrayValue ?? []).compactMap(\.stringValue)
+        requests[requestID] = RequestRecord(subjectKeys: Array(Set(named + (requests[requestID]?.subjectKeys ?? []))).sorted(), facts: facts)
         changedRequests.insert(requestID)
     }
 
     private mutating func indexSubjects(of data: JSONValue, callID: String) {
         for party in data["parties"]?.arrayValue ?? [] {
-            for key in SubjectKeys.keys(of: party["subject"]) { subjectCalls.append((key, callID)) }
+            let partyID = party["party_id"]?.stringValue ?? ""
+            for key in SubjectKeys.keys(of: party["subject"]) { subjectCalls.append((key, callID, partyID)) }
         }
     }
 
@@ -95,6 +131,9 @@ struct ComplianceFold {
             var record = requests[requestID]!
             record.facts.recordings = Dictionary(
                 uniqueKeysWithValues: (requestRecordings[requestID] ?? []).map { id -> (String, Timestamp?) in (id, recordings[id]?.deleted?.time) })
+            if let due = record.facts.deadline(policy: policy) {
+                record.facts.held = Set(record.facts.recordings.keys.filter { id in recordings[id]?.holds.contains { $0.covers(due) } ?? false })
+            }
             requests[requestID] = record
             verdicts.findings["request:\(requestID)"] = SubjectRequestRule.evaluate(record.facts, policy: policy, now: now)
             verdicts.deadlines.append(("request:\(requestID)", record.facts.deadline(policy: policy)))

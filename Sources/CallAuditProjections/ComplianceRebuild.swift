@@ -54,7 +54,7 @@ struct ComplianceRebuild: ProjectionRebuild {
             ("compliance_requests (request_id, subject_keys, facts)", documentRows(fold.requests) { row, request in
                 row.text(postgresArrayLiteral(request.subjectKeys))
             }),
-            ("compliance_subject_calls (subject_key, call_id)", subjectCallRows(fold.subjectCalls)),
+            ("compliance_subject_calls (subject_key, call_id, party_id)", subjectCallRows(fold.subjectCalls)),
         ]
     }
 
@@ -74,13 +74,17 @@ struct ComplianceRebuild: ProjectionRebuild {
         return rows
     }
 
-    /// Who took part in which call, each pair once, in key order.
-    private static func subjectCallRows(_ pairs: [(key: String, callID: String)]) -> CopyTextEncoder {
-        let sorted = Set(pairs.map { SubjectCall(key: $0.key, callID: $0.callID) }).sorted()
-        var rows = CopyTextEncoder(capacity: sorted.count * 100)
-        for pair in sorted {
+    /// Who took part in which call, each pair once (the first party it was), in key order.
+    private static func subjectCallRows(_ pairs: [(key: String, callID: String, partyID: String)]) -> CopyTextEncoder {
+        var party: [SubjectCall: String] = [:]
+        for pair in pairs where party[SubjectCall(key: pair.key, callID: pair.callID)] == nil {
+            party[SubjectCall(key: pair.key, callID: pair.callID)] = pair.partyID
+        }
+        var rows = CopyTextEncoder(capacity: party.count * 120)
+        for pair in party.keys.sorted() {
             rows.text(pair.key)
             rows.text(pair.callID)
+            rows.text(party[pair]!)
             rows.endRow()
         }
         return rows

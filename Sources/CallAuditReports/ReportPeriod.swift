@@ -97,11 +97,13 @@ package struct ReportPeriod: Sendable, Equatable {
     private static func id(_ kind: Kind, _ start: Date, _ calendar: Calendar) -> String {
         let c = calendar.dateComponents([.year, .month, .day, .weekOfYear, .yearForWeekOfYear], from: start)
         func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        // ISO 8601 years have four digits: the year 379 is 0379.
+        func four(_ n: Int) -> String { String(repeating: "0", count: max(0, 4 - String(n).count)) + String(n) }
         switch kind {
-        case .day, .custom: return "day-\(c.year!)-\(two(c.month!))-\(two(c.day!))"
-        case .week: return "week-\(c.yearForWeekOfYear!)-W\(two(c.weekOfYear!))"
-        case .month: return "month-\(c.year!)-\(two(c.month!))"
-        case .quarter: return "quarter-\(c.year!)-Q\((c.month! - 1) / 3 + 1)"
+        case .day, .custom: return "day-\(four(c.year!))-\(two(c.month!))-\(two(c.day!))"
+        case .week: return "week-\(four(c.yearForWeekOfYear!))-W\(two(c.weekOfYear!))"
+        case .month: return "month-\(four(c.year!))-\(two(c.month!))"
+        case .quarter: return "quarter-\(four(c.year!))-Q\((c.month! - 1) / 3 + 1)"
         }
     }
 }

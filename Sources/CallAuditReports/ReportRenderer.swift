@@ -12,16 +12,12 @@ package enum ReportRenderer {
             out += FindingRow.columns.map { column -> String in
                 let value = finding[column]
                 let text = value?.arrayValue.map { $0.compactMap(\.stringValue).joined(separator: " ") } ?? value?.stringValue ?? ""
-                return csvField(text)
+                return CSV.field(text)
             }.joined(separator: ",") + "\n"
         }
         return Array(out.utf8)
     }
 
-    package static func csvField(_ value: String) -> String {
-        value.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D })
-            ? "\"" + value.replacing("\"", with: "\"\"") + "\"" : value
-    }
 
     /// A page for people: the summary, a per-day compliance chart as inline
     /// SVG, the findings, the access review and retention. It loads nothing
@@ -168,21 +164,7 @@ package enum ReportRenderer {
         }
     }
 
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(character)
-            }
-        }
-        return out
-    }
+    static func escape(_ text: String) -> String { HTMLPage.escape(text) }
 
     private static let style = """
         body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#1d2330;background:#fff}
@@ -200,22 +182,4 @@ package enum ReportRenderer {
         .key.recorded{background:#c9d3e6}.key.compliant{background:#2f6fdf}.key.rate{background:#d1432f;height:.2rem;vertical-align:3px}
         footer{margin-top:2rem;color:#777;font-size:.85rem}
         """
-}
-
-/// An HTML page being written.
-private struct HTMLPage {
-    var html = ""
-
-    mutating func raw(_ text: String) { html += text }
-
-    mutating func table(_ title: String, _ columns: [String], _ rows: [[String]]) {
-        html += "<section><h2>\(ReportRenderer.escape(title))</h2>"
-        guard !rows.isEmpty else {
-            html += "<p class=\"meta\">None.</p></section>"
-            return
-        }
-        html += "<table><thead><tr>" + columns.map { "<th>\(ReportRenderer.escape($0))</th>" }.joined() + "</tr></thead><tbody>"
-        for row in rows { html += "<tr>" + row.map { "<td>\(ReportRenderer.escape($0))</td>" }.joined() + "</tr>" }
-        html += "</tbody></table></section>"
-    }
 }

@@ -174,6 +174,7 @@ struct CallScenario {
             if rng.chance(0.5) { subject.append(("email", .string("person.\(rng.hex(8))@example.com"))) }
             if rng.chance(0.4) { subject.append(("customer_id", .string("C-\(rng.hex(8))"))) }
             if rng.chance(0.3) { subject.append(("name", .string("Customer \(rng.hex(6))"))) }
+            if role == "customer", let regular = RepeatCaller.calling(callID) { subject = regular.subject(call: callID) }
         }
         var members: [(key: String, value: JSONValue)] = [
             ("party_id", .string(id)), ("role", .string(role)), ("device", .string(device)), ("subject", .object(subject)),

@@ -13,6 +13,8 @@ package struct StoredDeadLetter: Sendable {
     package var key: [UInt8]?
     package var headers: [(key: String, value: [UInt8]?)]
     package var value: [UInt8]?
+    /// Sealed by the subject vault: open it to read key, headers and value. Its key is nil once erased.
+    package var sealed: SealedMessage?
 
     /// The message as it came off the wire, for replay.
     package var message: IncomingMessage { IncomingMessage(headers: headers, value: value) }
@@ -29,7 +31,8 @@ package struct DeadLetterStore {
     private static let columns = """
         id, kafka_topic, kafka_partition, kafka_offset, (extract(epoch FROM kafka_timestamp) * 1000)::bigint,
         received_at, reason, detail, status, replayed_position, last_replay_error,
-        encode(message_key, 'hex'), headers, encode(message_value, 'hex')
+        encode(message_key, 'hex'), headers, encode(message_value, 'hex'), encode(sealed, 'hex'), encode(wrapped_key, 'hex'), kek_id,
+        erased_at IS NOT NULL
         """
 
     package func list(status: String? = nil, reason: String? = nil, limit: Int = 100, afterID: Int64 = 0) throws
@@ -75,8 +78,12 @@ package struct DeadLetterStore {
             receivedAt: row[5]!, reason: row[6]!, detail: row[7]!, status: row[8]!,
             replayedPosition: row[9].flatMap { Int64($0) }, lastReplayError: row[10],
             key: row[11].flatMap { [UInt8](hexString: $0) },
-            headers: decodeHeaders(row[12]!),
-            value: row[13].flatMap { [UInt8](hexString: $0) })
+            headers: row[12].map(decodeHeaders) ?? [],
+            value: row[13].flatMap { [UInt8](hexString: $0) },
+            // An erased letter keeps its origin and reason; its payload and key are gone.
+            sealed: row[17] == "t" ? SealedMessage(payload: [], wrappedKey: nil, kekID: nil) : row[14].flatMap { [UInt8](hexString: $0) }.map {
+                SealedMessage(payload: $0, wrappedKey: row[15].flatMap { [UInt8](hexString: $0) }, kekID: row[16])
+            })
     }
 
     private static func decodeHeaders(_ json: String) -> [(key: String, value: [UInt8]?)] {

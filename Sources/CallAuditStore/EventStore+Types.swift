@@ -39,23 +39,43 @@ package struct IncomingEvent: Sendable {
     }
 }
 
-/// A rejected message, verbatim, with the reason.
+/// A rejected message, verbatim, with the reason. Once sealed (by the
+/// subject vault) its key, headers and value are in `sealed` only.
 package struct DeadLetter: Sendable {
     package var origin: KafkaOrigin
     package var rejection: Rejection
     package var key: [UInt8]?
     package var headers: [(key: String, value: [UInt8]?)]
     package var value: [UInt8]?
+    package var sealed: SealedMessage?
 
     package init(
         origin: KafkaOrigin, rejection: Rejection, key: [UInt8]?, headers: [(key: String, value: [UInt8]?)],
-        value: [UInt8]?
+        value: [UInt8]?, sealed: SealedMessage? = nil
     ) {
         self.origin = origin
         self.rejection = rejection
         self.key = key
         self.headers = headers
         self.value = value
+        self.sealed = sealed
+    }
+}
+
+/// A message encrypted under a key of its own: the AES-GCM box, the key
+/// wrapped by the KEK (nil once erased), and the blind indexes of the persons
+/// it names.
+package struct SealedMessage: Sendable, Equatable {
+    package var payload: [UInt8]
+    package var wrappedKey: [UInt8]?
+    package var kekID: String?
+    package var blindIndexes: [[UInt8]]
+
+    package init(payload: [UInt8], wrappedKey: [UInt8]?, kekID: String?, blindIndexes: [[UInt8]] = []) {
+        self.payload = payload
+        self.wrappedKey = wrappedKey
+        self.kekID = kekID
+        self.blindIndexes = blindIndexes
     }
 }
 

@@ -34,6 +34,16 @@ package final class EventStore {
         }
     }
 
+    /// Appends CallAudit's own events inside the caller's open transaction,
+    /// which may have read and locked their stream first (a request's
+    /// commands check its state and append in one transaction).
+    @discardableResult
+    package func appendWithinTransaction(_ events: [IncomingEvent]) throws -> AppendOutcome {
+        let outcome = try appendEvents(events)
+        if outcome.stored > 0 { try connection.execute("NOTIFY \(EventStore.notificationChannel)") }
+        return outcome
+    }
+
     /// COPY straight into `events`; only if that meets a duplicate (source, id)
     /// does the batch go the slower way through a staging table with ON CONFLICT.
     fileprivate func appendEvents(_ events: [IncomingEvent]) throws -> AppendOutcome {
@@ -109,20 +119,31 @@ package final class EventStore {
         for letter in deadLetters {
             inserted += try connection.query(
                 """
-                INSERT INTO dead_letters (kafka_topic, kafka_partition, kafka_offset, kafka_timestamp, reason, detail,
-                                          message_key, headers, message_value)
-                VALUES ($1, $2, $3, to_timestamp($4::double precision / 1000), $5, $6, $7, $8, $9)
-                ON CONFLICT (kafka_topic, kafka_partition, kafka_offset) DO NOTHING
+                WITH letter AS (
+                    INSERT INTO dead_letters (kafka_topic, kafka_partition, kafka_offset, kafka_timestamp, reason, detail,
+                                              message_key, headers, message_value, sealed, wrapped_key, kek_id)
+                    VALUES ($1, $2, $3, to_timestamp($4::double precision / 1000), $5, $6, $7, $8::json, $9, $10, $11, $12)
+                    ON CONFLICT (kafka_topic, kafka_partition, kafka_offset) DO NOTHING
+                    RETURNING id
+                ), linked AS (
+                    INSERT INTO dead_letter_subjects (blind_index, dead_letter_id)
+                    SELECT DISTINCT b, letter.id FROM letter, unnest($13::bytea[]) AS b
+                )
+                SELECT count(*) FROM letter
                 """,
                 [
                     .text(letter.origin.topic), .int(letter.origin.partition), .int(letter.origin.offset),
                     letter.origin.timestampMilliseconds.map { .int($0) } ?? .null,
                     .text(letter.rejection.reason.rawValue), .text(letter.rejection.detail),
                     letter.key.map { .bytes($0) } ?? .null,
-                    .text(Self.headersJSON(letter.headers)),
+                    letter.sealed == nil ? .text(Self.headersJSON(letter.headers)) : .null,
                     letter.value.map { .bytes($0) } ?? .null,
+                    letter.sealed.map { .bytes($0.payload) } ?? .null,
+                    letter.sealed?.wrappedKey.map { .bytes($0) } ?? .null,
+                    letter.sealed?.kekID.map { .text($0) } ?? .null,
+                    .text(postgresArrayLiteral((letter.sealed?.blindIndexes ?? []).map { "\\x" + $0.hexString })),
                 ]
-            ).affectedRows
+            ).scalar.flatMap { Int($0) } ?? 0
         }
         return inserted
     }

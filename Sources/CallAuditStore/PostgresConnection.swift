@@ -234,13 +234,20 @@ package struct PostgresRows: Sendable, Sequence {
                     kind: .server(sqlState: state), message: field("M") ?? "", diagnostics: diagnostics,
                     copyLine: PostgresError.copyLine(inContext: context))
             }
-            let message = String(cString: PQresultErrorMessage(result))
-            throw PostgresError(
-                kind: PQstatus(connection) == CONNECTION_OK ? .client : .connection,
-                message: message.isEmpty ? String(cString: PQerrorMessage(connection)) : message)
+            var message = String(cString: PQresultErrorMessage(result))
+            if message.isEmpty { message = String(cString: PQerrorMessage(connection)) }
+            // A write to a socket the server closed fails before libpq marks the connection bad.
+            let lost = PQstatus(connection) != CONNECTION_OK || Self.connectionLostMessages.contains { message.contains($0) }
+            throw PostgresError(kind: lost ? .connection : .client, message: message)
         }
         return result
     }
+
+    /// libpq's words for a session that is gone (fe-misc.c, fe-secure.c).
+    static let connectionLostMessages = [
+        "server closed the connection unexpectedly", "no connection to the server", "could not send data to server",
+        "could not receive data from server", "connection not open",
+    ]
 
     package func makeIterator() -> IndexingIterator<[[String?]]> { rows.makeIterator() }
 

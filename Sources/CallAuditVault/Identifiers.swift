@@ -13,7 +13,7 @@ package enum Identifier: Sendable, Hashable {
 
     /// Normalises one member of a subject object; nil when it is empty or not an identifier (a name is not).
     package init?(kind: String, value: String) {
-        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = Self.trimmed(value)
         switch kind {
         case "phone":
             guard let phone = Self.e164(trimmed) else { return nil }
@@ -37,17 +37,18 @@ package enum Identifier: Sendable, Hashable {
         kinds.compactMap { kind in subject[kind]?.stringValue.flatMap { Identifier(kind: kind, value: $0) } }
     }
 
-    /// E.164: `+` and digits, separators dropped; `00` counts as `+`. `+1 (415) 555-0100` is `+14155550100`.
+    /// E.164: `+` (or `00`), then 2 to 15 digits, the first not 0, with any
+    /// of ` ()./-` between them. `+1 (415) 555-0100` is `+14155550100`.
+    /// (The API's schema states the same rule as a pattern.)
     static func e164(_ text: String) -> String? {
+        var rest = Substring(text)
+        if rest.hasPrefix("+") { rest = rest.dropFirst() } else if rest.hasPrefix("00") { rest = rest.dropFirst(2) } else { return nil }
         var digits = ""
-        var international = false
-        for (index, character) in text.enumerated() {
-            if character == "+" && index == 0 { international = true; continue }
-            if character.isASCII && character.isNumber { digits.append(character); continue }
-            guard " ()-./".contains(character) else { return nil }
+        for scalar in rest.unicodeScalars {
+            if ("0"..."9").contains(scalar) { digits.unicodeScalars.append(scalar); continue }
+            guard " ()./-".unicodeScalars.contains(scalar) else { return nil }
         }
-        if !international, digits.hasPrefix("00") { digits.removeFirst(2); international = true }
-        guard international, (2...15).contains(digits.count), digits.first != "0" else { return nil }
+        guard (2...15).contains(digits.count), digits.first != "0" else { return nil }
         return "+" + digits
     }
 
@@ -61,6 +62,30 @@ package enum Identifier: Sendable, Hashable {
         }
     }
 
+    /// The normalised value.
+    package var value: String {
+        switch self {
+        case .phone(let v), .email(let v), .customerID(let v), .employeeID(let v): v
+        }
+    }
+
+    /// Whether the event contract would accept it: an e-mail address has one `@` with text either side.
+    package var isWellFormed: Bool {
+        guard case .email(let address) = self else { return true }
+        let parts = address.unicodeScalars.split(separator: "@", omittingEmptySubsequences: false)
+        return parts.count == 2 && !parts[0].isEmpty && !parts[1].isEmpty
+    }
+
+    /// Without leading and trailing spaces, tabs and line breaks, scalar by
+    /// scalar (as the API's patterns count them; `\r\n` is two).
+    package static func trimmed(_ text: String) -> String {
+        let space: Set<Unicode.Scalar> = [" ", "\t", "\n", "\r"]
+        var scalars = Substring(text).unicodeScalars
+        while let first = scalars.first, space.contains(first) { scalars.removeFirst() }
+        while let last = scalars.last, space.contains(last) { scalars.removeLast() }
+        return String(scalars)
+    }
+
     package var kind: String {
         switch self {
         case .phone: "phone"
@@ -69,14 +94,4 @@ package enum Identifier: Sendable, Hashable {
         case .employeeID: "employee_id"
         }
     }
-}
-
-extension String {
-    fileprivate func trimmingCharacters(in set: Set<Character>) -> String {
-        String(drop { set.contains($0) }.reversed().drop { set.contains($0) }.reversed())
-    }
-}
-
-extension Set where Element == Character {
-    fileprivate static let whitespacesAndNewlines: Set<Character> = [" ", "\t", "\n", "\r"]
 }

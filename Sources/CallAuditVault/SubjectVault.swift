@@ -20,21 +20,32 @@ import Synchronization
 /// this stored form, so destroying the key leaves every hash intact.
 /// Projections, findings and reports see only refs.
 package final class SubjectVault: Sendable {
-    package let keys: KeyEncryptionKeys
-    private let indexKey: SymmetricKey
+    /// Where the KEKs come from again after a rotation (`keys rotate-kek`).
+    package typealias KeySource = @Sendable () throws -> KeyEncryptionKeys
+
+    private let keyring: Mutex<KeyEncryptionKeys>
+    private let reload: KeySource?
+    /// The blind-index key's bytes (swift-crypto's key type is not Sendable).
+    private let indexKey: [UInt8]
     private let cache = Mutex<SubjectCache>(SubjectCache())
 
-    private init(keys: KeyEncryptionKeys, indexKey: SymmetricKey) {
-        self.keys = keys
+    private init(keys: KeyEncryptionKeys, reload: KeySource?, indexKey: [UInt8]) {
+        self.keyring = Mutex(keys)
+        self.reload = reload
         self.indexKey = indexKey
     }
 
+    /// The KEKs as last loaded.
+    package var keys: KeyEncryptionKeys { keyring.withLock { $0 } }
+
     /// Opens the vault: the blind-index key is read from `vault_keys` (wrapped
-    /// by the KEK), or made on first use.
-    package static func open(keys: KeyEncryptionKeys, on connection: PostgresConnection) throws -> SubjectVault {
+    /// by the KEK), or made on first use. `reload` re-reads the KEKs when a
+    /// rotation elsewhere made a key current that these do not hold.
+    package static func open(keys: KeyEncryptionKeys, reload: KeySource? = nil, on connection: PostgresConnection) throws -> SubjectVault {
+        let vault = SubjectVault(keys: keys, reload: reload, indexKey: [])
         if let row = try connection.query("SELECT kek_id, encode(wrapped, 'hex') FROM vault_keys WHERE name = 'blind-index'").rows.first {
-            let key = try keys.unwrap([UInt8](hexString: row[1]!)!, kekID: row[0]!)
-            return SubjectVault(keys: keys, indexKey: SymmetricKey(data: key))
+            let key = try vault.unwrap([UInt8](hexString: row[1]!)!, kekID: row[0]!)
+            return SubjectVault(keys: vault.keys, reload: reload, indexKey: key)
         }
         let fresh = randomBytes(32)
         let (kekID, wrapped) = try keys.wrap(fresh)
@@ -42,12 +53,28 @@ package final class SubjectVault: Sendable {
             "INSERT INTO vault_keys (name, kek_id, wrapped) VALUES ('blind-index', $1, $2) ON CONFLICT (name) DO NOTHING",
             [.text(kekID), .bytes(wrapped)])
         // Another instance may have made it first: theirs stands.
-        return try open(keys: keys, on: connection)
+        return try open(keys: keys, reload: reload, on: connection)
+    }
+
+    /// Unwraps a data key; a KEK not held sends the vault back to its source once (a rotation happened).
+    func unwrap(_ wrapped: [UInt8], kekID: String) throws -> [UInt8] {
+        do {
+            return try keys.unwrap(wrapped, kekID: kekID)
+        } catch .missingKEK where reload != nil {
+            try reloadKeys()
+            return try keys.unwrap(wrapped, kekID: kekID)
+        }
+    }
+
+    private func reloadKeys() throws {
+        guard let reload else { return }
+        let fresh = try reload()
+        keyring.withLock { $0 = fresh }
     }
 
     /// The blind index of one identifier.
     package func blindIndex(_ identifier: Identifier) -> [UInt8] {
-        Array(HMAC<SHA256>.authenticationCode(for: identifier.indexInput, using: indexKey))
+        Array(HMAC<SHA256>.authenticationCode(for: identifier.indexInput, using: SymmetricKey(data: indexKey)))
     }
 
     // MARK: Sealing events
@@ -111,7 +138,7 @@ package final class SubjectVault: Sendable {
         guard let row = try connection.query(
             "SELECT kek_id, encode(wrapped_key, 'hex') FROM subjects WHERE subject_ref = $1 AND wrapped_key IS NOT NULL", [.text(ref)]
         ).rows.first else { return nil }
-        return try keys.unwrap([UInt8](hexString: row[1]!)!, kekID: row[0]!)
+        return try unwrap([UInt8](hexString: row[1]!)!, kekID: row[0]!)
     }
 
     /// A person for each list of identifiers, in order: found through the
@@ -152,7 +179,7 @@ package final class SubjectVault: Sendable {
             WHERE i.blind_index = ANY($1::bytea[]) AND s.erased_at IS NULL
             """, [.text(byteaArrayLiteral(Array(missing)))])
         {
-            let person = ResolvedSubject(ref: row[1]!, dataKey: try keys.unwrap([UInt8](hexString: row[3]!)!, kekID: row[2]!))
+            let person = ResolvedSubject(ref: row[1]!, dataKey: try unwrap([UInt8](hexString: row[3]!)!, kekID: row[2]!))
             found[[UInt8](hexString: row[0]!)!] = person
         }
         cache.withLock { cache in for (index, person) in found { cache.remember(index, person) } }
@@ -163,6 +190,7 @@ package final class SubjectVault: Sendable {
     /// the batch then fails as transient and is resolved again.
     private func persist(_ created: [ResolvedSubject], _ links: [(index: [UInt8], ref: String, kind: String)], on connection: PostgresConnection) throws {
         if !created.isEmpty {
+            let keys = self.keys
             var wrapped: [String] = []
             for person in created { wrapped.append(try keys.wrap(person.dataKey).wrapped.hexString) }
             try connection.query(
@@ -190,8 +218,11 @@ package final class SubjectVault: Sendable {
     }
 
     /// Forgets cached persons when an erasure happened since the last look.
+    /// Also picks up a KEK rotation: new keys are wrapped with the current KEK everywhere.
     private func refreshCache(on connection: PostgresConnection) throws {
-        let epoch = Int64(try connection.query("SELECT erasures FROM vault_epoch").scalar ?? "0") ?? 0
+        let row = try connection.query("SELECT erasures, kek_current FROM vault_epoch").rows.first
+        let epoch = row?[0].flatMap { Int64($0) } ?? 0
+        if let current = row?[1] ?? nil, current != keys.currentID { try reloadKeys() }
         cache.withLock { cache in
             if cache.epoch != epoch {
                 cache.persons.removeAll()

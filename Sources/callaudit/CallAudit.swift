@@ -7,7 +7,7 @@ struct CallAudit: AsyncParsableCommand {
         abstract: "Compliance audit for call recording: Kafka events into an append-only PostgreSQL event store.",
         subcommands: [
             Migrate.self, Serve.self, Projections.self, Findings.self, Reports.self, Verify.self, Keys.self, Tokens.self, PolicyCommand.self,
-            DevKafka.self, Simulate.self, DeadLetters.self, Summary.self, Schemas.self,
+            Requests.self, DevKafka.self, Simulate.self, DeadLetters.self, Summary.self, Schemas.self,
         ]
     )
 }

@@ -36,11 +36,19 @@ struct DeadLetters: ParsableCommand {
             abstract: "Show one dead letter verbatim, headers and value included (the payload may hold personal data).")
 
         @OptionGroup var database: DatabaseOptions
+        @OptionGroup var keys: KeyOptions
         @Argument(help: "The dead letter's id.") var id: Int64
 
         func run() throws {
-            guard let letter = try ReadSide(connection: try database.connect()).deadLetter(id: id) else {
+            let connection = try database.connect()
+            guard let stored = try ReadSide(connection: connection).deadLetter(id: id) else {
                 throw ValidationError("no dead letter with id \(id)")
+            }
+            guard let letter = stored.sealed == nil ? stored : try keys.vault(on: connection).openDeadLetter(stored) else {
+                print("id:        \(stored.id)")
+                print("reason:    \(stored.reason): \(stored.detail)")
+                print("erased:    its payload named a person who was erased; it can no longer be read")
+                return
             }
             print("id:        \(letter.id)")
             print("status:    \(letter.status)\(letter.replayedPosition.map { " (stored at position \($0))" } ?? "")")
@@ -61,6 +69,7 @@ struct DeadLetters: ParsableCommand {
 
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var decoding: DecodingOptions
+        @OptionGroup var keys: KeyOptions
         @Argument(help: "Dead letter ids; none replays every open one (filtered by --reason).") var ids: [Int64] = []
         @Option(help: "Only dead letters with this reason.") var reason: String?
 
@@ -82,8 +91,10 @@ struct DeadLetters: ParsableCommand {
             }
             // The operator's limits, the same ones `serve` holds messages to.
             let decoder = EventDecoder(limits: try decoding.limits())
-            let outcome = try DeadLetterReplayer(connection: connection, decoder: decoder).replay(letters)
-            print("replayed \(outcome.replayed) of \(letters.count); \(outcome.stillRejected.count) still rejected")
+            // Replayed events are sealed like ingested ones, so the KEK is needed either way.
+            let vault = try keys.vault(on: connection)
+            let outcome = try DeadLetterReplayer(connection: connection, decoder: decoder, vault: vault).replay(letters)
+            print("replayed \(outcome.replayed) of \(letters.count); \(outcome.stillRejected.count) still rejected; \(outcome.erased.count) erased")
             for (id, rejection) in outcome.stillRejected.prefix(20) { print("  \(id): \(rejection)") }
         }
     }

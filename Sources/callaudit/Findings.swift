@@ -48,7 +48,7 @@ struct Findings: ParsableCommand {
                 out.line(pad(finding.occurredAt, 22) + pad(finding.rule, 26) + pad(finding.callID ?? finding.requestID ?? "", 22)
                     + pad(finding.recordingID ?? "", 20) + finding.detail)
             case .csv:
-                out.line(finding.values.map { csvField($0 ?? "") }.joined(separator: ","))
+                out.line(finding.values.map { CSV.field($0 ?? "") }.joined(separator: ","))
             case .json:
                 if !first { out.append(",\n") }
                 out.append(finding.json.compactBytes)
@@ -84,9 +84,4 @@ private struct OutputBuffer {
 
 private func instant(_ text: String) -> Timestamp? {
     Timestamp(rfc3339: text) ?? Timestamp(rfc3339: text + "T00:00:00Z")
-}
-
-private func csvField(_ value: String) -> String {
-    value.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D })
-        ? "\"" + value.replacing("\"", with: "\"\"") + "\"" : value
 }

@@ -2,11 +2,12 @@ import ArgumentParser
 import CallAuditDomain
 import CallAuditStore
 import CallAuditSigning
+import CallAuditVault
 import Foundation
 
 struct Keys: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "The Ed25519 keys reports are signed with.", subcommands: [List.self, Rotate.self, Publish.self])
+        abstract: "The Ed25519 keys reports are signed with, and the key-encryption keys personal data is sealed under.", subcommands: [List.self, Rotate.self, Publish.self, RotateKEK.self, RetireKEK.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Every key in the folder: id, status, dates.")
@@ -38,6 +39,61 @@ struct Keys: ParsableCommand {
 
         func run() throws {
             print(PublicKeyRecord.list(try KeyRing.openExisting(keys.directory).published).canonicalString)
+        }
+    }
+}
+
+extension Keys {
+    struct RotateKEK: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rotate-kek",
+            abstract: "Make a new key-encryption key current and re-wrap every data key with it, while the service runs.",
+            discussion: """
+                The new key is added to the KEK file, which every instance reads (mount the same file everywhere); \
+                running instances pick it up on their next batch. The old key stays in the file so anything wrapped \
+                with it meanwhile still opens: `keys retire-kek OLD` removes it once nothing uses it. See ops/RUNBOOK-keys.md.
+                """)
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var keys: KeyOptions
+
+        func run() throws {
+            guard case .file(let file) = keys.keyEncryption else {
+                throw ValidationError("CALLAUDIT_KEK holds a single key and cannot be rotated: move it into a KEK file (--kek-file) first")
+            }
+            let old = try keys.keyEncryption.load(create: false)
+            let new = try old.addingNewCurrent()
+            try new.write(to: file)
+            let connection = try database.connect()
+            try connection.query("UPDATE vault_epoch SET kek_current = $1", [.text(new.currentID)])
+            let rewrapped = try SubjectVault.open(keys: new, on: connection).rewrapAll(on: connection)
+            print("KEK \(new.currentID) is current; re-wrapped \(rewrapped) keys. Retire \(old.currentID) with: callaudit keys retire-kek \(old.currentID)")
+        }
+    }
+
+    struct RetireKEK: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "retire-kek",
+            abstract: "Re-wrap anything still under an old key-encryption key, then remove it from the KEK file.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var keys: KeyOptions
+        @Argument(help: "The KEK id to retire (keys rotate-kek printed it).") var id: String
+
+        func run() throws {
+            guard case .file(let file) = keys.keyEncryption else { throw ValidationError("retiring a KEK needs the KEK file (--kek-file)") }
+            let current = try keys.keyEncryption.load(create: false)
+            guard id != current.currentID else { throw ValidationError("\(id) is the current KEK: rotate first") }
+            guard current.ids.contains(id) else { throw ValidationError("\(id) is not in \(file.path)") }
+            let connection = try database.connect()
+            let vault = try SubjectVault.open(keys: current, on: connection)
+            let rewrapped = try vault.rewrapAll(on: connection)
+            let remaining = Int(try connection.query(
+                """
+                SELECT (SELECT count(*) FROM subjects WHERE kek_id = $1) + (SELECT count(*) FROM dead_letters WHERE kek_id = $1)
+                     + (SELECT count(*) FROM vault_keys WHERE kek_id = $1)
+                """, [.text(id)]).scalar ?? "1") ?? 1
+            guard remaining == 0 else { throw ValidationError("\(remaining) keys are still wrapped with \(id) (an instance without the new KEK?); try again") }
+            try current.removing(id).write(to: file)
+            print("re-wrapped \(rewrapped) more; KEK \(id) removed from \(file.path)")
         }
     }
 }

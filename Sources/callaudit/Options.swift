@@ -4,6 +4,7 @@ import CallAuditApp
 import CallAuditReports
 import CallAuditDomain
 import CallAuditStore
+import CallAuditVault
 import Foundation
 import Logging
 
@@ -156,7 +157,20 @@ struct KeyOptions: ParsableArguments {
     @Option(name: .customLong("key-dir"), help: "Signing key folder, made with a first key when missing (default: $CALLAUDIT_KEY_DIR, else ./callaudit-keys).")
     var path: String?
 
+    @Option(help: "The key-encryption keys personal data is sealed under (default: $CALLAUDIT_KEK_FILE, else kek.json in the key folder; CALLAUDIT_KEK, one base64 key, takes precedence).")
+    var kekFile: String?
+
     var directory: URL { URL(fileURLWithPath: path ?? environment["CALLAUDIT_KEY_DIR"] ?? "callaudit-keys") }
+
+    var keyEncryption: KeyEncryptionSource {
+        .resolve(file: kekFile ?? environment["CALLAUDIT_KEK_FILE"], keyDirectory: directory, environment: environment)
+    }
+
+    /// The vault over `connection`, for commands that read or write personal data.
+    func vault(on connection: PostgresConnection) throws -> SubjectVault {
+        let source = keyEncryption
+        return try SubjectVault.open(keys: try source.load(create: false), reload: { try source.load(create: false) }, on: connection)
+    }
 }
 
 /// The HTTP API's address, TLS and limits.

@@ -42,7 +42,7 @@ struct Serve: AsyncParsableCommand {
             limits: try decoding.limits(), kafkaStartupTimeout: .seconds(kafkaStartupTimeout))
         let configuration = ServeConfiguration(
             database: database, ingest: ingest, projections: ProjectionConfiguration(), api: try http.configuration(),
-            reports: try reports.schedule(), keyDirectory: keys.directory, policyFile: policy.resolvedPath)
+            reports: try reports.schedule(), keyDirectory: keys.directory, keyEncryption: keys.keyEncryption, policyFile: policy.resolvedPath)
         try await Application.run(configuration, logger: logger)
     }
 }

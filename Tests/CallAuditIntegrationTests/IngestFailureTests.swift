@@ -3,6 +3,7 @@ import CallAuditIngest
 import CallAuditKafka
 import CallAuditSimulator
 import CallAuditStore
+import CallAuditVault
 import Foundation
 import Testing
 
@@ -177,8 +178,10 @@ struct IngestFailureTests {
         let letters = try DeadLetterStore(connection: try database.owner()).list()
         #expect(letters.map(\.reason) == ["oversize"])
 
-        let strict = try DeadLetterReplayer(connection: try database.owner(), decoder: EventDecoder(limits: DecodingLimits(maximumBytes: 16_384)))
-            .replay(letters)
+        let owner = try database.owner()
+        let strict = try DeadLetterReplayer(
+            connection: owner, decoder: EventDecoder(limits: DecodingLimits(maximumBytes: 16_384)), vault: try SubjectVault.open(keys: testKeys, on: owner)
+        ).replay(letters)
         #expect(strict.replayed == 0 && strict.stillRejected.map(\.rejection.reason) == [.oversize])
         let (output, status) = try runCallAudit(["deadletters", "replay", "--database-url", database.ownerURL, "--max-message-bytes", "16384"])
         #expect(status == 0 && output.contains("replayed 0 of 1"), "\(output)")

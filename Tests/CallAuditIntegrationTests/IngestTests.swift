@@ -3,6 +3,7 @@ import CallAuditIngest
 import CallAuditKafka
 import CallAuditSimulator
 import CallAuditStore
+import CallAuditVault
 import Foundation
 import Testing
 
@@ -100,13 +101,16 @@ struct IngestTests {
             #expect(try database.count("SELECT count(*) FROM dead_letters WHERE reason = '\(reason.rawValue)'") == expected, "\(reason)")
         }
         try expectOffsetsConsistent(database)
-        let store = DeadLetterStore(connection: try database.owner())
-        let letters = try store.list(limit: 2_000)
+        let owner = try database.owner()
+        let vault = try SubjectVault.open(keys: testKeys, on: owner)
+        let letters = try DeadLetterStore(connection: owner).list(limit: 2_000)
         let sent = Set(bad.map(\.value))
-        #expect(letters.allSatisfy { sent.contains($0.value ?? []) }, "dead letters keep the message verbatim")
+        #expect(letters.allSatisfy { $0.sealed != nil && $0.value == nil }, "dead letters are stored sealed")
+        let opened = try letters.map { try vault.openDeadLetter($0)! }
+        #expect(opened.allSatisfy { sent.contains($0.value ?? []) }, "a sealed dead letter opens to the message verbatim")
 
         // The limit was the problem for the oversize ones: replay with the default limit stores them.
-        let outcome = try DeadLetterReplayer(connection: try database.owner()).replay(letters)
+        let outcome = try DeadLetterReplayer(connection: owner, vault: vault).replay(letters)
         let oversize = bad.filter { $0.expectedRejection == .oversize }.count
         #expect(outcome.replayed == oversize)
         #expect(outcome.stillRejected.count == bad.count - oversize)

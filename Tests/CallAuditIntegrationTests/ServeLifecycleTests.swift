@@ -33,13 +33,17 @@ struct ServeLifecycleTests {
             #expect(serve.status != 0, "\(arguments)")
             #expect(serve.standardError.contains(says), "\(arguments): \(serve.standardError)")
         }
+        let keys = FileManager.default.temporaryDirectory.appendingPathComponent("callaudit-keys-\(UUID().uuidString)").path
         let unreachable = try ServeProcess([
-            "--database-url", database.serviceURL, "--brokers", "127.0.0.1:9", "--log-level", "critical",
+            "--database-url", database.serviceURL, "--brokers", "127.0.0.1:9", "--log-level", "critical", "--key-dir", keys,
+            "--http-address", "127.0.0.1:\(freePort())",
         ])
         #expect(unreachable.ended(within: 10))
         #expect(unreachable.status != 0)
         #expect(unreachable.standardError.contains("check that Kafka runs at 127.0.0.1:9"), "\(unreachable.standardError)")
-        let noDatabase = try ServeProcess(["--database-url", "postgresql://callaudit_service@127.0.0.1:1/nowhere", "--brokers", kafka.brokers])
+        let noDatabase = try ServeProcess([
+            "--database-url", "postgresql://callaudit_service@127.0.0.1:1/nowhere", "--brokers", kafka.brokers, "--key-dir", keys,
+        ])
         #expect(noDatabase.ended(within: 15))
         #expect(noDatabase.status != 0 && noDatabase.standardError.contains("--database-url"), "\(noDatabase.standardError)")
     }

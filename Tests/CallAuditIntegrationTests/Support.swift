@@ -3,6 +3,7 @@ import CallAuditIngest
 import CallAuditKafka
 import CallAuditSimulator
 import CallAuditStore
+import CallAuditVault
 import Foundation
 import Logging
 import CallAuditProjections
@@ -16,11 +17,24 @@ let quietLogger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
 let callauditBinary = environment["CALLAUDIT_BINARY"]
     ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("callaudit").path
 
+/// The suite's one KEK: in-process ingest seals with it, and every child
+/// `callaudit` gets it as `CALLAUDIT_KEK`, so they all open the same data.
+let testKEK = "Y2FsbGF1ZGl0LXRlc3Qta2V5LWVuY3J5cHRpb24ta2U="
+let testKeys = try! KeyEncryptionKeys.single(base64: testKEK)
+
+/// The environment child processes run with: the test KEK unless `withKEK` is false.
+func childEnvironment(withKEK: Bool = true) -> [String: String] {
+    var variables = environment
+    variables["CALLAUDIT_KEK"] = withKEK ? testKEK : nil
+    return variables
+}
+
 /// Runs `callaudit` with `arguments`; its standard output and exit status.
-func runCallAudit(_ arguments: [String]) throws -> (output: String, status: Int32) {
+func runCallAudit(_ arguments: [String], withKEK: Bool = true) throws -> (output: String, status: Int32) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: callauditBinary)
     process.arguments = arguments
+    process.environment = childEnvironment(withKEK: withKEK)
     let output = Pipe()
     process.standardOutput = output
     process.standardError = FileHandle.nullDevice
@@ -97,7 +111,7 @@ struct TestKafka {
             brokers: brokers, groupID: group,
             kafkaProperties: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500", "topic.metadata.refresh.interval.ms": "1000"],
             database: DatabaseConfiguration(url: database.serviceURL), maxBatchSize: 2_000, maxBatchDelay: .milliseconds(20),
-            limits: DecodingLimits(maximumBytes: maxMessageBytes), maxRetryDelay: .milliseconds(500))
+            limits: DecodingLimits(maximumBytes: maxMessageBytes), maxRetryDelay: .milliseconds(500), keyEncryption: testKeys)
     }
 }
 
@@ -211,24 +225,32 @@ final class ServeProcess {
     let process = Process()
     private let errorFile: URL
 
-    init(_ arguments: [String]) throws {
+    /// `withKEK`: give it the suite's KEK as `CALLAUDIT_KEK`; false leaves it to `--kek-file`.
+    init(_ arguments: [String], withKEK: Bool = true) throws {
         errorFile = FileManager.default.temporaryDirectory.appendingPathComponent("callaudit-serve-\(UUID().uuidString).log")
         FileManager.default.createFile(atPath: errorFile.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: callauditBinary)
         process.arguments = ["serve"] + arguments
+        process.environment = childEnvironment(withKEK: withKEK)
         process.standardOutput = FileHandle.nullDevice
         process.standardError = try FileHandle(forWritingTo: errorFile)
         try process.run()
     }
 
-    /// `serve` against the test database and Kafka, with the suite's usual settings.
-    convenience init(kafka: TestKafka, database: TestDatabase, extra: [String] = []) throws {
+    /// `serve` against the test database and Kafka, with the suite's usual settings: a key
+    /// folder and an HTTP port of its own unless `extra` names them.
+    convenience init(kafka: TestKafka, database: TestDatabase, extra: [String] = [], withKEK: Bool = true) throws {
+        var own: [String] = []
+        if !extra.contains("--key-dir") {
+            own += ["--key-dir", FileManager.default.temporaryDirectory.appendingPathComponent("callaudit-keys-\(UUID().uuidString)").path]
+        }
+        if !extra.contains("--http-address") { own += ["--http-address", "127.0.0.1:\(freePort())"] }
         try self.init(
             [
                 "--database-url", database.serviceURL, "--brokers", kafka.brokers, "--group", "test-group",
                 "--batch-size", "2000", "--batch-delay-ms", "20", "--log-level", "warning",
                 "--kafka-property", "session.timeout.ms=6000", "--kafka-property", "heartbeat.interval.ms=500",
-            ] + extra)
+            ] + own + extra, withKEK: withKEK)
     }
 
     deinit {

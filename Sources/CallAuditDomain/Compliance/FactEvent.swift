@@ -1,7 +1,9 @@
 /// The parts of a stored event that compliance facts fold in, taken out of
 /// its document once instead of by every fact it touches.
 package struct FactEvent: Sendable {
-    package var type: EventType
+    /// The contract type; nil for one of CallAudit's own events (`own`).
+    package var type: EventType?
+    package var own: OwnEventType?
     package var id: String
     package var time: Timestamp
     package var data: JSONValue
@@ -9,18 +11,21 @@ package struct FactEvent: Sendable {
     /// Nil for a document that is not a known event with an id, a time and data.
     package init?(_ document: JSONValue) {
         guard case .object(let members) = document else { return nil }
-        var type: EventType?, id: String?, time: Timestamp?, data: JSONValue?
+        var type: EventType?, own: OwnEventType?, id: String?, time: Timestamp?, data: JSONValue?
         for (key, value) in members {
             switch key {
-            case "type": type = value.stringValue.flatMap(EventType.init(rawValue:))
+            case "type":
+                type = value.stringValue.flatMap(EventType.init(rawValue:))
+                own = value.stringValue.flatMap(OwnEventType.init(rawValue:))
             case "id": id = value.stringValue
             case "time": time = value.stringValue.flatMap(Timestamp.init(rfc3339:))
             case "data": data = value
             default: break
             }
         }
-        guard let type, let id, let time, let data else { return nil }
+        guard type != nil || own != nil, let id, let time, let data else { return nil }
         self.type = type
+        self.own = own
         self.id = id
         self.time = time
         self.data = data

@@ -52,7 +52,8 @@ package struct RecordingFacts: Sendable, Equatable {
     }
 
     package mutating func record(_ event: FactEvent) {
-        let (type, id, time, data) = (event.type, event.id, event.time, event.data)
+        guard let type = event.type else { return }
+        let (id, time, data) = (event.id, event.time, event.data)
         switch type {
         case .recordingStored:
             callID = data["call_id"]?.stringValue ?? callID

@@ -1,16 +1,9 @@
-import Crypto
-
-/// Stable keys for a person's identifiers: SHA-256 of "kind:value", so
-/// projections can match a request to calls without keeping the identifiers.
+/// The pseudonyms of the persons an event names. Subject objects are stored
+/// sealed (`{"subject_ref": …, "sealed": …}`, see the subject vault), so a
+/// projection matches a request to calls by `subject_ref` and never holds an
+/// identifier, or any function of one.
 package enum SubjectKeys {
-    package static let kinds = ["phone", "email", "customer_id", "employee_id"]
-
     package static func keys(of subject: JSONValue?) -> [String] {
-        guard let subject else { return [] }
-        return kinds.compactMap { kind in
-            guard var value = subject[kind]?.stringValue, !value.isEmpty else { return nil }
-            if kind == "email" { value = value.lowercased() }
-            return Array(SHA256.hash(data: Array("\(kind):\(value)".utf8))).hexString
-        }
+        subject?["subject_ref"]?.stringValue.map { [$0] } ?? []
     }
 }

@@ -31,6 +31,8 @@ package struct SubjectRequestFacts: Sendable, Equatable {
     package var completedAt: Timestamp?
     /// The subject's recordings and when each was deleted, if it was.
     package var recordings: [String: Timestamp?] = [:]
+    /// Of those, the ones a legal hold kept at the deadline: held back from erasure (GDPR Art. 17(3)(e)).
+    package var held: Set<String> = []
 
     package init(requestID: String, kind: Kind, regime: String, receivedAt: Timestamp, receivedEventID: String) {
         self.requestID = requestID
@@ -58,7 +60,8 @@ package enum SubjectRequestRule {
     package static func evaluate(_ request: SubjectRequestFacts, policy: Policy, now: Timestamp) -> [Finding] {
         guard let due = request.deadline(policy: policy), let citation = policy.subjectRequests[request.regime]?.citation else { return [] }
         let completedInTime = request.completedAt.map { $0 <= due } ?? false
-        let pendingRecordings = request.recordings.filter { _, deleted in deleted.map { $0 > due } ?? true }.keys.sorted()
+        let pendingRecordings = request.recordings.filter { id, deleted in !request.held.contains(id) && (deleted.map { $0 > due } ?? true) }
+            .keys.sorted()
         let overdue: Bool
         switch request.kind {
         case .access: overdue = !completedInTime && (request.completedAt != nil || now > due)
@@ -81,7 +84,7 @@ package enum SubjectRequestRule {
     }
 }
 
-/// A data-subject request and the hashed identifiers it names (`SubjectKeys`), never the identifiers.
+/// A data-subject request and the pseudonyms of the persons it names (`SubjectKeys`), never their identifiers.
 package struct RequestRecord: Sendable, Equatable {
     package var subjectKeys: [String]
     package var facts: SubjectRequestFacts

@@ -5,6 +5,11 @@
 /// publish them: the decoder rejects their types.
 package enum OwnEventType: String, CaseIterable, Sendable {
     case reportRead = "audit.report_read"
+    case requestOpened = "subject.request_opened"
+    case requestExtended = "subject.request_extended"
+    case requestClosed = "subject.request_closed"
+    case requestExported = "subject.request_exported"
+    case subjectErased = "subject.erased"
 
     /// The `source` of every event CallAudit writes.
     package static let source = "urn:callaudit"
@@ -13,8 +18,13 @@ package enum OwnEventType: String, CaseIterable, Sendable {
     package var streamCategory: (category: String, idField: String) {
         switch self {
         case .reportRead: ("report", "report_id")
+        // The same stream as a subject.erasure_requested from Kafka: one request stream.
+        case .requestOpened, .requestExtended, .requestClosed, .requestExported, .subjectErased: ("subject-request", "request_id")
         }
     }
+
+    /// Who did it: a token's name and role, or an operator at the command line.
+    private static let by = Shape.object(ObjectShape([.required("name", .nonEmptyString), .required("role", .nonEmptyString)]))
 
     package var data: ObjectShape {
         switch self {
@@ -23,8 +33,50 @@ package enum OwnEventType: String, CaseIterable, Sendable {
                 .required("report_id", .nonEmptyString),
                 .required("version", .integer(minimum: 1)),
                 .required("format", .oneOf(["json", "csv", "html", "signature"])),
-                .required("reader", .object(ObjectShape([.required("name", .nonEmptyString), .required("role", .nonEmptyString)]))),
+                .required("reader", Self.by),
                 .required("channel", .oneOf(["api", "cli"])),
+            ])
+        case .requestOpened:
+            ObjectShape([
+                .required("request_id", .nonEmptyString),
+                .required("kind", .oneOf(["access", "erasure"])),
+                .required("regime", .oneOf(["gdpr", "ccpa"])),
+                .required("subject", .object(EventContract.subject)),
+                // Every person the identifiers named when it was opened (pseudonyms), when more than the subject's own.
+                .optional("subject_refs", .list(of: .nonEmptyString, minItems: 0)),
+                .required("verified_by", .nonEmptyString),
+                .required("opened_by", Self.by),
+                .required("channel", .oneOf(["api", "cli"])),
+            ])
+        case .requestExtended:
+            ObjectShape([.required("request_id", .nonEmptyString), .required("reason", .nonEmptyString), .required("by", Self.by)])
+        case .requestClosed:
+            ObjectShape([
+                .required("request_id", .nonEmptyString), .required("outcome", .oneOf(["answered", "rejected", "withdrawn"])),
+                .required("by", Self.by),
+            ])
+        case .requestExported:
+            // What was handed over: each file's SHA-256, so the DPO can prove which export the person received.
+            ObjectShape([
+                .required("request_id", .nonEmptyString),
+                .required("manifest_sha256", .pattern(.sha256Hex)),
+                .required("files", .integer(minimum: 1)),
+                .required("by", Self.by),
+                .required("channel", .oneOf(["api", "cli"])),
+            ])
+        case .subjectErased:
+            ObjectShape([
+                .required("request_id", .nonEmptyString),
+                .required("subjects", .list(of: .nonEmptyString, minItems: 0)),
+                .required("erased", .object(ObjectShape([
+                    .required("keys", .integer(minimum: 0)), .required("index_entries", .integer(minimum: 0)),
+                    .required("dead_letters", .integer(minimum: 0)), .required("exports", .integer(minimum: 0)),
+                ]))),
+                .required("held_back", .list(of: .object(ObjectShape([
+                    .required("recording_id", .nonEmptyString), .required("hold_ids", .list(of: .nonEmptyString, minItems: 1)),
+                    .required("reason", .nonEmptyString),
+                ])), minItems: 0)),
+                .required("by", Self.by),
             ])
         }
     }

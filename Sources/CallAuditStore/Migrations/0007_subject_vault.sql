@@ -30,9 +30,11 @@ CREATE TABLE subject_index (
 );
 CREATE INDEX subject_index_subject ON subject_index (subject_ref);
 
--- Bumped by every erasure: writers forget the persons they cached.
-CREATE TABLE vault_epoch (erasures bigint NOT NULL);
-INSERT INTO vault_epoch VALUES (0);
+-- Bumped by every erasure: writers forget the persons they cached. A KEK
+-- rotation names the new current KEK here: every instance re-reads its KEK
+-- file when it sees an id it does not hold as current.
+CREATE TABLE vault_epoch (erasures bigint NOT NULL, kek_current text);
+INSERT INTO vault_epoch VALUES (0, NULL);
 
 -- Dead letters hold raw messages, which may carry personal data: they are
 -- sealed with a key of their own, linked by blind index to the persons whose
@@ -52,12 +54,17 @@ CREATE TABLE dead_letter_subjects (
 
 -- Export files this service wrote to disk, deleted when their person is erased.
 CREATE TABLE subject_exports (
-    path         text PRIMARY KEY,
-    request_id   text NOT NULL,
+    path         text NOT NULL,
     subject_ref  text COLLATE "C" NOT NULL,
-    sha256       bytea NOT NULL,
-    written_at   timestamptz NOT NULL DEFAULT now()
+    request_id   text NOT NULL,
+    written_at   timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (path, subject_ref)
 );
+CREATE INDEX subject_exports_subject ON subject_exports (subject_ref);
+
+-- A request is the fold of its stream (opened, extended, closed, erased):
+-- these few events are read directly, by stream, without an index on every event.
+CREATE INDEX events_request_streams ON events (stream, position) WHERE stream LIKE 'subject-request-%';
 
 REVOKE ALL ON vault_keys, subjects, subject_index, vault_epoch, dead_letter_subjects, subject_exports FROM PUBLIC;
 GRANT SELECT, INSERT ON vault_keys TO callaudit_writer;
@@ -69,11 +76,14 @@ GRANT UPDATE (kek_id, wrapped) ON vault_keys TO callaudit_writer;
 -- Projections now hold subject refs, never hashes of identifiers; a subject's
 -- calls carry the party it was; a call's facts what a subject export shows.
 ALTER TABLE compliance_subject_calls ADD COLUMN party_id text;
+COMMENT ON COLUMN compliance_requests.subject_keys IS 'subject refs (pseudonyms) of the persons the request names; never identifiers';
+COMMENT ON TABLE compliance_subject_calls IS 'which person (subject_ref) took part in which call, as which party';
 ALTER TABLE activity_calls
     ADD COLUMN direction         text,
     ADD COLUMN channel           text,
     ADD COLUMN source            text,
     ADD COLUMN started_position  bigint;
+ALTER TABLE activity_accesses ADD COLUMN recipient_organization text;
 CREATE INDEX activity_accesses_recording ON activity_accesses (recording_id);
 
 -- Their meaning changed: the leaders rebuild them on their next round.

@@ -1,0 +1,179 @@
+import CallAuditDomain
+import CallAuditRequests
+import CallAuditSigning
+import CallAuditStore
+import CallAuditVault
+import Foundation
+import Hummingbird
+import Synchronization
+
+/// `/v1/requests`: the DPO's data-subject requests. Open, list, show, extend,
+/// close; the access export as a signed ZIP; erasure. Every change is an
+/// event in the request's stream, made by `RequestDesk` as the CLI makes it.
+struct RequestRoutes {
+    let pool: DatabasePool
+    let vaults: VaultAccess
+    let policy: Policy
+    let keyDirectory: URL
+    let maxBodyBytes: Int
+
+    func register(on router: Router<APIContext>) {
+        router.get("/v1/requests") { request, context in try await list(request, context) }
+        router.post("/v1/requests") { request, context in try await open(request, context) }
+        router.get("/v1/requests/{id}") { _, context in try await show(context) }
+        router.post("/v1/requests/{id}/extend") { request, context in try await extend(request, context) }
+        router.post("/v1/requests/{id}/close") { request, context in try await close(request, context) }
+        router.get("/v1/requests/{id}/export") { _, context in try await export(context) }
+        router.post("/v1/requests/{id}/erase") { _, context in try await erase(context) }
+    }
+
+    private func list(_ request: Request, _ context: APIContext) async throws -> Response {
+        _ = try context.require(.dpo, .admin)
+        let status = try request.uri.queryParameters["status"].map { text in
+            guard let status = SubjectRequest.Status(rawValue: String(text)) else {
+                throw Problem.badRequest("status must be one of \(SubjectRequest.Status.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return status
+        }
+        let now = Timestamp.now
+        let listed = try await desk { try $0.list(status: status) }
+        return json(["requests": .array(listed.map { RequestView.summary($0, policy: policy, now: now) })])
+    }
+
+    private func open(_ request: Request, _ context: APIContext) async throws -> Response {
+        let caller = try context.require(.dpo, .admin)
+        let body = try await document(request)
+        guard let type = body["type"]?.stringValue, let kind = SubjectRequestFacts.Kind(rawValue: type) else {
+            throw Problem.badRequest("type is access or erasure")
+        }
+        guard let regime = body["regime"]?.stringValue else { throw Problem.badRequest("regime is gdpr or ccpa") }
+        guard let verifiedBy = body["verified_by"]?.stringValue else { throw Problem.badRequest("verified_by: how the person's identity was verified") }
+        guard let subject = body["subject"], let members = subject.objectValue,
+            members.allSatisfy({ Identifier.kinds.contains($0.key) })
+        else {
+            throw Problem.badRequest("subject: an object with phone, email, customer_id and/or employee_id, and nothing else")
+        }
+        let identifiers = SubjectIdentifiers(
+            phone: try string(subject, "phone"), email: try string(subject, "email"), customerID: try string(subject, "customer_id"),
+            employeeID: try string(subject, "employee_id"))
+        let actor = RequestActor(name: caller.name, role: caller.role.rawValue, channel: "api")
+        let view = try await desk { desk in
+            try desk.view(try desk.open(kind: kind, regime: regime, identifiers: identifiers, verifiedBy: verifiedBy, by: actor))
+        }
+        var response = json(view, status: .created)
+        response.headers[.location] = "/v1/requests/\(view["request_id"]?.stringValue ?? "")"
+        return response
+    }
+
+    private func show(_ context: APIContext) async throws -> Response {
+        _ = try context.require(.dpo, .admin)
+        let id = try context.parameters.require("id")
+        return json(try await desk { desk in
+            guard let request = try desk.request(id) else { throw RequestError.notFound(id) }
+            return try desk.view(request)
+        })
+    }
+
+    private func extend(_ request: Request, _ context: APIContext) async throws -> Response {
+        let caller = try context.require(.dpo, .admin)
+        let id = try context.parameters.require("id")
+        guard let reason = try await document(request)["reason"]?.stringValue else { throw Problem.badRequest("reason: why the deadline is extended") }
+        let actor = RequestActor(name: caller.name, role: caller.role.rawValue, channel: "api")
+        return json(try await desk { desk in try desk.view(try desk.extend(id, reason: reason, by: actor)) })
+    }
+
+    private func close(_ request: Request, _ context: APIContext) async throws -> Response {
+        let caller = try context.require(.dpo, .admin)
+        let id = try context.parameters.require("id")
+        let body = try await document(request, allowEmpty: true)
+        let text = body["outcome"] == nil ? "answered" : body["outcome"]?.stringValue ?? ""
+        guard let outcome = SubjectRequest.Status(rawValue: text), outcome != .open, outcome != .erased else {
+            throw Problem.badRequest("outcome is answered, rejected or withdrawn")
+        }
+        let actor = RequestActor(name: caller.name, role: caller.role.rawValue, channel: "api")
+        return json(try await desk { desk in try desk.view(try desk.close(id, outcome: outcome, by: actor)) })
+    }
+
+    /// The ZIP is made in memory and handed over; nothing about the person is written to this machine's disk.
+    private func export(_ context: APIContext) async throws -> Response {
+        let caller = try context.require(.dpo, .admin)
+        let id = try context.parameters.require("id")
+        let signingKey = try KeyRing.open(keyDirectory).current
+        let actor = RequestActor(name: caller.name, role: caller.role.rawValue, channel: "api")
+        let zip = try await desk { desk in try desk.export(id, signingKey: signingKey, by: actor).zip() }
+        var headers: HTTPFields = [.contentType: "application/zip", .cacheControl: "no-store"]
+        headers[.contentDisposition] = "attachment; filename=\"\(id)-export.zip\""
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: zip)))
+    }
+
+    private func erase(_ context: APIContext) async throws -> Response {
+        let caller = try context.require(.dpo, .admin)
+        let id = try context.parameters.require("id")
+        let actor = RequestActor(name: caller.name, role: caller.role.rawValue, channel: "api")
+        return json(try await desk { desk in
+            let report = try desk.erase(id, by: actor)
+            return [
+                "request": try desk.view(report.request),
+                "persons": .number(Double(report.outcome.subjects)),
+                "index_entries": .number(Double(report.outcome.indexEntries)),
+                "dead_letters": .number(Double(report.outcome.deadLetters)),
+                "export_files_deleted": .number(Double(report.removedFiles.count)),
+                "held_back": .array(report.heldBack.map { held in
+                    ["recording_id": .string(held.recordingID), "hold_ids": .array(held.holdIDs.map(JSONValue.string)), "reason": .string(held.reason)]
+                }),
+                "recordings_to_delete": .array(report.recordingsToDelete.map(JSONValue.string)),
+            ]
+        })
+    }
+
+    /// Runs `body` with a desk on a pooled session; request errors become problems.
+    private func desk<T: Sendable>(_ body: @escaping @Sendable (RequestDesk) throws -> T) async throws -> T {
+        do {
+            return try await pool.withConnection { connection in
+                try body(RequestDesk(connection: connection, vault: try vaults.vault(on: connection), policy: policy))
+            }
+        } catch let error as RequestError {
+            switch error {
+            case .notFound: throw Problem.notFound(error.description)
+            case .invalid: throw Problem(.unprocessableContent, "invalid-request", error.description)
+            case .conflict: throw Problem(.conflict, "conflict", error.description)
+            }
+        }
+    }
+
+    private func document(_ request: Request, allowEmpty: Bool = false) async throws -> JSONValue {
+        var request = request
+        let body = try await request.collectBody(upTo: maxBodyBytes)
+        if allowEmpty && body.readableBytes == 0 { return .object([]) }
+        guard let document = try? JSONParser.parse(Array(buffer: body)), document.objectValue != nil else {
+            throw Problem.badRequest("send a JSON object")
+        }
+        return document
+    }
+
+    private func string(_ object: JSONValue, _ key: String) throws -> String? {
+        guard let value = object[key] else { return nil }
+        guard let text = value.stringValue else { throw Problem.badRequest("subject.\(key) must be a string") }
+        return text
+    }
+}
+
+/// The vault, opened on first use with whichever pooled session asks first
+/// (it reads the blind-index key once).
+final class VaultAccess: Sendable {
+    private let keys: KeyEncryptionKeys
+    private let reload: SubjectVault.KeySource?
+    private let opened = Mutex<SubjectVault?>(nil)
+
+    init(keys: KeyEncryptionKeys, reload: SubjectVault.KeySource?) {
+        self.keys = keys
+        self.reload = reload
+    }
+
+    func vault(on connection: PostgresConnection) throws -> SubjectVault {
+        if let vault = opened.withLock({ $0 }) { return vault }
+        let vault = try SubjectVault.open(keys: keys, reload: reload, on: connection)
+        opened.withLock { $0 = $0 ?? vault }
+        return opened.withLock { $0! }
+    }
+}

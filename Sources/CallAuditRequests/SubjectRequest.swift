@@ -1,0 +1,124 @@
+import CallAuditDomain
+
+/// A data-subject request as its stream tells it: opened (by the DPO here, or
+/// received by the platform and sent as `subject.erasure_requested`),
+/// perhaps extended once, then closed or, for an erasure, erased.
+///
+/// Folded from the request's events on every read: the stream is the only
+/// record, so the CLI, the API and the compliance rules cannot disagree.
+package struct SubjectRequest: Sendable, Equatable {
+    package enum Status: String, Sendable, CaseIterable {
+        case open, answered, rejected, withdrawn, erased
+    }
+
+    package var id: String
+    package var kind: SubjectRequestFacts.Kind
+    package var regime: String
+    package var receivedAt: Timestamp
+    package var receivedEventID: String
+    /// `api` or `cli` when the DPO opened it here, `kafka` when the platform sent it.
+    package var channel: String
+    package var openedBy: String?
+    package var verifiedBy: String?
+    /// The sealed subject object (`subject_ref` and the identifiers under its person's key).
+    package var subject: JSONValue
+    /// The persons the identifiers named when it was opened.
+    package var subjectRefs: [String]
+    package var extension_: (reason: String, at: Timestamp)?
+    package var closed: (outcome: Status, at: Timestamp, by: String?)?
+    /// What the erasure recorded: the refs erased, recordings held back.
+    package var erasure: JSONValue?
+    /// Each export handed over: when, and the SHA-256 of its signed manifest.
+    package var exports: [(at: Timestamp, manifestSHA256: String)] = []
+
+    package var status: Status { closed?.outcome ?? .open }
+    package var isOpen: Bool { closed == nil }
+
+    /// The request's facts for the deadline arithmetic the compliance rules use.
+    package var facts: SubjectRequestFacts {
+        var facts = SubjectRequestFacts(requestID: id, kind: kind, regime: regime, receivedAt: receivedAt, receivedEventID: receivedEventID)
+        facts.extended = extension_ != nil
+        facts.completedAt = closed?.at
+        return facts
+    }
+
+    package func deadline(policy: Policy) -> Timestamp? { facts.deadline(policy: policy) }
+
+    package func isOverdue(policy: Policy, now: Timestamp) -> Bool {
+        guard let due = deadline(policy: policy) else { return false }
+        return (closed?.at ?? now) > due
+    }
+
+    package static func == (a: SubjectRequest, b: SubjectRequest) -> Bool {
+        a.id == b.id && a.receivedEventID == b.receivedEventID && a.extension_?.at == b.extension_?.at && a.closed?.at == b.closed?.at
+    }
+}
+
+extension SubjectRequest {
+    /// Folds a request stream's documents, in log order; nil when it was never opened.
+    package static func fold(_ documents: [JSONValue]) -> SubjectRequest? {
+        var request: SubjectRequest?
+        for document in documents {
+            guard let type = document["type"]?.stringValue, let time = document["time"]?.stringValue.flatMap(Timestamp.init(rfc3339:)),
+                let data = document["data"], let eventID = document["id"]?.stringValue
+            else { continue }
+            if let opened = opening(type: type, data: data, time: time, eventID: eventID) {
+                // The earliest receipt counts (a republished Kafka request changes nothing).
+                if request.map({ $0.receivedAt <= opened.receivedAt }) ?? false { continue }
+                request = opened.merging(later: request)
+                continue
+            }
+            guard request != nil else { continue }
+            request!.apply(OwnEventType(rawValue: type), data: data, time: time)
+        }
+        return request
+    }
+
+    private static func opening(type: String, data: JSONValue, time: Timestamp, eventID: String) -> SubjectRequest? {
+        guard let id = data["request_id"]?.stringValue, let subject = data["subject"] else { return nil }
+        let kind: SubjectRequestFacts.Kind
+        let channel: String
+        switch type {
+        case OwnEventType.requestOpened.rawValue:
+            kind = data["kind"]?.stringValue == "erasure" ? .erasure : .access
+            channel = data["channel"]?.stringValue ?? "cli"
+        case EventType.subjectErasureRequested.rawValue:
+            (kind, channel) = (.erasure, "kafka")
+        default:
+            return nil
+        }
+        let refs = (data["subject_refs"]?.arrayValue ?? []).compactMap(\.stringValue)
+        return SubjectRequest(
+            id: id, kind: kind, regime: data["regime"]?.stringValue ?? "gdpr", receivedAt: time, receivedEventID: eventID,
+            channel: channel, openedBy: data["opened_by"]?["name"]?.stringValue, verifiedBy: data["verified_by"]?.stringValue,
+            subject: subject, subjectRefs: Array(Set(refs + (subject["subject_ref"]?.stringValue.map { [$0] } ?? []))).sorted())
+    }
+
+    /// What a later-folded request already knew, kept when an earlier receipt replaces its opening.
+    private func merging(later: SubjectRequest?) -> SubjectRequest {
+        var merged = self
+        merged.extension_ = later?.extension_
+        merged.closed = later?.closed
+        merged.erasure = later?.erasure
+        merged.exports = later?.exports ?? []
+        return merged
+    }
+
+    private mutating func apply(_ type: OwnEventType?, data: JSONValue, time: Timestamp) {
+        switch type {
+        case .requestExtended:
+            if extension_ == nil { extension_ = (data["reason"]?.stringValue ?? "", time) }
+        case .requestClosed:
+            if closed == nil {
+                closed = (Status(rawValue: data["outcome"]?.stringValue ?? "") ?? .answered, time, data["by"]?["name"]?.stringValue)
+            }
+        case .requestExported:
+            exports.append((time, data["manifest_sha256"]?.stringValue ?? ""))
+        case .subjectErased:
+            erasure = data
+            if closed == nil { closed = (.erased, time, data["by"]?["name"]?.stringValue) }
+        default:
+            break
+        }
+    }
+}

@@ -1,0 +1,98 @@
+import CallAuditDomain
+import CallAuditStore
+import Foundation
+
+/// What an erasure destroyed.
+package struct ErasureOutcome: Sendable, Equatable {
+    package var subjects = 0
+    package var indexEntries = 0
+    package var deadLetters = 0
+    package var exports: [String] = []
+}
+
+extension SubjectVault {
+    /// Makes the persons' personal data unreadable everywhere the database
+    /// keeps it: their data keys are destroyed (every sealed subject object in
+    /// the log stays, unreadable, and every hash holds), their blind indexes
+    /// deleted (no function of an identifier remains), and the dead letters
+    /// that named them shredded. Writers drop what they cached about any person.
+    ///
+    /// Runs inside the caller's transaction, so the erasure and its record
+    /// commit together. Returns the export files written for these persons:
+    /// delete them (`removeExports`) once the transaction has committed.
+    package func erase(_ refs: [String], on connection: PostgresConnection) throws -> (outcome: ErasureOutcome, exports: [String]) {
+        guard !refs.isEmpty else { return (ErasureOutcome(), []) }
+        let list = PostgresValue.text(postgresArrayLiteral(refs))
+        var outcome = ErasureOutcome()
+        let indexes = "SELECT blind_index FROM subject_index WHERE subject_ref = ANY($1::text[])"
+        outcome.deadLetters = try connection.query(
+            """
+            UPDATE dead_letters SET sealed = NULL, wrapped_key = NULL, kek_id = NULL, erased_at = now()
+            WHERE id IN (SELECT dead_letter_id FROM dead_letter_subjects WHERE blind_index IN (\(indexes))) AND erased_at IS NULL
+            """, [list]
+        ).affectedRows
+        try connection.query("DELETE FROM dead_letter_subjects WHERE blind_index IN (\(indexes))", [list])
+        outcome.indexEntries = try connection.query("DELETE FROM subject_index WHERE subject_ref = ANY($1::text[])", [list]).affectedRows
+        outcome.subjects = try connection.query(
+            "UPDATE subjects SET wrapped_key = NULL, kek_id = NULL, erased_at = now() WHERE subject_ref = ANY($1::text[]) AND erased_at IS NULL",
+            [list]
+        ).affectedRows
+        try connection.query("UPDATE vault_epoch SET erasures = erasures + 1")
+        let exports = try connection.query(
+            "DELETE FROM subject_exports WHERE subject_ref = ANY($1::text[]) RETURNING path", [list]
+        ).map { $0[0]! }
+        outcome.exports = Array(Set(exports)).sorted()
+        return (outcome, outcome.exports)
+    }
+
+    /// Deletes export files left on this machine; the paths that were there.
+    package static func removeExports(_ paths: [String]) -> [String] {
+        paths.filter { path in
+            guard FileManager.default.fileExists(atPath: path) else { return false }
+            return (try? FileManager.default.removeItem(atPath: path)) != nil
+        }
+    }
+
+    /// Remembers an export file written for these persons, so erasing any of them deletes it.
+    package static func recordExport(path: String, requestID: String, refs: [String], on connection: PostgresConnection) throws {
+        try connection.query(
+            """
+            INSERT INTO subject_exports (path, subject_ref, request_id) SELECT $1, r, $3 FROM unnest($2::text[]) AS r
+            ON CONFLICT (path, subject_ref) DO UPDATE SET request_id = excluded.request_id, written_at = now()
+            """, [.text(path), .text(postgresArrayLiteral(refs)), .text(requestID)])
+    }
+
+    /// Every data key and the index key re-wrapped with the current KEK, in
+    /// batches, while services keep running (they hold the old KEK too until
+    /// the rotation is over). Returns how many keys were re-wrapped.
+    package func rewrapAll(on connection: PostgresConnection, batch: Int = 1_000) throws -> Int {
+        let keys = self.keys
+        var total = 0
+        for row in try connection.query("SELECT name, kek_id, encode(wrapped, 'hex') FROM vault_keys WHERE kek_id <> $1", [.text(keys.currentID)]) {
+            let (kekID, wrapped) = try keys.wrap(try unwrap([UInt8](hexString: row[2]!)!, kekID: row[1]!))
+            try connection.query("UPDATE vault_keys SET kek_id = $2, wrapped = $3 WHERE name = $1", [.text(row[0]!), .text(kekID), .bytes(wrapped)])
+            total += 1
+        }
+        for table in ["subjects", "dead_letters"] {
+            let key = table == "subjects" ? "subject_ref" : "id"
+            while true {
+                let rows = try connection.query(
+                    "SELECT \(key)::text, kek_id, encode(wrapped_key, 'hex') FROM \(table) WHERE wrapped_key IS NOT NULL AND kek_id <> $1 LIMIT $2",
+                    [.text(keys.currentID), .int(batch)]).rows
+                guard !rows.isEmpty else { break }
+                var ids: [String] = [], rewrapped: [String] = []
+                for row in rows {
+                    ids.append(row[0]!)
+                    rewrapped.append(try keys.wrap(try unwrap([UInt8](hexString: row[2]!)!, kekID: row[1]!)).wrapped.hexString)
+                }
+                try connection.query(
+                    """
+                    UPDATE \(table) t SET kek_id = $3, wrapped_key = decode(x.w, 'hex')
+                    FROM unnest($1::text[], $2::text[]) AS x(k, w) WHERE t.\(key)::text = x.k AND t.wrapped_key IS NOT NULL
+                    """, [.text(postgresArrayLiteral(ids)), .text(postgresArrayLiteral(rewrapped)), .text(keys.currentID)])
+                total += rows.count
+            }
+        }
+        return total
+    }
+}
