@@ -2,6 +2,7 @@ import ArgumentParser
 import CallAuditDomain
 import CallAuditSimulator
 import CallAuditStore
+import CallAuditVault
 import Foundation
 
 /// The benchmarks behind BENCHMARKS.md. They measure; they are not tests.
@@ -11,7 +12,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "callaudit-bench",
         abstract: "Benchmarks (not tests): figures for BENCHMARKS.md.",
-        subcommands: [IngestBench.self, ProjectionBench.self, LagBench.self, DecodeBench.self, ReportBench.self, APIBench.self])
+        subcommands: [IngestBench.self, ProjectionBench.self, LagBench.self, DecodeBench.self, ReportBench.self, APIBench.self, SubjectBench.self])
 }
 
 /// Where PostgreSQL is: the flag, else `CALLAUDIT_DATABASE_URL`, else libpq's `PG*` variables.
@@ -37,7 +38,12 @@ func pad(_ text: String, _ width: Int) -> String {
 
 /// Appends a seeded simulation of `calls` calls over 30 days from 2026-10-01
 /// straight to the store, 10,000 events a transaction; returns how many.
-func appendSimulatedLog(url: String, calls: Int, days: Int64 = 30, start: String = "2026-10-01T00:00:00Z") throws -> Int {
+/// With a vault, personal data is sealed first, as ingest seals it; `observe`
+/// sees each event as decoded.
+func appendSimulatedLog(
+    url: String, calls: Int, days: Int64 = 30, start: String = "2026-10-01T00:00:00Z", vault: SubjectVault? = nil,
+    observe: ((DecodedEvent) -> Void)? = nil
+) throws -> Int {
     let store = EventStore(connection: try PostgresConnection(conninfo: url))
     var simulation = SimulationConfiguration()
     simulation.calls = calls
@@ -49,13 +55,16 @@ func appendSimulatedLog(url: String, calls: Int, days: Int64 = 30, start: String
     try TrafficSimulator(configuration: simulation).generate { message in
         let incoming = IncomingMessage(headers: message.headers.map { (key: $0.key, value: Optional($0.value)) }, value: message.value)
         guard case .success(let event) = decoder.decode(incoming) else { return }
+        observe?(event)
         batch.append(IncomingEvent(event: event, origin: nil))
         if batch.count == 10_000 {
+            if let vault { batch = try vault.seal(batch, on: store.connection) }
             try store.append(IngestBatch(events: batch), consumerGroup: "bench")
             appended += batch.count
             batch.removeAll(keepingCapacity: true)
         }
     }
+    if let vault { batch = try vault.seal(batch, on: store.connection) }
     try store.append(IngestBatch(events: batch), consumerGroup: "bench")
     return appended + batch.count
 }

@@ -4,11 +4,13 @@ import CallAuditIngest
 import CallAuditProjections
 import CallAuditSimulator
 import CallAuditStore
+import CallAuditVault
 import Foundation
 import Logging
 import Synchronization
 
-/// Durable end-to-end ingest against the raw COPY rate, in one run.
+/// Durable end-to-end ingest, personal data sealed as `serve` seals it,
+/// against the same ingest with encryption off and the raw COPY rate, in one run.
 ///
 /// Kafka (the mock cluster) and the backlog loader run as child processes, so
 /// the peak RSS reported is the ingest's own.
@@ -22,8 +24,11 @@ struct IngestBench: ParsableCommand {
     @Option(help: "Calls to simulate (about 6.2 events each).")
     var calls = 50_000
 
-    @Option(help: "Partitions per topic in the benchmark's own mock cluster.")
-    var partitions: Int32 = 48
+    @Option(help: "Partitions per topic in the benchmark's own mock cluster (the mock keeps about 5 MB each: both passes read the same backlog).")
+    var partitions: Int32 = 64
+
+    @Option(help: "A second empty, migrated database: the same backlog is ingested into it with encryption off, for comparison.")
+    var plainDatabaseURL: String?
 
     @Option(help: "Messages per transaction.")
     var batchSize = 5_000
@@ -49,9 +54,15 @@ struct IngestBench: ParsableCommand {
             throw ValidationError("loading the backlog failed: \(loaded)")
         }
 
-        note("ingesting \(messages) events")
-        let result = try ingest(brokers: brokers, url: url, messages: messages, logger: logger)
+        note("ingesting \(messages) events, personal data sealed")
+        let keys = try KeyEncryptionKeys.single(base64: Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString())
+        let result = try ingest(brokers: brokers, url: url, group: "bench-sealed", keys: keys, messages: messages, logger: logger)
         let peakRSS = peakResidentMegabytes()
+        let plain = try plainDatabaseURL.map { plainURL in
+            try requireEmptyStore(plainURL)
+            note("ingesting the same \(messages) events again, encryption off")
+            return try ingest(brokers: brokers, url: plainURL, group: "bench-plain", keys: nil, messages: messages, logger: logger)
+        }
 
         note("raw COPY of the same rows")
         let copyRate = try rawCopyRate(url: url, scratch: scratch)
@@ -64,8 +75,14 @@ struct IngestBench: ParsableCommand {
             raw psql \\copy:          \(Int(copyRate)) events/s (same rows, identically indexed table, one transaction)
             ingest / raw COPY:       \(String(format: "%.0f", result.steadyRate / copyRate * 100)) %
             batch commit latency:    p50 \(millis(latencies[latencies.count / 2])) ms, p99 \(millis(latencies[min(latencies.count - 1, latencies.count * 99 / 100)])) ms over \(latencies.count) batches
-            peak RSS (ingest):       \(peakRSS) MB
+            peak RSS (ingest):       \(peakRSS) MB (sealed pass)
             """)
+        if let plain {
+            print("""
+                encryption off:          \(Int(plain.steadyRate)) events/s (same backlog, second database)
+                sealed / off:            \(String(format: "%.1f", result.steadyRate / plain.steadyRate * 100)) % (encryption costs \(String(format: "%.1f", (1 - result.steadyRate / plain.steadyRate) * 100)) %)
+                """)
+        }
     }
 
     private struct IngestResult {
@@ -74,12 +91,12 @@ struct IngestBench: ParsableCommand {
         var latencies: [Duration]
     }
 
-    private func ingest(brokers: String, url: String, messages: Int, logger: Logger) throws -> IngestResult {
+    private func ingest(brokers: String, url: String, group: String, keys: KeyEncryptionKeys?, messages: Int, logger: Logger) throws -> IngestResult {
         let collected = Mutex<(latencies: [Duration], done: Int, firstStart: ContinuousClock.Instant?)>(([], 0, nil))
         let finished = DispatchSemaphore(value: 0)
         let configuration = IngestConfiguration(
-            brokers: brokers, groupID: "bench", database: DatabaseConfiguration(url: url), maxBatchSize: batchSize,
-            maxBatchDelay: .milliseconds(100))
+            brokers: brokers, groupID: group, database: DatabaseConfiguration(url: url), maxBatchSize: batchSize,
+            maxBatchDelay: .milliseconds(100), keyEncryption: keys)
         let loop = IngestLoop(configuration: configuration, logger: logger) { outcome, count, latency in
             let done = collected.withLock { state in
                 state.latencies.append(latency)

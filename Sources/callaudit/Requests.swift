@@ -66,12 +66,12 @@ struct Requests: ParsableCommand {
             }
             let desk = try desk.open()
             let now = Timestamp.now
-            print(pad("request", 22) + pad("type", 9) + pad("regime", 7) + pad("status", 10) + pad("received", 22) + pad("deadline", 22) + "")
+            print(pad("request", 22) + pad("type", 9) + pad("regime", 7) + pad("status", 10) + pad("received", 29) + pad("deadline", 29) + "flags")
             for request in try desk.list(status: filter) {
                 let deadline = request.deadline(policy: desk.policy)?.rfc3339 ?? "-"
                 let flags = (request.extension_ != nil ? " extended" : "") + (request.isOverdue(policy: desk.policy, now: now) ? " OVERDUE" : "")
                 print(pad(request.id, 22) + pad(request.kind.rawValue, 9) + pad(request.regime, 7) + pad(request.status.rawValue, 10)
-                    + pad(request.receivedAt.rfc3339, 22) + pad(deadline, 22) + flags)
+                    + pad(request.receivedAt.rfc3339, 29) + pad(deadline, 29) + flags)
             }
         }
     }

@@ -191,6 +191,12 @@ struct DPOSurfaceTests {
             print("valid")
             """, "export.json", "export.schema.json"], in: try write(package, to: folder))
         #expect(schema.status == 0 && schema.output.contains("valid"), "export.json follows its schema: \(schema.output)")
+
+        // The page the person reads: rendered by Chromium, it shows their calls and nobody's name but their own.
+        let (dom, console) = try headlessChromium(folder.appendingPathComponent("summary.html"))
+        #expect(console.isEmpty, "\(console)")
+        #expect(dom.contains("What we hold about you") && dom.contains("c1") && dom.contains("jane@example.com"))
+        #expect(dom.contains("Outside Counsel LLP") == false && dom.contains("Your rights"))
     }
 
     private func write(_ package: ExportPackage, to folder: URL) throws -> URL {
