@@ -76,10 +76,12 @@ struct IngestBench: ParsableCommand {
             ingest / raw COPY:       \(String(format: "%.0f", result.steadyRate / copyRate * 100)) %
             batch commit latency:    p50 \(millis(latencies[latencies.count / 2])) ms, p99 \(millis(latencies[min(latencies.count - 1, latencies.count * 99 / 100)])) ms over \(latencies.count) batches
             peak RSS (ingest):       \(peakRSS) MB (sealed pass)
+            stages busy (sealed):    \(result.busy)
             """)
         if let plain {
             print("""
                 encryption off:          \(Int(plain.steadyRate)) events/s (same backlog, second database)
+                stages busy (off):       \(plain.busy)
                 sealed / off:            \(String(format: "%.1f", result.steadyRate / plain.steadyRate * 100)) % (encryption costs \(String(format: "%.1f", (1 - result.steadyRate / plain.steadyRate) * 100)) %)
                 """)
         }
@@ -89,6 +91,17 @@ struct IngestBench: ParsableCommand {
         var steadyRate: Double
         var totalRate: Double
         var latencies: [Duration]
+        /// Seconds each stage worked (wall, and its thread's CPU): poll and decode, seal, commit.
+        var stages: (poll: Double, seal: Double, commit: Double)
+        var cpu: (poll: Double, seal: Double, commit: Double)
+        var elapsed: Double
+
+        var busy: String {
+            func share(_ wall: Double, _ cpu: Double) -> String {
+                String(format: "%.0f %% (CPU %.0f %%)", wall / elapsed * 100, cpu / elapsed * 100)
+            }
+            return "poll+decode \(share(stages.poll, cpu.poll)), seal \(share(stages.seal, cpu.seal)), commit \(share(stages.commit, cpu.commit))"
+        }
     }
 
     private func ingest(brokers: String, url: String, group: String, keys: KeyEncryptionKeys?, messages: Int, logger: Logger) throws -> IngestResult {
@@ -97,7 +110,8 @@ struct IngestBench: ParsableCommand {
         let configuration = IngestConfiguration(
             brokers: brokers, groupID: group, database: DatabaseConfiguration(url: url), maxBatchSize: batchSize,
             maxBatchDelay: .milliseconds(100), keyEncryption: keys)
-        let loop = IngestLoop(configuration: configuration, logger: logger) { outcome, count, latency in
+        let statistics = IngestStatistics()
+        let loop = IngestLoop(configuration: configuration, logger: logger, statistics: statistics) { outcome, count, latency in
             let done = collected.withLock { state in
                 state.latencies.append(latency)
                 state.done += count
@@ -112,10 +126,14 @@ struct IngestBench: ParsableCommand {
         finished.wait()
         let ended = ContinuousClock.now
         loop.requestStop()
+        func seconds(_ counter: borrowing Atomic<Int>) -> Double { Double(counter.load(ordering: .relaxed)) / 1e9 }
         return collected.withLock { state in
             IngestResult(
                 steadyRate: Double(messages) / state.firstStart!.duration(to: ended).inSeconds,
-                totalRate: Double(messages) / started.duration(to: ended).inSeconds, latencies: state.latencies)
+                totalRate: Double(messages) / started.duration(to: ended).inSeconds, latencies: state.latencies,
+                stages: (seconds(statistics.pollNanoseconds), seconds(statistics.sealNanoseconds), seconds(statistics.commitNanoseconds)),
+                cpu: (seconds(statistics.pollCPUNanoseconds), seconds(statistics.sealCPUNanoseconds), seconds(statistics.commitCPUNanoseconds)),
+                elapsed: started.duration(to: ended).inSeconds)
         }
     }
 

@@ -8,14 +8,16 @@ struct PendingBatch: Sendable {
     var messages: [KafkaMessage] = []
 }
 
-/// Commits batches on its own thread, in the order submitted, so decoding the
-/// next batch overlaps PostgreSQL's work on this one.
+/// One stage of ingest's pipeline on a thread of its own (sealing, then
+/// committing), taking batches in the order submitted, so each stage works on
+/// one batch while the stage before it prepares the next.
 ///
-/// At most one batch waits while another commits; `drain` returns once every
-/// submitted batch is durable, which is what a rebalance and a shutdown wait for.
+/// At most one batch waits while another is handled; `drain` returns once
+/// every submitted batch is through, which is what a rebalance and a shutdown
+/// wait for.
 ///
-/// Once a commit fails for good (a fatal error, or a stop while PostgreSQL
-/// could not take it), the writer commits nothing more: every later batch
+/// Once a batch fails for good (a fatal error, or a stop while PostgreSQL
+/// could not take it), the stage handles nothing more: every later batch
 /// carries positions past the failed one, and storing them would skip it.
 final class BatchWriter: @unchecked Sendable {
     private let condition = NSCondition()
@@ -26,10 +28,10 @@ final class BatchWriter: @unchecked Sendable {
     private let exited = DispatchSemaphore(value: 0)
     private let commit: (PendingBatch) throws -> Void
 
-    init(commit: @escaping (PendingBatch) throws -> Void) {
-        self.commit = commit
+    init(name: String, handle: @escaping (PendingBatch) throws -> Void) {
+        self.commit = handle
         let thread = Thread { [unowned self] in self.loop() }
-        thread.name = "callaudit-ingest-writer"
+        thread.name = name
         thread.start()
     }
 

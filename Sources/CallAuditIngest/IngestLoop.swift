@@ -12,8 +12,9 @@ import Synchronization
 /// together, and the consumer only ever resumes from positions read back from
 /// PostgreSQL, so a crash at any point neither loses nor duplicates an event.
 ///
-/// **How.** The calling thread polls and decodes; a writer thread commits, so
-/// the two overlap. Batches commit in order, and once one cannot be committed
+/// **How.** The calling thread polls and decodes; a sealer thread encrypts
+/// personal data (with a session of its own for the persons a batch meets);
+/// a writer thread commits. The three overlap, each on its own batch. Batches commit in order, and once one cannot be committed
 /// no later one is: positions never move past an uncommitted batch. Before
 /// partitions are given up, every batch in flight is committed.
 ///
@@ -41,8 +42,11 @@ package final class IngestLoop: @unchecked Sendable {
     private let onCommit: CommitObserver?
     private let writerStore: RetryingStore
     private let readerStore: RetryingStore
-    /// Set when stored positions could not be read for an assignment.
+    private let sealerStore: RetryingStore
+    /// Set when stored positions could not be read for an assignment, or a batch could not be sealed.
     private let positionsFailure = Mutex<(any Error)?>(nil)
+    /// Opened on the sealer's session on first use; shared with the writer, which seals the dead letters it makes.
+    private let vault = Mutex<SubjectVault?>(nil)
 
     // Touched only by the polling thread (rebalance callbacks run inside poll).
     private var pending = PendingBatch()
@@ -58,13 +62,17 @@ package final class IngestLoop: @unchecked Sendable {
         self.statistics = statistics
         self.onCommit = onCommit
         let stop = stopFlag
-        func store(_ application: String) -> RetryingStore {
-            RetryingStore(
-                database: configuration.database, application: application, maxDelay: configuration.maxRetryDelay, logger: logger,
+        func store(_ application: String, settings: [(String, String)] = []) -> RetryingStore {
+            var database = configuration.database
+            database.sessionSettings += settings
+            return RetryingStore(
+                database: database, application: application, maxDelay: configuration.maxRetryDelay, logger: logger,
                 statistics: statistics, shouldStop: { stop.isSet })
         }
         writerStore = store("callaudit-ingest")
         readerStore = store("callaudit-ingest-positions")
+        // Persons commit without waiting for the disk: see `seal`.
+        sealerStore = store("callaudit-ingest-vault", settings: [("synchronous_commit", "off")])
     }
 
     /// Asks the loop to finish: batches in flight are committed, and the
@@ -72,10 +80,9 @@ package final class IngestLoop: @unchecked Sendable {
     /// `shutdownGrace` is cancelled; its batch is read again on the next start.
     package func requestStop() {
         guard stopFlag.set() else { return }
-        let (writer, reader) = (writerStore, readerStore)
+        let stores = [writerStore, readerStore, sealerStore]
         DispatchQueue.global().asyncAfter(deadline: .now() + configuration.shutdownGrace.inSeconds) {
-            writer.cancelInFlight()
-            reader.cancelInFlight()
+            for store in stores { store.cancelInFlight() }
         }
     }
 
@@ -83,33 +90,55 @@ package final class IngestLoop: @unchecked Sendable {
 
     /// Runs until `requestStop`, or until a fatal failure, which it throws. Blocks the calling thread.
     package func run() throws(IngestFailure) {
-        let writer = BatchWriter { [unowned self] batch in try self.commit(batch) }
-        defer { writer.finish() }
-        let consumer = try openConsumer(writer: writer)
+        let writer = BatchWriter(name: "callaudit-ingest-writer") { [unowned self] batch in try self.commit(batch) }
+        let sealer = BatchWriter(name: "callaudit-ingest-sealer") { [unowned self] batch in writer.submit(try self.seal(batch)) }
+        let pipeline = Pipeline(sealer: sealer, writer: writer)
+        defer { pipeline.finish() }
+        let consumer = try openConsumer(pipeline: pipeline)
         logger.info("ingest started", metadata: ["kafka.group": "\(configuration.groupID)"])
-        while !stopping, writer.failure == nil, positionsFailure.withLock({ $0 }) == nil, consumer.fatalError == nil {
+        while !stopping, pipeline.failure == nil, positionsFailure.withLock({ $0 }) == nil, consumer.fatalError == nil {
+            let (started, cpu) = (ContinuousClock.now, threadCPUNanoseconds())
             collectBatch(from: consumer)
-            submitPending(to: writer)
+            statistics.pollNanoseconds.add(started.duration(to: .now).nanoseconds, ordering: .relaxed)
+            statistics.pollCPUNanoseconds.add(threadCPUNanoseconds() - cpu, ordering: .relaxed)
+            submitPending(to: pipeline)
         }
         consumer.close()
-        submitPending(to: writer)
-        writer.drain()
+        submitPending(to: pipeline)
+        pipeline.drain()
         logger.info("ingest stopped", metadata: ["ingest.totals": "\(statistics.summary)"])
         if let fatal = consumer.fatalError { throw .kafka(fatal) }
-        for failure in [writer.failure, positionsFailure.withLock { $0 }].compactMap({ $0 }) where !(failure is StopRequested) {
+        for failure in [pipeline.failure, positionsFailure.withLock { $0 }].compactMap({ $0 }) where !(failure is StopRequested) {
             throw IngestFailure(storing: failure)
         }
     }
 
+    /// Sealing, then committing.
+    private struct Pipeline {
+        let sealer: BatchWriter
+        let writer: BatchWriter
+
+        var failure: (any Error)? { sealer.failure ?? writer.failure }
+        func submit(_ batch: PendingBatch) { sealer.submit(batch) }
+        func drain() {
+            sealer.drain()
+            writer.drain()
+        }
+        func finish() {
+            sealer.finish()
+            writer.finish()
+        }
+    }
+
     /// A consumer of the configured topics, once the cluster has answered.
-    private func openConsumer(writer: BatchWriter) throws(IngestFailure) -> KafkaConsumer {
+    private func openConsumer(pipeline: Pipeline) throws(IngestFailure) -> KafkaConsumer {
         do {
             let consumer = try KafkaConsumer(
                 configuration: configuration.consumerConfiguration, logger: logger,
                 assign: { [unowned self] partitions in self.resumeOffsets(for: partitions) },
                 revoke: { [unowned self] _ in
-                    self.submitPending(to: writer)
-                    writer.drain()
+                    self.submitPending(to: pipeline)
+                    pipeline.drain()
                 })
             try consumer.awaitCluster(topics: configuration.topics, timeout: configuration.kafkaStartupTimeout)
             try consumer.subscribe(configuration.topics)
@@ -146,47 +175,73 @@ package final class IngestLoop: @unchecked Sendable {
         nextOffsets[TopicPartition(topic: message.topic, partition: message.partition)] = message.offset + 1
     }
 
-    private func submitPending(to writer: BatchWriter) {
+    private func submitPending(to pipeline: Pipeline) {
         guard !pending.messages.isEmpty else { return }
         pending.batch.resumePoints = nextOffsets.map {
             KafkaResumePoint(topic: $0.key.topic, partition: $0.key.partition, nextOffset: $0.value)
         }
-        writer.submit(pending)
+        pipeline.submit(pending)
         pending = PendingBatch()
         nextOffsets.removeAll(keepingCapacity: true)
     }
 
+    /// On the sealer thread: the batch with its personal data sealed (subjects
+    /// under their persons' keys, dead letters under their own), so nothing
+    /// reaches the store in the clear.
+    ///
+    /// The persons it meets are created and linked in a statement of the
+    /// sealer's own, before the events that name them commit. It commits
+    /// without waiting for the disk: the events' commit, later in the WAL,
+    /// flushes it too; a crash before that loses both, and the batch is read
+    /// again. A batch that fails after it leaves persons nothing names yet,
+    /// which its retry finds.
+    private func seal(_ pending: PendingBatch) throws -> PendingBatch {
+        guard let keys = configuration.keyEncryption else { return pending }
+        let (started, cpu) = (ContinuousClock.now, threadCPUNanoseconds())
+        defer {
+            statistics.sealNanoseconds.add(started.duration(to: .now).nanoseconds, ordering: .relaxed)
+            statistics.sealCPUNanoseconds.add(threadCPUNanoseconds() - cpu, ordering: .relaxed)
+        }
+        return try sealerStore.run { store in
+            let vault = try openVault(keys, on: store.connection)
+            var sealed = pending
+            sealed.batch.events = try vault.seal(pending.batch.events, on: store.connection)
+            sealed.batch.deadLetters = try pending.batch.deadLetters.map { $0.sealed == nil ? try vault.sealDeadLetter($0) : $0 }
+            return sealed
+        }
+    }
+
+    private func openVault(_ keys: KeyEncryptionKeys, on connection: PostgresConnection) throws -> SubjectVault {
+        if let vault = vault.withLock({ $0 }) { return vault }
+        let opened = try SubjectVault.open(keys: keys, reload: configuration.reloadKeys, on: connection)
+        vault.withLock { $0 = opened }
+        return opened
+    }
+
     /// On the writer thread: returns once the batch is durable; throws when it cannot be.
     private func commit(_ pending: PendingBatch) throws {
-        let started = ContinuousClock.now
+        let (started, cpu) = (ContinuousClock.now, threadCPUNanoseconds())
         let outcome = try writerStore.run { store in try append(pending, to: store) }
         statistics.stored.add(outcome.stored, ordering: .relaxed)
         statistics.duplicates.add(outcome.duplicates, ordering: .relaxed)
         statistics.deadLettered.add(outcome.deadLettered, ordering: .relaxed)
         statistics.batches.add(1, ordering: .relaxed)
+        statistics.commitNanoseconds.add(started.duration(to: .now).nanoseconds, ordering: .relaxed)
+        statistics.commitCPUNanoseconds.add(threadCPUNanoseconds() - cpu, ordering: .relaxed)
         onCommit?(outcome, pending.messages.count, started.duration(to: .now))
     }
 
-    /// The vault, opened once on the writer's session (it reads the blind-index key).
-    private var vault: SubjectVault?
-
-    /// The batch with its personal data sealed (subjects under their persons'
-    /// keys, dead letters under their own): nothing reaches the store in the clear.
-    private func seal(_ batch: IngestBatch, on store: EventStore) throws -> IngestBatch {
-        guard let keys = configuration.keyEncryption else { return batch }
-        let vault = try self.vault ?? SubjectVault.open(keys: keys, reload: configuration.reloadKeys, on: store.connection)
-        self.vault = vault
-        var sealed = batch
-        sealed.events = try vault.seal(batch.events, on: store.connection)
-        sealed.deadLetters = try batch.deadLetters.map { $0.sealed == nil ? try vault.sealDeadLetter($0) : $0 }
-        return sealed
+    /// A dead letter the writer makes from an event the server rejected, sealed like the others.
+    private func sealed(_ letter: DeadLetter) throws -> DeadLetter {
+        guard let vault = vault.withLock({ $0 }) else { return letter }
+        return try vault.sealDeadLetter(letter)
     }
 
     /// Appends the batch. An event the server names as bad input is moved to
     /// the dead letters and the rest appended again; after a few, or when the
     /// server names none, the batch is stored one event at a time instead.
     private func append(_ pending: PendingBatch, to store: EventStore) throws -> AppendOutcome {
-        var batch = try seal(pending.batch, on: store)
+        var batch = pending.batch
         for _ in 0..<3 {
             do {
                 return try store.append(batch, consumerGroup: configuration.groupID)
@@ -194,7 +249,7 @@ package final class IngestLoop: @unchecked Sendable {
                 guard let line = error.copyLine, batch.events.indices.contains(line - 1) else { break }
                 let rejected = batch.events.remove(at: line - 1)
                 logger.error("event rejected by PostgreSQL; dead-lettered", metadata: ["error": "\(error)", "kafka.origin": "\(rejected.origin.map(describe) ?? "")"])
-                batch.deadLetters.append(try seal(IngestBatch(deadLetters: [deadLetter(for: rejected, error: error, messages: pending.messages)]), on: store).deadLetters[0])
+                batch.deadLetters.append(try sealed(deadLetter(for: rejected, error: error, messages: pending.messages)))
             }
         }
         logger.error("batch rejected by PostgreSQL without naming an event; storing its events one by one")
@@ -213,7 +268,7 @@ package final class IngestLoop: @unchecked Sendable {
                 outcome.stored += single.stored
                 outcome.duplicates += single.duplicates
             } catch let error as PostgresError where error.failureClass == .badInput {
-                deadLetters.append(contentsOf: try seal(IngestBatch(deadLetters: [deadLetter(for: incoming, error: error, messages: messages)]), on: store).deadLetters)
+                deadLetters.append(try sealed(deadLetter(for: incoming, error: error, messages: messages)))
             }
         }
         let rest = try store.append(

@@ -119,7 +119,7 @@ package struct RequestDesk {
         guard !trimmedVerification.isEmpty else { throw RequestError.invalid("say how the person's identity was verified (verified_by)") }
         let normalised = try identifiers.normalised()
         let id = "dsr-" + String(OwnEventType.newID().prefix(16))
-        return try connection.transaction {
+        return try transaction {
             var data: [(key: String, value: JSONValue)] = [
                 ("request_id", .string(id)), ("kind", .string(kind.rawValue)), ("regime", .string(regime)),
                 ("subject", .object(normalised.map { (key: $0.kind, value: .string($0.value)) })),
@@ -165,9 +165,19 @@ package struct RequestDesk {
         try EventStore(connection: connection).appendWithinTransaction(sealed)
     }
 
+    /// A transaction whose persons, should it roll back, the vault forgets it cached.
+    private func transaction<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try connection.transaction(body)
+        } catch {
+            vault.forgetCachedPersons()
+            throw error
+        }
+    }
+
     /// Runs `body` on the request under a lock on its stream, in a transaction; the request as it then stands.
     func locked(_ id: String, _ body: (SubjectRequest) throws -> Void) throws -> SubjectRequest {
-        try connection.transaction {
+        try transaction {
             try connection.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [.text(Self.stream(id))])
             guard let request = try request(id) else { throw RequestError.notFound(id) }
             try body(request)

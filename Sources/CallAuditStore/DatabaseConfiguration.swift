@@ -45,6 +45,9 @@ package struct DatabaseConfiguration: Sendable {
         self.connectTimeout = connectTimeout
     }
 
+    /// More session settings (`SET name = value` at connect), e.g. the sealer's `synchronous_commit`.
+    package var sessionSettings: [(String, String)] = []
+
     /// The same server for long maintenance work (a rebuild holds one
     /// transaction open while it folds the log): no statement or idle limits.
     package var forMaintenance: DatabaseConfiguration {
@@ -70,6 +73,6 @@ package struct DatabaseConfiguration: Sendable {
             session: [
                 ("statement_timeout", String(statementTimeout.wholeMilliseconds)),
                 ("idle_in_transaction_session_timeout", String(idleInTransactionTimeout.wholeMilliseconds)),
-            ])
+            ] + sessionSettings)
     }
 }

@@ -100,8 +100,16 @@ package final class SubjectVault: Sendable {
     }
 
     /// `{"subject_ref", "sealed"}` for one subject object.
+    ///
+    /// The nonce is synthetic (HMAC of the plaintext under the person's key,
+    /// as in SIV): the same object for the same person seals to the same
+    /// bytes, so a republished event keeps its content hash, and a nonce never
+    /// repeats for different plaintexts.
     package func sealSubject(_ subject: JSONValue, as person: ResolvedSubject) throws -> JSONValue {
-        let box = try AES.GCM.seal(subject.canonicalBytes, using: SymmetricKey(data: person.dataKey), authenticating: Array(person.ref.utf8))
+        let plaintext = subject.canonicalBytes
+        let key = SymmetricKey(data: person.dataKey)
+        let nonce = try AES.GCM.Nonce(data: Array(HMAC<SHA256>.authenticationCode(for: Array(person.ref.utf8) + [0] + plaintext, using: key)).prefix(12))
+        let box = try AES.GCM.seal(plaintext, using: key, nonce: nonce, authenticating: Array(person.ref.utf8))
         return ["subject_ref": .string(person.ref), "sealed": .string(Data(box.combined!).base64EncodedString())]
     }
 
@@ -143,10 +151,11 @@ package final class SubjectVault: Sendable {
 
     /// A person for each list of identifiers, in order: found through the
     /// blind index, or made. Identifiers not yet linked are linked to the
-    /// person their first known identifier names.
+    /// person their first known identifier names. Two round trips: one to look
+    /// up what the cache does not know (and whether an erasure or a KEK
+    /// rotation happened since), one to store new persons and links.
     func resolve(_ subjects: [[Identifier]], on connection: PostgresConnection) throws -> [ResolvedSubject] {
-        try refreshCache(on: connection)
-        var indexes: [[[UInt8]]] = subjects.map { $0.map(blindIndex) }
+        let indexes: [[[UInt8]]] = subjects.map { $0.map(blindIndex) }
         var known = try lookUp(Set(indexes.joined()), on: connection)
         var created: [ResolvedSubject] = []
         var links: [(index: [UInt8], ref: String, kind: String)] = []
@@ -164,71 +173,66 @@ package final class SubjectVault: Sendable {
             result.append(person)
         }
         try persist(created, links, on: connection)
-        indexes.removeAll()
         return result
     }
 
+    /// Forgets every person cached: after a transaction that created some rolled back.
+    package func forgetCachedPersons() {
+        cache.withLock { $0.persons.removeAll() }
+    }
+
+    /// The persons of these blind indexes: from the cache, else the database.
+    /// The same query reads the vault's epoch: after an erasure the cache is
+    /// dropped and everything looked up again; after a KEK rotation the KEKs
+    /// are read again.
     private func lookUp(_ indexes: Set<[UInt8]>, on connection: PostgresConnection) throws -> [[UInt8]: ResolvedSubject] {
         var found = cache.withLock { cache in indexes.reduce(into: [[UInt8]: ResolvedSubject]()) { $0[$1] = cache.persons[$1] } }
-        let missing = indexes.filter { found[$0] == nil }
-        guard !missing.isEmpty else { return found }
-        for row in try connection.query(
+        let rows = try connection.query(
             """
-            SELECT encode(i.blind_index, 'hex'), s.subject_ref, s.kek_id, encode(s.wrapped_key, 'hex')
-            FROM subject_index i JOIN subjects s USING (subject_ref)
-            WHERE i.blind_index = ANY($1::bytea[]) AND s.erased_at IS NULL
-            """, [.text(byteaArrayLiteral(Array(missing)))])
-        {
-            let person = ResolvedSubject(ref: row[1]!, dataKey: try unwrap([UInt8](hexString: row[3]!)!, kekID: row[2]!))
-            found[[UInt8](hexString: row[0]!)!] = person
+            SELECT e.erasures, e.kek_current, encode(p.blind_index, 'hex'), p.subject_ref, p.kek_id, encode(p.wrapped_key, 'hex')
+            FROM vault_epoch e LEFT JOIN LATERAL (
+                SELECT i.blind_index, s.subject_ref, s.kek_id, s.wrapped_key FROM subject_index i JOIN subjects s USING (subject_ref)
+                WHERE i.blind_index = ANY($1::bytea[]) AND s.erased_at IS NULL
+            ) p ON true
+            """, [.text(byteaArrayLiteral(Array(indexes.filter { found[$0] == nil })))]
+        ).rows
+        let epoch = rows.first?[0].flatMap { Int64($0) } ?? 0
+        if let current = rows.first?[1] ?? nil, current != keys.currentID { try reloadKeys() }
+        let stale = cache.withLock { cache in
+            guard cache.epoch != epoch else { return false }
+            cache.persons.removeAll()
+            cache.epoch = epoch
+            return true
+        }
+        // Someone was erased since: what the cache said may be gone.
+        if stale && !found.isEmpty { return try lookUp(indexes, on: connection) }
+        for row in rows where row[2] != nil {
+            let person = ResolvedSubject(ref: row[3]!, dataKey: try unwrap([UInt8](hexString: row[5]!)!, kekID: row[4]!))
+            found[[UInt8](hexString: row[2]!)!] = person
         }
         cache.withLock { cache in for (index, person) in found { cache.remember(index, person) } }
         return found
     }
 
-    /// Stores new persons and links. A link another writer made first wins:
-    /// the batch then fails as transient and is resolved again.
+    /// Stores new persons and links in one statement (`callaudit_add_subjects`).
+    /// A link another writer made first fails it as a serialization failure:
+    /// the caller's transaction is retried and resolves again.
     private func persist(_ created: [ResolvedSubject], _ links: [(index: [UInt8], ref: String, kind: String)], on connection: PostgresConnection) throws {
-        if !created.isEmpty {
-            let keys = self.keys
-            var wrapped: [String] = []
-            for person in created { wrapped.append(try keys.wrap(person.dataKey).wrapped.hexString) }
+        guard !links.isEmpty || !created.isEmpty else { return }
+        let keys = self.keys
+        var wrapped: [[UInt8]] = []
+        for person in created { wrapped.append(try keys.wrap(person.dataKey).wrapped) }
+        do {
             try connection.query(
-                """
-                INSERT INTO subjects (subject_ref, kek_id, wrapped_key)
-                SELECT r, $3, decode(w, 'hex') FROM unnest($1::text[], $2::text[]) AS x(r, w)
-                """, [.text(postgresArrayLiteral(created.map(\.ref))), .text(postgresArrayLiteral(wrapped)), .text(keys.currentID)])
-        }
-        guard !links.isEmpty else { return }
-        let inserted = try connection.query(
-            """
-            INSERT INTO subject_index (blind_index, subject_ref, kind)
-            SELECT decode(b, 'hex'), r, k FROM unnest($1::text[], $2::text[], $3::text[]) AS x(b, r, k)
-            ON CONFLICT (blind_index) DO NOTHING
-            """,
-            [.text(postgresArrayLiteral(links.map(\.index.hexString))), .text(postgresArrayLiteral(links.map(\.ref))),
-             .text(postgresArrayLiteral(links.map(\.kind)))]
-        ).affectedRows
-        guard inserted == links.count else {
-            // Someone linked one of these identifiers concurrently: forget what we assumed and let the caller retry.
+                "SELECT callaudit_add_subjects($1::text[], $2::bytea[], $3, $4::bytea[], $5::text[], $6::text[])",
+                [.text(postgresArrayLiteral(created.map(\.ref))), .text(byteaArrayLiteral(wrapped)), .text(keys.currentID),
+                 .text(byteaArrayLiteral(links.map(\.index))), .text(postgresArrayLiteral(links.map(\.ref))),
+                 .text(postgresArrayLiteral(links.map(\.kind)))])
+        } catch {
             cache.withLock { $0.persons.removeAll() }
-            throw PostgresError(kind: .server(sqlState: "40001"), message: "a person was linked concurrently; resolving again")
+            throw error
         }
         cache.withLock { cache in for link in links { cache.remember(link.index, created.first { $0.ref == link.ref } ?? cache.persons[link.index]) } }
-    }
-
-    /// Forgets cached persons when an erasure happened since the last look.
-    /// Also picks up a KEK rotation: new keys are wrapped with the current KEK everywhere.
-    private func refreshCache(on connection: PostgresConnection) throws {
-        let row = try connection.query("SELECT erasures, kek_current FROM vault_epoch").rows.first
-        let epoch = row?[0].flatMap { Int64($0) } ?? 0
-        if let current = row?[1] ?? nil, current != keys.currentID { try reloadKeys() }
-        cache.withLock { cache in
-            if cache.epoch != epoch {
-                cache.persons.removeAll()
-                cache.epoch = epoch
-            }
-        }
     }
 }
 
@@ -250,9 +254,9 @@ private struct SubjectCache {
     }
 }
 
+/// Random bytes from BoringSSL's generator (seeded from the system; no system call per draw).
 func randomBytes(_ count: Int) -> [UInt8] {
-    var generator = SystemRandomNumberGenerator()
-    return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+    SymmetricKey(size: SymmetricKeySize(bitCount: count * 8)).withUnsafeBytes { Array($0) }
 }
 
 /// A PostgreSQL `bytea[]` literal.

@@ -16,3 +16,11 @@ extension Duration {
     /// Whole seconds, rounded down.
     package var wholeSeconds: Int64 { components.seconds }
 }
+
+extension Duration {
+    /// Whole nanoseconds, rounded down (for counters of time spent).
+    package var nanoseconds: Int {
+        let (seconds, attoseconds) = components
+        return Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
+    }
+}

@@ -30,6 +30,26 @@ CREATE TABLE subject_index (
 );
 CREATE INDEX subject_index_subject ON subject_index (subject_ref);
 
+-- New persons and the links of their identifiers, in one round trip and
+-- atomically. An identifier another writer linked first fails the call as a
+-- serialization failure: the caller resolves the batch again.
+CREATE FUNCTION callaudit_add_subjects(
+    refs text[], wrapped bytea[], kek text, indexes bytea[], index_refs text[], kinds text[]
+) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    linked bigint;
+BEGIN
+    INSERT INTO subjects (subject_ref, kek_id, wrapped_key) SELECT r, kek, w FROM unnest(refs, wrapped) AS x(r, w);
+    INSERT INTO subject_index (blind_index, subject_ref, kind)
+    SELECT b, r, k FROM unnest(indexes, index_refs, kinds) AS x(b, r, k)
+    ON CONFLICT (blind_index) DO NOTHING;
+    GET DIAGNOSTICS linked = ROW_COUNT;
+    IF linked < coalesce(cardinality(indexes), 0) THEN
+        RAISE EXCEPTION 'an identifier was linked to a person concurrently; resolving again' USING ERRCODE = 'serialization_failure';
+    END IF;
+END
+$$;
+
 -- Bumped by every erasure: writers forget the persons they cached. A KEK
 -- rotation names the new current KEK here: every instance re-reads its KEK
 -- file when it sees an id it does not hold as current.
