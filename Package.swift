@@ -16,6 +16,8 @@ let package = Package(
         // The default traits would also build swift-configuration, which nothing here uses.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // System libraries, each wrapped exactly once (CallAuditKafka, CallAuditStore).
@@ -61,6 +63,7 @@ let package = Package(
             name: "CallAuditIngest",
             dependencies: [
                 "CallAuditDomain", "CallAuditKafka", "CallAuditStore", "CallAuditVault", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         // The projection runner and the read models kept from the log.
@@ -101,26 +104,42 @@ let package = Package(
             ],
             resources: [.embedInCode("export.schema.json")]
         ),
+        // What operations watch: the status sample (lag, projections, dead letters, requests, findings), the metrics catalog.
+        .target(
+            name: "CallAuditOperations",
+            dependencies: [
+                "CallAuditDomain", "CallAuditKafka", "CallAuditStore", "CallAuditProjections", "CallAuditQueries", "CallAuditReports",
+                "CallAuditRequests",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
         // The HTTP API: tokens and roles, problem+json, limits, the endpoints over the read side and reports.
         .target(
             name: "CallAuditAPI",
             dependencies: [
                 "CallAuditDomain", "CallAuditStore", "CallAuditQueries", "CallAuditReports", "CallAuditSigning", "CallAuditVault",
-                "CallAuditRequests",
+                "CallAuditRequests", "CallAuditOperations",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
-            resources: [.embedInCode("openapi.yaml")]
+            resources: [
+                .embedInCode("openapi.yaml"), .embedInCode("Dashboard/ops.html"), .embedInCode("Dashboard/ops.js"),
+                .embedInCode("Dashboard/ops.css"),
+            ]
         ),
         // The composition root: typed configuration, start-up checks, the service group.
         .target(
             name: "CallAuditApp",
             dependencies: [
                 "CallAuditDomain", "CallAuditStore", "CallAuditIngest", "CallAuditProjections", "CallAuditQueries", "CallAuditReports",
-                "CallAuditSigning", "CallAuditAPI", "CallAuditVault",
+                "CallAuditSigning", "CallAuditAPI", "CallAuditVault", "CallAuditOperations", "CallAuditKafka",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -42,6 +42,7 @@ ensure_test_tools() {
     local missing=()
     command -v chromium >/dev/null || missing+=(chromium)
     command -v openssl >/dev/null || missing+=(openssl)
+    command -v promtool >/dev/null || missing+=(prometheus)
     if ((${#missing[@]})); then
         log "installing ${missing[*]}"
         apt-get update -qq

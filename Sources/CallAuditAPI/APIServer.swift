@@ -12,13 +12,13 @@ import ServiceLifecycle
 /// The HTTP API as a `Service` for the composition root's group: Hummingbird
 /// on its own event loops, with every database call on the pool's threads.
 ///
-/// Middleware, outermost first: problem+json for every error, bearer-token
-/// authentication, the per-token rate limit. Routes check roles themselves
+/// Middleware, outermost first: HTTP metrics, problem+json for every error,
+/// bearer-token authentication, the per-token rate limit. Routes check roles themselves
 /// (the role matrix is in `schemas/openapi.yaml`).
 package enum APIServer {
     package static func build(
         configuration: APIConfiguration, database: DatabaseConfiguration, policy: Policy, reportTimeZone: String,
-        keyEncryption: KeyEncryptionKeys, reloadKeys: SubjectVault.KeySource?, logger: Logger
+        keyEncryption: KeyEncryptionKeys, reloadKeys: SubjectVault.KeySource?, operations: OperationsAccess, logger: Logger
     ) throws -> (service: some Service, recorder: ReadRecorder) {
         var sessions = database
         // A request's database work is bounded by the request timeout.
@@ -28,10 +28,12 @@ package enum APIServer {
         let reports = ReportAccess(pool: pool, database: sessions, policy: policy, keyDirectory: configuration.keyDirectory, timeZone: reportTimeZone)
 
         let router = Router(context: APIContext.self)
+        router.add(middleware: HTTPMetrics())
         router.add(middleware: ProblemMiddleware())
         router.add(middleware: Authentication(pool: pool, cache: TokenCache()))
         router.add(middleware: RateLimit(buckets: TokenBuckets(rate: configuration.rateLimit, burst: configuration.rateBurst)))
         SystemRoutes(reports: reports).register(on: router)
+        OperationsRoutes(pool: pool, operations: operations, keyDirectory: configuration.keyDirectory).register(on: router)
         ReportRoutes(pool: pool, recorder: recorder, reports: reports, maxBodyBytes: configuration.maxBodyBytes).register(on: router)
         RequestRoutes(
             pool: pool, vaults: VaultAccess(keys: keyEncryption, reload: reloadKeys), policy: policy, keyDirectory: configuration.keyDirectory,

@@ -1,6 +1,8 @@
 import CallAuditAPI
 import CallAuditDomain
 import CallAuditIngest
+import CallAuditKafka
+import CallAuditOperations
 import CallAuditProjections
 import CallAuditReports
 import CallAuditSigning
@@ -55,17 +57,23 @@ package enum Application {
         let scheduler = ReportScheduler(
             schedule: configuration.reports, database: configuration.database, policy: policy, keyDirectory: configuration.keyDirectory,
             logger: logger)
+        let board = StatusBoard(interval: configuration.statusInterval)
+        let sampler = try statusSampler(configuration, policy: policy, runners: runners, logger: logger)
         var apiConfiguration = configuration.api
         apiConfiguration.keyDirectory = configuration.keyDirectory
         let api = try APIServer.build(
             configuration: apiConfiguration, database: configuration.database, policy: policy, reportTimeZone: configuration.reports.timeZone,
-            keyEncryption: keyEncryption, reloadKeys: reloadKeys, logger: logger)
+            keyEncryption: keyEncryption, reloadKeys: reloadKeys, operations: OperationsAccess(board: board, registry: ProcessMetrics.registry),
+            logger: logger)
         let services: [any Service] =
             runners.map { runner in
                 BlockingService(description: "projection \(runner.projection.name)", work: { try runner.run() }, stop: { runner.requestStop() })
             }
             + [
                 BlockingService(description: "reports", work: { try scheduler.run() }, stop: { scheduler.requestStop() }),
+                BlockingService(
+                    description: "status", work: { board.run(sampler: sampler, database: configuration.database, logger: logger) },
+                    stop: { board.requestStop() }),
                 StatisticsReporter(statistics: statistics, interval: configuration.statisticsInterval, logger: logger),
                 api.service,
                 BlockingService(description: "ingest", work: { try loop.run() }, stop: { loop.requestStop() }),
@@ -79,6 +87,17 @@ package enum Application {
         group.maximumGracefulShutdownDuration = configuration.shutdownTimeout
         group.maximumCancellationDuration = .milliseconds(500)
         return ServiceGroup(configuration: group)
+    }
+
+    /// The sampler behind `/v1/status`, `/readyz` and the gauges, with a Kafka client of its own for watermarks.
+    private static func statusSampler(
+        _ configuration: ServeConfiguration, policy: Policy, runners: [ProjectionRunner], logger: Logger
+    ) throws -> StatusSampler {
+        let settings = StatusSampler.Settings(
+            consumerGroup: configuration.ingest.groupID, topics: configuration.ingest.topics, projections: runners.map(\.projection.name),
+            reports: configuration.reports, policy: policy)
+        let watermarks = try KafkaWatermarks(configuration: configuration.ingest.consumerConfiguration, logger: logger)
+        return StatusSampler(settings: settings, watermarks: watermarks)
     }
 
     /// Fails start-up with what to do when the database is unreachable or at the wrong schema version.

@@ -29,6 +29,8 @@ package struct ServeConfiguration: Sendable {
     package var statisticsInterval: Duration
     /// How long a graceful shutdown may take before the rest is cancelled. Default 9 s.
     package var shutdownTimeout: Duration
+    /// How often the status behind `/v1/status`, `/readyz` and the gauges is sampled. Default 2 s.
+    package var statusInterval: Duration
 
     package init(
         database: DatabaseConfiguration = DatabaseConfiguration(),
@@ -40,7 +42,8 @@ package struct ServeConfiguration: Sendable {
         keyEncryption: KeyEncryptionSource? = nil,
         policyFile: String? = nil,
         statisticsInterval: Duration = .seconds(60),
-        shutdownTimeout: Duration = .seconds(9)
+        shutdownTimeout: Duration = .seconds(9),
+        statusInterval: Duration = .seconds(2)
     ) {
         self.database = database
         self.ingest = ingest
@@ -52,6 +55,7 @@ package struct ServeConfiguration: Sendable {
         self.policyFile = policyFile
         self.statisticsInterval = statisticsInterval
         self.shutdownTimeout = shutdownTimeout
+        self.statusInterval = statusInterval
     }
 
     /// Settings that cannot work, each with what to change.
@@ -66,6 +70,7 @@ package struct ServeConfiguration: Sendable {
         try require(ingest.limits.maximumLead >= .zero, "--max-event-lead-hours", "must not be negative")
         try require(projections.batchSize > 0, "--projection-batch-size", "must be at least 1")
         try require(statisticsInterval > .zero, "--statistics-interval", "must be positive")
+        try require(statusInterval >= .milliseconds(100), "--status-interval-ms", "must be at least 100")
         try require(database.statementTimeout >= .zero, "--statement-timeout", "must not be negative")
         try require(TimeZone(identifier: reports.timeZone) != nil, "--report-time-zone \(reports.timeZone)", "is not an IANA time zone (UTC, Europe/Berlin…)")
         try require(reports.closeDelay >= .zero, "--report-close-delay-hours", "must not be negative")

@@ -74,6 +74,12 @@ package struct IngestConfiguration: Sendable {
             // Big fetches keep the consumer ahead of PostgreSQL.
             "fetch.wait.max.ms": "50",
             "queued.min.messages": "50000",
+            // A crashed instance's partitions move on after 6 s (librdkafka's
+            // default is 45 s): the broker's smallest allowed session by default
+            // (group.min.session.timeout.ms). A graceful stop leaves the group
+            // at once. docs/operations.md has the trade-off and static membership.
+            "session.timeout.ms": "6000",
+            "heartbeat.interval.ms": "1000",
         ]
         properties.merge(kafkaProperties) { _, passedThrough in passedThrough }
         return KafkaConfiguration(properties)

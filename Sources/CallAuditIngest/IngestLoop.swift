@@ -228,6 +228,7 @@ package final class IngestLoop: @unchecked Sendable {
         statistics.batches.add(1, ordering: .relaxed)
         statistics.commitNanoseconds.add(started.duration(to: .now).nanoseconds, ordering: .relaxed)
         statistics.commitCPUNanoseconds.add(threadCPUNanoseconds() - cpu, ordering: .relaxed)
+        IngestMetrics.record(outcome, latency: started.duration(to: .now))
         onCommit?(outcome, pending.messages.count, started.duration(to: .now))
     }
 
@@ -264,16 +265,13 @@ package final class IngestLoop: @unchecked Sendable {
         var deadLetters = batch.deadLetters
         for incoming in batch.events {
             do {
-                let single = try store.append(IngestBatch(events: [incoming]), consumerGroup: configuration.groupID)
-                outcome.stored += single.stored
-                outcome.duplicates += single.duplicates
+                outcome += try store.append(IngestBatch(events: [incoming]), consumerGroup: configuration.groupID)
             } catch let error as PostgresError where error.failureClass == .badInput {
                 deadLetters.append(try sealed(deadLetter(for: incoming, error: error, messages: messages)))
             }
         }
-        let rest = try store.append(
+        outcome += try store.append(
             IngestBatch(deadLetters: deadLetters, resumePoints: batch.resumePoints), consumerGroup: configuration.groupID)
-        outcome.deadLettered = rest.deadLettered
         return outcome
     }
 

@@ -43,6 +43,7 @@ final class RetryingStore: @unchecked Sendable {
                 guard case .transient(let reconnect) = error.failureClass else { throw error }
                 if reconnect { close() }
                 statistics.retries.add(1, ordering: .relaxed)
+                IngestMetrics.recordRetry()
                 if shouldStop() { throw StopRequested() }
                 let delay = backoff.step()
                 logger.warning(

@@ -21,6 +21,23 @@ package struct ReportSchedule: Sendable {
     }
 }
 
+extension ReportSchedule {
+    /// The closed periods (day, week, month, quarter since the log's first
+    /// day) that have no report yet: what the scheduler issues next, and what
+    /// operations alert on when it stays non-empty.
+    package func unissued(on connection: PostgresConnection, now: Timestamp, zone: TimeZone) throws -> [ReportPeriod] {
+        let firstDay = try connection.query("SELECT min(day)::text FROM projection_daily_volume").scalar
+        guard let first = firstDay.flatMap({ Timestamp(rfc3339: $0 + "T00:00:00Z") }) else { return [] }
+        var unissued: [ReportPeriod] = []
+        for kind in ReportPeriod.Kind.scheduled {
+            let closed = ReportPeriod.closed(kind, since: first, now: now, closeDelay: closeDelay, zone: zone)
+            let existing = try ReportStore(connection: connection).existing(closed.map(\.reportID))
+            unissued += closed.filter { !existing.contains($0.reportID) }
+        }
+        return unissued
+    }
+}
+
 /// Issues a final report for every closed day, ISO week, month and quarter
 /// since the log began, and a new version of a closed period's report when
 /// later events change its findings (seen through `finding_changes`).
@@ -92,15 +109,9 @@ package final class ReportScheduler: @unchecked Sendable {
         let signingKey = try KeyRing.open(keyDirectory).current
         let generator = ReportGenerator(connection: connection, policy: policy, signingKey: signingKey, helper: database, clock: clock)
         var issued: [StoredReport] = []
-        if let first = try firstEventDay(connection) {
-            for kind in ReportPeriod.Kind.scheduled {
-                let closed = ReportPeriod.closed(kind, since: first, now: clock(), closeDelay: schedule.closeDelay, zone: zone)
-                let existing = try ReportStore(connection: connection).existing(closed.map(\.reportID))
-                for period in closed where !existing.contains(period.reportID) {
-                    guard !stopping else { return issued }
-                    issued.append(try generator.generate(period, status: .final))
-                }
-            }
+        for period in try schedule.unissued(on: connection, now: clock(), zone: zone) {
+            guard !stopping else { return issued }
+            issued.append(try generator.generate(period, status: .final))
         }
         issued += try reissueChanged(connection, generator: generator, zone: zone)
         return issued
@@ -145,11 +156,6 @@ package final class ReportScheduler: @unchecked Sendable {
             if try !log.read(after: cursor, below: horizon, limit: 1).isEmpty { return false }
         }
         return true
-    }
-
-    /// The first UTC day any event was stored for.
-    private func firstEventDay(_ connection: PostgresConnection) throws -> Timestamp? {
-        try connection.query("SELECT min(day)::text FROM projection_daily_volume").scalar.flatMap { Timestamp(rfc3339: $0 + "T00:00:00Z") }
     }
 
     private func leaderConnection() throws -> PostgresConnection {

@@ -64,6 +64,11 @@ package struct RequestDesk {
 
     /// Every request, newest receipt first; `status` filters.
     package func list(status: SubjectRequest.Status? = nil) throws -> [SubjectRequest] {
+        try Self.requests(on: connection, status: status)
+    }
+
+    /// Every request on `connection`, newest receipt first: for readers with no vault (operations' status).
+    package static func requests(on connection: PostgresConnection, status: SubjectRequest.Status? = nil) throws -> [SubjectRequest] {
         var streams: [String: [JSONValue]] = [:]
         for row in try connection.query("SELECT stream, event FROM events WHERE stream LIKE 'subject-request-%' ORDER BY position") {
             streams[row[0]!, default: []].append(try JSONParser.parse(Array(row[1]!.utf8)))

@@ -101,9 +101,31 @@ package struct AppendOutcome: Sendable, Equatable {
     package var duplicates: Int
     package var deadLettered: Int
 
+    /// The same, per Kafka topic (events without an origin are not counted here): what the ingest metrics label by.
+    package var byTopic: [String: TopicOutcome] = [:]
+
     package init(stored: Int = 0, duplicates: Int = 0, deadLettered: Int = 0) {
         self.stored = stored
         self.duplicates = duplicates
         self.deadLettered = deadLettered
     }
+
+    package static func == (a: AppendOutcome, b: AppendOutcome) -> Bool {
+        (a.stored, a.duplicates, a.deadLettered) == (b.stored, b.duplicates, b.deadLettered)
+    }
+
+    /// Adds another batch's outcome (the one-event-at-a-time path sums them).
+    package static func += (total: inout AppendOutcome, other: AppendOutcome) {
+        total.stored += other.stored
+        total.duplicates += other.duplicates
+        total.deadLettered += other.deadLettered
+        total.byTopic.merge(other.byTopic) { TopicOutcome(stored: $0.stored + $1.stored, duplicates: $0.duplicates + $1.duplicates, deadLettered: $0.deadLettered + $1.deadLettered) }
+    }
+}
+
+/// What a batch did on one topic.
+package struct TopicOutcome: Sendable, Equatable {
+    package var stored = 0
+    package var duplicates = 0
+    package var deadLettered = 0
 }

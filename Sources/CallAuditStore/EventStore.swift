@@ -25,12 +25,15 @@ package final class EventStore {
     @discardableResult
     package func append(_ batch: IngestBatch, consumerGroup: String, notify: Bool = true) throws -> AppendOutcome {
         try connection.transaction {
-            let events = try appendEvents(batch.events)
-            let deadLettered = try appendDeadLetters(batch.deadLetters)
+            var outcome = try appendEvents(batch.events)
+            outcome.deadLettered = try appendDeadLetters(batch.deadLetters)
             try advance(batch.resumePoints, consumerGroup: consumerGroup)
             // Delivered at commit: wakes projection runners without polling.
-            if notify, events.stored > 0 { try connection.execute("NOTIFY \(EventStore.notificationChannel)") }
-            return AppendOutcome(stored: events.stored, duplicates: events.duplicates, deadLettered: deadLettered)
+            if notify, outcome.stored > 0 { try connection.execute("NOTIFY \(EventStore.notificationChannel)") }
+            for letter in batch.deadLetters {
+                outcome.byTopic[letter.origin.topic, default: TopicOutcome()].deadLettered += 1
+            }
+            return outcome
         }
     }
 
@@ -49,7 +52,13 @@ package final class EventStore {
     fileprivate func appendEvents(_ events: [IncomingEvent]) throws -> AppendOutcome {
         guard !events.isEmpty else { return AppendOutcome() }
         let payload = Self.copyPayload(events, withSequence: false)
-        if try copyUnlessDuplicate(payload) { return AppendOutcome(stored: events.count) }
+        var offered: [String: Int] = [:]
+        for case let origin? in events.lazy.map(\.origin) { offered[origin.topic, default: 0] += 1 }
+        if try copyUnlessDuplicate(payload) {
+            var outcome = AppendOutcome(stored: events.count)
+            outcome.byTopic = offered.mapValues { TopicOutcome(stored: $0) }
+            return outcome
+        }
         try prepareStaging()
         try connection.copyIn(
             "COPY events_staging (seq, \(Self.eventColumns)) FROM STDIN",
@@ -59,9 +68,15 @@ package final class EventStore {
             INSERT INTO events (\(Self.eventColumns))
             SELECT \(Self.eventColumns) FROM events_staging ORDER BY seq
             ON CONFLICT (source, event_id) DO NOTHING
+            RETURNING kafka_topic
             """
-        ).affectedRows
-        return AppendOutcome(stored: inserted, duplicates: events.count - inserted)
+        ).rows
+        var outcome = AppendOutcome(stored: inserted.count, duplicates: events.count - inserted.count)
+        var stored: [String: Int] = [:]
+        for case let topic? in inserted.lazy.map({ $0[0] }) { stored[topic, default: 0] += 1 }
+        outcome.byTopic = offered.mapValues { TopicOutcome(stored: 0, duplicates: $0) }
+        for (topic, count) in stored { outcome.byTopic[topic] = TopicOutcome(stored: count, duplicates: offered[topic, default: 0] - count) }
+        return outcome
     }
 
     /// COPY into `events` under a savepoint; false (and nothing written) if a row's (source, id) is already stored.

@@ -33,6 +33,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds start-up waits for the Kafka cluster to answer.")
     var kafkaStartupTimeout = 5
 
+    @Option(help: "Milliseconds between status samples (/v1/status, /readyz, the gauges of /metrics).")
+    var statusIntervalMs = 2_000
+
     func run() async throws {
         let logger = try logging.makeLogger(label: "callaudit")
         let database = try database.configuration()
@@ -42,7 +45,8 @@ struct Serve: AsyncParsableCommand {
             limits: try decoding.limits(), kafkaStartupTimeout: .seconds(kafkaStartupTimeout))
         let configuration = ServeConfiguration(
             database: database, ingest: ingest, projections: ProjectionConfiguration(), api: try http.configuration(),
-            reports: try reports.schedule(), keyDirectory: keys.directory, keyEncryption: keys.keyEncryption, policyFile: policy.resolvedPath)
+            reports: try reports.schedule(), keyDirectory: keys.directory, keyEncryption: keys.keyEncryption, policyFile: policy.resolvedPath,
+            statusInterval: .milliseconds(statusIntervalMs))
         try await Application.run(configuration, logger: logger)
     }
 }

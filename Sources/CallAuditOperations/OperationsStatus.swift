@@ -1,0 +1,113 @@
+import CallAuditDomain
+
+/// Everything operations watch, sampled at one moment: what `GET /v1/status`
+/// returns, what the `/ops` page draws and what the gauges of `/metrics` hold.
+/// Identifiers and counts only; never personal data.
+package struct OperationsStatus: Sendable {
+    package struct PartitionLag: Sendable, Equatable {
+        package var topic: String
+        package var partition: Int32
+        /// The next offset ingest will read, as stored in PostgreSQL with the events (0 before the first batch).
+        package var storedOffset: Int64
+        /// The offset the next message will get; nil when Kafka did not answer.
+        package var highWatermark: Int64?
+        package var lag: Int64? { highWatermark.map { max(0, $0 - storedOffset) } }
+    }
+
+    package struct Kafka: Sendable {
+        package var consumerGroup: String
+        package var reachable: Bool
+        /// Why the last watermark query failed, if it did (librdkafka's words; no data).
+        package var error: String?
+        package var partitions: [PartitionLag]
+        package var totalLag: Int64? {
+            partitions.allSatisfy { $0.lag != nil } ? partitions.reduce(0) { $0 + ($1.lag ?? 0) } : nil
+        }
+    }
+
+    package struct RatePoint: Sendable {
+        package var at: Timestamp
+        package var perSecond: Double
+    }
+
+    package struct Ingest: Sendable {
+        /// Messages made durable per second (events and dead letters alike), over `windowSeconds`.
+        package var ratePerSecond: Double
+        package var windowSeconds: Double
+        /// The rate between successive samples, oldest first: the dashboard's sparkline.
+        package var history: [RatePoint]
+        /// Messages consumed by the group so far (the sum of its stored offsets).
+        package var consumed: Int64
+        /// The store's head: the highest position any event has.
+        package var headPosition: Int64
+    }
+
+    package enum ProjectionState: String, Sendable {
+        /// Every committed event applied.
+        case current
+        /// Applying a backlog.
+        case catchingUp = "catching_up"
+        /// Events wait only behind an older open transaction (the horizon).
+        case waiting
+        /// A backlog, and no progress for a minute.
+        case stalled
+        /// A rebuild was asked for and has not finished.
+        case rebuilding
+        /// Some stream could not be applied; it waits for an operator.
+        case quarantined
+    }
+
+    package struct Quarantine: Sendable {
+        package var stream: String
+        package var position: Int64
+        package var error: String
+        package var since: String
+    }
+
+    package struct Projection: Sendable {
+        package var name: String
+        package var position: Int64
+        package var eventsApplied: Int
+        package var lagEvents: Int
+        /// How long the oldest event it has not applied has been stored; 0 when current.
+        package var lagSeconds: Double
+        package var state: ProjectionState
+        package var updatedAt: String?
+        package var quarantined: [Quarantine]
+    }
+
+    package struct DeadLetterCount: Sendable {
+        package var reason: String
+        package var status: String
+        package var count: Int
+    }
+
+    package struct OpenRequest: Sendable {
+        package var id: String
+        package var kind: String
+        package var regime: String
+        package var receivedAt: Timestamp
+        package var dueAt: Timestamp?
+        package var extended: Bool
+    }
+
+    package struct RuleCount: Sendable {
+        package var rule: String
+        package var count: Int
+    }
+
+    package var sampledAt: Timestamp
+    package var kafka: Kafka
+    package var ingest: Ingest
+    package var projections: [Projection]
+    /// The transaction holding the projections' horizon back, described without its SQL.
+    package var horizonHolder: String?
+    package var deadLetters: [DeadLetterCount]
+    /// Open subject requests, the nearest deadline first.
+    package var openRequests: [OpenRequest]
+    /// The UTC day `findingsToday` covers.
+    package var today: String
+    package var findingsToday: [RuleCount]
+    /// Closed periods past their close delay with no report issued yet.
+    package var unissuedReports: [String]
+}
