@@ -144,6 +144,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Progress of long commands on a terminal or in a log.
+        .target(name: "CallAuditConsole"),
         // Seeded, realistic traffic for demos, tests and benchmarks.
         .target(
             name: "CallAuditSimulator",
@@ -155,7 +157,7 @@ let package = Package(
             dependencies: [
                 "CallAuditDomain", "CallAuditKafka", "CallAuditStore", "CallAuditIngest", "CallAuditProjections",
                 "CallAuditQueries", "CallAuditApp", "CallAuditSimulator", "CallAuditReports", "CallAuditSigning", "CallAuditVault",
-                "CallAuditRequests",
+                "CallAuditRequests", "CallAuditConsole",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -165,7 +167,7 @@ let package = Package(
             name: "CallAuditBenchmarks",
             dependencies: [
                 "CallAuditDomain", "CallAuditStore", "CallAuditIngest", "CallAuditProjections", "CallAuditSimulator", "CallAuditReports",
-                "CallAuditSigning", "CallAuditVault", "CallAuditRequests",
+                "CallAuditSigning", "CallAuditVault", "CallAuditRequests", "CallAuditConsole",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -180,7 +182,7 @@ let package = Package(
             dependencies: [
                 "CallAuditDomain", "CallAuditKafka", "CallAuditStore", "CallAuditIngest", "CallAuditProjections",
                 "CallAuditQueries", "CallAuditApp", "CallAuditSimulator", "CallAuditReports", "CallAuditSigning", "CallAuditAPI",
-                "CallAuditVault", "CallAuditRequests",
+                "CallAuditVault", "CallAuditRequests", "CallAuditOperations",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]

@@ -43,6 +43,7 @@ ensure_test_tools() {
     command -v chromium >/dev/null || missing+=(chromium)
     command -v openssl >/dev/null || missing+=(openssl)
     command -v promtool >/dev/null || missing+=(prometheus)
+    command -v docker-compose >/dev/null || missing+=(docker-compose)
     if ((${#missing[@]})); then
         log "installing ${missing[*]}"
         apt-get update -qq

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CallAuditConsole
 import CallAuditDomain
 import CallAuditSimulator
 import CallAuditStore
@@ -52,6 +53,9 @@ func appendSimulatedLog(
     var batch: [IncomingEvent] = []
     var appended = 0
     let decoder = EventDecoder()
+    // About 6.2 events per simulated call.
+    let progress = Progress("append", total: calls * 62 / 10, unit: "events")
+    defer { progress.finish(appended) }
     try TrafficSimulator(configuration: simulation).generate { message in
         let incoming = IncomingMessage(headers: message.headers.map { (key: $0.key, value: Optional($0.value)) }, value: message.value)
         guard case .success(let event) = decoder.decode(incoming) else { return }
@@ -61,12 +65,14 @@ func appendSimulatedLog(
             if let vault { batch = try vault.seal(batch, on: store.connection) }
             try store.append(IngestBatch(events: batch), consumerGroup: "bench")
             appended += batch.count
+            progress.update(appended)
             batch.removeAll(keepingCapacity: true)
         }
     }
     if let vault { batch = try vault.seal(batch, on: store.connection) }
     try store.append(IngestBatch(events: batch), consumerGroup: "bench")
-    return appended + batch.count
+    appended += batch.count
+    return appended
 }
 
 func requireEmptyStore(_ url: String) throws {

@@ -26,9 +26,11 @@ package struct DeadLetterReplayer {
         self.vault = vault
     }
 
-    package func replay(_ letters: [StoredDeadLetter]) throws -> Outcome {
+    /// `progress` is told how many letters have been handled so far.
+    package func replay(_ letters: [StoredDeadLetter], progress: ((Int) -> Void)? = nil) throws -> Outcome {
         var outcome = Outcome()
-        for sealed in letters where sealed.status == "open" {
+        for (index, sealed) in letters.enumerated() where sealed.status == "open" {
+            defer { progress?(index + 1) }
             guard let letter = try open(sealed) else {
                 outcome.erased.append(sealed.id)
                 continue

@@ -31,7 +31,8 @@ package struct SimulationRunner {
         self.maxDurationSeconds = maxDurationSeconds
     }
 
-    package func run(producer: KafkaProducer) throws -> SimulationReport {
+    /// `progress` is told how many messages have been produced so far.
+    package func run(producer: KafkaProducer, progress: ((Int) -> Void)? = nil) throws -> SimulationReport {
         var report = SimulationReport()
         let started = ContinuousClock.now
         struct Stop: Error {}
@@ -51,6 +52,7 @@ package struct SimulationRunner {
                 } else {
                     report.events += 1
                 }
+                progress?(report.messages)
             }
         } catch is Stop {}
         try producer.flush()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CallAuditConsole
 import CallAuditDomain
 import CallAuditIngest
 import CallAuditQueries
@@ -93,7 +94,9 @@ struct DeadLetters: ParsableCommand {
             let decoder = EventDecoder(limits: try decoding.limits())
             // Replayed events are sealed like ingested ones, so the KEK is needed either way.
             let vault = try keys.vault(on: connection)
-            let outcome = try DeadLetterReplayer(connection: connection, decoder: decoder, vault: vault).replay(letters)
+            let progress = Progress("replay", total: letters.count, unit: "dead letters")
+            let outcome = try DeadLetterReplayer(connection: connection, decoder: decoder, vault: vault).replay(letters) { progress.update($0) }
+            progress.finish()
             print("replayed \(outcome.replayed) of \(letters.count); \(outcome.stillRejected.count) still rejected; \(outcome.erased.count) erased")
             for (id, rejection) in outcome.stillRejected.prefix(20) { print("  \(id): \(rejection)") }
         }

@@ -51,7 +51,7 @@ extension Keys {
             discussion: """
                 The new key is added to the KEK file, which every instance reads (mount the same file everywhere); \
                 running instances pick it up on their next batch. The old key stays in the file so anything wrapped \
-                with it meanwhile still opens: `keys retire-kek OLD` removes it once nothing uses it. See ops/RUNBOOK-keys.md.
+                with it meanwhile still opens: `keys retire-kek OLD` removes it once nothing uses it. See ops/runbooks/rotate-keys.md.
                 """)
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var keys: KeyOptions

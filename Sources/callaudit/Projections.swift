@@ -1,4 +1,5 @@
 import ArgumentParser
+import CallAuditConsole
 import CallAuditProjections
 import CallAuditQueries
 import CallAuditStore
@@ -71,8 +72,9 @@ struct Projections: ParsableCommand {
                 configuration: ProjectionConfiguration(database: try database.configuration().forMaintenance, batchSize: batchSize),
                 logger: Logger(label: "rebuild") { _ in SwiftLogNoOpLogHandler() })
             let started = ContinuousClock.now
-            let outcome = try runner.rebuild { done in progressBar(done, of: total, since: started) }
-            FileHandle.standardError.write(Data("\n".utf8))
+            let progress = Progress("rebuild \(name)", total: total, unit: "events")
+            let outcome = try runner.rebuild { progress.update($0) }
+            progress.finish(outcome.events)
             if let reason = outcome.fallbackReason { print("the in-memory rebuild met bad input (\(reason)); rebuilt batch by batch instead") }
             let seconds = max(started.duration(to: .now).inSeconds, 0.001)
             print(
@@ -112,13 +114,4 @@ private func resolve(_ name: String, _ options: PolicyOptions) throws -> any Pro
         throw ValidationError("no projection named \(name); known: \(ProjectionCatalog.names.joined(separator: ", "))")
     }
     return projection
-}
-
-private func progressBar(_ done: Int, of total: Int, since started: ContinuousClock.Instant) {
-    let fraction = total == 0 ? 1 : min(Double(done) / Double(total), 1)
-    let filled = Int(fraction * 30)
-    let elapsed = started.duration(to: .now).inSeconds
-    let rate = elapsed > 0 ? Int(Double(done) / elapsed) : 0
-    let bar = String(repeating: "#", count: filled) + String(repeating: " ", count: 30 - filled)
-    FileHandle.standardError.write(Data("\r[\(bar)] \(Int(fraction * 100))% \(done)/\(total) events, \(rate)/s".utf8))
 }

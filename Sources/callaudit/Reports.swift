@@ -1,4 +1,5 @@
 import ArgumentParser
+import CallAuditConsole
 import CallAuditDomain
 import CallAuditReports
 import CallAuditSigning
@@ -42,10 +43,12 @@ struct Reports: ParsableCommand {
             let (start, end) = (try date(from, "--from"), try date(to, "--to"))
             guard start < end else { throw ValidationError("--from must be before --to") }
             guard TimeZone(identifier: timeZone) != nil else { throw ValidationError("--time-zone \(timeZone) is not an IANA zone") }
+            let progress = Progress("report", total: nil, unit: "findings")
             let report = try ReportGenerator(
                 connection: try database.connect(), policy: try policy.load(), signingKey: try KeyRing.open(keys.directory).current,
                 helper: try database.configuration().forMaintenance)
                 .generate(.custom(from: start, to: end, timeZone: timeZone), status: .provisional)
+            progress.finish(report.findings)
             print("\(report.reportID) \(report.version)")
         }
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CallAuditConsole
 import CallAuditDomain
 import CallAuditRequests
 import CallAuditSigning
@@ -129,13 +130,18 @@ struct Requests: ParsableCommand {
         func run() throws {
             let signingKey = try KeyRing.open(desk.keys.directory).current
             let desk = try desk.open()
+            // Three steps: gather and sign, pack, write and record.
+            let progress = Progress("export", total: 3, unit: "steps")
             let package = try asUsage { try desk.export(id, signingKey: signingKey, by: self.desk.actor) }
+            progress.update(1)
             let url = URL(fileURLWithPath: out).standardizedFileURL
             let bytes = try package.zip()
+            progress.update(2)
             guard FileManager.default.createFile(atPath: url.path, contents: Data(bytes), attributes: [.posixPermissions: 0o600]) else {
                 throw ValidationError("cannot write \(url.path)")
             }
             try SubjectVault.recordExport(path: url.path, requestID: id, refs: try desk.subjects(of: try desk.request(id)!), on: desk.connection)
+            progress.finish(3)
             print("wrote \(url.path) (\(bytes.count) bytes, \(package.files.count) files, manifest signed by key \(package.signature.keyID))")
         }
     }

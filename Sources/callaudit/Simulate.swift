@@ -1,4 +1,5 @@
 import ArgumentParser
+import CallAuditConsole
 import CallAuditDomain
 import CallAuditKafka
 import CallAuditSimulator
@@ -60,7 +61,9 @@ struct Simulate: ParsableCommand {
             configuration: SimulationRunner.producerConfiguration(brokers: kafka.resolvedBrokers, extra: try kafka.librdkafkaProperties()),
             logger: logger)
         let runner = SimulationRunner(simulation: simulation, topicNames: try kafka.topicNames(), rate: rate, maxDurationSeconds: duration)
-        let report = try runner.run(producer: producer)
+        let progress = Progress("simulate", total: nil, unit: "messages")
+        let report = try runner.run(producer: producer) { progress.update($0) }
+        progress.finish(report.messages)
         let malformed = report.malformed.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue)=\($0.value)" }
         print("simulated \(calls) calls: \(report.events) events and \(report.malformed.values.reduce(0, +)) malformed messages (\(malformed.joined(separator: " ")))")
         if report.failedDeliveries > 0 {

@@ -20,9 +20,9 @@ final class RunningAPI {
     let serve: ServeProcess
     var tokens: [String: String] = [:]
 
-    init(extra: [String] = []) throws {
+    init(extra: [String] = [], partitions: Int32 = 1) throws {
         database = try TestDatabase.create()
-        kafka = try TestKafka(partitions: 1)
+        kafka = try TestKafka(partitions: partitions)
         keys = FileManager.default.temporaryDirectory.appendingPathComponent("callaudit-keys-\(UUID().uuidString)")
         port = freePort()
         serve = try ServeProcess(
@@ -159,7 +159,7 @@ struct AuditorSurfaceTests {
         try api.append(simulatedEvents(calls: 40))
         _ = try #require(try api.awaitReport("day-2026-11-23"))
         let matrix = try documentedRoles()
-        #expect(matrix.count == 16)
+        #expect(matrix.count == 22)
         for (operation, allowed) in matrix {
             let (method, template) = (operation.0, operation.1)
             for (role, token) in api.tokens {
@@ -394,14 +394,14 @@ func shell(_ command: String) -> Int32 {
 }
 
 /// The DOM after scripts ran, and what Chromium logged from the page's console.
-func headlessChromium(_ page: URL, screenshot: URL? = nil) throws -> (dom: String, console: String) {
+func headlessChromium(_ page: URL, screenshot: URL? = nil, budgetMilliseconds: Int = 3_000) throws -> (dom: String, console: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/chromium")
     let profile = FileManager.default.temporaryDirectory.appendingPathComponent("chromium-\(UUID().uuidString)")
     defer { try? FileManager.default.removeItem(at: profile) }
     process.arguments = [
         "--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0", "--user-data-dir=\(profile.path)",
-        "--virtual-time-budget=3000", "--dump-dom", page.absoluteString,
+        "--virtual-time-budget=\(budgetMilliseconds)", "--dump-dom", page.absoluteString,
     ]
     let output = Pipe()
     let errors = Pipe()

@@ -116,8 +116,13 @@ struct TestKafka {
 }
 
 /// Simulated traffic held in memory: the valid events and the malformed messages.
-func simulatedMessages(calls: Int, seed: UInt64 = 7, malformedRate: Double = 0) -> [SimulatedMessage] {
+func simulatedMessages(calls: Int, seed: UInt64 = 7, malformedRate: Double = 0, recent: Bool = false) -> [SimulatedMessage] {
     var configuration = SimulationConfiguration()
+    if recent {
+        // The last half hour, ending ten minutes ago: "today" for the status, and never ahead of the clock.
+        configuration.start = Timestamp.now.adding(seconds: -1_800)
+        configuration.spanSeconds = 1_200
+    }
     configuration.calls = calls
     configuration.seed = seed
     configuration.malformedRate = malformedRate
@@ -249,7 +254,6 @@ final class ServeProcess {
             [
                 "--database-url", database.serviceURL, "--brokers", kafka.brokers, "--group", "test-group",
                 "--batch-size", "2000", "--batch-delay-ms", "20", "--log-level", "warning",
-                "--kafka-property", "session.timeout.ms=6000", "--kafka-property", "heartbeat.interval.ms=500",
             ] + own + extra, withKEK: withKEK)
     }
 
