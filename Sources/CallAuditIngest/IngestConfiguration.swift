@@ -3,12 +3,26 @@ import CallAuditKafka
 import CallAuditStore
 import CallAuditVault
 
+/// How instances of one consumer group share the partitions.
+package enum IngestMembership: String, Sendable, CaseIterable, CustomStringConvertible {
+    /// One instance ingests every partition; the others stand by. Leadership is
+    /// a PostgreSQL advisory lock, so a restart or failover takes about a second.
+    case exclusive
+    /// Kafka's consumer group spreads the partitions over every instance;
+    /// a crashed instance's partitions move after the session timeout.
+    case group
+
+    package var description: String { rawValue }
+}
+
 /// Everything the ingest service needs; every field has a working default for the embedded dev setup.
 package struct IngestConfiguration: Sendable {
     /// Kafka bootstrap servers. Default `localhost:9092`.
     package var brokers: String
     /// Consumer group; offsets in PostgreSQL are kept per group. Default `callaudit-ingest`.
     package var groupID: String
+    /// How the group's instances share its partitions. Default `exclusive`.
+    package var membership: IngestMembership = .exclusive
     /// Kafka topic name for each contract topic. Default: the contract names.
     package var topicNames: [Topic: String]
     /// Extra librdkafka properties passed through verbatim (SASL, SSL, tuning).

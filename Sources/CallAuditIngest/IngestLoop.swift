@@ -95,17 +95,27 @@ package final class IngestLoop: @unchecked Sendable {
         let pipeline = Pipeline(sealer: sealer, writer: writer)
         defer { pipeline.finish() }
         let consumer = try openConsumer(pipeline: pipeline)
-        logger.info("ingest started", metadata: ["kafka.group": "\(configuration.groupID)"])
+        logger.info("ingest started", metadata: ["kafka.group": "\(configuration.groupID)", "ingest.membership": "\(configuration.membership)"])
+        var exclusive = configuration.membership == .exclusive
+            ? ExclusiveAssignment(leadership: IngestLeadership(database: configuration.database, consumerGroup: configuration.groupID, logger: logger))
+            : nil
+        if exclusive != nil, !(try lead(&exclusive!, consumer: consumer)) {
+            consumer.close()
+            return
+        }
         while !stopping, pipeline.failure == nil, positionsFailure.withLock({ $0 }) == nil, consumer.fatalError == nil {
             let (started, cpu) = (ContinuousClock.now, threadCPUNanoseconds())
             collectBatch(from: consumer)
             statistics.pollNanoseconds.add(started.duration(to: .now).nanoseconds, ordering: .relaxed)
             statistics.pollCPUNanoseconds.add(threadCPUNanoseconds() - cpu, ordering: .relaxed)
             submitPending(to: pipeline)
+            if exclusive != nil, !(try keepLeading(&exclusive!, consumer: consumer, pipeline: pipeline)) { break }
         }
         consumer.close()
         submitPending(to: pipeline)
         pipeline.drain()
+        // Only now, with every batch committed, may a successor start.
+        exclusive?.leadership.release()
         logger.info("ingest stopped", metadata: ["ingest.totals": "\(statistics.summary)"])
         if let fatal = consumer.fatalError { throw .kafka(fatal) }
         for failure in [pipeline.failure, positionsFailure.withLock { $0 }].compactMap({ $0 }) where !(failure is StopRequested) {
@@ -141,8 +151,61 @@ package final class IngestLoop: @unchecked Sendable {
                     pipeline.drain()
                 })
             try consumer.awaitCluster(topics: configuration.topics, timeout: configuration.kafkaStartupTimeout)
-            try consumer.subscribe(configuration.topics)
+            if configuration.membership == .group { try consumer.subscribe(configuration.topics) }
             return consumer
+        } catch {
+            throw .kafka(error, brokers: configuration.brokers)
+        }
+    }
+
+    // MARK: Exclusive membership
+
+    /// What an exclusive leader consumes, and when it last checked.
+    private struct ExclusiveAssignment {
+        let leadership: IngestLeadership
+        var assigned: Set<TopicPartition> = []
+        var nextCheck = ContinuousClock.now
+        var nextPartitionCheck = ContinuousClock.now
+    }
+
+    /// Waits for the lock, then consumes every partition of the topics from
+    /// the positions stored in PostgreSQL. False when stopped while standing by.
+    private func lead(_ state: inout ExclusiveAssignment, consumer: KafkaConsumer) throws(IngestFailure) -> Bool {
+        guard state.leadership.acquire(shouldStop: { stopping }) else { return false }
+        state.assigned = []
+        try assignNewPartitions(&state, consumer: consumer)
+        return true
+    }
+
+    /// Every 2 s: is the lock still held (else stand by again), and every 30 s:
+    /// did the topics gain partitions. False when stopped while standing by.
+    private func keepLeading(_ state: inout ExclusiveAssignment, consumer: KafkaConsumer, pipeline: Pipeline) throws(IngestFailure) -> Bool {
+        let now = ContinuousClock.now
+        guard now >= state.nextCheck else { return true }
+        state.nextCheck = now + .seconds(2)
+        guard state.leadership.isHeld() else {
+            logger.warning("lost the ingest lock with its PostgreSQL session; committing what is in flight and standing by")
+            consumer.unassignAll()
+            pending = PendingBatch()
+            nextOffsets.removeAll()
+            pipeline.drain()
+            return try lead(&state, consumer: consumer)
+        }
+        if now >= state.nextPartitionCheck {
+            state.nextPartitionCheck = now + .seconds(30)
+            try assignNewPartitions(&state, consumer: consumer)
+        }
+        return true
+    }
+
+    private func assignNewPartitions(_ state: inout ExclusiveAssignment, consumer: KafkaConsumer) throws(IngestFailure) {
+        do {
+            let partitions = try consumer.partitions(of: configuration.topics).filter { !state.assigned.contains($0) }
+            guard !partitions.isEmpty else { return }
+            guard let offsets = resumeOffsets(for: partitions) else { return }
+            try consumer.assign(Dictionary(uniqueKeysWithValues: partitions.map { ($0, offsets[$0]) }))
+            state.assigned.formUnion(partitions)
+            logger.info("partitions assigned", metadata: ["kafka.partitions": "\(partitions.count)"])
         } catch {
             throw .kafka(error, brokers: configuration.brokers)
         }

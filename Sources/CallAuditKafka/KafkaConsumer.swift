@@ -75,6 +75,44 @@ package final class KafkaConsumer {
         }
     }
 
+    /// Every partition of `topics`, from a fresh metadata request.
+    package func partitions(of topics: [String], timeout: Duration = .seconds(5)) throws(KafkaError) -> [TopicPartition] {
+        var metadata: UnsafePointer<rd_kafka_metadata>?
+        let milliseconds = Int32(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let err = rd_kafka_metadata(handle, 1, nil, &metadata, milliseconds)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else { throw KafkaError(err, context: "metadata") }
+        defer { rd_kafka_metadata_destroy(metadata) }
+        var result: [TopicPartition] = []
+        for i in 0..<Int(metadata.pointee.topic_cnt) {
+            let topic = metadata.pointee.topics[i]
+            let name = String(cString: topic.topic)
+            guard topics.contains(name) else { continue }
+            result += (0..<topic.partition_cnt).map { TopicPartition(topic: name, partition: $0) }
+        }
+        return result.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
+    }
+
+    /// Starts consuming these partitions at these offsets (nil: from the beginning),
+    /// without a consumer group: the caller decides who consumes what. Adds to what is assigned.
+    package func assign(_ offsets: [TopicPartition: Int64?]) throws(KafkaError) {
+        guard !offsets.isEmpty else { return }
+        let list = rd_kafka_topic_partition_list_new(Int32(offsets.count))!
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for (tp, offset) in offsets {
+            rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition).pointee.offset = offset ?? callaudit_rd_kafka_offset_beginning()
+        }
+        if let error = rd_kafka_incremental_assign(handle, list) {
+            let kafkaError = KafkaError(code: rd_kafka_error_code(error).rawValue, message: "assign: \(String(cString: rd_kafka_error_string(error)))")
+            rd_kafka_error_destroy(error)
+            throw kafkaError
+        }
+    }
+
+    /// Stops consuming every assigned partition (what `assign` started).
+    package func unassignAll() {
+        rd_kafka_assign(handle, nil)
+    }
+
     package func subscribe(_ topics: [String]) throws(KafkaError) {
         let list = rd_kafka_topic_partition_list_new(Int32(topics.count))!
         defer { rd_kafka_topic_partition_list_destroy(list) }

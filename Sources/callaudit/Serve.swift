@@ -33,16 +33,28 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds start-up waits for the Kafka cluster to answer.")
     var kafkaStartupTimeout = 5
 
+    @Option(help: """
+        How instances of one consumer group share the partitions: exclusive (one ingests, the others stand by; \
+        failover in about a second) or group (Kafka's consumer group spreads them; a crash waits out the session \
+        timeout). Default: $CALLAUDIT_INGEST_MEMBERSHIP, else exclusive.
+        """)
+    var ingestMembership: String?
+
     @Option(help: "Milliseconds between status samples (/v1/status, /readyz, the gauges of /metrics).")
     var statusIntervalMs = 2_000
 
     func run() async throws {
         let logger = try logging.makeLogger(label: "callaudit")
         let database = try database.configuration()
-        let ingest = IngestConfiguration(
+        let membershipName = ingestMembership ?? ProcessInfo.processInfo.environment["CALLAUDIT_INGEST_MEMBERSHIP"] ?? "exclusive"
+        guard let membership = IngestMembership(rawValue: membershipName) else {
+            throw ValidationError("--ingest-membership \(membershipName): use exclusive or group")
+        }
+        var ingest = IngestConfiguration(
             brokers: kafka.resolvedBrokers, groupID: kafka.resolvedGroup, topicNames: try kafka.topicNames(),
             kafkaProperties: try kafka.librdkafkaProperties(), maxBatchSize: batchSize, maxBatchDelay: .milliseconds(batchDelayMs),
             limits: try decoding.limits(), kafkaStartupTimeout: .seconds(kafkaStartupTimeout))
+        ingest.membership = membership
         let configuration = ServeConfiguration(
             database: database, ingest: ingest, projections: ProjectionConfiguration(), api: try http.configuration(),
             reports: try reports.schedule(), keyDirectory: keys.directory, keyEncryption: keys.keyEncryption, policyFile: policy.resolvedPath,

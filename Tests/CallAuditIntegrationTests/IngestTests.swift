@@ -205,9 +205,11 @@ struct IngestTests {
         // Produce while the group changes: a third now, the rest during the rebalances.
         let thirds = messages.count / 3
         try kafka.produce(Array(messages.prefix(thirds)))
-        let a = RunningIngest(kafka.ingestConfiguration(database))
+        var configuration = kafka.ingestConfiguration(database)
+        configuration.membership = .group
+        let a = RunningIngest(configuration)
         #expect(try waitUntil(seconds: 60) { try consumed(database) > 0 })
-        let b = RunningIngest(kafka.ingestConfiguration(database))
+        let b = RunningIngest(configuration)
         try kafka.produce(Array(messages[thirds..<2 * thirds]))
         #expect(try waitUntil(seconds: 60) { b.statistics.stored.load(ordering: .relaxed) > 0 }, "the second consumer got partitions")
         a.stop()

@@ -296,6 +296,39 @@ struct OperationsSurfaceTests {
 }
 }
 
+extension DatabaseTests.OperationsSurfaceTests {
+    @Test("a second instance stands by while the first ingests, and takes over within seconds when the first is killed")
+    func standbyTakesOver() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let kafka = try TestKafka(partitions: 4)
+        let leader = try ServeProcess(kafka: kafka, database: database)
+        var sent = 0
+        let first = simulatedMessages(calls: 10, seed: 41)
+        try kafka.produce(first)
+        sent += first.count
+        #expect(waitUntil(seconds: 30) { (try? consumed(database)) == sent })
+        let standby = try ServeProcess(kafka: kafka, database: database)
+        Thread.sleep(forTimeInterval: 2)
+        let holders = try database.count(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'callaudit-ingest-leader'")
+        #expect(holders == 2, "both instances hold a leadership session: one leads, one polls")
+
+        kill(leader.process.processIdentifier, SIGKILL)
+        let killed = Date()
+        let second = simulatedMessages(calls: 10, seed: 42)
+        try kafka.produce(second)
+        sent += second.count
+        #expect(waitUntil(seconds: 30) { (try? consumed(database)) == sent })
+        let takeover = Date().timeIntervalSince(killed)
+        print("standby took over and ingested \(second.count) messages \(takeover) s after the leader was killed")
+        #expect(takeover <= 10)
+        #expect(try database.count("SELECT count(*) FROM events") + database.count("SELECT count(*) FROM dead_letters") == sent)
+        #expect(standby.terminate(within: 10) != nil)
+        try expectOffsetsConsistent(database)
+    }
+}
+
 /// The cells of the table row whose `attribute` is `value`, as text.
 func tableRow(_ dom: String, attribute: String, value: String) -> [String]? {
     guard let start = dom.range(of: "\(attribute)=\"\(value)\"") else { return nil }
