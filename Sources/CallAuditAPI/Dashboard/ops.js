@@ -44,6 +44,11 @@ function duration(seconds) {
   return sign + (d ? `${d}d ${h}h` : h ? `${h}h ${m}m` : `${m}m ${s % 60}s`);
 }
 
+/// "2026-12-26T03:58:27.939600Z" as "2026-12-26 03:58 UTC".
+function minute(timestamp) {
+  return timestamp ? timestamp.slice(0, 16).replace("T", " ") + " UTC" : "–";
+}
+
 function setField(name, value) {
   for (const element of document.querySelectorAll(`[data-field="${name}"]`)) element.textContent = value;
 }
@@ -72,7 +77,7 @@ function drawSparkline(history) {
 function render(status) {
   const fresh = status.fresh;
   const badge = $("#freshness");
-  badge.textContent = `sampled ${status.sampled_at}${fresh ? "" : " — stale: " + (status.sample_error || "no recent sample")}`;
+  badge.textContent = `sampled ${status.sampled_at.slice(0, 19).replace("T", " ")} UTC${fresh ? "" : " — stale: " + (status.sample_error || "no recent sample")}`;
   badge.classList.toggle("stale", !fresh);
 
   setField("ingest.rate", number(status.ingest.rate_per_second));
@@ -123,11 +128,14 @@ function render(status) {
 
   setField("requests.open", number(status.subject_requests.open));
   setField("requests.overdue", number(status.subject_requests.overdue));
-  fillTable("#requests", status.subject_requests.by_deadline, (row, r) => {
+  const nearest = status.subject_requests.by_deadline.slice(0, 10);
+  const more = status.subject_requests.by_deadline.length - nearest.length;
+  setField("requests.more", more > 0 ? `and ${more} more with later deadlines` : "");
+  fillTable("#requests", nearest, (row, r) => {
     row.dataset.request = r.id;
     if (r.seconds_left !== null && r.seconds_left < 0) row.className = "overdue";
     cell(row, r.id); cell(row, r.kind + (r.extended ? " (extended)" : "")); cell(row, r.regime);
-    cell(row, r.due_at || "–"); cell(row, r.seconds_left === null ? "–" : (r.seconds_left < 0 ? "overdue " : "") + duration(Math.abs(r.seconds_left)), "num");
+    cell(row, minute(r.due_at)); cell(row, r.seconds_left === null ? "–" : (r.seconds_left < 0 ? "overdue " : "") + duration(Math.abs(r.seconds_left)), "num");
   });
 
   setField("findings.day", status.findings_today.day);
