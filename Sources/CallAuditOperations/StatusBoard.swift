@@ -19,6 +19,8 @@ package final class StatusBoard: Sendable {
 
     private let state = Mutex(State())
     private let stopFlag = Atomic<Bool>(false)
+    /// The sampling session, so a stop can cancel a query blocked behind a lock.
+    private let canceller = CancelSlot()
     package let interval: Duration
 
     package init(interval: Duration = .seconds(2)) {
@@ -44,14 +46,33 @@ package final class StatusBoard: Sendable {
         OperationsMetrics.update(from: status)
     }
 
-    package func requestStop() { stopFlag.store(true, ordering: .relaxed) }
+    private let ended = Atomic<Bool>(false)
+
+    /// Stops sampling; every query the sample still runs is cancelled until the loop has ended.
+    package func requestStop() {
+        stopFlag.store(true, ordering: .relaxed)
+        DispatchQueue.global().async { [self] in
+            while !ended.load(ordering: .relaxed) {
+                canceller.cancel()
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+        }
+    }
 
     /// Samples until `requestStop`. Never throws: a failed round is logged and retried.
     package func run(sampler: StatusSampler, database: DatabaseConfiguration, logger: Logger) {
+        var database = database
+        // A sample stuck behind a lock is worth less than the next one.
+        database.statementTimeout = min(database.statementTimeout == .zero ? .seconds(10) : database.statementTimeout, .seconds(10))
         var connection: PostgresConnection?
+        defer {
+            canceller.hold(nil)
+            ended.store(true, ordering: .relaxed)
+        }
         while !stopFlag.load(ordering: .relaxed) {
             do {
                 let session = try connection ?? database.connect(application: "callaudit-status")
+                if connection == nil { canceller.hold(session) }
                 connection = session
                 publish(try sampler.sample(on: session))
             } catch {
