@@ -85,11 +85,20 @@ let package = Package(
             name: "CallAuditSigning",
             dependencies: ["CallAuditDomain", .product(name: "Crypto", package: "swift-crypto")]
         ),
+        // Integrity: the Merkle-rooted, signed seal chain over the log, and verify-store.
+        .target(
+            name: "CallAuditIntegrity",
+            dependencies: [
+                "CallAuditDomain", "CallAuditStore", "CallAuditSigning",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Audit reports: periods, sections read from the projections, signing, versions, the schedule, CSV and HTML.
         .target(
             name: "CallAuditReports",
             dependencies: [
-                "CallAuditDomain", "CallAuditStore", "CallAuditQueries", "CallAuditSigning",
+                "CallAuditDomain", "CallAuditStore", "CallAuditQueries", "CallAuditSigning", "CallAuditIntegrity",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -120,7 +129,7 @@ let package = Package(
             name: "CallAuditAPI",
             dependencies: [
                 "CallAuditDomain", "CallAuditStore", "CallAuditQueries", "CallAuditReports", "CallAuditSigning", "CallAuditVault",
-                "CallAuditRequests", "CallAuditOperations",
+                "CallAuditRequests", "CallAuditOperations", "CallAuditIntegrity",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -139,7 +148,7 @@ let package = Package(
             name: "CallAuditApp",
             dependencies: [
                 "CallAuditDomain", "CallAuditStore", "CallAuditIngest", "CallAuditProjections", "CallAuditQueries", "CallAuditReports",
-                "CallAuditSigning", "CallAuditAPI", "CallAuditVault", "CallAuditOperations", "CallAuditKafka",
+                "CallAuditSigning", "CallAuditAPI", "CallAuditVault", "CallAuditOperations", "CallAuditKafka", "CallAuditIntegrity",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -157,7 +166,7 @@ let package = Package(
             dependencies: [
                 "CallAuditDomain", "CallAuditKafka", "CallAuditStore", "CallAuditIngest", "CallAuditProjections",
                 "CallAuditQueries", "CallAuditApp", "CallAuditSimulator", "CallAuditReports", "CallAuditSigning", "CallAuditVault",
-                "CallAuditRequests", "CallAuditConsole",
+                "CallAuditRequests", "CallAuditConsole", "CallAuditIntegrity",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -167,7 +176,7 @@ let package = Package(
             name: "CallAuditBenchmarks",
             dependencies: [
                 "CallAuditDomain", "CallAuditStore", "CallAuditIngest", "CallAuditProjections", "CallAuditSimulator", "CallAuditReports",
-                "CallAuditSigning", "CallAuditVault", "CallAuditRequests", "CallAuditConsole",
+                "CallAuditSigning", "CallAuditVault", "CallAuditRequests", "CallAuditConsole", "CallAuditIntegrity",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -182,7 +191,7 @@ let package = Package(
             dependencies: [
                 "CallAuditDomain", "CallAuditKafka", "CallAuditStore", "CallAuditIngest", "CallAuditProjections",
                 "CallAuditQueries", "CallAuditApp", "CallAuditSimulator", "CallAuditReports", "CallAuditSigning", "CallAuditAPI",
-                "CallAuditVault", "CallAuditRequests", "CallAuditOperations",
+                "CallAuditVault", "CallAuditRequests", "CallAuditOperations", "CallAuditIntegrity",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]

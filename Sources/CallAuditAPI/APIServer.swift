@@ -34,6 +34,7 @@ package enum APIServer {
         router.add(middleware: RateLimit(buckets: TokenBuckets(rate: configuration.rateLimit, burst: configuration.rateBurst)))
         SystemRoutes(reports: reports).register(on: router)
         OperationsRoutes(pool: pool, operations: operations, keyDirectory: configuration.keyDirectory).register(on: router)
+        SealRoutes(pool: pool).register(on: router)
         ReportRoutes(pool: pool, recorder: recorder, reports: reports, maxBodyBytes: configuration.maxBodyBytes).register(on: router)
         RequestRoutes(
             pool: pool, vaults: VaultAccess(keys: keyEncryption, reload: reloadKeys), policy: policy, keyDirectory: configuration.keyDirectory,

@@ -1,6 +1,7 @@
 import CallAuditAPI
 import CallAuditDomain
 import CallAuditIngest
+import CallAuditIntegrity
 import CallAuditKafka
 import CallAuditOperations
 import CallAuditProjections
@@ -57,6 +58,8 @@ package enum Application {
         let scheduler = ReportScheduler(
             schedule: configuration.reports, database: configuration.database, policy: policy, keyDirectory: configuration.keyDirectory,
             logger: logger)
+        let sealer = SealerService(
+            database: configuration.database, schedule: configuration.seals, keyDirectory: configuration.keyDirectory, logger: logger)
         let board = StatusBoard(interval: configuration.statusInterval)
         let sampler = try statusSampler(configuration, policy: policy, runners: runners, logger: logger)
         var apiConfiguration = configuration.api
@@ -74,6 +77,7 @@ package enum Application {
                 BlockingService(
                     description: "status", work: { board.run(sampler: sampler, database: configuration.database, logger: logger) },
                     stop: { board.requestStop() }),
+                BlockingService(description: "sealer", work: { sealer.run() }, stop: { sealer.requestStop() }),
                 StatisticsReporter(statistics: statistics, interval: configuration.statisticsInterval, logger: logger),
                 api.service,
                 BlockingService(description: "ingest", work: { try loop.run() }, stop: { loop.requestStop() }),

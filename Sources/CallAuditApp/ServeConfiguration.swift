@@ -1,5 +1,6 @@
 import CallAuditAPI
 import CallAuditIngest
+import CallAuditIntegrity
 import CallAuditProjections
 import CallAuditReports
 import CallAuditStore
@@ -31,6 +32,8 @@ package struct ServeConfiguration: Sendable {
     package var shutdownTimeout: Duration
     /// How often the status behind `/v1/status`, `/readyz` and the gauges is sampled. Default 2 s.
     package var statusInterval: Duration
+    /// When the log is sealed. Default: at least every 10 s, at most 10,000 events a seal.
+    package var seals: SealSchedule
 
     package init(
         database: DatabaseConfiguration = DatabaseConfiguration(),
@@ -43,7 +46,8 @@ package struct ServeConfiguration: Sendable {
         policyFile: String? = nil,
         statisticsInterval: Duration = .seconds(60),
         shutdownTimeout: Duration = .seconds(9),
-        statusInterval: Duration = .seconds(2)
+        statusInterval: Duration = .seconds(2),
+        seals: SealSchedule = SealSchedule()
     ) {
         self.database = database
         self.ingest = ingest
@@ -56,6 +60,7 @@ package struct ServeConfiguration: Sendable {
         self.statisticsInterval = statisticsInterval
         self.shutdownTimeout = shutdownTimeout
         self.statusInterval = statusInterval
+        self.seals = seals
     }
 
     /// Settings that cannot work, each with what to change.
@@ -71,6 +76,8 @@ package struct ServeConfiguration: Sendable {
         try require(projections.batchSize > 0, "--projection-batch-size", "must be at least 1")
         try require(statisticsInterval > .zero, "--statistics-interval", "must be positive")
         try require(statusInterval >= .milliseconds(100), "--status-interval-ms", "must be at least 100")
+        try require(seals.interval >= .seconds(1), "--seal-interval", "must be at least 1 second")
+        try require(seals.maxEvents >= 1 && seals.maxEvents <= 1_000_000, "--seal-max-events", "must be between 1 and 1,000,000")
         try require(database.statementTimeout >= .zero, "--statement-timeout", "must not be negative")
         try require(TimeZone(identifier: reports.timeZone) != nil, "--report-time-zone \(reports.timeZone)", "is not an IANA time zone (UTC, Europe/Berlin…)")
         try require(reports.closeDelay >= .zero, "--report-close-delay-hours", "must not be negative")

@@ -1,4 +1,5 @@
 import CallAuditDomain
+import CallAuditIntegrity
 import CallAuditQueries
 import CallAuditSigning
 import CallAuditStore
@@ -39,6 +40,8 @@ package struct ReportGenerator {
     /// The next version of `period`'s report (the first if there is none).
     @discardableResult
     package func generate(_ period: ReportPeriod, status: Status) throws -> StoredReport {
+        // Seal every settled event first, so the seal that covers the report exists when it is named.
+        try Sealer(connection: connection).sealDue(key: signingKey, force: true)
         try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
         do {
             let report = try generateInSnapshot(period, status: status)
@@ -48,6 +51,15 @@ package struct ReportGenerator {
             if connection.isHealthy { try? connection.execute("ROLLBACK") }
             throw error
         }
+    }
+
+    /// The seal that covers the log up to `cursor`, as the report names it; null if none does yet.
+    private func sealReference(_ cursor: LogCursor) throws -> JSONValue {
+        guard cursor != .start, let seal = try SealStore(connection: connection).covering(cursor) else { return .null }
+        return [
+            "seal": .number(Double(seal.sealNo)), "sha256": .string(seal.hash.hexString), "merkle_root": .string(seal.merkleRoot.hexString),
+            "through_position": .number(Double(seal.through.position)), "key_id": .string(seal.keyID),
+        ]
     }
 
     private func generateInSnapshot(_ period: ReportPeriod, status: Status) throws -> StoredReport {
@@ -69,7 +81,7 @@ package struct ReportGenerator {
             ("policy", .value(["version": .string(policy.version), "hash": .string(policy.hash)])),
             ("event_store", .value([
                 "through": .string(coverage.cursor.description), "through_position": .number(Double(coverage.cursor.position)),
-                "events_applied": .number(Double(coverage.eventsApplied)), "seal": .null,
+                "events_applied": .number(Double(coverage.eventsApplied)), "seal": try sealReference(coverage.cursor),
             ])),
             ("access_review", .value(.array(try sources.accessReview().map { reviewer in
                 ["actor_id": .string(reviewer.actorID), "role": .string(reviewer.role), "accesses": .number(Double(reviewer.accesses)),

@@ -79,10 +79,14 @@ package final class PostgresConnection {
 
     /// Runs one statement and hands `body` each row straight from libpq's
     /// buffers, for large reads: nothing is copied that `body` does not take.
-    package func forEachRow(_ sql: String, _ parameters: [PostgresValue] = [], _ body: (PostgresRow) throws -> Void) throws {
+    /// `binary` asks for every column in PostgreSQL's binary format (read with
+    /// `bytes` and `bigEndian`): no text to parse for hashes and integers.
+    package func forEachRow(
+        _ sql: String, _ parameters: [PostgresValue] = [], binary: Bool = false, _ body: (PostgresRow) throws -> Void
+    ) throws {
         let result = try PostgresRows.check(
             withParameters(parameters) { values, lengths, formats in
-                PQexecParams(handle, sql, Int32(parameters.count), nil, values, lengths, formats, 0)
+                PQexecParams(handle, sql, Int32(parameters.count), nil, values, lengths, formats, binary ? 1 : 0)
             }, connection: handle)
         defer { PQclear(result) }
         for row in 0..<PQntuples(result) { try body(PostgresRow(result: result, row: row)) }
@@ -314,6 +318,19 @@ package struct PostgresRow {
 
     package func string(_ column: Int) -> String? {
         isNull(column) ? nil : String(cString: PQgetvalue(result, row, Int32(column)))
+    }
+
+    /// A column's bytes as libpq holds them (binary results: the type's binary form).
+    package func bytes(_ column: Int) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: PQgetvalue(result, row, Int32(column)), count: Int(PQgetlength(result, row, Int32(column))))
+    }
+
+    /// An 8-byte column of a binary result (bigint, xid8) as an unsigned integer.
+    package func bigEndian(_ column: Int) -> UInt64? {
+        guard !isNull(column) else { return nil }
+        let raw = bytes(column)
+        guard raw.count == 8 else { return nil }
+        return raw.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
     }
 
     /// A column of an integer type, parsed without making a string first.

@@ -2,6 +2,7 @@ import ArgumentParser
 import CallAuditAPI
 import CallAuditApp
 import CallAuditIngest
+import CallAuditIntegrity
 import CallAuditProjections
 import CallAuditReports
 import Foundation
@@ -40,6 +41,12 @@ struct Serve: AsyncParsableCommand {
         """)
     var ingestMembership: String?
 
+    @Option(help: "Seconds a settled event may stay unsealed at most.")
+    var sealInterval = 10
+
+    @Option(help: "Events one seal covers at most.")
+    var sealMaxEvents = 10_000
+
     @Option(help: "Milliseconds between status samples (/v1/status, /readyz, the gauges of /metrics).")
     var statusIntervalMs = 2_000
 
@@ -58,7 +65,7 @@ struct Serve: AsyncParsableCommand {
         let configuration = ServeConfiguration(
             database: database, ingest: ingest, projections: ProjectionConfiguration(), api: try http.configuration(),
             reports: try reports.schedule(), keyDirectory: keys.directory, keyEncryption: keys.keyEncryption, policyFile: policy.resolvedPath,
-            statusInterval: .milliseconds(statusIntervalMs))
+            statusInterval: .milliseconds(statusIntervalMs), seals: SealSchedule(interval: .seconds(sealInterval), maxEvents: sealMaxEvents))
         try await Application.run(configuration, logger: logger)
     }
 }

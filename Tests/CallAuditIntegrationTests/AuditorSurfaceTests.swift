@@ -159,7 +159,7 @@ struct AuditorSurfaceTests {
         try api.append(simulatedEvents(calls: 40))
         _ = try #require(try api.awaitReport("day-2026-11-23"))
         let matrix = try documentedRoles()
-        #expect(matrix.count == 22)
+        #expect(matrix.count == 24)
         for (operation, allowed) in matrix {
             let (method, template) = (operation.0, operation.1)
             for (role, token) in api.tokens {
@@ -189,7 +189,7 @@ struct AuditorSurfaceTests {
     private func trial(_ method: String, _ template: String, _ api: RunningAPI) throws -> (path: String, body: [UInt8]?) {
         guard template.hasPrefix("/v1/requests") else {
             let body: [UInt8]? = method == "POST" ? Array(#"{"from":"2026-11-23","to":"2026-11-24"}"#.utf8) : nil
-            return (template.replacingOccurrences(of: "{id}", with: "day-2026-11-23"), body)
+            return (template.replacingOccurrences(of: "{id}", with: "day-2026-11-23").replacingOccurrences(of: "{n}", with: "1"), body)
         }
         let kind = template.hasSuffix("erase") ? "erasure" : "access"
         let open = Array(#"{"type":"\#(kind)","regime":"gdpr","subject":{"phone":"+14155550100"},"verified_by":"call-back"}"#.utf8)

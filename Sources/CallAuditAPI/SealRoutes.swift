@@ -1,0 +1,34 @@
+import CallAuditDomain
+import CallAuditIntegrity
+import Hummingbird
+
+/// The seal chain, for auditors to fetch and check offline.
+struct SealRoutes {
+    let pool: DatabasePool
+
+    func register(on router: Router<APIContext>) {
+        router.get("/v1/seals") { request, context in
+            _ = try context.require(.auditor, .ops, .admin)
+            let after = try request.uri.queryParameters.get("after").map { text -> Int64 in
+                guard let value = Int64(text), value >= 0 else { throw Problem.badRequest("after must be a seal number (0 or more)") }
+                return value
+            } ?? 0
+            let limit = try request.uri.queryParameters.get("limit").map { text -> Int in
+                guard let value = Int(text), (1...1000).contains(value) else { throw Problem.badRequest("limit must be between 1 and 1000") }
+                return value
+            } ?? 100
+            let seals = try await pool.withConnection { try SealStore(connection: $0).list(after: after, limit: limit).map(\.json) }
+            return json(["seals": .array(seals)])
+        }
+        router.get("/v1/seals/{n}") { _, context in
+            _ = try context.require(.auditor, .ops, .admin)
+            guard let text = context.parameters.get("n"), let number = Int64(text), number >= 1 else {
+                throw Problem.badRequest("a seal number is 1 or more")
+            }
+            guard let seal = try await pool.withConnection({ try SealStore(connection: $0).seal(number)?.json }) else {
+                throw Problem.notFound("no seal \(number)")
+            }
+            return json(seal)
+        }
+    }
+}

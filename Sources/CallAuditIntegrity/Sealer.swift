@@ -1,0 +1,128 @@
+import CallAuditDomain
+import CallAuditSigning
+import CallAuditStore
+import Foundation
+import Logging
+import Synchronization
+
+/// When the sealer seals: at least every `interval`, or as soon as `maxEvents` wait.
+package struct SealSchedule: Sendable {
+    /// Longest time a settled event stays unsealed. Default 10 s.
+    package var interval: Duration
+    /// Most events in one seal; a backlog this large is sealed at once. Default 10,000.
+    package var maxEvents: Int
+
+    package init(interval: Duration = .seconds(10), maxEvents: Int = 10_000) {
+        self.interval = interval
+        self.maxEvents = maxEvents
+    }
+}
+
+/// Extends the seal chain over settled events.
+///
+/// Events are sealed in the projections' gap-safe order and only below the
+/// horizon (`pg_snapshot_xmin`), so an event committed late by a slow
+/// transaction can never land inside a range already sealed. One transaction
+/// per seal, under a transaction-level advisory lock: any number of sealers
+/// (every `serve`, and report generation) can run, and the chain stays one.
+package struct Sealer {
+    package let connection: PostgresConnection
+    package let schedule: SealSchedule
+
+    package init(connection: PostgresConnection, schedule: SealSchedule = SealSchedule()) {
+        self.connection = connection
+        self.schedule = schedule
+    }
+
+    /// Seals what is due: full seals of `maxEvents` while a backlog lasts, then
+    /// the rest if the newest seal is older than `interval`, or `force`.
+    @discardableResult
+    package func sealDue(key: SigningKey, force: Bool = false, now: @autoclosure () -> Timestamp = .now) throws -> [Seal] {
+        var made: [Seal] = []
+        while let seal = try sealOne(key: key, force: force, now: now()) {
+            made.append(seal)
+            if seal.eventCount < schedule.maxEvents { break }
+        }
+        return made
+    }
+
+    private func sealOne(key: SigningKey, force: Bool, now: Timestamp) throws -> Seal? {
+        try connection.transaction {
+            try connection.execute("SELECT pg_advisory_xact_lock(hashtextextended('callaudit.seals', 0))")
+            let store = SealStore(connection: connection)
+            let previous = try store.latest()
+            let horizon = try EventLog(connection: connection).horizon()
+            var leaves: [UInt8] = []
+            leaves.reserveCapacity(schedule.maxEvents * Seal.leafSize)
+            var through = previous?.through ?? .start
+            try connection.forEachRow(
+                """
+                SELECT transaction_id, position, content_hash FROM events
+                WHERE (transaction_id, position) > ($1::xid8, $2::bigint) AND transaction_id < $3::xid8
+                ORDER BY transaction_id, position LIMIT $4
+                """,
+                [.text(String(through.transactionID)), .int(through.position), .text(String(horizon)), .int(Int64(schedule.maxEvents))],
+                binary: true
+            ) { row in
+                through = LogCursor(transactionID: row.bigEndian(0)!, position: Int64(bitPattern: row.bigEndian(1)!))
+                leaves += Seal.leaf(position: through.position, contentHash: row.bytes(2))
+            }
+            guard !leaves.isEmpty else { return nil }
+            let full = leaves.count / Seal.leafSize >= schedule.maxEvents
+            let stale = previous.map { $0.sealedAt.adding(schedule.interval) <= now } ?? true
+            guard full || stale || force else { return nil }
+            let seal = try Seal.make(after: previous, through: through, leaves: leaves, at: now, key: key)
+            try store.insert(seal)
+            return seal
+        }
+    }
+}
+
+/// The sealer as a service of `serve`: seals what is due every second, until stopped.
+package final class SealerService: Sendable {
+    private let database: DatabaseConfiguration
+    private let schedule: SealSchedule
+    private let keyDirectory: URL
+    private let logger: Logger
+    private let stopFlag = Atomic<Bool>(false)
+    private let canceller = CancelSlot()
+
+    package init(database: DatabaseConfiguration, schedule: SealSchedule, keyDirectory: URL, logger: Logger) {
+        self.database = database
+        self.schedule = schedule
+        self.keyDirectory = keyDirectory
+        self.logger = logger
+    }
+
+    package func requestStop() {
+        stopFlag.store(true, ordering: .relaxed)
+        canceller.cancel()
+    }
+
+    /// Runs until `requestStop`. Failures are logged and retried next round: a
+    /// missed round only delays a seal, and the next one covers the same events.
+    package func run() {
+        var connection: PostgresConnection?
+        defer { canceller.hold(nil) }
+        while !stopFlag.load(ordering: .relaxed) {
+            do {
+                let session = try connection ?? database.connect(application: "callaudit-sealer")
+                if connection == nil { canceller.hold(session) }
+                connection = session
+                // Read each round: a `keys rotate` takes effect without a restart.
+                let key = try KeyRing.open(keyDirectory).current
+                let made = try Sealer(connection: session, schedule: schedule).sealDue(key: key)
+                if let last = made.last {
+                    logger.debug("sealed", metadata: ["seal.no": "\(last.sealNo)", "seal.events": "\(made.reduce(0) { $0 + $1.eventCount })"])
+                }
+            } catch {
+                if connection?.isHealthy == false { connection = nil }
+                if !stopFlag.load(ordering: .relaxed) {
+                    logger.warning("sealing failed; retrying next round", metadata: ["error": "\(error)"])
+                }
+            }
+            let deadline = ContinuousClock.now + .seconds(1)
+            while !stopFlag.load(ordering: .relaxed), ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        }
+    }
+}

@@ -1,0 +1,222 @@
+import CallAuditDomain
+import CallAuditSigning
+import CallAuditStore
+import Crypto
+import Foundation
+
+/// What `verify-store` found.
+package struct StoreVerification: Sendable {
+    /// The first break, with where it is: the verifier stops there.
+    package struct Break: Sendable, Equatable, CustomStringConvertible {
+        package enum Kind: String, Sendable {
+            case edited, deleted, inserted, reordered
+            case forgedSeal = "forged_seal"
+            case brokenChain = "broken_chain"
+            case missingSeal = "missing_seal"
+        }
+
+        package var kind: Kind
+        package var sealNo: Int64?
+        package var position: Int64?
+        package var detail: String
+
+        package var description: String {
+            "\(kind.rawValue)\(sealNo.map { " in seal \($0)" } ?? "")\(position.map { " at position \($0)" } ?? ""): \(detail)"
+        }
+    }
+
+    package var sealsChecked = 0
+    package var eventsChecked = 0
+    /// Events after the newest seal: their content hashes were checked, nothing seals them yet.
+    package var unsealedEvents = 0
+    package var lastSeal: Int64?
+    package var firstBreak: Break?
+
+    package var intact: Bool { firstBreak == nil }
+}
+
+/// Checks the store against its seals with nothing but the public keys:
+/// every event's content hash recomputed from its bytes, every seal's
+/// signature, body, leaves and Merkle root, every link of the chain, and the
+/// events of each sealed range against the leaves it sealed — so an edited,
+/// deleted, inserted or moved event is named by its position.
+package struct StoreVerifier {
+    package let connection: PostgresConnection
+    package let keys: [PublicKeyRecord]
+
+    package init(connection: PostgresConnection, keys: [PublicKeyRecord]) {
+        self.connection = connection
+        self.keys = keys
+    }
+
+    /// Verifies from seal `fromSeal` on (its predecessor is checked too, as the chain's anchor).
+    package func verify(fromSeal: Int64 = 1, progress: ((Int) -> Void)? = nil) throws -> StoreVerification {
+        var result = StoreVerification()
+        let store = SealStore(connection: connection)
+        var previous: Seal? = nil
+        if fromSeal > 1 {
+            guard let anchor = try store.seal(fromSeal - 1) else {
+                result.firstBreak = .init(kind: .missingSeal, sealNo: fromSeal - 1, detail: "seal \(fromSeal - 1) does not exist")
+                return result
+            }
+            if let problem = signatureProblem(anchor) { result.firstBreak = problem; return result }
+            previous = anchor
+        }
+        var next = fromSeal
+        while true {
+            let page = try store.list(after: next - 1, limit: 20)
+            guard !page.isEmpty else { break }
+            for seal in page {
+                guard seal.sealNo == next else {
+                    result.firstBreak = .init(kind: .missingSeal, sealNo: next, detail: "the chain jumps from seal \(next - 1) to seal \(seal.sealNo)")
+                    return result
+                }
+                if let problem = try check(seal, after: previous, into: &result, progress: progress) {
+                    result.firstBreak = problem
+                    return result
+                }
+                result.sealsChecked += 1
+                result.lastSeal = seal.sealNo
+                previous = seal
+                next += 1
+            }
+        }
+        result.firstBreak = try checkUnsealed(after: previous?.through ?? .start, into: &result, progress: progress)
+        return result
+    }
+
+    // MARK: One seal
+
+    private func check(_ seal: Seal, after previous: Seal?, into result: inout StoreVerification, progress: ((Int) -> Void)?) throws -> StoreVerification.Break? {
+        if let problem = signatureProblem(seal) { return problem }
+        if let problem = bodyProblem(seal, after: previous) { return problem }
+        var stored = Seal.decodeLeaves(seal.leaves)[...]
+        var problem: StoreVerification.Break?
+        try forEachEvent(after: seal.after, through: seal.through) { position, storedHash, actual in
+            guard problem == nil else { return }
+            result.eventsChecked += 1
+            if result.eventsChecked % 10_000 == 0 { progress?(result.eventsChecked) }
+            if !storedHash.elementsEqual(actual) {
+                problem = .init(kind: .edited, sealNo: seal.sealNo, position: position, detail: "the event's bytes no longer match its stored content hash")
+                return
+            }
+            problem = compare(position: position, hash: actual, against: &stored, seal: seal)
+        }
+        if let problem { return problem }
+        if let missing = stored.first {
+            return .init(kind: .deleted, sealNo: seal.sealNo, position: missing.position, detail: "an event sealed here is gone from the store")
+        }
+        return nil
+    }
+
+    /// The next stored leaf against the event found at `position`.
+    private func compare(
+        position: Int64, hash: [UInt8], against stored: inout ArraySlice<(position: Int64, hash: ArraySlice<UInt8>)>, seal: Seal
+    ) -> StoreVerification.Break? {
+        guard let expected = stored.first else {
+            return .init(kind: .inserted, sealNo: seal.sealNo, position: position, detail: "an event the seal does not contain lies inside its range")
+        }
+        if expected.position == position {
+            stored.removeFirst()
+            if expected.hash.elementsEqual(hash) { return nil }
+            if let moved = Seal.decodeLeaves(seal.leaves).first(where: { $0.hash.elementsEqual(hash) && $0.position != position }) {
+                return .init(
+                    kind: .reordered, sealNo: seal.sealNo, position: position,
+                    detail: "this position holds the event sealed at position \(moved.position)")
+            }
+            return .init(kind: .edited, sealNo: seal.sealNo, position: position, detail: "the event differs from the one sealed at this position")
+        }
+        // The seal has this event further on: the ones before it are gone. It has not: this one was added.
+        if stored.contains(where: { $0.position == position }) {
+            return .init(kind: .deleted, sealNo: seal.sealNo, position: expected.position, detail: "an event sealed here is gone from the store")
+        }
+        return .init(kind: .inserted, sealNo: seal.sealNo, position: position, detail: "an event the seal does not contain lies inside its range")
+    }
+
+    private func signatureProblem(_ seal: Seal) -> StoreVerification.Break? {
+        do {
+            _ = try DetachedSignature(keyID: seal.keyID, bytes: seal.signature).verify(seal.body, withAnyOf: keys)
+            return nil
+        } catch {
+            return .init(kind: .forgedSeal, sealNo: seal.sealNo, detail: "its signature does not verify: \(error)")
+        }
+    }
+
+    /// The signed body against the row, the leaves and the chain.
+    private func bodyProblem(_ seal: Seal, after previous: Seal?) -> StoreVerification.Break? {
+        guard let body = try? JSONParser.parse(seal.body) else {
+            return .init(kind: .forgedSeal, sealNo: seal.sealNo, detail: "its body is not JSON")
+        }
+        func cursor(_ value: JSONValue?) -> LogCursor? {
+            guard let text = value?["transaction_id"]?.stringValue, let txid = UInt64(text), let position = value?["position"]?.numberValue else { return nil }
+            return LogCursor(transactionID: txid, position: Int64(position))
+        }
+        let signedAfter = cursor(body["after"]), signedThrough = cursor(body["through"])
+        guard body["seal"]?.numberValue == Double(seal.sealNo), signedAfter == seal.after, signedThrough == seal.through,
+            body["events"]?.numberValue == Double(seal.eventCount), body["merkle_root"]?.stringValue == seal.merkleRoot.hexString
+        else {
+            return .init(kind: .forgedSeal, sealNo: seal.sealNo, detail: "its row disagrees with the body it signed")
+        }
+        guard body["leaves_sha256"]?.stringValue == Array(SHA256.hash(data: seal.leaves)).hexString,
+            Seal.merkleRoot(ofLeaves: seal.leaves) == seal.merkleRoot, seal.leaves.count == seal.eventCount * Seal.leafSize
+        else {
+            return .init(kind: .forgedSeal, sealNo: seal.sealNo, detail: "its leaves are not the ones it signed")
+        }
+        let link = body["previous_seal_sha256"]?.stringValue
+        guard link == previous?.hash.hexString, seal.after == (previous?.through ?? .start) else {
+            return .init(
+                kind: .brokenChain, sealNo: seal.sealNo,
+                detail: "it does not name seal \(seal.sealNo - 1) as its predecessor, or does not start where it ended")
+        }
+        return nil
+    }
+
+    // MARK: Events
+
+    /// Events after the newest seal: only their content hashes can be checked.
+    private func checkUnsealed(after cursor: LogCursor, into result: inout StoreVerification, progress: ((Int) -> Void)?) throws -> StoreVerification.Break? {
+        var problem: StoreVerification.Break?
+        var from = cursor
+        while problem == nil {
+            var seen = 0
+            try forEachEvent(after: from, through: nil, limit: 20_000) { position, storedHash, actual in
+                seen += 1
+                result.unsealedEvents += 1
+                result.eventsChecked += 1
+                if result.eventsChecked % 10_000 == 0 { progress?(result.eventsChecked) }
+                if problem == nil, !storedHash.elementsEqual(actual) {
+                    problem = .init(kind: .edited, position: position, detail: "the (not yet sealed) event's bytes no longer match its stored content hash")
+                }
+            } last: { from = $0 }
+            if seen < 20_000 { break }
+        }
+        return problem
+    }
+
+    /// Each event in (after, through], in seal order: position, stored content hash, and the SHA-256 of its bytes.
+    private func forEachEvent(
+        after: LogCursor, through: LogCursor?, limit: Int? = nil,
+        _ body: (Int64, UnsafeRawBufferPointer, [UInt8]) -> Void, last: ((LogCursor) -> Void)? = nil
+    ) throws {
+        var parameters: [PostgresValue] = [.text(String(after.transactionID)), .int(after.position)]
+        var bound = ""
+        if let through {
+            bound = "AND (transaction_id, position) <= ($3::xid8, $4::bigint)"
+            parameters += [.text(String(through.transactionID)), .int(through.position)]
+        }
+        let limitClause = limit.map { "LIMIT \($0)" } ?? ""
+        var cursor = after
+        try connection.forEachRow(
+            """
+            SELECT transaction_id, position, content_hash, event FROM events
+            WHERE (transaction_id, position) > ($1::xid8, $2::bigint) \(bound)
+            ORDER BY transaction_id, position \(limitClause)
+            """, parameters, binary: true
+        ) { row in
+            let position = Int64(bitPattern: row.bigEndian(1)!)
+            cursor = LogCursor(transactionID: row.bigEndian(0)!, position: position)
+            body(position, row.bytes(2), Array(SHA256.hash(data: row.bytes(3))))
+        }
+        last?(cursor)
+    }
+}

@@ -1,0 +1,184 @@
+import CallAuditDomain
+import CallAuditIntegrity
+import CallAuditProjections
+import CallAuditSigning
+import CallAuditStore
+import Foundation
+import Testing
+
+/// A store of simulated events appended in batches and sealed in several seals, with its key folder.
+private struct SealedStore {
+    let database: TestDatabase
+    let keys: KeyRing
+    let keyDirectory: URL
+    let events: Int
+
+    init(calls: Int = 40, sealSize: Int = 60) throws {
+        database = try TestDatabase.create()
+        keyDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("callaudit-keys-\(UUID().uuidString)")
+        keys = try KeyRing.open(keyDirectory)
+        let service = try PostgresConnection(conninfo: database.serviceURL)
+        let all = simulatedEvents(calls: calls, seed: 17)
+        // Several transactions, so seal boundaries fall inside and between them.
+        for chunk in stride(from: 0, to: all.count, by: 45) {
+            try EventStore(connection: service).append(IngestBatch(events: Array(all[chunk..<min(chunk + 45, all.count)])), consumerGroup: "test")
+        }
+        events = all.count
+        try Sealer(connection: service, schedule: SealSchedule(maxEvents: sealSize)).sealDue(key: keys.current, force: true)
+    }
+
+    func verify(fromSeal: Int64 = 1) throws -> StoreVerification {
+        try StoreVerifier(connection: try database.owner(), keys: keys.published).verify(fromSeal: fromSeal)
+    }
+
+    /// Runs `sql` as the database's owner with the append-only triggers off, as an attacker with superuser rights would.
+    func tamper(_ sql: String, table: String = "events") throws {
+        try database.owner().execute(
+            """
+            BEGIN;
+            ALTER TABLE \(table) DISABLE TRIGGER USER;
+            \(sql);
+            ALTER TABLE \(table) ENABLE TRIGGER USER;
+            COMMIT
+            """)
+    }
+
+    /// The position of the `n`th event in seal order.
+    func position(_ n: Int) throws -> Int64 {
+        Int64(try database.owner().query("SELECT position FROM events ORDER BY transaction_id, position OFFSET \(n) LIMIT 1").scalar!)!
+    }
+
+    func drop() {
+        try? FileManager.default.removeItem(at: keyDirectory)
+        database.drop()
+    }
+}
+
+extension DatabaseTests {
+@Suite("Integrity: seals, verify-store, tampering")
+struct IntegrityTests {
+    @Test("an untouched store verifies: every seal, link and event; seals chain and cover every settled event once")
+    func intactStoreVerifies() throws {
+        let store = try SealedStore()
+        defer { store.drop() }
+        let result = try store.verify()
+        #expect(result.intact, "\(String(describing: result.firstBreak))")
+        #expect(result.sealsChecked >= 4, "\(store.events) events in seals of 60")
+        #expect(result.eventsChecked == store.events && result.unsealedEvents == 0)
+        #expect(try store.database.count("SELECT sum(event_count) FROM seals") == store.events)
+        #expect(try store.verify(fromSeal: 3).intact, "an incremental check from seal 3")
+    }
+
+    @Test("an edited event is named by its position, whether or not its stored hash was edited too")
+    func editedEventIsNamed() throws {
+        let store = try SealedStore()
+        defer { store.drop() }
+        let victim = try store.position(70)
+        try store.tamper("UPDATE events SET event = jsonb_set(event::jsonb, '{id}', '\"forged\"')::json WHERE position = \(victim)")
+        let first = try store.verify().firstBreak
+        #expect(first?.kind == .edited && first?.position == victim, "\(String(describing: first))")
+
+        try store.tamper("UPDATE events SET content_hash = sha256(convert_to(event::text, 'UTF8')) WHERE position = \(victim)")
+        let second = try store.verify().firstBreak
+        #expect(second?.kind == .edited && second?.position == victim && second?.sealNo == 2, "\(String(describing: second))")
+    }
+
+    @Test("a deleted event is named")
+    func deletedEventIsNamed() throws {
+        let store = try SealedStore()
+        defer { store.drop() }
+        let victim = try store.position(130)
+        try store.tamper("DELETE FROM events WHERE position = \(victim)")
+        let found = try store.verify().firstBreak
+        #expect(found?.kind == .deleted && found?.position == victim, "\(String(describing: found))")
+    }
+
+    @Test("an event inserted into a sealed range is named")
+    func insertedEventIsNamed() throws {
+        let store = try SealedStore()
+        defer { store.drop() }
+        let owner = try store.database.owner()
+        let row = try owner.query("SELECT transaction_id::text FROM events ORDER BY transaction_id, position OFFSET 10 LIMIT 1").rows[0]
+        try store.tamper(
+            """
+            INSERT INTO events (position, transaction_id, stream, type, source, event_id, event_time, event, content_hash)
+            OVERRIDING SYSTEM VALUE
+            SELECT 900000, '\(row[0]!)'::xid8, stream, type, source, 'backdated', event_time, event, content_hash
+            FROM events ORDER BY position LIMIT 1
+            """)
+        let found = try store.verify().firstBreak
+        #expect(found?.kind == .inserted && found?.position == 900_000, "\(String(describing: found))")
+    }
+
+    @Test("two events swapped are named as moved")
+    func swappedEventsAreNamed() throws {
+        let store = try SealedStore()
+        defer { store.drop() }
+        let (a, b) = (try store.position(5), try store.position(9))
+        try store.tamper(
+            """
+            UPDATE events e SET event = o.event, content_hash = o.content_hash
+            FROM (SELECT position, event, content_hash FROM events WHERE position IN (\(a), \(b))) o
+            WHERE e.position IN (\(a), \(b)) AND o.position <> e.position
+            """)
+        let found = try store.verify().firstBreak
+        #expect(found?.kind == .reordered && found?.position == a && found?.detail.contains("\(b)") == true, "\(String(describing: found))")
+    }
+
+    @Test("a forged seal and a broken chain link are named")
+    func forgedSealAndBrokenLink() throws {
+        let store = try SealedStore()
+        defer { store.drop() }
+        // Seal 2's body edited (a later time), its signature kept.
+        try store.tamper(
+            "UPDATE seals SET body = convert_to(replace(convert_from(body, 'UTF8'), '\"sealed_at\":\"', '\"sealed_at\":\"1'), 'UTF8') WHERE seal_no = 2",
+            table: "seals")
+        let forged = try store.verify().firstBreak
+        #expect(forged?.kind == .forgedSeal && forged?.sealNo == 2, "\(String(describing: forged))")
+
+        let other = try SealedStore()
+        defer { other.drop() }
+        // Seal 3 replaced by a validly signed seal that does not name seal 2 (made by whoever holds the key).
+        let service = try PostgresConnection(conninfo: other.database.serviceURL)
+        let sealStore = SealStore(connection: service)
+        let three = try #require(try sealStore.seal(3))
+        let one = try #require(try sealStore.seal(1))
+        let impostor = try Seal.make(after: one, through: three.through, leaves: three.leaves, at: three.sealedAt, key: other.keys.current)
+        try other.tamper(
+            """
+            UPDATE seals SET body = decode('\(Data(impostor.body).base64EncodedString())', 'base64'),
+                signature = decode('\(impostor.signature.hexString)', 'hex') WHERE seal_no = 3
+            """, table: "seals")
+        let broken = try other.verify().firstBreak
+        #expect(broken?.kind == .forgedSeal || broken?.kind == .brokenChain, "\(String(describing: broken))")
+        #expect(broken?.sealNo == 3)
+    }
+
+    @Test("callaudit verify-store exits non-zero naming the break, and zero on an intact store")
+    func verifyStoreCommand() throws {
+        let store = try SealedStore()
+        defer { store.drop() }
+        let arguments = ["verify-store", "--database-url", store.database.ownerURL, "--key-dir", store.keyDirectory.path]
+        let intact = try runCallAudit(arguments)
+        #expect(intact.status == 0 && intact.output.contains("intact"), "\(intact.output)")
+        let victim = try store.position(42)
+        try store.tamper("DELETE FROM events WHERE position = \(victim)")
+        let broken = try runCallAudit(arguments)
+        #expect(broken.status != 0)
+        #expect(broken.output.contains("deleted") && broken.output.contains("position \(victim)"), "\(broken.output)")
+    }
+
+    @Test("a projection rebuild changes no seal")
+    func rebuildKeepsSeals() throws {
+        let store = try SealedStore()
+        defer { store.drop() }
+        let before = try store.database.owner().query("SELECT seal_no, encode(body, 'hex'), encode(signature, 'hex') FROM seals ORDER BY 1").rows
+        let runner = ProjectionRunner(
+            projection: ComplianceProjection(policy: .default, clock: { .now }), databaseURL: store.database.serviceURL, logger: quietLogger)
+        _ = try runner.rebuild()
+        let after = try store.database.owner().query("SELECT seal_no, encode(body, 'hex'), encode(signature, 'hex') FROM seals ORDER BY 1").rows
+        #expect(before.map { $0.compactMap { $0 } } == after.map { $0.compactMap { $0 } })
+        #expect(try store.verify().intact)
+    }
+}
+}
