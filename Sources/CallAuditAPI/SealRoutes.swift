@@ -5,12 +5,14 @@ import Hummingbird
 /// The seal chain, for auditors to fetch and check offline.
 struct SealRoutes {
     let pool: DatabasePool
+    /// The largest number JSON carries exactly (2^53 - 1), as the OpenAPI document says.
+    static let largest: Int64 = 9_007_199_254_740_991
 
     func register(on router: Router<APIContext>) {
         router.get("/v1/seals") { request, context in
             _ = try context.require(.auditor, .ops, .admin)
             let after = try request.uri.queryParameters.get("after").map { text -> Int64 in
-                guard let value = Int64(text), value >= 0 else { throw Problem.badRequest("after must be a seal number (0 or more)") }
+                guard let value = Int64(text), (0...Self.largest).contains(value) else { throw Problem.badRequest("after must be a seal number (0 or more)") }
                 return value
             } ?? 0
             let limit = try request.uri.queryParameters.get("limit").map { text -> Int in
@@ -22,7 +24,7 @@ struct SealRoutes {
         }
         router.get("/v1/seals/{n}") { _, context in
             _ = try context.require(.auditor, .ops, .admin)
-            guard let text = context.parameters.get("n"), let number = Int64(text), number >= 1 else {
+            guard let text = context.parameters.get("n"), let number = Int64(text), (1...Self.largest).contains(number) else {
                 throw Problem.badRequest("a seal number is 1 or more")
             }
             guard let seal = try await pool.withConnection({ try SealStore(connection: $0).seal(number)?.json }) else {
