@@ -17,8 +17,14 @@ struct ComplianceFold {
     var changedRecordings: Set<String> = []
     var changedHolds: Set<String> = []
     var changedRequests: Set<String> = []
+    /// This batch's conflict records, by subject: each is judged alone (EVENT_CONFLICT) and never changes.
+    var conflicts: [String: FactEvent] = [:]
 
     mutating func fold(_ event: FactEvent) {
+        if event.own == .eventConflict {
+            conflicts["conflict:\(event.data["conflict_id"]?.stringValue ?? event.id)"] = event
+            return
+        }
         if let own = event.own {
             foldRequestEvent(own, event)
             return
@@ -82,7 +88,7 @@ struct ComplianceFold {
             let erased = (event.data["subjects"]?.arrayValue ?? []).compactMap(\.stringValue)
             requests[requestID]!.subjectKeys = Array(Set(requests[requestID]!.subjectKeys + erased)).sorted()
             changedRequests.insert(requestID)
-        case .reportRead, .requestExported:
+        case .reportRead, .requestExported, .eventConflict:
             return
         }
     }
@@ -116,6 +122,7 @@ struct ComplianceFold {
         recordings judgedRecordings: some Sequence<String>, requestRecordings: [String: Set<String>], policy: Policy, now: Timestamp
     ) -> ComplianceVerdicts {
         var verdicts = ComplianceVerdicts()
+        for (subject, event) in conflicts { verdicts.findings[subject] = ConflictRule.evaluate(event, policy: policy) }
         for callID in changedCalls {
             let facts = calls[callID]!
             verdicts.findings["call:\(callID)"] = ConsentRule.evaluate(facts, policy: policy) + RefusalRule.evaluate(facts, policy: policy)

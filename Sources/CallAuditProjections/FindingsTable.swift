@@ -132,7 +132,7 @@ struct FindingsTable {
     static func key(of finding: Finding) -> String {
         let anchor: String
         switch finding.rule {
-        case .accessUnauthorizedRole, .accessInvalidPurpose, .trainingNotAnonymized, .accessAfterDeletion, .transferWithoutBasis:
+        case .accessUnauthorizedRole, .accessInvalidPurpose, .trainingNotAnonymized, .accessAfterDeletion, .transferWithoutBasis, .eventConflict:
             anchor = finding.evidence.last ?? ""
         case .recordedAfterRefusal:
             anchor = finding.evidence.first ?? ""

@@ -71,12 +71,45 @@ package final class EventStore {
             RETURNING kafka_topic
             """
         ).rows
+        try recordConflicts()
         var outcome = AppendOutcome(stored: inserted.count, duplicates: events.count - inserted.count)
         var stored: [String: Int] = [:]
         for case let topic? in inserted.lazy.map({ $0[0] }) { stored[topic, default: 0] += 1 }
         outcome.byTopic = offered.mapValues { TopicOutcome(stored: 0, duplicates: $0) }
         for (topic, count) in stored { outcome.byTopic[topic] = TopicOutcome(stored: count, duplicates: offered[topic, default: 0] - count) }
         return outcome
+    }
+
+    /// Among the staged events that were not stored, those whose `(source, id)`
+    /// is stored with other content: each is kept in `event_conflicts` (once per
+    /// Kafka position) with an `integrity.event_conflict` event beside it, in
+    /// this transaction, so the finding and the evidence commit with the offset.
+    /// Identical republishes stay silent.
+    private func recordConflicts() throws {
+        let recorded = try connection.query(
+            """
+            INSERT INTO event_conflicts (source, event_id, original_position, original_hash, conflicting_hash, conflicting_event,
+                                         kafka_topic, kafka_partition, kafka_offset)
+            SELECT s.source, s.event_id, e.position, e.content_hash, s.content_hash, s.event, s.kafka_topic, s.kafka_partition, s.kafka_offset
+            FROM events_staging s JOIN events e ON e.source = s.source AND e.event_id = s.event_id
+            WHERE e.content_hash <> s.content_hash
+            ON CONFLICT DO NOTHING
+            RETURNING id, source, event_id, original_position, encode(original_hash, 'hex'), encode(conflicting_hash, 'hex'),
+                      kafka_topic, kafka_partition, kafka_offset
+            """)
+        guard !recorded.rows.isEmpty else { return }
+        let records = try recorded.rows.map { row in
+            var data: JSONValue = [
+                "conflict_id": .string(row[0]!), "source": .string(row[1]!), "event_id": .string(row[2]!),
+                "original_position": .number(Double(row[3]!)!), "original_sha256": .string(row[4]!), "conflicting_sha256": .string(row[5]!),
+            ]
+            if let topic = row[6], let partition = row[7].flatMap(Double.init), let offset = row[8].flatMap(Double.init), case .object(var members) = data {
+                members.append((key: "kafka", value: ["topic": .string(topic), "partition": .number(partition), "offset": .number(offset)]))
+                data = .object(members)
+            }
+            return IncomingEvent(event: try OwnEventType.eventConflict.event(data: data, at: .now, id: "conflict-\(row[0]!)"), origin: nil)
+        }
+        _ = try appendEvents(records)
     }
 
     /// COPY into `events` under a savepoint; false (and nothing written) if a row's (source, id) is already stored.

@@ -148,6 +148,18 @@ enum ContractCorpus {
         add("hold recording id empty", event("legal_hold.placed", data: with(validData(.legalHoldPlaced), "recording_ids", [""])), false)
         add("erasure regime ccpa", event("subject.erasure_requested", data: with(validData(.subjectErasureRequested), "regime", "ccpa")), true)
         add("erasure regime lgpd", event("subject.erasure_requested", data: with(validData(.subjectErasureRequested), "regime", "lgpd")), false)
+        // Bounded lengths, counted in code points as JSON Schema counts them.
+        let longest = String(repeating: "c", count: Shape.identifierMaxLength)
+        add("call id at the limit", event("call.ended", data: ["call_id": .string(longest)]), true)
+        add("call id over the limit", event("call.ended", data: ["call_id": .string(longest + "c")]), false)
+        add("call id of 200,000 characters", event("call.ended", data: ["call_id": .string(String(repeating: "c", count: 200_000))]), false)
+        add("call id at the limit in multi-byte characters", event("call.ended", data: ["call_id": .string(String(repeating: "é", count: Shape.identifierMaxLength))]), true)
+        add("actor id over the limit", event("recording.accessed", data: with(validData(.recordingAccessed), "actor", ["id": .string(longest + "u"), "role": "manager"])), false)
+        let uri = "s3://b/" + String(repeating: "k", count: Shape.textMaxLength - 7)
+        add("storage uri at the text limit", event("recording.stored", data: with(validData(.recordingStored), "storage_uri", .string(uri))), true)
+        add("storage uri over the text limit", event("recording.stored", data: with(validData(.recordingStored), "storage_uri", .string(uri + "k"))), false)
+        add("purpose over the text limit", event("recording.accessed", data: with(validData(.recordingAccessed), "purpose", .string(String(repeating: "p", count: Shape.textMaxLength + 1)))), false)
+        add("event id over the limit", with(event("call.ended", data: ["call_id": "c1"]), "id", .string(longest + "e")), false)
         return samples
     }
 }

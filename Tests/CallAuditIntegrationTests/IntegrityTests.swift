@@ -2,6 +2,7 @@ import CallAuditDomain
 import CallAuditIntegrity
 import CallAuditProjections
 import CallAuditSigning
+import CallAuditSimulator
 import CallAuditStore
 import Foundation
 import Testing
@@ -166,6 +167,41 @@ struct IntegrityTests {
         let broken = try runCallAudit(arguments)
         #expect(broken.status != 0)
         #expect(broken.output.contains("deleted") && broken.output.contains("position \(victim)"), "\(broken.output)")
+    }
+
+    @Test("conflicting republishes are recorded once each, across a SIGKILL and a full redelivery, each with an EVENT_CONFLICT finding; identical ones stay silent")
+    func conflictingRepublishes() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let kafka = try TestKafka(partitions: 2)
+        let messages = simulatedMessages(calls: 30, seed: 51)
+        let structured = messages.filter { message in !message.headers.contains { $0.key == "ce_id" } }
+        let conflicting = try structured.prefix(12).map { message -> SimulatedMessage in
+            guard case .object(var members) = try JSONParser.parse(message.value) else { throw TestFailure("not an object") }
+            members.append((key: "note", value: "republished with other content"))
+            return SimulatedMessage(topic: message.topic, key: message.key, headers: [], value: JSONValue.object(members).canonicalBytes, time: message.time)
+        }
+        let identical = Array(structured.suffix(5))
+        try kafka.produce(messages)
+        let first = try ServeProcess(kafka: kafka, database: database)
+        #expect(waitUntil(seconds: 30) { (try? consumed(database)) == messages.count })
+        try kafka.produce(conflicting + identical)
+        let total = messages.count + conflicting.count + identical.count
+        _ = waitUntil(seconds: 10) { (try? database.count("SELECT count(*) FROM event_conflicts")) ?? 0 > 0 }
+        kill(first.process.processIdentifier, SIGKILL)
+        #expect(first.ended(within: 5))
+
+        // Everything read again from the start, as after a lost offset store.
+        try database.owner().execute("UPDATE kafka_offsets SET next_offset = 0")
+        let second = try ServeProcess(kafka: kafka, database: database)
+        #expect(waitUntil(seconds: 30) { (try? consumed(database)) == total })
+        #expect(try database.count("SELECT count(*) FROM event_conflicts") == conflicting.count, "once each")
+        #expect(try database.count("SELECT count(*) FROM events WHERE type = 'integrity.event_conflict'") == conflicting.count)
+        #expect(try database.count("SELECT count(*) FROM event_conflicts c JOIN events e ON e.position = c.original_position AND e.content_hash = c.original_hash") == conflicting.count,
+                "each names the stored original, which stands")
+        #expect(try waitUntil(seconds: 30) { try database.count("SELECT count(*) FROM findings WHERE rule = 'EVENT_CONFLICT' AND status = 'open'") == conflicting.count })
+        #expect(try database.count("SELECT count(*) FROM events WHERE type NOT LIKE 'integrity.%'") == messages.count, "nothing else stored")
+        #expect(second.terminate(within: 10) != nil)
     }
 
     @Test("a projection rebuild changes no seal")

@@ -11,6 +11,7 @@ package enum RuleID: String, Sendable, CaseIterable {
     case deletedUnderHold = "DELETED_UNDER_HOLD"
     case erasureOverdue = "ERASURE_OVERDUE"
     case subjectRequestOverdue = "SUBJECT_REQUEST_OVERDUE"
+    case eventConflict = "EVENT_CONFLICT"
 }
 
 /// A rule broken, with the events that prove it and the line it rests on. Carries ids, never personal data.

@@ -20,8 +20,8 @@ extension EventContract {
     private static func jsonSchema(typeName: String, data: ObjectShape, description: String) -> JSONValue {
         let attributes: [(key: String, value: JSONValue)] = [
             ("specversion", ["const": "1.0"]),
-            ("id", ["type": "string", "minLength": 1]),
-            ("source", ["type": "string", "minLength": 1]),
+            ("id", ["type": "string", "minLength": 1, "maxLength": .number(Double(Shape.identifierMaxLength))]),
+            ("source", ["type": "string", "minLength": 1, "maxLength": .number(Double(Shape.identifierMaxLength))]),
             ("type", ["const": .string(typeName)]),
             ("time", ["type": "string", "format": "date-time"]),
             ("datacontenttype", ["type": "string"]),
@@ -43,8 +43,9 @@ extension EventContract {
 
     static func schema(of shape: Shape) -> JSONValue {
         switch shape {
-        case .nonEmptyString: return ["type": "string", "minLength": 1]
-        case .string: return ["type": "string"]
+        case .nonEmptyString: return ["type": "string", "minLength": 1, "maxLength": .number(Double(Shape.identifierMaxLength))]
+        case .text: return ["type": "string", "minLength": 1, "maxLength": .number(Double(Shape.textMaxLength))]
+        case .string: return ["type": "string", "maxLength": .number(Double(Shape.textMaxLength))]
         case .boolean: return ["type": "boolean"]
         case .integer(let minimum): return ["type": "integer", "minimum": .number(Double(minimum))]
         case .number(let minimum): return ["type": "number", "minimum": .number(minimum)]

@@ -16,7 +16,7 @@ package enum EventContract {
             .optional("email", .pattern(.email), pii: true),
             .optional("customer_id", .nonEmptyString, pii: true),
             .optional("employee_id", .nonEmptyString, pii: true),
-            .optional("name", .nonEmptyString, pii: true),
+            .optional("name", .text, pii: true),
         ],
         atLeastOneOf: ["phone", "email", "customer_id", "employee_id", "name"]
     )
@@ -35,7 +35,7 @@ package enum EventContract {
     ])
 
     package static let recipient = ObjectShape([
-        .required("organization", .nonEmptyString),
+        .required("organization", .text),
         .required("country", .pattern(.country)),
     ])
 
@@ -60,7 +60,7 @@ package enum EventContract {
         case .recordingStored:
             ObjectShape([
                 callID, recordingID,
-                .required("storage_uri", .nonEmptyString),
+                .required("storage_uri", .text),
                 .required("sha256", .pattern(.sha256Hex)),
                 .required("duration_seconds", .number(minimum: 0)),
                 .required("bytes", .integer(minimum: 0)),
@@ -86,7 +86,7 @@ package enum EventContract {
                 .required("actor", .object(actor)),
                 .required("action", .oneOf(["play", "download", "export", "transcript_view"])),
                 .optional("purpose", .string),
-                .optional("purpose_ref", .nonEmptyString),
+                .optional("purpose_ref", .text),
                 .optional("anonymized", .boolean),
             ])
         case .recordingShared:
@@ -108,7 +108,7 @@ package enum EventContract {
             ObjectShape([
                 .required("hold_id", .nonEmptyString),
                 .required("recording_ids", .list(of: .nonEmptyString, minItems: 1)),
-                .required("case_ref", .nonEmptyString),
+                .required("case_ref", .text),
                 .required("actor", .object(actor)),
             ])
         case .legalHoldReleased:

@@ -118,6 +118,10 @@ package struct EventDecoder: Sendable {
         guard let text = value.stringValue, !text.isEmpty else {
             throw Rejection(.notCloudEvent, "\(name) must be a non-empty string")
         }
+        // id and source are identifiers like the contract's own: bounded the same way.
+        guard text.utf8.count <= Shape.identifierMaxLength || text.unicodeScalars.count <= Shape.identifierMaxLength else {
+            throw Rejection(.notCloudEvent, "\(name) is longer than \(Shape.identifierMaxLength) characters")
+        }
         return text
     }
 }

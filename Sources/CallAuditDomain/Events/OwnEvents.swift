@@ -10,6 +10,8 @@ package enum OwnEventType: String, CaseIterable, Sendable {
     case requestClosed = "subject.request_closed"
     case requestExported = "subject.request_exported"
     case subjectErased = "subject.erased"
+    /// A message reused a stored event's `(source, id)` with other content (integrity evidence).
+    case eventConflict = "integrity.event_conflict"
 
     /// The `source` of every event CallAudit writes.
     package static let source = "urn:callaudit"
@@ -20,6 +22,7 @@ package enum OwnEventType: String, CaseIterable, Sendable {
         case .reportRead: ("report", "report_id")
         // The same stream as a subject.erasure_requested from Kafka: one request stream.
         case .requestOpened, .requestExtended, .requestClosed, .requestExported, .subjectErased: ("subject-request", "request_id")
+        case .eventConflict: ("event-conflict", "conflict_id")
         }
     }
 
@@ -44,12 +47,12 @@ package enum OwnEventType: String, CaseIterable, Sendable {
                 .required("subject", .object(EventContract.subject)),
                 // Every person the identifiers named when it was opened (pseudonyms), when more than the subject's own.
                 .optional("subject_refs", .list(of: .nonEmptyString, minItems: 0)),
-                .required("verified_by", .nonEmptyString),
+                .required("verified_by", .text),
                 .required("opened_by", Self.by),
                 .required("channel", .oneOf(["api", "cli"])),
             ])
         case .requestExtended:
-            ObjectShape([.required("request_id", .nonEmptyString), .required("reason", .nonEmptyString), .required("by", Self.by)])
+            ObjectShape([.required("request_id", .nonEmptyString), .required("reason", .text), .required("by", Self.by)])
         case .requestClosed:
             ObjectShape([
                 .required("request_id", .nonEmptyString), .required("outcome", .oneOf(["answered", "rejected", "withdrawn"])),
@@ -74,9 +77,21 @@ package enum OwnEventType: String, CaseIterable, Sendable {
                 ]))),
                 .required("held_back", .list(of: .object(ObjectShape([
                     .required("recording_id", .nonEmptyString), .required("hold_ids", .list(of: .nonEmptyString, minItems: 1)),
-                    .required("reason", .nonEmptyString),
+                    .required("reason", .text),
                 ])), minItems: 0)),
                 .required("by", Self.by),
+            ])
+        case .eventConflict:
+            ObjectShape([
+                .required("conflict_id", .nonEmptyString),
+                .required("source", .nonEmptyString),
+                .required("event_id", .nonEmptyString),
+                .required("original_position", .integer(minimum: 1)),
+                .required("original_sha256", .pattern(.sha256Hex)),
+                .required("conflicting_sha256", .pattern(.sha256Hex)),
+                .optional("kafka", .object(ObjectShape([
+                    .required("topic", .nonEmptyString), .required("partition", .integer(minimum: 0)), .required("offset", .integer(minimum: 0)),
+                ]))),
             ])
         }
     }

@@ -8,14 +8,26 @@ package struct ContractViolation: Error, Sendable, Equatable, CustomStringConver
 }
 
 extension Shape {
+    /// Counted in code points, as JSON Schema's maxLength counts; the count stops at the limit.
+    private static func bound(_ s: String, _ limit: Int, _ fail: (String) -> ContractViolation) throws(ContractViolation) {
+        guard s.utf8.count > limit else { return }
+        var count = 0
+        for _ in s.unicodeScalars {
+            count += 1
+            if count > limit { throw fail("longer than \(limit) characters") }
+        }
+    }
+
     package func validate(_ value: JSONValue, at path: String) throws(ContractViolation) {
         func fail(_ problem: String) -> ContractViolation { ContractViolation(path: path, problem: problem) }
         switch self {
-        case .nonEmptyString:
+        case .nonEmptyString, .text:
             guard let s = value.stringValue else { throw fail("expected a string, found \(value.typeName)") }
             guard !s.isEmpty else { throw fail("must not be empty") }
+            if case .text = self { try Self.bound(s, Self.textMaxLength, fail) } else { try Self.bound(s, Self.identifierMaxLength, fail) }
         case .string:
-            guard value.stringValue != nil else { throw fail("expected a string, found \(value.typeName)") }
+            guard let s = value.stringValue else { throw fail("expected a string, found \(value.typeName)") }
+            try Self.bound(s, Self.textMaxLength, fail)
         case .boolean:
             guard value.boolValue != nil else { throw fail("expected a boolean, found \(value.typeName)") }
         case .integer(let minimum):

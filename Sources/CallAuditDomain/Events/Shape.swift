@@ -3,7 +3,11 @@
 /// One description drives both the Swift validator and the published JSON
 /// Schemas, and a test checks the two against an independent validator.
 package indirect enum Shape: Sendable {
+    /// An identifier: 1 to `identifierMaxLength` characters.
     case nonEmptyString
+    /// Free text (a URI, a name, a reason): 1 to `textMaxLength` characters.
+    case text
+    /// Any string up to `textMaxLength` characters.
     case string
     case boolean
     case integer(minimum: Int)
@@ -13,6 +17,13 @@ package indirect enum Shape: Sendable {
     case list(of: Shape, minItems: Int)
     case object(ObjectShape)
     case nullable(Shape)
+}
+
+extension Shape {
+    /// Longest identifier (call, recording, party, request, actor, event id…), in Unicode code points.
+    package static let identifierMaxLength = 256
+    /// Longest free text, in Unicode code points.
+    package static let textMaxLength = 2_048
 }
 
 /// A member of an object shape.
