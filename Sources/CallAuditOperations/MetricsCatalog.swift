@@ -25,6 +25,9 @@ package enum MetricsCatalog {
         "callaudit_subject_request_next_deadline_seconds": "Seconds until the nearest deadline of an open data-subject request (negative once overdue).",
         "callaudit_findings_today": "Open findings whose rule was broken today (UTC), by rule.",
         "callaudit_reports_unissued_closed_periods": "Closed report periods past their close delay with no report issued yet.",
+        "callaudit_unsealed_events": "Events no seal covers yet.",
+        "callaudit_seal_lag_seconds": "How long the oldest unsealed event has waited for a seal.",
+        "callaudit_event_conflicts": "Republishes that reused a stored event's (source, id) with other content.",
         "callaudit_http_requests_total": "HTTP requests answered, by route, method and status.",
         "callaudit_http_request_duration_seconds": "Time to answer an HTTP request, by route.",
     ]

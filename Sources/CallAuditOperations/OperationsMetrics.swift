@@ -30,6 +30,9 @@ enum OperationsMetrics {
         gauge("callaudit_subject_request_next_deadline_seconds").record(secondsLeft)
         family("callaudit_findings_today", status.findingsToday.map { ([("rule", $0.rule)], Double($0.count)) })
         gauge("callaudit_reports_unissued_closed_periods").record(Double(status.unissuedReports.count))
+        gauge("callaudit_unsealed_events").record(Double(status.integrity.unsealedEvents))
+        gauge("callaudit_seal_lag_seconds").record(status.integrity.sealLagSeconds)
+        gauge("callaudit_event_conflicts").record(Double(status.integrity.conflicts))
     }
 
     /// Series seen before, per family: a series that drops out of the sample

@@ -31,6 +31,14 @@ extension OperationsStatus {
                 "by_rule": .array(findingsToday.map { ["rule": .string($0.rule), "count": .number(Double($0.count))] }),
             ],
             "reports": ["unissued_closed_periods": .array(unissuedReports.map { .string($0) })],
+            "integrity": [
+                "latest_seal": integrity.latestSeal.map { .number(Double($0)) } ?? .null,
+                "sealed_through_position": integrity.sealedThrough.map { .number(Double($0)) } ?? .null,
+                "latest_seal_at": integrity.latestSealAt.map { .string($0.rfc3339) } ?? .null,
+                "unsealed_events": .number(Double(integrity.unsealedEvents)),
+                "seal_lag_seconds": .number(rounded(integrity.sealLagSeconds)),
+                "event_conflicts": .number(Double(integrity.conflicts)),
+            ],
         ]
     }
 

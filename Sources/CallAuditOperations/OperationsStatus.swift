@@ -110,4 +110,17 @@ package struct OperationsStatus: Sendable {
     package var findingsToday: [RuleCount]
     /// Closed periods past their close delay with no report issued yet.
     package var unissuedReports: [String]
+    package var integrity: Integrity
+
+    package struct Integrity: Sendable {
+        /// The newest seal's number and end, and when it was made.
+        package var latestSeal: Int64?
+        package var sealedThrough: Int64?
+        package var latestSealAt: Timestamp?
+        /// Settled events no seal covers yet, and how long the oldest of them has waited.
+        package var unsealedEvents: Int
+        package var sealLagSeconds: Double
+        /// Republishes that conflicted with a stored event.
+        package var conflicts: Int
+    }
 }

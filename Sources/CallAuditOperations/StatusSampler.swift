@@ -71,7 +71,30 @@ package final class StatusSampler: @unchecked Sendable {
             today: String(today.rfc3339.prefix(10)),
             findingsToday: try read.findingCounts(FindingQuery(from: today, to: today.adding(seconds: 86_400)))
                 .map { .init(rule: $0.rule, count: $0.count) },
-            unissuedReports: try unissuedReports(connection, now: now))
+            unissuedReports: try unissuedReports(connection, now: now),
+            integrity: try integrity(connection, now: now))
+    }
+
+    /// The seal chain's head, what waits behind it, and the conflicts recorded.
+    private func integrity(_ connection: PostgresConnection, now: Timestamp) throws -> OperationsStatus.Integrity {
+        let head = try connection.query(
+            """
+            SELECT seal_no, through_txid::text, through_position, (extract(epoch FROM sealed_at) * 1000000)::bigint
+            FROM seals ORDER BY seal_no DESC LIMIT 1
+            """).rows.first
+        let cursor = head.map { LogCursor(transactionID: UInt64($0[1]!)!, position: Int64($0[2]!)!) } ?? .start
+        let waiting = try connection.query(
+            """
+            SELECT count(*), (extract(epoch FROM min(ingested_at)) * 1000000)::bigint FROM events
+            WHERE (transaction_id, position) > ($1::xid8, $2::bigint)
+            """, [.text(String(cursor.transactionID)), .int(cursor.position)]
+        ).rows[0]
+        let oldest = waiting[1].flatMap(Int64.init)
+        return .init(
+            latestSeal: head.flatMap { Int64($0[0]!) }, sealedThrough: head.flatMap { Int64($0[2]!) },
+            latestSealAt: head.flatMap { $0[3].flatMap(Int64.init) }.map(Timestamp.init(microseconds:)),
+            unsealedEvents: Int(waiting[0]!) ?? 0, sealLagSeconds: oldest.map { max(0, Double(now.microseconds - $0) / 1e6) } ?? 0,
+            conflicts: Int(try connection.query("SELECT count(*) FROM event_conflicts").scalar ?? "0") ?? 0)
     }
 
     private func storedOffsets(_ connection: PostgresConnection) throws -> [TopicPartition: Int64] {

@@ -89,3 +89,26 @@ struct Seals: ParsableCommand {
         }
     }
 }
+
+struct Conflicts: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Republishes that reused a stored event's (source, id) with other content: the evidence, newest first.")
+    @OptionGroup var database: DatabaseOptions
+    @Option(help: "How many.") var limit = 50
+
+    func run() throws {
+        let rows = try database.connect().query(
+            """
+            SELECT id, recorded_at::text, source, event_id, original_position, encode(original_hash, 'hex'), encode(conflicting_hash, 'hex'),
+                   coalesce(kafka_topic || '[' || kafka_partition || ']@' || kafka_offset, '-')
+            FROM event_conflicts ORDER BY id DESC LIMIT $1
+            """, [.int(Int64(limit))])
+        guard !rows.rows.isEmpty else {
+            print("no conflicting republishes")
+            return
+        }
+        for row in rows {
+            print("\(row[0]!)\t\(row[1]!)\t\(row[2]!) \(row[3]!)\toriginal at position \(row[4]!) (\(row[5]!.prefix(16))…)\tconflicting \(row[6]!.prefix(16))…\tfrom \(row[7]!)")
+        }
+    }
+}

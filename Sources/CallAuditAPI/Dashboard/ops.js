@@ -145,6 +145,17 @@ function render(status) {
     cell(row, f.rule); cell(row, number(f.count), "num");
   });
   setField("reports.unissued", number(status.reports.unissued_closed_periods.length));
+
+  const integrity = status.integrity;
+  setField("integrity.seal", integrity.latest_seal === null ? "none yet" : `#${number(integrity.latest_seal)} at ${minute(integrity.latest_seal_at)}`);
+  setField("integrity.through", number(integrity.sealed_through_position));
+  setField("integrity.unsealed", number(integrity.unsealed_events));
+  setField("integrity.lag", number(integrity.seal_lag_seconds));
+  setField("integrity.conflicts", number(integrity.event_conflicts));
+  const conflicts = $("#conflict-banner");
+  conflicts.hidden = integrity.event_conflicts === 0;
+  conflicts.textContent = integrity.event_conflicts === 0 ? "" :
+    `INTEGRITY: ${integrity.event_conflicts} republish(es) reused a stored event's id with other content (EVENT_CONFLICT findings)`;
   document.body.dataset.sampledAt = status.sampled_at;
 }
 
