@@ -1,4 +1,5 @@
 import CallAuditDomain
+import CallAuditIntegrity
 import CallAuditReports
 import CallAuditSigning
 import CallAuditStore
@@ -20,6 +21,7 @@ struct ReportRoutes {
         router.post("/v1/reports") { request, context in try await generate(request, context) }
         router.get("/v1/reports/{id}") { request, context in try await read(request, context) }
         router.get("/v1/reports/{id}/signature") { request, context in try await signature(request, context) }
+        router.get("/v1/reports/{id}/proofs") { request, context in try await proofs(request, context) }
     }
 
     private func list(_ request: Request, _ context: APIContext) async throws -> Response {
@@ -86,6 +88,19 @@ struct ReportRoutes {
         default:
             return respond(served.body, type: "application/json", report: report)
         }
+    }
+
+    /// Inclusion proofs of every event the report's findings cite, with the seals they lead to.
+    private func proofs(_ request: Request, _ context: APIContext) async throws -> Response {
+        let caller = try context.require(.auditor, .admin)
+        let report = try await find(try context.parameters.require("id"), request).report
+        try await recordRead(report, format: "proofs", caller: caller)
+        let cited = try JSONParser.parse(report.body)["findings"]?.arrayValue?
+            .flatMap { $0["evidence"]?.arrayValue ?? [] }.compactMap(\.stringValue) ?? []
+        let document = try await pool.withConnection { try InclusionProofs.document(for: cited, on: $0) }
+        guard case .object(var members) = document else { return json(document) }
+        members.insert((key: "report", value: ["report_id": .string(report.reportID), "version": .number(Double(report.version))]), at: 0)
+        return respond(ByteBuffer(bytes: JSONValue.object(members).canonicalBytes), type: "application/json", report: report)
     }
 
     private func signature(_ request: Request, _ context: APIContext) async throws -> Response {

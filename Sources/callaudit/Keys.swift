@@ -1,5 +1,6 @@
 import ArgumentParser
 import CallAuditDomain
+import CallAuditIntegrity
 import CallAuditStore
 import CallAuditSigning
 import CallAuditVault
@@ -111,6 +112,7 @@ struct Verify: ParsableCommand {
     @Option(help: "The signature: report.sig (raw) or signature.json.") var signature: String
     @Option(help: "A PEM public key.") var key: String?
     @Option(help: "The key list served at /v1/keys.") var keys: String?
+    @Option(help: "The report's inclusion proofs (GET /v1/reports/{id}/proofs, or proofs.json from `reports show`): each cited event's path to a signed seal is checked too.") var proofs: String?
 
     func validate() throws {
         guard (key == nil) != (keys == nil) else { throw ValidationError("give --key PEM or --keys FILE") }
@@ -134,10 +136,31 @@ struct Verify: ParsableCommand {
                 throw ValidationError("the signature holds, but the file is not in RFC 8785 canonical form")
             }
             print("valid: report \(document["report_id"]?.stringValue ?? "?") version \(Int(document["version"]?.numberValue ?? 0)), signed by key \(used.keyID)")
+            if let proofs { try checkProofs(try JSONParser.parse(try read(proofs)), report: document, keys: candidates) }
         } catch let error as SigningError {
             FileHandle.standardError.write(Data("INVALID: \(error)\n".utf8))
             throw ExitCode(1)
+        } catch let error as ProofError {
+            FileHandle.standardError.write(Data("INVALID: \(error)\n".utf8))
+            throw ExitCode(1)
         }
+    }
+
+    /// Every event the findings cite has a proof (or is listed as not yet sealed), and every proof leads to a signed seal.
+    private func checkProofs(_ proofs: JSONValue, report: JSONValue, keys: [PublicKeyRecord]) throws {
+        let held = try InclusionProofs.verify(proofs, keys: keys)
+        let cited = Set((report["findings"]?.arrayValue ?? []).flatMap { $0["evidence"]?.arrayValue ?? [] }.compactMap(\.stringValue))
+        let proven = Set((proofs["proofs"]?.arrayValue ?? []).compactMap { $0["event_id"]?.stringValue })
+        let unsealed = Set((proofs["unsealed"]?.arrayValue ?? []).compactMap(\.stringValue))
+        let missing = cited.subtracting(proven).subtracting(unsealed)
+        guard missing.isEmpty else { throw ProofError.malformed("\(missing.count) cited event(s) have no proof, e.g. \(missing.sorted().first!)") }
+        if let named = report["event_store"]?["seal"], named != .null, let number = named["seal"]?.numberValue.map({ String(Int($0)) }),
+            let held = proofs["seals"]?[number], held["sha256"] != named["sha256"]
+        {
+            throw ProofError.badSeal(number, "it is not the seal the report names")
+        }
+        let seals = (proofs["seals"]?.objectValue ?? []).map(\.key).joined(separator: ", ")
+        print("valid: \(held) inclusion proof(s) of cited events lead to signed seal(s) \(seals)\(unsealed.isEmpty ? "" : "; \(unsealed.count) not yet sealed")")
     }
 
     private func read(_ path: String) throws -> [UInt8] {

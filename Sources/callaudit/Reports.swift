@@ -1,6 +1,7 @@
 import ArgumentParser
 import CallAuditConsole
 import CallAuditDomain
+import CallAuditIntegrity
 import CallAuditReports
 import CallAuditSigning
 import CallAuditStore
@@ -55,7 +56,7 @@ struct Reports: ParsableCommand {
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write a report's files: report.json (as signed), report.sig (64 raw bytes), signature.json, report.csv, report.html and the public keys.",
+            abstract: "Write a report's files: report.json (as signed), report.sig (64 raw bytes), signature.json, report.csv, report.html, proofs.json (each cited event's path to its seal) and the public keys.",
             discussion: "The read is recorded as an audit.report_read event, like a read through the API.")
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var keys: KeyOptions
@@ -83,6 +84,9 @@ struct Reports: ParsableCommand {
             try write("signature.json", report.signature.json.canonicalBytes)
             try write("report.csv", try ReportRenderer.csv(report.body))
             try write("report.html", Array(try ReportRenderer.html(report.body, signature: report.signature, sha256: report.bodySHA256).utf8))
+            let cited = try JSONParser.parse(report.body)["findings"]?.arrayValue?
+                .flatMap { $0["evidence"]?.arrayValue ?? [] }.compactMap(\.stringValue) ?? []
+            try write("proofs.json", try InclusionProofs.document(for: cited, on: connection).canonicalBytes)
             if let ring = try? KeyRing.openExisting(keys.directory), let key = ring.published.first(where: { $0.keyID == report.signature.keyID }) {
                 try write("keys.json", PublicKeyRecord.list(ring.published).canonicalBytes)
                 try write("key.pem", Array(key.pem.utf8))

@@ -204,6 +204,47 @@ struct IntegrityTests {
         #expect(second.terminate(within: 10) != nil)
     }
 
+    @Test("every event a month's report cites has an inclusion proof to a signed seal, and callaudit verify checks them offline; a bent proof fails")
+    func reportProofsVerify() throws {
+        let api = try RunningAPI()
+        try api.append(simulatedEvents(calls: 300, seed: 23, days: 30, start: "2026-10-01T00:00:00Z"))
+        let token = api.tokens["auditor"]!
+        // Wait for the projections, then ask for October as a whole.
+        #expect(try waitUntil(seconds: 60) { try api.database.count("SELECT count(*) FROM projection_checkpoints WHERE events_applied > 0") >= 2 })
+        Thread.sleep(forTimeInterval: 2)
+        let made = try api.request("POST", "/v1/reports", token: token, body: Array(#"{"from":"2026-10-01","to":"2026-11-01"}"#.utf8))
+        let id = try #require(made.json?["report_id"]?.stringValue, "\(made.text)")
+        let report = try api.get("/v1/reports/\(id)", token: token)
+        let named = try #require(report.json?["event_store"]?["seal"]?["seal"]?.numberValue, "the report names its seal")
+        #expect(named >= 1)
+        let proofs = try api.get("/v1/reports/\(id)/proofs", token: token)
+        #expect(proofs.status == 200)
+        let cited = Set((report.json?["findings"]?.arrayValue ?? []).flatMap { $0["evidence"]?.arrayValue ?? [] }.compactMap(\.stringValue))
+        #expect(cited.count > 50, "a month of findings cites many events")
+        #expect(proofs.json?["proofs"]?.arrayValue?.count == cited.count, "one proof per cited event")
+
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("proofs-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Data(report.body).write(to: folder.appendingPathComponent("report.json"))
+        try Data(try api.get("/v1/reports/\(id)/signature", token: token).body).write(to: folder.appendingPathComponent("signature.json"))
+        try Data(try api.get("/v1/keys", token: token).body).write(to: folder.appendingPathComponent("keys.json"))
+        try Data(proofs.body).write(to: folder.appendingPathComponent("proofs.json"))
+        let verify = ["verify", folder.appendingPathComponent("report.json").path, "--signature", folder.appendingPathComponent("signature.json").path,
+                      "--keys", folder.appendingPathComponent("keys.json").path, "--proofs", folder.appendingPathComponent("proofs.json").path]
+        let good = try runCallAudit(verify)
+        #expect(good.status == 0 && good.output.contains("\(cited.count) inclusion proof"), "\(good.output)")
+
+        // One hash of one audit path changed: the proof no longer reaches the root.
+        let text = proofs.text
+        let path = try #require(text.range(of: #""audit_path":\["[0-9a-f]"#, options: .regularExpression))
+        let digit = text[text.index(before: path.upperBound)]
+        var bent = text
+        bent.replaceSubrange(text.index(before: path.upperBound)..<path.upperBound, with: digit == "0" ? "1" : "0")
+        try bent.write(to: folder.appendingPathComponent("proofs.json"), atomically: true, encoding: .utf8)
+        #expect(try runCallAudit(verify).status != 0, "a bent proof is refused")
+    }
+
     @Test("a projection rebuild changes no seal")
     func rebuildKeepsSeals() throws {
         let store = try SealedStore()

@@ -35,7 +35,7 @@ package enum OwnEventType: String, CaseIterable, Sendable {
             ObjectShape([
                 .required("report_id", .nonEmptyString),
                 .required("version", .integer(minimum: 1)),
-                .required("format", .oneOf(["json", "csv", "html", "signature"])),
+                .required("format", .oneOf(["json", "csv", "html", "signature", "proofs"])),
                 .required("reader", Self.by),
                 .required("channel", .oneOf(["api", "cli"])),
             ])

@@ -1,0 +1,106 @@
+import CallAuditDomain
+import CallAuditSigning
+import CallAuditStore
+import Crypto
+import Foundation
+
+/// Inclusion proofs for events cited as evidence: each event's leaf (position
+/// and content hash), its index in the seal that covers it, and the RFC 9162
+/// audit path to that seal's signed Merkle root. With the seals and the
+/// public keys, a verifier needs nothing else to see that each cited event was
+/// in the sealed log, as it is now.
+package enum InclusionProofs {
+    /// The proofs document for `eventIDs`: `{"proofs": […], "seals": {n: seal}, "unsealed": [ids]}`.
+    /// Looking events up by id reads the log once (ids are not indexed alone).
+    package static func document(for eventIDs: [String], on connection: PostgresConnection) throws -> JSONValue {
+        let wanted = Array(Set(eventIDs)).sorted()
+        guard !wanted.isEmpty else { return ["proofs": [], "seals": [:], "unsealed": []] }
+        var located: [(eventID: String, cursor: LogCursor)] = []
+        for row in try connection.query(
+            "SELECT event_id, transaction_id::text, position FROM events WHERE event_id = ANY($1::text[]) ORDER BY transaction_id, position",
+            [.text(postgresArrayLiteral(wanted))])
+        {
+            located.append((row[0]!, LogCursor(transactionID: UInt64(row[1]!)!, position: Int64(row[2]!)!)))
+        }
+        let store = SealStore(connection: connection)
+        var seals: [Int64: (seal: Seal, leafHashes: [MerkleTree.Hash], index: [Int64: Int])] = [:]
+        var proofs: [JSONValue] = []
+        var unsealed: [String] = []
+        for (eventID, cursor) in located {
+            guard let seal = try cachedSeal(covering: cursor, in: &seals, store: store) else {
+                unsealed.append(eventID)
+                continue
+            }
+            guard let index = seal.index[cursor.position] else { continue }
+            let leaf = Seal.decodeLeaves(Array(seal.seal.leaves[index * Seal.leafSize..<(index + 1) * Seal.leafSize]))[0]
+            proofs.append([
+                "event_id": .string(eventID), "position": .number(Double(cursor.position)), "seal": .number(Double(seal.seal.sealNo)),
+                "leaf_index": .number(Double(index)), "tree_size": .number(Double(seal.seal.eventCount)),
+                "content_sha256": .string(Array(leaf.hash).hexString),
+                "audit_path": .array(MerkleTree.inclusionProof(index: index, leafHashes: seal.leafHashes).map { .string($0.hexString) }),
+            ])
+        }
+        let sealMembers = seals.keys.sorted().map { (key: String($0), value: seals[$0]!.seal.json) }
+        return ["proofs": .array(proofs), "seals": .object(sealMembers), "unsealed": .array(unsealed.map { .string($0) })]
+    }
+
+    private static func cachedSeal(
+        covering cursor: LogCursor, in cache: inout [Int64: (seal: Seal, leafHashes: [MerkleTree.Hash], index: [Int64: Int])], store: SealStore
+    ) throws -> (seal: Seal, leafHashes: [MerkleTree.Hash], index: [Int64: Int])? {
+        if let hit = cache.values.first(where: { $0.seal.after < cursor && cursor <= $0.seal.through }) { return hit }
+        guard let seal = try store.covering(cursor), seal.after < cursor else { return nil }
+        let leaves = Seal.decodeLeaves(seal.leaves)
+        let entry = (seal, Seal.leafHashes(seal.leaves), Dictionary(uniqueKeysWithValues: leaves.enumerated().map { ($1.position, $0) }))
+        cache[seal.sealNo] = entry
+        return entry
+    }
+
+    /// Checks a proofs document offline: each seal's signature with `keys`, and
+    /// each proof's audit path to its seal's root. Returns how many proofs held.
+    package static func verify(_ document: JSONValue, keys: [PublicKeyRecord]) throws(ProofError) -> Int {
+        var roots: [String: (root: [UInt8], size: Int)] = [:]
+        for (number, seal) in document["seals"]?.objectValue ?? [] {
+            guard let bodyText = seal["body_base64"]?.stringValue, let body = Data(base64Encoded: bodyText).map(Array.init),
+                let signature = try? DetachedSignature(reading: (seal["signature"] ?? .null).canonicalBytes)
+            else { throw .malformed("seal \(number) lacks its body or signature") }
+            do {
+                _ = try signature.verify(body, withAnyOf: keys)
+            } catch {
+                throw .badSeal(number, "its signature does not verify: \(error)")
+            }
+            guard let parsed = try? JSONParser.parse(body), let root = parsed["merkle_root"]?.stringValue.flatMap({ [UInt8](hexString: $0) }),
+                let size = parsed["events"]?.numberValue
+            else { throw .badSeal(number, "its body names no Merkle root") }
+            roots[number] = (root, Int(size))
+        }
+        var held = 0
+        for proof in document["proofs"]?.arrayValue ?? [] {
+            guard let number = proof["seal"]?.numberValue.map({ String(Int($0)) }), let sealed = roots[number],
+                let position = proof["position"]?.numberValue, let index = proof["leaf_index"]?.numberValue,
+                let hash = proof["content_sha256"]?.stringValue.flatMap({ [UInt8](hexString: $0) }),
+                let path = proof["audit_path"]?.arrayValue?.compactMap({ $0.stringValue.flatMap { [UInt8](hexString: $0) } })
+            else { throw .malformed("a proof lacks a field or names a seal the file does not hold") }
+            let leaf = MerkleTree.leafHash(Seal.leaf(position: Int64(position), contentHash: hash))
+            guard MerkleTree.verify(leafHash: leaf, index: Int(index), size: sealed.size, proof: path, root: sealed.root) else {
+                throw .badProof(proof["event_id"]?.stringValue ?? "?", Int64(position))
+            }
+            held += 1
+        }
+        return held
+    }
+}
+
+/// Why a proofs document does not hold.
+package enum ProofError: Error, CustomStringConvertible {
+    case malformed(String)
+    case badSeal(String, String)
+    case badProof(String, Int64)
+
+    package var description: String {
+        switch self {
+        case .malformed(let problem): "malformed proofs: \(problem)"
+        case .badSeal(let number, let problem): "seal \(number): \(problem)"
+        case .badProof(let eventID, let position): "the proof for event \(eventID) at position \(position) does not lead to its seal's root"
+        }
+    }
+}
