@@ -12,6 +12,8 @@ package struct DeadLetterReplayer {
         package var replayed = 0
         package var stillRejected: [(id: Int64, rejection: Rejection)] = []
         package var erased: [Int64] = []
+        /// Letters whose event reuses a stored event's id with other content: kept as conflicts, left open.
+        package var conflicts: [(id: Int64, originalPosition: Int64)] = []
     }
 
     let store: EventStore
@@ -39,8 +41,10 @@ package struct DeadLetterReplayer {
             case .success(let event):
                 var incoming = [IncomingEvent(event: event, origin: letter.origin)]
                 if let vault { incoming = try vault.seal(incoming, on: store.connection) }
-                _ = try store.storeReplayed(incoming[0], deadLetterID: letter.id)
-                outcome.replayed += 1
+                switch try store.storeReplayed(incoming[0], deadLetterID: letter.id) {
+                case .stored: outcome.replayed += 1
+                case .conflict(let position): outcome.conflicts.append((letter.id, position))
+                }
             case .failure(let rejection):
                 try deadLetters.recordReplayFailure(id: letter.id, rejection: rejection)
                 outcome.stillRejected.append((letter.id, rejection))

@@ -65,8 +65,11 @@ package struct DeadLetterStore {
     }
 
     package func recordReplayFailure(id: Int64, rejection: Rejection) throws {
-        try connection.query(
-            "UPDATE dead_letters SET last_replay_error = $2 WHERE id = $1", [.int(id), .text(rejection.description)])
+        try recordReplayFailure(id: id, detail: rejection.description)
+    }
+
+    package func recordReplayFailure(id: Int64, detail: String) throws {
+        try connection.query("UPDATE dead_letters SET last_replay_error = $2 WHERE id = $1", [.int(id), .text(detail)])
     }
 
     private static func decode(_ row: [String?]) -> StoredDeadLetter {

@@ -261,19 +261,34 @@ package func postgresArrayLiteral(_ elements: [String?]) -> String {
     return String(decoding: out, as: UTF8.self)
 }
 
+/// What replaying a dead letter's event did.
+package enum ReplayResult: Sendable, Equatable {
+    /// Stored at this position (an earlier one if the same event was already stored).
+    case stored(position: Int64)
+    /// Its `(source, id)` is stored with other content: kept as an event conflict; the dead letter stays open.
+    case conflict(originalPosition: Int64)
+}
+
 extension EventStore {
     /// Stores a replayed dead letter's event and settles the dead letter, in one transaction.
-    /// Returns the event's position (an earlier one if the event was already stored).
-    package func storeReplayed(_ incoming: IncomingEvent, deadLetterID: Int64) throws -> Int64? {
+    package func storeReplayed(_ incoming: IncomingEvent, deadLetterID: Int64) throws -> ReplayResult {
         try connection.transaction {
             _ = try appendEvents([incoming])
-            let position = try connection.query(
-                "SELECT position FROM events WHERE source = $1 AND event_id = $2",
-                [.text(incoming.event.source), .text(incoming.event.id)]
-            ).scalar.flatMap { Int64($0) }
-            try DeadLetterStore(connection: connection).markReplayed(id: deadLetterID, position: position)
+            let row = try connection.query(
+                "SELECT position, content_hash = $3 FROM events WHERE source = $1 AND event_id = $2",
+                [.text(incoming.event.source), .text(incoming.event.id), .bytes(incoming.event.contentHash)]
+            ).rows[0]
+            let position = Int64(row[0]!)!
+            let letters = DeadLetterStore(connection: connection)
+            guard row[1] == "t" else {
+                try letters.recordReplayFailure(
+                    id: deadLetterID,
+                    detail: "conflicts with the event stored at position \(position) (same source and id, other content): recorded as an event conflict")
+                return .conflict(originalPosition: position)
+            }
+            try letters.markReplayed(id: deadLetterID, position: position)
             try connection.execute("NOTIFY \(EventStore.notificationChannel)")
-            return position
+            return .stored(position: position)
         }
     }
 }

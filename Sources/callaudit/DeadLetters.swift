@@ -97,7 +97,8 @@ struct DeadLetters: ParsableCommand {
             let progress = Progress("replay", total: letters.count, unit: "dead letters")
             let outcome = try DeadLetterReplayer(connection: connection, decoder: decoder, vault: vault).replay(letters) { progress.update($0) }
             progress.finish()
-            print("replayed \(outcome.replayed) of \(letters.count); \(outcome.stillRejected.count) still rejected; \(outcome.erased.count) erased")
+            print("replayed \(outcome.replayed) of \(letters.count); \(outcome.stillRejected.count) still rejected; \(outcome.erased.count) erased; \(outcome.conflicts.count) conflicting with a stored event")
+            for (id, position) in outcome.conflicts.prefix(20) { print("  \(id): conflicts with the event at position \(position) (see `callaudit conflicts`)") }
             for (id, rejection) in outcome.stillRejected.prefix(20) { print("  \(id): \(rejection)") }
         }
     }

@@ -245,6 +245,29 @@ struct IntegrityTests {
         #expect(try runCallAudit(verify).status != 0, "a bent proof is refused")
     }
 
+    @Test("a dead letter whose replay reuses a stored event's id with other content becomes a conflict, not a replay")
+    func replayConflict() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let kafka = try TestKafka(partitions: 1)
+        let original = ContractEvent.callEnded(id: "twice")
+        guard case .object(var members) = original else { return }
+        members.append((key: "padding", value: .string(String(repeating: "x", count: 20_000))))
+        let oversized = JSONValue.object(members)
+        try kafka.produce([
+            SimulatedMessage(topic: .calls, key: "k", headers: [], value: original.canonicalBytes, time: Timestamp(microseconds: 0)),
+            SimulatedMessage(topic: .calls, key: "k", headers: [], value: oversized.canonicalBytes, time: Timestamp(microseconds: 0)),
+        ])
+        let ingest = RunningIngest(kafka.ingestConfiguration(database, maxMessageBytes: 16_384))
+        #expect(try waitUntil(seconds: 60) { try consumed(database) == 2 })
+        ingest.stop()
+        let raised = try runCallAudit(["deadletters", "replay", "--database-url", database.ownerURL, "--max-message-bytes", "65536"])
+        #expect(raised.status == 0 && raised.output.contains("replayed 0 of 1") && raised.output.contains("1 conflicting"), "\(raised.output)")
+        #expect(try database.count("SELECT count(*) FROM event_conflicts") == 1)
+        #expect(try database.count("SELECT count(*) FROM dead_letters WHERE status = 'open' AND last_replay_error LIKE '%conflicts with the event stored at position%'") == 1)
+        #expect(try database.count("SELECT count(*) FROM events WHERE type = 'call.ended'") == 1, "the original stands")
+    }
+
     @Test("a projection rebuild changes no seal")
     func rebuildKeepsSeals() throws {
         let store = try SealedStore()
