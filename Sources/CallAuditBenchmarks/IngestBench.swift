@@ -1,6 +1,8 @@
 import ArgumentParser
 import CallAuditDomain
 import CallAuditIngest
+import CallAuditIntegrity
+import CallAuditSigning
 import CallAuditProjections
 import CallAuditSimulator
 import CallAuditStore
@@ -30,6 +32,9 @@ struct IngestBench: ParsableCommand {
     @Option(help: "A second empty, migrated database: the same backlog is ingested into it with encryption off, for comparison.")
     var plainDatabaseURL: String?
 
+    @Option(help: "A third empty, migrated database: the same backlog ingested sealed but with no seal chain being built, to measure what the sealer costs.")
+    var noChainDatabaseURL: String?
+
     @Option(help: "Messages per transaction.")
     var batchSize = 5_000
 
@@ -56,8 +61,15 @@ struct IngestBench: ParsableCommand {
 
         note("ingesting \(messages) events, personal data sealed")
         let keys = try KeyEncryptionKeys.single(base64: Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString())
-        let result = try ingest(brokers: brokers, url: url, group: "bench-sealed", keys: keys, messages: messages, logger: logger)
+        let chainKeys = try KeyRing.open(scratch.appendingPathComponent("keys"))
+        let result = try ingest(
+            brokers: brokers, url: url, group: "bench-sealed", keys: keys, messages: messages, logger: logger, chain: chainKeys.directory)
         let peakRSS = peakResidentMegabytes()
+        let noChain = try noChainDatabaseURL.map { otherURL in
+            try requireEmptyStore(otherURL)
+            note("ingesting the same \(messages) events again, sealed, without the seal chain")
+            return try ingest(brokers: brokers, url: otherURL, group: "bench-nochain", keys: keys, messages: messages, logger: logger)
+        }
         let plain = try plainDatabaseURL.map { plainURL in
             try requireEmptyStore(plainURL)
             note("ingesting the same \(messages) events again, encryption off")
@@ -78,6 +90,17 @@ struct IngestBench: ParsableCommand {
             peak RSS (ingest):       \(peakRSS) MB (sealed pass)
             stages busy (sealed):    \(result.busy)
             """)
+        if let chain = result.chain {
+            print("""
+                seal chain:              \(chain.seals) seals; during ingest at most \(chain.maxUnsealed) events waited for one (oldest \(String(format: "%.1f", chain.maxLag)) s); all sealed \(String(format: "%.1f", chain.catchUp)) s after the last commit
+                """)
+        }
+        if let noChain {
+            print("""
+                without the seal chain:  \(Int(noChain.steadyRate)) events/s (same backlog, third database)
+                with / without chain:    \(String(format: "%.1f", result.steadyRate / noChain.steadyRate * 100)) % (the sealer costs \(String(format: "%.1f", (1 - result.steadyRate / noChain.steadyRate) * 100)) %)
+                """)
+        }
         if let plain {
             print("""
                 encryption off:          \(Int(plain.steadyRate)) events/s (same backlog, second database)
@@ -95,6 +118,8 @@ struct IngestBench: ParsableCommand {
         var stages: (poll: Double, seal: Double, commit: Double)
         var cpu: (poll: Double, seal: Double, commit: Double)
         var elapsed: Double
+        /// The seal chain built alongside, when it was.
+        var chain: (seals: Int, maxUnsealed: Int, maxLag: Double, catchUp: Double)?
 
         var busy: String {
             func share(_ wall: Double, _ cpu: Double) -> String {
@@ -104,7 +129,9 @@ struct IngestBench: ParsableCommand {
         }
     }
 
-    private func ingest(brokers: String, url: String, group: String, keys: KeyEncryptionKeys?, messages: Int, logger: Logger) throws -> IngestResult {
+    private func ingest(
+        brokers: String, url: String, group: String, keys: KeyEncryptionKeys?, messages: Int, logger: Logger, chain keyDirectory: URL? = nil
+    ) throws -> IngestResult {
         let collected = Mutex<(latencies: [Duration], done: Int, firstStart: ContinuousClock.Instant?)>(([], 0, nil))
         let finished = DispatchSemaphore(value: 0)
         let configuration = IngestConfiguration(
@@ -120,12 +147,36 @@ struct IngestBench: ParsableCommand {
             }
             if done >= messages { finished.signal() }
         }
+        // The seal chain as `serve` builds it, on threads of its own, and how far behind it falls.
+        let sealer = keyDirectory.map { SealerService(database: DatabaseConfiguration(url: url), schedule: SealSchedule(), keyDirectory: $0, logger: logger) }
+        let lag = Mutex<(unsealed: Int, seconds: Double)>((0, 0))
+        let sampling = Atomic<Bool>(sealer != nil)
+        if let sealer {
+            Thread { sealer.run() }.start()
+            Thread {
+                guard let connection = try? PostgresConnection(conninfo: url) else { return }
+                while sampling.load(ordering: .relaxed) {
+                    if let (count, age) = try? Self.unsealed(connection) { lag.withLock { $0 = (max($0.unsealed, count), max($0.seconds, age)) } }
+                    Thread.sleep(forTimeInterval: 0.5)
+                }
+            }.start()
+        }
         let started = ContinuousClock.now
         let thread = Thread { do { try loop.run() } catch { note("ingest failed: \(error)") } }
         thread.start()
         finished.wait()
         let ended = ContinuousClock.now
         loop.requestStop()
+        var chain: (seals: Int, maxUnsealed: Int, maxLag: Double, catchUp: Double)?
+        if let sealer {
+            let connection = try PostgresConnection(conninfo: url)
+            while (try Self.unsealed(connection)).count > 0 { Thread.sleep(forTimeInterval: 0.1) }
+            let catchUp = ended.duration(to: .now).inSeconds
+            sampling.store(false, ordering: .relaxed)
+            sealer.requestStop()
+            let seals = Int(try connection.query("SELECT count(*) FROM seals").scalar ?? "0") ?? 0
+            chain = lag.withLock { (seals, $0.unsealed, $0.seconds, catchUp) }
+        }
         func seconds(_ counter: borrowing Atomic<Int>) -> Double { Double(counter.load(ordering: .relaxed)) / 1e9 }
         return collected.withLock { state in
             IngestResult(
@@ -133,8 +184,20 @@ struct IngestBench: ParsableCommand {
                 totalRate: Double(messages) / started.duration(to: ended).inSeconds, latencies: state.latencies,
                 stages: (seconds(statistics.pollNanoseconds), seconds(statistics.sealNanoseconds), seconds(statistics.commitNanoseconds)),
                 cpu: (seconds(statistics.pollCPUNanoseconds), seconds(statistics.sealCPUNanoseconds), seconds(statistics.commitCPUNanoseconds)),
-                elapsed: started.duration(to: ended).inSeconds)
+                elapsed: started.duration(to: ended).inSeconds, chain: chain)
         }
+    }
+
+    /// Events after the newest seal, and how long the oldest has been stored.
+    private static func unsealed(_ connection: PostgresConnection) throws -> (count: Int, age: Double) {
+        let row = try connection.query(
+            """
+            SELECT count(*), coalesce(extract(epoch FROM now() - min(e.ingested_at)), 0) FROM events e
+            WHERE (e.transaction_id, e.position) > (
+                coalesce((SELECT through_txid FROM seals ORDER BY seal_no DESC LIMIT 1), '0'::xid8),
+                coalesce((SELECT through_position FROM seals ORDER BY seal_no DESC LIMIT 1), 0))
+            """).rows[0]
+        return (Int(row[0]!) ?? 0, Double(row[1]!) ?? 0)
     }
 
     /// psql `\copy` of the ingested rows, exported first, into a table with the same columns, indexes and constraints.
