@@ -92,7 +92,10 @@ package struct StoreVerifier {
         if let problem = bodyProblem(seal, after: previous) { return problem }
         var stored = Seal.decodeLeaves(seal.leaves)[...]
         var problem: StoreVerification.Break?
-        try forEachEvent(after: seal.after, through: seal.through) { position, storedHash, actual in
+        // The count bounds the read (one more than sealed shows an insertion), and steers the
+        // planner to the index: row comparisons on (transaction_id, position) are estimated
+        // far too wide, and without a limit it picks a parallel scan of the whole table.
+        try forEachEvent(after: seal.after, through: seal.through, limit: seal.eventCount + 1) { position, storedHash, actual in
             guard problem == nil else { return }
             result.eventsChecked += 1
             if result.eventsChecked % 10_000 == 0 { progress?(result.eventsChecked) }
