@@ -39,7 +39,7 @@ struct VerifyStoreBench: ParsableCommand {
         note("verify-store")
         let progress = Progress("verify-store", total: events, unit: "events")
         let verifyStarted = ContinuousClock.now
-        let result = try StoreVerifier(connection: connection, keys: keys.published).verify { progress.update($0) }
+        let result = try StoreVerifier(connection: connection, keys: keys.published, reader: try PostgresConnection(conninfo: url)).verify { progress.update($0) }
         let verifySeconds = verifyStarted.duration(to: .now).inSeconds
         progress.finish(result.eventsChecked)
         guard result.intact, result.eventsChecked == events else { throw ValidationError("verify-store did not pass: \(String(describing: result.firstBreak))") }

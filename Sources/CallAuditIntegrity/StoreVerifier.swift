@@ -43,10 +43,13 @@ package struct StoreVerification: Sendable {
 package struct StoreVerifier {
     package let connection: PostgresConnection
     package let keys: [PublicKeyRecord]
+    /// A second session for reading the next seal's events while this one's are hashed; nil reads in turn.
+    private let reader: PostgresConnection?
 
-    package init(connection: PostgresConnection, keys: [PublicKeyRecord]) {
+    package init(connection: PostgresConnection, keys: [PublicKeyRecord], reader: PostgresConnection? = nil) {
         self.connection = connection
         self.keys = keys
+        self.reader = reader
     }
 
     /// Verifies from seal `fromSeal` on (its predecessor is checked too, as the chain's anchor).
@@ -63,15 +66,18 @@ package struct StoreVerifier {
             previous = anchor
         }
         var next = fromSeal
+        let ranges = RangeReader(connection: reader ?? connection, readAhead: reader != nil)
         while true {
             let page = try store.list(after: next - 1, limit: 20)
             guard !page.isEmpty else { break }
-            for seal in page {
+            for (index, seal) in page.enumerated() {
                 guard seal.sealNo == next else {
                     result.firstBreak = .init(kind: .missingSeal, sealNo: next, detail: "the chain jumps from seal \(next - 1) to seal \(seal.sealNo)")
                     return result
                 }
-                if let problem = try check(seal, after: previous, into: &result, progress: progress) {
+                let rows = try ranges.take(seal)
+                if index + 1 < page.count { ranges.prefetch(page[index + 1]) }
+                if let problem = try check(seal, rows: rows, after: previous, into: &result, progress: progress) {
                     result.firstBreak = problem
                     return result
                 }
@@ -87,25 +93,21 @@ package struct StoreVerifier {
 
     // MARK: One seal
 
-    private func check(_ seal: Seal, after previous: Seal?, into result: inout StoreVerification, progress: ((Int) -> Void)?) throws -> StoreVerification.Break? {
+    private func check(
+        _ seal: Seal, rows: [EventRow], after previous: Seal?, into result: inout StoreVerification, progress: ((Int) -> Void)?
+    ) throws -> StoreVerification.Break? {
         if let problem = signatureProblem(seal) { return problem }
         if let problem = bodyProblem(seal, after: previous) { return problem }
         var stored = Seal.decodeLeaves(seal.leaves)[...]
-        var problem: StoreVerification.Break?
-        // The count bounds the read (one more than sealed shows an insertion), and steers the
-        // planner to the index: row comparisons on (transaction_id, position) are estimated
-        // far too wide, and without a limit it picks a parallel scan of the whole table.
-        try forEachEvent(after: seal.after, through: seal.through, limit: seal.eventCount + 1) { position, storedHash, actual in
-            guard problem == nil else { return }
+        for row in rows {
             result.eventsChecked += 1
             if result.eventsChecked % 10_000 == 0 { progress?(result.eventsChecked) }
-            if !storedHash.elementsEqual(actual) {
-                problem = .init(kind: .edited, sealNo: seal.sealNo, position: position, detail: "the event's bytes no longer match its stored content hash")
-                return
+            let actual = Array(SHA256.hash(data: row.bytes))
+            guard row.storedHash == actual else {
+                return .init(kind: .edited, sealNo: seal.sealNo, position: row.position, detail: "the event's bytes no longer match its stored content hash")
             }
-            problem = compare(position: position, hash: actual, against: &stored, seal: seal)
+            if let problem = compare(position: row.position, hash: actual, against: &stored, seal: seal) { return problem }
         }
-        if let problem { return problem }
         if let missing = stored.first {
             return .init(kind: .deleted, sealNo: seal.sealNo, position: missing.position, detail: "an event sealed here is gone from the store")
         }
@@ -221,5 +223,76 @@ package struct StoreVerifier {
             body(position, row.bytes(2), Array(SHA256.hash(data: row.bytes(3))))
         }
         last?(cursor)
+    }
+}
+
+/// One event as read for verification: its position, stored content hash and bytes.
+struct EventRow: Sendable {
+    var position: Int64
+    var storedHash: [UInt8]
+    var bytes: [UInt8]
+}
+
+/// Reads each seal's range of events; with read-ahead, the next range is read
+/// on its own session while the caller hashes this one, so PostgreSQL and the
+/// hashing overlap instead of taking turns.
+private final class RangeReader: @unchecked Sendable {
+    /// Used by one thread at a time: the read-ahead queue while a read is pending, the caller otherwise.
+    private let session: PostgresConnection.Handle
+    private let readAhead: Bool
+    private let queue = DispatchQueue(label: "callaudit.verify-store.read-ahead")
+    private var pending: (sealNo: Int64, done: DispatchSemaphore, box: ResultBox)?
+
+    private final class ResultBox: @unchecked Sendable { var result: Result<[EventRow], any Error>? }
+
+    init(connection: PostgresConnection, readAhead: Bool) {
+        self.session = PostgresConnection.Handle(connection)
+        self.readAhead = readAhead
+    }
+
+    func prefetch(_ seal: Seal) {
+        guard readAhead, pending == nil else { return }
+        let done = DispatchSemaphore(value: 0)
+        let box = ResultBox()
+        pending = (seal.sealNo, done, box)
+        queue.async { [session] in
+            box.result = Result { try Self.read(seal, on: session.connection) }
+            done.signal()
+        }
+    }
+
+    func take(_ seal: Seal) throws -> [EventRow] {
+        if let pending, pending.sealNo == seal.sealNo {
+            pending.done.wait()
+            self.pending = nil
+            return try pending.box.result!.get()
+        }
+        if let pending {
+            pending.done.wait()
+            self.pending = nil
+        }
+        return try Self.read(seal, on: session.connection)
+    }
+
+    /// The count bounds the read (one more than sealed shows an insertion), and steers the
+    /// planner to the index: row comparisons on (transaction_id, position) are estimated
+    /// far too wide, and without a limit it picks a parallel scan of the whole table.
+    private static func read(_ seal: Seal, on connection: PostgresConnection) throws -> [EventRow] {
+        var rows: [EventRow] = []
+        rows.reserveCapacity(seal.eventCount + 1)
+        try connection.forEachRow(
+            """
+            SELECT position, content_hash, event FROM events
+            WHERE (transaction_id, position) > ($1::xid8, $2::bigint) AND (transaction_id, position) <= ($3::xid8, $4::bigint)
+            ORDER BY transaction_id, position LIMIT $5
+            """,
+            [
+                .text(String(seal.after.transactionID)), .int(seal.after.position), .text(String(seal.through.transactionID)),
+                .int(seal.through.position), .int(Int64(seal.eventCount + 1)),
+            ], binary: true
+        ) { row in
+            rows.append(EventRow(position: Int64(bitPattern: row.bigEndian(0)!), storedHash: Array(row.bytes(1)), bytes: Array(row.bytes(2))))
+        }
+        return rows
     }
 }

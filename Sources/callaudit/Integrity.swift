@@ -32,7 +32,7 @@ struct VerifyStore: ParsableCommand {
         let publicKeys = try publishedKeys()
         let total = Int(try connection.query("SELECT count(*) FROM events").scalar ?? "0") ?? 0
         let progress = Progress("verify-store", total: total, unit: "events")
-        let result = try StoreVerifier(connection: connection, keys: publicKeys).verify(fromSeal: fromSeal) { progress.update($0) }
+        let result = try StoreVerifier(connection: connection, keys: publicKeys, reader: try database.connect()).verify(fromSeal: fromSeal) { progress.update($0) }
         progress.finish(result.eventsChecked)
         print("seals checked: \(result.sealsChecked)\(result.lastSeal.map { " (through seal \($0))" } ?? "")")
         print("events checked: \(result.eventsChecked), of which \(result.unsealedEvents) not yet sealed")

@@ -25,6 +25,9 @@ CREATE TABLE seals (
 
 COMMENT ON TABLE seals IS 'Signed checkpoints chaining the event log. Append-only.';
 
+-- Hashes do not compress: storing them as they are saves the CPU pglz would spend trying.
+ALTER TABLE seals ALTER COLUMN leaves SET STORAGE EXTERNAL;
+
 CREATE TRIGGER seals_no_update_or_delete
     BEFORE UPDATE OR DELETE ON seals
     FOR EACH ROW EXECUTE FUNCTION callaudit_reject_change();
