@@ -50,7 +50,7 @@ package struct Sealer {
         try connection.transaction {
             try connection.execute("SELECT pg_advisory_xact_lock(hashtextextended('callaudit.seals', 0))")
             let store = SealStore(connection: connection)
-            let previous = try store.latest()
+            let previous = try store.head()
             let horizon = try EventLog(connection: connection).horizon()
             var leaves: [UInt8] = []
             leaves.reserveCapacity(schedule.maxEvents * Seal.leafSize)
