@@ -88,6 +88,11 @@ package final class SealerService: Sendable {
     private let canceller = CancelSlot()
 
     package init(database: DatabaseConfiguration, schedule: SealSchedule, keyDirectory: URL, logger: Logger) {
+        var database = database
+        // A seal commits without waiting for the disk: anything that names it (a report) commits
+        // later in the WAL and flushes it too; a crash before that loses a seal nothing names,
+        // and the next round seals the same events again.
+        database.sessionSettings += [("synchronous_commit", "off")]
         self.database = database
         self.schedule = schedule
         self.keyDirectory = keyDirectory
