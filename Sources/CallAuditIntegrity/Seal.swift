@@ -45,7 +45,7 @@ package struct Seal: Sendable {
             "seal": .number(Double(sealNo)),
             "after": cursorJSON(after), "through": cursorJSON(through),
             "events": .number(Double(count)),
-            "merkle_root": .string(merkleRootHex(root)),
+            "merkle_root": .string(root.hexString),
             "leaves_sha256": .string(Array(SHA256.hash(data: leaves)).hexString),
             "previous_seal_sha256": previous.map { .string($0.hash.hexString) } ?? .null,
             "sealed_at": .string(time.rfc3339),
@@ -93,6 +93,4 @@ package struct Seal: Sendable {
     private static func cursorJSON(_ cursor: LogCursor) -> JSONValue {
         ["transaction_id": .string(String(cursor.transactionID)), "position": .number(Double(cursor.position))]
     }
-
-    private static func merkleRootHex(_ root: [UInt8]) -> String { root.hexString }
 }

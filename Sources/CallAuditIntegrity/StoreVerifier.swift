@@ -184,7 +184,7 @@ package struct StoreVerifier {
         var from = cursor
         while problem == nil {
             var seen = 0
-            try forEachEvent(after: from, through: nil, limit: 20_000) { position, storedHash, actual in
+            try forEachEvent(after: from, limit: 20_000) { position, storedHash, actual in
                 seen += 1
                 result.unsealedEvents += 1
                 result.eventsChecked += 1
@@ -198,31 +198,23 @@ package struct StoreVerifier {
         return problem
     }
 
-    /// Each event in (after, through], in seal order: position, stored content hash, and the SHA-256 of its bytes.
+    /// Up to `limit` events after `after`, in seal order: position, stored content hash, and the SHA-256 of its bytes; then the last cursor.
     private func forEachEvent(
-        after: LogCursor, through: LogCursor?, limit: Int? = nil,
-        _ body: (Int64, UnsafeRawBufferPointer, [UInt8]) -> Void, last: ((LogCursor) -> Void)? = nil
+        after: LogCursor, limit: Int, _ body: (Int64, UnsafeRawBufferPointer, [UInt8]) -> Void, last: (LogCursor) -> Void
     ) throws {
-        var parameters: [PostgresValue] = [.text(String(after.transactionID)), .int(after.position)]
-        var bound = ""
-        if let through {
-            bound = "AND (transaction_id, position) <= ($3::xid8, $4::bigint)"
-            parameters += [.text(String(through.transactionID)), .int(through.position)]
-        }
-        let limitClause = limit.map { "LIMIT \($0)" } ?? ""
         var cursor = after
         try connection.forEachRow(
             """
             SELECT transaction_id, position, content_hash, event FROM events
-            WHERE (transaction_id, position) > ($1::xid8, $2::bigint) \(bound)
-            ORDER BY transaction_id, position \(limitClause)
-            """, parameters, binary: true
+            WHERE (transaction_id, position) > ($1::xid8, $2::bigint)
+            ORDER BY transaction_id, position LIMIT $3
+            """, [.text(String(after.transactionID)), .int(after.position), .int(Int64(limit))], binary: true
         ) { row in
             let position = Int64(bitPattern: row.bigEndian(1)!)
             cursor = LogCursor(transactionID: row.bigEndian(0)!, position: position)
             body(position, row.bytes(2), Array(SHA256.hash(data: row.bytes(3))))
         }
-        last?(cursor)
+        last(cursor)
     }
 }
 

@@ -77,19 +77,7 @@ package final class KafkaConsumer {
 
     /// Every partition of `topics`, from a fresh metadata request.
     package func partitions(of topics: [String], timeout: Duration = .seconds(5)) throws(KafkaError) -> [TopicPartition] {
-        var metadata: UnsafePointer<rd_kafka_metadata>?
-        let milliseconds = Int32(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
-        let err = rd_kafka_metadata(handle, 1, nil, &metadata, milliseconds)
-        guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else { throw KafkaError(err, context: "metadata") }
-        defer { rd_kafka_metadata_destroy(metadata) }
-        var result: [TopicPartition] = []
-        for i in 0..<Int(metadata.pointee.topic_cnt) {
-            let topic = metadata.pointee.topics[i]
-            let name = String(cString: topic.topic)
-            guard topics.contains(name) else { continue }
-            result += (0..<topic.partition_cnt).map { TopicPartition(topic: name, partition: $0) }
-        }
-        return result.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
+        try topicPartitions(handle, topics: topics, timeout: timeout)
     }
 
     /// Starts consuming these partitions at these offsets (nil: from the beginning),

@@ -29,28 +29,13 @@ package final class KafkaWatermarks: @unchecked Sendable {
     package func highWatermarks(topics: [String], timeout: Duration) throws(KafkaError) -> [TopicPartition: Int64] {
         let milliseconds = Int32(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
         var result: [TopicPartition: Int64] = [:]
-        for (topic, partitions) in try partitionCounts(topics: topics, timeoutMilliseconds: milliseconds) {
-            for partition in 0..<partitions {
-                var low: Int64 = 0
-                var high: Int64 = 0
-                let err = rd_kafka_query_watermark_offsets(handle, topic, partition, &low, &high, milliseconds)
-                guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, context: "watermarks of \(topic)[\(partition)]") }
-                result[TopicPartition(topic: topic, partition: partition)] = high
-            }
+        for tp in try topicPartitions(handle, topics: topics, timeout: timeout) {
+            var low: Int64 = 0
+            var high: Int64 = 0
+            let err = rd_kafka_query_watermark_offsets(handle, tp.topic, tp.partition, &low, &high, milliseconds)
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, context: "watermarks of \(tp)") }
+            result[tp] = high
         }
         return result
-    }
-
-    private func partitionCounts(topics: [String], timeoutMilliseconds: Int32) throws(KafkaError) -> [(String, Int32)] {
-        var metadata: UnsafePointer<rd_kafka_metadata>?
-        let err = rd_kafka_metadata(handle, 1, nil, &metadata, timeoutMilliseconds)
-        guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else { throw KafkaError(err, context: "metadata") }
-        defer { rd_kafka_metadata_destroy(metadata) }
-        var counts: [String: Int32] = [:]
-        for i in 0..<Int(metadata.pointee.topic_cnt) {
-            let topic = metadata.pointee.topics[i]
-            counts[String(cString: topic.topic)] = topic.partition_cnt
-        }
-        return topics.compactMap { name in counts[name].map { (name, $0) } }
     }
 }

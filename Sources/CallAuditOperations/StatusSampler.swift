@@ -66,7 +66,8 @@ package final class StatusSampler: @unchecked Sendable {
             ingest: ingestStatus(consumed: consumed, head: try headPosition(connection), now: now),
             projections: try projections.projections.map { try projectionStatus($0, connection: connection, now: now) },
             horizonHolder: projections.horizonHolder?.summary,
-            deadLetters: try read.storeSummary().deadLetters.map { .init(reason: $0.reason, status: $0.status, count: $0.count) },
+            // Not `storeSummary()`: it also counts every event by type, a scan of the whole log each sample.
+            deadLetters: try DeadLetterStore(connection: connection).counts().map { .init(reason: $0.reason, status: $0.status, count: $0.count) },
             openRequests: try openRequests(connection),
             today: String(today.rfc3339.prefix(10)),
             findingsToday: try read.findingCounts(FindingQuery(from: today, to: today.adding(seconds: 86_400)))
