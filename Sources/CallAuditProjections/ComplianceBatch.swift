@@ -14,10 +14,10 @@ struct ComplianceBatch {
         self.policy = policy
     }
 
-    private var callTable: FactTable<CallFacts> { FactTable(connection: connection, table: "compliance_calls", keyColumn: "call_id") }
-    private var recordingTable: FactTable<RecordingFacts> { FactTable(connection: connection, table: "compliance_recordings", keyColumn: "recording_id") }
-    private var holdTable: FactTable<HoldFacts> { FactTable(connection: connection, table: "compliance_holds", keyColumn: "hold_id") }
-    private var requestTable: FactTable<RequestRecord> { FactTable(connection: connection, table: "compliance_requests", keyColumn: "request_id") }
+    private var callTable: FactTable<CallFacts> { .calls(on: connection) }
+    private var recordingTable: FactTable<RecordingFacts> { .recordings(on: connection) }
+    private var holdTable: FactTable<HoldFacts> { .holds(on: connection) }
+    private var requestTable: FactTable<RequestRecord> { .requests(on: connection) }
 
     /// Loads every fact the batch's events touch, and the recordings of touched holds.
     mutating func load(for events: [FactEvent]) throws {
@@ -51,7 +51,7 @@ struct ComplianceBatch {
 
     /// Judges every changed subject, reconciles findings, writes facts and deadlines back.
     mutating func judgeAndSave(now: Timestamp, logPosition: Int64?) throws {
-        try saveSubjectIndex()
+        try SubjectCallIndex(connection: connection).add(fold.subjectCalls)
         // A call's consents bear on its recordings (training), so they are re-judged with it.
         let callRecordings = try recordingIDs(ofCalls: fold.changedCalls)
         fold.recordings.merge(try recordingTable.load(callRecordings.subtracting(fold.recordings.keys))) { current, _ in current }
@@ -66,8 +66,7 @@ struct ComplianceBatch {
         let verdicts = fold.judge(recordings: judgedRecordings, requestRecordings: requestRecordings, policy: policy, now: now)
         try FindingsTable(connection: connection).reconcile(verdicts.findings, logPosition: logPosition)
         try callTable.save(fold.calls.filter { fold.changedCalls.contains($0.key) })
-        try recordingTable.save(
-            fold.recordings.filter { fold.changedRecordings.contains($0.key) }, extraColumn: ("call_id", "text", { $0.callID }))
+        try recordingTable.saveWithCalls(fold.recordings.filter { fold.changedRecordings.contains($0.key) })
         try holdTable.save(fold.holds.filter { fold.changedHolds.contains($0.key) })
         try requestTable.save(
             fold.requests.filter { fold.changedRequests.contains($0.key) },
@@ -88,26 +87,9 @@ struct ComplianceBatch {
 
     /// The recordings of every call the subject took part in, loaded into the fold.
     private mutating func subjectRecordings(_ keys: [String]) throws -> Set<String> {
-        guard !keys.isEmpty else { return [] }
-        let ids = Set(try connection.query(
-            """
-            SELECT r.recording_id FROM compliance_subject_calls s
-            JOIN compliance_recordings r ON r.call_id = s.call_id WHERE s.subject_key = ANY($1::text[])
-            """, [.text(postgresArrayLiteral(keys))]
-        ).map { $0[0]! })
+        let ids = try SubjectCallIndex(connection: connection).recordingIDs(ofSubjects: keys)
         fold.recordings.merge(try recordingTable.load(ids.subtracting(fold.recordings.keys))) { current, _ in current }
         return ids
-    }
-
-    private func saveSubjectIndex() throws {
-        guard !fold.subjectCalls.isEmpty else { return }
-        try connection.query(
-            """
-            INSERT INTO compliance_subject_calls (subject_key, call_id, party_id)
-            SELECT k, c, p FROM unnest($1::text[], $2::text[], $3::text[]) AS x(k, c, p) ON CONFLICT DO NOTHING
-            """,
-            [.text(postgresArrayLiteral(fold.subjectCalls.map(\.key))), .text(postgresArrayLiteral(fold.subjectCalls.map(\.callID))),
-             .text(postgresArrayLiteral(fold.subjectCalls.map(\.partyID)))])
     }
 
     private func saveDeadlines(_ deadlines: [(subject: String, due: Timestamp?)], now: Timestamp) throws {

@@ -43,3 +43,58 @@ struct FactTable<Facts: FactDocument> {
         }
     }
 }
+
+/// The projection's fact tables, by unqualified name: during a rebuild they
+/// reach the fresh copies being filled.
+extension FactTable<CallFacts> {
+    static func calls(on connection: PostgresConnection) -> Self { .init(connection: connection, table: "compliance_calls", keyColumn: "call_id") }
+}
+
+extension FactTable<RecordingFacts> {
+    static func recordings(on connection: PostgresConnection) -> Self {
+        .init(connection: connection, table: "compliance_recordings", keyColumn: "recording_id")
+    }
+
+    /// Saves recordings with their call, the column calls find their recordings by.
+    func saveWithCalls(_ facts: [String: RecordingFacts]) throws {
+        try save(facts, extraColumn: ("call_id", "text", { $0.callID }))
+    }
+}
+
+extension FactTable<HoldFacts> {
+    static func holds(on connection: PostgresConnection) -> Self { .init(connection: connection, table: "compliance_holds", keyColumn: "hold_id") }
+}
+
+extension FactTable<RequestRecord> {
+    static func requests(on connection: PostgresConnection) -> Self {
+        .init(connection: connection, table: "compliance_requests", keyColumn: "request_id")
+    }
+}
+
+/// `compliance_subject_calls`: who took part in which call.
+struct SubjectCallIndex {
+    let connection: PostgresConnection
+
+    /// Adds pairs that may already be there; the first party recorded for a pair stays.
+    func add(_ pairs: [(key: String, callID: String, partyID: String)]) throws {
+        guard !pairs.isEmpty else { return }
+        try connection.query(
+            """
+            INSERT INTO compliance_subject_calls (subject_key, call_id, party_id)
+            SELECT k, c, p FROM unnest($1::text[], $2::text[], $3::text[]) AS x(k, c, p) ON CONFLICT DO NOTHING
+            """,
+            [.text(postgresArrayLiteral(pairs.map(\.key))), .text(postgresArrayLiteral(pairs.map(\.callID))),
+             .text(postgresArrayLiteral(pairs.map(\.partyID)))])
+    }
+
+    /// The recordings of every call a person with one of `keys` took part in.
+    func recordingIDs(ofSubjects keys: [String]) throws -> Set<String> {
+        guard !keys.isEmpty else { return [] }
+        return Set(try connection.query(
+            """
+            SELECT r.recording_id FROM compliance_subject_calls s
+            JOIN compliance_recordings r ON r.call_id = s.call_id WHERE s.subject_key = ANY($1::text[])
+            """, [.text(postgresArrayLiteral(keys))]
+        ).map { $0[0]! })
+    }
+}

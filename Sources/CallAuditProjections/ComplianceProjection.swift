@@ -11,7 +11,7 @@ import CallAuditStore
 /// findings. Facts are judged on event times, so the same events in any order
 /// give the same findings; a late event that cures a finding withdraws it.
 /// Deadlines (retention, requests) are re-judged by `tick` as the clock passes them.
-/// A rebuild skips the batches: it folds the whole log in memory (`ComplianceRebuild`).
+/// A rebuild skips the batches: it folds the log in memory a chunk at a time (`ComplianceRebuild`).
 package struct ComplianceProjection: BulkRebuildable {
     package let name = "compliance"
     package let tables = [
@@ -22,10 +22,14 @@ package struct ComplianceProjection: BulkRebuildable {
     package let scratchTables = ["finding_changes"]
     package let policy: Policy
     package let clock: @Sendable () -> Timestamp
+    package let rebuildLimits: ComplianceRebuildLimits
 
-    package init(policy: Policy, clock: @escaping @Sendable () -> Timestamp = { Timestamp.now }) {
+    package init(
+        policy: Policy, clock: @escaping @Sendable () -> Timestamp = { Timestamp.now }, rebuildLimits: ComplianceRebuildLimits = .init()
+    ) {
         self.policy = policy
         self.clock = clock
+        self.rebuildLimits = rebuildLimits
     }
 
     package func apply(_ events: [StoredEvent], in connection: PostgresConnection) throws {
@@ -36,7 +40,7 @@ package struct ComplianceProjection: BulkRebuildable {
         try batch.judgeAndSave(now: clock(), logPosition: events.last?.position)
     }
 
-    package func makeRebuild() -> some ProjectionRebuild { ComplianceRebuild(policy: policy, clock: clock) }
+    package func makeRebuild() -> some ProjectionRebuild { ComplianceRebuild(policy: policy, clock: clock, limits: rebuildLimits) }
 
     package func tick(in connection: PostgresConnection) throws {
         let now = clock()

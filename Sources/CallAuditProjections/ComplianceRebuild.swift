@@ -1,36 +1,90 @@
 import CallAuditDomain
 import CallAuditStore
 
-/// The compliance projection rebuilt from the whole log at once: every event
-/// folded in memory, every subject judged once, every table written by COPY.
+/// How much of the log a compliance rebuild holds at once.
+package struct ComplianceRebuildLimits: Sendable {
+    /// Events folded in memory before their facts are written out and dropped.
+    package var eventsPerChunk = 250_000
+    /// Facts read back and judged at a time once the log took more than one chunk.
+    package var factsPerPage = 10_000
+    /// Size of the filter of keys written out (see `KeyFilter`).
+    package var filterBits = 1 << 29
+
+    package init(eventsPerChunk: Int = 250_000, factsPerPage: Int = 10_000, filterBits: Int = 1 << 29) {
+        self.eventsPerChunk = eventsPerChunk
+        self.factsPerPage = factsPerPage
+        self.filterBits = filterBits
+    }
+}
+
+/// The compliance projection rebuilt from the whole log in one read: events
+/// folded in memory, every table written by COPY, every subject judged once.
 /// Gives exactly what applying the log batch by batch gives.
+///
+/// Memory is bounded whatever the log's size: after each chunk of
+/// `limits.eventsPerChunk` events, the chunk's facts are written to the fresh
+/// tables and dropped (`writeChunk`); a later event of a fact written out loads
+/// it back first. Once the log is folded, subjects are judged from the tables a
+/// page at a time (`judgeWrittenFacts`). A log that fits in one chunk never
+/// touches the tables until it is judged, straight from memory.
+/// Requests and conflict records stay in memory throughout: a few per thousand calls.
 struct ComplianceRebuild: ProjectionRebuild {
     let policy: Policy
     let clock: @Sendable () -> Timestamp
+    let limits: ComplianceRebuildLimits
     var fold = ComplianceFold()
+    /// Keys of the facts written out so far; nil until the first chunk is.
+    var written: KeyFilter?
+    /// This chunk's facts that an earlier chunk wrote out: saved again by upsert, not COPY.
+    var reloaded = ReloadedKeys()
+    var eventsInChunk = 0
+
+    init(policy: Policy, clock: @escaping @Sendable () -> Timestamp, limits: ComplianceRebuildLimits) {
+        self.policy = policy
+        self.clock = clock
+        self.limits = limits
+    }
 
     /// The events' compliance-relevant parts; batches prepare theirs the same way.
     static func prepare(_ events: [StoredEvent]) throws -> [FactEvent] {
         try events.compactMap { FactEvent(try $0.document()) }
     }
 
-    mutating func fold(_ page: [FactEvent]) throws {
-        for event in page { fold.fold(event) }
+    mutating func fold(_ page: [FactEvent], in connection: PostgresConnection) throws {
+        var rest = page[...]
+        while !rest.isEmpty {
+            let part = rest.prefix(limits.eventsPerChunk - eventsInChunk)
+            rest = rest.dropFirst(part.count)
+            if written != nil { try reloadWrittenFacts(touchedBy: part, in: connection) }
+            for event in part { fold.fold(event) }
+            eventsInChunk += part.count
+            if eventsInChunk >= limits.eventsPerChunk { try writeChunk(in: connection) }
+        }
     }
 
     mutating func finish(in connection: PostgresConnection, lastPosition: Int64?) throws {
+        if written == nil { return try finishInMemory(in: connection, lastPosition: lastPosition) }
+        try writeChunk(in: connection)
+        try judgeWrittenFacts(in: connection, lastPosition: lastPosition)
+    }
+
+    /// The whole log was one chunk: judge it in memory, write every table once.
+    private func finishInMemory(in connection: PostgresConnection, lastPosition: Int64?) throws {
+        var fold = fold
         let now = clock()
         // The fact tables do not depend on the verdicts: another thread encodes
         // them while this one judges and PostgreSQL takes in the findings.
         let facts = fold
-        let factRows = BackgroundWork { Self.factRows(facts) }
+        let factRows = BackgroundWork { Self.factRows(facts) + [Self.requestRows(facts.requests)] }
         let verdicts = fold.judge(recordings: fold.recordings.keys, requestRecordings: requestRecordings(), policy: policy, now: now)
         try FindingsTable(connection: connection).insertAll(verdicts.findings, logPosition: lastPosition)
         for (table, rows) in factRows.value() {
             try connection.copyIn("COPY \(table) FROM STDIN", payload: rows.bytes)
         }
-        try connection.copyIn("COPY compliance_deadlines (subject, due_at, judged_after_due) FROM STDIN", payload: Self.deadlineRows(verdicts, now: now).bytes)
+        try connection.copyIn(Self.deadlineCopy, payload: Self.deadlineRows(verdicts, now: now).bytes)
     }
+
+    static let deadlineCopy = "COPY compliance_deadlines (subject, due_at, judged_after_due) FROM STDIN"
 
     /// Each request's recordings: those of every call a party with one of its identifiers took part in.
     private func requestRecordings() -> [String: Set<String>] {
@@ -43,19 +97,23 @@ struct ComplianceRebuild: ProjectionRebuild {
         }
     }
 
-    /// COPY payloads for every fact table, keyed by the COPY target.
-    private static func factRows(_ fold: ComplianceFold) -> [(table: String, rows: CopyTextEncoder)] {
+    /// COPY payloads for the call, recording and hold facts and the subject
+    /// index of `fold` (none of them in the tables yet), keyed by the COPY target.
+    static func factRows(_ fold: ComplianceFold) -> [(table: String, rows: CopyTextEncoder)] {
         [
             ("compliance_calls (call_id, facts)", documentRows(fold.calls) { _, _ in }),
             ("compliance_recordings (recording_id, call_id, facts)", documentRows(fold.recordings) { row, recording in
                 if let callID = recording.callID { row.text(callID) } else { row.null() }
             }),
             ("compliance_holds (hold_id, facts)", documentRows(fold.holds) { _, _ in }),
-            ("compliance_requests (request_id, subject_keys, facts)", documentRows(fold.requests) { row, request in
-                row.text(postgresArrayLiteral(request.subjectKeys))
-            }),
             ("compliance_subject_calls (subject_key, call_id, party_id)", subjectCallRows(fold.subjectCalls)),
         ]
+    }
+
+    static func requestRows(_ requests: [String: RequestRecord]) -> (table: String, rows: CopyTextEncoder) {
+        ("compliance_requests (request_id, subject_keys, facts)", documentRows(requests) { row, request in
+            row.text(postgresArrayLiteral(request.subjectKeys))
+        })
     }
 
     /// One row per key, in key order (a primary key grows at its right edge
@@ -90,7 +148,7 @@ struct ComplianceRebuild: ProjectionRebuild {
         return rows
     }
 
-    private static func deadlineRows(_ verdicts: ComplianceVerdicts, now: Timestamp) -> CopyTextEncoder {
+    static func deadlineRows(_ verdicts: ComplianceVerdicts, now: Timestamp) -> CopyTextEncoder {
         var rows = CopyTextEncoder()
         for (subject, due) in verdicts.deadlines.sorted(by: { $0.subject < $1.subject }) {
             guard let due else { continue }

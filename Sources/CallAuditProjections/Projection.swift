@@ -33,8 +33,8 @@ extension Projection {
     package func finishRebuild(in connection: PostgresConnection) throws {}
 }
 
-/// A projection that can rebuild from the whole log in one pass: fold every
-/// event in memory, then write its tables once, much faster than batch by batch.
+/// A projection that can rebuild from the whole log in one pass: fold the
+/// events in memory, then write its tables by bulk, much faster than batch by batch.
 package protocol BulkRebuildable: Projection {
     associatedtype Rebuild: ProjectionRebuild
     /// An empty rebuild, to be fed the whole log in order.
@@ -47,9 +47,11 @@ package protocol ProjectionRebuild {
     associatedtype Page: Sendable
     /// Readies a page (parsing, say). Runs on the reader's thread, a page ahead of `fold`.
     static func prepare(_ events: [StoredEvent]) throws -> Page
-    /// Folds the next page of the log in. Throwing bad input abandons the fold;
-    /// the runner then rebuilds batch by batch, which quarantines the failing stream.
-    mutating func fold(_ page: Page) throws
+    /// Folds the next page of the log in; `connection` is the rebuild's, for a
+    /// projection that writes out part of what it folded to bound its memory.
+    /// Throwing bad input abandons the fold; the runner then rebuilds batch by
+    /// batch, which quarantines the failing stream.
+    mutating func fold(_ page: Page, in connection: PostgresConnection) throws
     /// Writes everything folded into the projection's fresh tables; `lastPosition` is where the log was read to.
     mutating func finish(in connection: PostgresConnection, lastPosition: Int64?) throws
 }

@@ -209,7 +209,7 @@ package final class ProjectionRunner: @unchecked Sendable {
         var cursor = LogCursor.start
         var total = 0
         while let item = try reader.next() {
-            try rebuild.fold(item.page)
+            try rebuild.fold(item.page, in: connection)
             cursor = item.last
             total += item.count
             progress?(total)

@@ -195,8 +195,18 @@ struct ComplianceProjectionTests {
         #expect(try runCallAudit(period + ["--rule", "NOT_A_RULE"]).status != 0, "an unknown rule is a usage error")
     }
 
-    @Test("a rebuild in memory gives exactly the incremental findings, facts and deadlines, and batches carry on from it")
-    func rebuildMatchesIncremental() throws {
+    /// In one chunk (judged in memory); in chunks of 300 events, facts read back 7 at a time, with a filter
+    /// that remembers what was written out and with one too small to rule anything out (every key looked up).
+    static let rebuildLimits = [
+        ComplianceRebuildLimits(),
+        ComplianceRebuildLimits(eventsPerChunk: 300, factsPerPage: 7, filterBits: 1 << 16),
+        ComplianceRebuildLimits(eventsPerChunk: 300, factsPerPage: 7, filterBits: 64),
+    ]
+
+    @Test(
+        "a rebuild, in one chunk or written out chunk by chunk, gives exactly the incremental findings, facts and deadlines, and batches carry on from it",
+        arguments: rebuildLimits)
+    func rebuildMatchesIncremental(limits: ComplianceRebuildLimits) throws {
         let events = simulatedEvents(calls: 400)
         let (database, incremental) = try project(Array(events.prefix(2_000)), batches: 5)
         defer { database.drop() }
@@ -217,8 +227,8 @@ struct ComplianceProjectionTests {
         let historyBefore = try owner.query("SELECT id, finding_key, change FROM finding_changes ORDER BY id").rows
         #expect(!historyBefore.isEmpty)
         let runner = ProjectionRunner(
-            projection: ComplianceProjection(policy: .default, clock: { Self.clockStart }), databaseURL: database.serviceURL, logger: quietLogger,
-            batchSize: 250)
+            projection: ComplianceProjection(policy: .default, clock: { Self.clockStart }, rebuildLimits: limits),
+            databaseURL: database.serviceURL, logger: quietLogger, batchSize: 250)
         let outcome = try runner.rebuild()
         #expect(outcome.inMemory && outcome.fallbackReason == nil)
         #expect(outcome.events == 2_000)

@@ -174,7 +174,7 @@ private struct FoldingProjection: BulkRebuildable {
             try events.map { (stream: $0.stream, id: try $0.document()["id"]!.stringValue!) }
         }
 
-        mutating func fold(_ page: [(stream: String, id: String)]) throws {
+        mutating func fold(_ page: [(stream: String, id: String)], in connection: PostgresConnection) throws {
             if page.contains(where: { $0.id.contains("poison") }) { throw RecordingProjection.Poison() }
             rows += page
         }

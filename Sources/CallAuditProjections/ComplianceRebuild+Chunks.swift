@@ -1,0 +1,136 @@
+import CallAuditDomain
+import CallAuditStore
+
+/// Keys of facts an earlier chunk wrote out and this chunk loaded back.
+struct ReloadedKeys {
+    var calls: Set<String> = []
+    var recordings: Set<String> = []
+    var holds: Set<String> = []
+}
+
+/// Writing a chunk out, and loading back what a later chunk touches again.
+extension ComplianceRebuild {
+    /// Loads the facts the page's events touch that an earlier chunk wrote out,
+    /// so they are folded on, not started afresh. The key filter spares the
+    /// lookups of the (many) keys never written out.
+    mutating func reloadWrittenFacts(touchedBy page: ArraySlice<FactEvent>, in connection: PostgresConnection) throws {
+        var callIDs: Set<String> = [], recordingIDs: Set<String> = [], holdIDs: Set<String> = []
+        for data in page.lazy.map(\.data) {
+            if let id = data["call_id"]?.stringValue { callIDs.insert(id) }
+            if let id = data["recording_id"]?.stringValue { recordingIDs.insert(id) }
+            if let id = data["hold_id"]?.stringValue { holdIDs.insert(id) }
+            for id in data["recording_ids"]?.arrayValue ?? [] { if let id = id.stringValue { recordingIDs.insert(id) } }
+        }
+        let holds = try FactTable.holds(on: connection).load(candidates(holdIDs, in: fold.holds, tag: "h"))
+        fold.holds.merge(holds) { current, _ in current }
+        reloaded.holds.formUnion(holds.keys)
+        // A hold folded again re-applies itself to every recording it names.
+        for hold in holds.values { recordingIDs.formUnion(hold.recordingIDs) }
+        let calls = try FactTable.calls(on: connection).load(candidates(callIDs, in: fold.calls, tag: "c"))
+        fold.calls.merge(calls) { current, _ in current }
+        reloaded.calls.formUnion(calls.keys)
+        let recordings = try FactTable.recordings(on: connection).load(candidates(recordingIDs, in: fold.recordings, tag: "r"))
+        fold.recordings.merge(recordings) { current, _ in current }
+        reloaded.recordings.formUnion(recordings.keys)
+    }
+
+    /// Keys not in this chunk that may have been written out.
+    private func candidates<Facts>(_ keys: Set<String>, in chunk: [String: Facts], tag: Character) -> [String] {
+        keys.filter { chunk[$0] == nil && written!.mayContain("\(tag)\($0)") }
+    }
+
+    /// Writes the chunk's calls, recordings, holds and subject index to the
+    /// fresh tables and drops them: new ones by COPY, reloaded ones by upsert.
+    /// Requests and conflict records stay for judging.
+    mutating func writeChunk(in connection: PostgresConnection) throws {
+        if written == nil { written = KeyFilter(bits: limits.filterBits) }
+        for key in fold.calls.keys { written!.insert("c\(key)") }
+        for key in fold.recordings.keys { written!.insert("r\(key)") }
+        for key in fold.holds.keys { written!.insert("h\(key)") }
+
+        var fresh = ComplianceFold()
+        fresh.calls = fold.calls.filter { !reloaded.calls.contains($0.key) }
+        fresh.recordings = fold.recordings.filter { !reloaded.recordings.contains($0.key) }
+        fresh.holds = fold.holds.filter { !reloaded.holds.contains($0.key) }
+        // A pair can be in the table already only if its call was written out (and so reloaded).
+        fresh.subjectCalls = fold.subjectCalls.filter { !reloaded.calls.contains($0.callID) }
+        for (table, rows) in Self.factRows(fresh) {
+            try connection.copyIn("COPY \(table) FROM STDIN", payload: rows.bytes)
+        }
+        try FactTable.calls(on: connection).save(fold.calls.filter { reloaded.calls.contains($0.key) })
+        try FactTable.recordings(on: connection).saveWithCalls(fold.recordings.filter { reloaded.recordings.contains($0.key) })
+        try FactTable.holds(on: connection).save(fold.holds.filter { reloaded.holds.contains($0.key) })
+        try SubjectCallIndex(connection: connection).add(fold.subjectCalls.filter { reloaded.calls.contains($0.callID) })
+
+        var next = ComplianceFold()
+        next.requests = fold.requests
+        next.conflicts = fold.conflicts
+        fold = next
+        reloaded = ReloadedKeys()
+        eventsInChunk = 0
+    }
+
+    /// Judges every subject once the whole log is written out: conflict records
+    /// and requests from memory, calls and recordings from the tables a page at
+    /// a time. Writes the findings, the deadlines and the requests' facts.
+    func judgeWrittenFacts(in connection: PostgresConnection, lastPosition: Int64?) throws {
+        let now = clock()
+        let findings = FindingsTable(connection: connection)
+        func judged(_ page: inout ComplianceFold, recordings: some Sequence<String>, requestRecordings: [String: Set<String>] = [:]) throws {
+            let verdicts = page.judge(recordings: recordings, requestRecordings: requestRecordings, policy: policy, now: now)
+            try findings.insertAll(verdicts.findings, logPosition: lastPosition)
+            try connection.copyIn(Self.deadlineCopy, payload: Self.deadlineRows(verdicts, now: now).bytes)
+        }
+
+        var conflicts = ComplianceFold()
+        conflicts.conflicts = fold.conflicts
+        try judged(&conflicts, recordings: [])
+
+        try forEachPage("SELECT call_id, facts::text FROM compliance_calls WHERE call_id > $1 ORDER BY call_id", in: connection) { rows in
+            var page = ComplianceFold()
+            for row in rows { page.calls[row[0]!] = try CallFacts(document: try JSONParser.parse(row[1]!)) }
+            page.changedCalls = Set(page.calls.keys)
+            try judged(&page, recordings: [])
+        }
+
+        // Each recording is judged with its call.
+        try forEachPage(
+            """
+            SELECT r.recording_id, r.facts::text, c.call_id, c.facts::text FROM compliance_recordings r
+            LEFT JOIN compliance_calls c ON c.call_id = r.call_id WHERE r.recording_id > $1 ORDER BY r.recording_id
+            """, in: connection
+        ) { rows in
+            var page = ComplianceFold()
+            for row in rows {
+                page.recordings[row[0]!] = try RecordingFacts(document: try JSONParser.parse(row[1]!))
+                if let callID = row[2] { page.calls[callID] = try CallFacts(document: try JSONParser.parse(row[3]!)) }
+            }
+            try judged(&page, recordings: Array(page.recordings.keys))
+        }
+
+        // Requests' facts are written as folded, before judging fills in their recordings, as batches load them.
+        let requestRows = Self.requestRows(fold.requests)
+        try connection.copyIn("COPY \(requestRows.table) FROM STDIN", payload: requestRows.rows.bytes)
+        var requests = ComplianceFold()
+        requests.requests = fold.requests
+        requests.changedRequests = Set(fold.requests.keys)
+        var requestRecordings: [String: Set<String>] = [:]
+        let index = SubjectCallIndex(connection: connection)
+        for (requestID, request) in fold.requests { requestRecordings[requestID] = try index.recordingIDs(ofSubjects: request.subjectKeys) }
+        requests.recordings = try FactTable.recordings(on: connection).load(Set(requestRecordings.values.joined()))
+        try judged(&requests, recordings: [], requestRecordings: requestRecordings)
+    }
+
+    /// Runs `body` on the rows of `sql` (whose first column is a text key, its
+    /// one parameter the key to read after) a page at a time, in key order.
+    private func forEachPage(_ sql: String, in connection: PostgresConnection, _ body: ([[String?]]) throws -> Void) throws {
+        var after = ""
+        while true {
+            let rows = try connection.query("\(sql) LIMIT \(limits.factsPerPage)", [.text(after)]).rows
+            guard let last = rows.last?[0] else { return }
+            try body(rows)
+            if rows.count < limits.factsPerPage { return }
+            after = last
+        }
+    }
+}
