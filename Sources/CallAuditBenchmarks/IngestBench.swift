@@ -35,6 +35,12 @@ struct IngestBench: ParsableCommand {
     @Option(help: "A third empty, migrated database: the same backlog ingested sealed but with no seal chain being built, to measure what the sealer costs.")
     var noChainDatabaseURL: String?
 
+    @Option(help: "A fourth empty, migrated database: filled with --preload events first, then given the same backlog sealed without the chain, to compare with the empty store.")
+    var preloadedDatabaseURL: String?
+
+    @Option(help: "Events to fill the fourth database with before ingesting into it (0: skip that pass).")
+    var preload = 0
+
     @Option(help: "Messages per transaction.")
     var batchSize = 5_000
 
@@ -51,6 +57,10 @@ struct IngestBench: ParsableCommand {
         defer { kafka.terminate(); kafka.waitUntilExit() }
         let brokers = try waitForFile(bootstrapFile)
 
+        if let fullURL = preloadedDatabaseURL, preload > 0 {
+            try requireEmptyStore(fullURL)
+            try preloadStore(url: fullURL, count: preload)
+        }
         note("loading the backlog: \(calls) calls")
         let loader = try child(["simulate", "--brokers", brokers, "--calls", String(calls), "--malformed-rate", "0", "--seed", "1"], captureOutput: true)
         loader.process.waitUntilExit()
@@ -66,6 +76,11 @@ struct IngestBench: ParsableCommand {
             try requireEmptyStore(otherURL)
             note("ingesting \(messages) events, personal data sealed, without the seal chain")
             return try ingest(brokers: brokers, url: otherURL, group: "bench-nochain", keys: keys, messages: messages, logger: logger)
+        }
+        let preloaded = try preloadedDatabaseURL.flatMap { fullURL -> IngestResult? in
+            guard preload > 0 else { return nil }
+            note("ingesting the same \(messages) events, sealed, without the chain, into a store already holding \(preload) events")
+            return try ingest(brokers: brokers, url: fullURL, group: "bench-preloaded", keys: keys, messages: messages, logger: logger)
         }
         note("ingesting \(messages) events, personal data sealed, building the seal chain")
         let result = try ingest(
@@ -100,6 +115,12 @@ struct IngestBench: ParsableCommand {
             print("""
                 without the seal chain:  \(Int(noChain.steadyRate)) events/s (same backlog, third database, ingested first)
                 with / without chain:    \(String(format: "%.1f", result.steadyRate / noChain.steadyRate * 100)) % (the sealer costs \(String(format: "%.1f", (1 - result.steadyRate / noChain.steadyRate) * 100)) %)
+                """)
+        }
+        if let noChain, let preloaded {
+            print("""
+                into \(preload) events:   \(Int(preloaded.steadyRate)) events/s (sealed, no chain; the store held \(preload) events first)
+                full / empty store:      \(String(format: "%.1f", preloaded.steadyRate / noChain.steadyRate * 100)) % (against the pass without the chain into an empty store)
                 """)
         }
         if let plain {

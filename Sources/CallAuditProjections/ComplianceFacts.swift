@@ -55,6 +55,18 @@ extension FactTable<RecordingFacts> {
         .init(connection: connection, table: "compliance_recordings", keyColumn: "recording_id")
     }
 
+    /// The recordings of some calls, by the column that names their call.
+    func load(ofCalls callIDs: [String]) throws -> [String: RecordingFacts] {
+        guard !callIDs.isEmpty else { return [:] }
+        var result: [String: RecordingFacts] = [:]
+        for row in try connection.query(
+            "SELECT recording_id, facts::text FROM compliance_recordings WHERE call_id = ANY($1::text[])", [.text(postgresArrayLiteral(callIDs))])
+        {
+            result[row[0]!] = try RecordingFacts(document: try JSONParser.parse(row[1]!))
+        }
+        return result
+    }
+
     /// Saves recordings with their call, the column calls find their recordings by.
     func saveWithCalls(_ facts: [String: RecordingFacts]) throws {
         try save(facts, extraColumn: ("call_id", "text", { $0.callID }))

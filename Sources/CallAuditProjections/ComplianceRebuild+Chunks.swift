@@ -86,28 +86,25 @@ extension ComplianceRebuild {
         conflicts.conflicts = fold.conflicts
         try judged(&conflicts, recordings: [])
 
+        // A page of calls, then their recordings (each judged with its call), then the recordings of no known call.
+        let recordingTable = FactTable.recordings(on: connection)
         try forEachPage("SELECT call_id, facts::text FROM compliance_calls WHERE call_id > $1 ORDER BY call_id", in: connection) { rows in
             var page = ComplianceFold()
             for row in rows { page.calls[row[0]!] = try CallFacts(document: try JSONParser.parse(row[1]!)) }
             page.changedCalls = Set(page.calls.keys)
-            try judged(&page, recordings: [])
+            page.recordings = try recordingTable.load(ofCalls: Array(page.calls.keys))
+            try judged(&page, recordings: Array(page.recordings.keys))
         }
-
-        // Each recording is judged with its call.
         try forEachPage(
             """
-            SELECT r.recording_id, r.facts::text, c.call_id, c.facts::text FROM compliance_recordings r
-            LEFT JOIN compliance_calls c ON c.call_id = r.call_id WHERE r.recording_id > $1 ORDER BY r.recording_id
+            SELECT recording_id, facts::text FROM compliance_recordings r
+            WHERE recording_id > $1 AND NOT EXISTS (SELECT FROM compliance_calls c WHERE c.call_id = r.call_id) ORDER BY recording_id
             """, in: connection
         ) { rows in
             var page = ComplianceFold()
-            for row in rows {
-                page.recordings[row[0]!] = try RecordingFacts(document: try JSONParser.parse(row[1]!))
-                if let callID = row[2] { page.calls[callID] = try CallFacts(document: try JSONParser.parse(row[3]!)) }
-            }
+            for row in rows { page.recordings[row[0]!] = try RecordingFacts(document: try JSONParser.parse(row[1]!)) }
             try judged(&page, recordings: Array(page.recordings.keys))
         }
-
         // Requests' facts are written as folded, before judging fills in their recordings, as batches load them.
         let requestRows = Self.requestRows(fold.requests)
         try connection.copyIn("COPY \(requestRows.table) FROM STDIN", payload: requestRows.rows.bytes)
