@@ -13,7 +13,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "callaudit-bench",
         abstract: "Benchmarks (not tests): figures for BENCHMARKS.md.",
-        subcommands: [IngestBench.self, ProjectionBench.self, LagBench.self, DecodeBench.self, ReportBench.self, APIBench.self, SubjectBench.self, VerifyStoreBench.self])
+        subcommands: [IngestBench.self, ProjectionBench.self, LagBench.self, DecodeBench.self, ReportBench.self, APIBench.self, SubjectBench.self, VerifyStoreBench.self, ScaleOutBench.self])
 }
 
 /// Where PostgreSQL is: the flag, else `CALLAUDIT_DATABASE_URL`, else libpq's `PG*` variables.
@@ -109,6 +109,19 @@ func psql(_ url: String, _ command: String? = nil, file: String? = nil) throws {
     try process.run()
     process.waitUntilExit()
     guard process.terminationStatus == 0 else { throw ValidationError("psql failed: \(command ?? file!)") }
+}
+
+/// Simulated calls produced into the dev Kafka by a child process, every
+/// message valid (seed 1, as every ingest benchmark uses). Returns the messages produced.
+func loadBacklog(brokers: String, calls: Int) throws -> Int {
+    note("loading the backlog: \(calls) calls")
+    let loader = try child(["simulate", "--brokers", brokers, "--calls", String(calls), "--malformed-rate", "0", "--seed", "1"], captureOutput: true)
+    loader.process.waitUntilExit()
+    let loaded = String(decoding: loader.output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    guard loader.process.terminationStatus == 0, let messages = Int(loaded.split(separator: " ")[safe: 3] ?? "") else {
+        throw ValidationError("loading the backlog failed: \(loaded)")
+    }
+    return messages
 }
 
 func waitForFile(_ path: String) throws -> String {

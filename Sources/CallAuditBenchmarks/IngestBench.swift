@@ -61,13 +61,7 @@ struct IngestBench: ParsableCommand {
             try requireEmptyStore(fullURL)
             try preloadStore(url: fullURL, count: preload)
         }
-        note("loading the backlog: \(calls) calls")
-        let loader = try child(["simulate", "--brokers", brokers, "--calls", String(calls), "--malformed-rate", "0", "--seed", "1"], captureOutput: true)
-        loader.process.waitUntilExit()
-        let loaded = String(decoding: loader.output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        guard loader.process.terminationStatus == 0, let messages = Int(loaded.split(separator: " ")[safe: 3] ?? "") else {
-            throw ValidationError("loading the backlog failed: \(loaded)")
-        }
+        let messages = try loadBacklog(brokers: brokers, calls: calls)
 
         let keys = try KeyEncryptionKeys.single(base64: Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString())
         let chainKeys = try KeyRing.open(scratch.appendingPathComponent("keys"))

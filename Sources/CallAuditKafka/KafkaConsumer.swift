@@ -187,7 +187,8 @@ private func rebalanceCallback(
             let result = rd_kafka_assign(rk, partitions)
             if result != RD_KAFKA_RESP_ERR_NO_ERROR { callbacks.logger.error("kafka assign failed: \(result.rawValue)") }
         }
-        callbacks.logger.info("partitions assigned", metadata: ["kafka.partitions": "\(topicPartitions.count)"])
+        callbacks.logger.info(
+            "partitions assigned", metadata: ["kafka.partitions": "\(topicPartitions.count)", "kafka.assignment": "\(topicPartitions.summary)"])
     default:
         callbacks.revoke?(topicPartitions)
         if cooperative {
@@ -195,7 +196,8 @@ private func rebalanceCallback(
         } else {
             rd_kafka_assign(rk, nil)
         }
-        callbacks.logger.info("partitions revoked", metadata: ["kafka.partitions": "\(topicPartitions.count)"])
+        callbacks.logger.info(
+            "partitions revoked", metadata: ["kafka.partitions": "\(topicPartitions.count)", "kafka.assignment": "\(topicPartitions.summary)"])
     }
 }
 
