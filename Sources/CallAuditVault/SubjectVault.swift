@@ -232,7 +232,8 @@ package final class SubjectVault: Sendable {
             cache.withLock { $0.persons.removeAll() }
             throw error
         }
-        cache.withLock { cache in for link in links { cache.remember(link.index, created.first { $0.ref == link.ref } ?? cache.persons[link.index]) } }
+        let createdByRef = Dictionary(uniqueKeysWithValues: created.map { ($0.ref, $0) })
+        cache.withLock { cache in for link in links { cache.remember(link.index, createdByRef[link.ref] ?? cache.persons[link.index]) } }
     }
 }
 
