@@ -80,11 +80,7 @@ private func postgresFloor(url: String) throws -> Duration {
         "TRUNCATE findings, \(tables.dropLast().map(\.0).joined(separator: ", "));",
     ] + tables.map { table, columns in
         "\\copy \(table) \(columns == "*" ? "" : "(\(columns))") FROM '\(scratch.path)/\(table)'"
-    } + [
-        "INSERT INTO finding_changes (change, log_position, finding_key, rule, occurred_at, call_id, recording_id, party_id, request_id, fingerprint) "
-            + "SELECT 'raised', 1, finding_key, rule, occurred_at, call_id, recording_id, party_id, request_id, fingerprint FROM findings ORDER BY id;",
-        "ROLLBACK;",
-    ]).joined(separator: "\n").write(to: script, atomically: true, encoding: .utf8)
+    } + ["ROLLBACK;"]).joined(separator: "\n").write(to: script, atomically: true, encoding: .utf8)
     let started = ContinuousClock.now
     try psql(url, file: script.path)
     return started.duration(to: .now)

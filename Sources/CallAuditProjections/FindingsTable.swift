@@ -47,17 +47,20 @@ struct FindingsTable {
         try withdraw(withdrawn, logPosition: logPosition)
     }
 
-    /// Raises every finding of an emptied table, for rebuilds: the same path as new findings in a batch.
+    /// Fills an emptied table, for rebuilds: the same COPY as new findings in
+    /// a batch, but no 'raised' changes. A rebuild writes its changes to a
+    /// throwaway copy of the history; `reconcileHistory` records what really
+    /// changed against the kept one.
     func insertAll(_ judged: [String: [Finding]], logPosition: Int64?) throws {
-        try insert(judged.flatMap { subject, findings in findings.map { ($0, Self.key(of: $0), subject) } }, logPosition: logPosition)
+        try insert(judged.flatMap { subject, findings in findings.map { ($0, Self.key(of: $0), subject) } }, logPosition: logPosition, recordChanges: false)
     }
 
     /// New findings by COPY, then their 'raised' changes. The new rows are the
     /// ones above the highest id before: only this projection's leader writes
     /// findings, under its advisory lock, and identity values only grow.
-    private func insert(_ raised: [(finding: Finding, key: String, subject: String)], logPosition: Int64?) throws {
+    private func insert(_ raised: [(finding: Finding, key: String, subject: String)], logPosition: Int64?, recordChanges: Bool = true) throws {
         guard !raised.isEmpty else { return }
-        let before = try connection.query("SELECT coalesce(max(id), 0) FROM findings").scalar ?? "0"
+        let before = recordChanges ? try connection.query("SELECT coalesce(max(id), 0) FROM findings").scalar ?? "0" : "0"
         var rows = CopyTextEncoder(capacity: raised.count * 400)
         for (finding, key, subject) in raised {
             rows.text(finding.rule.rawValue)
@@ -82,6 +85,7 @@ struct FindingsTable {
             COPY findings (rule, severity, occurred_at, call_id, recording_id, party_id, request_id, jurisdiction, citation,
                            evidence, detail, policy_version, policy_hash, fingerprint, finding_key, subject, status) FROM STDIN
             """, payload: rows.bytes)
+        guard recordChanges else { return }
         try connection.query(
             """
             INSERT INTO finding_changes (change, log_position, \(Self.recordedColumns))
