@@ -36,7 +36,7 @@ struct ProjectionBench: ParsableCommand {
             let elapsed = started.duration(to: .now).inSeconds
             print(
                 "rebuild \(pad(projection.name, 14)) \(outcome.events) events in \(String(format: "%.1f", elapsed)) s: "
-                    + "\(Int(Double(outcome.events) / elapsed)) events/s\(outcome.inMemory ? " (in memory)" : "")")
+                    + "\(Int(Double(outcome.events) / elapsed)) events/s\(outcome.folded ? " (folded in one read)" : "")")
         }
         let floor = try postgresFloor(url: url).inSeconds
         print(

@@ -146,17 +146,17 @@ package final class ProjectionRunner: @unchecked Sendable {
     package struct RebuildOutcome: Sendable {
         /// Events read: the settled log, then whatever arrived while it was folded.
         package var events: Int
-        /// Whether the log was folded in memory and written at once; false when
+        /// Whether the log was folded in one read (`BulkRebuildable`); false when
         /// the projection cannot, or when that met bad input and it went batch by batch.
-        package var inMemory: Bool
-        /// Why the in-memory rebuild was abandoned, if it was.
+        package var folded: Bool
+        /// Why the folded rebuild was abandoned, if it was.
         package var fallbackReason: String?
     }
 
     /// Builds the projection afresh from the whole settled log in shadow
     /// tables and swaps them in (see `ShadowTables`), then applies anything
     /// newer. Readers see the old projection until the swap, then the new one.
-    /// A `BulkRebuildable` projection folds the log in memory; if that meets
+    /// A `BulkRebuildable` projection folds the log in one read; if that meets
     /// bad input, the rebuild goes batch by batch instead, quarantining what fails.
     @discardableResult
     package func rebuild(progress: ((Int) -> Void)? = nil) throws -> RebuildOutcome {
@@ -165,20 +165,20 @@ package final class ProjectionRunner: @unchecked Sendable {
         if let bulk = projection as? any BulkRebuildable {
             do {
                 let folded = try rebuildInShadow(on: connection) { horizon in
-                    try self.foldInMemory(bulk, below: horizon, on: connection, progress: progress)
+                    try self.foldLog(bulk, below: horizon, on: connection, progress: progress)
                 }
                 let newer = try catchUp { progress?(folded + $0) }
-                return RebuildOutcome(events: folded + newer, inMemory: true)
+                return RebuildOutcome(events: folded + newer, folded: true)
             } catch where FailureClass(of: error) == .badInput {
                 fallbackReason = String(describing: error)
                 logger.warning(
-                    "in-memory rebuild met bad input; rebuilding batch by batch", metadata: ["projection": "\(projection.name)", "error": "\(error)"])
+                    "folded rebuild met bad input; rebuilding batch by batch", metadata: ["projection": "\(projection.name)", "error": "\(error)"])
             }
         }
         let applied = try rebuildInShadow(on: connection) { horizon in
             try self.applyInBatches(below: horizon, on: connection, progress: progress)
         }
-        return RebuildOutcome(events: applied + (try catchUp { progress?(applied + $0) }), inMemory: false, fallbackReason: fallbackReason)
+        return RebuildOutcome(events: applied + (try catchUp { progress?(applied + $0) }), folded: false, fallbackReason: fallbackReason)
     }
 
     /// One transaction: fresh tables, `fill` up to the horizon, audit records
@@ -199,7 +199,7 @@ package final class ProjectionRunner: @unchecked Sendable {
         }
     }
 
-    private func foldInMemory<Bulk: BulkRebuildable>(
+    private func foldLog<Bulk: BulkRebuildable>(
         _ bulk: Bulk, below horizon: UInt64, on connection: PostgresConnection, progress: ((Int) -> Void)?
     ) throws -> (cursor: LogCursor, count: Int) {
         var rebuild = bulk.makeRebuild()

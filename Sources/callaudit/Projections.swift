@@ -51,7 +51,7 @@ struct Projections: ParsableCommand {
         @OptionGroup var database: DatabaseOptions
         @Argument(help: "Projection name (see `projections status`).") var name: String
         @OptionGroup var policy: PolicyOptions
-        @Option(help: "Events per transaction when rebuilding batch by batch (a projection that cannot fold the log in memory, or a log with a poison event).")
+        @Option(help: "Events per transaction when rebuilding batch by batch (a projection that cannot fold the log in one read, or a log with a poison event).")
         var batchSize = 5_000
 
         func validate() throws {
@@ -75,10 +75,10 @@ struct Projections: ParsableCommand {
             let progress = Progress("rebuild \(name)", total: total, unit: "events")
             let outcome = try runner.rebuild { progress.update($0) }
             progress.finish(outcome.events)
-            if let reason = outcome.fallbackReason { print("the in-memory rebuild met bad input (\(reason)); rebuilt batch by batch instead") }
+            if let reason = outcome.fallbackReason { print("the folded rebuild met bad input (\(reason)); rebuilt batch by batch instead") }
             let seconds = max(started.duration(to: .now).inSeconds, 0.001)
             print(
-                "rebuilt \(projection.name)\(outcome.inMemory ? " in memory" : ""): \(outcome.events) events in \(String(format: "%.1f", seconds)) s"
+                "rebuilt \(projection.name)\(outcome.folded ? " in one read" : ""): \(outcome.events) events in \(String(format: "%.1f", seconds)) s"
                     + " (\(Int(Double(outcome.events) / seconds)) events/s)")
         }
     }

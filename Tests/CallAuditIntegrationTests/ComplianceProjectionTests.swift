@@ -163,7 +163,7 @@ struct ComplianceProjectionTests {
             batchSize: 250)
         appender.start()
         let outcome = try runner.rebuild()
-        #expect(outcome.inMemory)
+        #expect(outcome.folded)
         #expect(try waitUntil(seconds: 60) { try database.count("SELECT count(*) FROM events") == events.count })
         try runner.catchUp()
         #expect(try openFindings(database) == expected)
@@ -230,7 +230,7 @@ struct ComplianceProjectionTests {
             projection: ComplianceProjection(policy: .default, clock: { Self.clockStart }, rebuildLimits: limits),
             databaseURL: database.serviceURL, logger: quietLogger, batchSize: 250)
         let outcome = try runner.rebuild()
-        #expect(outcome.inMemory && outcome.fallbackReason == nil)
+        #expect(outcome.folded && outcome.fallbackReason == nil)
         #expect(outcome.events == 2_000)
         #expect(try openFindings(database) == incremental)
         #expect(try state() == before)

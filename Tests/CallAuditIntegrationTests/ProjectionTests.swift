@@ -73,7 +73,7 @@ struct ProjectionTests {
         let incremental = try database.owner().query("SELECT day, type, events FROM projection_daily_volume ORDER BY 1, 2").rows
 
         let rebuilt = try ProjectionRunner(projection: DailyVolumeProjection(), databaseURL: database.serviceURL, logger: quietLogger).rebuild()
-        #expect(rebuilt.events == total && !rebuilt.inMemory)
+        #expect(rebuilt.events == total && !rebuilt.folded)
         #expect(try database.owner().query("SELECT day, type, events FROM projection_daily_volume ORDER BY 1, 2").rows == incremental)
     }
 
@@ -130,8 +130,8 @@ struct ProjectionTests {
         #expect(try ProjectionQuarantine(connection: try database.owner(), projection: projection.name).entries().isEmpty)
     }
 
-    @Test("a rebuild folds a clean log in memory; one that meets a poison event is rolled back and goes batch by batch, quarantining only its stream")
-    func inMemoryRebuildFallsBackOnPoison() throws {
+    @Test("a rebuild folds a clean log in one read; one that meets a poison event is rolled back and goes batch by batch, quarantining only its stream")
+    func foldedRebuildFallsBackOnPoison() throws {
         let database = try TestDatabase.create()
         defer { database.drop() }
         try database.owner().execute(
@@ -148,12 +148,12 @@ struct ProjectionTests {
         let runner = ProjectionRunner(projection: FoldingProjection(), databaseURL: database.serviceURL, logger: quietLogger)
         try append(["c1": ["a", "b"], "c2": ["x"]])
         let clean = try runner.rebuild()
-        #expect(clean.inMemory && clean.events == 3)
+        #expect(clean.folded && clean.events == 3)
         #expect(try applied() == ["c1-a": "memory", "c1-b": "memory", "c2-x": "memory"])
 
         try append(["c1": ["poison"], "c3": ["z"]])
         let poisoned = try runner.rebuild()
-        #expect(!poisoned.inMemory && poisoned.events == 5)
+        #expect(!poisoned.folded && poisoned.events == 5)
         #expect(poisoned.fallbackReason?.contains("cannot apply") == true)
         #expect(try applied() == ["c1-a": "batch", "c1-b": "batch", "c2-x": "batch", "c3-z": "batch"], "the rolled-back rows are gone; c1 stops at the poison")
         #expect(try ProjectionQuarantine(connection: try database.owner(), projection: "test_folding").entries().map(\.stream) == ["call-c1"])
