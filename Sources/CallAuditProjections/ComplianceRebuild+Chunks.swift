@@ -73,38 +73,46 @@ extension ComplianceRebuild {
     /// Judges every subject once the whole log is written out: conflict records
     /// and requests from memory, calls and recordings from the tables a page at
     /// a time. Writes the findings, the deadlines and the requests' facts.
-    func judgeWrittenFacts(in connection: PostgresConnection, lastPosition: Int64?) throws {
-        let now = clock()
-        let findings = FindingsTable(connection: connection)
-        func judged(_ page: inout ComplianceFold, recordings: some Sequence<String>, requestRecordings: [String: Set<String>] = [:]) throws {
-            let verdicts = page.judge(recordings: recordings, requestRecordings: requestRecordings, policy: policy, now: now)
-            try findings.insertAll(verdicts.findings, logPosition: lastPosition)
-            try connection.copyIn(Self.deadlineCopy, payload: Self.deadlineRows(verdicts, now: now).bytes)
-        }
+    ///
+    /// Each page is parsed and judged on another thread while this one writes
+    /// the previous page's verdicts and reads the next page: PostgreSQL and the
+    /// judging overlap instead of taking turns.
+    func judgeWrittenFacts(in connection: PostgresConnection) throws {
+        let (policy, now) = (policy, clock())
+        var verdicts = VerdictPipeline(connection: connection)
 
         var conflicts = ComplianceFold()
         conflicts.conflicts = fold.conflicts
-        try judged(&conflicts, recordings: [])
+        try verdicts.write(JudgedPage(conflicts.judge(recordings: [], requestRecordings: [:], policy: policy, now: now), now: now))
 
-        // A page of calls, then their recordings (each judged with its call), then the recordings of no known call.
-        let recordingTable = FactTable.recordings(on: connection)
-        try forEachPage("SELECT call_id, facts::text FROM compliance_calls WHERE call_id > $1 ORDER BY call_id", in: connection) { rows in
-            var page = ComplianceFold()
-            for row in rows { page.calls[row[0]!] = try CallFacts(document: try JSONParser.parse(row[1]!)) }
-            page.changedCalls = Set(page.calls.keys)
-            page.recordings = try recordingTable.load(ofCalls: Array(page.calls.keys))
-            try judged(&page, recordings: Array(page.recordings.keys))
+        // A page of calls with their recordings (each recording judged with its call), then the recordings of no known call.
+        try forEachPage("SELECT call_id, facts::text FROM compliance_calls WHERE call_id > $1 ORDER BY call_id", in: connection) { calls in
+            let recordings = try connection.query(
+                "SELECT recording_id, facts::text FROM compliance_recordings WHERE call_id = ANY($1::text[])",
+                [.text(postgresArrayLiteral(calls.map { $0[0]! }))]
+            ).rows
+            try verdicts.submit {
+                var page = ComplianceFold()
+                for row in calls { page.calls[row[0]!] = try CallFacts(document: try JSONParser.parse(row[1]!)) }
+                for row in recordings { page.recordings[row[0]!] = try RecordingFacts(document: try JSONParser.parse(row[1]!)) }
+                page.changedCalls = Set(page.calls.keys)
+                return JudgedPage(page.judge(recordings: Array(page.recordings.keys), requestRecordings: [:], policy: policy, now: now), now: now)
+            }
         }
         try forEachPage(
             """
             SELECT recording_id, facts::text FROM compliance_recordings r
             WHERE recording_id > $1 AND NOT EXISTS (SELECT FROM compliance_calls c WHERE c.call_id = r.call_id) ORDER BY recording_id
             """, in: connection
-        ) { rows in
-            var page = ComplianceFold()
-            for row in rows { page.recordings[row[0]!] = try RecordingFacts(document: try JSONParser.parse(row[1]!)) }
-            try judged(&page, recordings: Array(page.recordings.keys))
+        ) { recordings in
+            try verdicts.submit {
+                var page = ComplianceFold()
+                for row in recordings { page.recordings[row[0]!] = try RecordingFacts(document: try JSONParser.parse(row[1]!)) }
+                return JudgedPage(page.judge(recordings: Array(page.recordings.keys), requestRecordings: [:], policy: policy, now: now), now: now)
+            }
         }
+        try verdicts.drain()
+
         // Requests' facts are written as folded, before judging fills in their recordings, as batches load them.
         let requestRows = Self.requestRows(fold.requests)
         try connection.copyIn("COPY \(requestRows.table) FROM STDIN", payload: requestRows.rows.bytes)
@@ -115,7 +123,7 @@ extension ComplianceRebuild {
         let index = SubjectCallIndex(connection: connection)
         for (requestID, request) in fold.requests { requestRecordings[requestID] = try index.recordingIDs(ofSubjects: request.subjectKeys) }
         requests.recordings = try FactTable.recordings(on: connection).load(Set(requestRecordings.values.joined()))
-        try judged(&requests, recordings: [], requestRecordings: requestRecordings)
+        try verdicts.write(JudgedPage(requests.judge(recordings: [], requestRecordings: requestRecordings, policy: policy, now: now), now: now))
     }
 
     /// Runs `body` on the rows of `sql` (whose first column is a text key, its
@@ -129,5 +137,44 @@ extension ComplianceRebuild {
             if rows.count < limits.factsPerPage { return }
             after = last
         }
+    }
+}
+
+/// A page's verdicts, encoded for COPY.
+struct JudgedPage: Sendable {
+    var findings: CopyTextEncoder
+    var deadlines: CopyTextEncoder
+
+    init(_ verdicts: ComplianceVerdicts, now: Timestamp) {
+        findings = FindingsTable.rows(filling: verdicts.findings)
+        deadlines = ComplianceRebuild.deadlineRows(verdicts, now: now)
+    }
+}
+
+/// Pages judged one at a time on another thread; each page's verdicts are
+/// written when the next page is submitted (or at `drain`).
+struct VerdictPipeline {
+    let connection: PostgresConnection
+    private var inFlight: BackgroundWork<Result<JudgedPage, any Error>>?
+
+    init(connection: PostgresConnection) { self.connection = connection }
+
+    mutating func submit(_ judge: @escaping @Sendable () throws -> JudgedPage) throws {
+        let next = BackgroundWork { Result { try judge() } }
+        try drain()
+        inFlight = next
+    }
+
+    /// Waits for the page being judged and writes it.
+    mutating func drain() throws {
+        guard let work = inFlight else { return }
+        inFlight = nil
+        try write(try work.value().get())
+    }
+
+    func write(_ page: JudgedPage) throws {
+        try FindingsTable(connection: connection).fill(with: page.findings)
+        guard !page.deadlines.bytes.isEmpty else { return }
+        try connection.copyIn(ComplianceRebuild.deadlineCopy, payload: page.deadlines.bytes)
     }
 }

@@ -63,13 +63,14 @@ struct ComplianceRebuild: ProjectionRebuild {
     }
 
     mutating func finish(in connection: PostgresConnection, lastPosition: Int64?) throws {
-        if written == nil { return try finishInMemory(in: connection, lastPosition: lastPosition) }
+        // Findings carry no log position: a rebuild records no changes of its own (`FindingsTable.insertAll`).
+        if written == nil { return try finishInMemory(in: connection) }
         try writeChunk(in: connection)
-        try judgeWrittenFacts(in: connection, lastPosition: lastPosition)
+        try judgeWrittenFacts(in: connection)
     }
 
     /// The whole log was one chunk: judge it in memory, write every table once.
-    private func finishInMemory(in connection: PostgresConnection, lastPosition: Int64?) throws {
+    private func finishInMemory(in connection: PostgresConnection) throws {
         var fold = fold
         let now = clock()
         // The fact tables do not depend on the verdicts: another thread encodes
@@ -77,7 +78,7 @@ struct ComplianceRebuild: ProjectionRebuild {
         let facts = fold
         let factRows = BackgroundWork { Self.factRows(facts) + [Self.requestRows(facts.requests)] }
         let verdicts = fold.judge(recordings: fold.recordings.keys, requestRecordings: requestRecordings(), policy: policy, now: now)
-        try FindingsTable(connection: connection).insertAll(verdicts.findings, logPosition: lastPosition)
+        try FindingsTable(connection: connection).insertAll(verdicts.findings)
         for (table, rows) in factRows.value() {
             try connection.copyIn("COPY \(table) FROM STDIN", payload: rows.bytes)
         }

@@ -51,16 +51,41 @@ struct FindingsTable {
     /// a batch, but no 'raised' changes. A rebuild writes its changes to a
     /// throwaway copy of the history; `reconcileHistory` records what really
     /// changed against the kept one.
-    func insertAll(_ judged: [String: [Finding]], logPosition: Int64?) throws {
-        try insert(judged.flatMap { subject, findings in findings.map { ($0, Self.key(of: $0), subject) } }, logPosition: logPosition, recordChanges: false)
+    func insertAll(_ judged: [String: [Finding]]) throws {
+        try fill(with: Self.rows(filling: judged))
+    }
+
+    /// `insertAll`'s rows, encoded on any thread.
+    static func rows(filling judged: [String: [Finding]]) -> CopyTextEncoder {
+        rows(judged.flatMap { subject, findings in findings.map { ($0, Self.key(of: $0), subject) } })
+    }
+
+    /// Writes rows made by `rows(filling:)`.
+    func fill(with rows: CopyTextEncoder) throws {
+        guard !rows.bytes.isEmpty else { return }
+        try connection.copyIn(Self.copyStatement, payload: rows.bytes)
     }
 
     /// New findings by COPY, then their 'raised' changes. The new rows are the
     /// ones above the highest id before: only this projection's leader writes
     /// findings, under its advisory lock, and identity values only grow.
-    private func insert(_ raised: [(finding: Finding, key: String, subject: String)], logPosition: Int64?, recordChanges: Bool = true) throws {
+    private func insert(_ raised: [(finding: Finding, key: String, subject: String)], logPosition: Int64?) throws {
         guard !raised.isEmpty else { return }
-        let before = recordChanges ? try connection.query("SELECT coalesce(max(id), 0) FROM findings").scalar ?? "0" : "0"
+        let before = try connection.query("SELECT coalesce(max(id), 0) FROM findings").scalar ?? "0"
+        try connection.copyIn(Self.copyStatement, payload: Self.rows(raised).bytes)
+        try connection.query(
+            """
+            INSERT INTO finding_changes (change, log_position, \(Self.recordedColumns))
+            SELECT 'raised', $1::bigint, \(Self.recordedColumns) FROM findings WHERE id > $2::bigint ORDER BY id
+            """, [logPosition.map { .int($0) } ?? .null, .text(before)])
+    }
+
+    private static let copyStatement = """
+        COPY findings (rule, severity, occurred_at, call_id, recording_id, party_id, request_id, jurisdiction, citation,
+                       evidence, detail, policy_version, policy_hash, fingerprint, finding_key, subject, status) FROM STDIN
+        """
+
+    private static func rows(_ raised: [(finding: Finding, key: String, subject: String)]) -> CopyTextEncoder {
         var rows = CopyTextEncoder(capacity: raised.count * 400)
         for (finding, key, subject) in raised {
             rows.text(finding.rule.rawValue)
@@ -74,23 +99,13 @@ struct FindingsTable {
             rows.text(finding.detail)
             rows.text(finding.policyVersion)
             rows.text(finding.policyHash)
-            rows.text(Self.fingerprint(of: finding))
+            rows.text(fingerprint(of: finding))
             rows.text(key)
             rows.text(subject)
             rows.text("open")
             rows.endRow()
         }
-        try connection.copyIn(
-            """
-            COPY findings (rule, severity, occurred_at, call_id, recording_id, party_id, request_id, jurisdiction, citation,
-                           evidence, detail, policy_version, policy_hash, fingerprint, finding_key, subject, status) FROM STDIN
-            """, payload: rows.bytes)
-        guard recordChanges else { return }
-        try connection.query(
-            """
-            INSERT INTO finding_changes (change, log_position, \(Self.recordedColumns))
-            SELECT 'raised', $1::bigint, \(Self.recordedColumns) FROM findings WHERE id > $2::bigint ORDER BY id
-            """, [logPosition.map { .int($0) } ?? .null, .text(before)])
+        return rows
     }
 
     private func withdraw(_ ids: [Int64], logPosition: Int64?) throws {
