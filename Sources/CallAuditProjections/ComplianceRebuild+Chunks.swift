@@ -21,22 +21,25 @@ extension ComplianceRebuild {
             if let id = data["hold_id"]?.stringValue { holdIDs.insert(id) }
             for id in data["recording_ids"]?.arrayValue ?? [] { if let id = id.stringValue { recordingIDs.insert(id) } }
         }
-        let holds = try FactTable.holds(on: connection).load(candidates(holdIDs, in: fold.holds, tag: "h"))
-        fold.holds.merge(holds) { current, _ in current }
-        reloaded.holds.formUnion(holds.keys)
+        let filter = written!
+        let holds = try Self.reload(holdIDs, tag: "h", filter: filter, from: .holds(on: connection), into: &fold.holds, marking: &reloaded.holds)
         // A hold folded again re-applies itself to every recording it names.
         for hold in holds.values { recordingIDs.formUnion(hold.recordingIDs) }
-        let calls = try FactTable.calls(on: connection).load(candidates(callIDs, in: fold.calls, tag: "c"))
-        fold.calls.merge(calls) { current, _ in current }
-        reloaded.calls.formUnion(calls.keys)
-        let recordings = try FactTable.recordings(on: connection).load(candidates(recordingIDs, in: fold.recordings, tag: "r"))
-        fold.recordings.merge(recordings) { current, _ in current }
-        reloaded.recordings.formUnion(recordings.keys)
+        _ = try Self.reload(callIDs, tag: "c", filter: filter, from: .calls(on: connection), into: &fold.calls, marking: &reloaded.calls)
+        _ = try Self.reload(
+            recordingIDs, tag: "r", filter: filter, from: .recordings(on: connection), into: &fold.recordings, marking: &reloaded.recordings)
     }
 
-    /// Keys not in this chunk that may have been written out.
-    private func candidates<Facts>(_ keys: Set<String>, in chunk: [String: Facts], tag: Character) -> [String] {
-        keys.filter { chunk[$0] == nil && written!.mayContain("\(tag)\($0)") }
+    /// Loads those of `keys` the chunk lacks that may have been written out
+    /// into it, and marks them reloaded. Returns what it loaded.
+    private static func reload<Facts>(
+        _ keys: Set<String>, tag: Character, filter: KeyFilter, from table: FactTable<Facts>,
+        into chunk: inout [String: Facts], marking reloaded: inout Set<String>
+    ) throws -> [String: Facts] {
+        let loaded = try table.load(keys.filter { chunk[$0] == nil && filter.mayContain("\(tag)\($0)") })
+        chunk.merge(loaded) { current, _ in current }
+        reloaded.formUnion(loaded.keys)
+        return loaded
     }
 
     /// Writes the chunk's calls, recordings, holds and subject index to the
