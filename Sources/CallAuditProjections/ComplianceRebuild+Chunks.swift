@@ -94,13 +94,7 @@ extension ComplianceRebuild {
                 "SELECT recording_id, facts::text FROM compliance_recordings WHERE call_id = ANY($1::text[])",
                 [.text(postgresArrayLiteral(calls.map { $0[0]! }))]
             ).rows
-            try verdicts.submit {
-                var page = ComplianceFold()
-                for row in calls { page.calls[row[0]!] = try CallFacts(document: try JSONParser.parse(row[1]!)) }
-                for row in recordings { page.recordings[row[0]!] = try RecordingFacts(document: try JSONParser.parse(row[1]!)) }
-                page.changedCalls = Set(page.calls.keys)
-                return JudgedPage(page.judge(recordings: Array(page.recordings.keys), requestRecordings: [:], policy: policy, now: now), now: now)
-            }
+            try verdicts.submit { try Self.judge(calls: calls, recordings: recordings, policy: policy, now: now) }
         }
         try forEachPage(
             """
@@ -108,11 +102,7 @@ extension ComplianceRebuild {
             WHERE recording_id > $1 AND NOT EXISTS (SELECT FROM compliance_calls c WHERE c.call_id = r.call_id) ORDER BY recording_id
             """, in: connection
         ) { recordings in
-            try verdicts.submit {
-                var page = ComplianceFold()
-                for row in recordings { page.recordings[row[0]!] = try RecordingFacts(document: try JSONParser.parse(row[1]!)) }
-                return JudgedPage(page.judge(recordings: Array(page.recordings.keys), requestRecordings: [:], policy: policy, now: now), now: now)
-            }
+            try verdicts.submit { try Self.judge(calls: [], recordings: recordings, policy: policy, now: now) }
         }
         try verdicts.drain()
 
@@ -127,6 +117,16 @@ extension ComplianceRebuild {
         for (requestID, request) in fold.requests { requestRecordings[requestID] = try index.recordingIDs(ofSubjects: request.subjectKeys) }
         requests.recordings = try FactTable.recordings(on: connection).load(Set(requestRecordings.values.joined()))
         try verdicts.write(JudgedPage(requests.judge(recordings: [], requestRecordings: requestRecordings, policy: policy, now: now), now: now))
+    }
+
+    /// Parses a page of call and recording rows (key, facts) and judges them,
+    /// each recording with its call when the page holds it.
+    private static func judge(calls: [[String?]], recordings: [[String?]], policy: Policy, now: Timestamp) throws -> JudgedPage {
+        var page = ComplianceFold()
+        for row in calls { page.calls[row[0]!] = try CallFacts(document: try JSONParser.parse(row[1]!)) }
+        for row in recordings { page.recordings[row[0]!] = try RecordingFacts(document: try JSONParser.parse(row[1]!)) }
+        page.changedCalls = Set(page.calls.keys)
+        return JudgedPage(page.judge(recordings: Array(page.recordings.keys), requestRecordings: [:], policy: policy, now: now), now: now)
     }
 
     /// Runs `body` on the rows of `sql` (whose first column is a text key, its
