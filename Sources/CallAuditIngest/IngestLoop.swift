@@ -205,7 +205,7 @@ package final class IngestLoop: @unchecked Sendable {
             guard let offsets = resumeOffsets(for: partitions) else { return }
             try consumer.assign(Dictionary(uniqueKeysWithValues: partitions.map { ($0, offsets[$0]) }))
             state.assigned.formUnion(partitions)
-            logger.info("partitions assigned", metadata: ["kafka.partitions": "\(partitions.count)"])
+            logger.info("partitions assigned", metadata: ["kafka.partitions": "\(partitions.count)", "kafka.assignment": "\(partitions.summary)"])
         } catch {
             throw .kafka(error, brokers: configuration.brokers)
         }
