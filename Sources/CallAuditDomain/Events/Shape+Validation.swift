@@ -18,8 +18,10 @@ extension Shape {
         }
     }
 
-    package func validate(_ value: JSONValue, at path: String) throws(ContractViolation) {
-        func fail(_ problem: String) -> ContractViolation { ContractViolation(path: path, problem: problem) }
+    /// `path` is only spelled out when a value fails: building it for every
+    /// field of every valid event was most of the cost of validating.
+    package func validate(_ value: JSONValue, at path: @autoclosure () -> String) throws(ContractViolation) {
+        func fail(_ problem: String) -> ContractViolation { ContractViolation(path: path(), problem: problem) }
         switch self {
         case .nonEmptyString, .text:
             guard let s = value.stringValue else { throw fail("expected a string, found \(value.typeName)") }
@@ -47,32 +49,31 @@ extension Shape {
             guard let items = value.arrayValue else { throw fail("expected an array, found \(value.typeName)") }
             guard items.count >= minItems else { throw fail("needs at least \(minItems) item(s)") }
             for (i, item) in items.enumerated() {
-                try element.validate(item, at: "\(path)[\(i)]")
+                try element.validate(item, at: "\(path())[\(i)]")
             }
         case .object(let object):
-            try object.validate(value, at: path)
+            try object.validate(value, at: path())
         case .nullable(let inner):
             if value == .null { return }
-            try inner.validate(value, at: path)
+            try inner.validate(value, at: path())
         }
     }
 }
 
 extension ObjectShape {
-    package func validate(_ value: JSONValue, at path: String) throws(ContractViolation) {
+    package func validate(_ value: JSONValue, at path: @autoclosure () -> String) throws(ContractViolation) {
         guard let members = value.objectValue else {
-            throw ContractViolation(path: path, problem: "expected an object, found \(value.typeName)")
+            throw ContractViolation(path: path(), problem: "expected an object, found \(value.typeName)")
         }
         for field in fields {
-            let fieldPath = "\(path).\(field.name)"
             guard let member = members.first(where: { $0.key == field.name }) else {
-                if field.required { throw ContractViolation(path: fieldPath, problem: "is required") }
+                if field.required { throw ContractViolation(path: "\(path()).\(field.name)", problem: "is required") }
                 continue
             }
-            try field.shape.validate(member.value, at: fieldPath)
+            try field.shape.validate(member.value, at: "\(path()).\(field.name)")
         }
         if !atLeastOneOf.isEmpty, !atLeastOneOf.contains(where: { name in members.contains { $0.key == name } }) {
-            throw ContractViolation(path: path, problem: "needs at least one of \(atLeastOneOf.joined(separator: ", "))")
+            throw ContractViolation(path: path(), problem: "needs at least one of \(atLeastOneOf.joined(separator: ", "))")
         }
     }
 }
