@@ -160,9 +160,10 @@ package final class SubjectVault: Sendable {
         var created: [ResolvedSubject] = []
         var links: [(index: [UInt8], ref: String, kind: String)] = []
         var result: [ResolvedSubject] = []
+        var random = RandomPool()
         for (identifiers, blind) in zip(subjects, indexes) {
             let person = blind.lazy.compactMap { known[$0] }.first ?? {
-                let fresh = ResolvedSubject(ref: "sub_" + randomBytes(12).hexString, dataKey: randomBytes(32))
+                let fresh = ResolvedSubject(ref: "sub_" + random.take(12).hexString, dataKey: random.take(32))
                 created.append(fresh)
                 return fresh
             }()
@@ -258,6 +259,23 @@ private struct SubjectCache {
 /// Random bytes from BoringSSL's generator (seeded from the system; no system call per draw).
 func randomBytes(_ count: Int) -> [UInt8] {
     SymmetricKey(size: SymmetricKeySize(bitCount: count * 8)).withUnsafeBytes { Array($0) }
+}
+
+/// Random bytes drawn from the system 4 KiB at a time: a batch's new persons
+/// (a ref and a data key each) cost one system call, not two each. Each byte
+/// is handed out once; a pool lives for one batch and is never shared.
+struct RandomPool {
+    private var block: [UInt8] = []
+    private var next = 0
+
+    mutating func take(_ count: Int) -> [UInt8] {
+        if next + count > block.count {
+            block = randomBytes(max(4_096, count))
+            next = 0
+        }
+        defer { next += count }
+        return Array(block[next..<next + count])
+    }
 }
 
 /// A PostgreSQL `bytea[]` literal.
