@@ -16,18 +16,14 @@ struct APIBench: ParsableCommand {
     func run() throws {
         let url = database.resolved
         try requireEmptyStore(url)
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("callaudit-api-bench-\(getpid())")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: scratch) }
         note("appending a day: \(calls) calls")
         _ = try appendSimulatedLog(url: url, calls: calls, days: 1, start: "2026-11-23T00:00:00Z")
 
-        let bootstrapFile = scratch.appendingPathComponent("bootstrap").path
-        let kafka = try child(["dev-kafka", "--bootstrap-file", bootstrapFile, "--partitions", "1", "--log-level", "error"])
-        defer { kafka.terminate(); kafka.waitUntilExit() }
+        let cluster = try BenchCluster(partitions: 1)
+        defer { cluster.stop() }
         let port = 18_000 + Int(getpid() % 1_000)
         let serve = try child([
-            "serve", "--database-url", url, "--brokers", try waitForFile(bootstrapFile), "--key-dir", scratch.appendingPathComponent("keys").path,
+            "serve", "--database-url", url, "--brokers", cluster.brokers, "--key-dir", cluster.scratch.appendingPathComponent("keys").path,
             "--http-address", "127.0.0.1:\(port)", "--rate-limit", "0", "--report-close-delay-hours", "0", "--report-interval", "1",
             "--log-level", "error",
         ])

@@ -111,6 +111,40 @@ func psql(_ url: String, _ command: String? = nil, file: String? = nil) throws {
     guard process.terminationStatus == 0 else { throw ValidationError("psql failed: \(command ?? file!)") }
 }
 
+/// A scratch directory and the benchmark's own dev Kafka cluster, in a child
+/// process so the benchmark's figures are its own; `stop()` ends both.
+struct BenchCluster {
+    let scratch: URL
+    let brokers: String
+    private let kafka: Child
+
+    init(partitions: Int32) throws {
+        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("callaudit-bench-\(getpid())")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        let bootstrapFile = scratch.appendingPathComponent("bootstrap").path
+        do {
+            kafka = try child(["dev-kafka", "--bootstrap-file", bootstrapFile, "--partitions", String(partitions), "--log-level", "error"])
+        } catch {
+            try? FileManager.default.removeItem(at: scratch)
+            throw error
+        }
+        do {
+            brokers = try waitForFile(bootstrapFile)
+        } catch {
+            kafka.terminate()
+            kafka.waitUntilExit()
+            try? FileManager.default.removeItem(at: scratch)
+            throw error
+        }
+    }
+
+    func stop() {
+        kafka.terminate()
+        kafka.waitUntilExit()
+        try? FileManager.default.removeItem(at: scratch)
+    }
+}
+
 /// Simulated calls produced into the dev Kafka by a child process, every
 /// message valid (seed 1, as every ingest benchmark uses). Returns the messages produced.
 func loadBacklog(brokers: String, calls: Int) throws -> Int {

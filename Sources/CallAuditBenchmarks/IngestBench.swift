@@ -48,14 +48,9 @@ struct IngestBench: ParsableCommand {
         let logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
         let url = database.resolved
         try requireEmptyStore(url)
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("callaudit-bench-\(getpid())")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: scratch) }
-
-        let bootstrapFile = scratch.appendingPathComponent("bootstrap").path
-        let kafka = try child(["dev-kafka", "--bootstrap-file", bootstrapFile, "--partitions", String(partitions), "--log-level", "error"])
-        defer { kafka.terminate(); kafka.waitUntilExit() }
-        let brokers = try waitForFile(bootstrapFile)
+        let cluster = try BenchCluster(partitions: partitions)
+        defer { cluster.stop() }
+        let (scratch, brokers) = (cluster.scratch, cluster.brokers)
 
         if let fullURL = preloadedDatabaseURL, preload > 0 {
             try requireEmptyStore(fullURL)

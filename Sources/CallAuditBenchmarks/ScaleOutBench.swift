@@ -25,13 +25,9 @@ struct ScaleOutBench: ParsableCommand {
     func run() throws {
         try requireEmptyStore(database.resolved)
         try requireEmptyStore(pairDatabaseURL)
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("callaudit-scale-bench-\(getpid())")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        let bootstrapFile = scratch.appendingPathComponent("bootstrap").path
-        let kafka = try child(["dev-kafka", "--bootstrap-file", bootstrapFile, "--partitions", String(partitions), "--log-level", "error"])
-        defer { kafka.terminate(); kafka.waitUntilExit() }
-        let brokers = try waitForFile(bootstrapFile)
+        let cluster = try BenchCluster(partitions: partitions)
+        defer { cluster.stop() }
+        let (scratch, brokers) = (cluster.scratch, cluster.brokers)
         let messages = try loadBacklog(brokers: brokers, calls: calls)
 
         print("machine:   \(machineDescription())")

@@ -253,17 +253,13 @@ private final class RangeReader: @unchecked Sendable {
         }
     }
 
+    /// The seal's events: the read ahead if it was this seal's, else read now (after any other read ahead ends, its session being this one).
     func take(_ seal: Seal) throws -> [EventRow] {
-        if let pending, pending.sealNo == seal.sealNo {
-            pending.done.wait()
-            self.pending = nil
-            return try pending.box.result!.get()
-        }
-        if let pending {
-            pending.done.wait()
-            self.pending = nil
-        }
-        return try Self.read(seal, on: session.connection)
+        guard let pending else { return try Self.read(seal, on: session.connection) }
+        pending.done.wait()
+        self.pending = nil
+        guard pending.sealNo == seal.sealNo else { return try Self.read(seal, on: session.connection) }
+        return try pending.box.result!.get()
     }
 
     /// The count bounds the read (one more than sealed shows an insertion), and steers the

@@ -58,16 +58,14 @@ package struct TopicPartition: Hashable, Sendable, CustomStringConvertible {
     package var description: String { "\(topic)[\(partition)]" }
 }
 
-extension [TopicPartition] {
+extension Array where Element == TopicPartition {
     /// "calls:0,2,4;consents:1": what a log line says of an assignment (one word, easy to pick out of a log).
     package var summary: String {
         Dictionary(grouping: self, by: \.topic).sorted { $0.key < $1.key }
             .map { topic, partitions in "\(topic):\(partitions.map(\.partition).sorted().map(String.init).joined(separator: ","))" }
             .joined(separator: ";")
     }
-}
 
-extension Array where Element == TopicPartition {
     init(native list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) {
         self = (0..<Int(list.pointee.cnt)).map { i in
             let element = list.pointee.elems[i]

@@ -8,6 +8,13 @@ struct ReloadedKeys {
     var holds: Set<String> = []
 }
 
+/// The kinds of key in the filter of written facts.
+private enum WrittenKey {
+    static let call = UInt8(ascii: "c")
+    static let recording = UInt8(ascii: "r")
+    static let hold = UInt8(ascii: "h")
+}
+
 /// Writing a chunk out, and loading back what a later chunk touches again.
 extension ComplianceRebuild {
     /// Loads the facts the page's events touch that an earlier chunk wrote out,
@@ -22,21 +29,21 @@ extension ComplianceRebuild {
             for id in data["recording_ids"]?.arrayValue ?? [] { if let id = id.stringValue { recordingIDs.insert(id) } }
         }
         let filter = written!
-        let holds = try Self.reload(holdIDs, tag: "h", filter: filter, from: .holds(on: connection), into: &fold.holds, marking: &reloaded.holds)
+        let holds = try Self.reload(holdIDs, tag: WrittenKey.hold, filter: filter, from: .holds(on: connection), into: &fold.holds, marking: &reloaded.holds)
         // A hold folded again re-applies itself to every recording it names.
         for hold in holds.values { recordingIDs.formUnion(hold.recordingIDs) }
-        _ = try Self.reload(callIDs, tag: "c", filter: filter, from: .calls(on: connection), into: &fold.calls, marking: &reloaded.calls)
+        _ = try Self.reload(callIDs, tag: WrittenKey.call, filter: filter, from: .calls(on: connection), into: &fold.calls, marking: &reloaded.calls)
         _ = try Self.reload(
-            recordingIDs, tag: "r", filter: filter, from: .recordings(on: connection), into: &fold.recordings, marking: &reloaded.recordings)
+            recordingIDs, tag: WrittenKey.recording, filter: filter, from: .recordings(on: connection), into: &fold.recordings, marking: &reloaded.recordings)
     }
 
     /// Loads those of `keys` the chunk lacks that may have been written out
     /// into it, and marks them reloaded. Returns what it loaded.
     private static func reload<Facts>(
-        _ keys: Set<String>, tag: Character, filter: KeyFilter, from table: FactTable<Facts>,
+        _ keys: Set<String>, tag: UInt8, filter: KeyFilter, from table: FactTable<Facts>,
         into chunk: inout [String: Facts], marking reloaded: inout Set<String>
     ) throws -> [String: Facts] {
-        let loaded = try table.load(keys.filter { chunk[$0] == nil && filter.mayContain("\(tag)\($0)") })
+        let loaded = try table.load(keys.filter { chunk[$0] == nil && filter.mayContain($0, tag: tag) })
         chunk.merge(loaded) { current, _ in current }
         reloaded.formUnion(loaded.keys)
         return loaded
@@ -47,9 +54,9 @@ extension ComplianceRebuild {
     /// Requests and conflict records stay for judging.
     mutating func writeChunk(in connection: PostgresConnection) throws {
         if written == nil { written = KeyFilter(bits: limits.filterBits) }
-        for key in fold.calls.keys { written!.insert("c\(key)") }
-        for key in fold.recordings.keys { written!.insert("r\(key)") }
-        for key in fold.holds.keys { written!.insert("h\(key)") }
+        for key in fold.calls.keys { written!.insert(key, tag: WrittenKey.call) }
+        for key in fold.recordings.keys { written!.insert(key, tag: WrittenKey.recording) }
+        for key in fold.holds.keys { written!.insert(key, tag: WrittenKey.hold) }
 
         var fresh = ComplianceFold()
         fresh.calls = fold.calls.filter { !reloaded.calls.contains($0.key) }

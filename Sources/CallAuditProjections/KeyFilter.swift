@@ -1,4 +1,5 @@
-/// A Bloom filter over string keys, of a fixed size whatever is put in it:
+/// A Bloom filter over tagged string keys (the tag says which kind of key, so
+/// a call and a recording with the same id stay apart), of a fixed size whatever is put in it:
 /// "certainly never added" or "perhaps added". A rebuild that has written some
 /// facts out asks it before looking a key up in PostgreSQL, so the lookups it
 /// pays for are (nearly) only those of facts really written before.
@@ -17,8 +18,8 @@ struct KeyFilter {
         mask = UInt64(size - 1)
     }
 
-    mutating func insert(_ key: String) {
-        var (h1, h2) = Self.hashes(key)
+    mutating func insert(_ key: String, tag: UInt8) {
+        var (h1, h2) = Self.hashes(key, tag: tag)
         for _ in 0..<Self.probes {
             let bit = h1 & mask
             words[Int(bit >> 6)] |= 1 << (bit & 63)
@@ -26,8 +27,8 @@ struct KeyFilter {
         }
     }
 
-    func mayContain(_ key: String) -> Bool {
-        var (h1, h2) = Self.hashes(key)
+    func mayContain(_ key: String, tag: UInt8) -> Bool {
+        var (h1, h2) = Self.hashes(key, tag: tag)
         for _ in 0..<Self.probes {
             let bit = h1 & mask
             if words[Int(bit >> 6)] & (1 << (bit & 63)) == 0 { return false }
@@ -36,11 +37,12 @@ struct KeyFilter {
         return true
     }
 
-    /// Two independent 64-bit hashes (FNV-1a, then a finaliser for the second)
-    /// combined as h1 + i·h2: as good as k independent hashes for a Bloom filter.
-    /// Not Swift's `Hasher`, so a key always probes the same bits.
-    private static func hashes(_ key: String) -> (UInt64, UInt64) {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    /// Two independent 64-bit hashes (FNV-1a over the tag and the key's bytes,
+    /// then a finaliser for the second) combined as h1 + i·h2: as good as k
+    /// independent hashes for a Bloom filter. Not Swift's `Hasher`, so a key
+    /// always probes the same bits.
+    private static func hashes(_ key: String, tag: UInt8) -> (UInt64, UInt64) {
+        var hash: UInt64 = (0xcbf2_9ce4_8422_2325 ^ UInt64(tag)) &* 0x100_0000_01b3
         for byte in key.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
         var mixed = hash ^ (hash >> 33)
         mixed &*= 0xff51_afd7_ed55_8ccd
