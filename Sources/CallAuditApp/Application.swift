@@ -31,7 +31,8 @@ package enum Application {
         try configuration.validate()
         let policy = try Policy.load(file: configuration.policyFile)
         logger.info("policy loaded", metadata: ["policy.version": "\(policy.version)", "policy.hash": "\(policy.hash)"])
-        try checkDatabase(configuration.database)
+        let role = try checkDatabase(configuration.database, allowPrivilegedRole: configuration.allowPrivilegedRole)
+        if role.isPrivileged { logger.warning("serving as a privileged PostgreSQL role (--allow-privileged-role)", metadata: ["db.role": "\(role.name)"]) }
         do {
             let keys = try KeyRing.open(configuration.keyDirectory)
             logger.info("signing key", metadata: ["key.id": "\(keys.current.keyID)", "key.directory": "\(configuration.keyDirectory.path)"])
@@ -104,11 +105,21 @@ package enum Application {
         return StatusSampler(settings: settings, watermarks: watermarks)
     }
 
-    /// Fails start-up with what to do when the database is unreachable or at the wrong schema version.
-    private static func checkDatabase(_ database: DatabaseConfiguration) throws(ConfigurationError) {
+    /// Fails start-up with what to do when the database is unreachable, at the
+    /// wrong schema version, reached as a role that could rewrite the log, or
+    /// holding objects a less trusted role planted where sessions resolve names.
+    private static func checkDatabase(_ database: DatabaseConfiguration, allowPrivilegedRole: Bool) throws(ConfigurationError) -> DatabaseRole {
         do {
             let connection = try database.connect(application: "callaudit-startup")
             try Migrator(connection: connection, migrations: Migration.bundled()).requireCurrent()
+            let role = try DatabaseRole.current(on: connection)
+            if let refusal = role.refusal, !allowPrivilegedRole {
+                throw ConfigurationError(setting: "--database-url", problem: refusal)
+            }
+            try SchemaTrust.requireTrustedSchemas(on: connection)
+            return role
+        } catch let error as ConfigurationError {
+            throw error
         } catch let error as PostgresError {
             throw ConfigurationError(
                 setting: "--database-url", problem: error.description,

@@ -34,6 +34,8 @@ package struct ServeConfiguration: Sendable {
     package var statusInterval: Duration
     /// When the log is sealed. Default: at least every 10 s, at most 10,000 events a seal.
     package var seals: SealSchedule
+    /// Run as a superuser or the event tables' owner, which is refused otherwise. Default false (development only).
+    package var allowPrivilegedRole: Bool
 
     package init(
         database: DatabaseConfiguration = DatabaseConfiguration(),
@@ -47,7 +49,8 @@ package struct ServeConfiguration: Sendable {
         statisticsInterval: Duration = .seconds(60),
         shutdownTimeout: Duration = .seconds(9),
         statusInterval: Duration = .seconds(2),
-        seals: SealSchedule = SealSchedule()
+        seals: SealSchedule = SealSchedule(),
+        allowPrivilegedRole: Bool = false
     ) {
         self.database = database
         self.ingest = ingest
@@ -61,6 +64,7 @@ package struct ServeConfiguration: Sendable {
         self.shutdownTimeout = shutdownTimeout
         self.statusInterval = statusInterval
         self.seals = seals
+        self.allowPrivilegedRole = allowPrivilegedRole
     }
 
     /// Settings that cannot work, each with what to change.

@@ -81,7 +81,7 @@ struct SubjectBench: ParsableCommand {
             let spelled = "\(phone.prefix(2)) (\(phone.dropFirst(2).prefix(3))) \(phone.dropFirst(5))"
             let started = ContinuousClock.now
             let identifier = Identifier(kind: "phone", value: spelled)!
-            let refs = try vault.find([identifier], on: connection)
+            let refs = try vault.find([identifier], on: connection).refs
             let found = ContinuousClock.now
             let rows = try connection.query(
                 "SELECT call_id FROM compliance_subject_calls WHERE subject_key = ANY($1::text[])", [.text(postgresArrayLiteral(refs))])

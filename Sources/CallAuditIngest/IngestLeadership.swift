@@ -31,7 +31,7 @@ final class IngestLeadership {
             do {
                 let session = try self.session ?? database.connect(application: "callaudit-ingest-leader")
                 self.session = session
-                if try session.query("SELECT pg_try_advisory_lock(hashtextextended($1, 0))::text", [.text(key)]).scalar == "true" {
+                if try session.query("SELECT pg_catalog.pg_try_advisory_lock(pg_catalog.hashtextextended($1, 0))::text", [.text(key)]).scalar == "true" {
                     logger.info("ingest leads its consumer group", metadata: ["ingest.lock": "\(key)"])
                     return true
                 }

@@ -226,13 +226,15 @@ package final class IngestLoop: @unchecked Sendable {
     private func add(_ message: KafkaMessage) {
         let origin = KafkaOrigin(
             topic: message.topic, partition: message.partition, offset: message.offset,
-            timestampMilliseconds: message.timestampMilliseconds)
-        switch decoder.decode(IncomingMessage(headers: message.headers, value: message.value)) {
+            timestampMilliseconds: message.timestampMilliseconds, timestampType: message.timestampType?.rawValue)
+        let incoming = IncomingMessage(
+            headers: message.headers, value: message.value, keyBytes: message.key?.count ?? 0,
+            headerNamesAreUTF8: message.rawHeaderNames == nil)
+        switch decoder.decode(incoming) {
         case .success(let event):
             pending.batch.events.append(IncomingEvent(event: event, origin: origin))
         case .failure(let rejection):
-            pending.batch.deadLetters.append(
-                DeadLetter(origin: origin, rejection: rejection, key: message.key, headers: message.headers, value: message.value))
+            pending.batch.deadLetters.append(Self.deadLetter(message, origin: origin, rejection: rejection))
         }
         pending.messages.append(message)
         nextOffsets[TopicPartition(topic: message.topic, partition: message.partition)] = message.offset + 1
@@ -343,10 +345,17 @@ package final class IngestLoop: @unchecked Sendable {
     /// The dead letter for a valid event the store refused: the raw message it came from, verbatim.
     private func deadLetter(for incoming: IncomingEvent, error: PostgresError, messages: [KafkaMessage]) -> DeadLetter {
         let origin = incoming.origin!
-        let message = messages.first { $0.offset == origin.offset && $0.partition == origin.partition && $0.topic == origin.topic }
-        return DeadLetter(
-            origin: origin, rejection: Rejection(.storeRejected, error.description), key: message?.key,
-            headers: message?.headers ?? [], value: message?.value)
+        let rejection = Rejection(.storeRejected, error.description)
+        guard let message = messages.first(where: { $0.offset == origin.offset && $0.partition == origin.partition && $0.topic == origin.topic })
+        else { return DeadLetter(origin: origin, rejection: rejection, key: nil, headers: [], value: nil) }
+        return Self.deadLetter(message, origin: origin, rejection: rejection)
+    }
+
+    /// A message kept verbatim: key, headers (names as bytes too when they are not UTF-8) and value.
+    private static func deadLetter(_ message: KafkaMessage, origin: KafkaOrigin, rejection: Rejection) -> DeadLetter {
+        DeadLetter(
+            origin: origin, rejection: rejection, key: message.key, headers: message.headers, rawHeaderNames: message.rawHeaderNames,
+            value: message.value)
     }
 
     /// Where each newly assigned partition resumes, from PostgreSQL. Nil when

@@ -48,7 +48,7 @@ package struct Sealer {
 
     private func sealOne(key: SigningKey, force: Bool, now: Timestamp) throws -> Seal? {
         try connection.transaction {
-            try connection.execute("SELECT pg_advisory_xact_lock(hashtextextended('callaudit.seals', 0))")
+            try connection.execute("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('callaudit.seals', 0))")
             let store = SealStore(connection: connection)
             let previous = try store.head()
             let horizon = try EventLog(connection: connection).horizon()

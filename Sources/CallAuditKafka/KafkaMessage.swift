@@ -1,26 +1,38 @@
 import CRDKafka
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A consumed message, copied out of librdkafka's buffers.
 package struct KafkaMessage: Sendable {
     package var topic: String
     package var partition: Int32
     package var offset: Int64
-    /// The message timestamp (create or log-append time), milliseconds since the epoch, if the broker gave one.
+    /// The message timestamp as the broker gave it, if it gave one: meant as
+    /// milliseconds since the epoch, but any 64-bit value a producer chose.
     package var timestampMilliseconds: Int64?
+    /// Whether the timestamp is the producer's (`create_time`) or the broker's (`log_append_time`).
+    package var timestampType: KafkaTimestampType?
     package var key: [UInt8]?
+    /// Header names as text: a name that is not UTF-8 has its bad bytes replaced (see `rawHeaderNames`).
     package var headers: [(key: String, value: [UInt8]?)]
+    /// Every header name's bytes, in order, when some name is not UTF-8; nil otherwise (the usual case).
+    package var rawHeaderNames: [[UInt8]]?
     package var value: [UInt8]?
 
     package init(
-        topic: String, partition: Int32, offset: Int64, timestampMilliseconds: Int64? = nil, key: [UInt8]? = nil,
-        headers: [(key: String, value: [UInt8]?)] = [], value: [UInt8]?
+        topic: String, partition: Int32, offset: Int64, timestampMilliseconds: Int64? = nil, timestampType: KafkaTimestampType? = nil,
+        key: [UInt8]? = nil, headers: [(key: String, value: [UInt8]?)] = [], rawHeaderNames: [[UInt8]]? = nil, value: [UInt8]?
     ) {
         self.topic = topic
         self.partition = partition
         self.offset = offset
         self.timestampMilliseconds = timestampMilliseconds
+        self.timestampType = timestampType
         self.key = key
         self.headers = headers
+        self.rawHeaderNames = rawHeaderNames
         self.value = value
     }
 
@@ -32,24 +44,48 @@ package struct KafkaMessage: Sendable {
         var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
         let timestamp = rd_kafka_message_timestamp(message, &timestampType)
         timestampMilliseconds = timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : timestamp
+        self.timestampType = switch timestampType {
+        case RD_KAFKA_TIMESTAMP_CREATE_TIME: .createTime
+        case RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME: .logAppendTime
+        default: nil
+        }
         key = m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) }
         value = m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: m.len)) }
-        headers = KafkaMessage.headers(of: message)
+        (headers, rawHeaderNames) = KafkaMessage.headers(of: message)
     }
 
-    private static func headers(of message: UnsafeMutablePointer<rd_kafka_message_t>) -> [(key: String, value: [UInt8]?)] {
+    /// The headers in wire order. librdkafka hands names out as C strings, so
+    /// a name is read up to its first NUL byte; one that is not UTF-8 is kept
+    /// as bytes too, so a dead letter can store it without loss.
+    private static func headers(of message: UnsafeMutablePointer<rd_kafka_message_t>)
+        -> (headers: [(key: String, value: [UInt8]?)], rawNames: [[UInt8]]?)
+    {
         var native: OpaquePointer?
-        guard rd_kafka_message_headers(message, &native) == RD_KAFKA_RESP_ERR_NO_ERROR, let native else { return [] }
+        guard rd_kafka_message_headers(message, &native) == RD_KAFKA_RESP_ERR_NO_ERROR, let native else { return ([], nil) }
         var result: [(key: String, value: [UInt8]?)] = []
+        var names: [[UInt8]] = []
+        var allValid = true
         var index = 0
         while true {
             var name: UnsafePointer<CChar>?
             var value: UnsafeRawPointer?
             var size = 0
-            guard rd_kafka_header_get_all(native, index, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR else { break }
-            result.append((key: String(cString: name!), value: value.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }))
+            guard rd_kafka_header_get_all(native, index, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR, let name else { break }
+            let bytes = Array(UnsafeRawBufferPointer(start: name, count: strlen(name)))
+            let text = String(validating: bytes, as: UTF8.self)
+            allValid = allValid && text != nil
+            names.append(bytes)
+            result.append((key: text ?? String(decoding: bytes, as: UTF8.self), value: value.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }))
             index += 1
         }
-        return result
+        return (result, allValid ? nil : names)
     }
+}
+
+/// Who set a message's timestamp.
+package enum KafkaTimestampType: String, Sendable {
+    /// The producer's: any value it chose.
+    case createTime = "create_time"
+    /// The broker's, when the message was appended.
+    case logAppendTime = "log_append_time"
 }

@@ -39,8 +39,19 @@ package final class KafkaProducer {
         topic: String, partition: Int32? = nil, key: [UInt8]? = nil, value: [UInt8]?,
         headers: [(key: String, value: [UInt8])] = []
     ) throws(KafkaError) {
+        try produce(
+            topic: topic, partition: partition, key: key, value: value, rawHeaders: headers.map { (Array($0.key.utf8), $0.value) })
+    }
+
+    /// Enqueues one message exactly as given: header names as bytes (any
+    /// bytes), null header values, and a producer timestamp (any 64-bit value;
+    /// nil lets librdkafka stamp it). What a hostile producer can send.
+    package func produce(
+        topic: String, partition: Int32? = nil, key: [UInt8]? = nil, value: [UInt8]?,
+        rawHeaders: [(name: [UInt8], value: [UInt8]?)], timestamp: Int64? = nil
+    ) throws(KafkaError) {
         while true {
-            let error = enqueue(topic: topic, partition: partition, key: key, value: value, headers: headers)
+            let error = enqueue(topic: topic, partition: partition, key: key, value: value, headers: rawHeaders, timestamp: timestamp)
             guard let error else { return }
             let code = rd_kafka_error_code(error)
             let text = String(cString: rd_kafka_error_string(error))
@@ -51,11 +62,21 @@ package final class KafkaProducer {
     }
 
     private func enqueue(
-        topic: String, partition: Int32?, key: [UInt8]?, value: [UInt8]?, headers: [(key: String, value: [UInt8])]
+        topic: String, partition: Int32?, key: [UInt8]?, value: [UInt8]?, headers: [(name: [UInt8], value: [UInt8]?)],
+        timestamp: Int64?
     ) -> OpaquePointer? {
         let nativeHeaders = headers.isEmpty ? nil : rd_kafka_headers_new(headers.count)
         for header in headers {
-            header.value.withUnsafeBytes { _ = rd_kafka_header_add(nativeHeaders, header.key, -1, $0.baseAddress, $0.count) }
+            header.name.withUnsafeBytes { name in
+                let nameSize = name.count
+                name.withMemoryRebound(to: CChar.self) { name in
+                    if let value = header.value {
+                        value.withUnsafeBytes { _ = rd_kafka_header_add(nativeHeaders, name.baseAddress, nameSize, $0.baseAddress, $0.count) }
+                    } else {
+                        _ = rd_kafka_header_add(nativeHeaders, name.baseAddress, nameSize, nil, 0)
+                    }
+                }
+            }
         }
         let error = topic.withCString { topicPointer in
             (value ?? []).withUnsafeBytes { valueBytes in
@@ -87,6 +108,12 @@ package final class KafkaProducer {
                         vu = rd_kafka_vu_t()
                         vu.vtype = RD_KAFKA_VTYPE_PARTITION
                         vu.u.i32 = partition
+                        vus.append(vu)
+                    }
+                    if let timestamp {
+                        vu = rd_kafka_vu_t()
+                        vu.vtype = RD_KAFKA_VTYPE_TIMESTAMP
+                        vu.u.i64 = timestamp
                         vus.append(vu)
                     }
                     if let nativeHeaders {

@@ -277,9 +277,9 @@ package final class ProjectionRunner: @unchecked Sendable {
         let candidate = try configuration.database.connect(application: "callaudit-projection-\(projection.name)")
         canceller.hold(candidate)
         if wait {
-            try candidate.query("SELECT pg_advisory_lock(hashtextextended($1, 0))", [.text(lockKey)])
+            try candidate.query("SELECT pg_catalog.pg_advisory_lock(pg_catalog.hashtextextended($1, 0))", [.text(lockKey)])
         } else {
-            while try candidate.query("SELECT pg_try_advisory_lock(hashtextextended($1, 0))::text", [.text(lockKey)]).scalar != "true" {
+            while try candidate.query("SELECT pg_catalog.pg_try_advisory_lock(pg_catalog.hashtextextended($1, 0))::text", [.text(lockKey)]).scalar != "true" {
                 if stopping { throw StopRequested() }
                 pause(configuration.pollInterval)
             }
@@ -305,8 +305,8 @@ package final class ProjectionRunner: @unchecked Sendable {
     /// Whether no running instance leads the named projection right now (its advisory lock is free).
     package static func isLeaderless(_ name: String, on connection: PostgresConnection) throws -> Bool {
         let key = PostgresValue.text(lockKey(for: name))
-        guard try connection.query("SELECT pg_try_advisory_lock(hashtextextended($1, 0))::text", [key]).scalar == "true" else { return false }
-        try connection.query("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [key])
+        guard try connection.query("SELECT pg_catalog.pg_try_advisory_lock(pg_catalog.hashtextextended($1, 0))::text", [key]).scalar == "true" else { return false }
+        try connection.query("SELECT pg_catalog.pg_advisory_unlock(pg_catalog.hashtextextended($1, 0))", [key])
         return true
     }
 

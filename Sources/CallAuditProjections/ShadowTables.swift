@@ -7,12 +7,18 @@ import Glibc
 /// Fresh copies of a projection's tables in the schema `callaudit_rebuild`,
 /// filled inside one transaction and then swapped into `public`.
 ///
-/// While they exist, `search_path` puts the copies first, so the projection's
-/// own SQL (unqualified names) fills them without knowing. Nothing is visible
-/// to other sessions before the transaction commits, and a crash leaves
-/// nothing behind. Readers of the live tables wait only for the swap itself:
-/// a brief ACCESS EXCLUSIVE lock, taken with a short lock timeout and retried
-/// so the rebuild never queues readers behind a long one.
+/// While they exist, `search_path` puts the copies before the live tables,
+/// so the projection's own SQL (unqualified names) fills them without
+/// knowing. Nothing is visible to other sessions before the transaction
+/// commits, and a crash leaves nothing behind. Readers of the live tables
+/// wait only for the swap itself: a brief ACCESS EXCLUSIVE lock, taken with a
+/// short lock timeout and retried so the rebuild never queues readers behind
+/// a long one.
+///
+/// The service creates nothing itself: the owner's functions
+/// `callaudit_rebuild_prepare` and `callaudit_rebuild_swap` make the copies
+/// (owned by the owner, with the live tables' grants) and swap them, and only
+/// for the projection tables listed in `rebuildable_tables`.
 struct ShadowTables {
     static let schema = "callaudit_rebuild"
 
@@ -23,33 +29,18 @@ struct ShadowTables {
     let scratch: [String]
 
     /// Creates empty copies (columns, defaults, identity, constraints, indexes) and points `search_path` at them.
-    /// Runs as `callaudit_writer`, which owns the live tables, so the copies are owned alike.
     func create() throws {
-        try connection.execute("SET LOCAL ROLE callaudit_writer")
-        for table in tables + scratch {
-            try connection.execute("CREATE TABLE \(Self.schema).\(table) (LIKE public.\(table) INCLUDING ALL)")
-        }
-        try connection.execute("SET LOCAL search_path = \(Self.schema), public")
+        try connection.query("SELECT callaudit_rebuild_prepare($1::text[])", [.text(postgresArrayLiteral(tables + scratch))])
+        try connection.execute("SET LOCAL search_path = \(Self.schema), \(PostgresConnection.pinnedSearchPath)")
     }
 
-    /// Replaces each live table with its copy, keeping the live table's grants.
+    /// Replaces each live table with its copy, which carries the live table's grants.
     func swap(lockAttempts: Int = 120) throws {
-        try connection.execute("SET LOCAL search_path = public")
+        try connection.execute("SET LOCAL search_path = \(PostgresConnection.pinnedSearchPath)")
         try lockLiveTables(attempts: lockAttempts)
-        for table in tables {
-            let grants = try connection.query(
-                """
-                SELECT a.privilege_type, CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END
-                FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a LEFT JOIN pg_roles r ON r.oid = a.grantee
-                WHERE c.oid = $1::regclass AND a.grantee <> c.relowner
-                """, [.text("public.\(table)")])
-            try connection.execute("DROP TABLE public.\(table)")
-            try connection.execute("ALTER TABLE \(Self.schema).\(table) SET SCHEMA public")
-            for grant in grants {
-                try connection.execute("GRANT \(grant[0]!) ON public.\(table) TO \(grant[1]!)")
-            }
-        }
-        for table in scratch { try connection.execute("DROP TABLE \(Self.schema).\(table)") }
+        try connection.query(
+            "SELECT callaudit_rebuild_swap($1::text[], $2::text[])",
+            [.text(postgresArrayLiteral(tables)), .text(postgresArrayLiteral(scratch))])
     }
 
     /// ACCESS EXCLUSIVE on every live table, waiting at most a second per

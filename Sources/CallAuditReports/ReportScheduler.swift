@@ -162,7 +162,7 @@ package final class ReportScheduler: @unchecked Sendable {
         if let connection { return connection }
         let candidate = try database.connect(application: "callaudit-reports")
         canceller.hold(candidate)
-        while try candidate.query("SELECT pg_try_advisory_lock(hashtextextended('callaudit.reports', 0))::text").scalar != "true" {
+        while try candidate.query("SELECT pg_catalog.pg_try_advisory_lock(pg_catalog.hashtextextended('callaudit.reports', 0))::text").scalar != "true" {
             if stopping { throw StopRequested() }
             pause(schedule.interval)
         }

@@ -88,7 +88,7 @@ package struct RequestDesk {
     package func subjects(of request: SubjectRequest) throws -> [String] {
         let identifiers = try self.identifiers(of: request).map(Identifier.all(in:)) ?? []
         let erased = (request.erasure?["subjects"]?.arrayValue ?? []).compactMap(\.stringValue)
-        return Array(Set(request.subjectRefs + erased + (try vault.find(identifiers, on: connection)))).sorted()
+        return Array(Set(request.subjectRefs + erased + (try vault.find(identifiers, on: connection).refs))).sorted()
     }
 
     /// The request as the DPO sees it: state, deadline, the person's identifiers
@@ -123,14 +123,18 @@ package struct RequestDesk {
         let trimmedVerification = Identifier.trimmed(verifiedBy)
         guard !trimmedVerification.isEmpty else { throw RequestError.invalid("say how the person's identity was verified (verified_by)") }
         let normalised = try identifiers.normalised()
-        let id = "dsr-" + String(OwnEventType.newID().prefix(16))
+        let id = EventContract.ownRequestPrefix + String(OwnEventType.newID().prefix(16))
         return try transaction {
             var data: [(key: String, value: JSONValue)] = [
                 ("request_id", .string(id)), ("kind", .string(kind.rawValue)), ("regime", .string(regime)),
                 ("subject", .object(normalised.map { (key: $0.kind, value: .string($0.value)) })),
             ]
             let known = try vault.find(normalised, on: connection)
-            if known.count > 1 { data.append(("subject_refs", .array(known.map(JSONValue.string)))) }
+            if known.refs.isEmpty, let kind = known.shared.first {
+                throw RequestError.invalid(
+                    "\(kind) is shared by several persons in the store, so it cannot say which one this is: add the person's customer_id or employee_id")
+            }
+            if known.refs.count > 1 { data.append(("subject_refs", .array(known.refs.map(JSONValue.string)))) }
             data += [("verified_by", .string(trimmedVerification)), ("opened_by", actor.document), ("channel", .string(actor.channel))]
             try append(.requestOpened, .object(data), at: time)
             return try request(id)!
@@ -183,7 +187,7 @@ package struct RequestDesk {
     /// Runs `body` on the request under a lock on its stream, in a transaction; the request as it then stands.
     func locked(_ id: String, _ body: (SubjectRequest) throws -> Void) throws -> SubjectRequest {
         try transaction {
-            try connection.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [.text(Self.stream(id))])
+            try connection.query("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended($1, 0))", [.text(Self.stream(id))])
             guard let request = try request(id) else { throw RequestError.notFound(id) }
             try body(request)
             return try self.request(id)!

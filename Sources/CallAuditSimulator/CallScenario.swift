@@ -136,7 +136,7 @@ struct CallScenario {
         }
         if rng.chance(0.003) {
             emit(.subjectErasureRequested, at: end + 7_200, [
-                "request_id": .string("dsr-\(configuration.seed)-\(index)"), "subject": ["phone": .string(customer.phone)],
+                "request_id": .string("pr-\(configuration.seed)-\(index)"), "subject": ["phone": .string(customer.phone)],
                 "regime": .string(customer.jurisdiction?.hasPrefix("US") == true ? "ccpa" : "gdpr"),
             ])
         }

@@ -17,7 +17,7 @@ package struct StoredDeadLetter: Sendable {
     package var sealed: SealedMessage?
 
     /// The message as it came off the wire, for replay.
-    package var message: IncomingMessage { IncomingMessage(headers: headers, value: value) }
+    package var message: IncomingMessage { IncomingMessage(headers: headers, value: value, keyBytes: key?.count ?? 0) }
 }
 
 /// Lists, shows and settles dead letters.
@@ -29,10 +29,10 @@ package struct DeadLetterStore {
     }
 
     private static let columns = """
-        id, kafka_topic, kafka_partition, kafka_offset, (extract(epoch FROM kafka_timestamp) * 1000)::bigint,
+        id, kafka_topic, kafka_partition, kafka_offset, coalesce(kafka_timestamp_raw, (extract(epoch FROM kafka_timestamp) * 1000)::bigint),
         received_at, reason, detail, status, replayed_position, last_replay_error,
         encode(message_key, 'hex'), headers, encode(message_value, 'hex'), encode(sealed, 'hex'), encode(wrapped_key, 'hex'), kek_id,
-        erased_at IS NOT NULL
+        erased_at IS NOT NULL, kafka_timestamp_type
         """
 
     package func list(status: String? = nil, reason: String? = nil, limit: Int = 100, afterID: Int64 = 0) throws
@@ -77,7 +77,7 @@ package struct DeadLetterStore {
             id: Int64(row[0]!)!,
             origin: KafkaOrigin(
                 topic: row[1]!, partition: Int32(row[2]!)!, offset: Int64(row[3]!)!,
-                timestampMilliseconds: row[4].flatMap { Int64($0) }),
+                timestampMilliseconds: row[4].flatMap { Int64($0) }, timestampType: row[18]),
             receivedAt: row[5]!, reason: row[6]!, detail: row[7]!, status: row[8]!,
             replayedPosition: row[9].flatMap { Int64($0) }, lastReplayError: row[10],
             key: row[11].flatMap { [UInt8](hexString: $0) },

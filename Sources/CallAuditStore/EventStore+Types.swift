@@ -5,13 +5,18 @@ package struct KafkaOrigin: Sendable, Hashable {
     package var topic: String
     package var partition: Int32
     package var offset: Int64
+    /// The message's timestamp exactly as Kafka gave it: meant as milliseconds
+    /// since the epoch, but any 64-bit value a producer chose.
     package var timestampMilliseconds: Int64?
+    /// `create_time` (the producer's) or `log_append_time` (the broker's).
+    package var timestampType: String?
 
-    package init(topic: String, partition: Int32, offset: Int64, timestampMilliseconds: Int64? = nil) {
+    package init(topic: String, partition: Int32, offset: Int64, timestampMilliseconds: Int64? = nil, timestampType: String? = nil) {
         self.topic = topic
         self.partition = partition
         self.offset = offset
         self.timestampMilliseconds = timestampMilliseconds
+        self.timestampType = timestampType
     }
 }
 
@@ -46,17 +51,20 @@ package struct DeadLetter: Sendable {
     package var rejection: Rejection
     package var key: [UInt8]?
     package var headers: [(key: String, value: [UInt8]?)]
+    /// Every header name's bytes when some name was not UTF-8 (`headers` then holds them repaired).
+    package var rawHeaderNames: [[UInt8]]?
     package var value: [UInt8]?
     package var sealed: SealedMessage?
 
     package init(
         origin: KafkaOrigin, rejection: Rejection, key: [UInt8]?, headers: [(key: String, value: [UInt8]?)],
-        value: [UInt8]?, sealed: SealedMessage? = nil
+        rawHeaderNames: [[UInt8]]? = nil, value: [UInt8]?, sealed: SealedMessage? = nil
     ) {
         self.origin = origin
         self.rejection = rejection
         self.key = key
         self.headers = headers
+        self.rawHeaderNames = rawHeaderNames
         self.value = value
         self.sealed = sealed
     }

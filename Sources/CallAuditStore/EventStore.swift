@@ -162,44 +162,93 @@ package final class EventStore {
         return encoder.bytes
     }
 
+    /// Each dead letter under a savepoint of its own: should PostgreSQL refuse
+    /// its row, the letter is stored again in a form it cannot refuse (see
+    /// `rawRow`), so no message can fail its batch on every try.
     private func appendDeadLetters(_ deadLetters: [DeadLetter]) throws -> Int {
         var inserted = 0
         for letter in deadLetters {
-            inserted += try connection.query(
-                """
-                WITH letter AS (
-                    INSERT INTO dead_letters (kafka_topic, kafka_partition, kafka_offset, kafka_timestamp, reason, detail,
-                                              message_key, headers, message_value, sealed, wrapped_key, kek_id)
-                    VALUES ($1, $2, $3, to_timestamp($4::double precision / 1000), $5, $6, $7, $8::json, $9, $10, $11, $12)
-                    ON CONFLICT (kafka_topic, kafka_partition, kafka_offset) DO NOTHING
-                    RETURNING id
-                ), linked AS (
-                    INSERT INTO dead_letter_subjects (blind_index, dead_letter_id)
-                    SELECT DISTINCT b, letter.id FROM letter, unnest($13::bytea[]) AS b
-                )
-                SELECT count(*) FROM letter
-                """,
-                [
-                    .text(letter.origin.topic), .int(letter.origin.partition), .int(letter.origin.offset),
-                    letter.origin.timestampMilliseconds.map { .int($0) } ?? .null,
-                    .text(letter.rejection.reason.rawValue), .text(letter.rejection.detail),
-                    letter.key.map { .bytes($0) } ?? .null,
-                    letter.sealed == nil ? .text(Self.headersJSON(letter.headers)) : .null,
-                    letter.value.map { .bytes($0) } ?? .null,
-                    letter.sealed.map { .bytes($0.payload) } ?? .null,
-                    letter.sealed?.wrappedKey.map { .bytes($0) } ?? .null,
-                    letter.sealed?.kekID.map { .text($0) } ?? .null,
-                    .text(postgresArrayLiteral((letter.sealed?.blindIndexes ?? []).map { "\\x" + $0.hexString })),
-                ]
-            ).scalar.flatMap { Int($0) } ?? 0
+            do {
+                inserted += try connection.savepoint("dead_letter") { try insert(letter, Self.row(letter)) }
+            } catch let error as PostgresError where error.failureClass == .badInput {
+                inserted += try insert(letter, Self.rawRow(letter, refusedWith: error))
+            }
         }
         return inserted
     }
 
-    static func headersJSON(_ headers: [(key: String, value: [UInt8]?)]) -> String {
+    private func insert(_ letter: DeadLetter, _ row: [PostgresValue]) throws -> Int {
+        try connection.query(
+            """
+            WITH letter AS (
+                INSERT INTO dead_letters (kafka_topic, kafka_partition, kafka_offset, kafka_timestamp, kafka_timestamp_raw,
+                                          kafka_timestamp_type, reason, detail, message_key, headers, message_value,
+                                          sealed, wrapped_key, kek_id)
+                VALUES ($1, $2, $3, $4::timestamptz, $5, $6, $7, $8, $9, $10::json, $11, $12, $13, $14)
+                ON CONFLICT (kafka_topic, kafka_partition, kafka_offset) DO NOTHING
+                RETURNING id
+            ), linked AS (
+                INSERT INTO dead_letter_subjects (blind_index, dead_letter_id)
+                SELECT DISTINCT b, letter.id FROM letter, unnest($15::bytea[]) AS b
+            )
+            SELECT count(*) FROM letter
+            """, row
+        ).scalar.flatMap { Int($0) } ?? 0
+    }
+
+    /// A dead letter's row: the message's parts as bytes and numbers, so that
+    /// nothing a producer chose has to pass PostgreSQL's text or time checks.
+    /// The timestamp is also kept as a `timestamptz` when it reads as one.
+    static func row(_ letter: DeadLetter) -> [PostgresValue] {
+        let origin = letter.origin
+        return [
+            .text(origin.topic), .int(origin.partition), .int(origin.offset),
+            origin.timestampMilliseconds.flatMap(Self.timestamp).map { .text($0) } ?? .null,
+            origin.timestampMilliseconds.map { .int($0) } ?? .null,
+            origin.timestampType.map { .text($0) } ?? .null,
+            .text(letter.rejection.reason.rawValue), .text(letter.rejection.detail),
+            letter.key.map { .bytes($0) } ?? .null,
+            letter.sealed == nil ? .text(Self.headersJSON(letter.headers, rawNames: letter.rawHeaderNames)) : .null,
+            letter.value.map { .bytes($0) } ?? .null,
+            letter.sealed.map { .bytes($0.payload) } ?? .null,
+            letter.sealed?.wrappedKey.map { .bytes($0) } ?? .null,
+            letter.sealed?.kekID.map { .text($0) } ?? .null,
+            .text(postgresArrayLiteral((letter.sealed?.blindIndexes ?? []).map { "\\x" + $0.hexString })),
+        ]
+    }
+
+    /// The row PostgreSQL cannot refuse: no text of the message's own (the
+    /// detail says what was refused, by SQLSTATE only), no timestamptz, the
+    /// headers left to the sealed payload or dropped to their hex form.
+    static func rawRow(_ letter: DeadLetter, refusedWith error: PostgresError) -> [PostgresValue] {
+        var row = row(letter)
+        row[3] = .null
+        row[7] = .text("\(letter.rejection.reason.rawValue); PostgreSQL refused the dead letter's row (\(error.sqlState ?? "no SQLSTATE")), kept without its text columns")
+        if letter.sealed == nil {
+            row[9] = .text(Self.headersJSON(letter.headers.map { (key: "", value: $0.value) }, rawNames: letter.headers.indices.map { letter.rawHeaderNames?[$0] ?? Array(letter.headers[$0].key.utf8) }))
+        }
+        return row
+    }
+
+    /// RFC 3339 for a Kafka timestamp in milliseconds, when it is one PostgreSQL
+    /// can hold (years 1 to 9999); nil for the rest (negative, in ns, int64's extremes…).
+    static func timestamp(milliseconds: Int64) -> String? {
+        let earliest: Int64 = -62_135_596_800_000  // 0001-01-01T00:00:00Z
+        let latest: Int64 = 253_402_300_799_999  // 9999-12-31T23:59:59.999Z
+        guard (earliest...latest).contains(milliseconds) else { return nil }
+        return Timestamp(microseconds: milliseconds * 1_000).rfc3339
+    }
+
+    /// `[{"key": name, "value_hex": bytes}]` in wire order; a name that was not
+    /// UTF-8 also as `key_hex`, its exact bytes.
+    static func headersJSON(_ headers: [(key: String, value: [UInt8]?)], rawNames: [[UInt8]]? = nil) -> String {
         JSONValue.array(
-            headers.map { header in
-                ["key": .string(header.key), "value_hex": header.value.map { .string($0.hexString) } ?? .null]
+            headers.enumerated().map { index, header in
+                var members: [(key: String, value: JSONValue)] = [
+                    ("key", .string(header.key)), ("value_hex", header.value.map { .string($0.hexString) } ?? .null),
+                ]
+                if let raw = rawNames?[index] { members.append(("key_hex", .string(raw.hexString))) }
+                return .object(members)
             }
         ).canonicalString
     }

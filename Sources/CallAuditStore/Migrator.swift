@@ -56,7 +56,7 @@ package enum MigrationError: Error, CustomStringConvertible {
 /// Applies migrations once each, in order, one transaction per migration,
 /// serialised across processes by an advisory lock.
 package struct Migrator {
-    private static let lockKey = "hashtext('callaudit.migrate')"
+    private static let lockKey = "pg_catalog.hashtext('callaudit.migrate')"
     package let connection: PostgresConnection
     package let migrations: [Migration]
 
@@ -66,10 +66,18 @@ package struct Migrator {
     }
 
     /// Applies what is pending and returns it; already-applied migrations are checked, not re-run.
+    ///
+    /// The owner's session resolves nothing a less trusted role could have
+    /// planted: it first looks only in pg_catalog, refuses to go on while
+    /// CallAudit's schemas hold objects of other roles (`SchemaTrust`), and
+    /// only then runs the migrations with `public` as the schema they create in.
     @discardableResult
     package func migrate(logger: Logger) throws -> [Migration] {
-        try connection.query("SELECT pg_advisory_lock(\(Self.lockKey))")
-        defer { _ = try? connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))") }
+        try connection.execute("SET search_path = pg_catalog, pg_temp")
+        try connection.query("SELECT pg_catalog.pg_advisory_lock(\(Self.lockKey))")
+        defer { _ = try? connection.query("SELECT pg_catalog.pg_advisory_unlock(\(Self.lockKey))") }
+        try SchemaTrust.requireTrustedSchemas(on: connection)
+        try connection.execute("SET search_path = \(PostgresConnection.pinnedSearchPath)")
         try connection.execute(
             """
             CREATE TABLE IF NOT EXISTS schema_migrations (

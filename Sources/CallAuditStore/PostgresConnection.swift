@@ -41,10 +41,15 @@ package final class PostgresConnection {
         // Notices (e.g. "relation already exists, skipping") would go to stderr.
         PQsetNoticeProcessor(connection, { _, _ in }, nil)
         handle = connection
-        if !session.isEmpty {
-            try execute(session.map { "SET \($0.0) = \($0.1)" }.joined(separator: "; "))
-        }
+        try execute((Self.pinnedSettings + session).map { "SET \($0.0) = \($0.1)" }.joined(separator: "; "))
     }
+
+    /// The `search_path` every session runs under, whatever the role's or the
+    /// database's default: pg_catalog is searched first (implicitly, so that
+    /// `public` stays the schema objects are created in), then `public`, and
+    /// the session's own temporary tables last, never before either.
+    package static let pinnedSearchPath = "public, pg_temp"
+    private static let pinnedSettings = [("search_path", pinnedSearchPath)]
 
     deinit { PQfinish(handle) }
 

@@ -1,38 +1,33 @@
 import CallAuditDomain
 
-/// Where subject objects (the `x-pii` members) sit in each event type, and
-/// how to swap one for its sealed form.
+/// Where subject objects sit in an event, and how to swap one for its sealed form.
 enum SubjectPaths {
-    /// A member path inside the document: object keys and array indexes.
-    enum Step: Equatable { case key(String), index(Int) }
-
     struct Located {
-        var path: [Step]
+        var path: [JSONPathStep]
         var value: JSONValue
     }
 
-    /// Every plaintext subject object in the event (sealed ones are left alone).
+    /// Every subject object in the event's data, wherever it sits and whatever
+    /// it holds: the decoder refuses the vault's own members (`sealed`,
+    /// `subject_ref`) in incoming events, so nothing here is sealed already.
     static func subjects(in event: DecodedEvent) -> [Located] {
-        let data = event.document["data"]
-        var found: [Located] = []
-        if let parties = data?["parties"]?.arrayValue {
-            for (index, party) in parties.enumerated() {
-                if let subject = party["subject"], isPlain(subject) {
-                    found.append(Located(path: [.key("data"), .key("parties"), .index(index), .key("subject")], value: subject))
-                }
+        PersonalData.subjectPaths(in: event.document).compactMap { path in
+            value(at: path, in: event.document).map { Located(path: path, value: $0) }
+        }
+    }
+
+    private static func value(at path: [JSONPathStep], in document: JSONValue) -> JSONValue? {
+        var node = document
+        for step in path {
+            switch step {
+            case .key(let name): guard let next = node[name] else { return nil }; node = next
+            case .index(let position): guard let elements = node.arrayValue, elements.indices.contains(position) else { return nil }; node = elements[position]
             }
         }
-        if let subject = data?["subject"], isPlain(subject) {
-            found.append(Located(path: [.key("data"), .key("subject")], value: subject))
-        }
-        return found
+        return node
     }
 
-    private static func isPlain(_ subject: JSONValue) -> Bool {
-        subject.objectValue != nil && subject["sealed"] == nil
-    }
-
-    static func replacing(_ path: [Step], in document: JSONValue, with value: JSONValue) -> JSONValue {
+    static func replacing(_ path: [JSONPathStep], in document: JSONValue, with value: JSONValue) -> JSONValue {
         guard let step = path.first else { return value }
         let rest = Array(path.dropFirst())
         switch (step, document) {

@@ -10,8 +10,13 @@ extension SubjectVault {
     package func sealDeadLetter(_ letter: DeadLetter) throws -> DeadLetter {
         let payload: JSONValue = [
             "key": letter.key.map { .string(Data($0).base64EncodedString()) } ?? .null,
-            "headers": .array(letter.headers.map { header in
-                ["key": .string(header.key), "value": header.value.map { .string(Data($0).base64EncodedString()) } ?? .null]
+            "headers": .array(letter.headers.enumerated().map { index, header in
+                var members: [(key: String, value: JSONValue)] = [
+                    ("key", .string(header.key)), ("value", header.value.map { .string(Data($0).base64EncodedString()) } ?? .null),
+                ]
+                // A name that was not UTF-8, byte for byte.
+                if let raw = letter.rawHeaderNames?[index] { members.append(("key_bytes", .string(Data(raw).base64EncodedString()))) }
+                return .object(members)
             }),
             "value": letter.value.map { .string(Data($0).base64EncodedString()) } ?? .null,
         ]
@@ -21,6 +26,7 @@ extension SubjectVault {
         var sealed = letter
         sealed.key = nil
         sealed.headers = []
+        sealed.rawHeaderNames = nil
         sealed.value = nil
         sealed.sealed = SealedMessage(
             payload: Array(box.combined!), wrappedKey: wrapped, kekID: kekID,

@@ -24,6 +24,9 @@ extension SubjectVault {
         guard !refs.isEmpty else { return (ErasureOutcome(), []) }
         let list = PostgresValue.text(postgresArrayLiteral(refs))
         var outcome = ErasureOutcome()
+        // First, so that a writer linking an identifier to one of them either
+        // commits before (and its link is deleted below) or fails and resolves again.
+        try connection.query("SELECT 1 FROM subjects WHERE subject_ref = ANY($1::text[]) ORDER BY subject_ref FOR UPDATE", [list])
         let indexes = "SELECT blind_index FROM subject_index WHERE subject_ref = ANY($1::text[])"
         outcome.deadLetters = try connection.query(
             """
@@ -32,7 +35,16 @@ extension SubjectVault {
             """, [list]
         ).affectedRows
         try connection.query("DELETE FROM dead_letter_subjects WHERE blind_index IN (\(indexes))", [list])
-        outcome.indexEntries = try connection.query("DELETE FROM subject_index WHERE subject_ref = ANY($1::text[])", [list]).affectedRows
+        let deleted = try connection.query(
+            "DELETE FROM subject_index WHERE subject_ref = ANY($1::text[]) RETURNING encode(blind_index, 'hex')", [list]
+        ).map { $0[0]! }
+        outcome.indexEntries = deleted.count
+        // A shared identifier nobody alive holds any more is forgotten too: no function of it remains.
+        try connection.query(
+            """
+            DELETE FROM shared_identifiers h WHERE h.blind_index = ANY(SELECT decode(x, 'hex') FROM unnest($1::text[]) AS x)
+            AND NOT EXISTS (SELECT FROM subject_index i JOIN subjects s USING (subject_ref) WHERE i.blind_index = h.blind_index AND s.erased_at IS NULL AND NOT s.subject_ref = ANY($2::text[]))
+            """, [.text(postgresArrayLiteral(deleted)), list])
         outcome.subjects = try connection.query(
             "UPDATE subjects SET wrapped_key = NULL, kek_id = NULL, erased_at = now() WHERE subject_ref = ANY($1::text[]) AND erased_at IS NULL",
             [list]

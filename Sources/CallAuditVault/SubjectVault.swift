@@ -129,16 +129,13 @@ package final class SubjectVault: Sendable {
 
     // MARK: Finding persons
 
-    /// The persons these identifiers belong to (a DPO's lookup); never creates one.
-    package func find(_ identifiers: [Identifier], on connection: PostgresConnection) throws -> [String] {
-        let indexes = identifiers.map(blindIndex)
-        guard !indexes.isEmpty else { return [] }
-        return try connection.query(
-            """
-            SELECT DISTINCT s.subject_ref FROM subject_index i JOIN subjects s USING (subject_ref)
-            WHERE i.blind_index = ANY($1::bytea[]) AND s.erased_at IS NULL ORDER BY 1
-            """, [.text(byteaArrayLiteral(indexes))]
-        ).map { $0[0]! }
+    /// The persons these identifiers name (a DPO's lookup), by the linking
+    /// rule (`PersonLinking`); never creates one. `shared` lists the kinds of
+    /// identifier given that name nobody because several persons hold them.
+    package func find(_ identifiers: [Identifier], on connection: PostgresConnection) throws -> (refs: [String], shared: [String]) {
+        let keys = identifiers.map { PersonLinking.Key(kind: $0.kind, index: blindIndex($0)) }
+        guard !keys.isEmpty else { return ([], []) }
+        return try lookUp(Set(keys.map(\.index)), on: connection).find(keys)
     }
 
     /// The data key of a live person.
@@ -149,92 +146,108 @@ package final class SubjectVault: Sendable {
         return try unwrap([UInt8](hexString: row[1]!)!, kekID: row[0]!)
     }
 
-    /// A person for each list of identifiers, in order: found through the
-    /// blind index, or made. Identifiers not yet linked are linked to the
-    /// person their first known identifier names. Two round trips: one to look
-    /// up what the cache does not know (and whether an erasure or a KEK
-    /// rotation happened since), one to store new persons and links.
+    /// A person for each list of identifiers, in order, by the linking rule
+    /// (`PersonLinking`): found through the blind index, or made. Two round
+    /// trips: one to look up what the cache does not know (and whether an
+    /// erasure, a newly shared identifier or a KEK rotation happened since),
+    /// one to store new persons and links.
     func resolve(_ subjects: [[Identifier]], on connection: PostgresConnection) throws -> [ResolvedSubject] {
-        let indexes: [[[UInt8]]] = subjects.map { $0.map(blindIndex) }
-        var known = try lookUp(Set(indexes.joined()), on: connection)
-        var created: [ResolvedSubject] = []
-        var links: [(index: [UInt8], ref: String, kind: String)] = []
-        var result: [ResolvedSubject] = []
+        let keys = subjects.map { $0.map { PersonLinking.Key(kind: $0.kind, index: blindIndex($0)) } }
+        var linking = try lookUp(Set(keys.joined().map(\.index)), on: connection)
         var random = RandomPool()
-        for (identifiers, blind) in zip(subjects, indexes) {
-            let person = blind.lazy.compactMap { known[$0] }.first ?? {
-                let fresh = ResolvedSubject(ref: "sub_" + random.take(12).hexString, dataKey: random.take(32))
-                created.append(fresh)
-                return fresh
-            }()
-            for (identifier, index) in zip(identifiers, blind) where known[index] == nil {
-                known[index] = person
-                links.append((index, person.ref, identifier.kind))
-            }
-            result.append(person)
+        let result = keys.map { subject in
+            linking.resolve(subject) { ResolvedSubject(ref: "sub_" + random.take(12).hexString, dataKey: random.take(32)) }
         }
-        try persist(created, links, on: connection)
+        try persist(linking, on: connection)
         return result
     }
 
     /// Forgets every person cached: after a transaction that created some rolled back.
     package func forgetCachedPersons() {
-        cache.withLock { $0.persons.removeAll() }
+        cache.withLock { $0.forget() }
     }
 
-    /// The persons of these blind indexes: from the cache, else the database.
-    /// The same query reads the vault's epoch: after an erasure the cache is
-    /// dropped and everything looked up again; after a KEK rotation the KEKs
-    /// are read again.
-    private func lookUp(_ indexes: Set<[UInt8]>, on connection: PostgresConnection) throws -> [[UInt8]: ResolvedSubject] {
-        var found = cache.withLock { cache in indexes.reduce(into: [[UInt8]: ResolvedSubject]()) { $0[$1] = cache.persons[$1] } }
+    /// What these blind indexes name: from the cache, else the database. The
+    /// same query reads the vault's epoch: after an erasure or a newly shared
+    /// identifier the cache is dropped and everything looked up again; after
+    /// a KEK rotation the KEKs are read again.
+    private func lookUp(_ indexes: Set<[UInt8]>, on connection: PostgresConnection) throws -> PersonLinking {
+        var linking = cache.withLock { $0.linking(for: indexes) }
         let rows = try connection.query(
             """
-            SELECT e.erasures, e.kek_current, encode(p.blind_index, 'hex'), p.subject_ref, p.kek_id, encode(p.wrapped_key, 'hex')
-            FROM vault_epoch e LEFT JOIN LATERAL (
-                SELECT i.blind_index, s.subject_ref, s.kek_id, s.wrapped_key FROM subject_index i JOIN subjects s USING (subject_ref)
+            WITH links AS (
+                SELECT i.blind_index, i.subject_ref, i.kind, s.kek_id, s.wrapped_key
+                FROM subject_index i JOIN subjects s USING (subject_ref)
                 WHERE i.blind_index = ANY($1::bytea[]) AND s.erased_at IS NULL
-            ) p ON true
-            """, [.text(byteaArrayLiteral(Array(indexes.filter { found[$0] == nil })))]
+            )
+            SELECT e.erasures, e.relinks, e.kek_current, x.what, encode(x.blind_index, 'hex'), x.subject_ref, x.kind, x.kek_id,
+                   encode(x.wrapped_key, 'hex')
+            FROM vault_epoch e LEFT JOIN LATERAL (
+                SELECT 'link' AS what, l.blind_index, l.subject_ref, l.kind, l.kek_id, l.wrapped_key FROM links l
+                UNION ALL
+                SELECT 'shared', h.blind_index, NULL, NULL, NULL, NULL FROM shared_identifiers h WHERE h.blind_index = ANY($1::bytea[])
+                UNION ALL
+                SELECT 'strong', i.blind_index, i.subject_ref, i.kind, NULL, NULL FROM subject_index i
+                WHERE i.subject_ref IN (SELECT subject_ref FROM links) AND i.kind IN ('customer_id', 'employee_id')
+            ) x ON true
+            """, [.text(byteaArrayLiteral(Array(indexes.filter { linking.entries[$0] == nil })))]
         ).rows
-        let epoch = rows.first?[0].flatMap { Int64($0) } ?? 0
-        if let current = rows.first?[1] ?? nil, current != keys.currentID { try reloadKeys() }
-        let stale = cache.withLock { cache in
-            guard cache.epoch != epoch else { return false }
-            cache.persons.removeAll()
-            cache.epoch = epoch
-            return true
-        }
-        // Someone was erased since: what the cache said may be gone.
-        if stale && !found.isEmpty { return try lookUp(indexes, on: connection) }
-        for row in rows where row[2] != nil {
-            let person = ResolvedSubject(ref: row[3]!, dataKey: try unwrap([UInt8](hexString: row[5]!)!, kekID: row[4]!))
-            found[[UInt8](hexString: row[2]!)!] = person
-        }
-        cache.withLock { cache in for (index, person) in found { cache.remember(index, person) } }
-        return found
+        let epoch = VaultEpoch(erasures: rows.first?[0].flatMap { Int64($0) } ?? 0, relinks: rows.first?[1].flatMap { Int64($0) } ?? 0)
+        if let current = rows.first?[2] ?? nil, current != keys.currentID { try reloadKeys() }
+        let stale = cache.withLock { $0.moveTo(epoch) }
+        // Someone was erased, or an identifier shared, since: what the cache said may be wrong.
+        if stale && !linking.entries.isEmpty { return try lookUp(indexes, on: connection) }
+        try add(rows, to: &linking)
+        cache.withLock { $0.remember(linking) }
+        return linking
     }
 
-    /// Stores new persons and links in one statement (`callaudit_add_subjects`).
-    /// A link another writer made first fails it as a serialization failure:
-    /// the caller's transaction is retried and resolves again.
-    private func persist(_ created: [ResolvedSubject], _ links: [(index: [UInt8], ref: String, kind: String)], on connection: PostgresConnection) throws {
-        guard !links.isEmpty || !created.isEmpty else { return }
+    /// Folds looked-up rows into what the cache knew: each link, the shared
+    /// identifiers, and the strong identifiers of the persons found.
+    private func add(_ rows: [[String?]], to linking: inout PersonLinking) throws {
+        var holders: [[UInt8]: Set<String>] = [:]
+        var shared: Set<[UInt8]> = []
+        for row in rows where row[3] != nil {
+            let index = [UInt8](hexString: row[4]!)!
+            switch row[3]! {
+            case "link":
+                let ref = row[5]!
+                holders[index, default: []].insert(ref)
+                if linking.persons[ref] == nil {
+                    let key = try unwrap([UInt8](hexString: row[8]!)!, kekID: row[7]!)
+                    linking.persons[ref] = PersonLinking.Person(subject: ResolvedSubject(ref: ref, dataKey: key))
+                }
+            case "shared":
+                shared.insert(index)
+            default:
+                linking.persons[row[5]!]?.strong[row[6]!] = index
+            }
+        }
+        for (index, refs) in holders {
+            linking.entries[index] = shared.contains(index) || refs.count > 1 ? .shared(refs) : .person(refs.first!)
+        }
+    }
+
+    /// Stores new persons and links in one statement (`callaudit_link_subjects`).
+    /// A person erased meanwhile, or a strong identifier another writer linked
+    /// first, fails it as a serialization failure: the caller's transaction is
+    /// retried and resolves again, from the database.
+    private func persist(_ linking: PersonLinking, on connection: PostgresConnection) throws {
+        guard !linking.links.isEmpty || !linking.created.isEmpty else { return }
         let keys = self.keys
         var wrapped: [[UInt8]] = []
-        for person in created { wrapped.append(try keys.wrap(person.dataKey).wrapped) }
+        for person in linking.created { wrapped.append(try keys.wrap(person.dataKey).wrapped) }
         do {
             try connection.query(
-                "SELECT callaudit_add_subjects($1::text[], $2::bytea[], $3, $4::bytea[], $5::text[], $6::text[])",
-                [.text(postgresArrayLiteral(created.map(\.ref))), .text(byteaArrayLiteral(wrapped)), .text(keys.currentID),
-                 .text(byteaArrayLiteral(links.map(\.index))), .text(postgresArrayLiteral(links.map(\.ref))),
-                 .text(postgresArrayLiteral(links.map(\.kind)))])
+                "SELECT callaudit_link_subjects($1::text[], $2::bytea[], $3, $4::bytea[], $5::text[], $6::text[])",
+                [.text(postgresArrayLiteral(linking.created.map(\.ref))), .text(byteaArrayLiteral(wrapped)), .text(keys.currentID),
+                 .text(byteaArrayLiteral(linking.links.map(\.index))), .text(postgresArrayLiteral(linking.links.map(\.ref))),
+                 .text(postgresArrayLiteral(linking.links.map(\.kind)))])
         } catch {
-            cache.withLock { $0.persons.removeAll() }
+            cache.withLock { $0.forget() }
             throw error
         }
-        let createdByRef = Dictionary(uniqueKeysWithValues: created.map { ($0.ref, $0) })
-        cache.withLock { cache in for link in links { cache.remember(link.index, createdByRef[link.ref] ?? cache.persons[link.index]) } }
+        cache.withLock { $0.remember(linking) }
     }
 }
 
@@ -244,15 +257,50 @@ package struct ResolvedSubject: Sendable, Equatable {
     var dataKey: [UInt8]
 }
 
-/// Blind indexes seen lately, by the erasure epoch they were valid in.
-private struct SubjectCache {
-    var epoch: Int64 = -1
-    var persons: [[UInt8]: ResolvedSubject] = [:]
+/// The vault's counters of what invalidates a cache: erasures, and identifiers that became shared.
+private struct VaultEpoch: Equatable {
+    var erasures: Int64
+    var relinks: Int64
+}
 
-    mutating func remember(_ index: [UInt8], _ person: ResolvedSubject?) {
-        guard let person else { return }
-        if persons.count > 500_000 { persons.removeAll() }
-        persons[index] = person
+/// What blind indexes named lately, and the persons they named, as of one epoch.
+private struct SubjectCache {
+    var epoch: VaultEpoch?
+    var entries: [[UInt8]: PersonLinking.Entry] = [:]
+    var persons: [String: PersonLinking.Person] = [:]
+
+    /// What the cache knows of these indexes (and of the persons they name).
+    func linking(for indexes: Set<[UInt8]>) -> PersonLinking {
+        var linking = PersonLinking()
+        for index in indexes {
+            guard let entry = entries[index] else { continue }
+            linking.entries[index] = entry
+            let refs: Set<String> = switch entry {
+            case .person(let ref): [ref]
+            case .shared(let holders): holders
+            }
+            for ref in refs { linking.persons[ref] = persons[ref] }
+        }
+        return linking
+    }
+
+    /// Moves to `epoch`; true (and everything forgotten) when it changed.
+    mutating func moveTo(_ epoch: VaultEpoch) -> Bool {
+        guard self.epoch != epoch else { return false }
+        forget()
+        self.epoch = epoch
+        return true
+    }
+
+    mutating func remember(_ linking: PersonLinking) {
+        if entries.count > 500_000 { forget() }
+        entries.merge(linking.entries) { _, new in new }
+        persons.merge(linking.persons) { _, new in new }
+    }
+
+    mutating func forget() {
+        entries.removeAll()
+        persons.removeAll()
     }
 }
 

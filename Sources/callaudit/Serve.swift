@@ -50,6 +50,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Milliseconds between status samples (/v1/status, /readyz, the gauges of /metrics).")
     var statusIntervalMs = 2_000
 
+    @Flag(help: """
+        Run even as a PostgreSQL superuser or the owner of the event tables, which serve otherwise refuses \
+        (development only; also $CALLAUDIT_ALLOW_PRIVILEGED_ROLE=1).
+        """)
+    var allowPrivilegedRole = false
+
     func run() async throws {
         let logger = try logging.makeLogger(label: "callaudit")
         let database = try database.configuration()
@@ -65,7 +71,8 @@ struct Serve: AsyncParsableCommand {
         let configuration = ServeConfiguration(
             database: database, ingest: ingest, projections: ProjectionConfiguration(), api: try http.configuration(),
             reports: try reports.schedule(), keyDirectory: keys.directory, keyEncryption: keys.keyEncryption, policyFile: policy.resolvedPath,
-            statusInterval: .milliseconds(statusIntervalMs), seals: SealSchedule(interval: .seconds(sealInterval), maxEvents: sealMaxEvents))
+            statusInterval: .milliseconds(statusIntervalMs), seals: SealSchedule(interval: .seconds(sealInterval), maxEvents: sealMaxEvents),
+            allowPrivilegedRole: allowPrivilegedRole || ProcessInfo.processInfo.environment["CALLAUDIT_ALLOW_PRIVILEGED_ROLE"] == "1")
         try await Application.run(configuration, logger: logger)
     }
 }

@@ -13,7 +13,7 @@ struct ProjectionFailureTests {
     /// A database with `count` call.ended events in `streams` calls, and the per-event test projection's table.
     func logWithEvents(_ count: Int, streams: Int = 10) throws -> TestDatabase {
         let database = try TestDatabase.create()
-        try database.owner().execute("CREATE TABLE test_applied (stream text, event_id text); ALTER TABLE test_applied OWNER TO callaudit_writer")
+        try database.owner().execute("CREATE TABLE test_applied (stream text, event_id text); GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON test_applied TO callaudit_writer; INSERT INTO rebuildable_tables VALUES ('test_applied')")
         let store = EventStore(connection: try PostgresConnection(conninfo: database.serviceURL))
         try store.append(
             IngestBatch(events: try (0..<count).map {

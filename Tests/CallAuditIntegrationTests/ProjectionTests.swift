@@ -105,7 +105,7 @@ struct ProjectionTests {
         let database = try TestDatabase.create()
         defer { database.drop() }
         try database.owner().execute(
-            "CREATE TABLE test_applied (stream text, event_id text); ALTER TABLE test_applied OWNER TO callaudit_writer")
+            "CREATE TABLE test_applied (stream text, event_id text); GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON test_applied TO callaudit_writer; INSERT INTO rebuildable_tables VALUES ('test_applied')")
         let projection = RecordingProjection()
         let store = EventStore(connection: try PostgresConnection(conninfo: database.serviceURL))
         let events = ["c1": ["a", "poison", "b"], "c2": ["x", "y"], "c3": ["z"]].flatMap { call, ids in
@@ -135,7 +135,7 @@ struct ProjectionTests {
         let database = try TestDatabase.create()
         defer { database.drop() }
         try database.owner().execute(
-            "CREATE TABLE test_applied (stream text, event_id text, how text); ALTER TABLE test_applied OWNER TO callaudit_writer")
+            "CREATE TABLE test_applied (stream text, event_id text, how text); GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON test_applied TO callaudit_writer; INSERT INTO rebuildable_tables VALUES ('test_applied')")
         let store = EventStore(connection: try PostgresConnection(conninfo: database.serviceURL))
         func append(_ ids: [String: [String]]) throws {
             try store.append(IngestBatch(events: ids.flatMap { call, ids in

@@ -44,6 +44,11 @@ extension EventContract {
     static func schema(of shape: Shape) -> JSONValue {
         switch shape {
         case .nonEmptyString: return ["type": "string", "minLength": 1, "maxLength": .number(Double(Shape.identifierMaxLength))]
+        case .identifier(let reservedPrefix):
+            return [
+                "type": "string", "minLength": 1, "maxLength": .number(Double(Shape.identifierMaxLength)),
+                "not": ["pattern": .string("^" + reservedPrefix)],
+            ]
         case .text: return ["type": "string", "minLength": 1, "maxLength": .number(Double(Shape.textMaxLength))]
         case .string: return ["type": "string", "maxLength": .number(Double(Shape.textMaxLength))]
         case .boolean: return ["type": "boolean"]
@@ -70,7 +75,9 @@ extension EventContract {
                                 property = .object(m)
                             }
                             return (key: field.name, value: property)
-                        })
+                        }
+                            // A reserved member may not appear at all.
+                            + object.reserved.map { (key: $0, value: false) })
                 ),
                 ("additionalProperties", true),
             ]

@@ -9,6 +9,12 @@ package enum EventContract {
         "other",
     ]
 
+    /// How the requests the DPO opens in CallAudit are named; platform requests may not use it.
+    package static let ownRequestPrefix = "dsr-"
+
+    /// Members of a subject that only the vault writes (its stored, sealed form).
+    package static let vaultMembers = ["subject_ref", "sealed"]
+
     /// The person's identifiers: personal data, at least one present.
     package static let subject = ObjectShape(
         [
@@ -18,7 +24,8 @@ package enum EventContract {
             .optional("employee_id", .nonEmptyString, pii: true),
             .optional("name", .text, pii: true),
         ],
-        atLeastOneOf: ["phone", "email", "customer_id", "employee_id", "name"]
+        atLeastOneOf: ["phone", "email", "customer_id", "employee_id", "name"],
+        reserved: vaultMembers
     )
 
     package static let party = ObjectShape([
@@ -114,11 +121,15 @@ package enum EventContract {
         case .legalHoldReleased:
             ObjectShape([.required("hold_id", .nonEmptyString), .required("actor", .object(actor))])
         case .subjectErasureRequested:
-            ObjectShape([
-                .required("request_id", .nonEmptyString),
-                .required("subject", .object(subject)),
-                .optional("regime", .oneOf(["gdpr", "ccpa"])),
-            ])
+            ObjectShape(
+                [
+                    .required("request_id", .identifier(notPrefixed: ownRequestPrefix)),
+                    .required("subject", .object(subject)),
+                    .optional("regime", .oneOf(["gdpr", "ccpa"])),
+                ],
+                // The persons a request names are the vault's finding, never the producer's say;
+                // and requests the DPO opens (`dsr-…`) are not theirs to name.
+                reserved: ["subject_refs"])
         }
     }
 }

@@ -20,8 +20,9 @@ package struct EventDecoder: Sendable {
     package func decodeThrowing(_ message: IncomingMessage) throws(Rejection) -> DecodedEvent {
         let value = message.value ?? []
         let headerBytes = message.headers.reduce(0) { $0 + $1.key.utf8.count + ($1.value?.count ?? 0) }
-        guard value.count + headerBytes <= limits.maximumBytes else {
-            throw Rejection(.oversize, "message of \(value.count + headerBytes) bytes exceeds the limit of \(limits.maximumBytes)")
+        let size = message.keyBytes + value.count + headerBytes
+        guard size <= limits.maximumBytes else {
+            throw Rejection(.oversize, "message of \(size) bytes (key, headers and value) exceeds the limit of \(limits.maximumBytes)")
         }
         let document = try isBinaryMode(message) ? binaryDocument(message) : structuredDocument(value)
         let event = try Self.validate(document)
@@ -51,15 +52,17 @@ package struct EventDecoder: Sendable {
     /// Duplicate `ce_*` headers are rejected, as duplicate members are in
     /// structured mode: which of two ids is the event's must not be a guess.
     private func binaryDocument(_ message: IncomingMessage) throws(Rejection) -> JSONValue {
+        // A repaired name could pass for a ce_ attribute the producer never sent.
+        guard message.headerNamesAreUTF8 else { throw Rejection(.notCloudEvent, "a header name is not UTF-8") }
         var members: [(key: String, value: JSONValue)] = []
         var seen: Set<String> = []
         for (key, raw) in message.headers {
             let name = key.lowercased()
             guard name.hasPrefix("ce_") || name == "content-type" else { continue }
-            guard seen.insert(name).inserted else { throw Rejection(.notCloudEvent, "header \(name) appears more than once") }
+            guard seen.insert(name).inserted else { throw Rejection(.notCloudEvent, "header \(Self.quoted(name)) appears more than once") }
             guard name != "content-type", let raw else { continue }
             guard let text = String(validating: raw, as: UTF8.self) else {
-                throw Rejection(.notCloudEvent, "header \(name) is not UTF-8")
+                throw Rejection(.notCloudEvent, "header \(Self.quoted(name)) is not UTF-8")
             }
             members.append((key: String(name.dropFirst(3)), value: .string(text)))
         }
@@ -104,13 +107,24 @@ package struct EventDecoder: Sendable {
         let shape = EventContract.data(of: type)
         do {
             try shape.validate(data, at: "data")
+            try PersonalData.checkConfined(document)
         } catch {
             throw Rejection(.schemaViolation, error.description)
         }
         let (category, idField) = type.streamCategory
         let streamID = data[idField]?.stringValue ?? ""
+        // The stream is a text column, which cannot hold NUL.
+        guard !streamID.utf8.contains(0) else { throw Rejection(.schemaViolation, "data.\(idField): contains a NUL character") }
         return DecodedEvent(
             source: source, id: id, type: type, time: time, stream: "\(category)-\(streamID)", document: document)
+    }
+
+    /// A header name as a rejection may quote it: the producer chose it, and a
+    /// rejection's detail reaches logs and the dead-letter store, so only a
+    /// short, printable ASCII name is repeated.
+    private static func quoted(_ name: String) -> String {
+        let printable = name.utf8.count <= 64 && name.utf8.allSatisfy { (0x21...0x7E).contains($0) }
+        return printable ? name : "(a ce_ header with an unprintable or long name)"
     }
 
     private static func requiredAttribute(_ name: String, in document: JSONValue) throws(Rejection) -> String {
@@ -122,6 +136,8 @@ package struct EventDecoder: Sendable {
         guard text.utf8.count <= Shape.identifierMaxLength || text.unicodeScalars.count <= Shape.identifierMaxLength else {
             throw Rejection(.notCloudEvent, "\(name) is longer than \(Shape.identifierMaxLength) characters")
         }
+        // It becomes a text column, and PostgreSQL's text cannot hold NUL.
+        guard !text.utf8.contains(0) else { throw Rejection(.notCloudEvent, "\(name) contains a NUL character") }
         return text
     }
 }

@@ -2,10 +2,16 @@
 package struct IncomingMessage: Sendable {
     package var headers: [(key: String, value: [UInt8]?)]
     package var value: [UInt8]?
+    /// The key's size: it counts toward the message size limit like the rest.
+    package var keyBytes: Int
+    /// False when some header name was not UTF-8 (its bad bytes replaced in `headers`).
+    package var headerNamesAreUTF8: Bool
 
-    package init(headers: [(key: String, value: [UInt8]?)] = [], value: [UInt8]?) {
+    package init(headers: [(key: String, value: [UInt8]?)] = [], value: [UInt8]?, keyBytes: Int = 0, headerNamesAreUTF8: Bool = true) {
         self.headers = headers
         self.value = value
+        self.keyBytes = keyBytes
+        self.headerNamesAreUTF8 = headerNamesAreUTF8
     }
 
     package func header(_ name: String) -> [UInt8]? {

@@ -27,6 +27,9 @@ extension Shape {
             guard let s = value.stringValue else { throw fail("expected a string, found \(value.typeName)") }
             guard !s.isEmpty else { throw fail("must not be empty") }
             if case .text = self { try Self.bound(s, Self.textMaxLength, fail) } else { try Self.bound(s, Self.identifierMaxLength, fail) }
+        case .identifier(let reservedPrefix):
+            try Shape.nonEmptyString.validate(value, at: path())
+            if value.stringValue!.hasPrefix(reservedPrefix) { throw fail("must not begin with \(reservedPrefix): CallAudit names its own that way") }
         case .string:
             guard let s = value.stringValue else { throw fail("expected a string, found \(value.typeName)") }
             try Self.bound(s, Self.textMaxLength, fail)
@@ -71,6 +74,9 @@ extension ObjectShape {
                 continue
             }
             try field.shape.validate(member.value, at: "\(path()).\(field.name)")
+        }
+        for name in reserved where members.contains(where: { $0.key == name }) {
+            throw ContractViolation(path: "\(path()).\(name)", problem: "is reserved: CallAudit writes it itself")
         }
         if !atLeastOneOf.isEmpty, !atLeastOneOf.contains(where: { name in members.contains { $0.key == name } }) {
             throw ContractViolation(path: path(), problem: "needs at least one of \(atLeastOneOf.joined(separator: ", "))")

@@ -5,6 +5,8 @@
 package indirect enum Shape: Sendable {
     /// An identifier: 1 to `identifierMaxLength` characters.
     case nonEmptyString
+    /// An identifier that must not begin with `reservedPrefix`: the namespace of ids CallAudit makes itself.
+    case identifier(notPrefixed: String)
     /// Free text (a URI, a name, a reason): 1 to `textMaxLength` characters.
     case text
     /// Any string up to `textMaxLength` characters.
@@ -43,15 +45,21 @@ package struct Field: Sendable {
     }
 }
 
-/// An object with known members; unknown members are allowed and kept.
+/// An object with known members; unknown members are allowed and kept,
+/// except reserved ones.
 package struct ObjectShape: Sendable {
     package var fields: [Field]
     /// At least one of these members must be present.
     package var atLeastOneOf: [String]
+    /// Members CallAudit itself writes into the stored form (the vault's
+    /// `subject_ref` and `sealed`): a producer that sent them could pass
+    /// plaintext off as sealed, or name someone else's pseudonym.
+    package var reserved: [String]
 
-    package init(_ fields: [Field], atLeastOneOf: [String] = []) {
+    package init(_ fields: [Field], atLeastOneOf: [String] = [], reserved: [String] = []) {
         self.fields = fields
         self.atLeastOneOf = atLeastOneOf
+        self.reserved = reserved
     }
 }
 

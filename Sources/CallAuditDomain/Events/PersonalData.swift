@@ -1,0 +1,103 @@
+/// Where personal data may sit in an event: only inside subject objects,
+/// which the subject vault seals whole before anything is stored.
+///
+/// The contract names a person's identifiers and name as personal data and
+/// puts them in `subject` objects (a party's, an erasure request's). Extra
+/// members are kept, so a producer could also send an identifier beside a
+/// subject, or a subject at a place the contract does not name. Neither may
+/// reach the store in the clear: every object named `subject` anywhere in an
+/// event's `data` is sealed, and an identifier-named member outside one is
+/// refused (the message is dead-lettered, sealed).
+package enum PersonalData {
+    /// Members that are personal data wherever they appear.
+    package static let memberNames: Set<String> = ["phone", "email", "customer_id", "employee_id", "name"]
+
+    /// The paths (from the event's top level) of every subject object in the
+    /// event's `data`, outermost first; a subject inside a subject is part of it.
+    package static func subjectPaths(in document: JSONValue) -> [[JSONPathStep]] {
+        guard let data = document["data"] else { return [] }
+        var paths: [[JSONPathStep]] = []
+        var path: [JSONPathStep] = [.key("data")]
+        collectSubjects(in: data, path: &path, into: &paths)
+        return paths
+    }
+
+    /// Throws when an identifier-named member sits outside every subject
+    /// object, anywhere in the event. Names the path, never the value.
+    package static func checkConfined(_ document: JSONValue) throws(ContractViolation) {
+        var path: [JSONPathStep] = []
+        try checkConfined(document, path: &path, insideData: false)
+    }
+
+    private static func collectSubjects(in value: JSONValue, path: inout [JSONPathStep], into paths: inout [[JSONPathStep]]) {
+        switch value {
+        case .object(let members):
+            for (key, member) in members {
+                path.append(.key(key))
+                if key == "subject", member.objectValue != nil {
+                    paths.append(path)
+                } else {
+                    collectSubjects(in: member, path: &path, into: &paths)
+                }
+                path.removeLast()
+            }
+        case .array(let elements):
+            for (index, element) in elements.enumerated() {
+                path.append(.index(index))
+                collectSubjects(in: element, path: &path, into: &paths)
+                path.removeLast()
+            }
+        default:
+            break
+        }
+    }
+
+    private static func checkConfined(_ value: JSONValue, path: inout [JSONPathStep], insideData: Bool) throws(ContractViolation) {
+        switch value {
+        case .object(let members):
+            for (key, member) in members {
+                // A subject object is sealed whole, whatever it holds.
+                if insideData, key == "subject", member.objectValue != nil { continue }
+                path.append(.key(key))
+                defer { path.removeLast() }
+                if memberNames.contains(key) {
+                    throw ContractViolation(
+                        path: JSONPathStep.describe(path),
+                        problem: "is personal data outside a subject object; identifiers and names belong in a subject, where they are sealed")
+                }
+                try checkConfined(member, path: &path, insideData: insideData || (path.count == 1 && key == "data"))
+            }
+        case .array(let elements):
+            for (index, element) in elements.enumerated() {
+                path.append(.index(index))
+                defer { path.removeLast() }
+                try checkConfined(element, path: &path, insideData: insideData)
+            }
+        default:
+            break
+        }
+    }
+}
+
+/// One step of a path into a JSON document: an object member or an array element.
+package enum JSONPathStep: Sendable, Hashable {
+    case key(String)
+    case index(Int)
+
+    /// `data.parties[0].subject`: how rejections name a place. A producer
+    /// chose the member names, and a rejection reaches logs: a name that is
+    /// not a short plain word is shown as `*`.
+    package static func describe(_ path: [JSONPathStep]) -> String {
+        var text = ""
+        for step in path {
+            switch step {
+            case .key(let key):
+                let plain = key.utf8.count <= 64 && key.utf8.allSatisfy { $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") || (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) }
+                let name = plain && !key.isEmpty ? key : "*"
+                text += text.isEmpty ? name : ".\(name)"
+            case .index(let index): text += "[\(index)]"
+            }
+        }
+        return text
+    }
+}

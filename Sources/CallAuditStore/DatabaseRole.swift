@@ -1,0 +1,36 @@
+/// The role a session runs as, and whether it holds more than the service needs.
+///
+/// The service needs only what `callaudit_writer` grants. A superuser, or a
+/// role that owns the event tables (or can act as their owner), could switch
+/// the append-only triggers off: `serve` refuses to run as one unless told
+/// this is a development setup.
+package struct DatabaseRole: Sendable, Equatable {
+    package var name: String
+    package var isSuperuser: Bool
+    /// Owns `events`, or is a member of the role that does.
+    package var ownsEventTables: Bool
+
+    package var isPrivileged: Bool { isSuperuser || ownsEventTables }
+
+    package static func current(on connection: PostgresConnection) throws -> DatabaseRole {
+        let row = try connection.query(
+            """
+            SELECT r.rolname, r.rolsuper::text,
+                   coalesce(pg_catalog.pg_has_role(r.oid, (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass('public.events')), 'MEMBER'), false)::text
+            FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) current_user
+            """
+        ).rows[0]
+        return DatabaseRole(name: row[0]!, isSuperuser: row[1] == "true", ownsEventTables: row[2] == "true")
+    }
+
+    /// Why this role should not run the service; nil when it may.
+    package var refusal: String? {
+        guard isPrivileged else { return nil }
+        let what = isSuperuser ? "a superuser" : "the owner of the event tables"
+        return """
+            PostgreSQL role \(name) is \(what): whoever held this credential could switch off the append-only triggers \
+            and rewrite the log. Run serve as a login role in callaudit_writer (CREATE ROLE callaudit_service LOGIN IN ROLE \
+            callaudit_writer), keep the owner's credential for `callaudit migrate`; --allow-privileged-role permits it in development
+            """
+    }
+}
