@@ -19,6 +19,8 @@ struct ComplianceFold {
     var changedRequests: Set<String> = []
     /// This batch's conflict records, by subject: each is judged alone (EVENT_CONFLICT) and never changes.
     var conflicts: [String: FactEvent] = [:]
+    /// This batch's openings of requests another source opened first, by subject: judged alone, like conflicts.
+    var requestClaims: [String: (requestID: String, openedBy: String, claim: FactEvent)] = [:]
 
     mutating func fold(_ event: FactEvent) {
         if event.own == .eventConflict {
@@ -93,18 +95,23 @@ struct ComplianceFold {
         }
     }
 
-    /// A request received: the earliest receipt counts; what later events said of it stays.
+    /// A request received. The first opening stored is the request: a later
+    /// one from the same source (a republish, perhaps with an earlier time)
+    /// changes nothing, and one from another source is a claim on a request
+    /// that is not theirs, kept as evidence. Only CallAudit's own openings
+    /// name persons beyond the subject (`subject_refs`).
     private mutating func openRequest(data: JSONValue, kind: SubjectRequestFacts.Kind, event: FactEvent) {
         guard let requestID = data["request_id"]?.stringValue else { return }
-        var facts = SubjectRequestFacts(
-            requestID: requestID, kind: kind, regime: data["regime"]?.stringValue ?? "gdpr", receivedAt: event.time, receivedEventID: event.id)
         if let existing = requests[requestID] {
-            if existing.facts.receivedAt <= event.time { return }
-            facts.extended = existing.facts.extended
-            facts.completedAt = existing.facts.completedAt
+            if existing.source != nil, existing.source != event.source {
+                requestClaims["request-claim:\(event.id)"] = (requestID, existing.facts.receivedEventID, event)
+            }
+            return
         }
-        let named = SubjectKeys.keys(of: data["subject"]) + (data["subject_refs"]?.arrayValue ?? []).compactMap(\.stringValue)
-        requests[requestID] = RequestRecord(subjectKeys: Array(Set(named + (requests[requestID]?.subjectKeys ?? []))).sorted(), facts: facts)
+        let facts = SubjectRequestFacts(
+            requestID: requestID, kind: kind, regime: data["regime"]?.stringValue ?? "gdpr", receivedAt: event.time, receivedEventID: event.id)
+        let named = event.own == .requestOpened ? (data["subject_refs"]?.arrayValue ?? []).compactMap(\.stringValue) : []
+        requests[requestID] = RequestRecord(subjectKeys: Array(Set(SubjectKeys.keys(of: data["subject"]) + named)).sorted(), facts: facts, source: event.source)
         changedRequests.insert(requestID)
     }
 
@@ -123,6 +130,9 @@ struct ComplianceFold {
     ) -> ComplianceVerdicts {
         var verdicts = ComplianceVerdicts()
         for (subject, event) in conflicts { verdicts.findings[subject] = ConflictRule.evaluate(event, policy: policy) }
+        for (subject, claim) in requestClaims {
+            verdicts.findings[subject] = RequestClaimRule.evaluate(requestID: claim.requestID, openedBy: claim.openedBy, claim: claim.claim, policy: policy)
+        }
         for callID in changedCalls {
             let facts = calls[callID]!
             verdicts.findings["call:\(callID)"] = ConsentRule.evaluate(facts, policy: policy) + RefusalRule.evaluate(facts, policy: policy)

@@ -75,6 +75,7 @@ extension ComplianceRebuild {
         var next = ComplianceFold()
         next.requests = fold.requests
         next.conflicts = fold.conflicts
+        next.requestClaims = fold.requestClaims
         fold = next
         reloaded = ReloadedKeys()
         eventsInChunk = 0
@@ -93,6 +94,7 @@ extension ComplianceRebuild {
 
         var conflicts = ComplianceFold()
         conflicts.conflicts = fold.conflicts
+        conflicts.requestClaims = fold.requestClaims
         try verdicts.write(JudgedPage(conflicts.judge(recordings: [], requestRecordings: [:], policy: policy, now: now), now: now))
 
         // A page of calls with their recordings (each recording judged with its call), then the recordings of no known call.

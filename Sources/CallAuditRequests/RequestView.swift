@@ -42,6 +42,8 @@ package enum RequestView {
                 ])
             },
             "recordings": recordings.map(JSONValue.array),
+            // Events from other sources that named this request: ignored, shown as evidence.
+            "claims": request.claims.isEmpty ? nil : .array(request.claims.map { ["event_id": .string($0.eventID), "at": .string($0.at.rfc3339)] }),
         ]
         for (key, value) in more { if let value { members.append((key: key, value: value)) } }
         return .object(members.sorted { $0.key < $1.key })

@@ -30,6 +30,10 @@ package struct SubjectRequest: Sendable, Equatable {
     package var erasure: JSONValue?
     /// Each export handed over: when, and the SHA-256 of its signed manifest.
     package var exports: [(at: Timestamp, manifestSHA256: String)] = []
+    /// Who opened it (the `source` of its first opening event): only they speak for it.
+    package var source: String = ""
+    /// Events from other sources that named this request, which it ignores: evidence of a claim on it.
+    package var claims: [(eventID: String, at: Timestamp)] = []
 
     package var status: Status { closed?.outcome ?? .open }
     package var isOpen: Bool { closed == nil }
@@ -56,25 +60,33 @@ package struct SubjectRequest: Sendable, Equatable {
 
 extension SubjectRequest {
     /// Folds a request stream's documents, in log order; nil when it was never opened.
+    ///
+    /// The first opening stored is the request. A later opening from the same
+    /// source (a republish, even with an earlier time) changes nothing; one
+    /// from another source is a claim on a request that is not theirs, listed
+    /// in `claims` and otherwise ignored. What follows an opening (extended,
+    /// closed, exported, erased) is CallAudit's own, and only counts from it.
     package static func fold(_ documents: [JSONValue]) -> SubjectRequest? {
         var request: SubjectRequest?
         for document in documents {
             guard let type = document["type"]?.stringValue, let time = document["time"]?.stringValue.flatMap(Timestamp.init(rfc3339:)),
-                let data = document["data"], let eventID = document["id"]?.stringValue
+                let data = document["data"], let eventID = document["id"]?.stringValue, let source = document["source"]?.stringValue
             else { continue }
-            if let opened = opening(type: type, data: data, time: time, eventID: eventID) {
-                // The earliest receipt counts (a republished Kafka request changes nothing).
-                if request.map({ $0.receivedAt <= opened.receivedAt }) ?? false { continue }
-                request = opened.merging(later: request)
+            if let opened = opening(type: type, data: data, time: time, eventID: eventID, source: source) {
+                if let existing = request {
+                    if existing.source != source { request!.claims.append((eventID, time)) }
+                } else {
+                    request = opened
+                }
                 continue
             }
-            guard request != nil else { continue }
+            guard request != nil, source == OwnEventType.source else { continue }
             request!.apply(OwnEventType(rawValue: type), data: data, time: time)
         }
         return request
     }
 
-    private static func opening(type: String, data: JSONValue, time: Timestamp, eventID: String) -> SubjectRequest? {
+    private static func opening(type: String, data: JSONValue, time: Timestamp, eventID: String, source: String) -> SubjectRequest? {
         guard let id = data["request_id"]?.stringValue, let subject = data["subject"] else { return nil }
         let kind: SubjectRequestFacts.Kind
         let channel: String
@@ -87,21 +99,14 @@ extension SubjectRequest {
         default:
             return nil
         }
-        let refs = (data["subject_refs"]?.arrayValue ?? []).compactMap(\.stringValue)
-        return SubjectRequest(
+        // Only CallAudit's own opening names persons beyond the subject's.
+        let refs = channel == "kafka" ? [] : (data["subject_refs"]?.arrayValue ?? []).compactMap(\.stringValue)
+        var request = SubjectRequest(
             id: id, kind: kind, regime: data["regime"]?.stringValue ?? "gdpr", receivedAt: time, receivedEventID: eventID,
             channel: channel, openedBy: data["opened_by"]?["name"]?.stringValue, verifiedBy: data["verified_by"]?.stringValue,
             subject: subject, subjectRefs: Array(Set(refs + (subject["subject_ref"]?.stringValue.map { [$0] } ?? []))).sorted())
-    }
-
-    /// What a later-folded request already knew, kept when an earlier receipt replaces its opening.
-    private func merging(later: SubjectRequest?) -> SubjectRequest {
-        var merged = self
-        merged.extension_ = later?.extension_
-        merged.closed = later?.closed
-        merged.erasure = later?.erasure
-        merged.exports = later?.exports ?? []
-        return merged
+        request.source = source
+        return request
     }
 
     private mutating func apply(_ type: OwnEventType?, data: JSONValue, time: Timestamp) {

@@ -160,6 +160,16 @@ enum ContractCorpus {
         add("storage uri over the text limit", event("recording.stored", data: with(validData(.recordingStored), "storage_uri", .string(uri + "k"))), false)
         add("purpose over the text limit", event("recording.accessed", data: with(validData(.recordingAccessed), "purpose", .string(String(repeating: "p", count: Shape.textMaxLength + 1)))), false)
         add("event id over the limit", with(event("call.ended", data: ["call_id": "c1"]), "id", .string(longest + "e")), false)
+        // The vault's own members: a producer cannot pass plaintext off as sealed, or name a pseudonym.
+        let subject = customer["subject"]!
+        add("subject with sealed: null", call(withCustomer: with(customer, "subject", with(subject, "sealed", nil as JSONValue))), false)
+        add("subject with a subject_ref", call(withCustomer: with(customer, "subject", with(subject, "subject_ref", "sub_0123"))), false)
+        add("subject with an unknown member", call(withCustomer: with(customer, "subject", with(subject, "nickname", "A"))), true)
+        let erasure = validData(.subjectErasureRequested)
+        add("erasure naming subject_refs", event("subject.erasure_requested", data: with(erasure, "subject_refs", ["sub_0123"])), false)
+        add("erasure subject with sealed", event("subject.erasure_requested", data: with(erasure, "subject", ["email": "a@example.com", "sealed": "x"])), false)
+        add("erasure with the DPO's own id prefix", event("subject.erasure_requested", data: with(erasure, "request_id", "dsr-1234")), false)
+        add("erasure id merely containing dsr-", event("subject.erasure_requested", data: with(erasure, "request_id", "x-dsr-1")), true)
         return samples
     }
 }

@@ -132,3 +132,88 @@ struct EventDecoderTests {
         #expect(rejection.reason == .notJSON && rejection.detail.contains("duplicate member name"))
     }
 }
+
+/// Personal data goes only where the vault seals it.
+@Suite("Personal data outside subject objects")
+struct PersonalDataTests {
+    let decoder = EventDecoder()
+
+    func decode(_ event: JSONValue) -> Result<DecodedEvent, Rejection> {
+        decoder.decode(IncomingMessage(value: event.canonicalBytes))
+    }
+
+    @Test("an identifier or a name anywhere but in a subject object is refused, naming the place and not the value",
+          arguments: [
+              ["call_id": "c1", "phone": "+14155550100"],
+              ["call_id": "c1", "caller": ["email": "a@example.com"]],
+              ["call_id": "c1", "notes": [["customer_id": "C-9"]]],
+              ["call_id": "c1", "agent": ["name": "Ada Lovelace"]],
+          ] as [JSONValue])
+    func identifiersOutsideSubjectsAreRefused(_ data: JSONValue) {
+        guard case .failure(let rejection) = decode(ContractCorpus.event("call.ended", data: data)) else {
+            Issue.record("accepted personal data outside a subject")
+            return
+        }
+        #expect(rejection.reason == .schemaViolation)
+        #expect(rejection.detail.contains("outside a subject object"))
+        for secret in ["+14155550100", "a@example.com", "C-9", "Ada"] { #expect(!rejection.detail.contains(secret)) }
+    }
+
+    @Test("an identifier as a top-level extension attribute is refused too")
+    func topLevelIdentifierIsRefused() {
+        let event = ContractCorpus.event("call.ended", data: ["call_id": "c1"], extra: [("email", "a@example.com")])
+        guard case .failure(let rejection) = decode(event) else { Issue.record("accepted"); return }
+        #expect(rejection.reason == .schemaViolation && rejection.detail.hasPrefix("email"))
+    }
+
+    @Test("every object named subject in data is a subject, wherever it sits: the vault finds each, outermost only")
+    func subjectsAnywhereAreFound() throws {
+        let data: JSONValue = [
+            "call_id": "c1",
+            "x_vendor": ["transfer": ["subject": ["phone": "+14155550100", "subject": ["name": "inner"]]]],
+            "x_list": [["subject": ["email": "b@example.com"]], ["subject": "a subject line, not personal data"]],
+        ]
+        let event = try decoder.decodeThrowing(IncomingMessage(value: ContractCorpus.event("call.ended", data: data).canonicalBytes))
+        let paths = PersonalData.subjectPaths(in: event.document).map(JSONPathStep.describe)
+        #expect(Set(paths) == ["data.x_vendor.transfer.subject", "data.x_list[0].subject"])
+    }
+
+    @Test("member names a producer chose are not repeated in a rejection unless short and plain")
+    func producerNamesAreNotEchoed() {
+        let data: JSONValue = .object([(key: "call_id", value: "c1"), (key: "+14155550100 x", value: ["phone": "+14155550100"])])
+        guard case .failure(let rejection) = decode(ContractCorpus.event("call.ended", data: data)) else { Issue.record("accepted"); return }
+        #expect(rejection.detail.hasPrefix("data.*.phone"), "\(rejection.detail)")
+    }
+
+    @Test("NUL in an id or a stream key is refused before PostgreSQL's text columns would")
+    func nulIsRefused() {
+        for event: JSONValue in [
+            ContractCorpus.with(ContractCorpus.event("call.ended", data: ["call_id": "c1"]), "id", "a\u{0}b"),
+            ContractCorpus.event("call.ended", data: ["call_id": "c\u{0}1"]),
+        ] {
+            guard case .failure(let rejection) = decode(event) else { Issue.record("accepted a NUL"); continue }
+            #expect(rejection.detail.contains("NUL"))
+        }
+    }
+
+    @Test("a binary-mode message whose header names are not UTF-8 is refused; the key counts toward the size limit")
+    func headerNamesAndKeySize() {
+        let headers: [(key: String, value: [UInt8]?)] = [
+            ("ce_specversion", Array("1.0".utf8)), ("ce_id", Array("e".utf8)), ("ce_source", Array("s".utf8)),
+            ("ce_type", Array("call.ended".utf8)), ("ce_time", Array("2026-11-24T10:00:00Z".utf8)),
+        ]
+        let value = Array(#"{"call_id":"c1"}"#.utf8)
+        #expect((try? decoder.decodeThrowing(IncomingMessage(headers: headers, value: value))) != nil)
+        guard case .failure(let bad) = decoder.decode(IncomingMessage(headers: headers, value: value, headerNamesAreUTF8: false)) else {
+            Issue.record("accepted repaired header names")
+            return
+        }
+        #expect(bad.reason == .notCloudEvent)
+        let small = EventDecoder(limits: DecodingLimits(maximumBytes: 4_096))
+        guard case .failure(let big) = small.decode(IncomingMessage(headers: headers, value: value, keyBytes: 5_000)) else {
+            Issue.record("a 5,000-byte key passed a 4,096-byte limit")
+            return
+        }
+        #expect(big.reason == .oversize)
+    }
+}

@@ -138,8 +138,8 @@ final class RunningIngest: @unchecked Sendable {
     private let failure = FailureBox()
 
     /// `expectFailure`: the loop is meant to stop on its own with a failure (`stop()` returns it).
-    init(_ configuration: IngestConfiguration, expectFailure: Bool = false) {
-        loop = IngestLoop(configuration: configuration, logger: quietLogger)
+    init(_ configuration: IngestConfiguration, expectFailure: Bool = false, logger: Logger = quietLogger) {
+        loop = IngestLoop(configuration: configuration, logger: logger)
         Thread { [loop, finished, failure] in
             do { try loop.run() } catch {
                 failure.value.withLock { $0 = error as? IngestFailure }

@@ -134,7 +134,7 @@ extension RequestRecord: FactDocument {
             "subject_keys": .array(subjectKeys.map(JSONValue.string)), "request_id": .string(facts.requestID),
             "kind": .string(facts.kind.rawValue), "regime": .string(facts.regime), "received_at": .string(facts.receivedAt.rfc3339),
             "received_event_id": .string(facts.receivedEventID), "extended": .bool(facts.extended),
-            "completed_at": facts.completedAt.map { .string($0.rfc3339) },
+            "completed_at": facts.completedAt.map { .string($0.rfc3339) }, "source": source.map(JSONValue.string),
         ])
     }
 
@@ -148,7 +148,7 @@ extension RequestRecord: FactDocument {
             receivedAt: try fields.time("received_at"), receivedEventID: try fields.string("received_event_id"))
         facts.extended = document["extended"]?.boolValue ?? false
         facts.completedAt = try fields.optionalTime("completed_at")
-        self.init(subjectKeys: fields.strings("subject_keys"), facts: facts)
+        self.init(subjectKeys: fields.strings("subject_keys"), facts: facts, source: fields.optionalString("source"))
     }
 }
 

@@ -88,9 +88,26 @@ package enum SubjectRequestRule {
 package struct RequestRecord: Sendable, Equatable {
     package var subjectKeys: [String]
     package var facts: SubjectRequestFacts
+    /// The `source` of the event that opened it: the request is theirs (nil: recorded before sources were kept).
+    package var source: String?
 
-    package init(subjectKeys: [String], facts: SubjectRequestFacts) {
+    package init(subjectKeys: [String], facts: SubjectRequestFacts, source: String? = nil) {
         self.subjectKeys = subjectKeys
         self.facts = facts
+        self.source = source
+    }
+}
+
+/// An event that named a request opened by another source. The request is
+/// the first opener's; the claim changes nothing and is evidence (EVENT_CONFLICT).
+package enum RequestClaimRule {
+    package static func evaluate(requestID: String, openedBy openingEventID: String, claim: FactEvent, policy: Policy) -> [Finding] {
+        [
+            Finding(
+                rule: .eventConflict, severity: .high, occurredAt: claim.time, callID: nil, recordingID: nil, partyID: nil,
+                requestID: requestID, jurisdiction: nil, citation: ConflictRule.citation, evidence: [openingEventID, claim.id],
+                detail: "an event from another source named subject request \(requestID), which it did not open; the request stands as opened",
+                policyVersion: policy.version, policyHash: policy.hash)
+        ]
     }
 }

@@ -13,6 +13,8 @@
 --    not only as a timestamptz, which refused 1.7e18 and stopped ingest.
 -- 3. People stay apart: a phone or e-mail seen with two persons that a
 --    customer or employee id tells apart is shared, and names neither.
+--    A subject request belongs to the source that opened it (the compliance
+--    projection is rebuilt to record it).
 -- 4. An erasure and a link to the person it erases cannot both commit.
 
 -- 1. Least privilege ----------------------------------------------------------
@@ -149,6 +151,9 @@ GRANT SELECT, INSERT, DELETE ON shared_identifiers TO callaudit_writer;
 
 -- Bumped whenever an identifier becomes shared: writers forget what they cached, as after an erasure.
 ALTER TABLE vault_epoch ADD COLUMN relinks bigint NOT NULL DEFAULT 0;
+
+-- A request belongs to the source that opened it first; the compliance facts now say which.
+UPDATE projection_checkpoints SET rebuild_requested = true WHERE projection = 'compliance';
 
 -- 4. Erasure against linking ---------------------------------------------------
 
