@@ -5,6 +5,10 @@ extension OperationsStatus {
     package var json: JSONValue {
         [
             "sampled_at": .string(sampledAt.rfc3339),
+            "database": [
+                "role": .string(database.name), "superuser": .bool(database.isSuperuser),
+                "owns_event_tables": .bool(database.ownsEventTables), "privileged": .bool(database.isPrivileged),
+            ],
             "kafka": kafkaJSON,
             "ingest": [
                 "rate_per_second": .number(rounded(ingest.ratePerSecond)),

@@ -1,4 +1,5 @@
 import CallAuditDomain
+import CallAuditStore
 
 /// Everything operations watch, sampled at one moment: what `GET /v1/status`
 /// returns, what the `/ops` page draws and what the gauges of `/metrics` hold.
@@ -97,6 +98,8 @@ package struct OperationsStatus: Sendable {
     }
 
     package var sampledAt: Timestamp
+    /// The PostgreSQL role the service runs as.
+    package var database: DatabaseRole
     package var kafka: Kafka
     package var ingest: Ingest
     package var projections: [Projection]

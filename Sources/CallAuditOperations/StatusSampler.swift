@@ -62,6 +62,7 @@ package final class StatusSampler: @unchecked Sendable {
         let today = Self.day(of: now)
         return OperationsStatus(
             sampledAt: now,
+            database: try DatabaseRole.current(on: connection),
             kafka: kafkaStatus(stored: stored),
             ingest: ingestStatus(consumed: consumed, head: try headPosition(connection), now: now),
             projections: try projections.projections.map { try projectionStatus($0, connection: connection, now: now) },

@@ -20,7 +20,8 @@ final class RunningAPI {
     let serve: ServeProcess
     var tokens: [String: String] = [:]
 
-    init(extra: [String] = [], partitions: Int32 = 1) throws {
+    /// `asOwner`: serve as the database's owner (a superuser), with `--allow-privileged-role`.
+    init(extra: [String] = [], partitions: Int32 = 1, asOwner: Bool = false) throws {
         database = try TestDatabase.create()
         kafka = try TestKafka(partitions: partitions)
         keys = FileManager.default.temporaryDirectory.appendingPathComponent("callaudit-keys-\(UUID().uuidString)")
@@ -28,7 +29,7 @@ final class RunningAPI {
         serve = try ServeProcess(
             kafka: kafka, database: database,
             extra: ["--http-address", "127.0.0.1:\(port)", "--key-dir", keys.path, "--report-close-delay-hours", "0", "--report-interval", "1"]
-                + extra)
+                + (asOwner ? ["--database-url", database.ownerURL, "--allow-privileged-role"] : []) + extra)
         for role in ["auditor", "dpo", "ops", "admin"] {
             tokens[role] = try runCallAudit(["tokens", "create", "--role", role, "--name", "\(role)-1", "--database-url", database.ownerURL])
                 .output.trimmingCharacters(in: .whitespacesAndNewlines)
