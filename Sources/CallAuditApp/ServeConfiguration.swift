@@ -36,6 +36,9 @@ package struct ServeConfiguration: Sendable {
     package var seals: SealSchedule
     /// Run as a superuser or the event tables' owner, which is refused otherwise. Default false (development only).
     package var allowPrivilegedRole: Bool
+    /// Listen without TLS on an address other than loopback, which is refused otherwise (bearer tokens would
+    /// cross the network in clear). Default false; for a TLS-terminating proxy on a private network.
+    package var allowPlainHTTP: Bool
 
     package init(
         database: DatabaseConfiguration = DatabaseConfiguration(),
@@ -50,7 +53,8 @@ package struct ServeConfiguration: Sendable {
         shutdownTimeout: Duration = .seconds(9),
         statusInterval: Duration = .seconds(2),
         seals: SealSchedule = SealSchedule(),
-        allowPrivilegedRole: Bool = false
+        allowPrivilegedRole: Bool = false,
+        allowPlainHTTP: Bool = false
     ) {
         self.database = database
         self.ingest = ingest
@@ -65,6 +69,7 @@ package struct ServeConfiguration: Sendable {
         self.statusInterval = statusInterval
         self.seals = seals
         self.allowPrivilegedRole = allowPrivilegedRole
+        self.allowPlainHTTP = allowPlainHTTP
     }
 
     /// Settings that cannot work, each with what to change.
@@ -86,6 +91,9 @@ package struct ServeConfiguration: Sendable {
         try require(TimeZone(identifier: reports.timeZone) != nil, "--report-time-zone \(reports.timeZone)", "is not an IANA time zone (UTC, Europe/Berlin…)")
         try require(reports.closeDelay >= .zero, "--report-close-delay-hours", "must not be negative")
         try require(api.rateLimit >= 0, "--rate-limit", "must not be negative")
+        try require(
+            api.tls != nil || allowPlainHTTP || Self.isLoopback(api.host), "--http-address \(api.host):\(api.port)",
+            "bearer tokens would cross the network in clear: give --tls-certificate and --tls-key, or listen on 127.0.0.1 behind a TLS-terminating proxy (--allow-plain-http permits plain HTTP on a private network)")
         if let tls = api.tls {
             for file in [tls.certificateChain, tls.privateKey] {
                 try require(FileManager.default.isReadableFile(atPath: file), "--tls-certificate/--tls-key \(file)", "cannot be read")
@@ -98,6 +106,14 @@ package struct ServeConfiguration: Sendable {
                 setting: error.property.map { "--kafka-property \($0)" } ?? "--kafka-property", problem: error.message,
                 fix: "fix or remove it (the properties are librdkafka's, see its CONFIGURATION.md)")
         }
+    }
+}
+
+extension ServeConfiguration {
+    /// 127.0.0.0/8, ::1 and localhost: addresses no other machine reaches.
+    static func isLoopback(_ host: String) -> Bool {
+        let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        return bare == "localhost" || bare == "::1" || bare.hasPrefix("127.")
     }
 }
 

@@ -56,6 +56,12 @@ struct Serve: AsyncParsableCommand {
         """)
     var allowPrivilegedRole = false
 
+    @Flag(help: """
+        Serve plain HTTP on an address other than loopback, which serve otherwise refuses: for a TLS-terminating \
+        proxy on a private network (also $CALLAUDIT_ALLOW_PLAIN_HTTP=1).
+        """)
+    var allowPlainHTTP = false
+
     func run() async throws {
         let logger = try logging.makeLogger(label: "callaudit")
         let database = try database.configuration()
@@ -72,7 +78,8 @@ struct Serve: AsyncParsableCommand {
             database: database, ingest: ingest, projections: ProjectionConfiguration(), api: try http.configuration(),
             reports: try reports.schedule(), keyDirectory: keys.directory, keyEncryption: keys.keyEncryption, policyFile: policy.resolvedPath,
             statusInterval: .milliseconds(statusIntervalMs), seals: SealSchedule(interval: .seconds(sealInterval), maxEvents: sealMaxEvents),
-            allowPrivilegedRole: allowPrivilegedRole || ProcessInfo.processInfo.environment["CALLAUDIT_ALLOW_PRIVILEGED_ROLE"] == "1")
+            allowPrivilegedRole: allowPrivilegedRole || ProcessInfo.processInfo.environment["CALLAUDIT_ALLOW_PRIVILEGED_ROLE"] == "1",
+            allowPlainHTTP: allowPlainHTTP || ProcessInfo.processInfo.environment["CALLAUDIT_ALLOW_PLAIN_HTTP"] == "1")
         try await Application.run(configuration, logger: logger)
     }
 }

@@ -26,6 +26,7 @@ struct ServeLifecycleTests {
                 "credentials"
             ),
             (["--topic", "calls=no-such-topic"], "no-such-topic"),
+            (["--http-address", "0.0.0.0:\(freePort())"], "bearer tokens would cross the network in clear"),
         ]
         for (arguments, says) in cases {
             let serve = try ServeProcess(kafka: kafka, database: database, extra: arguments)
