@@ -174,8 +174,8 @@ package struct ClientAddress: Hashable, Sendable, CustomStringConvertible {
 
     package init(_ address: SocketAddress?) {
         switch address {
-        case .v4(let v4)?:
-            description = v4.host
+        case .v4?:
+            description = address?.ipAddress ?? "unknown"
         case .v6(let v6)?:
             let bytes = withUnsafeBytes(of: v6.address.sin6_addr) { Array($0) }
             let hex = bytes.prefix(8).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }

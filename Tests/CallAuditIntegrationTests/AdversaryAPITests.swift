@@ -106,10 +106,12 @@ struct APIBoundsTests {
     @Test("the report cache holds at most its bytes, pushing out the least recently read; a report bigger than the budget is not kept")
     func reportCacheBytes() {
         let cache = ReportCache(capacity: 10_000)
-        for n in 0..<4 { cache.put("r\(n)", Self.report("r\(n)", bytes: 2_000)) }
+        // Each costs its body and 512 bytes around it: four fit in 10,000 bytes, five do not.
+        for n in 0..<4 { cache.put("r\(n)", Self.report("r\(n)", bytes: 1_900)) }
+        #expect(cache.usage.entries == 4)
         _ = cache.get("r0")  // read again: now the most recent
-        cache.put("r4", Self.report("r4", bytes: 2_000))
-        cache.put("r5", Self.report("r5", bytes: 2_000))
+        cache.put("r4", Self.report("r4", bytes: 1_900))
+        cache.put("r5", Self.report("r5", bytes: 1_900))
         #expect(cache.usage.bytes <= 10_000)
         #expect(cache.contains("r0"), "recently read, kept")
         #expect(!cache.contains("r1") && !cache.contains("r2"), "least recently used, pushed out")
