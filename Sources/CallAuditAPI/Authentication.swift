@@ -55,16 +55,17 @@ struct Authentication: RouterMiddleware {
         case .valid(let caller):
             return caller
         case .invalid:
-            if let wait = failures.wait(client) { throw Self.throttled(wait) }
-            try failed(client)
+            if let wait = failures.take(client) { throw Self.throttled(wait) }
+            throw Self.unknownToken
         case .unknown(let wasValid):
-            // A token never seen valid, from an address over its allowance: no query.
-            if !wasValid, let wait = failures.wait(client) { throw Self.throttled(wait) }
+            // A token never seen valid costs the address one failure up front; over its allowance, no query at all.
+            if !wasValid, let wait = failures.take(client) { throw Self.throttled(wait) }
             let secret = String(parts[1])
             let found: Caller?
             do {
                 found = try await pool.withConnection { try APITokenStore(connection: $0).authenticate(secret) }.map { Caller(name: $0.name, role: $0.role) }
             } catch let error as PostgresError where error.isTransient {
+                if !wasValid { failures.refund(client) }
                 // Revoking is a write to PostgreSQL: while it cannot be asked, a token valid at its last check stays valid
                 // for a while, so operations keep /metrics, /v1/status and the details of /readyz during the outage.
                 if wasValid, let caller = cache.stale(hash, within: Self.outageGrace) { return caller }
@@ -72,16 +73,18 @@ struct Authentication: RouterMiddleware {
             }
             Counter(label: "callaudit_http_token_lookups_total", dimensions: [("result", found == nil ? "unknown" : "valid")]).increment()
             cache.store(hash, found)
-            if let found { return found }
-            try failed(client)
+            if let found {
+                if !wasValid { failures.refund(client) }
+                return found
+            }
+            if wasValid { failures.record(client) }
+            throw Self.unknownToken
         }
     }
 
-    /// Counts a failed authentication against the client, and answers it.
-    private func failed(_ client: ClientAddress) throws -> Never {
-        failures.record(client)
-        throw Problem(.unauthorized, "unauthorized", "the token is unknown or revoked",
-                      headers: [.wwwAuthenticate: "Bearer realm=\"callaudit\", error=\"invalid_token\""])
+    private static var unknownToken: Problem {
+        Problem(.unauthorized, "unauthorized", "the token is unknown or revoked",
+                headers: [.wwwAuthenticate: "Bearer realm=\"callaudit\", error=\"invalid_token\""])
     }
 
     private static func throttled(_ wait: Duration) -> Problem {
@@ -217,22 +220,43 @@ package final class FailedAuthentications: Sendable {
         state = Mutex(State(everyone: Bucket(tokens: max(burst, 1) * Self.everyoneFactor, at: now)))
     }
 
-    /// Nil when `client` may have a token looked up; otherwise how long until it may.
-    package func wait(_ client: ClientAddress, now: ContinuousClock.Instant = .now) -> Duration? {
+    /// Takes one failure from `client`'s allowance (and the shared one) before
+    /// its token is looked up: nil when there was one, otherwise how long until
+    /// there is. Taking before the lookup, not counting after it, keeps
+    /// concurrent requests from one address within the allowance too.
+    /// `refund` gives it back when the token turns out valid.
+    package func take(_ client: ClientAddress, now: ContinuousClock.Instant = .now) -> Duration? {
         guard perSecond > 0 else { return nil }
         return state.withLock { state in
-            var everyone = state.everyone
-            refill(&everyone, now: now, scale: Self.everyoneFactor)
-            state.everyone = everyone
-            if everyone.tokens < 1 { return .seconds((1 - everyone.tokens) / (perSecond * Self.everyoneFactor)) }
-            guard var bucket = state.clients[client] else { return nil }
+            refill(&state.everyone, now: now, scale: Self.everyoneFactor)
+            if state.everyone.tokens < 1 { return .seconds((1 - state.everyone.tokens) / (perSecond * Self.everyoneFactor)) }
+            var bucket = state.clients[client] ?? Bucket(tokens: burst, at: now)
             refill(&bucket, now: now, scale: 1)
+            guard bucket.tokens >= 1 else {
+                state.clients[client] = bucket
+                return .seconds((1 - bucket.tokens) / perSecond)
+            }
+            bucket.tokens -= 1
+            state.everyone.tokens -= 1
+            if state.clients[client] == nil, state.clients.count >= maxClients { makeRoom(&state, now: now) }
             state.clients[client] = bucket
-            return bucket.tokens < 1 ? .seconds((1 - bucket.tokens) / perSecond) : nil
+            return nil
         }
     }
 
-    /// One failed authentication by `client`.
+    /// Gives back what `take` took: the token was valid after all.
+    package func refund(_ client: ClientAddress) {
+        guard perSecond > 0 else { return }
+        state.withLock { state in
+            state.everyone.tokens = min(state.everyone.tokens + 1, burst * Self.everyoneFactor)
+            if var bucket = state.clients[client] {
+                bucket.tokens = min(bucket.tokens + 1, burst)
+                state.clients[client] = bucket
+            }
+        }
+    }
+
+    /// A failure that was not taken in advance (a token valid at its last check that no longer is).
     package func record(_ client: ClientAddress, now: ContinuousClock.Instant = .now) {
         guard perSecond > 0 else { return }
         state.withLock { state in

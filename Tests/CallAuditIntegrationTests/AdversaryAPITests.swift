@@ -45,14 +45,14 @@ struct APIBoundsTests {
         let start = ContinuousClock.now
         let failures = FailedAuthentications(perMinute: 6, burst: 10, now: start)
         let (guesser, neighbour) = (ClientAddress("192.0.2.1"), ClientAddress("192.0.2.2"))
-        for _ in 0..<10 {
-            #expect(failures.wait(guesser, now: start) == nil)
-            failures.record(guesser, now: start)
-        }
-        let wait = try? #require(failures.wait(guesser, now: start))
+        for _ in 0..<10 { #expect(failures.take(guesser, now: start) == nil) }
+        let wait = failures.take(guesser, now: start)
         #expect(wait.map { $0 > .seconds(9) && $0 <= .seconds(10) } == true, "one failure back every 10 s: \(String(describing: wait))")
-        #expect(failures.wait(neighbour, now: start) == nil)
-        #expect(failures.wait(guesser, now: start + .seconds(10)) == nil, "refilled by one")
+        #expect(failures.take(neighbour, now: start) == nil)
+        #expect(failures.take(guesser, now: start + .seconds(10)) == nil, "refilled by one")
+        #expect(failures.take(guesser, now: start + .seconds(10)) != nil)
+        failures.refund(guesser)
+        #expect(failures.take(guesser, now: start + .seconds(10)) == nil, "a token that proved valid gives its failure back")
     }
 
     @Test("many addresses together cannot exceed ten times one address's allowance")
@@ -62,10 +62,7 @@ struct APIBoundsTests {
         var admitted = 0
         for n in 0..<1_000 {
             let client = ClientAddress("198.51.100.\(n % 250)-\(n)")
-            if failures.wait(client, now: start) == nil {
-                admitted += 1
-                failures.record(client, now: start)
-            }
+            if failures.take(client, now: start) == nil { admitted += 1 }
         }
         #expect(admitted == 100)
     }
@@ -91,8 +88,7 @@ struct APIBoundsTests {
     @Test("zero failures a minute turns the throttle off")
     func throttleOff() {
         let failures = FailedAuthentications(perMinute: 0, burst: 1)
-        for _ in 0..<100 { failures.record(ClientAddress("x")) }
-        #expect(failures.wait(ClientAddress("x")) == nil)
+        for _ in 0..<100 { #expect(failures.take(ClientAddress("x")) == nil) }
     }
 
     private static func report(_ id: String, bytes: Int) -> ServedReport {
