@@ -14,6 +14,18 @@ package struct APIConfiguration: Sendable {
     /// Requests per second each token may make on average, and the burst it may save up. Default 50 and 100; zero disables.
     package var rateLimit: Double
     package var rateBurst: Double
+    /// Failed authentications (unknown or revoked tokens) each client address
+    /// may make: `authFailureBurst` at once, then `authFailuresPerMinute`.
+    /// Past that, its unknown tokens get 429 without a database lookup; tokens
+    /// that were valid keep working. Default 10 and 6 a minute; zero a minute disables.
+    package var authFailuresPerMinute: Double
+    package var authFailureBurst: Double
+    /// The longest range an on-demand report (`POST /v1/reports`) may cover. Default 92 days (a quarter).
+    package var reportMaxRangeDays: Int
+    /// On-demand reports waiting behind the one being generated, for all tokens together. Default 4.
+    package var reportQueue: Int
+    /// Bytes of report versions kept in memory for reading again. Default 64 MiB.
+    package var reportCacheBytes: Int
     /// PostgreSQL sessions the API uses, each on its own thread. Default 4.
     package var databaseConnections: Int
     /// Where the signing keys are.
@@ -31,8 +43,9 @@ package struct APIConfiguration: Sendable {
 
     package init(
         host: String = "127.0.0.1", port: Int = 8080, tls: TLSFiles? = nil, maxBodyBytes: Int = 64 * 1024,
-        requestTimeout: Duration = .seconds(30), rateLimit: Double = 50, rateBurst: Double = 100, databaseConnections: Int = 4,
-        keyDirectory: URL = URL(fileURLWithPath: "callaudit-keys")
+        requestTimeout: Duration = .seconds(30), rateLimit: Double = 50, rateBurst: Double = 100, authFailuresPerMinute: Double = 6,
+        authFailureBurst: Double = 10, reportMaxRangeDays: Int = 92, reportQueue: Int = 4, reportCacheBytes: Int = 64 << 20,
+        databaseConnections: Int = 4, keyDirectory: URL = URL(fileURLWithPath: "callaudit-keys")
     ) {
         self.host = host
         self.port = port
@@ -41,6 +54,11 @@ package struct APIConfiguration: Sendable {
         self.requestTimeout = requestTimeout
         self.rateLimit = rateLimit
         self.rateBurst = rateBurst
+        self.authFailuresPerMinute = authFailuresPerMinute
+        self.authFailureBurst = authFailureBurst
+        self.reportMaxRangeDays = reportMaxRangeDays
+        self.reportQueue = reportQueue
+        self.reportCacheBytes = reportCacheBytes
         self.databaseConnections = databaseConnections
         self.keyDirectory = keyDirectory
     }

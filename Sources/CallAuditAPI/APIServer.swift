@@ -13,7 +13,8 @@ import ServiceLifecycle
 /// on its own event loops, with every database call on the pool's threads.
 ///
 /// Middleware, outermost first: HTTP metrics, problem+json for every error,
-/// bearer-token authentication, the per-token rate limit. Routes check roles themselves
+/// bearer-token authentication (with failed attempts throttled per client
+/// address), the per-token rate limit. Routes check roles themselves
 /// (the role matrix is in `schemas/openapi.yaml`).
 package enum APIServer {
     package static func build(
@@ -25,17 +26,22 @@ package enum APIServer {
         sessions.statementTimeout = configuration.requestTimeout
         let pool = DatabasePool(database: sessions, size: configuration.databaseConnections)
         let recorder = ReadRecorder(database: database, logger: logger)
-        let reports = ReportAccess(pool: pool, database: sessions, policy: policy, keyDirectory: configuration.keyDirectory, timeZone: reportTimeZone)
+        let reports = ReportAccess(
+            pool: pool, policy: policy, keyDirectory: configuration.keyDirectory, timeZone: reportTimeZone,
+            cacheBytes: configuration.reportCacheBytes, generationQueue: configuration.reportQueue)
+        let failures = FailedAuthentications(perMinute: configuration.authFailuresPerMinute, burst: configuration.authFailureBurst)
 
         let router = Router(context: APIContext.self)
         router.add(middleware: HTTPMetrics())
         router.add(middleware: ProblemMiddleware())
-        router.add(middleware: Authentication(pool: pool, cache: TokenCache()))
+        router.add(middleware: Authentication(pool: pool, cache: TokenCache(), failures: failures))
         router.add(middleware: RateLimit(buckets: TokenBuckets(rate: configuration.rateLimit, burst: configuration.rateBurst)))
         SystemRoutes(reports: reports).register(on: router)
         OperationsRoutes(pool: pool, operations: operations, keyDirectory: configuration.keyDirectory).register(on: router)
         SealRoutes(pool: pool).register(on: router)
-        ReportRoutes(pool: pool, recorder: recorder, reports: reports, maxBodyBytes: configuration.maxBodyBytes).register(on: router)
+        ReportRoutes(
+            pool: pool, recorder: recorder, reports: reports, maxBodyBytes: configuration.maxBodyBytes, maxRangeDays: configuration.reportMaxRangeDays
+        ).register(on: router)
         RequestRoutes(
             pool: pool, vaults: VaultAccess(keys: keyEncryption, reload: reloadKeys), policy: policy, keyDirectory: configuration.keyDirectory,
             maxBodyBytes: configuration.maxBodyBytes

@@ -1,4 +1,5 @@
 import CallAuditDomain
+import CallAuditStore
 import Hummingbird
 import Logging
 
@@ -35,7 +36,8 @@ package struct Problem: Error, HTTPResponseError, Sendable {
 }
 
 /// Turns every error into a problem: ours as they are, Hummingbird's by their
-/// status, anything else into a 500 whose detail says nothing of its cause
+/// status, PostgreSQL being away or busy into a 503 with `Retry-After`,
+/// anything else into a 500. Neither detail says anything of the cause
 /// (that goes to the log, with the request id).
 struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -51,6 +53,12 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                 ).response(from: request, context: context)
             }
             return try Self.problem(for: error.status).response(from: request, context: context)
+        } catch let error as PostgresError where error.isTransient {
+            context.logger.warning("database unavailable", metadata: ["error": "\(error)", "http.route": "\(context.endpointPath ?? request.uri.path)"])
+            return try Problem(
+                .serviceUnavailable, "database-unavailable", "the database cannot answer now; retry later (request id \(context.id))",
+                headers: [.retryAfter: "2"]
+            ).response(from: request, context: context)
         } catch {
             context.logger.error("request failed", metadata: ["error": "\(error)", "http.route": "\(context.endpointPath ?? request.uri.path)"])
             return try Problem(.internalServerError, "internal", "the server failed to answer; the failure is logged with request id \(context.id)")
@@ -64,6 +72,7 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         case .methodNotAllowed: Problem(.methodNotAllowed, "method-not-allowed", "this resource does not take that method")
         case .contentTooLarge: Problem(.contentTooLarge, "body-too-large", "the request body is larger than the server accepts")
         case .badRequest: Problem(.badRequest, "bad-request", "the request is malformed")
+        case .serviceUnavailable: Problem(.serviceUnavailable, "unavailable", "the service cannot answer now", headers: [.retryAfter: "5"])
         default: Problem(status, "http-\(status.code)", status.reasonPhrase)
         }
     }
@@ -85,5 +94,13 @@ enum Routes {
         return table.first { route in
             route.pattern.count == components.count && zip(route.pattern, components).allSatisfy { $0 == "*" || $0 == $1 }
         }?.methods
+    }
+}
+
+extension PostgresError {
+    /// A failure the same request may not meet later: a lost session, a lock, a timeout, a full disk.
+    var isTransient: Bool {
+        if case .transient = failureClass { return true }
+        return false
     }
 }

@@ -31,7 +31,7 @@ package final class ReadRecorder: @unchecked Sendable {
             condition.lock()
             defer { condition.unlock() }
             guard !stopping else {
-                continuation.resume(throwing: Problem(.serviceUnavailable, "shutting-down", "the service is stopping"))
+                continuation.resume(throwing: Problem(.serviceUnavailable, "shutting-down", "the service is stopping", headers: [.retryAfter: "5"]))
                 return
             }
             queue.append((event, continuation))

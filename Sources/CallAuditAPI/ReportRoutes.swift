@@ -15,6 +15,10 @@ struct ReportRoutes {
     let recorder: ReadRecorder
     let reports: ReportAccess
     let maxBodyBytes: Int
+    /// The longest range `POST /v1/reports` accepts.
+    let maxRangeDays: Int
+    /// Proofs per page of `/proofs`: by default, and at most.
+    static let proofsPage = (default: 250, maximum: 1_000)
 
     func register(on router: Router<APIContext>) {
         router.get("/v1/reports") { request, context in try await list(request, context) }
@@ -44,7 +48,7 @@ struct ReportRoutes {
     }
 
     private func generate(_ request: Request, _ context: APIContext) async throws -> Response {
-        _ = try context.require(.auditor, .admin)
+        let caller = try context.require(.auditor, .admin)
         var request = request
         let body = try await request.collectBody(upTo: maxBodyBytes)
         guard let document = try? JSONParser.parse(Array(buffer: body)), document.objectValue != nil else {
@@ -55,10 +59,11 @@ struct ReportRoutes {
         }
         let (from, to) = (try instant(fromText, name: "from"), try instant(toText, name: "to"))
         guard from < to else { throw Problem.badRequest("from must be before to") }
-        guard to.microseconds - from.microseconds <= 366 * 86_400_000_000 else {
-            throw Problem.badRequest("a report covers at most 366 days; ask for several")
+        // Every on-demand report is stored for good and forces a seal: its size is bounded here.
+        guard to.microseconds - from.microseconds <= Int64(maxRangeDays) * 86_400_000_000 else {
+            throw Problem(.badRequest, "report-range-too-long", "an on-demand report covers at most \(maxRangeDays) days; ask for several, or read the scheduled reports")
         }
-        let report = try await reports.generate(from: from, to: to)
+        let report = try await reports.generate(from: from, to: to, for: caller)
         var headers: HTTPFields = [.location: "/v1/reports/\(report.reportID)"]
         headers[.contentType] = "application/json"
         let answer: JSONValue = [
@@ -81,26 +86,50 @@ struct ReportRoutes {
         try await recordRead(report, format: format, caller: caller)
         switch format {
         case "csv":
-            return respond(ByteBuffer(bytes: try ReportRenderer.csv(report.body)), type: "text/csv; charset=utf-8", report: report)
+            return respond(ByteBuffer(bytes: try ReportRenderer.csv(served.bytes)), type: "text/csv; charset=utf-8", report: report)
         case "html":
-            let html = try ReportRenderer.html(report.body, signature: report.signature, sha256: report.bodySHA256)
+            let html = try ReportRenderer.html(served.bytes, signature: report.signature, sha256: report.bodySHA256)
             return respond(ByteBuffer(string: html), type: "text/html; charset=utf-8", report: report)
         default:
             return respond(served.body, type: "application/json", report: report)
         }
     }
 
-    /// Inclusion proofs of every event the report's findings cite, with the seals they lead to.
+    /// Inclusion proofs of the events the report's findings cite, a page at a
+    /// time: the cited event ids, sorted and without repeats, from `after`
+    /// (how many earlier pages covered), `limit` of them. Each page is a
+    /// proofs document of its own (its proofs, the seals they lead to, its
+    /// unsealed ids), so `callaudit verify --proofs` takes the pages as they
+    /// come; `page.next` names the next one, pinned to the same version.
     private func proofs(_ request: Request, _ context: APIContext) async throws -> Response {
         let caller = try context.require(.auditor, .admin)
-        let report = try await find(try context.parameters.require("id"), request).report
+        let query = request.uri.queryParameters
+        let after = try query["after"].map { text in
+            guard let value = Int(text), value >= 0, value <= 2_147_483_647 else { throw Problem.badRequest("after must be an integer from 0 (the previous page's page.next)") }
+            return value
+        } ?? 0
+        let limit = try query["limit"].map { text in
+            guard let value = Int(text), (1...Self.proofsPage.maximum).contains(value) else {
+                throw Problem.badRequest("limit must be between 1 and \(Self.proofsPage.maximum)")
+            }
+            return value
+        } ?? Self.proofsPage.default
+        let served = try await find(try context.parameters.require("id"), request)
+        let report = served.report
         try await recordRead(report, format: "proofs", caller: caller)
-        let cited = try JSONParser.parse(report.body)["findings"]?.arrayValue?
-            .flatMap { $0["evidence"]?.arrayValue ?? [] }.compactMap(\.stringValue) ?? []
-        let document = try await pool.withConnection { try InclusionProofs.document(for: cited, on: $0) }
+        let cited = Array(Set(try JSONParser.parse(served.bytes)["findings"]?.arrayValue?
+            .flatMap { $0["evidence"]?.arrayValue ?? [] }.compactMap(\.stringValue) ?? [])).sorted()
+        let slice = after < cited.count ? Array(cited[after..<min(after + limit, cited.count)]) : []
+        let document = try await pool.withConnection { try InclusionProofs.document(for: slice, on: $0) }
+        let next: String? =
+            after + limit < cited.count ? "/v1/reports/\(report.reportID)/proofs?version=\(report.version)&after=\(after + limit)&limit=\(limit)" : nil
         guard case .object(var members) = document else { return json(document) }
         members.insert((key: "report", value: ["report_id": .string(report.reportID), "version": .number(Double(report.version))]), at: 0)
-        return respond(ByteBuffer(bytes: JSONValue.object(members).canonicalBytes), type: "application/json", report: report)
+        members.append((key: "page", value: [
+            "after": .number(Double(after)), "limit": .number(Double(limit)), "cited": .number(Double(cited.count)),
+            "next": next.map(JSONValue.string) ?? .null,
+        ]))
+        return respond(ByteBuffer(bytes: JSONValue.object(members).canonicalBytes), type: "application/json", report: report, next: next)
     }
 
     private func signature(_ request: Request, _ context: APIContext) async throws -> Response {
@@ -134,10 +163,11 @@ struct ReportRoutes {
         try await recorder.record(try OwnEventType.reportRead.event(data: data, at: .now))
     }
 
-    private func respond(_ body: ByteBuffer, type: String, report: StoredReport) -> Response {
+    /// With the report's version and signature; `next` adds the next page's link.
+    private func respond(_ body: ByteBuffer, type: String, report: StoredReport, next: String? = nil) -> Response {
         var headers: HTTPFields = [.contentType: type, .eTag: "\"\(report.bodySHA256)-v\(report.version)\""]
         headers[.init("X-Report-Version")!] = String(report.version)
-        headers[.init("Link")!] = "</v1/reports/\(report.reportID)/signature>; rel=\"signature\""
+        headers[.init("Link")!] = "</v1/reports/\(report.reportID)/signature>; rel=\"signature\"" + (next.map { ", <\($0)>; rel=\"next\"" } ?? "")
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
     }
 }

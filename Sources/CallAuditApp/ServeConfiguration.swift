@@ -91,6 +91,11 @@ package struct ServeConfiguration: Sendable {
         try require(TimeZone(identifier: reports.timeZone) != nil, "--report-time-zone \(reports.timeZone)", "is not an IANA time zone (UTC, Europe/Berlin…)")
         try require(reports.closeDelay >= .zero, "--report-close-delay-hours", "must not be negative")
         try require(api.rateLimit >= 0, "--rate-limit", "must not be negative")
+        try require(api.authFailuresPerMinute >= 0, "--auth-failures-per-minute", "must not be negative")
+        try require(api.authFailureBurst >= 1, "--auth-failure-burst", "must be at least 1")
+        try require(api.reportMaxRangeDays >= 1, "--report-max-range-days", "must be at least 1")
+        try require(api.reportQueue >= 0, "--report-queue", "must not be negative")
+        try require(api.reportCacheBytes >= 0, "--report-cache-mib", "must not be negative")
         try require(
             api.tls != nil || allowPlainHTTP || Self.isLoopback(api.host), "--http-address \(api.host):\(api.port)",
             "bearer tokens would cross the network in clear: give --tls-certificate and --tls-key, or listen on 127.0.0.1 behind a TLS-terminating proxy (--allow-plain-http permits plain HTTP on a private network)")

@@ -30,6 +30,8 @@ package enum MetricsCatalog {
         "callaudit_event_conflicts": "Republishes that reused a stored event's (source, id) with other content.",
         "callaudit_http_requests_total": "HTTP requests answered, by route, method and status.",
         "callaudit_http_request_duration_seconds": "Time to answer an HTTP request, by route.",
+        "callaudit_http_token_lookups_total": "Bearer tokens looked up in PostgreSQL (not answered from the cache), by result (valid, unknown).",
+        "callaudit_http_auth_throttled_total": "Requests refused with 429 because their client address failed authentication too often.",
     ]
 
     /// Bucket bounds for the latency histograms: 1 ms to 30 s.

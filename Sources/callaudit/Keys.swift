@@ -112,7 +112,10 @@ struct Verify: ParsableCommand {
     @Option(help: "The signature: report.sig (raw) or signature.json.") var signature: String
     @Option(help: "A PEM public key.") var key: String?
     @Option(help: "The key list served at /v1/keys.") var keys: String?
-    @Option(help: "The report's inclusion proofs (GET /v1/reports/{id}/proofs, or proofs.json from `reports show`): each cited event's path to a signed seal is checked too.") var proofs: String?
+    @Option(
+        parsing: .upToNextOption,
+        help: "The report's inclusion proofs: proofs.json from `reports show`, or every page of GET /v1/reports/{id}/proofs (several files, or the option again). Each cited event's path to a signed seal is checked too.")
+    var proofs: [String] = []
 
     func validate() throws {
         guard (key == nil) != (keys == nil) else { throw ValidationError("give --key PEM or --keys FILE") }
@@ -136,7 +139,7 @@ struct Verify: ParsableCommand {
                 throw ValidationError("the signature holds, but the file is not in RFC 8785 canonical form")
             }
             print("valid: report \(document["report_id"]?.stringValue ?? "?") version \(Int(document["version"]?.numberValue ?? 0)), signed by key \(used.keyID)")
-            if let proofs { try checkProofs(try JSONParser.parse(try read(proofs)), report: document, keys: candidates) }
+            if !proofs.isEmpty { try checkProofs(try proofs.map { try JSONParser.parse(try read($0)) }, report: document, keys: candidates) }
         } catch let error as SigningError {
             FileHandle.standardError.write(Data("INVALID: \(error)\n".utf8))
             throw ExitCode(1)
@@ -146,21 +149,34 @@ struct Verify: ParsableCommand {
         }
     }
 
-    /// Every event the findings cite has a proof (or is listed as not yet sealed), and every proof leads to a signed seal.
-    private func checkProofs(_ proofs: JSONValue, report: JSONValue, keys: [PublicKeyRecord]) throws {
-        let held = try InclusionProofs.verify(proofs, keys: keys)
+    /// Every event the findings cite has a proof (or is listed as not yet sealed) in one of the pages, every
+    /// proof leads to a signed seal of its page, and every page that names its report names this one.
+    private func checkProofs(_ pages: [JSONValue], report: JSONValue, keys: [PublicKeyRecord]) throws {
+        var held = 0
+        var proven: Set<String> = []
+        var unsealed: Set<String> = []
+        var seals: [String: JSONValue] = [:]
+        for page in pages {
+            if let named = page["report"], named["report_id"] != report["report_id"] || named["version"] != report["version"] {
+                throw ProofError.malformed("a proofs file is for report \(named["report_id"]?.stringValue ?? "?") version \(Int(named["version"]?.numberValue ?? 0)), not this one")
+            }
+            held += try InclusionProofs.verify(page, keys: keys)
+            proven.formUnion((page["proofs"]?.arrayValue ?? []).compactMap { $0["event_id"]?.stringValue })
+            unsealed.formUnion((page["unsealed"]?.arrayValue ?? []).compactMap(\.stringValue))
+            for (number, seal) in page["seals"]?.objectValue ?? [] { seals[number] = seal }
+        }
         let cited = Set((report["findings"]?.arrayValue ?? []).flatMap { $0["evidence"]?.arrayValue ?? [] }.compactMap(\.stringValue))
-        let proven = Set((proofs["proofs"]?.arrayValue ?? []).compactMap { $0["event_id"]?.stringValue })
-        let unsealed = Set((proofs["unsealed"]?.arrayValue ?? []).compactMap(\.stringValue))
         let missing = cited.subtracting(proven).subtracting(unsealed)
-        guard missing.isEmpty else { throw ProofError.malformed("\(missing.count) cited event(s) have no proof, e.g. \(missing.sorted().first!)") }
+        guard missing.isEmpty else {
+            throw ProofError.malformed("\(missing.count) cited event(s) have no proof, e.g. \(missing.sorted().first!)\(pages.count > 1 || pages.first?["page"]?["next"]?.stringValue != nil ? " (is a page missing?)" : "")")
+        }
         if let named = report["event_store"]?["seal"], named != .null, let number = named["seal"]?.numberValue.map({ String(Int($0)) }),
-            let held = proofs["seals"]?[number], held["sha256"] != named["sha256"]
+            let held = seals[number], held["sha256"] != named["sha256"]
         {
             throw ProofError.badSeal(number, "it is not the seal the report names")
         }
-        let seals = (proofs["seals"]?.objectValue ?? []).map(\.key).joined(separator: ", ")
-        print("valid: \(held) inclusion proof(s) of cited events lead to signed seal(s) \(seals)\(unsealed.isEmpty ? "" : "; \(unsealed.count) not yet sealed")")
+        let names = seals.keys.sorted { (Int($0) ?? 0) < (Int($1) ?? 0) }.joined(separator: ", ")
+        print("valid: \(held) inclusion proof(s) of cited events lead to signed seal(s) \(names)\(unsealed.isEmpty ? "" : "; \(unsealed.count) not yet sealed")")
     }
 
     private func read(_ path: String) throws -> [UInt8] {

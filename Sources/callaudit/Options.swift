@@ -187,6 +187,21 @@ struct HTTPOptions: ParsableArguments {
     @Option(help: "Requests per second each token may make on average; 0 for no limit (default: $CALLAUDIT_RATE_LIMIT, else 50).")
     var rateLimit: Double?
 
+    @Option(help: "Failed authentications (unknown or revoked tokens) a client address may make per minute after its burst; 0 for no throttle (default: $CALLAUDIT_AUTH_FAILURES_PER_MINUTE, else 6).")
+    var authFailuresPerMinute: Double?
+
+    @Option(help: "Failed authentications a client address may make at once (default: $CALLAUDIT_AUTH_FAILURE_BURST, else 10).")
+    var authFailureBurst: Double?
+
+    @Option(help: "Most days an on-demand report (POST /v1/reports) may cover (default: $CALLAUDIT_REPORT_MAX_RANGE_DAYS, else 92).")
+    var reportMaxRangeDays: Int?
+
+    @Option(help: "On-demand reports that may wait behind the one being generated (default: $CALLAUDIT_REPORT_QUEUE, else 4).")
+    var reportQueue: Int?
+
+    @Option(help: "MiB of report versions the API keeps in memory to serve again (default: $CALLAUDIT_REPORT_CACHE_MIB, else 64).")
+    var reportCacheMib: Int?
+
     func configuration() throws -> APIConfiguration {
         var configuration = APIConfiguration()
         let address = httpAddress ?? environment["CALLAUDIT_HTTP_ADDRESS"] ?? "127.0.0.1:8080"
@@ -205,6 +220,17 @@ struct HTTPOptions: ParsableArguments {
         if let rate = try setting(rateLimit, "CALLAUDIT_RATE_LIMIT", "--rate-limit") {
             configuration.rateLimit = rate
             configuration.rateBurst = max(rate * 2, 1)
+        }
+        if let value = try setting(authFailuresPerMinute, "CALLAUDIT_AUTH_FAILURES_PER_MINUTE", "--auth-failures-per-minute") {
+            configuration.authFailuresPerMinute = value
+        }
+        if let value = try setting(authFailureBurst, "CALLAUDIT_AUTH_FAILURE_BURST", "--auth-failure-burst") { configuration.authFailureBurst = value }
+        if let value = try setting(reportMaxRangeDays, "CALLAUDIT_REPORT_MAX_RANGE_DAYS", "--report-max-range-days") {
+            configuration.reportMaxRangeDays = value
+        }
+        if let value = try setting(reportQueue, "CALLAUDIT_REPORT_QUEUE", "--report-queue") { configuration.reportQueue = value }
+        if let value = try setting(reportCacheMib, "CALLAUDIT_REPORT_CACHE_MIB", "--report-cache-mib") {
+            configuration.reportCacheBytes = value < 0 ? -1 : value << 20
         }
         return configuration
     }

@@ -204,7 +204,7 @@ struct IntegrityTests {
         #expect(second.terminate(within: 10) != nil)
     }
 
-    @Test("every event a month's report cites has an inclusion proof to a signed seal, and callaudit verify checks them offline; a bent proof fails")
+    @Test("every event a month's report cites has an inclusion proof to a signed seal, served a page at a time; callaudit verify checks the pages offline; a bent proof or a missing page fails")
     func reportProofsVerify() throws {
         let api = try RunningAPI()
         try api.append(simulatedEvents(calls: 300, seed: 23, days: 30, start: "2026-10-01T00:00:00Z"))
@@ -217,11 +217,27 @@ struct IntegrityTests {
         let report = try api.get("/v1/reports/\(id)", token: token)
         let named = try #require(report.json?["event_store"]?["seal"]?["seal"]?.numberValue, "the report names its seal")
         #expect(named >= 1)
-        let proofs = try api.get("/v1/reports/\(id)/proofs", token: token)
-        #expect(proofs.status == 200)
         let cited = Set((report.json?["findings"]?.arrayValue ?? []).flatMap { $0["evidence"]?.arrayValue ?? [] }.compactMap(\.stringValue))
         #expect(cited.count > 50, "a month of findings cites many events")
-        #expect(proofs.json?["proofs"]?.arrayValue?.count == cited.count, "one proof per cited event")
+
+        // Every page, following `next`: together one proof per cited event, each page within its limit.
+        var pages: [RunningAPI.Reply] = []
+        var next: String? = "/v1/reports/\(id)/proofs?limit=20"
+        while let path = next, pages.count < 100 {
+            let page = try api.get(path, token: token)
+            #expect(page.status == 200, "\(path): \(page.text)")
+            #expect((page.json?["proofs"]?.arrayValue?.count ?? 0) + (page.json?["unsealed"]?.arrayValue?.count ?? 0) <= 20)
+            #expect(page.json?["page"]?["cited"]?.numberValue == Double(cited.count))
+            next = page.json?["page"]?["next"]?.stringValue
+            #expect(next == nil || page.headers["link"]?.contains("rel=\"next\"") == true)
+            pages.append(page)
+        }
+        #expect(pages.count == (cited.count + 19) / 20)
+        let proven = pages.flatMap { $0.json?["proofs"]?.arrayValue ?? [] }.compactMap { $0["event_id"]?.stringValue }
+        #expect(Set(proven) == cited && proven.count == cited.count, "one proof per cited event, none twice")
+        #expect(try api.get("/v1/reports/\(id)/proofs?limit=1001", token: token).status == 400)
+        #expect(try api.get("/v1/reports/\(id)/proofs?after=-1", token: token).status == 400)
+        #expect(try api.get("/v1/reports/\(id)/proofs", token: token).json?["proofs"]?.arrayValue?.count == min(cited.count, 250), "250 by default")
 
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("proofs-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -229,20 +245,26 @@ struct IntegrityTests {
         try Data(report.body).write(to: folder.appendingPathComponent("report.json"))
         try Data(try api.get("/v1/reports/\(id)/signature", token: token).body).write(to: folder.appendingPathComponent("signature.json"))
         try Data(try api.get("/v1/keys", token: token).body).write(to: folder.appendingPathComponent("keys.json"))
-        try Data(proofs.body).write(to: folder.appendingPathComponent("proofs.json"))
+        let files = try pages.enumerated().map { index, page in
+            let file = folder.appendingPathComponent("proofs-\(index).json")
+            try Data(page.body).write(to: file)
+            return file.path
+        }
         let verify = ["verify", folder.appendingPathComponent("report.json").path, "--signature", folder.appendingPathComponent("signature.json").path,
-                      "--keys", folder.appendingPathComponent("keys.json").path, "--proofs", folder.appendingPathComponent("proofs.json").path]
-        let good = try runCallAudit(verify)
+                      "--keys", folder.appendingPathComponent("keys.json").path, "--proofs"]
+        let good = try runCallAudit(verify + files)
         #expect(good.status == 0 && good.output.contains("\(cited.count) inclusion proof"), "\(good.output)")
+        let short = try runCallAudit(verify + files.dropLast())
+        #expect(short.status == 1 && !short.output.contains("inclusion proof"), "a missing page is noticed: \(short.output)")
 
         // One hash of one audit path changed: the proof no longer reaches the root.
-        let text = proofs.text
+        let text = pages[0].text
         let path = try #require(text.range(of: #""audit_path":\["[0-9a-f]"#, options: .regularExpression))
         let digit = text[text.index(before: path.upperBound)]
         var bent = text
         bent.replaceSubrange(text.index(before: path.upperBound)..<path.upperBound, with: digit == "0" ? "1" : "0")
-        try bent.write(to: folder.appendingPathComponent("proofs.json"), atomically: true, encoding: .utf8)
-        #expect(try runCallAudit(verify).status != 0, "a bent proof is refused")
+        try bent.write(toFile: files[0], atomically: true, encoding: .utf8)
+        #expect(try runCallAudit(verify + files).status != 0, "a bent proof is refused")
     }
 
     @Test("a dead letter whose replay reuses a stored event's id with other content becomes a conflict, not a replay")

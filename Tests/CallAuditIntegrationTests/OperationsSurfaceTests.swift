@@ -120,11 +120,12 @@ struct OperationsSurfaceTests {
         #expect(again.kafka.partitions.allSatisfy { ($0.lag ?? -1) == ($0.highWatermark ?? 0) - $0.storedOffset })
     }
 
-    @Test("/readyz fails, naming the database, while PostgreSQL refuses the service, and recovers")
+    @Test("/readyz fails while PostgreSQL refuses the service, and recovers; only an ops token is told it is the database")
     func readinessFollowsTheDatabase() throws {
         let api = try RunningAPI(extra: ["--status-interval-ms", "500"])
+        let ops = api.tokens["ops"]!
         #expect(try waitUntil(seconds: 20) { try api.get("/readyz").status == 200 })
-        let ready = try api.get("/readyz").json
+        let ready = try api.get("/readyz", token: ops).json
         #expect(ready?["checks"]?["database"]?.stringValue == "ok" && ready?["checks"]?["kafka"]?.stringValue == "ok")
 
         let admin = try PostgresConnection(conninfo: TestDatabase.adminURL)
@@ -136,10 +137,18 @@ struct OperationsSurfaceTests {
             down = try api.get("/readyz")
             return down?.status == 503
         })
-        #expect(down?.headers["content-type"] == "application/problem+json")
-        #expect(down?.json?["checks"]?["database"]?.stringValue != "ok")
-        #expect(down?.json?["checks"]?["kafka"]?.stringValue == "ok")
-        #expect(down?.json?["detail"]?.stringValue?.contains("database") == true)
+        #expect(down?.headers["content-type"] == "application/problem+json" && Int(down?.headers["retry-after"] ?? "") ?? 0 >= 1)
+        #expect(down?.json?["checks"] == nil && down?.json?["detail"]?.stringValue == "not ready", "anonymous: not ready, and nothing else: \(down?.text ?? "")")
+        #expect(down.map { !$0.text.contains("database") && !$0.text.contains("PostgreSQL") } == true)
+
+        // The ops token was valid at its last check; while PostgreSQL cannot be asked it stays valid for a while.
+        let detailed = try api.get("/readyz", token: ops)
+        #expect(detailed.status == 503)
+        #expect(detailed.json?["checks"]?["database"]?.stringValue != "ok", "\(detailed.text)")
+        #expect(detailed.json?["checks"]?["kafka"]?.stringValue == "ok")
+        #expect(detailed.json?["detail"]?.stringValue?.contains("database") == true)
+        let stranger = try api.get("/v1/keys", token: "ca_never-seen")
+        #expect(stranger.status == 503 && stranger.headers["retry-after"] != nil, "an unknown token cannot be checked: 503, not 500 and not a guess")
         #expect(try api.get("/healthz").status == 200, "alive all the same")
 
         try admin.execute("ALTER DATABASE \(api.database.name) ALLOW_CONNECTIONS true")
