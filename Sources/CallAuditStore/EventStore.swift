@@ -225,7 +225,8 @@ package final class EventStore {
         row[3] = .null
         row[7] = .text("\(letter.rejection.reason.rawValue); PostgreSQL refused the dead letter's row (\(error.sqlState ?? "no SQLSTATE")), kept without its text columns")
         if letter.sealed == nil {
-            row[9] = .text(Self.headersJSON(letter.headers.map { (key: "", value: $0.value) }, rawNames: letter.headers.indices.map { letter.rawHeaderNames?[$0] ?? Array(letter.headers[$0].key.utf8) }))
+            let names = letter.rawHeaderNames ?? letter.headers.map { Array($0.key.utf8) }
+            row[9] = .text(Self.headersJSON(letter.headers.map { (key: "", value: $0.value) }, rawNames: names))
         }
         return row
     }
