@@ -40,7 +40,8 @@ package struct StoreVerification: Sendable {
             switch columns {
             case ["event"]: return "\(place): its hashed bytes are not an event, so they give none of its columns"
             case ["transaction_id"]:
-                return "\(place): transaction_id names a transaction that had not committed when the event was read (it hides the event from projections and seals)"
+                // Read apart from the seals: whether it was sealed shows as a break of its seal, if it was.
+                return "position \(position): transaction_id names a transaction that had not committed when the event was read (it hides the event from projections and seals)"
             default:
                 return "\(place): \(columns.joined(separator: ", ")) \(columns.count == 1 ? "differs" : "differ") from what the event's hashed bytes say"
             }
@@ -281,15 +282,10 @@ struct EventRow: Sendable {
     /// stream id), against the ones stored: the names of those that differ,
     /// `["event"]` if the bytes give none, nil if all agree.
     func disagreeingColumns() -> [String]? {
-        guard let outline = try? JSONParser.outline(bytes, depth: 1),
-            let derived = try? EventColumns(of: outline, types: .contractAndOwn)
-        else { return ["event"] }
+        guard let derived = EventColumns.derived(fromStored: bytes) else { return ["event"] }
         let differing = derived.differences(from: columns)
         return differing.isEmpty ? nil : differing
     }
-
-    /// Microseconds from the Unix epoch to PostgreSQL's (2000-01-01), whose binary timestamps count from there.
-    private static let postgresEpoch: Int64 = 946_684_800_000_000
 
     /// Up to `limit` events after `after` (through `through`, if given), in seal order.
     ///
@@ -320,7 +316,7 @@ struct EventRow: Sendable {
                     storedHash: Array(row.bytes(2)), bytes: Array(row.bytes(3)),
                     columns: EventColumns(
                         stream: text(4), typeName: text(5), source: text(6), id: text(7),
-                        time: Timestamp(microseconds: Int64(bitPattern: row.bigEndian(8)!) &+ postgresEpoch))))
+                        time: Timestamp(microseconds: Int64(bitPattern: row.bigEndian(8)!) &+ SealStore.postgresEpoch))))
         }
         return rows
     }

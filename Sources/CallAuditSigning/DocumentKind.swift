@@ -75,7 +75,7 @@ package enum DocumentKind: String, Sendable, CaseIterable {
     /// The kind a document's bytes name, read without building the document
     /// (a month's report is megabytes of findings): nil if it names none.
     package static func named(inBytes bytes: [UInt8]) -> String? {
-        (try? JSONParser.outline(bytes, depth: 0))?[member]?.stringValue
+        (try? JSONParser.outline(bytes, depth: 0, members: [member]))?[member]?.stringValue
     }
 
     /// Another kind's name as found in a document, bounded: it is the signer's text, shown in a message.

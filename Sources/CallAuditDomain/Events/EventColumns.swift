@@ -28,15 +28,24 @@ package struct EventColumns: Sendable, Equatable {
         case contractAndOwn
     }
 
-    /// Every member of `data` a stream is named by, over all types: what a
-    /// reader that does not keep all of `data` (`JSONParser.outline`) must keep.
-    package static let streamIDMembers: Set<String> = Set(
-        EventType.allCases.map(\.streamCategory.idField) + OwnEventType.allCases.map(\.streamCategory.idField))
+    /// Every member the derivation reads: the attributes, `data`, and each
+    /// member of `data` a stream is named by, over all types.
+    package static let members: Set<String> = Set(
+        ["id", "source", "type", "time", "data"] + EventType.allCases.map(\.streamCategory.idField)
+            + OwnEventType.allCases.map(\.streamCategory.idField))
+
+    /// The columns ingest stored for these bytes, from their outline (the
+    /// members above, at the root and in `data`): what `verify-store` compares
+    /// with the row, for millions of events. Nil if the bytes give none.
+    package static func derived(fromStored bytes: [UInt8]) -> EventColumns? {
+        guard let outline = try? JSONParser.outline(bytes, depth: 1, members: members) else { return nil }
+        return try? EventColumns(of: outline, types: .contractAndOwn)
+    }
 
     /// The columns of a structured-form event: its `id`, `source`, `type` and
     /// `time` attributes, and its stream, named by the type's category and the
-    /// member of `data` that identifies it. Reads nothing else of `data`, so a
-    /// document reduced by `JSONParser.outline(_:depth: 1)` gives the same columns.
+    /// member of `data` that identifies it. Reads nothing but `members`, so a
+    /// document reduced to them by `JSONParser.outline` gives the same columns.
     package init(of document: JSONValue, types: Types) throws(Rejection) {
         let id = try Self.requiredAttribute("id", in: document)
         let source = try Self.requiredAttribute("source", in: document)

@@ -25,23 +25,26 @@ package struct JSONParser {
     }
 
     /// The document's outline: the root object, and objects down to `depth`
-    /// levels below it, with their members; of their values only strings and
-    /// those objects are built, every other value (number, boolean, null,
-    /// array, deeper object) is checked for syntax, skipped and stands as
-    /// `null`. Reading a few attributes of millions of stored events this way
-    /// allocates a fraction of what `parse` does.
+    /// levels below it, with their members (only those named in `members`,
+    /// when given); of their values only strings and those objects are built,
+    /// every other value (number, boolean, null, array, deeper object) is
+    /// checked for syntax, skipped and stands as `null`. Reading a few
+    /// attributes of millions of stored events this way allocates a fraction
+    /// of what `parse` does.
     ///
     /// For bytes `parse` accepts, every string member reached through kept
     /// objects is the same as `parse` gives. The outline checks less in what
-    /// it skips (UTF-8 inside skipped strings, duplicate names in skipped
-    /// objects, numbers beyond a Double's range), so it accepts some bytes
-    /// `parse` refuses: use it on bytes known to have been parsed once.
-    package static func outline(_ bytes: some Collection<UInt8>, depth: Int) throws(JSONParseError) -> JSONValue {
+    /// it skips (UTF-8 inside skipped strings, duplicate names among members
+    /// it does not keep, numbers beyond a Double's range), so it accepts some
+    /// bytes `parse` refuses: use it on bytes known to have been parsed once.
+    package static func outline(
+        _ bytes: some Collection<UInt8>, depth: Int, members: Set<String>? = nil
+    ) throws(JSONParseError) -> JSONValue {
         let array = Array(bytes)
         return try array.withUnsafeBufferPointer { (buffer) throws(JSONParseError) -> JSONValue in
             var parser = Cursor(bytes: buffer)
             parser.skipWhitespace()
-            let value = try parser.outlineValue(depth: 0, keep: depth)
+            let value = try parser.outlineValue(depth: 0, keep: depth, members: members)
             parser.skipWhitespace()
             guard parser.index == buffer.count else { throw parser.error("unexpected data after the JSON value") }
             return value
@@ -284,12 +287,12 @@ private struct Cursor {
 
     // MARK: Outline: build strings and kept objects, skip the rest
 
-    /// A value of the outline; objects are kept while `keep` is not negative.
-    mutating func outlineValue(depth: Int, keep: Int) throws(JSONParseError) -> JSONValue {
+    /// A value of the outline; objects are kept while `keep` is not negative, with the `members` named (all if nil).
+    mutating func outlineValue(depth: Int, keep: Int, members wanted: Set<String>?) throws(JSONParseError) -> JSONValue {
         guard depth < JSONParser.maximumDepth else { throw error("nesting deeper than \(JSONParser.maximumDepth)") }
         guard index < bytes.count else { throw error("unexpected end of input") }
         switch bytes[index] {
-        case UInt8(ascii: "{") where keep >= 0: return try outlineObject(depth: depth, keep: keep)
+        case UInt8(ascii: "{") where keep >= 0: return try outlineObject(depth: depth, keep: keep, members: wanted)
         case UInt8(ascii: "\""): return .string(try parseString())
         default:
             try skipValue(depth: depth)
@@ -297,7 +300,7 @@ private struct Cursor {
         }
     }
 
-    mutating func outlineObject(depth: Int, keep: Int) throws(JSONParseError) -> JSONValue {
+    mutating func outlineObject(depth: Int, keep: Int, members wanted: Set<String>?) throws(JSONParseError) -> JSONValue {
         index += 1
         var members: [(key: String, value: JSONValue)] = []
         members.reserveCapacity(16)
@@ -319,7 +322,11 @@ private struct Cursor {
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
             index += 1
             skipWhitespace()
-            members.append((key: key, value: try outlineValue(depth: depth + 1, keep: keep - 1)))
+            if let wanted, !wanted.contains(key) {
+                try skipValue(depth: depth + 1)
+            } else {
+                members.append((key: key, value: try outlineValue(depth: depth + 1, keep: keep - 1, members: wanted)))
+            }
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of input") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
