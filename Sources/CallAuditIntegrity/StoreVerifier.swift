@@ -3,6 +3,7 @@ import CallAuditSigning
 import CallAuditStore
 import Crypto
 import Foundation
+import Synchronization
 
 /// What `verify-store` found.
 package struct StoreVerification: Sendable {
@@ -143,15 +144,14 @@ package struct StoreVerifier {
         if let problem = signatureProblem(seal) { return problem }
         if let problem = bodyProblem(seal, after: previous) { return problem }
         var stored = Seal.decodeLeaves(seal.leaves)[...]
-        for row in rows {
+        for (row, checked) in zip(rows, RowCheck.all(rows)) {
             result.eventsChecked += 1
             if result.eventsChecked % 10_000 == 0 { progress?(result.eventsChecked) }
-            let actual = Array(SHA256.hash(data: row.bytes))
-            guard row.storedHash == actual else {
+            guard row.storedHash == checked.hash else {
                 return .init(kind: .edited, sealNo: seal.sealNo, position: row.position, detail: "the event's bytes no longer match its stored content hash")
             }
-            if let problem = compare(position: row.position, hash: actual, against: &stored, seal: seal) { return problem }
-            if let columns = row.disagreeingColumns() { result.note(.init(position: row.position, sealNo: seal.sealNo, columns: columns)) }
+            if let problem = compare(position: row.position, hash: checked.hash, against: &stored, seal: seal) { return problem }
+            if let columns = checked.columns { result.note(.init(position: row.position, sealNo: seal.sealNo, columns: columns)) }
         }
         if let missing = stored.first {
             return .init(kind: .deleted, sealNo: seal.sealNo, position: missing.position, detail: "an event sealed here is gone from the store")
@@ -235,14 +235,14 @@ package struct StoreVerifier {
         var from = cursor
         while true {
             let rows = try EventRow.read(after: from, through: nil, limit: 20_000, on: connection)
-            for row in rows {
+            for (row, checked) in zip(rows, RowCheck.all(rows)) {
                 result.unsealedEvents += 1
                 result.eventsChecked += 1
                 if result.eventsChecked % 10_000 == 0 { progress?(result.eventsChecked) }
-                if problem == nil, !row.storedHash.elementsEqual(SHA256.hash(data: row.bytes)) {
+                if problem == nil, row.storedHash != checked.hash {
                     problem = .init(kind: .edited, position: row.position, detail: "the (not yet sealed) event's bytes no longer match its stored content hash")
                 }
-                if let columns = row.disagreeingColumns() { result.note(.init(position: row.position, sealNo: nil, columns: columns)) }
+                if let columns = checked.columns { result.note(.init(position: row.position, sealNo: nil, columns: columns)) }
             }
             guard rows.count == 20_000, let last = rows.last else { break }
             from = last.cursor
@@ -319,6 +319,38 @@ struct EventRow: Sendable {
                         time: Timestamp(microseconds: Int64(bitPattern: row.bigEndian(8)!) &+ SealStore.postgresEpoch))))
         }
         return rows
+    }
+}
+
+/// What one event's bytes give: their SHA-256, and the columns that disagree with them (nil if none).
+struct RowCheck: Sendable {
+    var hash: [UInt8]
+    var columns: [String]?
+
+    init(_ row: EventRow) {
+        hash = Array(SHA256.hash(data: row.bytes))
+        columns = row.disagreeingColumns()
+    }
+
+    /// Every row's check, in order, worked out on every core: hashing and
+    /// deriving columns are most of verify-store's work, and independent row
+    /// by row; only comparing with the seal's leaves must go in order.
+    static func all(_ rows: [EventRow]) -> [RowCheck] {
+        let parts = max(1, min(ProcessInfo.processInfo.activeProcessorCount, rows.count / 1_000))
+        guard parts > 1 else { return rows.map(RowCheck.init) }
+        let done = Parts(count: parts)
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            done.store(part, rows[rows.count * part / parts..<rows.count * (part + 1) / parts].map(RowCheck.init))
+        }
+        return done.joined
+    }
+
+    /// Each part's checks, stored by whichever thread made them.
+    private final class Parts: Sendable {
+        private let slots: Mutex<[[RowCheck]]>
+        init(count: Int) { slots = Mutex(Array(repeating: [], count: count)) }
+        func store(_ part: Int, _ checks: [RowCheck]) { slots.withLock { $0[part] = checks } }
+        var joined: [RowCheck] { slots.withLock { $0.flatMap { $0 } } }
     }
 }
 

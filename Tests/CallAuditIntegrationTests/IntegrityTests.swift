@@ -222,6 +222,21 @@ struct IntegrityTests {
         #expect(try store.verify().intact, "restored, the store verifies again")
     }
 
+    @Test("a seal of thousands of events, its rows checked on every core, names edited columns in each part, in log order, and an edited event after them")
+    func largeSealCheckedInParts() throws {
+        let store = try SealedStore(calls: 400, sealSize: 10_000)
+        defer { store.drop() }
+        #expect(store.events >= 2_000, "enough rows for the check to be split: \(store.events)")
+        let (early, late, last) = (try store.position(50), try store.position(store.events - 60), try store.position(store.events - 5))
+        try store.tamper("UPDATE events SET event_time = event_time + interval '1 second' WHERE position IN (\(early), \(late))")
+        let columns = try store.verify()
+        #expect(columns.firstBreak == nil && columns.mismatches.map(\.position) == [early, late], "\(columns.mismatches)")
+        try store.tamper("UPDATE events SET event = jsonb_set(event::jsonb, '{id}', '\"forged\"')::json WHERE position = \(last)")
+        let edited = try store.verify()
+        #expect(edited.firstBreak?.kind == .edited && edited.firstBreak?.position == last, "\(String(describing: edited.firstBreak))")
+        #expect(edited.mismatches.map(\.position) == [early, late], "the columns before the break are still named")
+    }
+
     @Test("an event whose transaction id a superuser moved past every committed transaction is hidden from projections, and named")
     func futureTransactionIsNamed() throws {
         let store = try SealedStore()

@@ -30,9 +30,9 @@ package struct EventColumns: Sendable, Equatable {
 
     /// Every member the derivation reads: the attributes, `data`, and each
     /// member of `data` a stream is named by, over all types.
-    package static let members: Set<String> = Set(
+    package static let members: [String] = Array(Set(
         ["id", "source", "type", "time", "data"] + EventType.allCases.map(\.streamCategory.idField)
-            + OwnEventType.allCases.map(\.streamCategory.idField))
+            + OwnEventType.allCases.map(\.streamCategory.idField))).sorted()
 
     /// The columns ingest stored for these bytes, from their outline (the
     /// members above, at the root and in `data`): what `verify-store` compares

@@ -38,7 +38,7 @@ package struct JSONParser {
     /// it does not keep, numbers beyond a Double's range), so it accepts some
     /// bytes `parse` refuses: use it on bytes known to have been parsed once.
     package static func outline(
-        _ bytes: some Collection<UInt8>, depth: Int, members: Set<String>? = nil
+        _ bytes: some Collection<UInt8>, depth: Int, members: [String]? = nil
     ) throws(JSONParseError) -> JSONValue {
         let array = Array(bytes)
         return try array.withUnsafeBufferPointer { (buffer) throws(JSONParseError) -> JSONValue in
@@ -288,7 +288,7 @@ private struct Cursor {
     // MARK: Outline: build strings and kept objects, skip the rest
 
     /// A value of the outline; objects are kept while `keep` is not negative, with the `members` named (all if nil).
-    mutating func outlineValue(depth: Int, keep: Int, members wanted: Set<String>?) throws(JSONParseError) -> JSONValue {
+    mutating func outlineValue(depth: Int, keep: Int, members wanted: [String]?) throws(JSONParseError) -> JSONValue {
         guard depth < JSONParser.maximumDepth else { throw error("nesting deeper than \(JSONParser.maximumDepth)") }
         guard index < bytes.count else { throw error("unexpected end of input") }
         switch bytes[index] {
@@ -300,7 +300,7 @@ private struct Cursor {
         }
     }
 
-    mutating func outlineObject(depth: Int, keep: Int, members wanted: Set<String>?) throws(JSONParseError) -> JSONValue {
+    mutating func outlineObject(depth: Int, keep: Int, members wanted: [String]?) throws(JSONParseError) -> JSONValue {
         index += 1
         var members: [(key: String, value: JSONValue)] = []
         members.reserveCapacity(16)
@@ -322,6 +322,7 @@ private struct Cursor {
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
             index += 1
             skipWhitespace()
+            // A few names, compared as they are: cheaper than hashing each key for a set.
             if let wanted, !wanted.contains(key) {
                 try skipValue(depth: depth + 1)
             } else {
