@@ -336,7 +336,9 @@ struct RowCheck: Sendable {
     /// deriving columns are most of verify-store's work, and independent row
     /// by row; only comparing with the seal's leaves must go in order.
     static func all(_ rows: [EventRow]) -> [RowCheck] {
-        let parts = max(1, min(ProcessInfo.processInfo.activeProcessorCount, rows.count / 1_000))
+        // A few parts per core, taken in turn, so a thread the scheduler holds back delays only a small one.
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let parts = cores < 2 ? 1 : max(1, min(4 * cores, rows.count / 500))
         guard parts > 1 else { return rows.map(RowCheck.init) }
         let done = Parts(count: parts)
         DispatchQueue.concurrentPerform(iterations: parts) { part in
