@@ -19,13 +19,16 @@ struct VerifyStoreBench: ParsableCommand {
     @Option(help: "Calls to simulate (about 6.35 events each; 945,000 make 6,000,000 events).")
     var calls = 945_000
 
+    @Option(help: "Keep the signing keys in this folder (default: a scratch folder removed at the end), so `callaudit verify-store --key-dir` can check the same store again.")
+    var keyDir: String?
+
     func run() throws {
         let url = database.resolved
         try requireEmptyStore(url)
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("callaudit-bench-\(getpid())")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
-        let keys = try KeyRing.open(scratch.appendingPathComponent("keys"))
+        let keys = try KeyRing.open(keyDir.map { URL(fileURLWithPath: $0) } ?? scratch.appendingPathComponent("keys"))
 
         note("appending the log: \(calls) calls")
         let events = try appendSimulatedLog(url: url, calls: calls)

@@ -100,8 +100,14 @@ package enum InclusionProofs {
             } catch {
                 throw .badSeal(number, "its signature does not verify: \(error)")
             }
-            guard let parsed = try? JSONParser.parse(body), let root = parsed["merkle_root"]?.stringValue.flatMap({ [UInt8](hexString: $0) }),
-                let size = parsed["events"]?.numberValue
+            guard let parsed = try? JSONParser.parse(body) else { throw .badSeal(number, "its body is not JSON") }
+            // The key signs reports and export manifests too: what it signed here must say it is a seal.
+            do {
+                try DocumentKind.seal.check(parsed)
+            } catch {
+                throw .badSeal(number, "\(error)")
+            }
+            guard let root = parsed["merkle_root"]?.stringValue.flatMap({ [UInt8](hexString: $0) }), let size = parsed["events"]?.numberValue
             else { throw .badSeal(number, "its body names no Merkle root") }
             roots[number] = (root, Int(size))
         }

@@ -7,7 +7,8 @@ import Foundation
 /// A signed checkpoint over a range of the log: the events after the previous
 /// seal's end up to `through`, in the projections' gap-safe order.
 ///
-/// What is signed is `body`, RFC 8785 JSON naming the range, the count, the
+/// What is signed is `body`, RFC 8785 JSON naming its kind (`"type":
+/// "callaudit.seal"`, see `DocumentKind`), the range, the count, the
 /// RFC 9162 Merkle root over the events' leaves, the SHA-256 of the leaves
 /// themselves and of the previous seal's body, the time and the key. Each
 /// seal names its predecessor, so the seals form a hash chain: changing any
@@ -41,7 +42,8 @@ package struct Seal: Sendable {
         let sealNo = (previous?.sealNo ?? 0) + 1
         let after = previous?.through ?? .start
         let body: JSONValue = [
-            "type": "callaudit.seal", "version": 1,
+            // Its kind, signed with it (as every seal's has been): the same key signs reports and export manifests.
+            DocumentKind.member: .string(DocumentKind.seal.rawValue), "version": 1,
             "seal": .number(Double(sealNo)),
             "after": cursorJSON(after), "through": cursorJSON(through),
             "events": .number(Double(count)),
@@ -54,7 +56,7 @@ package struct Seal: Sendable {
         let bytes = body.canonicalBytes
         return Seal(
             sealNo: sealNo, after: after, through: through, eventCount: count, merkleRoot: root, sealedAt: time, keyID: key.keyID,
-            body: bytes, signature: try key.sign(bytes).bytes, leaves: leaves)
+            body: bytes, signature: try key.sign(bytes, as: .seal).bytes, leaves: leaves)
     }
 
     /// The leaf for one event.

@@ -3,6 +3,7 @@ import CallAuditSigning
 import CallAuditStore
 import Crypto
 import Foundation
+import Synchronization
 
 /// What `verify-store` found.
 package struct StoreVerification: Sendable {
@@ -25,21 +26,62 @@ package struct StoreVerification: Sendable {
         }
     }
 
+    /// An event whose row says something its hashed bytes do not: a column
+    /// readers use (stream, type, source, event_id, event_time) edited, or a
+    /// transaction id that hides it. Found in every event checked, not only the first.
+    package struct Mismatch: Sendable, Equatable, CustomStringConvertible {
+        package var position: Int64
+        /// The seal covering it; nil after the newest seal.
+        package var sealNo: Int64?
+        /// The columns that disagree, as the `events` table names them (`event`: its bytes give no columns at all).
+        package var columns: [String]
+
+        package var description: String {
+            let place = "position \(position)\(sealNo.map { " in seal \($0)" } ?? " (not yet sealed)")"
+            switch columns {
+            case ["event"]: return "\(place): its hashed bytes are not an event, so they give none of its columns"
+            case ["transaction_id"]:
+                // Read apart from the seals: whether it was sealed shows as a break of its seal, if it was.
+                return "position \(position): transaction_id names a transaction that had not committed when the event was read (it hides the event from projections and seals)"
+            default:
+                return "\(place): \(columns.joined(separator: ", ")) \(columns.count == 1 ? "differs" : "differ") from what the event's hashed bytes say"
+            }
+        }
+    }
+
+    /// How many mismatches are listed; the rest are counted.
+    package static let listedMismatches = 10_000
+
     package var sealsChecked = 0
     package var eventsChecked = 0
-    /// Events after the newest seal: their content hashes were checked, nothing seals them yet.
+    /// Events after the newest seal: their content hashes and columns were checked, nothing seals them yet.
     package var unsealedEvents = 0
     package var lastSeal: Int64?
     package var firstBreak: Break?
+    /// Events whose columns disagree with their bytes, in the order checked (the first `listedMismatches`).
+    package var mismatches: [Mismatch] = []
+    package var mismatchCount = 0
 
-    package var intact: Bool { firstBreak == nil }
+    package var intact: Bool { firstBreak == nil && mismatchCount == 0 }
+
+    mutating func note(_ mismatch: Mismatch) {
+        mismatchCount += 1
+        if mismatches.count < Self.listedMismatches { mismatches.append(mismatch) }
+    }
 }
 
 /// Checks the store against its seals with nothing but the public keys:
 /// every event's content hash recomputed from its bytes, every seal's
-/// signature, body, leaves and Merkle root, every link of the chain, and the
-/// events of each sealed range against the leaves it sealed — so an edited,
-/// deleted, inserted or moved event is named by its position.
+/// signature, kind, body, leaves and Merkle root, every link of the chain, and
+/// the events of each sealed range against the leaves it sealed — so an
+/// edited, deleted, inserted or moved event is named by its position.
+///
+/// Readers trust columns beside the bytes (stream, type, source, event_id,
+/// event_time), which nothing hashes: each event's are derived again from its
+/// bytes by ingest's own derivation (`EventColumns`) and any that differ are
+/// named, for every event, sealed or not. So is an event whose transaction id
+/// was moved past every committed transaction, which would hide it from
+/// projections and seals.
 package struct StoreVerifier {
     package let connection: PostgresConnection
     package let keys: [PublicKeyRecord]
@@ -55,6 +97,9 @@ package struct StoreVerifier {
     /// Verifies from seal `fromSeal` on (its predecessor is checked too, as the chain's anchor).
     package func verify(fromSeal: Int64 = 1, progress: ((Int) -> Void)? = nil) throws -> StoreVerification {
         var result = StoreVerification()
+        for position in try uncommittedTransactionIDs() {
+            result.note(.init(position: position, sealNo: nil, columns: ["transaction_id"]))
+        }
         let store = SealStore(connection: connection)
         var previous: Seal? = nil
         if fromSeal > 1 {
@@ -99,14 +144,14 @@ package struct StoreVerifier {
         if let problem = signatureProblem(seal) { return problem }
         if let problem = bodyProblem(seal, after: previous) { return problem }
         var stored = Seal.decodeLeaves(seal.leaves)[...]
-        for row in rows {
+        for (row, checked) in zip(rows, RowCheck.all(rows)) {
             result.eventsChecked += 1
             if result.eventsChecked % 10_000 == 0 { progress?(result.eventsChecked) }
-            let actual = Array(SHA256.hash(data: row.bytes))
-            guard row.storedHash == actual else {
+            guard row.storedHash == checked.hash else {
                 return .init(kind: .edited, sealNo: seal.sealNo, position: row.position, detail: "the event's bytes no longer match its stored content hash")
             }
-            if let problem = compare(position: row.position, hash: actual, against: &stored, seal: seal) { return problem }
+            if let problem = compare(position: row.position, hash: checked.hash, against: &stored, seal: seal) { return problem }
+            if let columns = checked.columns { result.note(.init(position: row.position, sealNo: seal.sealNo, columns: columns)) }
         }
         if let missing = stored.first {
             return .init(kind: .deleted, sealNo: seal.sealNo, position: missing.position, detail: "an event sealed here is gone from the store")
@@ -138,12 +183,18 @@ package struct StoreVerifier {
         return .init(kind: .inserted, sealNo: seal.sealNo, position: position, detail: "an event the seal does not contain lies inside its range")
     }
 
+    /// Its signature, and that what was signed is a seal: the key signs reports and export manifests too.
     private func signatureProblem(_ seal: Seal) -> StoreVerification.Break? {
         do {
             _ = try DetachedSignature(keyID: seal.keyID, bytes: seal.signature).verify(seal.body, withAnyOf: keys)
-            return nil
         } catch {
             return .init(kind: .forgedSeal, sealNo: seal.sealNo, detail: "its signature does not verify: \(error)")
+        }
+        do {
+            try DocumentKind.seal.check(try JSONParser.parse(seal.body))
+            return nil
+        } catch {
+            return .init(kind: .forgedSeal, sealNo: seal.sealNo, detail: "what was signed is not a seal: \(error)")
         }
     }
 
@@ -178,51 +229,131 @@ package struct StoreVerifier {
 
     // MARK: Events
 
-    /// Events after the newest seal: only their content hashes can be checked.
+    /// Events after the newest seal: only their content hashes and columns can be checked.
     private func checkUnsealed(after cursor: LogCursor, into result: inout StoreVerification, progress: ((Int) -> Void)?) throws -> StoreVerification.Break? {
         var problem: StoreVerification.Break?
         var from = cursor
-        while problem == nil {
-            var seen = 0
-            try forEachEvent(after: from, limit: 20_000) { position, storedHash, actual in
-                seen += 1
+        while true {
+            let rows = try EventRow.read(after: from, through: nil, limit: 20_000, on: connection)
+            for (row, checked) in zip(rows, RowCheck.all(rows)) {
                 result.unsealedEvents += 1
                 result.eventsChecked += 1
                 if result.eventsChecked % 10_000 == 0 { progress?(result.eventsChecked) }
-                if problem == nil, !storedHash.elementsEqual(actual) {
-                    problem = .init(kind: .edited, position: position, detail: "the (not yet sealed) event's bytes no longer match its stored content hash")
+                if problem == nil, row.storedHash != checked.hash {
+                    problem = .init(kind: .edited, position: row.position, detail: "the (not yet sealed) event's bytes no longer match its stored content hash")
                 }
-            } last: { from = $0 }
-            if seen < 20_000 { break }
+                if let columns = checked.columns { result.note(.init(position: row.position, sealNo: nil, columns: columns)) }
+            }
+            guard rows.count == 20_000, let last = rows.last else { break }
+            from = last.cursor
         }
         return problem
     }
 
-    /// Up to `limit` events after `after`, in seal order: position, stored content hash, and the SHA-256 of its bytes; then the last cursor.
-    private func forEachEvent(
-        after: LogCursor, limit: Int, _ body: (Int64, UnsafeRawBufferPointer, [UInt8]) -> Void, last: (LogCursor) -> Void
-    ) throws {
-        var cursor = after
-        try connection.forEachRow(
+    /// Events whose transaction id no committed transaction can have: at or
+    /// past the snapshot's horizon of assigned ids, or still in progress. Such
+    /// an event sorts after everything projections and the sealer may read, so
+    /// it would stay hidden from them. Read in one statement, whose snapshot
+    /// is the one it is visible in. Both conditions use the index.
+    private func uncommittedTransactionIDs() throws -> [Int64] {
+        try connection.query(
             """
-            SELECT transaction_id, position, content_hash, event FROM events
-            WHERE (transaction_id, position) > ($1::xid8, $2::bigint)
-            ORDER BY transaction_id, position LIMIT $3
-            """, [.text(String(after.transactionID)), .int(after.position), .int(Int64(limit))], binary: true
-        ) { row in
-            let position = Int64(bitPattern: row.bigEndian(1)!)
-            cursor = LogCursor(transactionID: row.bigEndian(0)!, position: position)
-            body(position, row.bytes(2), Array(SHA256.hash(data: row.bytes(3))))
-        }
-        last(cursor)
+            SELECT position FROM events
+            WHERE transaction_id >= pg_snapshot_xmax(pg_current_snapshot())
+               OR transaction_id = ANY(ARRAY(SELECT pg_snapshot_xip(pg_current_snapshot())))
+            ORDER BY position LIMIT $1
+            """, [.int(Int64(StoreVerification.listedMismatches))]
+        ).rows.compactMap { $0[0].flatMap { Int64($0) } }
     }
 }
 
-/// One event as read for verification: its position, stored content hash and bytes.
+/// One event as read for verification: where it is, its stored content hash
+/// and bytes, and the columns stored beside them.
 struct EventRow: Sendable {
-    var position: Int64
+    var cursor: LogCursor
     var storedHash: [UInt8]
     var bytes: [UInt8]
+    var columns: EventColumns
+
+    var position: Int64 { cursor.position }
+
+    /// The columns ingest would have stored for these bytes (the same
+    /// derivation, on an outline of the bytes: their attributes and `data`'s
+    /// stream id), against the ones stored: the names of those that differ,
+    /// `["event"]` if the bytes give none, nil if all agree.
+    func disagreeingColumns() -> [String]? {
+        guard let derived = EventColumns.derived(fromStored: bytes) else { return ["event"] }
+        let differing = derived.differences(from: columns)
+        return differing.isEmpty ? nil : differing
+    }
+
+    /// Up to `limit` events after `after` (through `through`, if given), in seal order.
+    ///
+    /// With a `through`, the limit (the seal's count, plus one to see an
+    /// insertion) also steers the planner to the index: row comparisons on
+    /// (transaction_id, position) are estimated far too wide, and without a
+    /// limit it picks a parallel scan of the whole table.
+    static func read(after: LogCursor, through: LogCursor?, limit: Int, on connection: PostgresConnection) throws -> [EventRow] {
+        var rows: [EventRow] = []
+        rows.reserveCapacity(limit)
+        var parameters: [PostgresValue] = [.text(String(after.transactionID)), .int(after.position), .int(Int64(limit))]
+        var upper = ""
+        if let through {
+            upper = "AND (transaction_id, position) <= ($4::xid8, $5::bigint)"
+            parameters += [.text(String(through.transactionID)), .int(through.position)]
+        }
+        try connection.forEachRow(
+            """
+            SELECT transaction_id, position, content_hash, event, stream, type, source, event_id, event_time FROM events
+            WHERE (transaction_id, position) > ($1::xid8, $2::bigint) \(upper)
+            ORDER BY transaction_id, position LIMIT $3
+            """, parameters, binary: true
+        ) { row in
+            func text(_ column: Int) -> String { String(decoding: row.bytes(column), as: UTF8.self) }
+            rows.append(
+                EventRow(
+                    cursor: LogCursor(transactionID: row.bigEndian(0)!, position: Int64(bitPattern: row.bigEndian(1)!)),
+                    storedHash: Array(row.bytes(2)), bytes: Array(row.bytes(3)),
+                    columns: EventColumns(
+                        stream: text(4), typeName: text(5), source: text(6), id: text(7),
+                        time: Timestamp(microseconds: Int64(bitPattern: row.bigEndian(8)!) &+ SealStore.postgresEpoch))))
+        }
+        return rows
+    }
+}
+
+/// What one event's bytes give: their SHA-256, and the columns that disagree with them (nil if none).
+struct RowCheck: Sendable {
+    var hash: [UInt8]
+    var columns: [String]?
+
+    init(_ row: EventRow) {
+        hash = Array(SHA256.hash(data: row.bytes))
+        columns = row.disagreeingColumns()
+    }
+
+    /// Every row's check, in order, worked out on every core: hashing and
+    /// deriving columns are most of verify-store's work, and independent row
+    /// by row; only comparing with the seal's leaves must go in order.
+    static func all(_ rows: [EventRow]) -> [RowCheck] {
+        // A few parts per core, taken in turn, so a thread the scheduler holds back delays only a small one.
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let parts = cores < 2 ? 1 : max(1, min(4 * cores, rows.count / 500))
+        guard parts > 1 else { return rows.map(RowCheck.init) }
+        let done = Parts(count: parts)
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            done.store(part, rows[rows.count * part / parts..<rows.count * (part + 1) / parts].map(RowCheck.init))
+        }
+        return done.joined
+    }
+
+    /// Each part's checks, stored by whichever thread made them.
+    private final class Parts: Sendable {
+        private let slots: Mutex<[[RowCheck]]>
+        init(count: Int) { slots = Mutex(Array(repeating: [], count: count)) }
+        func store(_ part: Int, _ checks: [RowCheck]) { slots.withLock { $0[part] = checks } }
+        var joined: [RowCheck] { slots.withLock { $0.flatMap { $0 } } }
+    }
 }
 
 /// Reads each seal's range of events; with read-ahead, the next range is read
@@ -262,25 +393,7 @@ private final class RangeReader: @unchecked Sendable {
         return try pending.box.result!.get()
     }
 
-    /// The count bounds the read (one more than sealed shows an insertion), and steers the
-    /// planner to the index: row comparisons on (transaction_id, position) are estimated
-    /// far too wide, and without a limit it picks a parallel scan of the whole table.
     private static func read(_ seal: Seal, on connection: PostgresConnection) throws -> [EventRow] {
-        var rows: [EventRow] = []
-        rows.reserveCapacity(seal.eventCount + 1)
-        try connection.forEachRow(
-            """
-            SELECT position, content_hash, event FROM events
-            WHERE (transaction_id, position) > ($1::xid8, $2::bigint) AND (transaction_id, position) <= ($3::xid8, $4::bigint)
-            ORDER BY transaction_id, position LIMIT $5
-            """,
-            [
-                .text(String(seal.after.transactionID)), .int(seal.after.position), .text(String(seal.through.transactionID)),
-                .int(seal.through.position), .int(Int64(seal.eventCount + 1)),
-            ], binary: true
-        ) { row in
-            rows.append(EventRow(position: Int64(bitPattern: row.bigEndian(0)!), storedHash: Array(row.bytes(1)), bytes: Array(row.bytes(2))))
-        }
-        return rows
+        try EventRow.read(after: seal.after, through: seal.through, limit: seal.eventCount + 1, on: connection)
     }
 }

@@ -74,6 +74,8 @@ package struct ReportGenerator {
         let calls = try sources.calls()
 
         var document: [(key: String, value: CanonicalObject.Member)] = [
+            // What the document is, inside the signed bytes: the same key signs seals and export manifests.
+            (DocumentKind.member, .value(.string(DocumentKind.report.rawValue))),
             ("report_id", .value(.string(period.reportID))), ("kind", .value(.string(period.kind.rawValue))),
             ("version", .value(.number(Double(version)))), ("status", .value(.string(status.rawValue))),
             ("period", .value(["from": .string(period.start.rfc3339), "to": .string(period.end.rfc3339), "time_zone": .string(period.timeZone)])),
@@ -105,7 +107,7 @@ package struct ReportGenerator {
         let body = CanonicalObject.bytes(document)
         let report = StoredReport(
             reportID: period.reportID, version: version, kind: period.kind, status: status.rawValue, periodStart: period.start,
-            periodEnd: period.end, timeZone: period.timeZone, generatedAt: generatedAt, body: body, signature: try signingKey.sign(body),
+            periodEnd: period.end, timeZone: period.timeZone, generatedAt: generatedAt, body: body, signature: try signingKey.sign(body, as: .report),
             findingsDigest: ReportSources.digest(of: rows), findings: rows.count, throughPosition: coverage.cursor.position,
             bodySHA256: Array(SHA256.hash(data: body)).hexString)
         guard try store.insert(report) else {

@@ -6,7 +6,7 @@ import ZIPFoundation
 
 /// An access export as the person receives it: one ZIP holding `export.json`
 /// and its JSON Schema, a CSV per section, `summary.html`, and `manifest.json`
-/// (every file's SHA-256) signed as `manifest.sig` (64 raw Ed25519 bytes, the
+/// (`"type": "callaudit.export_manifest"` and every file's SHA-256) signed as `manifest.sig` (64 raw Ed25519 bytes, the
 /// report keys, so `openssl pkeyutl -verify -rawin` checks it).
 package struct ExportPackage: Sendable {
     package var files: [(name: String, bytes: [UInt8])]
@@ -28,6 +28,8 @@ package struct ExportPackage: Sendable {
             ("summary.html", Array(ExportRenderer.html(document).utf8)),
         ]
         let manifestDocument: JSONValue = [
+            // What the document is, inside the signed bytes: the same key signs reports and seals.
+            DocumentKind.member: .string(DocumentKind.exportManifest.rawValue),
             "request_id": .string(export.request.id),
             "generated_at": .string(export.generatedAt.rfc3339),
             "files": .array(files.map { file in
@@ -36,7 +38,7 @@ package struct ExportPackage: Sendable {
             "signature": ["alg": "Ed25519", "key_id": .string(signingKey.keyID), "file": "manifest.sig"],
         ]
         manifest = Array((manifestDocument.prettyPrinted() + "\n").utf8)
-        signature = try signingKey.sign(manifest)
+        signature = try signingKey.sign(manifest, as: .exportManifest)
     }
 
     package var manifestSHA256: String { Array(SHA256.hash(data: manifest)).hexString }
@@ -71,9 +73,11 @@ package enum ExportError: Error, Equatable, CustomStringConvertible {
 
 extension ExportPackage {
     /// Checks a received export: the manifest's signature with the published
-    /// keys, then every file against the manifest, and that nothing was added.
-    /// Returns the key that signed it.
-    package static func verify(zip bytes: [UInt8], keys: [PublicKeyRecord]) throws -> PublicKeyRecord {
+    /// keys, that it is an export manifest (not a report or seal signed by the
+    /// same key), then every file against it, and that nothing was added.
+    /// A manifest signed before manifests named their kind passes only with
+    /// `acceptUnnamed`. Returns the key that signed it.
+    package static func verify(zip bytes: [UInt8], keys: [PublicKeyRecord], acceptUnnamed: Bool = false) throws -> PublicKeyRecord {
         let archive: Archive
         do { archive = try Archive(data: Data(bytes), accessMode: .read) } catch { throw ExportError.unreadable("not a ZIP file") }
         var contents: [String: [UInt8]] = [:]
@@ -87,6 +91,7 @@ extension ExportPackage {
         else { throw ExportError.unreadable("manifest.json or manifest.sig is missing") }
         let signature = try DetachedSignature(reading: signatureBytes)
         let key = try DetachedSignature(keyID: keyID, bytes: signature.bytes).verify(manifestBytes, withAnyOf: keys)
+        try DocumentKind.exportManifest.check(manifest, acceptUnnamed: acceptUnnamed)
         let listed = manifest["files"]?.arrayValue ?? []
         for file in listed {
             guard let name = file["name"]?.stringValue, let expected = file["sha256"]?.stringValue else { throw ExportError.unreadable("a manifest entry lacks name or sha256") }

@@ -118,7 +118,16 @@ package struct SigningKey: Sendable, CustomStringConvertible {
 
     var privateKey: Curve25519.Signing.PrivateKey { try! Curve25519.Signing.PrivateKey(rawRepresentation: raw) }
 
-    package func sign(_ content: [UInt8]) throws -> DetachedSignature {
+    /// Signs a document that names its kind (`DocumentKind`), and nothing
+    /// else: the key never signs bytes a verifier could take for another kind.
+    package func sign(_ document: [UInt8], as kind: DocumentKind) throws -> DetachedSignature {
+        guard let named = DocumentKind.named(inBytes: document) else { throw SigningError.unnamedKind(expected: kind) }
+        guard named == kind.rawValue else { throw SigningError.wrongKind(expected: kind, found: DocumentKind.described(type: named)) }
+        return try sign(document)
+    }
+
+    /// Signs any bytes: only for `sign(_:as:)` and the tests of signatures themselves.
+    func sign(_ content: [UInt8]) throws -> DetachedSignature {
         DetachedSignature(keyID: keyID, bytes: Array(try privateKey.signature(for: content)))
     }
 

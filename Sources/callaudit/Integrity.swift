@@ -9,13 +9,16 @@ import Foundation
 struct VerifyStore: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify-store",
-        abstract: "Check the whole event store against its seals; exits non-zero at the first break, naming it.",
+        abstract: "Check the whole event store against its seals; exits non-zero at the first break, naming it, and naming every event whose columns disagree with its bytes.",
         discussion: """
             Recomputes every event's content hash from its bytes, checks every seal's signature against the public \
-            keys (--keys, a keys.json from GET /v1/keys; else the key folder's), its leaves and Merkle root, every link \
-            of the chain, and each sealed range's events against the leaves it sealed: an edited, deleted, inserted or \
-            moved event is named by its position, a forged seal or broken link by its number. Events after the newest \
-            seal are checked against their content hashes only.
+            keys (--keys, a keys.json from GET /v1/keys; else the key folder's), that it signs a seal, its leaves and \
+            Merkle root, every link of the chain, and each sealed range's events against the leaves it sealed: an \
+            edited, deleted, inserted or moved event is named by its position, a forged seal or broken link by its \
+            number. Every event's stream, type, source, event_id and event_time are derived again from its bytes, as \
+            ingest derived them, and each event whose stored columns differ is named by its position, as is one whose \
+            transaction id no committed transaction can have. Events after the newest seal are checked against their \
+            content hashes and columns only.
             """)
 
     @OptionGroup var database: DatabaseOptions
@@ -36,11 +39,13 @@ struct VerifyStore: ParsableCommand {
         progress.finish(result.eventsChecked)
         print("seals checked: \(result.sealsChecked)\(result.lastSeal.map { " (through seal \($0))" } ?? "")")
         print("events checked: \(result.eventsChecked), of which \(result.unsealedEvents) not yet sealed")
-        if let problem = result.firstBreak {
-            print("BROKEN: \(problem)")
-            throw ExitCode(1)
+        for mismatch in result.mismatches { print("MISMATCH at \(mismatch)") }
+        if result.mismatchCount > result.mismatches.count {
+            print("… and \(result.mismatchCount - result.mismatches.count) more events whose columns disagree with their bytes")
         }
-        print("intact: every event matches its hash, every seal its signature, leaves and predecessor")
+        if let problem = result.firstBreak { print("BROKEN: \(problem)") }
+        guard result.intact else { throw ExitCode(1) }
+        print("intact: every event matches its hash and its columns, every seal its signature, leaves and predecessor")
     }
 
     private func publishedKeys() throws -> [PublicKeyRecord] {

@@ -105,7 +105,9 @@ struct Verify: ParsableCommand {
         discussion: """
             The report must be the file as downloaded (its RFC 8785 canonical bytes); the signature may be the 64 raw \
             bytes or the JSON form; the key a PEM public key or the key list from /v1/keys (`callaudit keys public`). \
-            Exits 0 when valid, 1 otherwise.
+            The same key signs seals and export manifests, so the file must also say it is a report \
+            ("type": "callaudit.report"); anything else is refused however good its signature. A report issued \
+            before reports named their kind is accepted only with --legacy-report. Exits 0 when valid, 1 otherwise.
             """)
 
     @Argument(help: "The report JSON, as downloaded.") var report: String
@@ -116,6 +118,7 @@ struct Verify: ParsableCommand {
         parsing: .upToNextOption,
         help: "The report's inclusion proofs: proofs.json from `reports show`, or every page of GET /v1/reports/{id}/proofs (several files, or the option again). Each cited event's path to a signed seal is checked too.")
     var proofs: [String] = []
+    @Flag(help: "Accept a report signed before reports named their kind (no \"type\" member), if it has every member a report had then.") var legacyReport = false
 
     func validate() throws {
         guard (key == nil) != (keys == nil) else { throw ValidationError("give --key PEM or --keys FILE") }
@@ -135,13 +138,15 @@ struct Verify: ParsableCommand {
         do {
             let used = try detached.verify(content, withAnyOf: candidates)
             let document = try JSONParser.parse(content)
+            try DocumentKind.report.check(document, acceptUnnamed: legacyReport)
             guard document.canonicalBytes == content else {
                 throw ValidationError("the signature holds, but the file is not in RFC 8785 canonical form")
             }
-            print("valid: report \(document["report_id"]?.stringValue ?? "?") version \(Int(document["version"]?.numberValue ?? 0)), signed by key \(used.keyID)")
+            let unnamed = document[DocumentKind.member] == nil ? " (issued before reports named their kind)" : ""
+            print("valid: report \(document["report_id"]?.stringValue ?? "?") version \(Int(document["version"]?.numberValue ?? 0))\(unnamed), signed by key \(used.keyID)")
             if !proofs.isEmpty { try checkProofs(try proofs.map { try JSONParser.parse(try read($0)) }, report: document, keys: candidates) }
         } catch let error as SigningError {
-            FileHandle.standardError.write(Data("INVALID: \(error)\n".utf8))
+            FileHandle.standardError.write(Data("INVALID: \(error)\(hint(for: error))\n".utf8))
             throw ExitCode(1)
         } catch let error as ProofError {
             FileHandle.standardError.write(Data("INVALID: \(error)\n".utf8))
@@ -177,6 +182,12 @@ struct Verify: ParsableCommand {
         }
         let names = seals.keys.sorted { (Int($0) ?? 0) < (Int($1) ?? 0) }.joined(separator: ", ")
         print("valid: \(held) inclusion proof(s) of cited events lead to signed seal(s) \(names)\(unsealed.isEmpty ? "" : "; \(unsealed.count) not yet sealed")")
+    }
+
+    /// What to do about a document that names no kind: it may be a report from before reports named theirs.
+    private func hint(for error: SigningError) -> String {
+        guard case .unnamedKind = error, !legacyReport else { return "" }
+        return "; if it is a report issued before reports named their kind, check it with --legacy-report"
     }
 
     private func read(_ path: String) throws -> [UInt8] {

@@ -1,4 +1,5 @@
 import CallAuditDomain
+import CallAuditIntegrity
 import CallAuditRequests
 import CallAuditSigning
 import CallAuditStore
@@ -197,6 +198,44 @@ struct DPOSurfaceTests {
         #expect(console.isEmpty, "\(console)")
         #expect(dom.contains("What we hold about you") && dom.contains("c1") && dom.contains("jane@example.com"))
         #expect(dom.contains("Outside Counsel LLP") == false && dom.contains("Your rights"))
+    }
+
+    @Test("an export manifest says what it is: callaudit verify refuses it as a report, and one from before kinds passes the export verifier only when told; the store behind it verifies")
+    func manifestNamesItsKind() throws {
+        let world = try DPOWorld()
+        defer { world.drop() }
+        try world.ingest(Events.recordedCall("c1", at: "2026-11-20T10:00:00Z", parties: [Events.party("p", "customer", Self.customer)]))
+        let request = try world.desk.open(kind: .access, regime: "gdpr", identifiers: SubjectIdentifiers(email: "jane@example.com"), verifiedBy: "x", by: world.dpo)
+        let package = try world.desk.export(request.id, signingKey: world.signingKeys.current, by: world.dpo)
+        let manifest = try JSONParser.parse(package.manifest)
+        #expect(manifest["type"] == "callaudit.export_manifest")
+
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("manifest-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Data(package.manifest).write(to: folder.appendingPathComponent("manifest.json"))
+        try Data(package.signature.bytes).write(to: folder.appendingPathComponent("manifest.sig"))
+        try world.signingKeys.published[0].pem.write(to: folder.appendingPathComponent("key.pem"), atomically: true, encoding: .utf8)
+        let asReport = try runTool(callauditBinary, ["verify", "manifest.json", "--signature", "manifest.sig", "--key", "key.pem"], in: folder)
+        #expect(asReport.status == 1 && asReport.output.contains("INVALID: the document is an export manifest, not a report"), "\(asReport.output)")
+        #expect(try runTool(callauditBinary, ["verify", "manifest.json", "--signature", "manifest.sig", "--key", "key.pem", "--legacy-report"], in: folder).status == 1)
+
+        // The same manifest as it was made before manifests named their kind, signed by the same key (with OpenSSL).
+        guard case .object(let members) = manifest else { throw TestFailure("a manifest is an object") }
+        var old = package
+        old.manifest = Array((JSONValue.object(members.filter { $0.key != "type" }).prettyPrinted() + "\n").utf8)
+        try Data(old.manifest).write(to: folder.appendingPathComponent("old.json"))
+        let privateKey = world.keyDirectory.appendingPathComponent("signing-\(world.signingKeys.current.keyID).pem").path
+        let signed = try runTool("/usr/bin/openssl", ["pkeyutl", "-sign", "-inkey", privateKey, "-rawin", "-in", "old.json", "-out", "old.sig"], in: folder)
+        #expect(signed.status == 0, "\(signed.output)")
+        old.signature = DetachedSignature(keyID: package.signature.keyID, bytes: Array(try Data(contentsOf: folder.appendingPathComponent("old.sig"))))
+        #expect(throws: SigningError.unnamedKind(expected: .exportManifest)) { try ExportPackage.verify(zip: try old.zip(), keys: world.signingKeys.published) }
+        #expect(try ExportPackage.verify(zip: try old.zip(), keys: world.signingKeys.published, acceptUnnamed: true).keyID == world.signingKeys.current.keyID)
+
+        // The log behind it — personal data sealed per person, the request's own events — has no column its bytes disagree with.
+        let verified = try StoreVerifier(connection: world.connection, keys: world.signingKeys.published).verify()
+        #expect(verified.intact && verified.unsealedEvents >= 3, "\(verified.mismatches) \(String(describing: verified.firstBreak))")
+        #expect(try world.database.count("SELECT count(*) FROM events WHERE type LIKE 'subject.request_%'") >= 2)
     }
 
     private func write(_ package: ExportPackage, to folder: URL) throws -> URL {

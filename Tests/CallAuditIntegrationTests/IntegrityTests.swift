@@ -1,6 +1,7 @@
 import CallAuditDomain
 import CallAuditIntegrity
 import CallAuditProjections
+import CallAuditReports
 import CallAuditSigning
 import CallAuditSimulator
 import CallAuditStore
@@ -42,6 +43,24 @@ private struct SealedStore {
             ALTER TABLE \(table) ENABLE TRIGGER USER;
             COMMIT
             """)
+    }
+
+    /// Events appended after the last seal: a few simulated calls and one of CallAudit's own events
+    /// (a report read). Returns the position of a contract event and of the own event among them.
+    func appendUnsealedTail() throws -> (contract: Int64, own: Int64) {
+        let service = try PostgresConnection(conninfo: database.serviceURL)
+        let read = try OwnEventType.reportRead.event(
+            data: ["report_id": "day-2026-11-23", "version": 1, "format": "json", "reader": ["name": "auditor-1", "role": "auditor"], "channel": "api"],
+            at: .now)
+        let tail = simulatedEvents(calls: 3, seed: 99, start: "2026-11-25T00:00:00Z") + [IncomingEvent(event: read, origin: nil)]
+        try EventStore(connection: service).append(IngestBatch(events: tail), consumerGroup: "test")
+        let owner = try database.owner()
+        let lastSealed = try #require(try SealStore(connection: owner).latest()?.through)
+        let contract = try #require(owner.query(
+            "SELECT position FROM events WHERE (transaction_id, position) > ($1::xid8, $2::bigint) AND source <> 'urn:callaudit' ORDER BY position LIMIT 1",
+            [.text(String(lastSealed.transactionID)), .int(lastSealed.position)]).scalar.flatMap { Int64($0) })
+        let own = try #require(owner.query("SELECT position FROM events WHERE type = 'audit.report_read'").scalar.flatMap { Int64($0) })
+        return (contract, own)
     }
 
     /// The position of the `n`th event in seal order.
@@ -167,6 +186,165 @@ struct IntegrityTests {
         let broken = try runCallAudit(arguments)
         #expect(broken.status != 0)
         #expect(broken.output.contains("deleted") && broken.output.contains("position \(victim)"), "\(broken.output)")
+    }
+
+    @Test("each column readers use, edited by a superuser on a sealed event, an unsealed one and one of CallAudit's own, is named by its position, and nothing else is")
+    func editedColumnsAreNamed() throws {
+        let store = try SealedStore()
+        defer { store.drop() }
+        let tail = try store.appendUnsealedTail()
+        let sealed = try store.position(70)
+        let clean = try store.verify()
+        #expect(clean.intact && clean.unsealedEvents > 10, "no column of an untouched store disagrees: \(clean.mismatches)")
+        try store.database.owner().execute("CREATE TABLE saved AS SELECT * FROM events WHERE position IN (\(sealed), \(tail.contract), \(tail.own))")
+        let edits: [(column: String, set: String)] = [
+            ("stream", "stream = stream || '-x'"),
+            ("type", "type = CASE type WHEN 'call.ended' THEN 'call.started' ELSE 'call.ended' END"),
+            ("source", "source = source || '-x'"),
+            ("event_id", "event_id = event_id || '-x'"),
+            ("event_time", "event_time = event_time + interval '1 second'"),
+        ]
+        for (column, set) in edits {
+            for victim in [sealed, tail.contract, tail.own] {
+                try store.tamper("UPDATE events SET \(set) WHERE position = \(victim)")
+                let result = try store.verify()
+                #expect(result.firstBreak == nil, "the bytes and the chain are untouched: \(String(describing: result.firstBreak))")
+                #expect(!result.intact)
+                #expect(result.mismatches.map(\.position) == [victim] && result.mismatches.first?.columns == [column], "\(column) at \(victim): \(result.mismatches)")
+                #expect((result.mismatches.first?.sealNo != nil) == (victim == sealed), "named with its seal, if sealed")
+                try store.tamper(
+                    """
+                    UPDATE events e SET stream = s.stream, type = s.type, source = s.source, event_id = s.event_id, event_time = s.event_time
+                    FROM saved s WHERE e.position = s.position
+                    """)
+            }
+        }
+        #expect(try store.verify().intact, "restored, the store verifies again")
+    }
+
+    @Test("a seal of thousands of events, its rows checked on every core, names edited columns in each part, in log order, and an edited event after them")
+    func largeSealCheckedInParts() throws {
+        let store = try SealedStore(calls: 400, sealSize: 10_000)
+        defer { store.drop() }
+        #expect(store.events >= 2_000, "enough rows for the check to be split: \(store.events)")
+        let (early, late, last) = (try store.position(50), try store.position(store.events - 60), try store.position(store.events - 5))
+        try store.tamper("UPDATE events SET event_time = event_time + interval '1 second' WHERE position IN (\(early), \(late))")
+        let columns = try store.verify()
+        #expect(columns.firstBreak == nil && columns.mismatches.map(\.position) == [early, late], "\(columns.mismatches)")
+        try store.tamper("UPDATE events SET event = jsonb_set(event::jsonb, '{id}', '\"forged\"')::json WHERE position = \(last)")
+        let edited = try store.verify()
+        #expect(edited.firstBreak?.kind == .edited && edited.firstBreak?.position == last, "\(String(describing: edited.firstBreak))")
+        #expect(edited.mismatches.map(\.position) == [early, late], "the columns before the break are still named")
+    }
+
+    @Test("an event whose transaction id a superuser moved past every committed transaction is hidden from projections, and named")
+    func futureTransactionIsNamed() throws {
+        let store = try SealedStore()
+        defer { store.drop() }
+        let tail = try store.appendUnsealedTail()
+        let owner = try store.database.owner()
+        try store.tamper("UPDATE events SET transaction_id = '900000000000'::xid8 WHERE position = \(tail.contract)")
+        let log = EventLog(connection: owner)
+        let readable = try log.read(after: .start, below: try log.horizon(), limit: 100_000).map(\.position)
+        #expect(!readable.contains(tail.contract) && readable.contains(tail.own), "projections never read it")
+        let result = try store.verify()
+        #expect(result.firstBreak == nil)
+        #expect(result.mismatches.map(\.position) == [tail.contract] && result.mismatches.first?.columns == ["transaction_id"], "\(result.mismatches)")
+
+        let sealed = try store.position(30)
+        try store.tamper("UPDATE events SET transaction_id = '900000000001'::xid8 WHERE position = \(sealed)")
+        let both = try store.verify()
+        #expect(both.firstBreak?.kind == .deleted && both.firstBreak?.position == sealed, "gone from its seal: \(String(describing: both.firstBreak))")
+        #expect(Set(both.mismatches.map(\.position)) == [tail.contract, sealed])
+    }
+
+    @Test("callaudit verify-store names each event whose columns disagree, by position and column, and exits non-zero")
+    func verifyStoreCommandNamesColumns() throws {
+        let store = try SealedStore()
+        defer { store.drop() }
+        let (a, b) = (try store.position(12), try store.position(200))
+        try store.tamper("UPDATE events SET event_time = event_time - interval '1 second' WHERE position = \(a)")
+        try store.tamper("UPDATE events SET stream = 'call-forged', type = CASE type WHEN 'call.ended' THEN 'call.started' ELSE 'call.ended' END WHERE position = \(b)")
+        let run = try runCallAudit(["verify-store", "--database-url", store.database.ownerURL, "--key-dir", store.keyDirectory.path])
+        #expect(run.status == 1)
+        #expect(run.output.contains("MISMATCH at position \(a) in seal 1: event_time differs"), "\(run.output)")
+        #expect(run.output.contains("MISMATCH at position \(b) in seal") && run.output.contains("stream, type differ"), "\(run.output)")
+        #expect(!run.output.contains("intact") && !run.output.contains("BROKEN"), "\(run.output)")
+    }
+
+    @Test("callaudit verify refuses a seal passed as a report; a report still verifies (and with OpenSSL); one from before kinds only when told; swapping its kind breaks it")
+    func verifyRefusesOtherKinds() throws {
+        let store = try SealedStore()
+        defer { store.drop() }
+        let owner = try store.database.owner()
+        let report = try ReportGenerator(connection: owner, policy: .default, signingKey: store.keys.current)
+            .generate(.custom(from: Timestamp(rfc3339: "2026-11-23T00:00:00Z")!, to: Timestamp(rfc3339: "2026-11-24T00:00:00Z")!, timeZone: "UTC"), status: .provisional)
+        #expect(try JSONParser.parse(report.body)["type"] == "callaudit.report")
+        let seal = try #require(try SealStore(connection: owner).seal(1))
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kinds-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        func write(_ name: String, _ bytes: [UInt8]) throws { try Data(bytes).write(to: folder.appendingPathComponent(name)) }
+        try write("report.json", report.body)
+        try write("report.sig", report.signature.bytes)
+        try write("seal.json", seal.body)
+        try write("seal.sig", seal.signature)
+        try store.keys.published[0].pem.write(to: folder.appendingPathComponent("key.pem"), atomically: true, encoding: .utf8)
+        func verify(_ file: String, _ signature: String, _ extra: [String] = []) throws -> (output: String, status: Int32) {
+            try runTool(callauditBinary, ["verify", file, "--signature", signature, "--key", "key.pem"] + extra, in: folder)
+        }
+        func openssl(_ file: String, _ signature: String) throws -> Int32 {
+            try runTool("/usr/bin/openssl", ["pkeyutl", "-verify", "-pubin", "-inkey", "key.pem", "-rawin", "-in", file, "-sigfile", signature], in: folder).status
+        }
+
+        let good = try verify("report.json", "report.sig")
+        #expect(good.status == 0 && good.output.contains("valid: report adhoc-"), "\(good.output)")
+        #expect(try openssl("report.json", "report.sig") == 0)
+
+        #expect(try openssl("seal.json", "seal.sig") == 0, "the seal's signature itself is good")
+        let asReport = try verify("seal.json", "seal.sig")
+        #expect(asReport.status == 1 && asReport.output.contains("INVALID: the document is a seal, not a report"), "\(asReport.output)")
+        #expect(try verify("seal.json", "seal.sig", ["--legacy-report"]).status == 1, "a seal names its kind: no flag makes it a report")
+
+        // The kind swapped inside the signed bytes: neither verifier accepts them.
+        try write("swapped.json", Array(String(decoding: report.body, as: UTF8.self)
+            .replacingOccurrences(of: #""type":"callaudit.report""#, with: #""type":"callaudit.seal""#).utf8))
+        let swapped = try verify("swapped.json", "report.sig")
+        #expect(swapped.status == 1 && swapped.output.contains("the signature does not match"), "\(swapped.output)")
+        #expect(try openssl("swapped.json", "report.sig") != 0)
+
+        // A report as issued before reports named their kind, signed by the same key (with OpenSSL, from the key folder).
+        guard case .object(let members) = try JSONParser.parse(report.body) else { throw TestFailure("a report is an object") }
+        try write("old.json", JSONValue.object(members.filter { $0.key != "type" }).canonicalBytes)
+        let privateKey = store.keyDirectory.appendingPathComponent("signing-\(store.keys.current.keyID).pem").path
+        let signed = try runTool("/usr/bin/openssl", ["pkeyutl", "-sign", "-inkey", privateKey, "-rawin", "-in", "old.json", "-out", "old.sig"], in: folder)
+        #expect(signed.status == 0, "\(signed.output)")
+        let unnamed = try verify("old.json", "old.sig")
+        #expect(unnamed.status == 1 && unnamed.output.contains("does not say what it is") && unnamed.output.contains("--legacy-report"), "\(unnamed.output)")
+        let legacy = try verify("old.json", "old.sig", ["--legacy-report"])
+        #expect(legacy.status == 0 && legacy.output.contains("issued before reports named their kind"), "\(legacy.output)")
+    }
+
+    @Test("verify-store and the proofs verifier take only seals for seals: a report's body and signature in a seal's place are refused")
+    func reportInASealsPlace() throws {
+        let store = try SealedStore()
+        defer { store.drop() }
+        let owner = try store.database.owner()
+        let report = try ReportGenerator(connection: owner, policy: .default, signingKey: store.keys.current)
+            .generate(.custom(from: Timestamp(rfc3339: "2026-11-23T00:00:00Z")!, to: Timestamp(rfc3339: "2026-11-24T00:00:00Z")!, timeZone: "UTC"), status: .provisional)
+        let proofs: JSONValue = [
+            "proofs": [], "unsealed": [],
+            "seals": ["1": ["body_base64": .string(Data(report.body).base64EncodedString()), "signature": report.signature.json]],
+        ]
+        let refused = #expect(throws: ProofError.self) { try InclusionProofs.verify(proofs, keys: store.keys.published) }
+        #expect(refused.map { "\($0)" }?.contains("seal 1: the document is a report, not a seal") == true, "\(String(describing: refused))")
+        try store.tamper(
+            """
+            UPDATE seals SET body = decode('\(Data(report.body).base64EncodedString())', 'base64'),
+                signature = decode('\(report.signature.bytes.hexString)', 'hex') WHERE seal_no = 2
+            """, table: "seals")
+        let found = try store.verify().firstBreak
+        #expect(found?.kind == .forgedSeal && found?.sealNo == 2 && found?.detail.contains("not a seal") == true, "\(String(describing: found))")
     }
 
     @Test("conflicting republishes are recorded once each, across a SIGKILL and a full redelivery, each with an EVENT_CONFLICT finding; identical ones stay silent")

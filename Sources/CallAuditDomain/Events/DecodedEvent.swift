@@ -18,6 +18,15 @@ package struct DecodedEvent: Sendable {
     /// The contract type, nil for one of CallAudit's own events.
     package var type: EventType? { EventType(rawValue: typeName) }
 
+    /// The columns the store keeps beside the bytes.
+    package var columns: EventColumns {
+        EventColumns(stream: stream, typeName: typeName, source: source, id: id, time: time)
+    }
+
+    package init(columns: EventColumns, document: JSONValue) {
+        self.init(source: columns.source, id: columns.id, typeName: columns.typeName, time: columns.time, stream: columns.stream, document: document)
+    }
+
     package init(source: String, id: String, type: EventType, time: Timestamp, stream: String, document: JSONValue) {
         self.init(source: source, id: id, typeName: type.rawValue, time: time, stream: stream, document: document)
     }

@@ -85,19 +85,9 @@ package struct EventDecoder: Sendable {
         guard document["specversion"] == .string("1.0") else {
             throw Rejection(.notCloudEvent, "specversion must be \"1.0\"")
         }
-        let id = try requiredAttribute("id", in: document)
-        let source = try requiredAttribute("source", in: document)
-        let typeName = try requiredAttribute("type", in: document)
-        guard let type = EventType(rawValue: typeName) else {
-            if OwnEventType(rawValue: typeName) != nil {
-                throw Rejection(.unknownType, "type \(typeName) is written by CallAudit itself; producers cannot publish it")
-            }
-            throw Rejection(.unknownType, "type is not one of the \(EventType.allCases.count) contract types")
-        }
-        guard let timeValue = document["time"] else { throw Rejection(.notCloudEvent, "time is required") }
-        guard let timeText = timeValue.stringValue, let time = Timestamp(rfc3339: timeText) else {
-            throw Rejection(.badTime, "time is not an RFC 3339 date-time")
-        }
+        // The columns first: the same derivation verify-store repeats on the stored bytes.
+        let columns = try EventColumns(of: document, types: .contract)
+        let type = EventType(rawValue: columns.typeName)!
         for attribute in ["datacontenttype", "dataschema", "subject"] {
             if let value = document[attribute], value.stringValue == nil {
                 throw Rejection(.schemaViolation, "\(attribute): expected a string, found \(value.typeName)")
@@ -111,12 +101,7 @@ package struct EventDecoder: Sendable {
         } catch {
             throw Rejection(.schemaViolation, error.description)
         }
-        let (category, idField) = type.streamCategory
-        let streamID = data[idField]?.stringValue ?? ""
-        // The stream is a text column, which cannot hold NUL.
-        guard !streamID.utf8.contains(0) else { throw Rejection(.schemaViolation, "data.\(idField): contains a NUL character") }
-        return DecodedEvent(
-            source: source, id: id, type: type, time: time, stream: "\(category)-\(streamID)", document: document)
+        return DecodedEvent(columns: columns, document: document)
     }
 
     /// A header name as a rejection may quote it: the producer chose it, and a
@@ -125,19 +110,5 @@ package struct EventDecoder: Sendable {
     private static func quoted(_ name: String) -> String {
         let printable = name.utf8.count <= 64 && name.utf8.allSatisfy { (0x21...0x7E).contains($0) }
         return printable ? name : "(a ce_ header with an unprintable or long name)"
-    }
-
-    private static func requiredAttribute(_ name: String, in document: JSONValue) throws(Rejection) -> String {
-        guard let value = document[name] else { throw Rejection(.notCloudEvent, "\(name) is required") }
-        guard let text = value.stringValue, !text.isEmpty else {
-            throw Rejection(.notCloudEvent, "\(name) must be a non-empty string")
-        }
-        // id and source are identifiers like the contract's own: bounded the same way.
-        guard text.utf8.count <= Shape.identifierMaxLength || text.unicodeScalars.count <= Shape.identifierMaxLength else {
-            throw Rejection(.notCloudEvent, "\(name) is longer than \(Shape.identifierMaxLength) characters")
-        }
-        // It becomes a text column, and PostgreSQL's text cannot hold NUL.
-        guard !text.utf8.contains(0) else { throw Rejection(.notCloudEvent, "\(name) contains a NUL character") }
-        return text
     }
 }

@@ -107,10 +107,8 @@ package enum OwnEventType: String, CaseIterable, Sendable {
             "specversion": "1.0", "id": .string(id), "source": .string(Self.source), "type": .string(rawValue),
             "time": .string(time.rfc3339), "datacontenttype": "application/json", "data": data,
         ]
-        let (category, field) = streamCategory
-        return DecodedEvent(
-            source: Self.source, id: id, typeName: rawValue, time: time, stream: "\(category)-\(data[field]?.stringValue ?? "")",
-            document: document)
+        // Its columns come from the document by the derivation ingest uses, which verify-store repeats.
+        return DecodedEvent(columns: try EventColumns(of: document, types: .contractAndOwn), document: document)
     }
 
     /// 128 random bits in hex: unique without coordination between instances.

@@ -24,6 +24,33 @@ package struct JSONParser {
         return try text.withUTF8 { buffer in Result { () throws(JSONParseError) in try parse(buffer: buffer) } }.get()
     }
 
+    /// The document's outline: the root object, and objects down to `depth`
+    /// levels below it, with their members (only those named in `members`,
+    /// when given); of their values only strings and those objects are built,
+    /// every other value (number, boolean, null, array, deeper object) is
+    /// checked for syntax, skipped and stands as `null`. Reading a few
+    /// attributes of millions of stored events this way allocates a fraction
+    /// of what `parse` does.
+    ///
+    /// For bytes `parse` accepts, every string member reached through kept
+    /// objects is the same as `parse` gives. The outline checks less in what
+    /// it skips (UTF-8 inside skipped strings, duplicate names among members
+    /// it does not keep, numbers beyond a Double's range), so it accepts some
+    /// bytes `parse` refuses: use it on bytes known to have been parsed once.
+    package static func outline(
+        _ bytes: some Collection<UInt8>, depth: Int, members: [String]? = nil
+    ) throws(JSONParseError) -> JSONValue {
+        let array = Array(bytes)
+        return try array.withUnsafeBufferPointer { (buffer) throws(JSONParseError) -> JSONValue in
+            var parser = Cursor(bytes: buffer)
+            parser.skipWhitespace()
+            let value = try parser.outlineValue(depth: 0, keep: depth, members: members)
+            parser.skipWhitespace()
+            guard parser.index == buffer.count else { throw parser.error("unexpected data after the JSON value") }
+            return value
+        }
+    }
+
     private static func parse(buffer: UnsafeBufferPointer<UInt8>) throws(JSONParseError) -> JSONValue {
         var parser = Cursor(bytes: buffer)
         parser.skipWhitespace()
@@ -83,24 +110,13 @@ private struct Cursor {
             index += 1
             return .object(members)
         }
-        // Small objects (every event's) check duplicates by scanning; large ones
-        // switch to a set, so a hostile object with 24,000 members stays linear.
         var names: Set<String>? = nil
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a member name") }
             let keyOffset = index
             let key = try parseString()
-            let duplicate: Bool
-            if names != nil {
-                duplicate = !names!.insert(key).inserted
-            } else if members.count < 16 {
-                duplicate = members.contains { $0.key == key }
-            } else {
-                names = Set(members.map(\.key))
-                duplicate = !names!.insert(key).inserted
-            }
-            if duplicate {
+            if Self.isDuplicate(key, in: members, names: &names) {
                 throw JSONParseError(message: "duplicate member name", offset: keyOffset)
             }
             skipWhitespace()
@@ -114,6 +130,15 @@ private struct Cursor {
             if bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
             throw error("expected ',' or '}'")
         }
+    }
+
+    /// Small objects (every event's) check duplicates by scanning; large ones
+    /// switch to a set, so a hostile object with 24,000 members stays linear.
+    static func isDuplicate(_ key: String, in members: [(key: String, value: JSONValue)], names: inout Set<String>?) -> Bool {
+        if names != nil { return !names!.insert(key).inserted }
+        if members.count < 16 { return members.contains { $0.key == key } }
+        names = Set(members.map(\.key))
+        return !names!.insert(key).inserted
     }
 
     mutating func parseArray(depth: Int) throws(JSONParseError) -> JSONValue {
@@ -258,6 +283,152 @@ private struct Cursor {
             throw JSONParseError(message: "number out of range", offset: start)
         }
         return value
+    }
+
+    // MARK: Outline: build strings and kept objects, skip the rest
+
+    /// A value of the outline; objects are kept while `keep` is not negative, with the `members` named (all if nil).
+    mutating func outlineValue(depth: Int, keep: Int, members wanted: [String]?) throws(JSONParseError) -> JSONValue {
+        guard depth < JSONParser.maximumDepth else { throw error("nesting deeper than \(JSONParser.maximumDepth)") }
+        guard index < bytes.count else { throw error("unexpected end of input") }
+        switch bytes[index] {
+        case UInt8(ascii: "{") where keep >= 0: return try outlineObject(depth: depth, keep: keep, members: wanted)
+        case UInt8(ascii: "\""): return .string(try parseString())
+        default:
+            try skipValue(depth: depth)
+            return .null
+        }
+    }
+
+    mutating func outlineObject(depth: Int, keep: Int, members wanted: [String]?) throws(JSONParseError) -> JSONValue {
+        index += 1
+        var members: [(key: String, value: JSONValue)] = []
+        members.reserveCapacity(16)
+        skipWhitespace()
+        if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+            index += 1
+            return .object(members)
+        }
+        var names: Set<String>? = nil
+        while true {
+            skipWhitespace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a member name") }
+            let keyOffset = index
+            let key = try parseString()
+            if Self.isDuplicate(key, in: members, names: &names) {
+                throw JSONParseError(message: "duplicate member name", offset: keyOffset)
+            }
+            skipWhitespace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
+            index += 1
+            skipWhitespace()
+            // A few names, compared as they are: cheaper than hashing each key for a set.
+            if let wanted, !wanted.contains(key) {
+                try skipValue(depth: depth + 1)
+            } else {
+                members.append((key: key, value: try outlineValue(depth: depth + 1, keep: keep - 1, members: wanted)))
+            }
+            skipWhitespace()
+            guard index < bytes.count else { throw error("unexpected end of input") }
+            if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
+            if bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
+            throw error("expected ',' or '}'")
+        }
+    }
+
+    /// Moves past one value, checking its syntax, building nothing.
+    mutating func skipValue(depth: Int) throws(JSONParseError) {
+        guard depth < JSONParser.maximumDepth else { throw error("nesting deeper than \(JSONParser.maximumDepth)") }
+        guard index < bytes.count else { throw error("unexpected end of input") }
+        switch bytes[index] {
+        case UInt8(ascii: "{"): try skipContainer(depth: depth, close: UInt8(ascii: "}"), members: true)
+        case UInt8(ascii: "["): try skipContainer(depth: depth, close: UInt8(ascii: "]"), members: false)
+        case UInt8(ascii: "\""): try skipString()
+        case UInt8(ascii: "t"): try expectLiteral("true")
+        case UInt8(ascii: "f"): try expectLiteral("false")
+        case UInt8(ascii: "n"): try expectLiteral("null")
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): try skipNumber()
+        default: throw error("unexpected character")
+        }
+    }
+
+    /// An object (`members`: each element is `"name": value`) or an array.
+    mutating func skipContainer(depth: Int, close: UInt8, members: Bool) throws(JSONParseError) {
+        index += 1
+        skipWhitespace()
+        if index < bytes.count, bytes[index] == close {
+            index += 1
+            return
+        }
+        while true {
+            skipWhitespace()
+            if members {
+                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a member name") }
+                try skipString()
+                skipWhitespace()
+                guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
+                index += 1
+                skipWhitespace()
+            }
+            try skipValue(depth: depth + 1)
+            skipWhitespace()
+            guard index < bytes.count else { throw error("unexpected end of input") }
+            if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
+            if bytes[index] == close { index += 1; return }
+            throw error(members ? "expected ',' or '}'" : "expected ',' or ']'")
+        }
+    }
+
+    mutating func skipString() throws(JSONParseError) {
+        index += 1
+        while index < bytes.count {
+            let byte = bytes[index]
+            switch byte {
+            case UInt8(ascii: "\""):
+                index += 1
+                return
+            case UInt8(ascii: "\\"):
+                index += 1
+                guard index < bytes.count else { throw error("unexpected end of input") }
+                let escape = bytes[index]
+                index += 1
+                switch escape {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"), UInt8(ascii: "n"),
+                    UInt8(ascii: "r"), UInt8(ascii: "t"):
+                    break
+                case UInt8(ascii: "u"): _ = try parseUnicodeEscape()
+                default: throw error("invalid escape")
+                }
+            default:
+                if byte < 0x20 { throw error("unescaped control character in string") }
+                index += 1
+            }
+        }
+        throw error("unterminated string")
+    }
+
+    /// The number grammar of `parseNumber`, without converting.
+    mutating func skipNumber() throws(JSONParseError) {
+        if bytes[index] == UInt8(ascii: "-") { index += 1 }
+        guard index < bytes.count else { throw error("invalid number") }
+        if bytes[index] == UInt8(ascii: "0") {
+            index += 1
+        } else if isDigit(bytes[index]) {
+            while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+        } else {
+            throw error("invalid number")
+        }
+        if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+            index += 1
+            guard index < bytes.count, isDigit(bytes[index]) else { throw error("invalid number") }
+            while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+        }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+            index += 1
+            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+            guard index < bytes.count, isDigit(bytes[index]) else { throw error("invalid number") }
+            while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+        }
     }
 
     func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
