@@ -130,8 +130,9 @@ package struct RequestDesk {
                 ("subject", .object(normalised.map { (key: $0.kind, value: .string($0.value)) })),
             ]
             let known = try vault.find(normalised, on: connection)
+            // Well-formed, but what the store holds makes it ambiguous: a conflict, not bad input.
             if known.refs.isEmpty, let kind = known.shared.first {
-                throw RequestError.invalid(
+                throw RequestError.conflict(
                     "\(kind) is shared by several persons in the store, so it cannot say which one this is: add the person's customer_id or employee_id")
             }
             if known.refs.count > 1 { data.append(("subject_refs", .array(known.refs.map(JSONValue.string)))) }
