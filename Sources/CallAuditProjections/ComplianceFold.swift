@@ -95,23 +95,27 @@ struct ComplianceFold {
         }
     }
 
-    /// A request received. The first opening stored is the request: a later
-    /// one from the same source (a republish, perhaps with an earlier time)
-    /// changes nothing, and one from another source is a claim on a request
-    /// that is not theirs, kept as evidence. Only CallAudit's own openings
+    /// A request received. The first opening stored is the request. A later
+    /// one that says the same (same source, kind, regime and person: a
+    /// republish, perhaps with an earlier time) changes nothing; any other is
+    /// a claim on a request that is not theirs, kept as evidence, since a
+    /// `source` is only what the producer wrote. Only CallAudit's own openings
     /// name persons beyond the subject (`subject_refs`).
     private mutating func openRequest(data: JSONValue, kind: SubjectRequestFacts.Kind, event: FactEvent) {
         guard let requestID = data["request_id"]?.stringValue else { return }
+        let named = event.own == .requestOpened ? (data["subject_refs"]?.arrayValue ?? []).compactMap(\.stringValue) : []
+        let opened = RequestRecord(
+            subjectKeys: Array(Set(SubjectKeys.keys(of: data["subject"]) + named)).sorted(),
+            facts: SubjectRequestFacts(
+                requestID: requestID, kind: kind, regime: data["regime"]?.stringValue ?? "gdpr", receivedAt: event.time, receivedEventID: event.id),
+            source: event.source)
         if let existing = requests[requestID] {
-            if existing.source != nil, existing.source != event.source {
+            if existing.source != nil, !existing.saysTheSame(as: opened) {
                 requestClaims["request-claim:\(event.id)"] = (requestID, existing.facts.receivedEventID, event)
             }
             return
         }
-        let facts = SubjectRequestFacts(
-            requestID: requestID, kind: kind, regime: data["regime"]?.stringValue ?? "gdpr", receivedAt: event.time, receivedEventID: event.id)
-        let named = event.own == .requestOpened ? (data["subject_refs"]?.arrayValue ?? []).compactMap(\.stringValue) : []
-        requests[requestID] = RequestRecord(subjectKeys: Array(Set(SubjectKeys.keys(of: data["subject"]) + named)).sorted(), facts: facts, source: event.source)
+        requests[requestID] = opened
         changedRequests.insert(requestID)
     }
 

@@ -32,7 +32,7 @@ extension RequestDesk {
             guard let identifiers = try identifiers(of: request) else {
                 throw RequestError.conflict("request \(id): its person was erased, so nothing about them can be exported")
             }
-            let records = try SubjectRecords.load(try subjects(of: request), from: connection)
+            let records = try SubjectRecords.load(try answerableSubjects(of: request), from: connection)
             let export = AccessExport(request: request, identifiers: identifiers, records: records, policy: policy, generatedAt: time)
             let made = try ExportPackage(export, signingKey: signingKey)
             try append(.requestExported, [
@@ -54,7 +54,7 @@ extension RequestDesk {
         let request = try locked(id) { request in
             guard request.kind == .erasure else { throw RequestError.conflict("request \(id) is an access request; open an erasure request to erase") }
             guard request.isOpen else { throw RequestError.conflict("request \(id) is already \(request.status.rawValue)") }
-            let refs = try subjects(of: request)
+            let refs = try answerableSubjects(of: request)
             let records = try SubjectRecords.load(refs, from: connection)
             let held = records.held(at: time).map { recording in
                 ErasureReport.Held(

@@ -91,6 +91,19 @@ package struct RequestDesk {
         return Array(Set(request.subjectRefs + erased + (try vault.find(identifiers, on: connection).refs))).sorted()
     }
 
+    /// The persons an export or an erasure may act on: `subjects(of:)`, unless
+    /// every identifier the request names is shared by several persons (a
+    /// platform's request by a switchboard number), so that it names nobody.
+    func answerableSubjects(of request: SubjectRequest) throws -> [String] {
+        let identifiers = try self.identifiers(of: request).map(Identifier.all(in:)) ?? []
+        let found = try vault.find(identifiers, on: connection)
+        if found.refs.isEmpty, let kind = found.shared.first {
+            throw RequestError.conflict(
+                "request \(request.id): its \(kind) is shared by several persons in the store, so it names none of them; answer it with a request that names the person's customer_id or employee_id")
+        }
+        return try subjects(of: request)
+    }
+
     /// The request as the DPO sees it: state, deadline, the person's identifiers
     /// while they exist, and for an erasure whether each recording was deleted.
     package func view(_ request: SubjectRequest, now: Timestamp = .now) throws -> JSONValue {
@@ -106,7 +119,9 @@ package struct RequestDesk {
                 ])
             }
         }
-        return RequestView.detail(request, identifiers: try identifiers(of: request), recordings: recordings, policy: policy, now: now)
+        let identifiers = try identifiers(of: request)
+        let shared = try identifiers.map { try vault.find(Identifier.all(in: $0), on: connection).shared } ?? []
+        return RequestView.detail(request, identifiers: identifiers, shared: shared, recordings: recordings, policy: policy, now: now)
     }
 
     // MARK: Commands

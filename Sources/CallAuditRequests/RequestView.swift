@@ -23,7 +23,7 @@ package enum RequestView {
     /// the identifiers (nil once the person was erased) and, for an erasure,
     /// what was erased and each recording's deletion.
     package static func detail(
-        _ request: SubjectRequest, identifiers: JSONValue?, recordings: [JSONValue]?, policy: Policy, now: Timestamp
+        _ request: SubjectRequest, identifiers: JSONValue?, shared: [String] = [], recordings: [JSONValue]?, policy: Policy, now: Timestamp
     ) -> JSONValue {
         guard case .object(var members) = summary(request, policy: policy, now: now) else { return .null }
         let more: [String: JSONValue?] = [
@@ -42,7 +42,9 @@ package enum RequestView {
                 ])
             },
             "recordings": recordings.map(JSONValue.array),
-            // Events from other sources that named this request: ignored, shown as evidence.
+            // Kinds of identifier it names that several persons share, so that they name none of them.
+            "shared_identifiers": shared.isEmpty ? nil : .array(shared.map(JSONValue.string)),
+            // Other openings that named this request: ignored, shown as evidence.
             "claims": request.claims.isEmpty ? nil : .array(request.claims.map { ["event_id": .string($0.eventID), "at": .string($0.at.rfc3339)] }),
         ]
         for (key, value) in more { if let value { members.append((key: key, value: value)) } }

@@ -36,6 +36,11 @@ package struct SubjectRequest: Sendable, Equatable {
     package var claims: [(eventID: String, at: Timestamp)] = []
 
     package var status: Status { closed?.outcome ?? .open }
+
+    /// Whether another opening says what this one's did: the same source, kind, regime and person.
+    func saysTheSame(as other: SubjectRequest) -> Bool {
+        (source, kind, regime, subject["subject_ref"]) == (other.source, other.kind, other.regime, other.subject["subject_ref"])
+    }
     package var isOpen: Bool { closed == nil }
 
     /// The request's facts for the deadline arithmetic the compliance rules use.
@@ -61,10 +66,11 @@ package struct SubjectRequest: Sendable, Equatable {
 extension SubjectRequest {
     /// Folds a request stream's documents, in log order; nil when it was never opened.
     ///
-    /// The first opening stored is the request. A later opening from the same
-    /// source (a republish, even with an earlier time) changes nothing; one
-    /// from another source is a claim on a request that is not theirs, listed
-    /// in `claims` and otherwise ignored. What follows an opening (extended,
+    /// The first opening stored is the request. A later opening that says the
+    /// same (same source, kind, regime and person: a republish, even with an
+    /// earlier time) changes nothing; any other is a claim on a request that
+    /// is not theirs (a `source` is only what the producer wrote), listed in
+    /// `claims` and otherwise ignored. What follows an opening (extended,
     /// closed, exported, erased) is CallAudit's own, and only counts from it.
     package static func fold(_ documents: [JSONValue]) -> SubjectRequest? {
         var request: SubjectRequest?
@@ -74,7 +80,7 @@ extension SubjectRequest {
             else { continue }
             if let opened = opening(type: type, data: data, time: time, eventID: eventID, source: source) {
                 if let existing = request {
-                    if existing.source != source { request!.claims.append((eventID, time)) }
+                    if !existing.saysTheSame(as: opened) { request!.claims.append((eventID, time)) }
                 } else {
                     request = opened
                 }

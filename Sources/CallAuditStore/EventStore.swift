@@ -92,11 +92,12 @@ package final class EventStore {
                                          kafka_topic, kafka_partition, kafka_offset)
             SELECT s.source, s.event_id, e.position, e.content_hash, s.content_hash, s.event, s.kafka_topic, s.kafka_partition, s.kafka_offset
             FROM events_staging s JOIN events e ON e.source = s.source AND e.event_id = s.event_id
-            WHERE e.content_hash <> s.content_hash
+            -- CallAudit's own records (this batch's conflict events among them) are never conflicts of their own.
+            WHERE e.content_hash <> s.content_hash AND s.source <> $1
             ON CONFLICT DO NOTHING
             RETURNING id, source, event_id, original_position, encode(original_hash, 'hex'), encode(conflicting_hash, 'hex'),
                       kafka_topic, kafka_partition, kafka_offset
-            """)
+            """, [.text(OwnEventType.source)])
         guard !recorded.rows.isEmpty else { return }
         let records = try recorded.rows.map { row in
             var data: JSONValue = [
@@ -107,7 +108,8 @@ package final class EventStore {
                 members.append((key: "kafka", value: ["topic": .string(topic), "partition": .number(partition), "offset": .number(offset)]))
                 data = .object(members)
             }
-            return IncomingEvent(event: try OwnEventType.eventConflict.event(data: data, at: .now, id: "conflict-\(row[0]!)"), origin: nil)
+            // An id of its own (OwnEventType.newID), not one a sequence would predict.
+            return IncomingEvent(event: try OwnEventType.eventConflict.event(data: data, at: .now), origin: nil)
         }
         _ = try appendEvents(records)
     }

@@ -64,6 +64,7 @@ package final class PostgresConnection {
     /// Runs one statement with parameters (text results).
     @discardableResult
     package func query(_ sql: String, _ parameters: [PostgresValue] = []) throws(PostgresError) -> PostgresRows {
+        try refuseNUL(in: parameters)
         let result = withParameters(parameters) { values, lengths, formats in
             PQexecParams(handle, sql, Int32(parameters.count), nil, values, lengths, formats, 0)
         }
@@ -73,6 +74,7 @@ package final class PostgresConnection {
     /// The first column of the first row as raw bytes, read in binary format:
     /// for large `bytea` values, which text format would send as hex, twice the size.
     package func bytes(_ sql: String, _ parameters: [PostgresValue] = []) throws(PostgresError) -> [UInt8]? {
+        try refuseNUL(in: parameters)
         let result = try PostgresRows.check(
             withParameters(parameters) { values, lengths, formats in
                 PQexecParams(handle, sql, Int32(parameters.count), nil, values, lengths, formats, 1)
@@ -89,6 +91,7 @@ package final class PostgresConnection {
     package func forEachRow(
         _ sql: String, _ parameters: [PostgresValue] = [], binary: Bool = false, _ body: (PostgresRow) throws -> Void
     ) throws {
+        try refuseNUL(in: parameters)
         let result = try PostgresRows.check(
             withParameters(parameters) { values, lengths, formats in
                 PQexecParams(handle, sql, Int32(parameters.count), nil, values, lengths, formats, binary ? 1 : 0)
@@ -272,6 +275,15 @@ private func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<Uns
     var pointers: [UnsafePointer<CChar>?] = duplicates.map { UnsafePointer($0) }
     pointers.append(nil)
     return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}
+
+/// Text parameters travel as C strings, which a NUL would cut short without
+/// a word: refused instead, as PostgreSQL refuses NUL in text (22021), so the
+/// caller treats it as the bad input it is.
+private func refuseNUL(in parameters: [PostgresValue]) throws(PostgresError) {
+    for case .text(let text) in parameters where text.utf8.contains(0) {
+        throw PostgresError(kind: .server(sqlState: "22021"), message: "a text value contains a NUL character, which PostgreSQL's text cannot hold")
+    }
 }
 
 private func withParameters<R>(

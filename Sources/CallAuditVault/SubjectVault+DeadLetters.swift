@@ -53,26 +53,107 @@ extension SubjectVault {
         return open
     }
 
-    /// Identifiers anywhere in a message that parses as JSON (structured or
-    /// binary mode): every string member named like a subject's identifier.
+    /// Identifiers anywhere in a message, so that erasing a person shreds the
+    /// raw messages that named them: every string member named like a
+    /// subject's identifier when the value parses as JSON (structured or
+    /// binary mode); and, parsed or not, in the value, the key and every header
+    /// value, text shaped like a `"phone"`/`"email"`/`"customer_id"`/
+    /// `"employee_id"` member, or like an e-mail address or an international
+    /// phone number on its own.
     static func identifiers(in letter: DeadLetter) -> [Identifier] {
-        guard let value = letter.value, let document = try? JSONParser.parse(value) else { return [] }
         var found: [Identifier] = []
-        func walk(_ node: JSONValue, depth: Int) {
-            guard depth < 32 else { return }
-            switch node {
-            case .object(let members):
-                for (key, member) in members {
-                    if let text = member.stringValue, let identifier = Identifier(kind: key, value: text) { found.append(identifier) }
-                    walk(member, depth: depth + 1)
-                }
-            case .array(let elements):
-                for element in elements { walk(element, depth: depth + 1) }
-            default:
-                break
+        if let value = letter.value, let document = try? JSONParser.parse(value) { walk(document, depth: 0, into: &found) }
+        for bytes in [letter.value, letter.key].compactMap({ $0 }) + letter.headers.compactMap(\.value) {
+            found += identifiers(inText: bytes)
+        }
+        return found
+    }
+
+    private static func walk(_ node: JSONValue, depth: Int, into found: inout [Identifier]) {
+        guard depth < 256 else { return }
+        switch node {
+        case .object(let members):
+            for (key, member) in members {
+                if let text = member.stringValue, let identifier = Identifier(kind: key, value: text) { found.append(identifier) }
+                walk(member, depth: depth + 1, into: &found)
+            }
+        case .array(let elements):
+            for element in elements { walk(element, depth: depth + 1, into: &found) }
+        default:
+            break
+        }
+    }
+
+    /// What looks like an identifier in bytes that may not parse: a member
+    /// written as JSON would write it (`"phone": "…"`), a word with an `@`
+    /// (an e-mail address), or a run of digits and separators after `+` or
+    /// `00` (a phone number). One pass over the bytes, so a megabyte of
+    /// hostile input costs a megabyte of reading.
+    static func identifiers(inText bytes: [UInt8]) -> [Identifier] {
+        var found: [Identifier] = []
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\""), let (member, end) = quotedMember(in: bytes, at: index) {
+                if let identifier = member { found.append(identifier) }
+                index = end
+            } else if byte == UInt8(ascii: "+") || (byte == UInt8(ascii: "0") && index + 1 < bytes.count && bytes[index + 1] == UInt8(ascii: "0")) {
+                let end = phoneEnd(in: bytes, from: index)
+                if let phone = Identifier(kind: "phone", value: String(decoding: bytes[index..<end], as: UTF8.self)) { found.append(phone) }
+                index = max(end, index + 1)
+            } else if byte == UInt8(ascii: "@") {
+                let (start, end) = (wordStart(in: bytes, before: index), wordEnd(in: bytes, after: index))
+                let text = String(decoding: bytes[start..<end], as: UTF8.self)
+                if let email = Identifier(kind: "email", value: text), email.isWellFormed { found.append(email) }
+                index = end
+            } else {
+                index += 1
             }
         }
-        walk(document, depth: 0)
         return found
+    }
+
+    private static let memberKinds = Identifier.kinds.map { (kind: $0, quoted: Array("\"\($0)\"".utf8)) }
+
+    /// At a `"`: a `"kind": "value"` member, the identifier it holds (nil when
+    /// the value is none) and where it ends; nil when no member starts here.
+    private static func quotedMember(in bytes: [UInt8], at start: Int) -> (Identifier?, Int)? {
+        guard let kind = memberKinds.first(where: { bytes[start...].starts(with: $0.quoted) }) else { return nil }
+        var index = start + kind.quoted.count
+        func skipSpace() { while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 } }
+        skipSpace()
+        guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return (nil, index) }
+        index += 1
+        skipSpace()
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return (nil, index) }
+        let valueStart = index + 1
+        var end = valueStart
+        while end < bytes.count, end - valueStart <= 256, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\") { end += 1 }
+        guard end < bytes.count, bytes[end] == UInt8(ascii: "\"") else { return (nil, valueStart) }
+        return (Identifier(kind: kind.kind, value: String(decoding: bytes[valueStart..<end], as: UTF8.self)), end + 1)
+    }
+
+    /// The end of digits and ` ()./-` after a leading `+` or `00`, at most 40 bytes on.
+    private static func phoneEnd(in bytes: [UInt8], from start: Int) -> Int {
+        var end = start + 1
+        while end < bytes.count, end - start < 40, (0x30...0x39).contains(bytes[end]) || " ()./-".utf8.contains(bytes[end]) { end += 1 }
+        while end > start + 1, !(0x30...0x39).contains(bytes[end - 1]) { end -= 1 }
+        return end
+    }
+
+    private static func isWordByte(_ byte: UInt8) -> Bool {
+        byte > 0x20 && !"\"'<>(),;:[]{}\\".utf8.contains(byte)
+    }
+
+    private static func wordStart(in bytes: [UInt8], before index: Int) -> Int {
+        var start = index
+        while start > 0, index - start < 128, isWordByte(bytes[start - 1]) { start -= 1 }
+        return start
+    }
+
+    private static func wordEnd(in bytes: [UInt8], after index: Int) -> Int {
+        var end = index + 1
+        while end < bytes.count, end - index < 128, isWordByte(bytes[end]) { end += 1 }
+        return end
     }
 }

@@ -74,5 +74,33 @@ struct RequestOwnershipTests {
         let deadline = try world.connection.query("SELECT facts->>'received_at', facts->>'source' FROM compliance_requests WHERE request_id = 'plat-7'").rows
         #expect(deadline.first?[0] == "2026-11-20T10:00:00Z" && deadline.first?[1] == "urn:pbx:a")
     }
+
+    @Test("a forged source that opens a request first keeps it, but the real opening is a claim and raises EVENT_CONFLICT")
+    func forgedSourceIsSeen() throws {
+        let world = try DPOWorld()
+        defer { world.drop() }
+        try world.ingest([Self.erasureRequested("forged", request: "pr-77", source: "urn:pbx:eu", at: "2026-11-20T10:10:00Z", phone: "+14155550666")])
+        try world.ingest([Self.erasureRequested("real", request: "pr-77", source: "urn:pbx:eu", at: "2026-11-20T10:00:00Z", phone: "+14155550101")])
+        let request = try #require(try world.desk.request("pr-77"))
+        #expect(request.receivedEventID == "forged" && request.claims.map(\.eventID) == ["real"], "the other content is a claim, whatever source it gives")
+        #expect(try world.openFindings("EVENT_CONFLICT").map { $0[0] } == ["pr-77"])
+    }
+
+    @Test("a platform erasure naming only a shared phone names nobody: erase refuses instead of erasing an empty person, and show says why")
+    func sharedIdentifierAloneCannotBeErased() throws {
+        let world = try DPOWorld()
+        defer { world.drop() }
+        let switchboard = "+14155550000"
+        for (index, customer) in ["CUST-1", "CUST-2"].enumerated() {
+            try world.ingest(Events.recordedCall("c\(index)", at: "2026-11-20T1\(index):00:00Z", parties: [
+                Events.party("cust", "customer", ["customer_id": .string(customer), "phone": .string(switchboard)]),
+            ]))
+        }
+        try world.ingest([Self.erasureRequested("e-1", request: "pr-1", source: "urn:pbx:eu", at: "2026-11-21T10:00:00Z", phone: switchboard)])
+        let request = try #require(try world.desk.request("pr-1"))
+        #expect(try world.desk.view(request, now: world.now)["shared_identifiers"] == ["phone"])
+        #expect(throws: RequestError.self) { try world.desk.erase("pr-1", by: world.dpo) }
+        #expect(try world.database.count("SELECT count(*) FROM subjects WHERE erased_at IS NOT NULL") == 0)
+    }
 }
 }

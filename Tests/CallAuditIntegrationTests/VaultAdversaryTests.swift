@@ -109,6 +109,28 @@ struct VaultAdversaryTests {
         #expect(identifiers.filter { logged.contains($0) }.isEmpty, "identifiers in the log")
     }
 
+    @Test("erasing a person shreds the dead letters that named them, parsed or not: in a broken value, the key, a header")
+    func unparseableDeadLettersAreShredded() throws {
+        let world = try DPOWorld()
+        defer { world.drop() }
+        try world.ingest(Events.recordedCall("c1", at: "2026-11-20T10:00:00Z", parties: [
+            Events.party("cust", "customer", ["phone": "+14155550142", "email": "jo@example.com", "customer_id": "C-42"]),
+        ]))
+        let origin = { (offset: Int64) in KafkaOrigin(topic: "calls", partition: 0, offset: offset) }
+        let letters = [
+            DeadLetter(origin: origin(1), rejection: Rejection(.notJSON, "x"), key: nil, headers: [],
+                       value: Array(#"{"data":{"parties":[{"subject":{"customer_id": "C-42", "name":"Jo""#.utf8)),
+            DeadLetter(origin: origin(2), rejection: Rejection(.notJSON, "x"), key: Array("+1 415 555 0142".utf8), headers: [], value: Array("{".utf8)),
+            DeadLetter(origin: origin(3), rejection: Rejection(.notCloudEvent, "x"), key: nil, headers: [(key: "x-reply-to", value: Array("Jo <JO@example.com>".utf8))], value: nil),
+            DeadLetter(origin: origin(4), rejection: Rejection(.notJSON, "x"), key: nil, headers: [], value: Array("someone else +14155550999".utf8)),
+        ]
+        try EventStore(connection: world.connection).append(IngestBatch(deadLetters: try letters.map(world.vault.sealDeadLetter)), consumerGroup: "test")
+        let request = try world.desk.open(kind: .erasure, regime: "gdpr", identifiers: SubjectIdentifiers(customerID: "C-42"), verifiedBy: "test", by: world.dpo)
+        #expect(try world.desk.erase(request.id, by: world.dpo).outcome.deadLetters == 3)
+        let shredded = try world.connection.query("SELECT kafka_offset FROM dead_letters WHERE erased_at IS NOT NULL ORDER BY 1").map { $0[0]! }
+        #expect(shredded == ["1", "2", "3"], "the fourth names someone else and stays")
+    }
+
     @Test("the measured bypass: a subject with \"sealed\": null is refused, not stored in clear")
     func sealedNullIsRefused() throws {
         let world = try DPOWorld()

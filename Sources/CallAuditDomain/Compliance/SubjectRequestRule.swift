@@ -96,6 +96,12 @@ package struct RequestRecord: Sendable, Equatable {
         self.facts = facts
         self.source = source
     }
+
+    /// Whether another opening of this request says what its first one said:
+    /// the same source, kind, regime and persons. Times and event ids may differ.
+    package func saysTheSame(as other: RequestRecord) -> Bool {
+        (source, facts.kind, facts.regime, subjectKeys) == (other.source, other.facts.kind, other.facts.regime, other.subjectKeys)
+    }
 }
 
 /// An event that named a request opened by another source. The request is

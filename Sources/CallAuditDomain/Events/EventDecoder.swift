@@ -88,6 +88,9 @@ package struct EventDecoder: Sendable {
         // The columns first: the same derivation verify-store repeats on the stored bytes.
         let columns = try EventColumns(of: document, types: .contract)
         let type = EventType(rawValue: columns.typeName)!
+        guard !OwnEventType.isOwn(source: columns.source) else {
+            throw Rejection(.notCloudEvent, "source \(OwnEventType.source) is CallAudit's own: producers cannot publish under it")
+        }
         for attribute in ["datacontenttype", "dataschema", "subject"] {
             if let value = document[attribute], value.stringValue == nil {
                 throw Rejection(.schemaViolation, "\(attribute): expected a string, found \(value.typeName)")
@@ -98,10 +101,40 @@ package struct EventDecoder: Sendable {
         do {
             try shape.validate(data, at: "data")
             try PersonalData.checkConfined(document)
+            try Self.refuseNUL(in: document)
         } catch {
             throw Rejection(.schemaViolation, error.description)
         }
         return DecodedEvent(columns: columns, document: document)
+    }
+
+    /// Throws when any member name or string in the event holds NUL: PostgreSQL's
+    /// text cannot, and projections store many of them (a party id, an actor id).
+    static func refuseNUL(in document: JSONValue) throws(ContractViolation) {
+        var path: [JSONPathStep] = []
+        try refuseNUL(in: document, path: &path)
+    }
+
+    private static func refuseNUL(in value: JSONValue, path: inout [JSONPathStep]) throws(ContractViolation) {
+        switch value {
+        case .string(let text) where text.utf8.contains(0):
+            throw ContractViolation(path: JSONPathStep.describe(path), problem: "contains a NUL character")
+        case .object(let members):
+            for (key, member) in members {
+                path.append(.key(key))
+                defer { path.removeLast() }
+                if key.utf8.contains(0) { throw ContractViolation(path: JSONPathStep.describe(path), problem: "a member name contains a NUL character") }
+                try refuseNUL(in: member, path: &path)
+            }
+        case .array(let elements):
+            for (index, element) in elements.enumerated() {
+                path.append(.index(index))
+                defer { path.removeLast() }
+                try refuseNUL(in: element, path: &path)
+            }
+        default:
+            break
+        }
     }
 
     /// A header name as a rejection may quote it: the producer chose it, and a

@@ -16,6 +16,10 @@ package enum OwnEventType: String, CaseIterable, Sendable {
     /// The `source` of every event CallAudit writes.
     package static let source = "urn:callaudit"
 
+    /// Whether `source` is CallAudit's own (or under it): no producer may publish as it,
+    /// or it could take the ids CallAudit gives its own records.
+    package static func isOwn(source: String) -> Bool { source == Self.source || source.hasPrefix(Self.source + ":") }
+
     /// The stream it belongs to, by the id field of its data.
     package var streamCategory: (category: String, idField: String) {
         switch self {

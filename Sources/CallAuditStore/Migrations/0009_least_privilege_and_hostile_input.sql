@@ -21,19 +21,130 @@
 
 REVOKE CREATE ON SCHEMA public FROM PUBLIC, callaudit_writer, callaudit_reader;
 
--- Projection tables go back to the owner; the service keeps what it uses.
-ALTER TABLE projection_daily_volume OWNER TO CURRENT_USER;
-ALTER TABLE compliance_calls OWNER TO CURRENT_USER;
-ALTER TABLE compliance_recordings OWNER TO CURRENT_USER;
-ALTER TABLE compliance_holds OWNER TO CURRENT_USER;
-ALTER TABLE compliance_requests OWNER TO CURRENT_USER;
-ALTER TABLE compliance_subject_calls OWNER TO CURRENT_USER;
-ALTER TABLE compliance_deadlines OWNER TO CURRENT_USER;
-ALTER TABLE findings OWNER TO CURRENT_USER;
-ALTER TABLE activity_calls OWNER TO CURRENT_USER;
-ALTER TABLE activity_recordings OWNER TO CURRENT_USER;
-ALTER TABLE activity_accesses OWNER TO CURRENT_USER;
-ALTER TABLE activity_holds OWNER TO CURRENT_USER;
+-- Projection tables go back to the owner, made afresh: while the service's
+-- group role owned them it could grant them to anyone (TRIGGER included),
+-- add columns with defaults or constraints that run as whoever writes the
+-- table, or attach triggers and rules. A change of owner keeps all of that,
+-- so they are dropped and created again from their definitions, and every
+-- projection starts over from the log (they are disposable). The compliance
+-- history (finding_changes) is an audit record and is kept: the rebuild only
+-- appends what differs from it.
+DROP TABLE projection_daily_volume, compliance_calls, compliance_recordings, compliance_holds, compliance_requests,
+    compliance_subject_calls, compliance_deadlines, findings, activity_calls, activity_recordings, activity_accesses, activity_holds;
+
+CREATE TABLE projection_daily_volume (
+    day     date NOT NULL,
+    type    text COLLATE "C" NOT NULL,
+    events  bigint NOT NULL,
+    PRIMARY KEY (day, type)
+);
+
+CREATE TABLE compliance_calls (
+    call_id  text COLLATE "C" PRIMARY KEY,
+    facts    json NOT NULL
+);
+CREATE TABLE compliance_recordings (
+    recording_id  text COLLATE "C" PRIMARY KEY,
+    call_id       text COLLATE "C",
+    facts         json NOT NULL
+);
+CREATE INDEX compliance_recordings_call ON compliance_recordings (call_id);
+CREATE TABLE compliance_holds (
+    hold_id  text COLLATE "C" PRIMARY KEY,
+    facts    json NOT NULL
+);
+CREATE TABLE compliance_requests (
+    request_id    text COLLATE "C" PRIMARY KEY,
+    subject_keys  text[] NOT NULL,
+    facts         json NOT NULL
+);
+COMMENT ON COLUMN compliance_requests.subject_keys IS 'subject refs (pseudonyms) of the persons the request names; never identifiers';
+CREATE TABLE compliance_subject_calls (
+    subject_key  text COLLATE "C" NOT NULL,
+    call_id      text COLLATE "C" NOT NULL,
+    party_id     text,
+    PRIMARY KEY (subject_key, call_id)
+);
+COMMENT ON TABLE compliance_subject_calls IS 'which person (subject_ref) took part in which call, as which party';
+CREATE TABLE compliance_deadlines (
+    subject           text COLLATE "C" PRIMARY KEY,
+    due_at            timestamptz NOT NULL,
+    judged_after_due  boolean NOT NULL DEFAULT false
+);
+CREATE INDEX compliance_deadlines_pending ON compliance_deadlines (due_at) WHERE NOT judged_after_due;
+CREATE TABLE findings (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    finding_key     text COLLATE "C" NOT NULL UNIQUE,
+    subject         text COLLATE "C" NOT NULL,
+    rule            text COLLATE "C" NOT NULL,
+    severity        text NOT NULL,
+    occurred_at     timestamptz NOT NULL,
+    call_id         text,
+    recording_id    text,
+    party_id        text,
+    request_id      text,
+    jurisdiction    text,
+    citation        text NOT NULL,
+    evidence        text[] NOT NULL,
+    detail          text NOT NULL,
+    policy_version  text NOT NULL,
+    policy_hash     text NOT NULL,
+    status          text NOT NULL CHECK (status IN ('open', 'withdrawn')),
+    changed_at      timestamptz NOT NULL DEFAULT now(),
+    fingerprint     text NOT NULL
+);
+CREATE INDEX findings_occurred ON findings (occurred_at, rule);
+CREATE INDEX findings_subject ON findings (subject);
+
+CREATE TABLE activity_calls (
+    call_id            text COLLATE "C" PRIMARY KEY,
+    started_at         timestamptz,
+    first_recorded_at  timestamptz,
+    regime             text,
+    direction          text,
+    channel            text,
+    source             text,
+    started_position   bigint
+);
+CREATE INDEX activity_calls_started ON activity_calls (started_at);
+CREATE TABLE activity_recordings (
+    recording_id     text COLLATE "C" PRIMARY KEY,
+    call_id          text COLLATE "C",
+    stored_at        timestamptz,
+    deleted_at       timestamptz,
+    deletion_reason  text,
+    deletion_method  text
+);
+CREATE INDEX activity_recordings_deleted ON activity_recordings (deleted_at);
+CREATE INDEX activity_recordings_stored ON activity_recordings (stored_at);
+CREATE TABLE activity_accesses (
+    position                bigint PRIMARY KEY,
+    event_id                text NOT NULL,
+    recording_id            text COLLATE "C" NOT NULL,
+    occurred_at             timestamptz NOT NULL,
+    kind                    text NOT NULL CHECK (kind IN ('accessed', 'shared')),
+    actor_id                text NOT NULL,
+    actor_role              text NOT NULL,
+    action                  text,
+    purpose                 text,
+    anonymized              boolean NOT NULL DEFAULT false,
+    recipient_country       text,
+    legal_basis             text,
+    recipient_organization  text
+);
+CREATE INDEX activity_accesses_recording ON activity_accesses (recording_id);
+CREATE INDEX activity_accesses_time ON activity_accesses (occurred_at);
+CREATE TABLE activity_holds (
+    hold_id        text COLLATE "C" PRIMARY KEY,
+    placed_at      timestamptz,
+    released_at    timestamptz,
+    recording_ids  text[] NOT NULL DEFAULT '{}'
+);
+
+REVOKE ALL ON
+    projection_daily_volume, compliance_calls, compliance_recordings, compliance_holds, compliance_requests,
+    compliance_subject_calls, compliance_deadlines, findings, activity_calls, activity_recordings, activity_accesses, activity_holds
+    FROM PUBLIC;
 GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON
     projection_daily_volume, compliance_calls, compliance_recordings, compliance_holds, compliance_requests,
     compliance_subject_calls, compliance_deadlines, findings, activity_calls, activity_recordings, activity_accesses, activity_holds
@@ -42,6 +153,9 @@ GRANT SELECT ON
     projection_daily_volume, compliance_calls, compliance_recordings, compliance_holds, compliance_requests,
     compliance_subject_calls, compliance_deadlines, findings, activity_calls, activity_recordings, activity_accesses, activity_holds
     TO callaudit_reader;
+
+-- Every projection starts over from the log (and its leader rebuilds it at once).
+UPDATE projection_checkpoints SET last_transaction_id = '0', last_position = 0, events_applied = 0, rebuild_requested = true, updated_at = now();
 
 -- finding_changes is an audit record: nobody truncates it.
 REVOKE TRUNCATE ON finding_changes FROM callaudit_writer;
@@ -72,13 +186,12 @@ GRANT SELECT ON rebuildable_tables TO callaudit_writer;
 COMMENT ON TABLE rebuildable_tables IS 'Tables callaudit_rebuild_prepare may copy into callaudit_rebuild (finding_changes only as a scratch copy: it is never swapped).';
 
 -- Empty copies of projection tables in callaudit_rebuild, owned by the owner,
--- with the live tables' grants: the service fills them, and cannot attach
--- anything (a trigger, a rule) to a table it does not own.
+-- with the projection tables' fixed grants: the service fills them, and cannot
+-- attach anything (a trigger, a rule) to a table it does not own.
 CREATE FUNCTION callaudit_rebuild_prepare(tables text[]) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     t text;
-    g record;
 BEGIN
     FOREACH t IN ARRAY tables LOOP
         IF NOT EXISTS (SELECT FROM public.rebuildable_tables r WHERE r.table_name = t) THEN
@@ -86,13 +199,9 @@ BEGIN
         END IF;
         EXECUTE format('DROP TABLE IF EXISTS callaudit_rebuild.%I', t);
         EXECUTE format('CREATE TABLE callaudit_rebuild.%I (LIKE public.%I INCLUDING ALL)', t, t);
-        FOR g IN
-            SELECT a.privilege_type AS privilege, CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END AS grantee
-            FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a LEFT JOIN pg_roles r ON r.oid = a.grantee
-            WHERE c.oid = format('public.%I', t)::regclass AND a.grantee <> c.relowner
-        LOOP
-            EXECUTE format('GRANT %s ON callaudit_rebuild.%I TO %s', g.privilege, t, g.grantee);
-        END LOOP;
+        -- What the live tables grant, and nothing copied from them: a fixed set.
+        EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON callaudit_rebuild.%I TO callaudit_writer', t);
+        EXECUTE format('GRANT SELECT ON callaudit_rebuild.%I TO callaudit_reader', t);
     END LOOP;
 END
 $$;
@@ -135,6 +244,38 @@ ALTER TABLE dead_letters
 COMMENT ON COLUMN dead_letters.kafka_timestamp IS 'kafka_timestamp_raw read as milliseconds since the epoch, when that is a time PostgreSQL can hold';
 COMMENT ON COLUMN dead_letters.kafka_timestamp_raw IS 'the message timestamp exactly as Kafka gave it: any 64-bit value a producer set';
 
+-- What a dead letter says never changes. The service may settle one (status,
+-- replayed_*, last_replay_error), re-wrap its key in a KEK rotation, and
+-- shred it on an erasure (sealed payload and key to NULL, erased_at set);
+-- nothing else, and nothing shredded comes back.
+REVOKE UPDATE, DELETE, TRUNCATE ON dead_letters FROM callaudit_writer;
+GRANT UPDATE (status, replayed_at, replayed_position, last_replay_error, sealed, wrapped_key, kek_id, erased_at)
+    ON dead_letters TO callaudit_writer;
+
+CREATE FUNCTION callaudit_guard_dead_letter() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF (OLD.kafka_topic, OLD.kafka_partition, OLD.kafka_offset, OLD.kafka_timestamp, OLD.kafka_timestamp_raw, OLD.kafka_timestamp_type,
+        OLD.received_at, OLD.reason, OLD.detail, OLD.message_key, OLD.headers::text, OLD.message_value)
+       IS DISTINCT FROM
+       (NEW.kafka_topic, NEW.kafka_partition, NEW.kafka_offset, NEW.kafka_timestamp, NEW.kafka_timestamp_raw, NEW.kafka_timestamp_type,
+        NEW.received_at, NEW.reason, NEW.detail, NEW.message_key, NEW.headers::text, NEW.message_value)
+       OR (NEW.sealed IS DISTINCT FROM OLD.sealed AND NEW.sealed IS NOT NULL)
+       OR (OLD.wrapped_key IS NULL AND NEW.wrapped_key IS NOT NULL)
+       OR (OLD.erased_at IS NOT NULL AND NEW.erased_at IS DISTINCT FROM OLD.erased_at)
+       OR (OLD.status = 'replayed' AND NEW.status <> 'replayed')
+    THEN
+        RAISE EXCEPTION 'dead letter %: what it says never changes; it can be settled, re-wrapped or shredded only', OLD.id
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER dead_letters_guard BEFORE UPDATE ON dead_letters FOR EACH ROW EXECUTE FUNCTION callaudit_guard_dead_letter();
+CREATE TRIGGER dead_letters_no_delete BEFORE DELETE ON dead_letters FOR EACH ROW EXECUTE FUNCTION callaudit_reject_change();
+CREATE TRIGGER dead_letters_no_truncate BEFORE TRUNCATE ON dead_letters FOR EACH STATEMENT EXECUTE FUNCTION callaudit_reject_change();
+
 -- 3. Shared identifiers --------------------------------------------------------
 
 -- An identifier may now be linked to several persons; it names one only while
@@ -151,9 +292,6 @@ GRANT SELECT, INSERT, DELETE ON shared_identifiers TO callaudit_writer;
 
 -- Bumped whenever an identifier becomes shared: writers forget what they cached, as after an erasure.
 ALTER TABLE vault_epoch ADD COLUMN relinks bigint NOT NULL DEFAULT 0;
-
--- A request belongs to the source that opened it first; the compliance facts now say which.
-UPDATE projection_checkpoints SET rebuild_requested = true WHERE projection = 'compliance';
 
 -- 4. Erasure against linking ---------------------------------------------------
 

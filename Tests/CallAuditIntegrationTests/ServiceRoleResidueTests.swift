@@ -3,10 +3,11 @@ import Foundation
 import Testing
 
 extension DatabaseTests {
-/// Defects found in review of "Hold every promise against an adversary":
-/// what whoever holds the service credential keeps. Each test fails while the defect stands.
-@Suite("Review: the service credential (known defects)")
-struct ReviewServiceRoleDefectTests {
+/// What whoever held the service credential before release 9 keeps, and what
+/// it can change in a dead letter (both found by an attacker's review, and
+/// failing before they were fixed).
+@Suite("The service credential keeps nothing")
+struct ServiceRoleResidueTests {
     /// Before migration 9 the service's group role owned the projection
     /// tables: it could grant itself TRIGGER on them, grant them to PUBLIC,
     /// and attach a column default that runs as whoever inserts. Migration 9
@@ -17,7 +18,7 @@ struct ReviewServiceRoleDefectTests {
     /// calling a pg_temp function, and a superuser's INSERT ran it (ALTER ROLE
     /// … SUPERUSER); the default copied pg_authid's password hashes into a
     /// column the service reads.
-    @Test("REVIEW DEFECT: what a writer attached to its projection tables before migration 9 does not survive migrate")
+    @Test("what a writer attached to its projection tables before migration 9 (grants, a column with a default) does not survive migrate")
     func preNineResidueIsCleared() throws {
         let database = try TestDatabase.create(throughVersion: 8)
         let admin = try PostgresConnection(conninfo: TestDatabase.adminURL)
@@ -55,7 +56,7 @@ struct ReviewServiceRoleDefectTests {
     /// database itself", and the service credential "cannot update … any of
     /// them". dead_letters has no trigger and the writer holds UPDATE on every
     /// column: the holder can rewrite a letter's reason, detail and bytes.
-    @Test("REVIEW DEFECT: the service role cannot rewrite what a dead letter says")
+    @Test("the service role cannot rewrite what a dead letter says, delete it, or bring back a shredded one")
     func deadLetterContentIsAppendOnly() throws {
         let database = try TestDatabase.create()
         defer { database.drop() }
@@ -68,6 +69,16 @@ struct ReviewServiceRoleDefectTests {
         let rewritten = LeastPrivilegeTests.accepted(
             ["UPDATE dead_letters SET reason = 'schema_violation', detail = 'rewritten', message_value = '\\x7d'::bytea"], on: service)
         #expect(rewritten.isEmpty, "the service rewrote a dead letter")
+        #expect(LeastPrivilegeTests.accepted(["DELETE FROM dead_letters", "TRUNCATE dead_letters"], on: service).isEmpty)
+        // What it may do: settle and shred; and nothing shredded or settled goes back.
+        let allowed = LeastPrivilegeTests.accepted(
+            ["UPDATE dead_letters SET status = 'replayed', replayed_at = now(), last_replay_error = NULL; UPDATE dead_letters SET sealed = NULL, wrapped_key = NULL, kek_id = NULL, erased_at = now()"],
+            on: service)
+        #expect(allowed.count == 1)
+        try service.execute("UPDATE dead_letters SET status = 'replayed', replayed_at = now(); UPDATE dead_letters SET wrapped_key = NULL, erased_at = now()")
+        let undone = LeastPrivilegeTests.accepted(
+            ["UPDATE dead_letters SET status = 'open'", "UPDATE dead_letters SET wrapped_key = '\\x01'::bytea", "UPDATE dead_letters SET erased_at = NULL"], on: service)
+        #expect(undone.isEmpty, "\(undone)")
     }
 }
 }

@@ -1,10 +1,10 @@
 @testable import CallAuditDomain
 import Testing
 
-/// Defects found in review of "Hold every promise against an adversary".
-/// Each test states the promise and fails while the defect stands.
-@Suite("Review: a producer's reach (known defects)")
-struct ReviewDefectTests {
+/// What a producer cannot name: CallAudit's own source, and NUL anywhere
+/// (both found by an attacker's review, and failing before they were fixed).
+@Suite("A producer's reach")
+struct ProducerReachTests {
     let decoder = EventDecoder()
 
     func decode(_ event: JSONValue) -> Result<DecodedEvent, Rejection> {
@@ -16,7 +16,7 @@ struct ReviewDefectTests {
     /// store gives its `integrity.event_conflict` records, so pre-publishing
     /// them makes every later conflict's evidence event (and its EVENT_CONFLICT
     /// finding) land on the squatter's event instead.
-    @Test("REVIEW DEFECT: a producer cannot publish under CallAudit's own source")
+    @Test("a producer cannot publish under CallAudit's own source, so cannot take the ids of its records")
     func producerCannotUseCallAuditsSource() {
         let event = ContractCorpus.with(
             ContractCorpus.with(ContractCorpus.event("call.ended", data: ["call_id": "c1"]), "source", .string(OwnEventType.source)),
@@ -32,7 +32,7 @@ struct ReviewDefectTests {
     /// NUL in one element is malformed (22P02). A NUL in a party id or an
     /// actor id is accepted at ingest and then quarantines the projection
     /// stream of the call or recording it names: that call's findings stop.
-    @Test("REVIEW DEFECT: NUL is refused in every string a projection stores, not only in ids and stream keys",
+    @Test("NUL is refused in every string a projection stores, not only in ids and stream keys",
           arguments: [
               ("call.started", ContractCorpus.with(ContractCorpus.validData(.callStarted), "parties", [
                   ["party_id": "p\u{0}x", "role": "third_party", "subject": ["customer_id": "z"]],
