@@ -12,21 +12,10 @@ package struct HorizonHolder: Sendable, Equatable {
     package var age: Duration
 
     /// The oldest transaction with an id, sessions and prepared transactions alike;
-    /// nil when none is open. Other roles' sessions show only with `pg_read_all_stats`.
+    /// nil when none is open. Read through the owner's `callaudit_horizon_holder()`,
+    /// which sees every session and shows none of their statements.
     package static func oldest(on connection: PostgresConnection) throws -> HorizonHolder? {
-        let row = try connection.query(
-            """
-            SELECT pid, application, state, database, age_seconds FROM (
-                SELECT pid::text, coalesce(application_name, '') AS application, coalesce(state, '') AS state,
-                       coalesce(datname, '') AS database,
-                       extract(epoch FROM now() - xact_start)::bigint AS age_seconds, age(backend_xid) AS xid_age
-                FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid()
-                UNION ALL
-                SELECT NULL, '', 'prepared ' || gid, database, extract(epoch FROM now() - prepared)::bigint, age(transaction)
-                FROM pg_prepared_xacts
-            ) open ORDER BY xid_age DESC LIMIT 1
-            """
-        ).rows.first
+        let row = try connection.query("SELECT pid::text, application, state, database, age_seconds FROM callaudit_horizon_holder()").rows.first
         guard let row else { return nil }
         return HorizonHolder(
             pid: row[0].flatMap { Int32($0) }, application: row[1]!, state: row[2]!, database: row[3]!,

@@ -207,6 +207,7 @@ package final class SubjectVault: Sendable {
     private func add(_ rows: [[String?]], to linking: inout PersonLinking) throws {
         var holders: [[UInt8]: Set<String>] = [:]
         var shared: Set<[UInt8]> = []
+        var strong: [(ref: String, kind: String, index: [UInt8])] = []
         for row in rows where row[3] != nil {
             let index = [UInt8](hexString: row[4]!)!
             switch row[3]! {
@@ -220,9 +221,11 @@ package final class SubjectVault: Sendable {
             case "shared":
                 shared.insert(index)
             default:
-                linking.persons[row[5]!]?.strong[row[6]!] = index
+                strong.append((row[5]!, row[6]!, index))
             }
         }
+        // After every person: the rows come in no promised order.
+        for (ref, kind, index) in strong { linking.persons[ref]?.strong[kind] = index }
         for (index, refs) in holders {
             linking.entries[index] = shared.contains(index) || refs.count > 1 ? .shared(refs) : .person(refs.first!)
         }

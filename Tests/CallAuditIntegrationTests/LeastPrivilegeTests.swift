@@ -96,6 +96,14 @@ struct LeastPrivilegeTests {
              "SELECT callaudit_rebuild_prepare('{findings,finding_changes}'); SELECT callaudit_rebuild_swap('{findings}', '{finding_changes}')"],
             on: service)
         #expect(written.count == 2, "\(written)")
+
+        // It sees who holds the horizon back, not what anyone else is running.
+        let other = try database.owner()
+        try other.execute("BEGIN; SELECT pg_current_xact_id(); SELECT 'a DBA''s statement'")
+        defer { _ = try? other.execute("ROLLBACK") }
+        let seen = try service.query("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%DBA%' AND pid <> pg_backend_pid()").scalar
+        #expect(seen == "0", "the service read another session's statement")
+        #expect(try HorizonHolder.oldest(on: service)?.pid == other.backendPID, "the holder is named all the same")
     }
 
     @Test("functions a service role planted before migration 9 never run: migrate and serve refuse, naming them, until they are gone")
@@ -157,6 +165,14 @@ struct LeastPrivilegeTests {
             kafka: kafka, database: database, extra: ["--database-url", database.ownerURL.replacingOccurrences(of: "postgres@", with: "\(deputy)@")])
         #expect(asDeputy.ended(within: 15))
         #expect(asDeputy.status != 0 && asDeputy.standardError.contains("the owner of the event tables"), "\(asDeputy.standardError)")
+
+        let creator = "creator_\(UInt32.random(in: 0...UInt32.max))"
+        try admin.execute("CREATE ROLE \(creator) LOGIN CREATEROLE IN ROLE callaudit_writer")
+        defer { _ = try? admin.execute("DROP ROLE \(creator)") }
+        let asCreator = try ServeProcess(
+            kafka: kafka, database: database, extra: ["--database-url", database.ownerURL.replacingOccurrences(of: "postgres@", with: "\(creator)@")])
+        #expect(asCreator.ended(within: 15))
+        #expect(asCreator.status != 0 && asCreator.standardError.contains("allowed to create roles"), "\(asCreator.standardError)")
 
         for (asOwner, role, privileged) in [(true, "postgres", true), (false, "callaudit_service", false)] {
             let api = try RunningAPI(asOwner: asOwner)

@@ -236,6 +236,31 @@ GRANT EXECUTE ON FUNCTION callaudit_rebuild_prepare(text[]), callaudit_rebuild_s
 
 ALTER FUNCTION callaudit_reject_change() SET search_path = pg_catalog, pg_temp;
 
+-- Who holds the projections' horizon back, without what they are running:
+-- the service no longer reads every session's statements (pg_read_all_stats
+-- showed it a DBA's ALTER ROLE … PASSWORD), only this.
+CREATE FUNCTION callaudit_horizon_holder()
+RETURNS TABLE (pid integer, application text, state text, database text, age_seconds bigint)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT o.pid, o.application, o.state, o.database, o.age_seconds FROM (
+        SELECT a.pid, coalesce(a.application_name, ''), coalesce(a.state, ''), coalesce(a.datname, ''::name)::text,
+               extract(epoch FROM now() - a.xact_start)::bigint, age(a.backend_xid)
+        FROM pg_stat_activity a WHERE a.backend_xid IS NOT NULL AND a.pid <> pg_backend_pid()
+        UNION ALL
+        SELECT NULL, '', 'prepared ' || p.gid, p.database::text, extract(epoch FROM now() - p.prepared)::bigint, age(p.transaction)
+        FROM pg_prepared_xacts p
+    ) o (pid, application, state, database, age_seconds, xid_age) ORDER BY o.xid_age DESC LIMIT 1
+$$;
+REVOKE ALL ON FUNCTION callaudit_horizon_holder() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION callaudit_horizon_holder() TO callaudit_writer, callaudit_reader;
+DO $$
+BEGIN
+    REVOKE pg_read_all_stats FROM callaudit_writer, callaudit_reader;
+EXCEPTION WHEN insufficient_privilege THEN
+    RAISE NOTICE 'pg_read_all_stats could not be revoked from callaudit_writer and callaudit_reader: revoke it as a superuser';
+END
+$$;
+
 -- 2. Kafka timestamps as they were -------------------------------------------
 
 ALTER TABLE dead_letters
