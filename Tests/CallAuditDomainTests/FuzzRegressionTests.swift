@@ -25,7 +25,8 @@ struct FuzzRegressionTests {
         // Not ECMAScript's form: a trailing zero; an exponent below 1e21.
         #expect(throws: PropertyViolation.self) { try JSONProperties.checkNumberText("1.50", 1.5) }
         #expect(throws: PropertyViolation.self) { try JSONProperties.checkNumberText("1e+21", 1e20) }
-        #expect(ReferenceJSONGrammar.deepestValue(in: Array(#"{"a":[1,{"b":2}]}"#.utf8)) == 2)
+        // The object is at depth 0, the array 1, the inner object 2, its 2 at depth 3.
+        #expect(ReferenceJSONGrammar.deepestValue(in: Array(#"{"a":[1,{"b":2}]}"#.utf8)) == 3)
         #expect(ReferenceJSONGrammar.deepestValue(in: Array(#"{"a":01}"#.utf8)) == nil)
         #expect(ReferenceRFC3339.microseconds("1970-01-01T00:00:01.5+00:01") == -58_500_000)
         let framed = EventDecoderProperties.message(fromFuzzInput: Array("H\nce_id: e1\nce_x\n\n{}".utf8))

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+import CallAuditDomain
 @testable import CallAuditVault
 
 /// Every input that ever made the `identifier` fuzz target fail (FuzzTesting/FailCases/identifier/) and
