@@ -29,6 +29,17 @@ struct FuzzRegressionTests {
         #expect(ReferenceJSONGrammar.deepestValue(in: Array(#"{"a":[1,{"b":2}]}"#.utf8)) == 3)
         #expect(ReferenceJSONGrammar.deepestValue(in: Array(#"{"a":01}"#.utf8)) == nil)
         #expect(ReferenceRFC3339.microseconds("1970-01-01T00:00:01.5+00:01") == -58_500_000)
+        // A detail that quoted a value, as a careless message would, breaks the decoder's property; a path does not.
+        let message = IncomingMessage(value: Array(#"{"data":{"subject":{"phone":"+1 415 555 0100","name":"Jane Doe"}}}"#.utf8))
+        #expect(throws: PropertyViolation.self) {
+            try EventDecoderProperties.checkNamesNoValues(Rejection(.schemaViolation, "data.subject.phone: '+1 415 555 0100' is not E.164"), of: message)
+        }
+        #expect(throws: PropertyViolation.self) {
+            try EventDecoderProperties.checkNamesNoValues(Rejection(.schemaViolation, "data.subject: Jane Doe must be an object"), of: message)
+        }
+        #expect(throws: Never.self) {
+            try EventDecoderProperties.checkNamesNoValues(Rejection(.schemaViolation, "data.subject.phone: must be an E.164 number (+ and up to 15 digits)"), of: message)
+        }
         let framed = EventDecoderProperties.message(fromFuzzInput: Array("H\nce_id: e1\nce_x\n\n{}".utf8))
         #expect(framed.headers.map(\.key) == ["ce_id", "ce_x"] && framed.header("ce_id") == Array("e1".utf8) && framed.value == Array("{}".utf8))
     }

@@ -110,7 +110,7 @@ package enum EventDecoderProperties {
     /// The detail is built from the decoder's own words, the contract's names,
     /// the message's header names and small numbers, and repeats no value the
     /// message carries (JSON strings, header values).
-    private static func checkNamesNoValues(_ rejection: Rejection, of message: IncomingMessage) throws(PropertyViolation) {
+    static func checkNamesNoValues(_ rejection: Rejection, of message: IncomingMessage) throws(PropertyViolation) {
         let detail = rejection.detail
         // Header names are names, not values: a detail may quote them ("header ce_id appears more than once").
         let names = message.headers.flatMap { [$0.key, $0.key.lowercased()] }
@@ -221,10 +221,12 @@ package enum EventDecoderProperties {
             word.indices.flatMap { start in word[start...].indices.map { end in word[start...end] } }
         })
 
-        /// A value the decoder's own words account for (it may then appear in a detail as one of them).
+        /// A value the decoder's own words account for (it may then appear in a detail as one of them):
+        /// its words are pieces of vocabulary words, and it has fewer than 7 digits in all, so a phone
+        /// number stays a value however it is spaced ("+1 415 555 0100").
         static func covers(_ value: String) -> Bool {
             EventDecoderProperties.words(in: value).allSatisfy { pieces.contains(Substring($0)) }
-                && !digitRuns(in: value).contains { $0.count > 6 }
+                && value.utf8.filter { (0x30...0x39).contains($0) }.count < 7
         }
 
         private static func collect(_ shape: Shape, into names: inout [String]) {
