@@ -198,3 +198,18 @@ let package = Package(
         ),
     ]
 )
+
+// Fuzz targets (FuzzTesting/, run by ./ops/fuzz and docs/fuzzing.md): libFuzzer executables built with
+// `-sanitize=fuzzer,address`. Declared only when CALLAUDIT_FUZZ=1, so a normal `swift build` or `swift test`
+// never builds or links them; they live in this package so they can call the modules' `package` API.
+if Context.environment["CALLAUDIT_FUZZ"] == "1" {
+    package.targets.append(.target(name: "FuzzDriver", dependencies: ["CallAuditDomain"], path: "FuzzTesting/Sources/FuzzDriver"))
+    let fuzzTargets: [(name: String, module: Target.Dependency)] = [
+        ("FuzzJSON", "CallAuditDomain"), ("FuzzCanonicalJSON", "CallAuditDomain"), ("FuzzEventDecoder", "CallAuditDomain"),
+        ("FuzzTimestamp", "CallAuditDomain"), ("FuzzIdentifier", "CallAuditVault"),
+    ]
+    for target in fuzzTargets {
+        package.targets.append(
+            .executableTarget(name: target.name, dependencies: [target.module, "FuzzDriver"], path: "FuzzTesting/Sources/\(target.name)"))
+    }
+}
