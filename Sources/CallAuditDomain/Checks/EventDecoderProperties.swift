@@ -204,7 +204,9 @@ package enum EventDecoderProperties {
             it item itself least limit literal longer lowercase mail member message more must name needs nesting non not \
             null number object of offset once one optionally or out past pattern producers publish range required string \
             subdivision surrogate than the to true type types unescaped unexpected unpaired unterminated up value with \
-            written JSON RFC UTF ISO CallAudit alpha US CA A E F Z u
+            written JSON RFC UTF ISO CallAudit alpha US CA A E F Z u \
+            personal outside identifiers names belong where they are sealed reserved writes begin dsr its own way \
+            contains NUL unprintable long key headers urn callaudit s ce so under
             """
 
         static let words: Set<String> = {
@@ -239,7 +241,8 @@ package enum EventDecoderProperties {
                     names.append(field.name)
                     collect(field.shape, into: &names)
                 }
-            case .nonEmptyString, .text, .string, .boolean, .integer, .number: break
+                names += object.reserved
+            case .nonEmptyString, .identifier, .text, .string, .boolean, .integer, .number: break
             }
         }
     }
