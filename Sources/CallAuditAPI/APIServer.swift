@@ -34,7 +34,7 @@ package enum APIServer {
         let router = Router(context: APIContext.self)
         router.add(middleware: HTTPMetrics())
         router.add(middleware: ProblemMiddleware())
-        router.add(middleware: Authentication(pool: pool, cache: TokenCache(), failures: failures))
+        router.add(middleware: Authentication(lookups: TokenLookups(pool: pool), cache: TokenCache(), failures: failures))
         router.add(middleware: RateLimit(buckets: TokenBuckets(rate: configuration.rateLimit, burst: configuration.rateBurst)))
         SystemRoutes(reports: reports).register(on: router)
         OperationsRoutes(pool: pool, operations: operations, keyDirectory: configuration.keyDirectory).register(on: router)

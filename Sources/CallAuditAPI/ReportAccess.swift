@@ -76,7 +76,7 @@ package final class ReportAccess: Sendable {
     /// on one pooled session (the findings are read on it too, not on a
     /// second connection of their own), one generation at a time (`generations`).
     func generate(from: Timestamp, to: Timestamp, for caller: Caller) async throws -> StoredReport {
-        try await generations.run(for: caller.name) {
+        try await generations.run(for: caller.token) {
             let key = try KeyRing.open(keyDirectory).current
             let (policy, timeZone) = (self.policy, self.timeZone)
             return try await pool.withConnection { connection in
@@ -142,7 +142,8 @@ package final class ReportCache: Sendable {
 }
 
 /// On-demand report generation: one at a time for the whole instance, at
-/// most `waiting` more queued behind it, and never two from the same token.
+/// most `waiting` more queued behind it, and never two from the same token
+/// (the token itself, `TokenID`: not its name).
 /// A token that already has one running or queued gets 429; a full queue
 /// gets 503; both with `Retry-After` estimated from how long generations
 /// have been taking.
@@ -151,7 +152,7 @@ package final class GenerationQueue: Sendable {
     private struct State {
         var running = false
         var waiters: [CheckedContinuation<Admission, Never>] = []
-        var tokens: Set<String> = []
+        var tokens: Set<TokenID> = []
         /// Seconds the last generations took, smoothed.
         var seconds = 5.0
     }
@@ -160,14 +161,14 @@ package final class GenerationQueue: Sendable {
 
     package init(waiting: Int) { self.waiting = max(waiting, 0) }
 
-    package func run<T: Sendable>(for token: String, _ body: () async throws -> T) async throws -> T {
+    package func run<T: Sendable>(for token: TokenID, _ body: () async throws -> T) async throws -> T {
         try await enter(token)
         let started = ContinuousClock.now
         defer { leave(token, took: started.duration(to: .now)) }
         return try await body()
     }
 
-    private func enter(_ token: String) async throws {
+    private func enter(_ token: TokenID) async throws {
         // Decided and, when queued, parked under one lock, so a release cannot slip in between.
         let admission: Admission = await withCheckedContinuation { (parked: CheckedContinuation<Admission, Never>) in
             state.withLock { state in
@@ -200,7 +201,7 @@ package final class GenerationQueue: Sendable {
         }
     }
 
-    private func leave(_ token: String, took: Duration) {
+    private func leave(_ token: TokenID, took: Duration) {
         let next: CheckedContinuation<Admission, Never>? = state.withLock { state in
             state.tokens.remove(token)
             state.seconds = state.seconds * 0.7 + took.inSeconds * 0.3

@@ -40,40 +40,22 @@ package enum InclusionProofs {
         return ["proofs": .array(proofs), "seals": .object(sealMembers), "unsealed": .array(unsealed.map { .string($0) })]
     }
 
-    /// Most distinct sources for which events are looked up through the (source, event_id) index.
-    static let indexedSources = 1_000
-
-    /// Rows (event_id, transaction id, position) of the events with these ids, in log order.
+    /// The events with these ids, in log order: (event_id, transaction id, position).
     ///
-    /// Ids are unique per source, and indexed only with it: with few sources
-    /// (the usual case: one per producing system) each (source, id) pair is an
-    /// index probe, so a page of proofs costs milliseconds whatever the log's
-    /// size; the distinct sources themselves come from the same index, one
-    /// probe each. With more sources than `indexedSources` the log is read once.
+    /// Findings cite events by id alone (ids are unique per source, so an id
+    /// may name an event of each of several sources: each is proven). The
+    /// hash index on `events (event_id)` (migration 0010) makes each id one
+    /// probe, so a page of proofs costs milliseconds whatever the log's size
+    /// and however many sources producers have written. Ordered by the xid8
+    /// `e.transaction_id`, not the selected text, which would put "10" before "9".
+    package static let locateSQL = """
+        SELECT e.event_id, e.transaction_id::text, e.position FROM events e
+        WHERE e.event_id = ANY($1::text[])
+        ORDER BY e.transaction_id, e.position
+        """
+
     private static func locate(_ wanted: [String], on connection: PostgresConnection) throws -> PostgresRows {
-        let sources = try connection.query(
-            """
-            WITH RECURSIVE s(source, n) AS (
-                (SELECT source, 1 FROM events ORDER BY source LIMIT 1)
-                UNION ALL
-                SELECT (SELECT e.source FROM events e WHERE e.source > s.source ORDER BY e.source LIMIT 1), s.n + 1
-                FROM s WHERE s.source IS NOT NULL AND s.n <= $1::int
-            )
-            SELECT source FROM s WHERE source IS NOT NULL
-            """, [.int(indexedSources)]
-        ).compactMap { $0[0] }
-        guard sources.count <= indexedSources else {
-            return try connection.query(
-                "SELECT event_id, transaction_id::text, position FROM events WHERE event_id = ANY($1::text[]) ORDER BY transaction_id, position",
-                [.text(postgresArrayLiteral(wanted))])
-        }
-        return try connection.query(
-            """
-            SELECT e.event_id, e.transaction_id::text, e.position
-            FROM unnest($1::text[]) AS s(source)
-            JOIN events e ON e.source = s.source COLLATE "C" AND e.event_id = ANY($2::text[])
-            ORDER BY e.transaction_id, e.position
-            """, [.text(postgresArrayLiteral(sources)), .text(postgresArrayLiteral(wanted))])
+        try connection.query(locateSQL, [.text(postgresArrayLiteral(wanted))])
     }
 
     private static func cachedSeal(

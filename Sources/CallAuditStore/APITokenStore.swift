@@ -53,6 +53,23 @@ package struct APITokenStore {
         return (row[0]!, APIRole(rawValue: row[1]!)!)
     }
 
+    /// The live tokens among these SHA-256 hashes, in one query: each is an
+    /// index probe, so a round of many costs about what one does.
+    package func authenticate(hashes: [[UInt8]]) throws -> [[UInt8]: (name: String, role: APIRole)] {
+        guard !hashes.isEmpty else { return [:] }
+        var found: [[UInt8]: (name: String, role: APIRole)] = [:]
+        for row in try connection.query(
+            """
+            SELECT w.hash, t.name, t.role FROM unnest($1::text[]) AS w(hash)
+            JOIN api_tokens t ON t.token_hash = decode(w.hash, 'hex') AND t.revoked_at IS NULL
+            """, [.text(postgresArrayLiteral(hashes.map(\.hexString)))])
+        {
+            guard let hash = row[0].flatMap([UInt8].init(hexString:)), let role = APIRole(rawValue: row[2]!) else { continue }
+            found[hash] = (row[1]!, role)
+        }
+        return found
+    }
+
     package static func hash(_ secret: String) -> [UInt8] { Array(SHA256.hash(data: Array(secret.utf8))) }
 }
 

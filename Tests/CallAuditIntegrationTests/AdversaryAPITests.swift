@@ -3,9 +3,14 @@ import CallAuditSigning
 import CallAuditStore
 import Foundation
 import NIOCore
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
 import Testing
 
 @testable import CallAuditAPI
+@testable import CallAuditIntegrity
 @testable import CallAuditReports
 @testable import CallAuditRequests
 
@@ -13,11 +18,12 @@ import Testing
 @Suite("The API's bounded tables: token cache, failed authentications, report cache, generation queue")
 struct APIBoundsTests {
     private static func hash(_ n: Int) -> [UInt8] { APITokenStore.hash("ca_\(n)") }
+    private static func caller(_ name: String, _ role: APIRole, token n: Int) -> Caller { Caller(name: name, role: role, token: TokenID(sha256: hash(n))) }
 
     @Test("20,000 unknown tokens neither evict a valid one nor grow the cache past its bound")
     func unknownTokensCannotFlushValidOnes() {
         let cache = TokenCache(lifetime: .seconds(60), maxInvalid: 1_024)
-        let auditor = Caller(name: "auditor-1", role: .auditor)
+        let auditor = Self.caller("auditor-1", .auditor, token: -1)
         cache.store(Self.hash(-1), auditor)
         for n in 0..<20_000 { cache.store(Self.hash(n), nil) }
         #expect(cache.lookup(Self.hash(-1)) == .valid(auditor), "the valid token is still answered without a lookup")
@@ -29,7 +35,7 @@ struct APIBoundsTests {
     func staleValidTokens() {
         let start = ContinuousClock.now
         let cache = TokenCache(lifetime: .seconds(2))
-        let ops = Caller(name: "ops-1", role: .ops)
+        let ops = Self.caller("ops-1", .ops, token: 1)
         cache.store(Self.hash(1), ops, now: start)
         #expect(cache.lookup(Self.hash(1), now: start + .seconds(1)) == .valid(ops))
         #expect(cache.lookup(Self.hash(1), now: start + .seconds(3)) == .unknown(wasValid: true))
@@ -43,7 +49,7 @@ struct APIBoundsTests {
     @Test("an address gets its burst of failures, then waits; other addresses are not affected; the allowance refills")
     func failuresPerAddress() {
         let start = ContinuousClock.now
-        let failures = FailedAuthentications(perMinute: 6, burst: 10, now: start)
+        let failures = FailedAuthentications(perMinute: 6, burst: 10)
         let (guesser, neighbour) = (ClientAddress("192.0.2.1"), ClientAddress("192.0.2.2"))
         for _ in 0..<10 { #expect(failures.take(guesser, now: start) == nil) }
         let wait = failures.take(guesser, now: start)
@@ -55,22 +61,56 @@ struct APIBoundsTests {
         #expect(failures.take(guesser, now: start + .seconds(10)) == nil, "a token that proved valid gives its failure back")
     }
 
-    @Test("many addresses together cannot exceed ten times one address's allowance")
+    @Test("failures from a thousand other addresses take nothing from one address's allowance: nothing is shared")
     func failuresAcrossAddresses() {
         let start = ContinuousClock.now
-        let failures = FailedAuthentications(perMinute: 6, burst: 10, now: start)
-        var admitted = 0
+        let failures = FailedAuthentications(perMinute: 6, burst: 10)
         for n in 0..<1_000 {
-            let client = ClientAddress("198.51.100.\(n % 250)-\(n)")
-            if failures.take(client, now: start) == nil { admitted += 1 }
+            for _ in 0..<10 { #expect(failures.take(ClientAddress("198.51.100.\(n % 250)-\(n)"), now: start) == nil) }
         }
-        #expect(admitted == 100)
+        for _ in 0..<10 { #expect(failures.take(ClientAddress("203.0.113.9"), now: start) == nil, "its whole burst") }
+        #expect(failures.take(ClientAddress("203.0.113.9"), now: start) != nil, "and then its own throttle")
+    }
+
+    @Test("token lookups run in rounds on one session: a thousand at once are all answered, never refused, never two queries at a time")
+    func tokenLookupsAreBatched() async throws {
+        let valid = Set((0..<1_000).filter { $0 % 100 == 0 }.map { Self.hash($0) })
+        let probe = LookupProbe()
+        let lookups = TokenLookups(batch: 256) { hashes in
+            probe.enter(hashes.count)
+            defer { probe.leave() }
+            try await Task.sleep(for: .milliseconds(5))
+            return Dictionary(uniqueKeysWithValues: hashes.filter(valid.contains).map { ($0, Caller(name: "t", role: .auditor, token: TokenID(sha256: $0))) })
+        }
+        let found = try await withThrowingTaskGroup(of: (Int, Caller?).self) { group in
+            for n in 0..<1_000 { group.addTask { (n, try await lookups.find(Self.hash(n))) } }
+            return try await group.reduce(into: [Int: Caller?]()) { $0[$1.0] = $1.1 }
+        }
+        #expect(found.count == 1_000, "every lookup answered")
+        #expect(found.filter { $0.value != nil }.keys.sorted() == (0..<1_000).filter { $0 % 100 == 0 }, "the valid ones found, the others unknown")
+        let seen = probe.seen
+        #expect(seen.concurrency == 1, "one query at a time")
+        #expect(seen.largest <= 256 && seen.rounds <= 12, "in rounds of at most 256: \(seen)")
+        #expect(lookups.waiting == 0)
+    }
+
+    @Test("a failed round fails only its own lookups; the next round asks again")
+    func tokenLookupFailureIsPerRound() async throws {
+        let calls = LookupProbe()
+        let lookups = TokenLookups { hashes in
+            calls.enter(hashes.count)
+            defer { calls.leave() }
+            if calls.seen.rounds == 1 { throw TestFailure("PostgreSQL is away") }
+            return [:]
+        }
+        await #expect(throws: TestFailure.self) { try await lookups.find(Self.hash(1)) }
+        #expect(try await lookups.find(Self.hash(1)) == nil)
     }
 
     @Test("the table of addresses stays bounded, dropping the least recent failure first")
     func failureTableBounded() {
         let start = ContinuousClock.now
-        let failures = FailedAuthentications(perMinute: 6, burst: 1_000, maxClients: 100, now: start)
+        let failures = FailedAuthentications(perMinute: 6, burst: 1_000, maxClients: 100)
         for n in 0..<1_000 { failures.record(ClientAddress("addr-\(n)"), now: start + .milliseconds(n)) }
         #expect(failures.clientCount <= 100)
     }
@@ -83,6 +123,16 @@ struct APIBoundsTests {
         #expect(a == b && a != c)
         #expect(a.description == "2001:0db8:0001:0002::/64")
         #expect(ClientAddress(try SocketAddress(ipAddress: "203.0.113.7", port: 1)).description == "203.0.113.7")
+    }
+
+    @Test("a dual-stack socket's IPv4-mapped peers (::ffff:a.b.c.d) count as their IPv4 addresses, not as one /64")
+    func ipv4MappedPeers() throws {
+        let mapped = ClientAddress(try SocketAddress(ipAddress: "::ffff:127.0.0.2", port: 1))
+        #expect(mapped.description == "127.0.0.2")
+        #expect(mapped == ClientAddress(try SocketAddress(ipAddress: "127.0.0.2", port: 9)), "the same host on either socket")
+        #expect(mapped != ClientAddress(try SocketAddress(ipAddress: "::ffff:127.0.0.3", port: 1)))
+        #expect(ClientAddress(try SocketAddress(ipAddress: "::ffff:203.0.113.7", port: 1)).description == "203.0.113.7")
+        #expect(ClientAddress(try SocketAddress(ipAddress: "::1", port: 1)).description == "0000:0000:0000:0000::/64", "other IPv6 peers stay per /64")
     }
 
     @Test("zero failures a minute turns the throttle off")
@@ -119,23 +169,63 @@ struct APIBoundsTests {
     @Test("generation runs one at a time: a token's second request gets 429, a full queue 503, both with Retry-After; the queue drains in order")
     func generationQueue() async throws {
         let queue = GenerationQueue(waiting: 1)
+        let (auditor1, admin1, auditor2) = (TokenID(sha256: Self.hash(1)), TokenID(sha256: Self.hash(2)), TokenID(sha256: Self.hash(3)))
         let (gate, release) = AsyncStream<Void>.makeStream()
-        let first = Task { try await queue.run(for: "auditor-1") { for await _ in gate { break }; return 1 } }
-        while await !(queue.load.running) { await Task.yield() }
-        let second = Task { try await queue.run(for: "admin-1") { 2 } }
+        let first = Task { try await queue.run(for: auditor1) { for await _ in gate { break }; return 1 } }
+        while !queue.load.running { await Task.yield() }
+        let second = Task { try await queue.run(for: admin1) { 2 } }
         while queue.load.waiting < 1 { await Task.yield() }
 
-        let busy = await #expect(throws: Problem.self) { try await queue.run(for: "auditor-1") { 3 } }
+        let busy = await #expect(throws: Problem.self) { try await queue.run(for: auditor1) { 3 } }
         #expect(busy?.status == .tooManyRequests && Int(busy?.headers[.retryAfter] ?? "") ?? 0 >= 1)
-        let full = await #expect(throws: Problem.self) { try await queue.run(for: "auditor-2") { 4 } }
+        let full = await #expect(throws: Problem.self) { try await queue.run(for: auditor2) { 4 } }
         #expect(full?.status == .serviceUnavailable && Int(full?.headers[.retryAfter] ?? "") ?? 0 >= 1)
 
         release.yield()
         #expect(try await first.value == 1)
         #expect(try await second.value == 2)
         #expect(queue.load.running == false && queue.load.waiting == 0)
-        #expect(try await queue.run(for: "auditor-1") { 5 } == 5, "free again")
+        #expect(try await queue.run(for: auditor1) { 5 } == 5, "free again")
     }
+
+    @Test("per-token limits count the token, not its name: two tokens that carry one name have a generation slot and a rate bucket each")
+    func limitsCountTokensNotNames() async throws {
+        let (first, second) = (Self.caller("auditor-1", .auditor, token: 1), Self.caller("auditor-1", .auditor, token: 2))
+        let queue = GenerationQueue(waiting: 1)
+        let (gate, release) = AsyncStream<Void>.makeStream()
+        let running = Task { try await queue.run(for: first.token) { for await _ in gate { break }; return 1 } }
+        while !queue.load.running { await Task.yield() }
+        let queued = Task { try await queue.run(for: second.token) { 2 } }
+        while queue.load.waiting < 1 { await Task.yield() }
+        #expect(queue.load.waiting == 1, "the second token queued rather than refused as busy")
+        release.yield()
+        #expect(try await running.value == 1)
+        #expect(try await queued.value == 2)
+
+        let buckets = TokenBuckets(rate: 1, burst: 1)
+        let now = ContinuousClock.now
+        #expect(buckets.take(first.token, now: now) == nil)
+        #expect(buckets.take(first.token, now: now) != nil, "its burst is spent")
+        #expect(buckets.take(second.token, now: now) == nil, "the other token's is not")
+    }
+}
+
+/// What a stand-in lookup saw: queries at once (most), rounds, the largest round.
+private final class LookupProbe: Sendable {
+    private let state = Mutex((now: 0, concurrency: 0, rounds: 0, largest: 0))
+
+    func enter(_ size: Int) {
+        state.withLock { state in
+            state.now += 1
+            state.concurrency = max(state.concurrency, state.now)
+            state.rounds += 1
+            state.largest = max(state.largest, size)
+        }
+    }
+
+    func leave() { state.withLock { $0.now -= 1 } }
+
+    var seen: (concurrency: Int, rounds: Int, largest: Int) { state.withLock { ($0.concurrency, $0.rounds, $0.largest) } }
 }
 
 extension DatabaseTests {
@@ -216,6 +306,84 @@ struct AdversaryAPITests {
         #expect(metrics.contains("callaudit_http_auth_throttled_total 31"))
     }
 
+    @Test("120 failures from 12 other addresses lock out no one: a fresh valid token from another address is served; each guesser is throttled alone")
+    func failuresElsewhereLockOutNoOne() throws {
+        let api = try RunningAPI()
+        for host in 10..<22 {
+            for n in 0..<10 {
+                let reply = try rawGET(api.port, "/v1/keys", from: "127.0.0.\(host)", token: "ca_guess-\(host)-\(n)")
+                #expect(reply.status == 401, "127.0.0.\(host), failure \(n + 1) of its 10: \(reply.status)")
+            }
+        }
+        #expect(try rawGET(api.port, "/v1/keys", from: "127.0.0.10", token: "ca_guess-again").status == 429, "a guesser past its own allowance")
+        #expect(try rawGET(api.port, "/v1/keys", from: "127.0.0.1", token: api.tokens["auditor"]).status == 200,
+                "a token the service has never seen valid, from an address that did not fail")
+        #expect(try rawGET(api.port, "/v1/keys", from: "127.0.0.30", token: api.tokens["dpo"]).status == 200)
+        #expect(try rawGET(api.port, "/v1/keys", from: "127.0.0.31", token: "ca_unknown").status == 401, "another address's allowance is whole")
+    }
+
+    @Test("on a dual-stack socket ([::]) each IPv4 peer is throttled alone: 10 failures from 127.0.0.2 throttle neither 127.0.0.3 nor a fresh token from 127.0.0.4")
+    func dualStackPeersAreApart() throws {
+        let api = try RunningAPI(extra: ["--allow-plain-http"], listen: "[::]")
+        for n in 0..<10 { #expect(try rawGET(api.port, "/v1/keys", from: "127.0.0.2", token: "ca_guess-\(n)").status == 401) }
+        let throttled = try rawGET(api.port, "/v1/keys", from: "127.0.0.2", token: "ca_guess-11")
+        #expect(throttled.status == 429 && throttled.headers["retry-after"] != nil, "127.0.0.2 is past its allowance")
+        #expect(try rawGET(api.port, "/v1/keys", from: "127.0.0.3", token: "ca_guess-12").status == 401, "127.0.0.3 is not")
+        #expect(try rawGET(api.port, "/v1/keys", from: "127.0.0.4", token: api.tokens["dpo"]).status == 200)
+    }
+
+    @Test("/readyz answers a malformed, unknown or revoked token as it answers no token, and counts no failed authentication")
+    func readinessIgnoresBadTokens() throws {
+        let api = try RunningAPI(extra: ["--status-interval-ms", "500"])
+        #expect(try waitUntil(seconds: 20) { try api.get("/readyz").status == 200 })
+        let revoked = try runCallAudit(["tokens", "create", "--role", "ops", "--name", "probe-old", "--database-url", api.database.ownerURL])
+            .output.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try api.get("/readyz", token: revoked).json?["checks"] != nil, "valid: the details")
+        #expect(try runCallAudit(["tokens", "revoke", "probe-old", "--database-url", api.database.ownerURL]).status == 0)
+        #expect(try waitUntil(seconds: 10) { try api.get("/readyz", token: revoked).json?["checks"] == nil }, "revoked: once the cache forgets it")
+        for n in 0..<30 {
+            for reply in [try api.get("/readyz", token: revoked), try api.get("/readyz", token: "ca_unknown-\(n)"),
+                          try api.request("GET", "/readyz", authorization: "Basic \(n)")] {
+                #expect(reply.status == 200 && reply.json == ["status": "ready"], "\(reply.status) \(reply.text)")
+            }
+        }
+        #expect(try api.get("/v1/keys", token: api.tokens["auditor"]).status == 200, "a token never seen valid: the address has its whole allowance")
+        #expect(try api.get("/v1/keys", token: "ca_unknown").status == 401, "not 429")
+        let metrics = try api.get("/metrics", token: api.tokens["ops"]).text
+        #expect(!metrics.contains("callaudit_http_auth_throttled_total 1") && !metrics.contains("callaudit_http_auth_throttled_total{"))
+        #expect(try api.get("/readyz", token: api.tokens["admin"]).json?["checks"] != nil, "a valid admin token still sees the checks")
+    }
+
+    @Test("a token's name is never given to a second token, even after it was revoked: names are unique in api_tokens")
+    func tokenNamesAreNeverReused() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let tokens = APITokenStore(connection: try database.owner())
+        _ = try tokens.create(name: "auditor-1", role: .auditor)
+        #expect(throws: PostgresError.self) { try tokens.create(name: "auditor-1", role: .admin) }
+        #expect(try tokens.revoke(name: "auditor-1"))
+        #expect(throws: PostgresError.self) { try tokens.create(name: "auditor-1", role: .auditor) }
+    }
+
+    @Test("proofs find cited events by id with one index probe each, however many sources producers wrote (here 20,000)")
+    func proofsLookupIgnoresSourceCount() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let owner = try database.owner()
+        try owner.execute(
+            """
+            INSERT INTO events (stream, type, source, event_id, event_time, event, content_hash)
+            SELECT 'stream-' || g, 'com.example.test', 'producer-' || g, 'event-' || g, now(), '{}'::json, sha256(convert_to(g::text, 'UTF8'))
+            FROM generate_series(1, 20000) g
+            """)
+        try owner.execute("ANALYZE events")
+        let wanted = ["event-17", "event-4242", "event-19999", "event-missing"]
+        let plan = try owner.query("EXPLAIN " + InclusionProofs.locateSQL, [.text(postgresArrayLiteral(wanted))]).map { $0[0] ?? "" }.joined(separator: "\n")
+        #expect(plan.contains("events_event_id") && !plan.contains("Seq Scan"), "\(plan)")
+        let document = try InclusionProofs.document(for: wanted, on: try PostgresConnection(conninfo: database.serviceURL))
+        #expect(document["unsealed"] == ["event-17", "event-4242", "event-19999"], "found, and not sealed yet: \(document)")
+    }
+
     @Test("anonymous /readyz says ready and nothing else; an ops or admin token sees the checks; an auditor is told what anyone is")
     func readinessSaysLittle() throws {
         let api = try RunningAPI(extra: ["--status-interval-ms", "500"])
@@ -269,4 +437,42 @@ private final class ReplyBox: @unchecked Sendable {
     let api: RunningAPI
     var reply: RunningAPI.Reply?
     init(api: RunningAPI) { self.api = api }
+}
+
+/// One HTTP/1.1 GET sent from `source` (an address of the loopback, 127.0.0.x)
+/// to the API on 127.0.0.1: the throttle counts the TCP peer, which URLSession
+/// cannot choose.
+func rawGET(_ port: Int, _ path: String, from source: String, token: String?) throws -> (status: Int, headers: [String: String]) {
+    let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard socket >= 0 else { throw TestFailure("socket: \(errno)") }
+    defer { close(socket) }
+    var timeout = timeval(tv_sec: 20, tv_usec: 0)
+    setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    func address(_ host: String, _ port: Int) -> sockaddr_in {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr(host)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        return address
+    }
+    var local = address(source, 0)
+    var server = address("127.0.0.1", port)
+    let bound = withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    guard bound == 0 else { throw TestFailure("bind \(source): \(errno)") }
+    let connected = withUnsafePointer(to: &server) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    guard connected == 0 else { throw TestFailure("connect from \(source): \(errno)") }
+    let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n" + (token.map { "Authorization: Bearer \($0)\r\n" } ?? "") + "Connection: close\r\n\r\n"
+    let bytes = Array(request.utf8)
+    guard bytes.withUnsafeBytes({ send(socket, $0.baseAddress, $0.count, 0) }) == bytes.count else { throw TestFailure("send: \(errno)") }
+    var reply: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 4_096)
+    while case let count = buffer.withUnsafeMutableBytes({ recv(socket, $0.baseAddress, $0.count, 0) }), count > 0 { reply += buffer.prefix(count) }
+    let head = String(decoding: reply, as: UTF8.self).components(separatedBy: "\r\n\r\n")[0].components(separatedBy: "\r\n")
+    guard let status = head.first?.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) else { throw TestFailure("no HTTP reply from \(source)") }
+    var headers: [String: String] = [:]
+    for line in head.dropFirst() {
+        guard let colon = line.firstIndex(of: ":") else { continue }
+        headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+    }
+    return (status, headers)
 }

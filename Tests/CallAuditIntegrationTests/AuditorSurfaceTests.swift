@@ -21,14 +21,15 @@ final class RunningAPI {
     var tokens: [String: String] = [:]
 
     /// `asOwner`: serve as the database's owner (a superuser), with `--allow-privileged-role`.
-    init(extra: [String] = [], partitions: Int32 = 1, asOwner: Bool = false) throws {
+    /// `listen`: the host serve binds (`[::]` for a dual-stack socket); requests still go to 127.0.0.1.
+    init(extra: [String] = [], partitions: Int32 = 1, asOwner: Bool = false, listen: String = "127.0.0.1") throws {
         database = try TestDatabase.create()
         kafka = try TestKafka(partitions: partitions)
         keys = FileManager.default.temporaryDirectory.appendingPathComponent("callaudit-keys-\(UUID().uuidString)")
         port = freePort()
         serve = try ServeProcess(
             kafka: kafka, database: database,
-            extra: ["--http-address", "127.0.0.1:\(port)", "--key-dir", keys.path, "--report-close-delay-hours", "0", "--report-interval", "1"]
+            extra: ["--http-address", "\(listen):\(port)", "--key-dir", keys.path, "--report-close-delay-hours", "0", "--report-interval", "1"]
                 + (asOwner ? ["--database-url", database.ownerURL, "--allow-privileged-role"] : []) + extra)
         for role in ["auditor", "dpo", "ops", "admin"] {
             tokens[role] = try runCallAudit(["tokens", "create", "--role", role, "--name", "\(role)-1", "--database-url", database.ownerURL])

@@ -206,7 +206,7 @@ package enum EventDecoderProperties {
             subdivision surrogate than the to true type types unescaped unexpected unpaired unterminated up value with \
             written JSON RFC UTF ISO CallAudit alpha US CA A E F Z u \
             personal outside identifiers names belong where they are sealed reserved writes begin dsr its own way \
-            contains NUL unprintable long key headers urn callaudit s ce so under
+            contains NUL unprintable long key headers urn callaudit s ce ce_ so under extension that
             """
 
         static let words: Set<String> = {

@@ -138,10 +138,9 @@ package struct EventDecoder: Sendable {
     }
 
     /// A header name as a rejection may quote it: the producer chose it, and a
-    /// rejection's detail reaches logs and the dead-letter store, so only a
-    /// short, printable ASCII name is repeated.
+    /// rejection's detail reaches logs and the dead-letter store, so only the
+    /// header of a CloudEvents attribute the contract names is repeated.
     private static func quoted(_ name: String) -> String {
-        let printable = name.utf8.count <= 64 && name.utf8.allSatisfy { (0x21...0x7E).contains($0) }
-        return printable ? name : "(a ce_ header with an unprintable or long name)"
+        name.hasPrefix("ce_") && JSONPathStep.contractNames.contains(String(name.dropFirst(3))) ? name : "(a ce_ extension header)"
     }
 }

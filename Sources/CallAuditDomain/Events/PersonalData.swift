@@ -84,16 +84,34 @@ package enum JSONPathStep: Sendable, Hashable {
     case key(String)
     case index(Int)
 
+    /// Every member name the contract uses: the CloudEvents attributes, each
+    /// type's data fields (nested ones too), the vault's reserved members and
+    /// the names of personal data.
+    static let contractNames: Set<String> = {
+        var names: Set<String> = ["specversion", "id", "source", "type", "time", "datacontenttype", "dataschema", "subject", "data"]
+        func collect(_ shape: Shape) {
+            switch shape {
+            case .list(let element, _), .nullable(let element): collect(element)
+            case .object(let object):
+                names.formUnion(object.fields.map(\.name) + object.reserved)
+                for field in object.fields { collect(field.shape) }
+            default: break
+            }
+        }
+        for type in EventType.allCases { collect(.object(EventContract.data(of: type))) }
+        return names.union(PersonalData.memberNames)
+    }()
+
     /// `data.parties[0].subject`: how rejections name a place. A producer
-    /// chose the member names, and a rejection reaches logs: a name that is
-    /// not a short plain word is shown as `*`.
+    /// chose the member names, and a rejection reaches logs, so only a name the
+    /// contract itself uses is shown; any other is `*` (a name could be a
+    /// phone number).
     package static func describe(_ path: [JSONPathStep]) -> String {
         var text = ""
         for step in path {
             switch step {
             case .key(let key):
-                let plain = key.utf8.count <= 64 && key.utf8.allSatisfy { $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") || (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) }
-                let name = plain && !key.isEmpty ? key : "*"
+                let name = contractNames.contains(key) ? key : "*"
                 text += text.isEmpty ? name : ".\(name)"
             case .index(let index): text += "[\(index)]"
             }
