@@ -19,6 +19,8 @@ struct ReportRoutes {
     let maxRangeDays: Int
     /// Proofs per page of `/proofs`: by default, and at most.
     static let proofsPage = (default: 250, maximum: 1_000)
+    /// Where each report version's cited events are, found once for all its pages.
+    let citations = CitedEvents()
 
     func register(on router: Router<APIContext>) {
         router.get("/v1/reports") { request, context in try await list(request, context) }
@@ -119,8 +121,10 @@ struct ReportRoutes {
         try await recordRead(report, format: "proofs", caller: caller)
         let cited = Array(Set(try JSONParser.parse(served.bytes)["findings"]?.arrayValue?
             .flatMap { $0["evidence"]?.arrayValue ?? [] }.compactMap(\.stringValue) ?? [])).sorted()
-        let slice = after < cited.count ? Array(cited[after..<min(after + limit, cited.count)]) : []
-        let document = try await pool.withConnection { try InclusionProofs.document(for: slice, on: $0) }
+        let slice = Set(after < cited.count ? cited[after..<min(after + limit, cited.count)] : [])
+        let key = "\(report.reportID)@\(report.version)"
+        let located = try await citations.located(key) { try await pool.withConnection { try InclusionProofs.locate(cited, on: $0) } }
+        let document = try await pool.withConnection { try InclusionProofs.document(located: located.filter { slice.contains($0.eventID) }, on: $0) }
         let next: String? =
             after + limit < cited.count ? "/v1/reports/\(report.reportID)/proofs?version=\(report.version)&after=\(after + limit)&limit=\(limit)" : nil
         guard case .object(var members) = document else { return json(document) }
@@ -182,4 +186,25 @@ func instant(_ text: String, name: String) throws -> Timestamp {
 
 func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
     Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: value.canonicalBytes)))
+}
+
+/// Where the events a report version cites are: positions never change, so
+/// they are found once (one read of the log at worst, when producers have
+/// written more sources than the index is probed for) and every page of
+/// proofs after the first costs only its seals. A few versions are kept.
+final class CitedEvents: Sendable {
+    private let kept = Mutex<[String: [(eventID: String, cursor: LogCursor)]]>([:])
+    private static let versions = 16
+
+    func located(
+        _ key: String, locate: () async throws -> [(eventID: String, cursor: LogCursor)]
+    ) async throws -> [(eventID: String, cursor: LogCursor)] {
+        if let found = kept.withLock({ $0[key] }) { return found }
+        let found = try await locate()
+        kept.withLock { kept in
+            if kept.count >= Self.versions { kept.removeAll() }
+            kept[key] = found
+        }
+        return found
+    }
 }

@@ -14,7 +14,6 @@ func preloadStore(url: String, count: Int) throws {
     var statements = [
         "ALTER TABLE events DROP CONSTRAINT events_source_event_id_key",
         "DROP INDEX events_transaction_position",
-        "DROP INDEX events_event_id",
     ]
     for first in stride(from: 1, through: count, by: perTransaction) {
         let last = min(count, first + perTransaction - 1)
@@ -34,7 +33,6 @@ func preloadStore(url: String, count: Int) throws {
     statements += [
         "ALTER TABLE events ADD CONSTRAINT events_source_event_id_key UNIQUE (source, event_id)",
         "CREATE INDEX events_transaction_position ON events (transaction_id, position)",
-        "CREATE INDEX events_event_id ON events USING hash (event_id)",
         "VACUUM (ANALYZE) events",
         "CHECKPOINT",
     ]

@@ -12,12 +12,12 @@ import Foundation
 package enum InclusionProofs {
     /// The proofs document for `eventIDs`: `{"proofs": […], "seals": {n: seal}, "unsealed": [ids]}`.
     package static func document(for eventIDs: [String], on connection: PostgresConnection) throws -> JSONValue {
-        let wanted = Array(Set(eventIDs)).sorted()
-        guard !wanted.isEmpty else { return ["proofs": [], "seals": [:], "unsealed": []] }
-        var located: [(eventID: String, cursor: LogCursor)] = []
-        for row in try locate(wanted, on: connection) {
-            located.append((row[0]!, LogCursor(transactionID: UInt64(row[1]!)!, position: Int64(row[2]!)!)))
-        }
+        try document(located: try locate(eventIDs, on: connection), on: connection)
+    }
+
+    /// The proofs document for events already located (`locate`), in log order.
+    package static func document(located: [(eventID: String, cursor: LogCursor)], on connection: PostgresConnection) throws -> JSONValue {
+        guard !located.isEmpty else { return ["proofs": [], "seals": [:], "unsealed": []] }
         let store = SealStore(connection: connection)
         var seals: [Int64: (seal: Seal, leafHashes: [MerkleTree.Hash], index: [Int64: Int])] = [:]
         var proofs: [JSONValue] = []
@@ -40,22 +40,46 @@ package enum InclusionProofs {
         return ["proofs": .array(proofs), "seals": .object(sealMembers), "unsealed": .array(unsealed.map { .string($0) })]
     }
 
-    /// The events with these ids, in log order: (event_id, transaction id, position).
-    ///
-    /// Findings cite events by id alone (ids are unique per source, so an id
-    /// may name an event of each of several sources: each is proven). The
-    /// hash index on `events (event_id)` (migration 0010) makes each id one
-    /// probe, so a page of proofs costs milliseconds whatever the log's size
-    /// and however many sources producers have written. Ordered by the xid8
-    /// `e.transaction_id`, not the selected text, which would put "10" before "9".
-    package static let locateSQL = """
-        SELECT e.event_id, e.transaction_id::text, e.position FROM events e
-        WHERE e.event_id = ANY($1::text[])
-        ORDER BY e.transaction_id, e.position
-        """
+    /// Most distinct sources for which events are looked up through the (source, event_id) index.
+    static let indexedSources = 1_000
 
-    private static func locate(_ wanted: [String], on connection: PostgresConnection) throws -> PostgresRows {
-        try connection.query(locateSQL, [.text(postgresArrayLiteral(wanted))])
+    /// The events with these ids, in log order.
+    ///
+    /// Findings cite events by id alone, and ids are unique per source, so an
+    /// id may name an event of each of several sources: each is proven. Ids
+    /// are indexed only with their source (an index of their own would cost
+    /// every insert). With few sources (the usual case: one per producing
+    /// system) each (source, id) pair is an index probe, and the distinct
+    /// sources themselves come from the same index, one probe each. With more
+    /// than `indexedSources` the log is read once: callers that serve pages
+    /// locate a report's cited events once and keep them (the API does).
+    package static func locate(_ eventIDs: [String], on connection: PostgresConnection) throws -> [(eventID: String, cursor: LogCursor)] {
+        let wanted = Array(Set(eventIDs)).sorted()
+        guard !wanted.isEmpty else { return [] }
+        let sources = try connection.query(
+            """
+            WITH RECURSIVE s(source, n) AS (
+                (SELECT source, 1 FROM events ORDER BY source LIMIT 1)
+                UNION ALL
+                SELECT (SELECT e.source FROM events e WHERE e.source > s.source ORDER BY e.source LIMIT 1), s.n + 1
+                FROM s WHERE s.source IS NOT NULL AND s.n <= $1::int
+            )
+            SELECT source FROM s WHERE source IS NOT NULL
+            """, [.int(indexedSources)]
+        ).compactMap { $0[0] }
+        // Ordered by the xid8, not the selected text, which would put "10" before "9".
+        let rows = sources.count <= indexedSources
+            ? try connection.query(
+                """
+                SELECT e.event_id, e.transaction_id::text, e.position
+                FROM unnest($1::text[]) AS s(source)
+                JOIN events e ON e.source = s.source COLLATE "C" AND e.event_id = ANY($2::text[])
+                ORDER BY e.transaction_id, e.position
+                """, [.text(postgresArrayLiteral(sources)), .text(postgresArrayLiteral(wanted))])
+            : try connection.query(
+                "SELECT event_id, transaction_id::text, position FROM events WHERE event_id = ANY($1::text[]) ORDER BY transaction_id, position",
+                [.text(postgresArrayLiteral(wanted))])
+        return rows.map { ($0[0]!, LogCursor(transactionID: UInt64($0[1]!)!, position: Int64($0[2]!)!)) }
     }
 
     private static func cachedSeal(
