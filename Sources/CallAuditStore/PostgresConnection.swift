@@ -281,7 +281,7 @@ private func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<Uns
 /// a word: refused instead, as PostgreSQL refuses NUL in text (22021), so the
 /// caller treats it as the bad input it is.
 private func refuseNUL(in parameters: [PostgresValue]) throws(PostgresError) {
-    for case .text(let text) in parameters where text.utf8.contains(0) {
+    for case .text(let text) in parameters where text.containsNUL {
         throw PostgresError(kind: .server(sqlState: "22021"), message: "a text value contains a NUL character, which PostgreSQL's text cannot hold")
     }
 }

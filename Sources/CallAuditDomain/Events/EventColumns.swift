@@ -67,7 +67,7 @@ package struct EventColumns: Sendable, Equatable {
         }
         let streamID = document["data"]?[category.idField]?.stringValue ?? ""
         // The stream is a text column, which cannot hold NUL.
-        guard !streamID.utf8.contains(0) else { throw Rejection(.schemaViolation, "data.\(category.idField): contains a NUL character") }
+        guard !streamID.containsNUL else { throw Rejection(.schemaViolation, "data.\(category.idField): contains a NUL character") }
         self.init(stream: "\(category.category)-\(streamID)", typeName: typeName, source: source, id: id, time: time)
     }
 
@@ -81,7 +81,7 @@ package struct EventColumns: Sendable, Equatable {
             throw Rejection(.notCloudEvent, "\(name) is longer than \(Shape.identifierMaxLength) characters")
         }
         // It becomes a text column, and PostgreSQL's text cannot hold NUL.
-        guard !text.utf8.contains(0) else { throw Rejection(.notCloudEvent, "\(name) contains a NUL character") }
+        guard !text.containsNUL else { throw Rejection(.notCloudEvent, "\(name) contains a NUL character") }
         return text
     }
 

@@ -100,16 +100,56 @@ package struct EventDecoder: Sendable {
         let shape = EventContract.data(of: type)
         do {
             try shape.validate(data, at: "data")
-            try PersonalData.checkConfined(document)
-            try Self.refuseNUL(in: document)
+            try Self.checkContent(document)
         } catch {
             throw Rejection(.schemaViolation, error.description)
         }
         return DecodedEvent(columns: columns, document: document)
     }
 
-    /// Throws when any member name or string in the event holds NUL: PostgreSQL's
-    /// text cannot, and projections store many of them (a party id, an actor id).
+    /// What the contract's shapes cannot say, for the whole event: personal
+    /// data only inside subject objects (`PersonalData`), and no NUL in any
+    /// member name or string (PostgreSQL's text cannot hold one, and
+    /// projections store many of them: a party id, an actor id). One pass
+    /// that notes nothing on the way; only when it finds something do the
+    /// detailed passes run, to name the place.
+    static func checkContent(_ document: JSONValue) throws(ContractViolation) {
+        guard !isClean(document, insideData: false, depth: 0) else { return }
+        try PersonalData.checkConfined(document)
+        try refuseNUL(in: document)
+    }
+
+    private static func isClean(_ value: JSONValue, insideData: Bool, depth: Int) -> Bool {
+        switch value {
+        case .string(let text):
+            return !text.containsNUL
+        case .object(let members):
+            for (key, member) in members {
+                if key.containsNUL { return false }
+                let isSubject = insideData && key == "subject" && member.objectValue != nil
+                if !isSubject, PersonalData.isPersonalName(key) { return false }
+                // A subject's members are sealed whole: only NUL matters in them.
+                let enteringData = depth == 0 && key == "data"
+                if !isClean(member, insideData: insideData || enteringData, depth: depth + 1) && !(isSubject && noNUL(member)) { return false }
+            }
+            return true
+        case .array(let elements):
+            return elements.allSatisfy { isClean($0, insideData: insideData, depth: depth + 1) }
+        default:
+            return true
+        }
+    }
+
+    private static func noNUL(_ value: JSONValue) -> Bool {
+        switch value {
+        case .string(let text): return !text.containsNUL
+        case .object(let members): return members.allSatisfy { !$0.key.containsNUL && noNUL($0.value) }
+        case .array(let elements): return elements.allSatisfy(noNUL)
+        default: return true
+        }
+    }
+
+    /// Throws when any member name or string in the event holds NUL.
     static func refuseNUL(in document: JSONValue) throws(ContractViolation) {
         var path: [JSONPathStep] = []
         try refuseNUL(in: document, path: &path)
@@ -117,13 +157,13 @@ package struct EventDecoder: Sendable {
 
     private static func refuseNUL(in value: JSONValue, path: inout [JSONPathStep]) throws(ContractViolation) {
         switch value {
-        case .string(let text) where text.utf8.contains(0):
+        case .string(let text) where text.containsNUL:
             throw ContractViolation(path: JSONPathStep.describe(path), problem: "contains a NUL character")
         case .object(let members):
             for (key, member) in members {
                 path.append(.key(key))
                 defer { path.removeLast() }
-                if key.utf8.contains(0) { throw ContractViolation(path: JSONPathStep.describe(path), problem: "a member name contains a NUL character") }
+                if key.containsNUL { throw ContractViolation(path: JSONPathStep.describe(path), problem: "a member name contains a NUL character") }
                 try refuseNUL(in: member, path: &path)
             }
         case .array(let elements):
