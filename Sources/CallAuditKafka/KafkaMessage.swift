@@ -63,7 +63,7 @@ package struct KafkaMessage: Sendable {
         var native: OpaquePointer?
         guard rd_kafka_message_headers(message, &native) == RD_KAFKA_RESP_ERR_NO_ERROR, let native else { return ([], nil) }
         var result: [(key: String, value: [UInt8]?)] = []
-        var names: [[UInt8]] = []
+        var names: [UnsafePointer<CChar>] = []
         var allValid = true
         var index = 0
         while true {
@@ -71,14 +71,14 @@ package struct KafkaMessage: Sendable {
             var value: UnsafeRawPointer?
             var size = 0
             guard rd_kafka_header_get_all(native, index, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR, let name else { break }
-            let bytes = Array(UnsafeRawBufferPointer(start: name, count: strlen(name)))
-            let text = String(validating: bytes, as: UTF8.self)
+            // One pass to read and check the name: the usual, valid case copies nothing else.
+            let text = String(validatingCString: name)
             allValid = allValid && text != nil
-            names.append(bytes)
-            result.append((key: text ?? String(decoding: bytes, as: UTF8.self), value: value.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }))
+            names.append(name)
+            result.append((key: text ?? String(cString: name), value: value.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }))
             index += 1
         }
-        return (result, allValid ? nil : names)
+        return (result, allValid ? nil : names.map { Array(UnsafeRawBufferPointer(start: $0, count: strlen($0))) })
     }
 }
 

@@ -126,7 +126,8 @@ package struct EventDecoder: Sendable {
         case .object(let members):
             for (key, member) in members {
                 if key.containsNUL { return false }
-                let isSubject = insideData && key == "subject" && member.objectValue != nil
+                var isSubject = false
+                if insideData, case .object = member, key == "subject" { isSubject = true }
                 if !isSubject, PersonalData.isPersonalName(key) { return false }
                 // A subject's members are sealed whole: only NUL matters in them.
                 let enteringData = depth == 0 && key == "data"
