@@ -83,7 +83,6 @@ package struct IngestConfiguration: Sendable {
         var properties: [String: String] = [
             "bootstrap.servers": brokers,
             "group.id": groupID,
-            "auto.offset.reset": "earliest",
             "client.id": "callaudit-ingest",
             // Big fetches keep the consumer ahead of PostgreSQL.
             "fetch.wait.max.ms": "50",
@@ -96,6 +95,11 @@ package struct IngestConfiguration: Sendable {
             "heartbeat.interval.ms": "1000",
         ]
         properties.merge(kafkaProperties) { _, passedThrough in passedThrough }
+        // Never chosen by a passed-through property: "earliest" or "latest" would move
+        // silently past a retention gap or a recreated topic. With "error" librdkafka
+        // stops that partition and ingest holds it until an operator accepts the gap.
+        // (A partition without a stored position starts at its beginning, which is always valid.)
+        properties["auto.offset.reset"] = "error"
         return KafkaConfiguration(properties)
     }
 }

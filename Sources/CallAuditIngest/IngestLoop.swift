@@ -51,6 +51,10 @@ package final class IngestLoop: @unchecked Sendable {
     // Touched only by the polling thread (rebalance callbacks run inside poll).
     private var pending = PendingBatch()
     private var nextOffsets: [TopicPartition: Int64] = [:]
+    /// Partitions whose position Kafka refused as outside what it keeps, with the offset refused:
+    /// paused until an operator accepts the gap (`GapHold`).
+    private var held: [TopicPartition: Int64] = [:]
+    private var nextHeldCheck = ContinuousClock.now
 
     package init(
         configuration: IngestConfiguration, logger: Logger, statistics: IngestStatistics = IngestStatistics(),
@@ -109,6 +113,8 @@ package final class IngestLoop: @unchecked Sendable {
             statistics.pollNanoseconds.add(started.duration(to: .now).nanoseconds, ordering: .relaxed)
             statistics.pollCPUNanoseconds.add(threadCPUNanoseconds() - cpu, ordering: .relaxed)
             submitPending(to: pipeline)
+            hold(consumer.takeOutOfRange(), consumer: consumer)
+            releaseAcceptedGaps(consumer: consumer)
             if exclusive != nil, !(try keepLeading(&exclusive!, consumer: consumer, pipeline: pipeline)) { break }
         }
         consumer.close()
@@ -146,9 +152,11 @@ package final class IngestLoop: @unchecked Sendable {
             let consumer = try KafkaConsumer(
                 configuration: configuration.consumerConfiguration, logger: logger,
                 assign: { [unowned self] partitions in self.resumeOffsets(for: partitions) },
-                revoke: { [unowned self] _ in
+                revoke: { [unowned self] partitions in
                     self.submitPending(to: pipeline)
                     pipeline.drain()
+                    // Whoever gets them next finds the gap again when it fetches.
+                    for tp in partitions { self.held[tp] = nil }
                 })
             try consumer.awaitCluster(topics: configuration.topics, timeout: configuration.kafkaStartupTimeout)
             if configuration.membership == .group { try consumer.subscribe(configuration.topics) }
@@ -188,6 +196,7 @@ package final class IngestLoop: @unchecked Sendable {
             consumer.unassignAll()
             pending = PendingBatch()
             nextOffsets.removeAll()
+            held.removeAll()
             pipeline.drain()
             return try lead(&state, consumer: consumer)
         }
@@ -356,6 +365,55 @@ package final class IngestLoop: @unchecked Sendable {
         DeadLetter(
             origin: origin, rejection: rejection, key: message.key, headers: message.headers, rawHeaderNames: message.rawHeaderNames,
             value: message.value)
+    }
+
+    // MARK: Gaps
+
+    /// Stops ingest of each partition Kafka refused a position in: the messages
+    /// between its stored position and what Kafka keeps are gone (retention ran
+    /// out) or the position is past its end (the topic was recreated). Only
+    /// that partition stops; an operator's `ingest accept-gap` records the gap
+    /// as an event and moves its position, and `releaseAcceptedGaps` resumes it.
+    private func hold(_ refused: [KafkaConsumer.OutOfRange], consumer: KafkaConsumer) {
+        guard !refused.isEmpty else { return }
+        consumer.pause(refused.map(\.partition))
+        for entry in refused where held[entry.partition] == nil {
+            held[entry.partition] = entry.offset
+            let range = try? consumer.watermarks(of: entry.partition, timeout: .seconds(2))
+            logger.error(
+                "ingest of a partition stopped: its position is outside what Kafka keeps; see ops/runbooks/retention-gap.md",
+                metadata: [
+                    "kafka.partition": "\(entry.partition)", "kafka.offset": "\(entry.offset)",
+                    "kafka.low_watermark": "\(range.map { String($0.low) } ?? "unknown")",
+                    "kafka.high_watermark": "\(range.map { String($0.high) } ?? "unknown")",
+                ])
+        }
+    }
+
+    /// Every 2 s while a partition is held: has an operator moved its stored
+    /// position (accepting the gap) to where Kafka can resume? Then fetch it
+    /// again from there. A position that merely came back into range (a
+    /// recreated topic grown past it) does not release it: that would skip
+    /// the new topic's first messages.
+    private func releaseAcceptedGaps(consumer: KafkaConsumer) {
+        let now = ContinuousClock.now
+        guard !held.isEmpty, now >= nextHeldCheck else { return }
+        nextHeldCheck = now + .seconds(2)
+        guard let points = try? readerStore.run({ try $0.resumePoints(consumerGroup: configuration.groupID) }) else { return }
+        for point in points {
+            let tp = TopicPartition(topic: point.topic, partition: point.partition)
+            guard let refused = held[tp], point.nextOffset != refused,
+                  let range = try? consumer.watermarks(of: tp, timeout: .seconds(2)),
+                  Watermarks(low: range.low, high: range.high).contains(point.nextOffset)
+            else { continue }
+            do {
+                try consumer.resume(tp, at: point.nextOffset)
+                held[tp] = nil
+                logger.notice("gap accepted; ingest of the partition resumes", metadata: ["kafka.partition": "\(tp)", "kafka.offset": "\(point.nextOffset)"])
+            } catch {
+                logger.error("could not resume a partition after its gap was accepted", metadata: ["kafka.partition": "\(tp)", "error": "\(error.message)"])
+            }
+        }
     }
 
     /// Where each newly assigned partition resumes, from PostgreSQL. Nil when

@@ -113,11 +113,19 @@ package final class KafkaConsumer {
 
     /// The next message, or nil when none arrived within the timeout. Consumer
     /// errors (a broker unreachable, say) are logged: librdkafka recovers from them itself.
+    /// A position outside a partition's retained range is not one of them: see `takeOutOfRange`.
     package func poll(timeoutMilliseconds: Int32) -> KafkaMessage? {
         guard let message = rd_kafka_consumer_poll(handle, timeoutMilliseconds) else { return nil }
         defer { rd_kafka_message_destroy(message) }
         let err = message.pointee.err
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            // With auto.offset.reset=error librdkafka stops fetching the partition and says so here,
+            // instead of jumping over what the broker no longer has (or never had).
+            if err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET || err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE, let topic = message.pointee.rkt {
+                let tp = TopicPartition(topic: String(cString: rd_kafka_topic_name(topic)), partition: message.pointee.partition)
+                outOfRange.append(OutOfRange(partition: tp, offset: message.pointee.offset))
+                return nil
+            }
             if err != RD_KAFKA_RESP_ERR__PARTITION_EOF {
                 callbacks.logger.warning(
                     "kafka consumer error",
@@ -126,6 +134,57 @@ package final class KafkaConsumer {
             return nil
         }
         return KafkaMessage(native: message)
+    }
+
+    /// A partition whose position the broker refused as outside its retained range.
+    package struct OutOfRange: Sendable {
+        package var partition: TopicPartition
+        /// The offset librdkafka tried to fetch (negative when it did not say).
+        package var offset: Int64
+    }
+
+    private var outOfRange: [OutOfRange] = []
+
+    /// The partitions found outside their range since the last call. librdkafka has stopped fetching them.
+    package func takeOutOfRange() -> [OutOfRange] {
+        defer { outOfRange.removeAll() }
+        return outOfRange
+    }
+
+    /// Stops fetching these partitions; they stay assigned (either membership).
+    package func pause(_ partitions: [TopicPartition]) {
+        withList(partitions) { list in
+            let err = rd_kafka_pause_partitions(handle, list)
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR { callbacks.logger.error("kafka pause failed: \(String(cString: rd_kafka_err2str(err)))") }
+        }
+    }
+
+    /// Fetches `partition` again from `offset`, after `pause`.
+    package func resume(_ partition: TopicPartition, at offset: Int64) throws(KafkaError) {
+        var failure: KafkaError?
+        withList([partition]) { list in
+            list.pointee.elems[0].offset = offset
+            if let error = rd_kafka_seek_partitions(handle, list, 5_000) {
+                failure = KafkaError(code: rd_kafka_error_code(error).rawValue, message: "seek \(partition): \(String(cString: rd_kafka_error_string(error)))")
+                rd_kafka_error_destroy(error)
+                return
+            }
+            let err = rd_kafka_resume_partitions(handle, list)
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR { failure = KafkaError(err, context: "resume \(partition)") }
+        }
+        if let failure { throw failure }
+    }
+
+    /// A partition's low and high watermarks (the oldest offset kept, and the next one to be written), asked of its leader.
+    package func watermarks(of partition: TopicPartition, timeout: Duration = .seconds(5)) throws(KafkaError) -> (low: Int64, high: Int64) {
+        try queryWatermarks(handle, partition, timeout: timeout)
+    }
+
+    private func withList(_ partitions: [TopicPartition], _ body: (UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) -> Void) {
+        let list = rd_kafka_topic_partition_list_new(Int32(partitions.count))!
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for tp in partitions { rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition) }
+        body(list)
     }
 
     /// Leaves the group cleanly; `revoke` runs for the current assignment.
@@ -191,6 +250,8 @@ private func rebalanceCallback(
             "partitions assigned", metadata: ["kafka.partitions": "\(topicPartitions.count)", "kafka.assignment": "\(topicPartitions.summary)"])
     default:
         callbacks.revoke?(topicPartitions)
+        // A partition held at a gap is paused; whoever is assigned it next must fetch it (and find the gap) afresh.
+        _ = rd_kafka_resume_partitions(rk, partitions)
         if cooperative {
             if let error = rd_kafka_incremental_unassign(rk, partitions) { logAndDestroy(error, callbacks) }
         } else {

@@ -11,6 +11,8 @@ enum OperationsMetrics {
             let labels = [("topic", partition.topic), ("partition", String(partition.partition))]
             gauge("callaudit_kafka_consumer_lag_messages", labels).record(Double(partition.lag ?? 0))
             gauge("callaudit_kafka_stored_offset", labels).record(Double(partition.storedOffset))
+            // 0 when none: the alert fires on > 0, and the series exists for every partition.
+            gauge("callaudit_kafka_gap_messages", labels).record(Double(partition.gap?.messages ?? 0))
         }
         gauge("callaudit_store_head_position").record(Double(status.ingest.headPosition))
         gauge("callaudit_ingest_rate_messages_per_second").record(status.ingest.ratePerSecond)

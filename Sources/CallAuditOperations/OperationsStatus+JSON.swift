@@ -1,4 +1,5 @@
 import CallAuditDomain
+import CallAuditKafka
 
 extension OperationsStatus {
     /// The status as `GET /v1/status` returns it (schema `Status` in the OpenAPI document).
@@ -52,14 +53,27 @@ extension OperationsStatus {
             "reachable": .bool(kafka.reachable),
             "error": kafka.error.map { .string($0) } ?? .null,
             "total_lag": kafka.totalLag.map { .number(Double($0)) } ?? .null,
+            // Partitions whose ingest has stopped at a gap, at the top so nobody has to look for them.
+            "gaps": .array(kafka.gaps.map(Self.gapJSON)),
             "partitions": .array(kafka.partitions.map { partition in
                 [
                     "topic": .string(partition.topic), "partition": .number(Double(partition.partition)),
                     "stored_offset": .number(Double(partition.storedOffset)),
+                    "low_watermark": partition.lowWatermark.map { .number(Double($0)) } ?? .null,
                     "high_watermark": partition.highWatermark.map { .number(Double($0)) } ?? .null,
                     "lag": partition.lag.map { .number(Double($0)) } ?? .null,
+                    "gap": partition.gap.map(Self.gapJSON) ?? .null,
                 ]
             }),
+        ]
+    }
+
+    private static func gapJSON(_ gap: RetentionGap) -> JSONValue {
+        [
+            "topic": .string(gap.partition.topic), "partition": .number(Double(gap.partition.partition)), "kind": .string(gap.kind.rawValue),
+            "stored_offset": .number(Double(gap.storedOffset)), "low_watermark": .number(Double(gap.watermarks.low)),
+            "high_watermark": .number(Double(gap.watermarks.high)), "messages": .number(Double(gap.messages)),
+            "lost_from_offset": .number(Double(gap.lostOffsets.lowerBound)), "lost_to_offset": .number(Double(gap.lostOffsets.upperBound)),
         ]
     }
 

@@ -1,4 +1,5 @@
 import CallAuditDomain
+import CallAuditKafka
 import CallAuditStore
 
 /// Everything operations watch, sampled at one moment: what `GET /v1/status`
@@ -12,7 +13,19 @@ package struct OperationsStatus: Sendable {
         package var storedOffset: Int64
         /// The offset the next message will get; nil when Kafka did not answer.
         package var highWatermark: Int64?
+        /// The oldest offset Kafka still keeps; nil when Kafka did not answer.
+        package var lowWatermark: Int64? = nil
+        /// Whether ingest has stored a position here (else it starts at the beginning, which is always valid).
+        package var hasStoredPosition = true
         package var lag: Int64? { highWatermark.map { max(0, $0 - storedOffset) } }
+
+        /// The stored position outside what Kafka keeps: ingest of this partition stops until an operator accepts it.
+        package var gap: RetentionGap? {
+            guard hasStoredPosition, let low = lowWatermark, let high = highWatermark else { return nil }
+            return RetentionGap(
+                partition: TopicPartition(topic: topic, partition: partition), storedOffset: storedOffset,
+                watermarks: Watermarks(low: low, high: high))
+        }
     }
 
     package struct Kafka: Sendable {
@@ -21,6 +34,8 @@ package struct OperationsStatus: Sendable {
         /// Why the last watermark query failed, if it did (librdkafka's words; no data).
         package var error: String?
         package var partitions: [PartitionLag]
+        /// Every partition with a gap.
+        package var gaps: [RetentionGap] { partitions.compactMap(\.gap) }
         package var totalLag: Int64? {
             partitions.allSatisfy { $0.lag != nil } ? partitions.reduce(0) { $0 + ($1.lag ?? 0) } : nil
         }

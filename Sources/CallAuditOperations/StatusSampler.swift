@@ -117,10 +117,10 @@ package final class StatusSampler: @unchecked Sendable {
     /// When Kafka does not answer, the stored positions alone, without lag.
     private func kafkaStatus(stored: [TopicPartition: Int64]) -> OperationsStatus.Kafka {
         var status = OperationsStatus.Kafka(consumerGroup: settings.consumerGroup, reachable: false, error: nil, partitions: [])
-        var high: [TopicPartition: Int64] = [:]
+        var ranges: [TopicPartition: Watermarks] = [:]
         if let watermarks {
             do {
-                high = try watermarks.highWatermarks(topics: settings.topics, timeout: kafkaTimeout)
+                ranges = try watermarks.watermarks(topics: settings.topics, timeout: kafkaTimeout)
                 status.reachable = true
             } catch {
                 status.error = error.message
@@ -128,9 +128,11 @@ package final class StatusSampler: @unchecked Sendable {
         } else {
             status.error = "no Kafka client"
         }
-        let partitions = Set(high.keys).union(stored.keys).sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
+        let partitions = Set(ranges.keys).union(stored.keys).sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
         status.partitions = partitions.map { tp in
-            .init(topic: tp.topic, partition: tp.partition, storedOffset: stored[tp] ?? 0, highWatermark: high[tp])
+            .init(
+                topic: tp.topic, partition: tp.partition, storedOffset: stored[tp] ?? 0, highWatermark: ranges[tp]?.high,
+                lowWatermark: ranges[tp]?.low, hasStoredPosition: stored[tp] != nil)
         }
         return status
     }

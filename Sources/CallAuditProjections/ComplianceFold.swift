@@ -90,7 +90,7 @@ struct ComplianceFold {
             let erased = (event.data["subjects"]?.arrayValue ?? []).compactMap(\.stringValue)
             requests[requestID]!.subjectKeys = Array(Set(requests[requestID]!.subjectKeys + erased)).sorted()
             changedRequests.insert(requestID)
-        case .reportRead, .requestExported, .eventConflict:
+        case .reportRead, .requestExported, .eventConflict, .gapAccepted:
             return
         }
     }

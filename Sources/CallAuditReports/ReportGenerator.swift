@@ -92,6 +92,8 @@ package struct ReportGenerator {
                  "role_allowed": .bool(policy.allowedAccessRoles.contains(reviewer.role))]
             }))),
             ("retention", .value(try retention(sources))),
+            // Evidence CallAudit knows it never received (accepted Kafka gaps): an empty list says none.
+            ("gaps_in_evidence", .value(.array(try sources.gaps()))),
         ]
         let summary = try summary(sources, calls: calls)
         let (rows, findings) = try listing.wait()

@@ -15,7 +15,31 @@ package enum ReportRenderer {
                 return CSV.field(text)
             }.joined(separator: ",") + "\n"
         }
+        // Gaps in the evidence as rows of their own, so a spreadsheet of the findings cannot lose them.
+        for gap in report["gaps_in_evidence"]?.arrayValue ?? [] {
+            out += FindingRow.columns.map { column -> String in
+                let value: String = switch column {
+                case "occurred_at": text(gap["accepted_at"])
+                case "rule": "EVIDENCE_GAP"
+                case "severity": "high"
+                case "status": "accepted"
+                case "evidence": text(gap["event_id"])
+                case "detail": gapSentence(gap)
+                default: ""
+                }
+                return CSV.field(value)
+            }.joined(separator: ",") + "\n"
+        }
         return Array(out.utf8)
+    }
+
+    /// One gap in words: where, how many offsets, why, who accepted it.
+    static func gapSentence(_ gap: JSONValue) -> String {
+        let why = text(gap["kind"]) == "below_low_watermark"
+            ? "Kafka's retention removed them before CallAudit read them" : "the stored position was past the partition's end (topic recreated)"
+        return "\(text(gap["topic"]))[\(text(gap["partition"]))] offsets \(text(gap["lost_from_offset"])) to \(text(gap["lost_to_offset"])) (exclusive): "
+            + "\(text(gap["lost_messages"])) message(s) never ingested; \(why); accepted by \(text(gap["accepted_by"]?["name"])) (\(text(gap["accepted_by"]?["role"]))) "
+            + "at \(text(gap["accepted_at"])): \(text(gap["reason"]))"
     }
 
 
@@ -43,6 +67,20 @@ package enum ReportRenderer {
         page.raw("<p class=\"meta\">Policy \(escape(text(report["policy"]?["version"]))) (sha256 <code>\(escape(String(text(report["policy"]?["hash"]).prefix(16))))…</code>)")
         page.raw(" · log through \(escape(text(report["event_store"]?["through"])))")
         page.raw(" · signed by key <code>\(escape(signature.keyID))</code> over JSON sha256 <code>\(escape(String(sha256.prefix(16))))…</code></p></header>")
+
+        // Before anything else the page says whether the evidence itself is incomplete.
+        let gaps = report["gaps_in_evidence"]?.arrayValue ?? []
+        if !gaps.isEmpty {
+            page.raw("<p class=\"gaps\" id=\"gaps-banner\">The evidence has \(gaps.count) gap(s): messages CallAudit never received. Findings and counts below cannot include them.</p>")
+        }
+        page.table(
+            "Gaps in the evidence", ["partition", "lost offsets", "messages", "kind", "window from", "accepted", "by", "reason"],
+            gaps.map {
+                ["\(text($0["topic"]))[\(text($0["partition"]))]", "\(text($0["lost_from_offset"]))–\(text($0["lost_to_offset"]))",
+                 text($0["lost_messages"]), text($0["kind"]), text($0["since"]), text($0["accepted_at"]),
+                 "\(text($0["accepted_by"]?["name"])) (\(text($0["accepted_by"]?["role"])))", text($0["reason"])]
+            },
+            empty: "None recorded.")
 
         page.raw("<section class=\"cards\">")
         for (label, value) in [
@@ -180,6 +218,7 @@ package enum ReportRenderer {
         polyline.rate{fill:none;stroke:#d1432f;stroke-width:2}circle.rate{fill:#d1432f}.legend{color:#555;font-size:.85rem}
         .key{display:inline-block;width:.8rem;height:.8rem;margin:0 .25rem 0 .8rem;vertical-align:-1px}
         .key.recorded{background:#c9d3e6}.key.compliant{background:#2f6fdf}.key.rate{background:#d1432f;height:.2rem;vertical-align:3px}
+        .gaps{border:2px solid #b42318;background:#fef3f2;color:#7a271a;border-radius:6px;padding:.6rem 1rem;margin:1rem 0;font-weight:600}
         footer{margin-top:2rem;color:#777;font-size:.85rem}
         """
 }

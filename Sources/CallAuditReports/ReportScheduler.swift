@@ -114,6 +114,40 @@ package final class ReportScheduler: @unchecked Sendable {
             issued.append(try generator.generate(period, status: .final))
         }
         issued += try reissueChanged(connection, generator: generator, zone: zone)
+        issued += try reissueForGaps(connection, generator: generator)
+        return issued
+    }
+
+    /// New versions of closed reports a newly accepted Kafka gap touches: they
+    /// were issued before anyone knew their evidence was incomplete, and the
+    /// next version lists the gap. A cursor (the last gap event's position) keeps rounds cheap.
+    private func reissueForGaps(_ connection: PostgresConnection, generator: ReportGenerator) throws -> [StoredReport] {
+        let cursor = Int64(try connection.query("SELECT coalesce(max(last_change_id), 0) FROM report_schedule WHERE name = 'gaps'").scalar ?? "0") ?? 0
+        let gaps = try connection.query(
+            """
+            SELECT position, event->'data'->>'gap_id',
+                   (extract(epoch FROM coalesce((event->'data'->>'last_ingested_at')::timestamptz, event_time)) * 1000000)::bigint,
+                   (extract(epoch FROM event_time) * 1000000)::bigint
+            FROM events WHERE source = 'urn:callaudit' AND type = 'ingest.gap_accepted' AND position > $1 ORDER BY position
+            """, [.int(cursor)]).rows
+        guard let last = gaps.last.flatMap({ Int64($0[0]!) }) else { return [] }
+        var issued: [StoredReport] = []
+        var done: Set<String> = []
+        for gap in gaps {
+            let (id, since, accepted) = (gap[1]!, Int64(gap[2]!)!, Int64(gap[3]!)!)
+            for report in try ReportStore(connection: connection).finalReports(overlapping: Timestamp(microseconds: since), Timestamp(microseconds: accepted + 1))
+            where !done.contains(report.reportID) && !report.body.contains(Array(id.utf8)) {
+                let period = ReportPeriod(
+                    kind: report.kind, start: report.periodStart, end: report.periodEnd, timeZone: report.timeZone, reportID: report.reportID)
+                issued.append(try generator.generate(period, status: .final))
+                done.insert(report.reportID)
+            }
+        }
+        try connection.query(
+            """
+            INSERT INTO report_schedule (name, last_change_id, updated_at) VALUES ('gaps', $1, now())
+            ON CONFLICT (name) DO UPDATE SET last_change_id = greatest(report_schedule.last_change_id, excluded.last_change_id), updated_at = now()
+            """, [.int(last)])
         return issued
     }
 

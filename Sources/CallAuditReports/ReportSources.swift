@@ -149,6 +149,35 @@ struct ReportSources {
         return (Int(row[0]!)!, Int(row[1]!)!, Int(row[2]!)!)
     }
 
+    /// Gaps in the evidence: every `ingest.gap_accepted` event whose window
+    /// (from the partition's last stored position before the gap to the
+    /// operator's acceptance) overlaps the period. Messages lost in it were
+    /// written to Kafka in that window, so events of the period may be among them.
+    func gaps() throws -> [JSONValue] {
+        try connection.query(
+            """
+            SELECT position, event::text FROM events
+            WHERE source = 'urn:callaudit' AND type = 'ingest.gap_accepted'
+              AND event_time >= $1::timestamptz
+              AND coalesce((event->'data'->>'last_ingested_at')::timestamptz, event_time) < $2::timestamptz
+            ORDER BY position
+            """, bounds
+        ).rows.map { row in
+            let event = try JSONParser.parse(Array(row[1]!.utf8))
+            let data = event["data"] ?? .null
+            return [
+                "gap_id": data["gap_id"] ?? .null, "consumer_group": data["consumer_group"] ?? .null,
+                "topic": data["topic"] ?? .null, "partition": data["partition"] ?? .null, "kind": data["kind"] ?? .null,
+                "lost_from_offset": data["lost"]?["from_offset"] ?? .null, "lost_to_offset": data["lost"]?["to_offset"] ?? .null,
+                "lost_messages": data["lost"]?["messages"] ?? .null, "stored_offset": data["stored_offset"] ?? .null,
+                "low_watermark": data["low_watermark"] ?? .null, "high_watermark": data["high_watermark"] ?? .null,
+                "resume_offset": data["resume_offset"] ?? .null, "since": data["last_ingested_at"] ?? .null,
+                "accepted_at": event["time"] ?? .null, "accepted_by": data["by"] ?? .null, "reason": data["reason"] ?? .null,
+                "event_id": event["id"] ?? .null, "event_position": .number(Double(Int64(row[0]!)!)),
+            ]
+        }
+    }
+
     /// Legal holds in force at the end of the period.
     func openHolds() throws -> Int {
         Int(try connection.query(

@@ -58,8 +58,13 @@ struct KafkaOptions: ParsableArguments {
     @Option(name: .customLong("kafka-property"), help: "Any librdkafka property as key=value (SASL, SSL, tuning). Repeatable.")
     var properties: [String] = []
 
-    var resolvedBrokers: String {
-        if let brokers { return brokers }
+    var resolvedBrokers: String { Self.brokers(brokers) }
+
+    var resolvedGroup: String { Self.group(group) }
+
+    /// The flag, else `CALLAUDIT_KAFKA_BROKERS`, else what dev-kafka wrote, else localhost:9092.
+    static func brokers(_ flag: String?) -> String {
+        if let brokers = flag { return brokers }
         if let fromEnvironment = environment["CALLAUDIT_KAFKA_BROKERS"] { return fromEnvironment }
         if let written = try? String(contentsOfFile: DevKafka.defaultBootstrapFile, encoding: .utf8) {
             return written.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -67,7 +72,7 @@ struct KafkaOptions: ParsableArguments {
         return "localhost:9092"
     }
 
-    var resolvedGroup: String { group ?? environment["CALLAUDIT_KAFKA_GROUP"] ?? "callaudit-ingest" }
+    static func group(_ flag: String?) -> String { flag ?? environment["CALLAUDIT_KAFKA_GROUP"] ?? "callaudit-ingest" }
 
     func topicNames() throws -> [Topic: String] {
         var names = Dictionary(uniqueKeysWithValues: Topic.allCases.map { ($0, environment["CALLAUDIT_TOPIC_\($0.rawValue.uppercased())"] ?? $0.rawValue) })

@@ -24,6 +24,11 @@ struct EventColumnsTests {
             OwnEventType.eventConflict.event(
                 data: ["conflict_id": "7", "source": "urn:pbx", "event_id": "e1", "original_position": 3, "original_sha256": sha,
                        "conflicting_sha256": sha], at: at),
+            OwnEventType.gapAccepted.event(
+                data: ["gap_id": "g1", "consumer_group": "callaudit-ingest", "topic": "calls", "partition": 1, "kind": "below_low_watermark",
+                       "stored_offset": 10, "low_watermark": 25, "high_watermark": 90, "resume_offset": 25,
+                       "lost": ["from_offset": 10, "to_offset": 25, "messages": 15], "last_ingested_at": "2026-11-24T09:00:00.000000Z",
+                       "reason": "outage longer than retention", "by": ["name": "olga", "role": "ops"], "channel": "cli"], at: at),
         ]
     }
 

@@ -256,7 +256,9 @@ struct OperationsSurfaceTests {
         for partition in status["kafka"]?["partitions"]?.arrayValue ?? [] {
             let key = "\(partition["topic"]!.stringValue!)/\(Int(partition["partition"]!.numberValue!))"
             let row = try #require(tableRow(dom, attribute: "data-partition", value: key))
-            #expect(Array(row.dropFirst(2)) == [shown(partition["stored_offset"]), shown(partition["high_watermark"]), shown(partition["lag"])])
+            #expect(Array(row.dropFirst(2)) == [
+                shown(partition["stored_offset"]), shown(partition["low_watermark"]), shown(partition["high_watermark"]), shown(partition["lag"]), "none",
+            ])
         }
         for rule in status["findings_today"]?["by_rule"]?.arrayValue ?? [] {
             #expect(tableRow(dom, attribute: "data-rule", value: rule["rule"]!.stringValue!) == [rule["rule"]!.stringValue!, shown(rule["count"])])

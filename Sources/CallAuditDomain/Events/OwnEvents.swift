@@ -12,6 +12,9 @@ package enum OwnEventType: String, CaseIterable, Sendable {
     case subjectErased = "subject.erased"
     /// A message reused a stored event's `(source, id)` with other content (integrity evidence).
     case eventConflict = "integrity.event_conflict"
+    /// An operator accepted that a Kafka partition lost messages before CallAudit read them
+    /// (retention ran out, or the topic was recreated): the gap, as evidence in every report it touches.
+    case gapAccepted = "ingest.gap_accepted"
 
     /// The `source` of every event CallAudit writes.
     package static let source = "urn:callaudit"
@@ -27,6 +30,7 @@ package enum OwnEventType: String, CaseIterable, Sendable {
         // The same stream as a subject.erasure_requested from Kafka: one request stream.
         case .requestOpened, .requestExtended, .requestClosed, .requestExported, .subjectErased: ("subject-request", "request_id")
         case .eventConflict: ("event-conflict", "conflict_id")
+        case .gapAccepted: ("ingest-gap", "gap_id")
         }
     }
 
@@ -96,6 +100,30 @@ package enum OwnEventType: String, CaseIterable, Sendable {
                 .optional("kafka", .object(ObjectShape([
                     .required("topic", .nonEmptyString), .required("partition", .integer(minimum: 0)), .required("offset", .integer(minimum: 0)),
                 ]))),
+            ])
+        case .gapAccepted:
+            ObjectShape([
+                .required("gap_id", .nonEmptyString),
+                .required("consumer_group", .nonEmptyString),
+                .required("topic", .nonEmptyString),
+                .required("partition", .integer(minimum: 0)),
+                // below_low_watermark: retention removed messages not yet read; beyond_high_watermark: the
+                // stored position is past the partition's end (the topic was recreated or truncated).
+                .required("kind", .oneOf(["below_low_watermark", "beyond_high_watermark"])),
+                .required("stored_offset", .integer(minimum: 0)),
+                .required("low_watermark", .integer(minimum: 0)),
+                .required("high_watermark", .integer(minimum: 0)),
+                .required("resume_offset", .integer(minimum: 0)),
+                // The offsets lost, from (inclusive) to (exclusive), and how many.
+                .required("lost", .object(ObjectShape([
+                    .required("from_offset", .integer(minimum: 0)), .required("to_offset", .integer(minimum: 0)),
+                    .required("messages", .integer(minimum: 1)),
+                ]))),
+                // When ingest last stored a position in that partition: the gap began after it.
+                .optional("last_ingested_at", .nonEmptyString),
+                .required("reason", .text),
+                .required("by", Self.by),
+                .required("channel", .oneOf(["cli"])),
             ])
         }
     }

@@ -1,0 +1,84 @@
+import CallAuditDomain
+import CallAuditKafka
+import CallAuditStore
+import Foundation
+
+/// Why a gap could not be accepted.
+package enum GapAcceptanceError: Error, CustomStringConvertible {
+    case noStoredPosition(TopicPartition, group: String)
+    case noGap(TopicPartition, storedOffset: Int64, watermarks: Watermarks)
+    case invalid(String)
+
+    package var description: String {
+        switch self {
+        case .noStoredPosition(let tp, let group):
+            "consumer group \(group) has no stored position in \(tp): there is nothing to accept"
+        case .noGap(let tp, let stored, let range):
+            "\(tp) has no gap: its stored position \(stored) lies within what Kafka keeps (\(range.low) to \(range.high))"
+        case .invalid(let detail): detail
+        }
+    }
+}
+
+/// An operator's decision that a partition's gap cannot be filled: recorded
+/// as a `ingest.gap_accepted` event in the log (with the offsets lost and
+/// who decided), and the partition's stored position moved to its oldest
+/// retained message, in one transaction. A running ingest resumes the
+/// partition from there within seconds; reports covering the gap list it.
+package struct GapAcceptance {
+    let connection: PostgresConnection
+
+    package init(connection: PostgresConnection) {
+        self.connection = connection
+    }
+
+    /// Records the gap and moves the position. `watermarks` are Kafka's, asked just before.
+    package func accept(
+        _ partition: TopicPartition, consumerGroup: String, watermarks: Watermarks, reason: String, by actor: (name: String, role: String),
+        at time: Timestamp = .now
+    ) throws -> (gap: RetentionGap, eventID: String) {
+        let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !reason.isEmpty else { throw GapAcceptanceError.invalid("accepting a gap needs its reason (--reason)") }
+        return try connection.transaction {
+            // Locked: two operators accepting at once record one gap, not two.
+            guard let row = try connection.query(
+                """
+                SELECT next_offset, to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+                FROM kafka_offsets WHERE consumer_group = $1 AND topic = $2 AND partition = $3 FOR UPDATE
+                """, [.text(consumerGroup), .text(partition.topic), .int(Int64(partition.partition))]
+            ).rows.first else { throw GapAcceptanceError.noStoredPosition(partition, group: consumerGroup) }
+            let stored = Int64(row[0]!)!
+            guard let gap = RetentionGap(partition: partition, storedOffset: stored, watermarks: watermarks) else {
+                throw GapAcceptanceError.noGap(partition, storedOffset: stored, watermarks: watermarks)
+            }
+            let id = OwnEventType.newID()
+            var data = Self.document(gap, consumerGroup: consumerGroup, id: id, reason: reason, actor: actor)
+            if let last = row[1], case .object(var members) = data {
+                members.append(("last_ingested_at", .string(last)))
+                data = .object(members)
+            }
+            let event: DecodedEvent
+            do { event = try OwnEventType.gapAccepted.event(data: data, at: time, id: id) } catch let rejection as Rejection { throw GapAcceptanceError.invalid(rejection.detail) }
+            try EventStore(connection: connection).appendWithinTransaction([IncomingEvent(event: event, origin: nil)])
+            // Downward too (a recreated topic): the one place a stored position may move back.
+            try connection.query(
+                "UPDATE kafka_offsets SET next_offset = $4, updated_at = now() WHERE consumer_group = $1 AND topic = $2 AND partition = $3",
+                [.text(consumerGroup), .text(partition.topic), .int(Int64(partition.partition)), .int(gap.resumeOffset)])
+            return (gap, id)
+        }
+    }
+
+    static func document(_ gap: RetentionGap, consumerGroup: String, id: String, reason: String, actor: (name: String, role: String)) -> JSONValue {
+        [
+            "gap_id": .string(id), "consumer_group": .string(consumerGroup), "topic": .string(gap.partition.topic),
+            "partition": .number(Double(gap.partition.partition)), "kind": .string(gap.kind.rawValue),
+            "stored_offset": .number(Double(gap.storedOffset)), "low_watermark": .number(Double(gap.watermarks.low)),
+            "high_watermark": .number(Double(gap.watermarks.high)), "resume_offset": .number(Double(gap.resumeOffset)),
+            "lost": [
+                "from_offset": .number(Double(gap.lostOffsets.lowerBound)), "to_offset": .number(Double(gap.lostOffsets.upperBound)),
+                "messages": .number(Double(gap.messages)),
+            ],
+            "reason": .string(reason), "by": ["name": .string(actor.name), "role": .string(actor.role)], "channel": "cli",
+        ]
+    }
+}
