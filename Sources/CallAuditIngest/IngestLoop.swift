@@ -114,7 +114,7 @@ package final class IngestLoop: @unchecked Sendable {
             statistics.pollCPUNanoseconds.add(threadCPUNanoseconds() - cpu, ordering: .relaxed)
             submitPending(to: pipeline)
             hold(consumer.takeOutOfRange(), consumer: consumer)
-            releaseAcceptedGaps(consumer: consumer)
+            releaseAcceptedGaps(consumer: consumer, pipeline: pipeline)
             if exclusive != nil, !(try keepLeading(&exclusive!, consumer: consumer, pipeline: pipeline)) { break }
         }
         consumer.close()
@@ -395,7 +395,7 @@ package final class IngestLoop: @unchecked Sendable {
     /// again from there. A position that merely came back into range (a
     /// recreated topic grown past it) does not release it: that would skip
     /// the new topic's first messages.
-    private func releaseAcceptedGaps(consumer: KafkaConsumer) {
+    private func releaseAcceptedGaps(consumer: KafkaConsumer, pipeline: Pipeline) {
         let now = ContinuousClock.now
         guard !held.isEmpty, now >= nextHeldCheck else { return }
         nextHeldCheck = now + .seconds(2)
@@ -407,13 +407,32 @@ package final class IngestLoop: @unchecked Sendable {
                   Watermarks(low: range.low, high: range.high).contains(point.nextOffset)
             else { continue }
             do {
-                try consumer.resume(tp, at: point.nextOffset)
+                if consumer.assignsIncrementally {
+                    try consumer.reassign(tp, at: point.nextOffset)
+                } else {
+                    try restartAssignment(consumer, pipeline: pipeline, releasing: tp, at: point.nextOffset)
+                }
                 held[tp] = nil
                 logger.notice("gap accepted; ingest of the partition resumes", metadata: ["kafka.partition": "\(tp)", "kafka.offset": "\(point.nextOffset)"])
             } catch {
                 logger.error("could not resume a partition after its gap was accepted", metadata: ["kafka.partition": "\(tp)", "error": "\(error.message)"])
             }
         }
+    }
+
+    /// Under an eager group protocol one partition cannot be assigned alone:
+    /// every batch in flight is committed, and the whole assignment starts
+    /// again from the positions now stored (as after a rebalance), `tp` at `offset`.
+    /// Partitions still held meet their gap again and are held again.
+    private func restartAssignment(_ consumer: KafkaConsumer, pipeline: Pipeline, releasing tp: TopicPartition, at offset: Int64) throws(KafkaError) {
+        submitPending(to: pipeline)
+        pipeline.drain()
+        guard let stored = resumeOffsets(for: consumer.assignment()) else {
+            throw KafkaError(code: -1, message: "stored positions could not be read")
+        }
+        var offsets: [TopicPartition: Int64?] = Dictionary(uniqueKeysWithValues: consumer.assignment().map { ($0, stored[$0]) })
+        offsets[tp] = offset
+        try consumer.replaceAssignment(offsets)
     }
 
     /// Where each newly assigned partition resumes, from PostgreSQL. Nil when

@@ -159,20 +159,53 @@ package final class KafkaConsumer {
         }
     }
 
-    /// Fetches `partition` again from `offset`, after `pause`.
-    package func resume(_ partition: TopicPartition, at offset: Int64) throws(KafkaError) {
+    /// Whether one partition can be assigned or unassigned alone: without a
+    /// group (exclusive membership) or with the cooperative protocol; not with an eager group protocol.
+    package var assignsIncrementally: Bool { String(cString: rd_kafka_rebalance_protocol(handle)) != "EAGER" }
+
+    /// Starts `partition` afresh at `offset`. After an out-of-range error
+    /// librdkafka has stopped the partition's fetcher, which a seek cannot
+    /// restart, so it is unassigned and assigned again. Only where
+    /// `assignsIncrementally`; else see `replaceAssignment`.
+    package func reassign(_ partition: TopicPartition, at offset: Int64) throws(KafkaError) {
         var failure: KafkaError?
         withList([partition]) { list in
-            list.pointee.elems[0].offset = offset
-            if let error = rd_kafka_seek_partitions(handle, list, 5_000) {
-                failure = KafkaError(code: rd_kafka_error_code(error).rawValue, message: "seek \(partition): \(String(cString: rd_kafka_error_string(error)))")
+            _ = rd_kafka_resume_partitions(handle, list)
+            if let error = rd_kafka_incremental_unassign(handle, list) {
+                failure = KafkaError(code: rd_kafka_error_code(error).rawValue, message: "unassign \(partition): \(String(cString: rd_kafka_error_string(error)))")
                 rd_kafka_error_destroy(error)
                 return
             }
-            let err = rd_kafka_resume_partitions(handle, list)
-            if err != RD_KAFKA_RESP_ERR_NO_ERROR { failure = KafkaError(err, context: "resume \(partition)") }
+            list.pointee.elems[0].offset = offset
+            if let error = rd_kafka_incremental_assign(handle, list) {
+                failure = KafkaError(code: rd_kafka_error_code(error).rawValue, message: "assign \(partition): \(String(cString: rd_kafka_error_string(error)))")
+                rd_kafka_error_destroy(error)
+            }
         }
         if let failure { throw failure }
+    }
+
+    /// What is assigned now.
+    package func assignment() -> [TopicPartition] {
+        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        guard rd_kafka_assignment(handle, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return [] }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        return [TopicPartition](native: list)
+    }
+
+    /// Replaces the whole assignment, every partition starting at its offset (nil: the beginning):
+    /// how a partition is started afresh under an eager group protocol.
+    package func replaceAssignment(_ offsets: [TopicPartition: Int64?]) throws(KafkaError) {
+        var err = RD_KAFKA_RESP_ERR_NO_ERROR
+        withList(Array(offsets.keys)) { list in
+            _ = rd_kafka_resume_partitions(handle, list)
+            for i in 0..<Int(list.pointee.cnt) {
+                let tp = TopicPartition(topic: String(cString: list.pointee.elems[i].topic), partition: list.pointee.elems[i].partition)
+                list.pointee.elems[i].offset = (offsets[tp] ?? nil) ?? callaudit_rd_kafka_offset_beginning()
+            }
+            err = rd_kafka_assign(handle, list)
+        }
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, context: "assign") }
     }
 
     /// A partition's low and high watermarks (the oldest offset kept, and the next one to be written), asked of its leader.

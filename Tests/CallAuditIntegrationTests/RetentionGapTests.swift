@@ -115,8 +115,10 @@ struct RetentionGapTests {
         // An outage longer than retention: the mock cluster keeps about 5 MB per partition and trims
         // older segments, so 8 MB more into calls[1] raises its low watermark past the stored position.
         let producer = try kafka.producer()
-        for index in 0..<80 {
-            try producer.produce(topic: "calls", partition: 1, value: Array(repeating: UInt8(ascii: "x"), count: 100_000) + Array("\(index)".utf8))
+        // Random bytes: the producer compresses, and a repeated byte would shrink to nothing.
+        var generator = SeededRandom(seed: 43)
+        for _ in 0..<80 {
+            try producer.produce(topic: "calls", partition: 1, value: (0..<100_000).map { _ in UInt8.random(in: 0...255, using: &generator) })
         }
         try producer.flush()
         let second = simulatedMessages(calls: 80, seed: 42, recent: true)
