@@ -66,6 +66,12 @@ struct RetentionGapTests {
         let metrics = try httpGet(port: port, "/metrics", token: ops).text
         let gapLine = metrics.split(separator: "\n").first { $0.hasPrefix("callaudit_kafka_gap_messages{") && $0.contains("topic=\"calls\"") && $0.contains("partition=\"1\"") }
         #expect(gapLine.flatMap { Double($0.split(separator: " ").last!) } == Double(stored - end), "/metrics: \(gapLine ?? "no series")")
+        // The dashboard, as a browser draws it: a red banner naming the partition and its size, and the partition's row.
+        let (dom, console) = try headlessChromium(URL(string: "http://127.0.0.1:\(port)/ops#token=\(ops)")!, budgetMilliseconds: 6_000)
+        #expect(!console.contains("Uncaught"), "no script errors: \(console)")
+        let size = Int(stored - end).formatted(.number.grouping(.automatic).locale(Locale(identifier: "en_US")))
+        #expect(dom.contains("GAP: calls[1] lost \(size) message(s)"), "the banner names the partition and the gap's size")
+        #expect(tableRow(dom, attribute: "data-partition", value: "calls/1")?.last == size, "the partition's row shows the gap")
         Thread.sleep(forTimeInterval: 1)
         #expect(try storedPositions(database)[calls1] == stored, "nothing ingested past the gap")
         #expect(try database.count("SELECT count(*) FROM events WHERE kafka_topic = 'calls' AND kafka_partition = 1 AND kafka_offset >= \(endBefore)") == 0)
