@@ -49,7 +49,8 @@ struct RetentionGapTests {
         #expect(end > endBefore, "the second batch reached calls[1] too")
 
         let port = freePort()
-        let serve = try ServeProcess(kafka: kafka, database: database, extra: ["--http-address", "127.0.0.1:\(port)", "--status-interval-ms", "500"])
+        let serve = try ServeProcess(
+            kafka: kafka, database: database, extra: ["--http-address", "127.0.0.1:\(port)", "--status-interval-ms", "500", "--report-interval", "1"])
         defer { _ = serve.terminate(within: 15) }
         let others = ranges.filter { $0.key != calls1 }
         #expect(waitUntil(seconds: 60) { (try? storedPositions(database)).map { positions in others.allSatisfy { (positions[$0.key] ?? 0) == $0.value.high } } ?? false },
@@ -76,6 +77,18 @@ struct RetentionGapTests {
         #expect(try storedPositions(database)[calls1] == stored, "nothing ingested past the gap")
         #expect(try database.count("SELECT count(*) FROM events WHERE kafka_topic = 'calls' AND kafka_partition = 1 AND kafka_offset >= \(endBefore)") == 0)
 
+        // A final report of today, issued before anyone knew of the gap, once the projections have applied everything.
+        #expect(waitUntil(seconds: 60) {
+            let projections = (try? httpGet(port: port, "/v1/status", token: ops).json["projections"]?.arrayValue) ?? []
+            return !projections.isEmpty && projections.allSatisfy { $0["state"]?.stringValue == "current" }
+        })
+        let keys = FileManager.default.temporaryDirectory.appendingPathComponent("callaudit-keys-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: keys) }
+        let today = ReportPeriod.containing(.now, kind: .day, zone: TimeZone(identifier: "UTC")!)
+        let issued = try ReportGenerator(connection: database.owner(), policy: .default, signingKey: KeyRing.open(keys).current).generate(today, status: .final)
+        #expect(!waitUntil(seconds: 3) { (try? ReportStore(connection: database.owner()).latestVersion(issued.reportID)) != issued.version },
+                "nothing else makes the scheduler issue a new version")
+
         let accepted = Date()
         let answer = try runCallAudit([
             "ingest", "accept-gap", "--database-url", database.serviceURL, "--brokers", kafka.brokers, "--group", "test-group",
@@ -98,6 +111,13 @@ struct RetentionGapTests {
         #expect(data["by"]?["name"] == "olga" && data["by"]?["role"] == "ops" && data["resume_offset"]?.numberValue == 0)
 
         try expectReportListsGap(database, messages: stored - end, kind: "beyond_high_watermark")
+        var reissued: StoredReport?
+        #expect(waitUntil(seconds: 30) {
+            reissued = try? ReportStore(connection: database.owner()).report(issued.reportID)
+            return (reissued?.version ?? 0) > issued.version
+        }, "the scheduler issues a new version of the closed report the gap touches")
+        let listed = try reissued.map { try JSONParser.parse($0.body)["gaps_in_evidence"]?.arrayValue ?? [] } ?? []
+        #expect(listed.count == 1 && listed.first?["lost_messages"]?.numberValue == Double(stored - end) && reissued?.status == "final")
         #expect(try runCallAudit([
             "ingest", "accept-gap", "--database-url", database.serviceURL, "--brokers", kafka.brokers, "--group", "test-group",
             "--topic", "calls", "--partition", "1", "--reason", "again",
