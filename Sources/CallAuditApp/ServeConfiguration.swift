@@ -104,6 +104,10 @@ package struct ServeConfiguration: Sendable {
                 try require(FileManager.default.isReadableFile(atPath: file), "--tls-certificate/--tls-key \(file)", "cannot be read")
             }
         }
+        // A reset that skips ("earliest", "latest") would pass silently over a retention gap; CallAudit always uses "error".
+        try require(
+            ingest.kafkaProperties["auto.offset.reset"].map { $0 == "error" } ?? true, "--kafka-property auto.offset.reset",
+            "cannot be set: CallAudit stops a partition whose position Kafka no longer has, and an operator accepts the gap (ops/runbooks/retention-gap.md); remove it")
         do {
             try ingest.consumerConfiguration.validate()
         } catch {

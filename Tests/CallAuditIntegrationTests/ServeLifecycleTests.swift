@@ -18,6 +18,8 @@ struct ServeLifecycleTests {
         defer { try? FileManager.default.removeItem(at: badPolicy) }
         let cases: [(arguments: [String], says: String)] = [
             (["--kafka-property", "no.such.property=1"], "no.such.property"),
+            // A reset that skips would pass silently over a retention gap.
+            (["--kafka-property", "auto.offset.reset=earliest"], "--kafka-property auto.offset.reset"),
             (["--policy", badPolicy.path], "--policy \(badPolicy.path)"),
             (["--batch-size", "0"], "--batch-size"),
             (
