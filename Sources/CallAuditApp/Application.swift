@@ -62,7 +62,7 @@ package enum Application {
         let sealer = SealerService(
             database: configuration.database, schedule: configuration.seals, keyDirectory: configuration.keyDirectory, logger: logger)
         let board = StatusBoard(interval: configuration.statusInterval)
-        let sampler = try statusSampler(configuration, policy: policy, runners: runners, logger: logger)
+        let sampler = try statusSampler(configuration, policy: policy, runners: runners, statistics: statistics, logger: logger)
         var apiConfiguration = configuration.api
         apiConfiguration.keyDirectory = configuration.keyDirectory
         let api = try APIServer.build(
@@ -96,11 +96,12 @@ package enum Application {
 
     /// The sampler behind `/v1/status`, `/readyz` and the gauges, with a Kafka client of its own for watermarks.
     private static func statusSampler(
-        _ configuration: ServeConfiguration, policy: Policy, runners: [ProjectionRunner], logger: Logger
+        _ configuration: ServeConfiguration, policy: Policy, runners: [ProjectionRunner], statistics: IngestStatistics, logger: Logger
     ) throws -> StatusSampler {
-        let settings = StatusSampler.Settings(
+        var settings = StatusSampler.Settings(
             consumerGroup: configuration.ingest.groupID, topics: configuration.ingest.topics, projections: runners.map(\.projection.name),
             reports: configuration.reports, policy: policy)
+        settings.stoppedPartitions = { Set(statistics.stoppedPartitions.withLock { $0.keys }) }
         let watermarks = try KafkaWatermarks(configuration: configuration.ingest.consumerConfiguration, logger: logger)
         return StatusSampler(settings: settings, watermarks: watermarks)
     }

@@ -52,8 +52,10 @@ package final class IngestLoop: @unchecked Sendable {
     private var pending = PendingBatch()
     private var nextOffsets: [TopicPartition: Int64] = [:]
     /// Partitions whose position Kafka refused as outside what it keeps, with the offset refused:
-    /// paused until an operator accepts the gap (`GapHold`).
-    private var held: [TopicPartition: Int64] = [:]
+    /// paused until an operator accepts the gap (`hold`, `releaseAcceptedGaps`).
+    private var held: [TopicPartition: Int64] = [:] {
+        didSet { statistics.stoppedPartitions.withLock { [held] in $0 = held } }
+    }
     private var nextHeldCheck = ContinuousClock.now
 
     package init(

@@ -14,6 +14,7 @@ package enum MetricsCatalog {
         "callaudit_kafka_up": "Whether the last watermark query reached Kafka (1) or not (0).",
         "callaudit_kafka_consumer_lag_messages": "Messages in a partition not yet made durable: high watermark minus the stored position.",
         "callaudit_kafka_stored_offset": "The next offset ingest reads in a partition, as stored in PostgreSQL.",
+        "callaudit_kafka_ingest_stopped": "Whether ingest of a partition has stopped at a gap and waits for an operator to accept it (1) or not (0).",
         "callaudit_kafka_gap_messages": "Offsets lost in a partition: its stored position is below the low watermark or past the high watermark; its ingest has stopped (0: no gap).",
         "callaudit_store_head_position": "The highest position in the event store.",
         "callaudit_projection_lag_events": "Committed events a projection has not applied yet.",

@@ -13,6 +13,7 @@ enum OperationsMetrics {
             gauge("callaudit_kafka_stored_offset", labels).record(Double(partition.storedOffset))
             // 0 when none: the alert fires on > 0, and the series exists for every partition.
             gauge("callaudit_kafka_gap_messages", labels).record(Double(partition.gap?.messages ?? 0))
+            gauge("callaudit_kafka_ingest_stopped", labels).record(partition.ingestStopped ? 1 : 0)
         }
         gauge("callaudit_store_head_position").record(Double(status.ingest.headPosition))
         gauge("callaudit_ingest_rate_messages_per_second").record(status.ingest.ratePerSecond)

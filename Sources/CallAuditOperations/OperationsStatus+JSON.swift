@@ -63,6 +63,7 @@ extension OperationsStatus {
                     "high_watermark": partition.highWatermark.map { .number(Double($0)) } ?? .null,
                     "lag": partition.lag.map { .number(Double($0)) } ?? .null,
                     "gap": partition.gap.map(Self.gapJSON) ?? .null,
+                    "ingest_stopped": .bool(partition.ingestStopped),
                 ]
             }),
         ]

@@ -17,6 +17,9 @@ package struct OperationsStatus: Sendable {
         package var lowWatermark: Int64? = nil
         /// Whether ingest has stored a position here (else it starts at the beginning, which is always valid).
         package var hasStoredPosition = true
+        /// Whether this process's ingest stopped the partition at a gap. It stays stopped until the gap
+        /// is accepted, even once the watermarks no longer show it (a recreated topic grown past the old position).
+        package var ingestStopped = false
         package var lag: Int64? { highWatermark.map { max(0, $0 - storedOffset) } }
 
         /// The stored position outside what Kafka keeps: ingest of this partition stops until an operator accepts it.

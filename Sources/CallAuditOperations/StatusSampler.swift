@@ -30,6 +30,8 @@ package final class StatusSampler: @unchecked Sendable {
         package var stallAfter: Duration = .seconds(60)
         /// How many points the sparkline keeps.
         package var historyLength = 60
+        /// The partitions this process's ingest has stopped at a gap (none without ingest).
+        package var stoppedPartitions: @Sendable () -> Set<TopicPartition> = { [] }
 
         package init(consumerGroup: String, topics: [String], projections: [String], reports: ReportSchedule, policy: Policy) {
             self.consumerGroup = consumerGroup
@@ -128,11 +130,12 @@ package final class StatusSampler: @unchecked Sendable {
         } else {
             status.error = "no Kafka client"
         }
+        let stopped = settings.stoppedPartitions()
         let partitions = Set(ranges.keys).union(stored.keys).sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
         status.partitions = partitions.map { tp in
             .init(
                 topic: tp.topic, partition: tp.partition, storedOffset: stored[tp] ?? 0, highWatermark: ranges[tp]?.high,
-                lowWatermark: ranges[tp]?.low, hasStoredPosition: stored[tp] != nil)
+                lowWatermark: ranges[tp]?.low, hasStoredPosition: stored[tp] != nil, ingestStopped: stopped.contains(tp))
         }
         return status
     }

@@ -64,6 +64,11 @@ struct RetentionGapTests {
         #expect(gaps.first?["topic"] == "calls" && gaps.first?["partition"]?.numberValue == 1)
         #expect(gaps.first?["kind"] == "beyond_high_watermark")
         #expect(gaps.first?["messages"]?.numberValue == Double(stored - end), "the gap's size: stored position minus the high watermark")
+        func stoppedPartitions() throws -> [String] {
+            (try httpGet(port: port, "/v1/status", token: ops).json["kafka"]?["partitions"]?.arrayValue ?? [])
+                .filter { $0["ingest_stopped"] == .bool(true) }.map { "\($0["topic"]?.stringValue ?? "")[\(Int($0["partition"]?.numberValue ?? -1))]" }
+        }
+        #expect(waitUntil(seconds: 10) { (try? stoppedPartitions()) == ["calls[1]"] }, "the status says ingest stopped calls[1], and nothing else")
         let metrics = try httpGet(port: port, "/metrics", token: ops).text
         let gapLine = metrics.split(separator: "\n").first { $0.hasPrefix("callaudit_kafka_gap_messages{") && $0.contains("topic=\"calls\"") && $0.contains("partition=\"1\"") }
         #expect(gapLine.flatMap { Double($0.split(separator: " ").last!) } == Double(stored - end), "/metrics: \(gapLine ?? "no series")")
@@ -100,6 +105,7 @@ struct RetentionGapTests {
         print("retention gap (beyond high watermark): calls[1] ingesting again \(String(format: "%.1f", recovery)) s after accept-gap")
         #expect(waitUntil(seconds: 10) { (try? httpGet(port: port, "/v1/status", token: ops).json["kafka"]?["gaps"]?.arrayValue?.isEmpty) == true },
                 "the status no longer shows a gap")
+        #expect(try stoppedPartitions().isEmpty, "nor a stopped partition")
 
         // 0 lost, 0 doubled: every message of both batches is one event; every offset one row.
         #expect(try database.count("SELECT count(*) FROM events WHERE source <> 'urn:callaudit'") == first.count + second.count)

@@ -93,21 +93,25 @@ function render(status) {
   kafkaBanner.textContent = status.kafka.reachable ? "" : `Kafka unreachable: ${status.kafka.error || "no answer"}`;
 
   const gaps = status.kafka.gaps || [];
+  // A partition stopped at a gap the watermarks no longer show still needs an operator.
+  const stoppedOnly = status.kafka.partitions.filter(p => p.ingest_stopped && !p.gap);
   const gapBanner = $("#gap-banner");
-  gapBanner.hidden = gaps.length === 0;
+  gapBanner.hidden = gaps.length === 0 && stoppedOnly.length === 0;
   gapBanner.textContent = gaps.map(g =>
     `GAP: ${g.topic}[${g.partition}] lost ${number(g.messages)} message(s) (${g.kind === "below_low_watermark" ? "retention removed them unread" : "position past the partition's end"}); its ingest has stopped; see ops/runbooks/retention-gap.md`
-  ).join(" · ");
+  ).concat(stoppedOnly.map(p =>
+    `STOPPED: ingest of ${p.topic}[${p.partition}] stopped at a gap its watermarks no longer show; see ops/runbooks/retention-gap.md`
+  )).join(" · ");
 
   // Partitions with a gap first, then by lag.
   const partitions = [...status.kafka.partitions].sort((a, b) => (b.gap ? b.gap.messages : 0) - (a.gap ? a.gap.messages : 0) ||
     (b.lag ?? 0) - (a.lag ?? 0) || a.topic.localeCompare(b.topic) || a.partition - b.partition);
   fillTable("#partitions", partitions, (row, p) => {
     row.dataset.partition = `${p.topic}/${p.partition}`;
-    if (p.gap) row.className = "gap"; else if (p.lag) row.className = "lagging";
+    if (p.gap || p.ingest_stopped) row.className = "gap"; else if (p.lag) row.className = "lagging";
     cell(row, p.topic); cell(row, p.partition, "num"); cell(row, number(p.stored_offset), "num");
     cell(row, number(p.low_watermark), "num"); cell(row, number(p.high_watermark), "num"); cell(row, number(p.lag), "num");
-    cell(row, p.gap ? number(p.gap.messages) : "none", "num");
+    cell(row, p.gap ? number(p.gap.messages) : p.ingest_stopped ? "stopped" : "none", "num");
   });
 
   const quarantined = status.projections.filter(p => p.quarantined.length > 0);
