@@ -1,5 +1,6 @@
 import CallAuditDomain
 import CallAuditKafka
+import CallAuditProjections
 import CallAuditStore
 import Foundation
 import Testing
@@ -110,6 +111,44 @@ struct LeadershipFencingTests {
         #expect(leader.terminate(within: 10) != nil)
         #expect(standby.terminate(within: 10) != nil)
         #expect(leader.status == 0, "\(leader.standardError.suffix(2_000))")
+    }
+
+    @Test("a projection leader superseded while its session still works commits no batch: it stands by, and takes over again only with a new epoch")
+    func supersededProjectionLeaderCommitsNothing() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let runner = ProjectionRunner(projection: DailyVolumeProjection(), databaseURL: database.serviceURL, logger: quietLogger, pollInterval: .milliseconds(100))
+        Thread { runProjection(runner) }.start()
+        defer { runner.requestStop() }
+        let store = EventStore(connection: try PostgresConnection(conninfo: database.serviceURL))
+        func append(_ prefix: String, _ count: Int) throws {
+            try store.append(
+                IngestBatch(events: (0..<count).map { IncomingEvent(event: try EventDecoder.validate(ContractEvent.callEnded(id: "\(prefix)\($0)")), origin: nil) }),
+                consumerGroup: "g")
+        }
+        try append("a", 100)
+        #expect(try waitUntil(seconds: 30) { try dailyVolume(database) == 100 })
+
+        // The leader's lock session ends (as the server ends a frozen process's), and another instance takes the lead at once,
+        // before the old leader's heartbeat can notice: only the epoch stands between its open session and the projection.
+        let name = ProjectionRunner.lockKey(for: "daily_volume")
+        let usurper = Leadership(name: name, database: DatabaseConfiguration(url: database.serviceURL), application: "fence-usurper", logger: quietLogger)
+        try database.owner().query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'callaudit-projection-daily_volume-leader'")
+        let taken = try #require(try waitUntilAcquired(usurper))
+        try append("b", 50)
+        Thread.sleep(forTimeInterval: 3)
+        #expect(try dailyVolume(database) == 100, "the superseded leader applied nothing while another instance leads")
+        #expect(try Leadership.current(on: database.owner()).first { $0.name == name }?.epoch == taken.epoch)
+
+        // The usurper leaves: the runner takes over with a newer epoch and applies the rest exactly once.
+        usurper.release()
+        #expect(try waitUntil(seconds: 30) { try dailyVolume(database) == 150 })
+        #expect(try Leadership.current(on: database.owner()).first { $0.name == name }!.epoch > taken.epoch)
+    }
+
+    private func dailyVolume(_ database: TestDatabase) throws -> Int {
+        try database.count("SELECT coalesce(sum(events), 0) FROM projection_daily_volume")
     }
 
     private func waitUntilAcquired(_ leadership: Leadership) throws -> LeadershipFence? {
