@@ -45,6 +45,12 @@ package enum KEKAcknowledgements {
         if let current = try current(on: connection), !keys.ids.contains(current) {
             return "it lacks KEK \(current), the current key-encryption key (made current by `keys rotate-kek`)"
         }
+        // Before any rotation there is no current KEK on record: the blind-index key says which one the data is under.
+        if let wrapping = try connection.query("SELECT kek_id FROM vault_keys WHERE name = 'blind-index'").rows.first?[0] ?? nil,
+            !keys.ids.contains(wrapping)
+        {
+            return "it lacks KEK \(wrapping), which the stored keys are wrapped with (another host's KEK file?)"
+        }
         if try connection.query("SELECT 1 FROM kek_retirements WHERE kek_id = $1", [.text(keys.currentID)]).rows.first != nil {
             return "its current KEK \(keys.currentID) was retired (`keys retire-kek`)"
         }

@@ -90,6 +90,23 @@ struct KEKAcrossHostsTests {
         #expect(try database.count("SELECT count(*) FROM kek_acknowledgements") == 0, "stopped instances withdraw their acknowledgement")
     }
 
+    @Test("a host with another KEK file altogether (none of the keys the data is wrapped with) refuses to start, naming the key and the file")
+    func foreignKEKFileIsRefused() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let kafka = try TestKafka(partitions: 1)
+        // The data's keys are wrapped with the suite's KEK; no rotation ever happened.
+        _ = try SubjectVault.open(keys: testKeys, on: try PostgresConnection(conninfo: database.serviceURL))
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kek-foreign-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("kek.json")
+        let serve = try ServeProcess(kafka: kafka, database: database, extra: ["--key-dir", folder.path, "--kek-file", file.path], withKEK: false)
+        #expect(serve.ended(within: 30))
+        #expect(serve.status != 0)
+        #expect(serve.standardError.contains(testKeys.currentID) && serve.standardError.contains(file.path), "\(serve.standardError.suffix(2_000))")
+        #expect(try database.count("SELECT count(*) FROM kek_acknowledgements") == 0, "a refused instance acknowledges nothing")
+    }
+
     /// The SQLSTATE the statement fails with; nil if it succeeds.
     private func sqlState(of sql: String, _ parameter: String, url: String) throws -> String? {
         let connection = try PostgresConnection(conninfo: url)

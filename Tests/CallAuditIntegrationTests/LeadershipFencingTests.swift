@@ -105,6 +105,7 @@ struct LeadershipFencingTests {
         let last = try #require(try Leadership.current(on: owner).first { $0.name == "callaudit.ingest.test-group" })
         #expect(last.epoch == after.epoch, "the resumed leader did not take the lead back")
         #expect(leader.standardError.contains("no longer leads ingest"), "\(leader.standardError.suffix(2_000))")
+        print("the resumed leader had a batch in flight refused by its epoch: \(leader.standardError.contains("batch refused"))")
         #expect(try database.count("SELECT count(*) FROM events") + database.count("SELECT count(*) FROM dead_letters") == sent)
         try expectOffsetsConsistent(database)
         #expect(leader.process.isRunning, "the resumed leader stands by rather than exiting")
