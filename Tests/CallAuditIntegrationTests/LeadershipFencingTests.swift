@@ -1,6 +1,7 @@
 import CallAuditDomain
 import CallAuditKafka
 import CallAuditProjections
+import CallAuditReports
 import CallAuditStore
 import Foundation
 import Testing
@@ -145,6 +146,47 @@ struct LeadershipFencingTests {
         // The usurper leaves: the runner takes over with a newer epoch and applies the rest exactly once.
         usurper.release()
         #expect(try waitUntil(seconds: 30) { try dailyVolume(database) == 150 })
+        #expect(try Leadership.current(on: database.owner()).first { $0.name == name }!.epoch > taken.epoch)
+    }
+
+    @Test("a report scheduler superseded while its session still works stores no report; it issues them once it leads again, with a new epoch")
+    func supersededSchedulerIssuesNothing() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let keys = FileManager.default.temporaryDirectory.appendingPathComponent("fence-reports-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: keys) }
+        let scheduler = ReportScheduler(
+            schedule: ReportSchedule(interval: .milliseconds(200)), database: DatabaseConfiguration(url: database.serviceURL), policy: .default,
+            keyDirectory: keys, logger: quietLogger)
+        let finished = DispatchSemaphore(value: 0)
+        Thread {
+            do { try scheduler.run() } catch { Issue.record("report scheduler failed: \(error)") }
+            finished.signal()
+        }.start()
+        defer {
+            scheduler.requestStop()
+            finished.wait()
+        }
+        let name = "callaudit.reports"
+        #expect(try waitUntil(seconds: 10) { try Leadership.current(on: database.owner()).contains { $0.name == name } }, "the scheduler leads")
+
+        // Its lock session ends and another instance leads at once; then closed periods appear to report on.
+        let usurper = Leadership(name: name, database: DatabaseConfiguration(url: database.serviceURL), application: "fence-usurper", logger: quietLogger)
+        try database.owner().query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'callaudit-reports-leader'")
+        let taken = try #require(try waitUntilAcquired(usurper))
+        let store = EventStore(connection: try PostgresConnection(conninfo: database.serviceURL))
+        try store.append(
+            IngestBatch(events: (0..<20).map { IncomingEvent(event: try EventDecoder.validate(ContractEvent.callEnded(id: "r\($0)", call: "c\($0)")), origin: nil) }),
+            consumerGroup: "g")
+        for projection in ProjectionCatalog.all(policy: .default) {
+            try ProjectionRunner(projection: projection, databaseURL: database.serviceURL, logger: quietLogger).catchUp()
+        }
+        Thread.sleep(forTimeInterval: 3)
+        #expect(try database.count("SELECT count(*) FROM audit_reports") == 0, "the superseded scheduler stored no report")
+
+        usurper.release()
+        #expect(try waitUntil(seconds: 60) { try database.count("SELECT count(*) FROM audit_reports") > 0 })
         #expect(try Leadership.current(on: database.owner()).first { $0.name == name }!.epoch > taken.epoch)
     }
 
