@@ -43,7 +43,9 @@ package enum Application {
         let kekSource = configuration.keyEncryption ?? .file(configuration.keyDirectory.appendingPathComponent("kek.json"))
         let keyEncryption = try kekSource.load(create: true)
         let reloadKeys: SubjectVault.KeySource = { try kekSource.load(create: false) }
+        try checkKEK(keyEncryption, source: kekSource, database: configuration.database)
         logger.info("personal data sealed under KEK", metadata: ["kek.id": "\(keyEncryption.currentID)"])
+        let acknowledger = KEKAcknowledger(source: kekSource, database: configuration.database, logger: logger)
         var ingestConfiguration = configuration.ingest
         ingestConfiguration.database = configuration.database
         ingestConfiguration.keyEncryption = keyEncryption
@@ -79,6 +81,7 @@ package enum Application {
                     description: "status", work: { board.run(sampler: sampler, database: configuration.database, logger: logger) },
                     stop: { board.requestStop() }),
                 BlockingService(description: "sealer", work: { sealer.run() }, stop: { sealer.requestStop() }),
+                BlockingService(description: "kek acknowledgement", work: { acknowledger.run() }, stop: { acknowledger.requestStop() }),
                 StatisticsReporter(statistics: statistics, interval: configuration.statisticsInterval, logger: logger),
                 api.service,
                 BlockingService(description: "ingest", work: { try loop.run() }, stop: { loop.requestStop() }),
@@ -104,6 +107,26 @@ package enum Application {
         settings.stoppedPartitions = { Set(statistics.stoppedPartitions.withLock { $0.keys }) }
         let watermarks = try KafkaWatermarks(configuration: configuration.ingest.consumerConfiguration, logger: logger)
         return StatusSampler(settings: settings, watermarks: watermarks)
+    }
+
+    /// Refuses to start with a KEK file that lacks the current KEK (a host the
+    /// rotation missed), or whose current KEK was retired: it would meet keys
+    /// it cannot open, or wrap new ones with a key about to be destroyed.
+    /// Acknowledges the KEK it will wrap with before anything starts.
+    private static func checkKEK(_ keys: KeyEncryptionKeys, source: KeyEncryptionSource, database: DatabaseConfiguration) throws(ConfigurationError) {
+        do {
+            let connection = try database.connect(application: "callaudit-startup")
+            if let refusal = try KEKAcknowledgements.refusal(of: keys, on: connection) {
+                throw ConfigurationError(
+                    setting: source.displayName, problem: "the KEK file is out of date: \(refusal)",
+                    fix: "give this host the current KEK file (the one `keys rotate-kek` wrote; every instance must read the same file)")
+            }
+            try KEKAcknowledgements.acknowledge(keys.currentID, on: connection)
+        } catch let error as ConfigurationError {
+            throw error
+        } catch {
+            throw ConfigurationError(setting: "--database-url", problem: "cannot check the KEK against the database: \(error)")
+        }
     }
 
     /// Fails start-up with what to do when the database is unreachable, at the

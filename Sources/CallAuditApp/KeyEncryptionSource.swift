@@ -32,6 +32,9 @@ package enum KeyEncryptionSource: Sendable, Equatable {
         }
     }
 
+    /// Where the keys come from, for messages: the file's path, or the variable's name (never a key).
+    package var displayName: String { setting }
+
     private var setting: String {
         switch self {
         case .environment: "CALLAUDIT_KEK"

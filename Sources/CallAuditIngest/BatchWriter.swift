@@ -6,6 +6,8 @@ import Foundation
 struct PendingBatch: Sendable {
     var batch = IngestBatch()
     var messages: [KafkaMessage] = []
+    /// The leadership it was read under (exclusive membership), checked in its commit.
+    var fence: LeadershipFence?
 }
 
 /// One stage of ingest's pipeline on a thread of its own (sealing, then

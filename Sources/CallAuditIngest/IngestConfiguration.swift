@@ -6,13 +6,19 @@ import CallAuditVault
 /// How instances of one consumer group share the partitions.
 package enum IngestMembership: String, Sendable, CaseIterable, CustomStringConvertible {
     /// One instance ingests every partition; the others stand by. Leadership is
-    /// a PostgreSQL advisory lock, so a restart or failover takes about a second.
+    /// a PostgreSQL advisory lock (`Leadership`): a standby takes over about a
+    /// second after a leader stops or dies, and within 20 s of one freezing.
     case exclusive
     /// Kafka's consumer group spreads the partitions over every instance;
     /// a crashed instance's partitions move after the session timeout.
     case group
 
     package var description: String { rawValue }
+}
+
+extension IngestConfiguration {
+    /// The advisory lock and `leaderships` row of a consumer group's ingest leader.
+    package static func leadershipName(group: String) -> String { "callaudit.ingest." + group }
 }
 
 /// Everything the ingest service needs; every field has a working default for the embedded dev setup.

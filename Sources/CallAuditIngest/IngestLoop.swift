@@ -47,6 +47,8 @@ package final class IngestLoop: @unchecked Sendable {
     private let positionsFailure = Mutex<(any Error)?>(nil)
     /// Opened on the sealer's session on first use; shared with the writer, which seals the dead letters it makes.
     private let vault = Mutex<SubjectVault?>(nil)
+    /// Set by the writer when a batch was refused because another instance took the lead since it was read.
+    private let superseded = Atomic<Bool>(false)
 
     // Touched only by the polling thread (rebalance callbacks run inside poll).
     private var pending = PendingBatch()
@@ -57,6 +59,8 @@ package final class IngestLoop: @unchecked Sendable {
         didSet { statistics.stoppedPartitions.withLock { [held] in $0 = held } }
     }
     private var nextHeldCheck = ContinuousClock.now
+    /// The leadership batches are read under (exclusive membership); nil while standing by.
+    private var currentFence: LeadershipFence?
 
     package init(
         configuration: IngestConfiguration, logger: Logger, statistics: IngestStatistics = IngestStatistics(),
@@ -75,7 +79,9 @@ package final class IngestLoop: @unchecked Sendable {
                 database: database, application: application, maxDelay: configuration.maxRetryDelay, logger: logger,
                 statistics: statistics, shouldStop: { stop.isSet })
         }
-        writerStore = store("callaudit-ingest")
+        // A writer frozen inside a transaction holds row locks a successor needs: the server ends it as soon as a lock session would be.
+        let idle = min(configuration.database.idleInTransactionTimeout == .zero ? Leadership.idleSessionTimeout : configuration.database.idleInTransactionTimeout, Leadership.idleSessionTimeout)
+        writerStore = store("callaudit-ingest", settings: [("idle_in_transaction_session_timeout", String(idle.wholeMilliseconds))])
         readerStore = store("callaudit-ingest-positions")
         // Persons are durable before anything is sealed under their keys: see `seal`.
         sealerStore = store("callaudit-ingest-vault")
@@ -103,7 +109,10 @@ package final class IngestLoop: @unchecked Sendable {
         let consumer = try openConsumer(pipeline: pipeline)
         logger.info("ingest started", metadata: ["kafka.group": "\(configuration.groupID)", "ingest.membership": "\(configuration.membership)"])
         var exclusive = configuration.membership == .exclusive
-            ? ExclusiveAssignment(leadership: IngestLeadership(database: configuration.database, consumerGroup: configuration.groupID, logger: logger))
+            ? ExclusiveAssignment(
+                leadership: Leadership(
+                    name: IngestConfiguration.leadershipName(group: configuration.groupID), database: configuration.database,
+                    application: "callaudit-ingest-leader", logger: logger))
             : nil
         if exclusive != nil, !(try lead(&exclusive!, consumer: consumer)) {
             consumer.close()
@@ -172,7 +181,7 @@ package final class IngestLoop: @unchecked Sendable {
 
     /// What an exclusive leader consumes, and when it last checked.
     private struct ExclusiveAssignment {
-        let leadership: IngestLeadership
+        let leadership: Leadership
         var assigned: Set<TopicPartition> = []
         var nextCheck = ContinuousClock.now
         var nextPartitionCheck = ContinuousClock.now
@@ -181,25 +190,35 @@ package final class IngestLoop: @unchecked Sendable {
     /// Waits for the lock, then consumes every partition of the topics from
     /// the positions stored in PostgreSQL. False when stopped while standing by.
     private func lead(_ state: inout ExclusiveAssignment, consumer: KafkaConsumer) throws(IngestFailure) -> Bool {
-        guard state.leadership.acquire(shouldStop: { stopping }) else { return false }
+        guard let fence = state.leadership.acquire(shouldStop: { stopping }) else { return false }
+        currentFence = fence
+        superseded.store(false, ordering: .relaxed)
+        logger.info("ingest leads its consumer group", metadata: ["ingest.lock": "\(fence.name)", "leadership.epoch": "\(fence.epoch)"])
         state.assigned = []
         try assignNewPartitions(&state, consumer: consumer)
         return true
     }
 
     /// Every 2 s: is the lock still held (else stand by again), and every 30 s:
-    /// did the topics gain partitions. False when stopped while standing by.
+    /// did the topics gain partitions. A batch refused as superseded steps
+    /// down at once. False when stopped while standing by.
     private func keepLeading(_ state: inout ExclusiveAssignment, consumer: KafkaConsumer, pipeline: Pipeline) throws(IngestFailure) -> Bool {
         let now = ContinuousClock.now
-        guard now >= state.nextCheck else { return true }
+        let wasSuperseded = superseded.load(ordering: .relaxed)
+        guard wasSuperseded || now >= state.nextCheck else { return true }
         state.nextCheck = now + .seconds(2)
-        guard state.leadership.isHeld() else {
-            logger.warning("lost the ingest lock with its PostgreSQL session; committing what is in flight and standing by")
+        guard !wasSuperseded, state.leadership.isHeld() else {
+            // Batches still in flight were read under the old epoch: their commits are refused, not stored.
+            logger.warning(
+                "no longer leads ingest; dropping what is in flight and standing by",
+                metadata: ["leadership.epoch": "\(currentFence?.epoch ?? 0)", "ingest.superseded": "\(wasSuperseded)"])
+            state.leadership.release()
             consumer.unassignAll()
             pending = PendingBatch()
             nextOffsets.removeAll()
             held.removeAll()
             pipeline.drain()
+            currentFence = nil
             return try lead(&state, consumer: consumer)
         }
         if now >= state.nextPartitionCheck {
@@ -256,6 +275,7 @@ package final class IngestLoop: @unchecked Sendable {
         pending.batch.resumePoints = nextOffsets.map {
             KafkaResumePoint(topic: $0.key.topic, partition: $0.key.partition, nextOffset: $0.value)
         }
+        pending.fence = currentFence
         pipeline.submit(pending)
         pending = PendingBatch()
         nextOffsets.removeAll(keepingCapacity: true)
@@ -280,12 +300,36 @@ package final class IngestLoop: @unchecked Sendable {
             statistics.sealNanoseconds.add(started.duration(to: .now).nanoseconds, ordering: .relaxed)
             statistics.sealCPUNanoseconds.add(threadCPUNanoseconds() - cpu, ordering: .relaxed)
         }
-        return try sealerStore.run { store in
-            let vault = try openVault(keys, on: store.connection)
-            var sealed = pending
-            sealed.batch.events = try vault.seal(pending.batch.events, on: store.connection)
-            sealed.batch.deadLetters = try pending.batch.deadLetters.map { $0.sealed == nil ? try vault.sealDeadLetter($0) : $0 }
-            return sealed
+        var backoff = Backoff(maximum: .seconds(10))
+        while true {
+            do {
+                let sealed = try sealerStore.run { store in
+                    let vault = try openVault(keys, on: store.connection)
+                    var sealed = pending
+                    sealed.batch.events = try vault.seal(pending.batch.events, on: store.connection)
+                    sealed.batch.deadLetters = try pending.batch.deadLetters.map { $0.sealed == nil ? try vault.sealDeadLetter($0) : $0 }
+                    return sealed
+                }
+                if statistics.kekMissing.exchange(false, ordering: .relaxed) {
+                    IngestMetrics.recordKEKMissing(false)
+                    logger.notice("the KEK file holds the key it lacked; sealing and ingest resume")
+                }
+                return sealed
+            } catch VaultError.missingKEK(let id) {
+                // A host the rotation missed: not fatal. Nothing is stored until
+                // the file (re-read on each try) gains the key; then ingest resumes.
+                statistics.kekMissing.store(true, ordering: .relaxed)
+                IngestMetrics.recordKEKMissing(true)
+                let delay = backoff.step()
+                logger.error(
+                    "cannot seal: KEK \(id) is not in this instance's KEK file; ingest waits and re-reads the file until it is (give this host the current KEK file)",
+                    metadata: ["kek.id": "\(id)", "retry.delay": "\(delay)"])
+                let deadline = ContinuousClock.now + delay
+                while ContinuousClock.now < deadline {
+                    if stopping { throw StopRequested() }
+                    Thread.sleep(forTimeInterval: 0.05)
+                }
+            }
         }
     }
 
@@ -297,9 +341,20 @@ package final class IngestLoop: @unchecked Sendable {
     }
 
     /// On the writer thread: returns once the batch is durable; throws when it cannot be.
+    /// A batch refused because another instance leads now is dropped, uncommitted:
+    /// its messages are the new leader's to store, from the positions in PostgreSQL.
     private func commit(_ pending: PendingBatch) throws {
         let (started, cpu) = (ContinuousClock.now, threadCPUNanoseconds())
-        let outcome = try writerStore.run { store in try append(pending, to: store) }
+        let outcome: AppendOutcome
+        do {
+            outcome = try writerStore.run { store in try append(pending, to: store) }
+        } catch let lost as LeadershipLost {
+            superseded.store(true, ordering: .relaxed)
+            statistics.superseded.add(1, ordering: .relaxed)
+            IngestMetrics.recordSuperseded()
+            logger.warning("batch refused: another instance took the lead since it was read; nothing of it was stored", metadata: ["error": "\(lost)"])
+            return
+        }
         statistics.stored.add(outcome.stored, ordering: .relaxed)
         statistics.duplicates.add(outcome.duplicates, ordering: .relaxed)
         statistics.deadLettered.add(outcome.deadLettered, ordering: .relaxed)
@@ -323,7 +378,7 @@ package final class IngestLoop: @unchecked Sendable {
         var batch = pending.batch
         for _ in 0..<3 {
             do {
-                return try store.append(batch, consumerGroup: configuration.groupID)
+                return try store.append(batch, consumerGroup: configuration.groupID, fence: pending.fence)
             } catch let error as PostgresError where error.failureClass == .badInput {
                 guard let line = error.copyLine, batch.events.indices.contains(line - 1) else { break }
                 let rejected = batch.events.remove(at: line - 1)
@@ -332,24 +387,24 @@ package final class IngestLoop: @unchecked Sendable {
             }
         }
         logger.error("batch rejected by PostgreSQL without naming an event; storing its events one by one")
-        return try appendOneByOne(batch, messages: pending.messages, to: store)
+        return try appendOneByOne(batch, fence: pending.fence, messages: pending.messages, to: store)
     }
 
     /// The slow path: each event in its own transaction, any the server still
     /// rejects as bad input dead-lettered, then the dead letters and positions.
     /// A crash part way only means those events are read again and found stored.
-    private func appendOneByOne(_ batch: IngestBatch, messages: [KafkaMessage], to store: EventStore) throws -> AppendOutcome {
+    private func appendOneByOne(_ batch: IngestBatch, fence: LeadershipFence?, messages: [KafkaMessage], to store: EventStore) throws -> AppendOutcome {
         var outcome = AppendOutcome()
         var deadLetters = batch.deadLetters
         for incoming in batch.events {
             do {
-                outcome += try store.append(IngestBatch(events: [incoming]), consumerGroup: configuration.groupID)
+                outcome += try store.append(IngestBatch(events: [incoming]), consumerGroup: configuration.groupID, fence: fence)
             } catch let error as PostgresError where error.failureClass == .badInput {
                 deadLetters.append(try sealed(deadLetter(for: incoming, error: error, messages: messages)))
             }
         }
         outcome += try store.append(
-            IngestBatch(deadLetters: deadLetters, resumePoints: batch.resumePoints), consumerGroup: configuration.groupID)
+            IngestBatch(deadLetters: deadLetters, resumePoints: batch.resumePoints), consumerGroup: configuration.groupID, fence: fence)
         return outcome
     }
 

@@ -7,6 +7,8 @@ enum IngestMetrics {
     static let eventsTotal = "callaudit_ingest_events_total"
     static let commitSeconds = "callaudit_ingest_batch_commit_seconds"
     static let retriesTotal = "callaudit_ingest_retries_total"
+    static let supersededTotal = "callaudit_ingest_superseded_batches_total"
+    static let kekMissing = "callaudit_vault_kek_missing"
 
     /// One committed batch: its events by topic and result, and how long the commit took.
     static func record(_ outcome: AppendOutcome, latency: Duration) {
@@ -21,5 +23,15 @@ enum IngestMetrics {
     /// A batch PostgreSQL could not take this time, to be tried again.
     static func recordRetry() {
         Counter(label: retriesTotal).increment()
+    }
+
+    /// Whether sealing waits for a KEK the file lacks (1) or not (0).
+    static func recordKEKMissing(_ missing: Bool) {
+        Gauge(label: kekMissing).record(missing ? 1 : 0)
+    }
+
+    /// A batch refused because another instance took the lead after it was read.
+    static func recordSuperseded() {
+        Counter(label: supersededTotal).increment()
     }
 }

@@ -11,6 +11,10 @@ package final class IngestStatistics: Sendable {
     package let deadLettered = Atomic<Int>(0)
     package let batches = Atomic<Int>(0)
     package let retries = Atomic<Int>(0)
+    /// Batches refused because another instance took the lead after they were read.
+    package let superseded = Atomic<Int>(0)
+    /// Whether sealing waits for a KEK this instance's KEK file lacks.
+    package let kekMissing = Atomic<Bool>(false)
     /// Time each pipeline stage spent working (not waiting), in nanoseconds: where ingest's time goes.
     package let pollNanoseconds = Atomic<Int>(0)
     package let sealNanoseconds = Atomic<Int>(0)
@@ -28,7 +32,7 @@ package final class IngestStatistics: Sendable {
     package var summary: String {
         "stored=\(stored.load(ordering: .relaxed)) duplicates=\(duplicates.load(ordering: .relaxed)) "
             + "dead_lettered=\(deadLettered.load(ordering: .relaxed)) batches=\(batches.load(ordering: .relaxed)) "
-            + "retries=\(retries.load(ordering: .relaxed))"
+            + "retries=\(retries.load(ordering: .relaxed)) superseded=\(superseded.load(ordering: .relaxed))"
     }
 }
 

@@ -10,6 +10,8 @@ package enum MetricsCatalog {
         "callaudit_ingest_events_total": "Messages ingest made durable, by Kafka topic and result (stored, duplicate, dead_lettered).",
         "callaudit_ingest_batch_commit_seconds": "Time to commit one ingest batch (events, dead letters and Kafka positions in one transaction).",
         "callaudit_ingest_retries_total": "Ingest batches PostgreSQL could not take at the first try and that were retried.",
+        "callaudit_vault_kek_missing": "1 while ingest cannot seal because this instance's KEK file lacks a key in use (a host a KEK rotation missed): nothing is stored until the file holds it.",
+        "callaudit_ingest_superseded_batches_total": "Ingest batches refused at commit because another instance took the lead after they were read (a frozen or cut-off leader); nothing of them was stored.",
         "callaudit_ingest_rate_messages_per_second": "Messages made durable per second over the last minute.",
         "callaudit_kafka_up": "Whether the last watermark query reached Kafka (1) or not (0).",
         "callaudit_kafka_consumer_lag_messages": "Messages in a partition not yet made durable: high watermark minus the stored position.",

@@ -20,6 +20,9 @@ extension OperationsStatus {
             ],
             "projections": .array(projections.map(\.json)),
             "horizon_holder": horizonHolder.map { .string($0) } ?? .null,
+            "leaderships": .array(leaderships.map {
+                ["name": .string($0.name), "epoch": .number(Double($0.epoch)), "holder": .string($0.holder), "acquired_at": .string($0.acquiredAt)]
+            }),
             "dead_letters": [
                 "total": .number(Double(deadLetters.reduce(0) { $0 + $1.count })),
                 "open": .number(Double(deadLetters.filter { $0.status == "open" }.reduce(0) { $0 + $1.count })),

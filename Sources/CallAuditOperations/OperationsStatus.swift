@@ -123,6 +123,8 @@ package struct OperationsStatus: Sendable {
     package var projections: [Projection]
     /// The transaction holding the projections' horizon back, described without its SQL.
     package var horizonHolder: String?
+    /// Who last took each leadership (ingest, each projection, the report scheduler), and its epoch.
+    package var leaderships: [LeadershipRecord] = []
     package var deadLetters: [DeadLetterCount]
     /// Open subject requests, the nearest deadline first.
     package var openRequests: [OpenRequest]

@@ -69,6 +69,7 @@ package final class StatusSampler: @unchecked Sendable {
             ingest: ingestStatus(consumed: consumed, head: try headPosition(connection), now: now),
             projections: try projections.projections.map { try projectionStatus($0, connection: connection, now: now) },
             horizonHolder: projections.horizonHolder?.summary,
+            leaderships: try Leadership.current(on: connection),
             // Not `storeSummary()`: it also counts every event by type, a scan of the whole log each sample.
             deadLetters: try DeadLetterStore(connection: connection).counts().map { .init(reason: $0.reason, status: $0.status, count: $0.count) },
             openRequests: try openRequests(connection),

@@ -11,8 +11,11 @@ import Synchronization
 /// transaction as the changes.
 ///
 /// **How.** One runner per projection leads across all service instances: it
-/// holds a session advisory lock; the others stand by and take over when its
-/// session ends. The leader applies settled events in batches and sleeps until
+/// holds the projection's `Leadership` (an advisory lock on a session of its
+/// own, freed within seconds when the process dies or freezes); the others
+/// stand by and take over. Every transaction the leader commits checks its
+/// leadership epoch first, so a leader that was frozen and superseded commits
+/// nothing when it resumes: it drops its session and stands by. The leader applies settled events in batches and sleeps until
 /// NOTIFY says new events were committed, polling as a fallback. It also
 /// serves operators' requests (retry a quarantined stream, rebuild).
 ///
@@ -31,6 +34,10 @@ package final class ProjectionRunner: @unchecked Sendable {
     private let stopFlag = Atomic<Bool>(false)
     private var connection: PostgresConnection?
     private let canceller = CancelSlot()
+    private lazy var leadership = Leadership(
+        name: lockKey, database: configuration.database, application: "callaudit-projection-\(projection.name)-leader", logger: logger)
+    /// The leadership the connection works under; nil while standing by.
+    private var fence: LeadershipFence?
     private var lastHorizonCheck = ContinuousClock.now
 
     package init(projection: any Projection, configuration: ProjectionConfiguration, logger: Logger) {
@@ -51,7 +58,7 @@ package final class ProjectionRunner: @unchecked Sendable {
     private var stopping: Bool { stopFlag.load(ordering: .relaxed) }
 
     /// Leads or stands by until `requestStop`, riding out transient failures.
-    /// Leadership ends with the connection, so a standby takes over at once.
+    /// Leadership is given up with the connection, so a standby takes over at once.
     package func run() throws(ProjectionFailure) {
         defer { dropConnection() }
         var backoff = Backoff(maximum: configuration.maxRetryDelay)
@@ -65,6 +72,10 @@ package final class ProjectionRunner: @unchecked Sendable {
                 let failure = FailureClass(of: error)
                 if case .fatal(let remedy) = failure { throw ProjectionFailure(projection: projection.name, error: error, remedy: remedy) }
                 if failure == .transient(reconnect: true) { dropConnection() }
+                if error is LeadershipLost {
+                    logger.warning("another instance took the lead; standing by", metadata: ["projection": "\(projection.name)", "error": "\(error)"])
+                    continue
+                }
                 let delay = backoff.step()
                 logger.warning(
                     "projection step failed; retrying",
@@ -79,7 +90,7 @@ package final class ProjectionRunner: @unchecked Sendable {
         let connection = try leaderConnection()
         try serveRequests(on: connection)
         guard try applyNextBatch(on: connection) == 0 else { return }
-        try connection.transaction { try projection.tick(in: connection) }
+        try fenced(connection) { try projection.tick(in: connection) }
         try watchHorizon(on: connection)
         _ = try connection.waitForNotification(timeoutMilliseconds: Int32(configuration.pollInterval.wholeMilliseconds))
     }
@@ -93,7 +104,7 @@ package final class ProjectionRunner: @unchecked Sendable {
             total += applied
             progress?(total)
         }
-        try connection.transaction { try projection.tick(in: connection) }
+        try fenced(connection) { try projection.tick(in: connection) }
         return total
     }
 
@@ -102,7 +113,7 @@ package final class ProjectionRunner: @unchecked Sendable {
         let log = EventLog(connection: connection)
         // Taken before this transaction writes, so its own id does not hold the horizon back.
         let horizon = try log.horizon()
-        return try connection.transaction {
+        return try fenced(connection) {
             let checkpoint = try ProjectionCheckpoints(connection: connection).lockCursor(of: projection.name)
             let events = try log.read(after: checkpoint, below: horizon, limit: configuration.batchSize)
             guard let last = events.last?.cursor else { return 0 }
@@ -186,7 +197,7 @@ package final class ProjectionRunner: @unchecked Sendable {
     /// a large log takes minutes to fold.
     private func rebuildInShadow(on connection: PostgresConnection, fill: (UInt64) throws -> (cursor: LogCursor, count: Int)) throws -> Int {
         let horizon = try EventLog(connection: connection).horizon()
-        return try connection.transaction {
+        return try fenced(connection) {
             try connection.execute("SET LOCAL statement_timeout = 0; SET LOCAL idle_in_transaction_session_timeout = 0")
             let shadow = ShadowTables(connection: connection, tables: projection.tables, scratch: projection.scratchTables)
             try shadow.create()
@@ -253,7 +264,7 @@ package final class ProjectionRunner: @unchecked Sendable {
         let quarantine = ProjectionQuarantine(connection: connection, projection: projection.name)
         var released = 0
         for entry in try quarantine.entries(onlyRequested: onlyRequested) {
-            try connection.transaction {
+            try fenced(connection) {
                 let checkpoint = try ProjectionCheckpoints(connection: connection).lockCursor(of: projection.name)
                 let events = try EventLog(connection: connection).events(inStream: entry.stream, from: entry.cursor, through: checkpoint)
                 do {
@@ -270,31 +281,51 @@ package final class ProjectionRunner: @unchecked Sendable {
 
     // MARK: Leadership and the connection
 
-    /// A connection holding this projection's leadership, LISTENing for new events.
+    /// A connection to work on while this instance leads the projection, LISTENing for new events.
     /// Standing by (another instance leads) ends with `StopRequested` when stopping.
     private func leaderConnection(wait: Bool = false) throws -> PostgresConnection {
-        if let connection { return connection }
-        let candidate = try configuration.database.connect(application: "callaudit-projection-\(projection.name)")
-        canceller.hold(candidate)
-        if wait {
-            try candidate.query("SELECT pg_catalog.pg_advisory_lock(pg_catalog.hashtextextended($1, 0))", [.text(lockKey)])
-        } else {
-            while try candidate.query("SELECT pg_catalog.pg_try_advisory_lock(pg_catalog.hashtextextended($1, 0))::text", [.text(lockKey)]).scalar != "true" {
-                if stopping { throw StopRequested() }
-                pause(configuration.pollInterval)
-            }
+        if let connection, let fence, leadership.fence == fence { return connection }
+        if connection != nil {
+            logger.warning("lost the projection's leadership; standing by", metadata: ["projection": "\(projection.name)"])
+            dropConnection()
         }
+        guard let acquired = leadership.acquire(pollEvery: wait ? .milliseconds(250) : configuration.pollInterval, shouldStop: { stopping })
+        else { throw StopRequested() }
+        // A session frozen inside a transaction holds the checkpoint row a successor needs: bounded like a lock session (rebuilds lift it).
+        var database = configuration.database
+        database.sessionSettings += [("idle_in_transaction_session_timeout", String(Leadership.idleSessionTimeout.wholeMilliseconds))]
+        let candidate: PostgresConnection
+        do {
+            candidate = try database.connect(application: "callaudit-projection-\(projection.name)")
+        } catch {
+            leadership.release()
+            throw error
+        }
+        canceller.hold(candidate)
+        fence = acquired
         try candidate.execute("LISTEN \(EventStore.notificationChannel)")
         try candidate.query(
             "INSERT INTO projection_checkpoints (projection) VALUES ($1) ON CONFLICT DO NOTHING", [.text(projection.name)])
-        logger.info("projection leader", metadata: ["projection": "\(projection.name)"])
+        logger.info("projection leader", metadata: ["projection": "\(projection.name)", "leadership.epoch": "\(acquired.epoch)"])
         connection = candidate
         return candidate
     }
 
+    /// Ends the working session and gives up leadership with it.
     private func dropConnection() {
         connection = nil
         canceller.hold(nil)
+        fence = nil
+        leadership.release()
+    }
+
+    /// A transaction that commits only while this instance still leads (its epoch is checked last).
+    private func fenced<T>(_ connection: PostgresConnection, _ body: () throws -> T) throws -> T {
+        try connection.transaction {
+            let value = try body()
+            try fence?.check(on: connection)
+            return value
+        }
     }
 
     /// The advisory-lock key whose holder leads the named projection.

@@ -25,6 +25,8 @@ package struct ReportGenerator {
     let clock: @Sendable () -> Timestamp
     /// Where a second session can be opened to read the findings in parallel; nil reads them on `connection`.
     let helper: DatabaseConfiguration?
+    /// The scheduler's leadership: a final report is stored only while it still leads (checked before COMMIT).
+    package var fence: LeadershipFence?
 
     package init(
         connection: PostgresConnection, policy: Policy, signingKey: SigningKey, helper: DatabaseConfiguration? = nil,
@@ -45,6 +47,7 @@ package struct ReportGenerator {
         try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
         do {
             let report = try generateInSnapshot(period, status: status)
+            try fence?.check(on: connection)
             try connection.execute("COMMIT")
             return report
         } catch {

@@ -42,7 +42,8 @@ extension ReportSchedule {
 /// since the log began, and a new version of a closed period's report when
 /// later events change its findings (seen through `finding_changes`).
 ///
-/// One instance schedules at a time (an advisory lock), like a projection.
+/// One instance schedules at a time (a `Leadership`), like a projection: a
+/// scheduler that was frozen and superseded stores no report when it resumes.
 /// It waits until the compliance and activity projections have read every
 /// settled event, so a report never describes a half-applied log. Failures
 /// are classified as everywhere else: transient ones are retried next round,
@@ -57,6 +58,9 @@ package final class ReportScheduler: @unchecked Sendable {
     private let stopFlag = Atomic<Bool>(false)
     private let canceller = CancelSlot()
     private var connection: PostgresConnection?
+    private lazy var leadership = Leadership(name: "callaudit.reports", database: database, application: "callaudit-reports-leader", logger: logger)
+    /// The leadership the connection works under; nil while standing by.
+    private var fence: LeadershipFence?
 
     package init(
         schedule: ReportSchedule, database: DatabaseConfiguration, policy: Policy, keyDirectory: URL, logger: Logger,
@@ -79,7 +83,7 @@ package final class ReportScheduler: @unchecked Sendable {
 
     /// Schedules until `requestStop`; throws only what cannot be retried.
     package func run() throws {
-        defer { connection = nil }
+        defer { dropConnection() }
         while !stopping {
             do {
                 let issued = try runOnce()
@@ -92,7 +96,7 @@ package final class ReportScheduler: @unchecked Sendable {
                 if case .fatal(let remedy) = FailureClass(of: error), error is PostgresError {
                     throw ReportFailure(error: error, remedy: remedy)
                 }
-                connection = nil
+                dropConnection()
                 logger.warning("report scheduling failed; retrying next round", metadata: ["error": "\(error)"])
             }
             pause(schedule.interval)
@@ -107,7 +111,8 @@ package final class ReportScheduler: @unchecked Sendable {
         guard try projectionsCaughtUp(connection) else { return [] }
         // Read each round: a `callaudit keys rotate` takes effect without a restart.
         let signingKey = try KeyRing.open(keyDirectory).current
-        let generator = ReportGenerator(connection: connection, policy: policy, signingKey: signingKey, helper: database, clock: clock)
+        var generator = ReportGenerator(connection: connection, policy: policy, signingKey: signingKey, helper: database, clock: clock)
+        generator.fence = fence
         var issued: [StoredReport] = []
         for period in try schedule.unissued(on: connection, now: clock(), zone: zone) {
             guard !stopping else { return issued }
@@ -170,11 +175,14 @@ package final class ReportScheduler: @unchecked Sendable {
                 issued.append(try generator.generate(period, status: .final))
             }
         }
-        try connection.query(
-            """
-            INSERT INTO report_schedule (name, last_change_id, updated_at) VALUES ('reports', $1, now())
-            ON CONFLICT (name) DO UPDATE SET last_change_id = greatest(report_schedule.last_change_id, excluded.last_change_id), updated_at = now()
-            """, [.int(last)])
+        try connection.transaction {
+            try connection.query(
+                """
+                INSERT INTO report_schedule (name, last_change_id, updated_at) VALUES ('reports', $1, now())
+                ON CONFLICT (name) DO UPDATE SET last_change_id = greatest(report_schedule.last_change_id, excluded.last_change_id), updated_at = now()
+                """, [.int(last)])
+            try fence?.check(on: connection)
+        }
         return issued
     }
 
@@ -193,15 +201,27 @@ package final class ReportScheduler: @unchecked Sendable {
     }
 
     private func leaderConnection() throws -> PostgresConnection {
-        if let connection { return connection }
-        let candidate = try database.connect(application: "callaudit-reports")
-        canceller.hold(candidate)
-        while try candidate.query("SELECT pg_catalog.pg_try_advisory_lock(pg_catalog.hashtextextended('callaudit.reports', 0))::text").scalar != "true" {
-            if stopping { throw StopRequested() }
-            pause(schedule.interval)
+        if let connection, let fence, leadership.fence == fence { return connection }
+        dropConnection()
+        guard let acquired = leadership.acquire(pollEvery: schedule.interval, shouldStop: { stopping }) else { throw StopRequested() }
+        let candidate: PostgresConnection
+        do {
+            candidate = try database.connect(application: "callaudit-reports")
+        } catch {
+            leadership.release()
+            throw error
         }
+        canceller.hold(candidate)
+        fence = acquired
         connection = candidate
         return candidate
+    }
+
+    /// Ends the working session and gives up leadership with it.
+    private func dropConnection() {
+        connection = nil
+        fence = nil
+        leadership.release()
     }
 
     private func pause(_ duration: Duration) {

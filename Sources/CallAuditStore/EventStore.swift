@@ -22,12 +22,15 @@ package final class EventStore {
 
     /// `notify: false` leaves the projections to find the events on their next
     /// poll: for CallAudit's own records (report reads), which no finding waits on.
+    /// `fence`: the leadership the batch was read under; checked last before
+    /// COMMIT, so a leader that was superseded commits nothing (`LeadershipLost`).
     @discardableResult
-    package func append(_ batch: IngestBatch, consumerGroup: String, notify: Bool = true) throws -> AppendOutcome {
+    package func append(_ batch: IngestBatch, consumerGroup: String, notify: Bool = true, fence: LeadershipFence? = nil) throws -> AppendOutcome {
         try connection.transaction {
             var outcome = try appendEvents(batch.events)
             outcome.deadLettered = try appendDeadLetters(batch.deadLetters)
             try advance(batch.resumePoints, consumerGroup: consumerGroup)
+            try fence?.check(on: connection)
             // Delivered at commit: wakes projection runners without polling.
             if notify, outcome.stored > 0 { try connection.execute("NOTIFY \(EventStore.notificationChannel)") }
             for letter in batch.deadLetters {

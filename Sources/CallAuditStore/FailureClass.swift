@@ -16,7 +16,13 @@ package enum FailureClass: Sendable, Equatable {
     /// Classifies any error met while storing or applying events. Errors that
     /// are not PostgreSQL's come from handling the input itself (an event a
     /// projection cannot fold), so they are bad input.
+    /// `LeadershipLost` is transient with a new session: the work is not
+    /// this instance's any more, so it drops its sessions and stands by.
     package init(of error: any Error) {
+        if error is LeadershipLost {
+            self = .transient(reconnect: true)
+            return
+        }
         self = (error as? PostgresError)?.failureClass ?? .badInput
     }
 }
@@ -43,6 +49,8 @@ extension PostgresError {
         case "57P01", "57P02", "57P03", "57P05", "25P03", "25006": return .transient(reconnect: true)
         case "57P04": return .fatal(remedy: "the database was dropped: check the database URL")
         case "57014": return .transient(reconnect: false)  // statement timeout or an administrator's cancel
+        // CallAudit's own: a key wrapped with a retired KEK (this host's KEK file is out of date). Retried until the file is current.
+        case "CA001": return .transient(reconnect: false)
         case "55P03", "55006": return .transient(reconnect: false)  // lock not available, object in use
         case "42501":
             return .fatal(remedy: "the service's role lacks a privilege: run `callaudit migrate` as the schema owner and make the login role a member of callaudit_writer")

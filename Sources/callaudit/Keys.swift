@@ -74,7 +74,12 @@ extension Keys {
     struct RetireKEK: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "retire-kek",
-            abstract: "Re-wrap anything still under an old key-encryption key, then remove it from the KEK file.")
+            abstract: "Re-wrap anything still under an old key-encryption key, then remove it from the KEK file.",
+            discussion: """
+                Refused while a running instance (on any host) still acknowledges the old key as the one it wraps with: \
+                give it the current KEK file first. Once retired, the database refuses any key wrapped with the old KEK. \
+                See ops/runbooks/rotate-keys.md.
+                """)
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var keys: KeyOptions
         @Argument(help: "The KEK id to retire (keys rotate-kek printed it).") var id: String
@@ -87,12 +92,19 @@ extension Keys {
             let connection = try database.connect()
             let vault = try SubjectVault.open(keys: current, on: connection)
             let rewrapped = try vault.rewrapAll(on: connection)
-            let remaining = Int(try connection.query(
-                """
-                SELECT (SELECT count(*) FROM subjects WHERE kek_id = $1) + (SELECT count(*) FROM dead_letters WHERE kek_id = $1)
-                     + (SELECT count(*) FROM vault_keys WHERE kek_id = $1)
-                """, [.text(id)]).scalar ?? "1") ?? 1
-            guard remaining == 0 else { throw ValidationError("\(remaining) keys are still wrapped with \(id) (an instance without the new KEK?); try again") }
+            // Refused while any live instance (on any host) still wraps with it, or any key is still wrapped with
+            // it; checked and recorded in one transaction, after which the database refuses keys wrapped with it.
+            // Instances re-read their KEK file every few seconds: give those that already have the new file time to say so.
+            let patience = ContinuousClock.now + KEKAcknowledgements.refreshInterval * 3
+            while true {
+                do {
+                    try KEKAcknowledgements.retire(id, on: connection)
+                    break
+                } catch let refusal as KEKAcknowledgements.RetirementRefusal {
+                    guard case .inUse = refusal, ContinuousClock.now < patience else { throw ValidationError("\(refusal)") }
+                    Thread.sleep(forTimeInterval: 1)
+                }
+            }
             try current.removing(id).write(to: file)
             print("re-wrapped \(rewrapped) more; KEK \(id) removed from \(file.path)")
         }
