@@ -23,8 +23,8 @@ private final class FreshCluster {
     init(offset: Int) throws {
         let testPort = Int(TestDatabase.adminURL.split(separator: ":").last!.split(separator: "/").first!)!
         port = testPort + offset
-        folder = try shell("mktemp -d /tmp/callaudit-restore.XXXXXX").output.trimmingCharacters(in: .whitespacesAndNewlines)
-        let setup = try shell(
+        folder = try runScript("mktemp -d /tmp/callaudit-restore.XXXXXX").output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let setup = try runScript(
             """
             chown postgres:postgres '\(folder)' && chmod 700 '\(folder)'
             runuser -u postgres -- \(Self.bin)/initdb -D '\(data)' -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
@@ -57,7 +57,7 @@ private final class FreshCluster {
 /// starts inherits the descriptor Process watches for the child's exit, and
 /// Process would wait for the server. Output (both streams) and exit status.
 @discardableResult
-private func shell(_ script: String, environment variables: [String: String] = [:]) throws -> (output: String, status: Int32) {
+private func runScript(_ script: String, environment variables: [String: String] = [:]) throws -> (output: String, status: Int32) {
     let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("callaudit-shell-\(UUID().uuidString)")
     defer {
         try? FileManager.default.removeItem(at: scratch.appendingPathExtension("sh"))
@@ -98,7 +98,7 @@ private func callWithoutConsent(_ n: Int, prefix: String, at time: Timestamp) th
     return [
         try contractEvent("\(callID)-start", .callStarted, at: time.rfc3339, [
             "call_id": .string(callID), "direction": "inbound", "channel": "phone", "parties": [
-                ["party_id": "agent", "role": "agent", "jurisdiction": "DE", "subject": ["employee_id": "E\(n)"]],
+                ["party_id": "agent", "role": "agent", "jurisdiction": "DE", "subject": ["employee_id": .string("E\(n)")]],
                 ["party_id": "customer", "role": "customer", "jurisdiction": "DE", "subject": ["phone": .string("+4930\(100_000 + n)")]],
             ]]),
         try contractEvent("\(callID)-rec", .recordingStarted, at: time.adding(seconds: 5).rfc3339, [
@@ -152,7 +152,7 @@ struct RestoreTests {
         ]
         func run(_ block: String) throws -> (output: String, status: Int32, seconds: Double) {
             let started = Date()
-            let result = try shell(blocks[block]!, environment: variables)
+            let result = try runScript(blocks[block]!, environment: variables)
             return (result.output, result.status, Date().timeIntervalSince(started))
         }
 
