@@ -142,7 +142,8 @@ extension Seals {
                 throw ExitCode(1)
             case .different(let stored):
                 print("DIFFERENT: the database's seal \(kept.sealNo) has sha256 \(stored), the kept one \(kept.sha256): "
-                    + "this is not the store whose head was kept, or its seals were rewritten")
+                    + "this database's chain is not the kept one's (another store; seals rewritten; or a backup older than the head, "
+                    + "restored and then sealing new events under numbers the kept chain had already used)")
                 throw ExitCode(1)
             }
         }
