@@ -111,7 +111,7 @@ extension Seals {
             discussion: """
                 Without --check: the newest seal as JSON (as GET /v1/seals/{n} gives it: its signed body, signature and \
                 hash), one line. Keep that output where whoever could rewrite the database cannot (a ticket, an \
-                auditor's mail, object storage with retention), after every backup.
+                auditor's mail, object storage with retention), with every backup: taken just before the dump, it is a seal the dump holds.
 
                 With --check FILE (this command's output, or GET /v1/seals/{n}, kept earlier): the kept seal's \
                 signature against the published keys, and that the database holds that seal byte for byte. Exits 0 \
