@@ -141,6 +141,9 @@ package enum Application {
                 throw ConfigurationError(setting: "--database-url", problem: refusal)
             }
             try SchemaTrust.requireTrustedSchemas(on: connection)
+            if let top = try LogClock.behind(on: connection) {
+                throw ConfigurationError(setting: "database", problem: LogClock.behindMessage(top))
+            }
             return role
         } catch let error as ConfigurationError {
             throw error

@@ -254,13 +254,14 @@ package struct StoreVerifier {
     /// past the snapshot's horizon of assigned ids, or still in progress. Such
     /// an event sorts after everything projections and the sealer may read, so
     /// it would stay hidden from them. Read in one statement, whose snapshot
-    /// is the one it is visible in. Both conditions use the index.
+    /// is the one it is visible in. Both conditions use the index. The
+    /// snapshot is in the log's ids (`LogClock`), as the events' are.
     private func uncommittedTransactionIDs() throws -> [Int64] {
         try connection.query(
             """
             SELECT position FROM events
-            WHERE transaction_id >= pg_snapshot_xmax(pg_current_snapshot())
-               OR transaction_id = ANY(ARRAY(SELECT pg_snapshot_xip(pg_current_snapshot())))
+            WHERE transaction_id >= pg_catalog.pg_snapshot_xmax(callaudit_log_snapshot())
+               OR transaction_id = ANY(ARRAY(SELECT pg_catalog.pg_snapshot_xip(callaudit_log_snapshot())))
             ORDER BY position LIMIT $1
             """, [.int(Int64(StoreVerification.listedMismatches))]
         ).rows.compactMap { $0[0].flatMap { Int64($0) } }

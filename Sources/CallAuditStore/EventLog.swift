@@ -40,7 +40,7 @@ package struct StoredEvent: Sendable {
 /// order: a reader that remembered "position > N" would skip a smaller
 /// position committed late. Instead the reader takes only events of
 /// transactions older than the oldest one still in flight
-/// (`pg_snapshot_xmin`), in (transaction, position) order. Every event that
+/// (`pg_snapshot_xmin`, in the log's ids: `LogClock`), in (transaction, position) order. Every event that
 /// becomes visible later belongs to a transaction at or above that horizon,
 /// so it sorts after everything already read.
 package struct EventLog {
@@ -55,9 +55,10 @@ package struct EventLog {
     private static let columns =
         "transaction_id::text AS transaction_text, position, stream, type, (extract(epoch FROM event_time) * 1000000)::bigint, event"
 
-    /// The oldest transaction still in flight: events at or above it may still change.
+    /// The oldest transaction still in flight, in the log's ids (`LogClock`):
+    /// events at or above it may still change.
     package func horizon() throws -> UInt64 {
-        UInt64(try connection.query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text").scalar ?? "0") ?? 0
+        UInt64(try connection.query("SELECT pg_catalog.pg_snapshot_xmin(callaudit_log_snapshot())::text").scalar ?? "0") ?? 0
     }
 
     /// Up to `limit` settled events after `cursor`, below `horizon`.

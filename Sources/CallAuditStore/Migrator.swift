@@ -105,7 +105,19 @@ package struct Migrator {
             logger.info("migration applied", metadata: ["migration.version": "\(migration.version)", "migration.name": "\(migration.name)"])
             newlyApplied.append(migration)
         }
+        try rebaseLogClock(logger: logger)
         return newlyApplied
+    }
+
+    /// After a restore onto another cluster the log holds ids this cluster has
+    /// not reached: move the log's clock past them (`LogClock`), so that new
+    /// events sort after every checkpoint and seal. Nothing to do otherwise.
+    private func rebaseLogClock(logger: Logger) throws {
+        guard try connection.query("SELECT to_regprocedure('callaudit_log_clock_rebase()') IS NOT NULL").scalar == "t" else { return }
+        guard let shift = try LogClock.rebase(on: connection) else { return }
+        logger.notice(
+            "the log's clock was moved past every transaction id the log holds (restored from another cluster)",
+            metadata: ["log_clock.shift": "\(shift)"])
     }
 
     /// Fails with what to do unless the database is exactly at this build's schema.

@@ -18,7 +18,13 @@ struct Projections: ParsableCommand {
         @Option(help: "Warn when the oldest open transaction is older than this many seconds.") var warnAfter = 60
 
         func run() throws {
-            let status = try ReadSide(connection: try database.connect()).projectionStatus(ProjectionCatalog.names)
+            let connection = try database.connect()
+            // A restored store whose clock was not moved on reads new events as older than every
+            // checkpoint: the counts below would say "0 behind" whatever waits.
+            if let top = try LogClock.behind(on: connection) {
+                print("WARNING: \(LogClock.behindMessage(top)); until then no projection reads new events")
+            }
+            let status = try ReadSide(connection: connection).projectionStatus(ProjectionCatalog.names)
             print(pad("projection", 20) + pad("checkpoint", 20) + pad("applied", 12) + pad("behind", 10) + "updated")
             for projection in status.projections {
                 print(pad(projection.name, 20) + pad(projection.cursor.description, 20) + pad(String(projection.eventsApplied), 12)
