@@ -26,7 +26,7 @@ package final class DatabasePool: Sendable {
                 idle.put(handle)
                 return value
             } catch {
-                if handle.connection.isHealthy { idle.put(handle) }
+                if !handle.connection.shouldReplace(after: error) { idle.put(handle) }
                 throw error
             }
         }

@@ -45,11 +45,12 @@ package enum Application {
         let reloadKeys: SubjectVault.KeySource = { try kekSource.load(create: false) }
         logger.info("personal data sealed under KEK", metadata: ["kek.id": "\(keyEncryption.currentID)"])
         var ingestConfiguration = configuration.ingest
-        ingestConfiguration.database = configuration.database
+        // Kafka events and what is derived from them can be read again: they never wait for a standby.
+        ingestConfiguration.database = configuration.database.forDerivedRecords
         ingestConfiguration.keyEncryption = keyEncryption
         ingestConfiguration.reloadKeys = reloadKeys
         var projectionConfiguration = configuration.projections
-        projectionConfiguration.database = configuration.database
+        projectionConfiguration.database = configuration.database.forDerivedRecords
 
         let statistics = IngestStatistics()
         let loop = IngestLoop(configuration: ingestConfiguration, logger: logger, statistics: statistics)

@@ -62,17 +62,20 @@ package final class IngestLoop: @unchecked Sendable {
         self.statistics = statistics
         self.onCommit = onCommit
         let stop = stopFlag
-        func store(_ application: String, settings: [(String, String)] = []) -> RetryingStore {
+        func store(_ application: String, settings: [(String, String)] = [], resync: Bool = false) -> RetryingStore {
             var database = configuration.database
             database.sessionSettings += settings
             return RetryingStore(
                 database: database, application: application, maxDelay: configuration.maxRetryDelay, logger: logger,
-                statistics: statistics, shouldStop: { stop.isSet })
+                statistics: statistics, shouldStop: { stop.isSet }, resyncOnNewSession: resync)
         }
-        writerStore = store("callaudit-ingest")
+        // A lost writer or vault session means a resync (see `ResyncNeeded`): after a failover the new
+        // primary may lack batches and persons they committed, and building on them would skip the
+        // batches or seal under persons that no longer exist.
+        writerStore = store("callaudit-ingest", resync: true)
         readerStore = store("callaudit-ingest-positions")
         // Persons are durable before anything is sealed under their keys: see `seal`.
-        sealerStore = store("callaudit-ingest-vault")
+        sealerStore = store("callaudit-ingest-vault", resync: true)
     }
 
     /// Asks the loop to finish: batches in flight are committed, and the
@@ -109,6 +112,7 @@ package final class IngestLoop: @unchecked Sendable {
             statistics.pollNanoseconds.add(started.duration(to: .now).nanoseconds, ordering: .relaxed)
             statistics.pollCPUNanoseconds.add(threadCPUNanoseconds() - cpu, ordering: .relaxed)
             submitPending(to: pipeline)
+            if pipeline.needsResync { try resynchronise(consumer, pipeline: pipeline) }
             if exclusive != nil, !(try keepLeading(&exclusive!, consumer: consumer, pipeline: pipeline)) { break }
         }
         consumer.close()
@@ -129,7 +133,12 @@ package final class IngestLoop: @unchecked Sendable {
         let writer: BatchWriter
 
         var failure: (any Error)? { sealer.failure ?? writer.failure }
+        var needsResync: Bool { sealer.needsResync || writer.needsResync }
         func submit(_ batch: PendingBatch) { sealer.submit(batch) }
+        func resume() {
+            sealer.resume()
+            writer.resume()
+        }
         func drain() {
             sealer.drain()
             writer.drain()
@@ -189,6 +198,7 @@ package final class IngestLoop: @unchecked Sendable {
             pending = PendingBatch()
             nextOffsets.removeAll()
             pipeline.drain()
+            forgetUnconfirmed(pipeline)
             return try lead(&state, consumer: consumer)
         }
         if now >= state.nextPartitionCheck {
@@ -196,6 +206,33 @@ package final class IngestLoop: @unchecked Sendable {
             try assignNewPartitions(&state, consumer: consumer)
         }
         return true
+    }
+
+    // MARK: Resync after a lost session
+
+    /// A writer or vault session was lost, so what it committed may be gone (see
+    /// `ResyncNeeded`): drop every batch in flight, forget the vault's persons,
+    /// and rewind every assigned partition to the position stored in PostgreSQL.
+    private func resynchronise(_ consumer: KafkaConsumer, pipeline: Pipeline) throws(IngestFailure) {
+        logger.warning("a PostgreSQL session of ingest was lost; reading every partition again from the positions stored in PostgreSQL")
+        pending = PendingBatch()
+        nextOffsets.removeAll()
+        pipeline.drain()
+        forgetUnconfirmed(pipeline)
+        do {
+            let partitions = try consumer.assignment()
+            guard !partitions.isEmpty, let offsets = resumeOffsets(for: partitions) else { return }
+            try consumer.seek(Dictionary(uniqueKeysWithValues: partitions.map { ($0, offsets[$0]) }))
+        } catch {
+            throw .kafka(error, brokers: configuration.brokers)
+        }
+    }
+
+    /// With the pipeline drained: the vault reopens (its remembered persons may
+    /// not exist in the database any more) and the stages take batches again.
+    private func forgetUnconfirmed(_ pipeline: Pipeline) {
+        vault.withLock { $0 = nil }
+        pipeline.resume()
     }
 
     private func assignNewPartitions(_ state: inout ExclusiveAssignment, consumer: KafkaConsumer) throws(IngestFailure) {

@@ -49,8 +49,10 @@ struct TestDatabase {
     static let adminURL = environment["CALLAUDIT_TEST_ADMIN_URL"] ?? "postgresql://postgres@127.0.0.1:54329/postgres"
 
     let name: String
+    /// Any database's URL on the cluster that holds it, as the superuser: the dev cluster unless a test started its own.
+    var serverURL: String = TestDatabase.adminURL
 
-    var ownerURL: String { String(Self.adminURL[...Self.adminURL.lastIndex(of: "/")!]) + name }
+    var ownerURL: String { String(serverURL[...serverURL.lastIndex(of: "/")!]) + name }
     var serviceURL: String { ownerURL.replacingOccurrences(of: "postgres@", with: "callaudit_service@") }
 
     static func create() throws -> TestDatabase {
@@ -75,7 +77,7 @@ struct TestDatabase {
     func count(_ sql: String) throws -> Int { Int(try owner().query(sql).scalar ?? "0") ?? 0 }
 
     func drop() {
-        try? PostgresConnection(conninfo: Self.adminURL).execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+        try? PostgresConnection(conninfo: serverURL).execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
     }
 }
 
