@@ -70,10 +70,13 @@ final class StreamingPair {
         "postgresql://\(user)@127.0.0.1:\(primaryPort),127.0.0.1:\(standbyPort)/\(database)?target_session_attrs=read-write"
     }
 
-    /// The standby's WAL receiver: stopped, the primary's synchronous commits wait; continued, they go on.
-    func walReceiverPID() throws -> Int32 {
-        guard let pid = try PostgresConnection(conninfo: adminURL(standbyPort)).query("SELECT pid FROM pg_stat_wal_receiver").scalar.flatMap({ Int32($0) })
-        else { throw TestFailure("the standby has no WAL receiver") }
+    /// The primary's WAL sender to the standby: stopped (SIGSTOP), it sends nothing more, so the
+    /// standby confirms nothing and gets none of what the primary commits from then on.
+    func walSenderPID() throws -> Int32 {
+        let primary = try PostgresConnection(conninfo: adminURL(primaryPort))
+        guard let pid = try primary.query("SELECT pid FROM pg_stat_replication WHERE application_name = $1", [.text(Self.standbyName)]).scalar
+            .flatMap({ Int32($0) })
+        else { throw TestFailure("the primary has no WAL sender") }
         return pid
     }
 
