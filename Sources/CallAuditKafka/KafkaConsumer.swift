@@ -30,7 +30,7 @@ package final class KafkaConsumer {
             throw KafkaError(code: RD_KAFKA_RESP_ERR__INVALID_ARG.rawValue, message: "group.id is required for a consumer")
         }
         let conf = try configuration.makeNative()
-        callbacks = ClientCallbacks(logger: logger, assign: assign, revoke: revoke)
+        callbacks = ClientCallbacks(logger: logger, authGrace: configuration.authGrace, assign: assign, revoke: revoke)
         callbacks.install(on: conf)
         rd_kafka_conf_set_rebalance_cb(conf, rebalanceCallback)
         let handle = try makeHandle(RD_KAFKA_CONSUMER, conf: conf)
@@ -68,8 +68,11 @@ package final class KafkaConsumer {
             }
             if ContinuousClock.now >= deadline {
                 let last = callbacks.errors.withLock { $0.last }
+                // Failed authentication or TLS is retried, not fatal at once; at start-up it is
+                // still what to fix, so the error keeps its code (and its remedy).
+                let code = last.flatMap { ClientCallbacks.authenticationErrors.contains($0.code) ? $0.code : nil } ?? RD_KAFKA_RESP_ERR__TIMED_OUT.rawValue
                 throw KafkaError(
-                    code: RD_KAFKA_RESP_ERR__TIMED_OUT.rawValue,
+                    code: code,
                     message: "no answer from the cluster within \(timeout)\(last.map { " (last error: \($0.message))" } ?? "")")
             }
         }
@@ -147,6 +150,7 @@ package final class KafkaConsumer {
         guard let message = rd_kafka_consumer_poll(handle, timeoutMilliseconds) else { return nil }
         defer { rd_kafka_message_destroy(message) }
         let err = message.pointee.err
+        if err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__PARTITION_EOF { callbacks.noteBrokersAnswered() }
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
             if err != RD_KAFKA_RESP_ERR__PARTITION_EOF {
                 callbacks.logger.warning(
