@@ -236,8 +236,19 @@ package final class IngestLoop: @unchecked Sendable {
     }
 
     private func assignNewPartitions(_ state: inout ExclusiveAssignment, consumer: KafkaConsumer) throws(IngestFailure) {
+        let known: [TopicPartition]
         do {
-            let partitions = try consumer.partitions(of: configuration.topics).filter { !state.assigned.contains($0) }
+            known = try consumer.partitions(of: configuration.topics)
+        } catch {
+            // The brokers did not answer (down, or failing authentication): librdkafka keeps
+            // reconnecting, and whether that is fatal is the consumer's call (--kafka-auth-grace).
+            // Ask again soon rather than stop ingest over one metadata request.
+            logger.warning("cannot list the topics' partitions; asking again in 5 s", metadata: ["error": "\(error)"])
+            state.nextPartitionCheck = ContinuousClock.now + .seconds(5)
+            return
+        }
+        do {
+            let partitions = known.filter { !state.assigned.contains($0) }
             guard !partitions.isEmpty else { return }
             guard let offsets = resumeOffsets(for: partitions) else { return }
             try consumer.assign(Dictionary(uniqueKeysWithValues: partitions.map { ($0, offsets[$0]) }))

@@ -233,12 +233,13 @@ final class ServeProcess {
     private let errorFile: URL
 
     /// `withKEK`: give it the suite's KEK as `CALLAUDIT_KEK`; false leaves it to `--kek-file`.
-    init(_ arguments: [String], withKEK: Bool = true) throws {
+    /// `environment`: variables added to the child's (the suite's KEK and the test's own environment).
+    init(_ arguments: [String], withKEK: Bool = true, environment extra: [String: String] = [:]) throws {
         errorFile = FileManager.default.temporaryDirectory.appendingPathComponent("callaudit-serve-\(UUID().uuidString).log")
         FileManager.default.createFile(atPath: errorFile.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: callauditBinary)
         process.arguments = ["serve"] + arguments
-        process.environment = childEnvironment(withKEK: withKEK)
+        process.environment = childEnvironment(withKEK: withKEK).merging(extra) { _, added in added }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = try FileHandle(forWritingTo: errorFile)
         try process.run()
@@ -246,7 +247,9 @@ final class ServeProcess {
 
     /// `serve` against the test database and Kafka, with the suite's usual settings: a key
     /// folder and an HTTP port of its own unless `extra` names them.
-    convenience init(kafka: TestKafka, database: TestDatabase, extra: [String] = [], withKEK: Bool = true) throws {
+    convenience init(
+        kafka: TestKafka, database: TestDatabase, extra: [String] = [], withKEK: Bool = true, environment: [String: String] = [:]
+    ) throws {
         var own: [String] = []
         if !extra.contains("--key-dir") {
             own += ["--key-dir", FileManager.default.temporaryDirectory.appendingPathComponent("callaudit-keys-\(UUID().uuidString)").path]
@@ -256,7 +259,7 @@ final class ServeProcess {
             [
                 "--database-url", database.serviceURL, "--brokers", kafka.brokers, "--group", "test-group",
                 "--batch-size", "2000", "--batch-delay-ms", "20", "--log-level", "warning",
-            ] + own + extra, withKEK: withKEK)
+            ] + own + extra, withKEK: withKEK, environment: environment)
     }
 
     deinit {
