@@ -102,6 +102,30 @@ struct FailoverTests {
         #expect(serve.terminate(within: 10) != nil && serve.status == 0, "\(serve.standardError)")
     }
 
+    @Test("a commit whose wait for the synchronous standby is cancelled is not acknowledged: the command fails although PostgreSQL kept it on the primary")
+    func cancelledStandbyWaitIsNotAcknowledged() throws {
+        let pair = try StreamingPair(offset: 3)
+        defer { pair.stop() }
+        let store = try Self.prepareStore(on: pair)
+        let sender = try pair.walSenderPID()
+        kill(sender, SIGSTOP)
+        defer { kill(sender, SIGCONT) }
+        // statement_timeout does not end this wait (PostgreSQL disarms it before the commit);
+        // a cancel does (an operator's pg_cancel_backend, or serve's own at shutdown).
+        let adminURL = pair.adminURL(pair.primaryPort)
+        let canceller = Thread {
+            guard let admin = try? PostgresConnection(conninfo: adminURL) else { return }
+            _ = waitUntil(seconds: 30) {
+                (try? admin.query("SELECT count(pg_cancel_backend(pid)) FROM pg_stat_activity WHERE wait_event = 'SyncRep'").scalar) == "1"
+            }
+        }
+        canceller.start()
+        let run = try runCallAudit(["tokens", "create", "--role", "dpo", "--name", "unconfirmed", "--database-url", store.ownerURL])
+        #expect(run.status != 0, "no token is printed as created while only the primary has it: \(run.output)")
+        #expect(run.output.isEmpty)
+        #expect(try store.count("SELECT count(*) FROM api_tokens WHERE name = 'unconfirmed'") == 1, "PostgreSQL kept it on the primary, as it warns")
+    }
+
     /// The database, the service role, the schema: made on the primary as an operator would.
     private static func prepareStore(on pair: StreamingPair) throws -> TestDatabase {
         let admin = try PostgresConnection(conninfo: pair.adminURL(pair.primaryPort))

@@ -30,11 +30,11 @@ func childEnvironment(withKEK: Bool = true) -> [String: String] {
 }
 
 /// Runs `callaudit` with `arguments`; its standard output and exit status.
-func runCallAudit(_ arguments: [String], withKEK: Bool = true) throws -> (output: String, status: Int32) {
+func runCallAudit(_ arguments: [String], withKEK: Bool = true, environment extra: [String: String] = [:]) throws -> (output: String, status: Int32) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: callauditBinary)
     process.arguments = arguments
-    process.environment = childEnvironment(withKEK: withKEK)
+    process.environment = childEnvironment(withKEK: withKEK).merging(extra) { _, added in added }
     let output = Pipe()
     process.standardOutput = output
     process.standardError = FileHandle.nullDevice
