@@ -82,6 +82,10 @@ package enum Application {
                 BlockingService(description: "sealer", work: { sealer.run() }, stop: { sealer.requestStop() }),
                 StatisticsReporter(statistics: statistics, interval: configuration.statisticsInterval, logger: logger),
                 api.service,
+                // Shut down before the API (services stop in reverse order): a request still
+                // waiting for PostgreSQL after a few seconds (a commit waiting for a synchronous
+                // standby that is down) is cancelled, so the API can finish its requests.
+                CancelOnShutdown(after: .seconds(4), cancel: api.cancelInFlight),
                 BlockingService(description: "ingest", work: { try loop.run() }, stop: { loop.requestStop() }),
             ]
         var group = ServiceGroupConfiguration(

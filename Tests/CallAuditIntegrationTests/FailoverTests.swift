@@ -102,11 +102,26 @@ struct FailoverTests {
         #expect(serve.terminate(within: 10) != nil && serve.status == 0, "\(serve.standardError)")
     }
 
-    @Test("a commit whose wait for the synchronous standby is cancelled is not acknowledged: the command fails although PostgreSQL kept it on the primary")
+    @Test("while the standby confirms nothing: a commit whose wait is cancelled is not acknowledged (the command fails although PostgreSQL kept it on the primary), and serve still stops within 10 s with a DPO request waiting")
     func cancelledStandbyWaitIsNotAcknowledged() throws {
         let pair = try StreamingPair(offset: 3)
         defer { pair.stop() }
         let store = try Self.prepareStore(on: pair)
+        let dpo = try runCallAudit(["tokens", "create", "--role", "dpo", "--name", "dpo-1", "--database-url", store.ownerURL])
+            .output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let kafka = try TestKafka(partitions: 1)
+        let keys = FileManager.default.temporaryDirectory.appendingPathComponent("callaudit-keys-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: keys) }
+        let port = freePort()
+        let serve = try ServeProcess([
+            "--database-url", pair.multiHostURL(user: "callaudit_service", database: "callaudit"), "--brokers", kafka.brokers,
+            "--log-level", "warning", "--key-dir", keys.path, "--http-address", "127.0.0.1:\(port)",
+        ])
+        let client = DPOAndAuditor(base: "http://127.0.0.1:\(port)", dpo: dpo, auditor: "")
+        guard waitUntil(seconds: 60, { client.call("GET", "/healthz")?.status == 200 }) else {
+            throw TestFailure("serve did not come up: \(serve.standardError)")
+        }
+
         let sender = try pair.walSenderPID()
         kill(sender, SIGSTOP)
         defer { kill(sender, SIGCONT) }
@@ -116,7 +131,9 @@ struct FailoverTests {
         let canceller = Thread {
             guard let admin = try? PostgresConnection(conninfo: adminURL) else { return }
             _ = waitUntil(seconds: 30) {
-                (try? admin.query("SELECT count(pg_cancel_backend(pid)) FROM pg_stat_activity WHERE wait_event = 'SyncRep'").scalar) == "1"
+                (try? admin.query(
+                    "SELECT count(pg_cancel_backend(pid)) FROM pg_stat_activity WHERE wait_event = 'SyncRep' AND application_name = 'callaudit'"
+                ).scalar) == "1"
             }
         }
         canceller.start()
@@ -124,6 +141,21 @@ struct FailoverTests {
         #expect(run.status != 0, "no token is printed as created while only the primary has it: \(run.output)")
         #expect(run.output.isEmpty)
         #expect(try store.count("SELECT count(*) FROM api_tokens WHERE name = 'unconfirmed'") == 1, "PostgreSQL kept it on the primary, as it warns")
+
+        // A DPO request waits for the standby; SIGTERM must not wait for it.
+        let answered = Atomic<Int>(0)
+        Thread {
+            let reply = client.call(
+                "POST", "/v1/requests", token: dpo, body: #"{"type":"erasure","regime":"gdpr","subject":{"phone":"+4930555999"},"verified_by":"call-back"}"#)
+            answered.store(reply?.status ?? -1, ordering: .relaxed)
+        }.start()
+        #expect(
+            try waitUntil(seconds: 20) {
+                try PostgresConnection(conninfo: adminURL).query("SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'SyncRep'").scalar == "1"
+            }, "the DPO's request waits for the standby")
+        let stopped = serve.terminate(within: 15)
+        #expect(stopped != nil && stopped! <= 10, "serve stopped in \(stopped.map { String(format: "%.1f", $0) } ?? "more than 15") s: \(serve.standardError)")
+        #expect(answered.load(ordering: .relaxed) != 201, "the request was not acknowledged")
     }
 
     /// The database, the service role, the schema: made on the primary as an operator would.
