@@ -16,6 +16,8 @@ package final class ReadRecorder: @unchecked Sendable {
     private var queue: [(event: DecodedEvent, done: CheckedContinuation<Void, any Error>)] = []
     private var stopping = false
     private var store: EventStore?
+    /// Cancels the append in flight (see `cancelInFlight`); set with `store`, under `condition`.
+    private var canceller: PostgresCanceller?
 
     package init(database: DatabaseConfiguration, logger: Logger) {
         self.database = database
@@ -23,6 +25,15 @@ package final class ReadRecorder: @unchecked Sendable {
         let thread = Thread { [unowned self] in self.loop() }
         thread.name = "callaudit-api-read-recorder"
         thread.start()
+    }
+
+    /// Cancels the append running now, if any: at shutdown, so reads waiting for a synchronous
+    /// standby are answered 503 instead of holding the service up.
+    package func cancelInFlight() {
+        condition.lock()
+        let canceller = self.canceller
+        condition.unlock()
+        canceller?.cancel()
     }
 
     /// Returns once the read is durable in the event store.
@@ -63,6 +74,12 @@ package final class ReadRecorder: @unchecked Sendable {
     private func append(_ events: [DecodedEvent]) throws {
         do {
             let store = try self.store ?? EventStore(connection: try database.connect(application: "callaudit-api-reads"))
+            if self.store == nil {
+                let canceller = store.connection.makeCanceller()
+                condition.lock()
+                self.canceller = canceller
+                condition.unlock()
+            }
             self.store = store
             // Not NOTIFY: under load, every round would wake every projection for a few events no finding depends on.
             try store.append(IngestBatch(events: events.map { IncomingEvent(event: $0, origin: nil) }), consumerGroup: "callaudit-api", notify: false)

@@ -47,11 +47,12 @@ package enum Application {
         logger.info("personal data sealed under KEK", metadata: ["kek.id": "\(keyEncryption.currentID)"])
         let acknowledger = KEKAcknowledger(source: kekSource, database: configuration.database, logger: logger)
         var ingestConfiguration = configuration.ingest
-        ingestConfiguration.database = configuration.database
+        // Kafka events and what is derived from them can be read again: they never wait for a standby.
+        ingestConfiguration.database = configuration.database.forDerivedRecords
         ingestConfiguration.keyEncryption = keyEncryption
         ingestConfiguration.reloadKeys = reloadKeys
         var projectionConfiguration = configuration.projections
-        projectionConfiguration.database = configuration.database
+        projectionConfiguration.database = configuration.database.forDerivedRecords
 
         let statistics = IngestStatistics()
         let loop = IngestLoop(configuration: ingestConfiguration, logger: logger, statistics: statistics)
@@ -84,6 +85,10 @@ package enum Application {
                 BlockingService(description: "kek acknowledgement", work: { acknowledger.run() }, stop: { acknowledger.requestStop() }),
                 StatisticsReporter(statistics: statistics, interval: configuration.statisticsInterval, logger: logger),
                 api.service,
+                // Shut down before the API (services stop in reverse order): a request still
+                // waiting for PostgreSQL after a few seconds (a commit waiting for a synchronous
+                // standby that is down) is cancelled, so the API can finish its requests.
+                CancelOnShutdown(after: .seconds(4), cancel: api.cancelInFlight),
                 BlockingService(description: "ingest", work: { try loop.run() }, stop: { loop.requestStop() }),
             ]
         var group = ServiceGroupConfiguration(

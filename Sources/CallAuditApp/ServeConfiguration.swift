@@ -88,6 +88,9 @@ package struct ServeConfiguration: Sendable {
         try require(seals.interval >= .seconds(1), "--seal-interval", "must be at least 1 second")
         try require(seals.maxEvents >= 1 && seals.maxEvents <= 1_000_000, "--seal-max-events", "must be between 1 and 1,000,000")
         try require(database.statementTimeout >= .zero, "--statement-timeout", "must not be negative")
+        try require(
+            database.synchronousCommit.isDurableLocally, "--synchronous-commit off",
+            "CallAudit's own records (requests, erasures, report reads, seals, reports) exist nowhere else: use on (or remote_apply, remote_write, local)")
         try require(TimeZone(identifier: reports.timeZone) != nil, "--report-time-zone \(reports.timeZone)", "is not an IANA time zone (UTC, Europe/Berlin…)")
         try require(reports.closeDelay >= .zero, "--report-close-delay-hours", "must not be negative")
         try require(api.rateLimit >= 0, "--rate-limit", "must not be negative")

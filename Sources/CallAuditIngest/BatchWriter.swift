@@ -21,10 +21,15 @@ struct PendingBatch: Sendable {
 /// Once a batch fails for good (a fatal error, or a stop while PostgreSQL
 /// could not take it), the stage handles nothing more: every later batch
 /// carries positions past the failed one, and storing them would skip it.
+///
+/// A handler that throws `ResyncNeeded` puts the stage in resync instead: it
+/// drops what is queued and every batch submitted until `resume`, which the
+/// polling thread calls once it has rewound the partitions to the stored positions.
 final class BatchWriter: @unchecked Sendable {
     private let condition = NSCondition()
     private var queue: [PendingBatch] = []
     private var committing = false
+    private var resyncing = false
     private var finishing = false
     private var stoppedBy: (any Error)?
     private let exited = DispatchSemaphore(value: 0)
@@ -48,10 +53,25 @@ final class BatchWriter: @unchecked Sendable {
     func submit(_ batch: PendingBatch) {
         condition.lock()
         defer { condition.unlock() }
-        while !queue.isEmpty && stoppedBy == nil { condition.wait() }
-        guard stoppedBy == nil else { return }
+        while !queue.isEmpty && stoppedBy == nil && !resyncing { condition.wait() }
+        guard stoppedBy == nil, !resyncing else { return }
         queue.append(batch)
         condition.broadcast()
+    }
+
+    /// Whether a handler asked for a resync and the stage drops batches until `resume`.
+    var needsResync: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return resyncing
+    }
+
+    /// Takes batches again after a resync.
+    func resume() {
+        condition.lock()
+        resyncing = false
+        condition.broadcast()
+        condition.unlock()
     }
 
     func drain() {
@@ -86,7 +106,10 @@ final class BatchWriter: @unchecked Sendable {
             do { try commit(batch) } catch let failure { error = failure }
             condition.lock()
             committing = false
-            if let error {
+            if error is ResyncNeeded {
+                resyncing = true
+                queue.removeAll()
+            } else if let error {
                 stoppedBy = error
                 queue.removeAll()
             }

@@ -45,6 +45,8 @@ package struct IngestConfiguration: Sendable {
     package var maxRetryDelay: Duration
     /// How long start-up waits for the Kafka cluster to answer. Default 5 s.
     package var kafkaStartupTimeout: Duration
+    /// How long SASL authentication or TLS with the brokers may keep failing before ingest stops. Default 5 minutes.
+    package var kafkaAuthGrace: Duration = KafkaConfiguration.defaultAuthGrace
     /// On shutdown, how long the batch in flight may take to commit before its
     /// statement is cancelled (it is then read again on the next start). Default 5 s.
     package var shutdownGrace: Duration
@@ -106,6 +108,8 @@ package struct IngestConfiguration: Sendable {
         // stops that partition and ingest holds it until an operator accepts the gap.
         // (A partition without a stored position starts at its beginning, which is always valid.)
         properties["auto.offset.reset"] = "error"
-        return KafkaConfiguration(properties)
+        var configuration = KafkaConfiguration(properties)
+        configuration.authGrace = kafkaAuthGrace
+        return configuration
     }
 }

@@ -72,19 +72,22 @@ package final class IngestLoop: @unchecked Sendable {
         self.statistics = statistics
         self.onCommit = onCommit
         let stop = stopFlag
-        func store(_ application: String, settings: [(String, String)] = []) -> RetryingStore {
+        func store(_ application: String, settings: [(String, String)] = [], resync: Bool = false) -> RetryingStore {
             var database = configuration.database
             database.sessionSettings += settings
             return RetryingStore(
                 database: database, application: application, maxDelay: configuration.maxRetryDelay, logger: logger,
-                statistics: statistics, shouldStop: { stop.isSet })
+                statistics: statistics, shouldStop: { stop.isSet }, resyncOnNewSession: resync)
         }
         // A writer frozen inside a transaction holds row locks a successor needs: the server ends it as soon as a lock session would be.
         let idle = min(configuration.database.idleInTransactionTimeout == .zero ? Leadership.idleSessionTimeout : configuration.database.idleInTransactionTimeout, Leadership.idleSessionTimeout)
-        writerStore = store("callaudit-ingest", settings: [("idle_in_transaction_session_timeout", String(idle.wholeMilliseconds))])
+        // A lost writer or vault session means a resync (see `ResyncNeeded`): after a failover the new
+        // primary may lack batches and persons they committed, and building on them would skip the
+        // batches or seal under persons that no longer exist.
+        writerStore = store("callaudit-ingest", settings: [("idle_in_transaction_session_timeout", String(idle.wholeMilliseconds))], resync: true)
         readerStore = store("callaudit-ingest-positions")
         // Persons are durable before anything is sealed under their keys: see `seal`.
-        sealerStore = store("callaudit-ingest-vault")
+        sealerStore = store("callaudit-ingest-vault", resync: true)
     }
 
     /// Asks the loop to finish: batches in flight are committed, and the
@@ -126,6 +129,7 @@ package final class IngestLoop: @unchecked Sendable {
             submitPending(to: pipeline)
             hold(consumer.takeOutOfRange(), consumer: consumer)
             releaseAcceptedGaps(consumer: consumer, pipeline: pipeline)
+            if pipeline.needsResync { try resynchronise(consumer, pipeline: pipeline) }
             if exclusive != nil, !(try keepLeading(&exclusive!, consumer: consumer, pipeline: pipeline)) { break }
         }
         consumer.close()
@@ -146,7 +150,12 @@ package final class IngestLoop: @unchecked Sendable {
         let writer: BatchWriter
 
         var failure: (any Error)? { sealer.failure ?? writer.failure }
+        var needsResync: Bool { sealer.needsResync || writer.needsResync }
         func submit(_ batch: PendingBatch) { sealer.submit(batch) }
+        func resume() {
+            sealer.resume()
+            writer.resume()
+        }
         func drain() {
             sealer.drain()
             writer.drain()
@@ -219,6 +228,7 @@ package final class IngestLoop: @unchecked Sendable {
             held.removeAll()
             pipeline.drain()
             currentFence = nil
+            forgetUnconfirmed(pipeline)
             return try lead(&state, consumer: consumer)
         }
         if now >= state.nextPartitionCheck {
@@ -228,9 +238,47 @@ package final class IngestLoop: @unchecked Sendable {
         return true
     }
 
-    private func assignNewPartitions(_ state: inout ExclusiveAssignment, consumer: KafkaConsumer) throws(IngestFailure) {
+    // MARK: Resync after a lost session
+
+    /// A writer or vault session was lost, so what it committed may be gone (see
+    /// `ResyncNeeded`): drop every batch in flight, forget the vault's persons,
+    /// and rewind every assigned partition to the position stored in PostgreSQL.
+    private func resynchronise(_ consumer: KafkaConsumer, pipeline: Pipeline) throws(IngestFailure) {
+        logger.warning("a PostgreSQL session of ingest was lost; reading every partition again from the positions stored in PostgreSQL")
+        pending = PendingBatch()
+        nextOffsets.removeAll()
+        pipeline.drain()
+        forgetUnconfirmed(pipeline)
         do {
-            let partitions = try consumer.partitions(of: configuration.topics).filter { !state.assigned.contains($0) }
+            let partitions = try consumer.assignment()
+            guard !partitions.isEmpty, let offsets = resumeOffsets(for: partitions) else { return }
+            try consumer.seek(Dictionary(uniqueKeysWithValues: partitions.map { ($0, offsets[$0]) }))
+        } catch {
+            throw .kafka(error, brokers: configuration.brokers)
+        }
+    }
+
+    /// With the pipeline drained: the vault reopens (its remembered persons may
+    /// not exist in the database any more) and the stages take batches again.
+    private func forgetUnconfirmed(_ pipeline: Pipeline) {
+        vault.withLock { $0 = nil }
+        pipeline.resume()
+    }
+
+    private func assignNewPartitions(_ state: inout ExclusiveAssignment, consumer: KafkaConsumer) throws(IngestFailure) {
+        let known: [TopicPartition]
+        do {
+            known = try consumer.partitions(of: configuration.topics)
+        } catch {
+            // The brokers did not answer (down, or failing authentication): librdkafka keeps
+            // reconnecting, and whether that is fatal is the consumer's call (--kafka-auth-grace).
+            // Ask again soon rather than stop ingest over one metadata request.
+            logger.warning("cannot list the topics' partitions; asking again in 5 s", metadata: ["error": "\(error)"])
+            state.nextPartitionCheck = ContinuousClock.now + .seconds(5)
+            return
+        }
+        do {
+            let partitions = known.filter { !state.assigned.contains($0) }
             guard !partitions.isEmpty else { return }
             guard let offsets = resumeOffsets(for: partitions) else { return }
             try consumer.assign(Dictionary(uniqueKeysWithValues: partitions.map { ($0, offsets[$0]) }))

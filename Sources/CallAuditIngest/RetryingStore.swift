@@ -12,6 +12,11 @@ import Glibc
 /// otherwise, with capped exponential backoff. Bad input and fatal errors are
 /// thrown to the caller; so is `StopRequested` once `shouldStop` says so.
 /// Used by one thread at a time; `cancelInFlight` may come from any.
+///
+/// With `resyncOnNewSession`, a failure that takes the session throws
+/// `ResyncNeeded` instead of retrying on a new one: what that session
+/// committed may be gone (a failover onto a standby that had not received it),
+/// so what was built on it (positions, persons in the vault) must be read again.
 final class RetryingStore: @unchecked Sendable {
     private let database: DatabaseConfiguration
     private let application: String
@@ -19,13 +24,15 @@ final class RetryingStore: @unchecked Sendable {
     private let logger: Logger
     private let statistics: IngestStatistics
     private let shouldStop: @Sendable () -> Bool
+    private let resyncOnNewSession: Bool
     private var store: EventStore?
     private let canceller = CancelSlot()
 
     init(
         database: DatabaseConfiguration, application: String, maxDelay: Duration, logger: Logger, statistics: IngestStatistics,
-        shouldStop: @escaping @Sendable () -> Bool
+        shouldStop: @escaping @Sendable () -> Bool, resyncOnNewSession: Bool = false
     ) {
+        self.resyncOnNewSession = resyncOnNewSession
         self.database = database
         self.application = application
         self.maxDelay = maxDelay
@@ -45,6 +52,7 @@ final class RetryingStore: @unchecked Sendable {
                 statistics.retries.add(1, ordering: .relaxed)
                 IngestMetrics.recordRetry()
                 if shouldStop() { throw StopRequested() }
+                if reconnect && resyncOnNewSession { throw ResyncNeeded(cause: error) }
                 let delay = backoff.step()
                 logger.warning(
                     "PostgreSQL failed transiently; retrying the same batch",
@@ -78,4 +86,14 @@ final class RetryingStore: @unchecked Sendable {
             usleep(20_000)
         }
     }
+}
+
+/// A session of ingest's pipeline was lost: what it committed may not be in the
+/// database it reconnects to (after a failover, the standby may lack the last
+/// batches committed with `synchronous_commit = local`). Ingest drops the batches
+/// in flight, forgets the persons its vault remembers, and reads every partition
+/// again from the positions stored in PostgreSQL; events found stored are skipped.
+struct ResyncNeeded: Error, CustomStringConvertible {
+    let cause: PostgresError
+    var description: String { "a PostgreSQL session of ingest was lost (\(cause)); reading again from the stored positions" }
 }

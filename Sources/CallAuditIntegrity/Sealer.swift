@@ -88,11 +88,11 @@ package final class SealerService: Sendable {
     private let canceller = CancelSlot()
 
     package init(database: DatabaseConfiguration, schedule: SealSchedule, keyDirectory: URL, logger: Logger) {
-        var database = database
-        // A seal commits without waiting for the disk: anything that names it (a report) commits
-        // later in the WAL and flushes it too; a crash before that loses a seal nothing names,
-        // and the next round seals the same events again.
-        database.sessionSettings += [("synchronous_commit", "off")]
+        // A seal commits at the level of CallAudit's own records (`--synchronous-commit`, default
+        // `on`), never `off`: `/v1/seals` serves it as soon as it commits, and a seal a crash or a
+        // failover lost would be signed again under the same number with other contents, a fork
+        // of the chain that whoever read the first one could show. Its events commit before it,
+        // so a standby that has the seal has them too.
         self.database = database
         self.schedule = schedule
         self.keyDirectory = keyDirectory
@@ -121,7 +121,7 @@ package final class SealerService: Sendable {
                     logger.debug("sealed", metadata: ["seal.no": "\(last.sealNo)", "seal.events": "\(made.reduce(0) { $0 + $1.eventCount })"])
                 }
             } catch {
-                if connection?.isHealthy == false { connection = nil }
+                if let session = connection, session.shouldReplace(after: error) { connection = nil }
                 if !stopFlag.load(ordering: .relaxed) {
                     logger.warning("sealing failed; retrying next round", metadata: ["error": "\(error)"])
                 }

@@ -10,17 +10,53 @@ final class ClientCallbacks: Sendable {
     let deliveries = Atomic<Int>(0)
     /// The last error librdkafka reported, and the first one that it cannot recover from.
     let errors = Mutex<(last: KafkaError?, fatal: KafkaError?)>((nil, nil))
+    /// Authentication and TLS failures since the brokers last answered (see `noteAuthenticationFailure`).
+    let authOutage = Mutex<AuthenticationOutage?>(nil)
+    /// How long authentication or TLS with the brokers may keep failing before it is fatal.
+    let authGrace: Duration
     let assign: (@Sendable ([TopicPartition]) -> [TopicPartition: Int64]?)?
     let revoke: (@Sendable ([TopicPartition]) -> Void)?
 
     init(
-        logger: Logger,
+        logger: Logger, authGrace: Duration = KafkaConfiguration.defaultAuthGrace,
         assign: (@Sendable ([TopicPartition]) -> [TopicPartition: Int64]?)? = nil,
         revoke: (@Sendable ([TopicPartition]) -> Void)? = nil
     ) {
         self.logger = logger
+        self.authGrace = authGrace
         self.assign = assign
         self.revoke = revoke
+    }
+
+    /// Errors librdkafka reports when SASL authentication or the TLS handshake with a broker
+    /// fails. They come and go with broker restarts, certificate roll-outs and identity-provider
+    /// hiccups, and librdkafka reconnects with backoff by itself; only one that lasts is fatal.
+    static let authenticationErrors: Set<Int32> = [
+        RD_KAFKA_RESP_ERR__AUTHENTICATION.rawValue, RD_KAFKA_RESP_ERR__SSL.rawValue,
+        RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED.rawValue,
+    ]
+
+    /// An authentication or TLS failure: fatal only once failures have gone on for `authGrace`
+    /// without the brokers answering in between. A failure after a quiet spell (no such error for
+    /// `AuthenticationOutage.quiet`) starts a new outage.
+    func noteAuthenticationFailure(_ error: KafkaError, now: ContinuousClock.Instant = .now) -> KafkaError? {
+        authOutage.withLock { outage in
+            if let current = outage, current.last.duration(to: now) < AuthenticationOutage.quiet {
+                outage!.last = now
+            } else {
+                outage = AuthenticationOutage(since: now, last: now)
+            }
+            let lasted = outage!.since.duration(to: now)
+            guard lasted >= authGrace else { return nil }
+            return KafkaError(
+                code: error.code,
+                message: "\(error.message) (failing for \(lasted.components.seconds) s without a broker answering, past --kafka-auth-grace)")
+        }
+    }
+
+    /// The brokers answered (a message arrived): any authentication outage is over.
+    func noteBrokersAnswered() {
+        authOutage.withLock { $0 = nil }
     }
 
     var opaque: UnsafeMutableRawPointer { Unmanaged.passUnretained(self).toOpaque() }
@@ -40,13 +76,18 @@ final class ClientCallbacks: Sendable {
                 let underlying = rd_kafka_fatal_error(rk, &text, text.count)
                 error = KafkaError(code: underlying.rawValue, message: text.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
             }
-            let fatal = err == RD_KAFKA_RESP_ERR__FATAL.rawValue || err == RD_KAFKA_RESP_ERR__AUTHENTICATION.rawValue
+            var fatal: KafkaError? = err == RD_KAFKA_RESP_ERR__FATAL.rawValue ? error : nil
+            if ClientCallbacks.authenticationErrors.contains(err) {
+                fatal = callbacks.noteAuthenticationFailure(error)
+            }
             callbacks.errors.withLock { errors in
                 errors.last = error
-                if fatal, errors.fatal == nil { errors.fatal = error }
+                if let fatal, errors.fatal == nil { errors.fatal = fatal }
             }
             callbacks.logger.log(
-                level: fatal ? .error : .warning, "kafka client error",
+                level: fatal != nil ? .error : .warning,
+                fatal == nil && ClientCallbacks.authenticationErrors.contains(err)
+                    ? "kafka authentication or TLS failed; librdkafka retries with backoff" : "kafka client error",
                 metadata: ["kafka.error.code": "\(error.code)", "kafka.error": "\(error.message)"])
         }
         rd_kafka_conf_set_log_cb(conf) { rk, level, facility, buffer in
@@ -58,4 +99,13 @@ final class ClientCallbacks: Sendable {
             callbacks.logger.log(level: swiftLevel, "librdkafka: \(text)", metadata: ["kafka.facility": "\(fac)"])
         }
     }
+}
+
+/// Authentication or TLS failures that have not stopped since `since`.
+struct AuthenticationOutage: Sendable {
+    var since: ContinuousClock.Instant
+    var last: ContinuousClock.Instant
+    /// librdkafka retries a broker at most every 10 s (`reconnect.backoff.max.ms`) and holds back
+    /// identical errors for up to 30 s: a minute without one means the failures stopped.
+    static let quiet: Duration = .seconds(60)
 }

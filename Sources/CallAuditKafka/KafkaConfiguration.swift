@@ -4,6 +4,11 @@ import CRDKafka
 /// Any property can be passed through, so SASL, SSL and tuning work as librdkafka documents them.
 package struct KafkaConfiguration: Sendable {
     package var properties: [String: String]
+    /// How long SASL authentication or TLS with the brokers may keep failing before a
+    /// consumer reports it as fatal (not a librdkafka property). Default 5 minutes.
+    package var authGrace: Duration = KafkaConfiguration.defaultAuthGrace
+
+    package static let defaultAuthGrace: Duration = .seconds(300)
 
     package init(_ properties: [String: String] = [:]) {
         self.properties = properties

@@ -30,7 +30,7 @@ package final class KafkaConsumer {
             throw KafkaError(code: RD_KAFKA_RESP_ERR__INVALID_ARG.rawValue, message: "group.id is required for a consumer")
         }
         let conf = try configuration.makeNative()
-        callbacks = ClientCallbacks(logger: logger, assign: assign, revoke: revoke)
+        callbacks = ClientCallbacks(logger: logger, authGrace: configuration.authGrace, assign: assign, revoke: revoke)
         callbacks.install(on: conf)
         rd_kafka_conf_set_rebalance_cb(conf, rebalanceCallback)
         let handle = try makeHandle(RD_KAFKA_CONSUMER, conf: conf)
@@ -68,8 +68,11 @@ package final class KafkaConsumer {
             }
             if ContinuousClock.now >= deadline {
                 let last = callbacks.errors.withLock { $0.last }
+                // Failed authentication or TLS is retried, not fatal at once; at start-up it is
+                // still what to fix, so the error keeps its code (and its remedy).
+                let code = last.flatMap { ClientCallbacks.authenticationErrors.contains($0.code) ? $0.code : nil } ?? RD_KAFKA_RESP_ERR__TIMED_OUT.rawValue
                 throw KafkaError(
-                    code: RD_KAFKA_RESP_ERR__TIMED_OUT.rawValue,
+                    code: code,
                     message: "no answer from the cluster within \(timeout)\(last.map { " (last error: \($0.message))" } ?? "")")
             }
         }
@@ -96,6 +99,36 @@ package final class KafkaConsumer {
         }
     }
 
+    /// The partitions assigned now, by `assign` or by the group.
+    package func assignment() throws(KafkaError) -> [TopicPartition] {
+        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        let err = rd_kafka_assignment(handle, &list)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { throw KafkaError(err, context: "assignment") }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        return (0..<Int(list.pointee.cnt)).map {
+            TopicPartition(topic: String(cString: list.pointee.elems[$0].topic), partition: list.pointee.elems[$0].partition)
+        }
+    }
+
+    /// Moves assigned partitions to these offsets (nil: the beginning); messages
+    /// fetched from before the move are not delivered.
+    package func seek(_ offsets: [TopicPartition: Int64?], timeout: Duration = .seconds(10)) throws(KafkaError) {
+        guard !offsets.isEmpty else { return }
+        let list = rd_kafka_topic_partition_list_new(Int32(offsets.count))!
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for (tp, offset) in offsets {
+            rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition).pointee.offset = offset ?? callaudit_rd_kafka_offset_beginning()
+        }
+        if let error = rd_kafka_seek_partitions(handle, list, Int32(timeout.components.seconds * 1000)) {
+            let kafkaError = KafkaError(code: rd_kafka_error_code(error).rawValue, message: "seek: \(String(cString: rd_kafka_error_string(error)))")
+            rd_kafka_error_destroy(error)
+            throw kafkaError
+        }
+        for index in 0..<Int(list.pointee.cnt) where list.pointee.elems[index].err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw KafkaError(list.pointee.elems[index].err, context: "seek \(String(cString: list.pointee.elems[index].topic))[\(list.pointee.elems[index].partition)]")
+        }
+    }
+
     /// Stops consuming every assigned partition (what `assign` started).
     package func unassignAll() {
         rd_kafka_assign(handle, nil)
@@ -118,6 +151,7 @@ package final class KafkaConsumer {
         guard let message = rd_kafka_consumer_poll(handle, timeoutMilliseconds) else { return nil }
         defer { rd_kafka_message_destroy(message) }
         let err = message.pointee.err
+        if err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__PARTITION_EOF { callbacks.noteBrokersAnswered() }
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
             // With auto.offset.reset=error librdkafka stops fetching the partition and says so here,
             // instead of jumping over what the broker no longer has (or never had).

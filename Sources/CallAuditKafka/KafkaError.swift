@@ -32,7 +32,9 @@ package struct KafkaError: Error, Sendable, CustomStringConvertible {
         case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
             return "create the topics, or map the contract's topics to yours with --topic calls=NAME (or CALLAUDIT_TOPIC_CALLS)"
         case RD_KAFKA_RESP_ERR__AUTHENTICATION, RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
-            return "the cluster rejected the credentials: check sasl.mechanism, sasl.username and sasl.password (--kafka-property)"
+            return "the cluster rejected the credentials: check sasl.mechanism, sasl.username and sasl.password (--kafka-property), and that the brokers' SASL listener and the credentials' store are up"
+        case RD_KAFKA_RESP_ERR__SSL:
+            return "the TLS handshake with the brokers fails: check ssl.ca.location (the CA that signed the brokers' certificates), the certificates' names and validity dates, ssl.certificate.location and ssl.key.location if the brokers ask for a client certificate, and that security.protocol matches the listener (--kafka-property)"
         case RD_KAFKA_RESP_ERR__TIMED_OUT, RD_KAFKA_RESP_ERR__TRANSPORT, RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
             return "check that Kafka runs at \(brokers ?? "the configured brokers") (--brokers or CALLAUDIT_KAFKA_BROKERS) and that security.protocol matches the listener"
         default:

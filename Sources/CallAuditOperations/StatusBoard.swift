@@ -76,7 +76,7 @@ package final class StatusBoard: Sendable {
                 connection = session
                 publish(try sampler.sample(on: session))
             } catch {
-                if connection?.isHealthy == false { connection = nil }
+                if let session = connection, session.shouldReplace(after: error) { connection = nil }
                 let reason = (error as? PostgresError).map { "PostgreSQL: \($0.description)" } ?? "\(error)"
                 state.withLock { $0.lastFailure = reason }
                 logger.warning("status sample failed; keeping the last one", metadata: ["error": "\(reason)"])

@@ -45,8 +45,25 @@ package struct DatabaseConfiguration: Sendable {
         self.connectTimeout = connectTimeout
     }
 
-    /// More session settings (`SET name = value` at connect), e.g. the sealer's `synchronous_commit`.
+    /// More session settings (`SET name = value` at connect), applied after the ones above.
     package var sessionSettings: [(String, String)] = []
+
+    /// `synchronous_commit` for what CallAudit writes itself and nothing else could give back (subject
+    /// requests and erasures, report read records, seals, issued reports, API tokens): with
+    /// `synchronous_standby_names` set on the primary, such a commit is acknowledged only once a
+    /// standby has it, so a failover cannot lose it. Default `on`.
+    package var synchronousCommit: SynchronousCommit = .on
+    /// `synchronous_commit` for what can be had again: batches of Kafka events (their positions
+    /// commit with them, so a batch a failover loses is read again) and what projections derive
+    /// from the log. Default `local`: ingest never waits for a standby.
+    package var derivedSynchronousCommit: SynchronousCommit = .local
+
+    /// The sessions of ingest and the projections, which write only what Kafka or the log can give again.
+    package var forDerivedRecords: DatabaseConfiguration {
+        var copy = self
+        copy.synchronousCommit = derivedSynchronousCommit
+        return copy
+    }
 
     /// The same server for long maintenance work (a rebuild holds one
     /// transaction open while it folds the log): no statement or idle limits.
@@ -73,6 +90,22 @@ package struct DatabaseConfiguration: Sendable {
             session: [
                 ("statement_timeout", String(statementTimeout.wholeMilliseconds)),
                 ("idle_in_transaction_session_timeout", String(idleInTransactionTimeout.wholeMilliseconds)),
+                ("synchronous_commit", synchronousCommit.rawValue),
             ] + sessionSettings)
     }
+}
+
+/// PostgreSQL's `synchronous_commit` levels, weakest first.
+package enum SynchronousCommit: String, Sendable, CaseIterable, LosslessStringConvertible {
+    case off, local
+    case remoteWrite = "remote_write"
+    case on
+    case remoteApply = "remote_apply"
+
+    package init?(_ description: String) { self.init(rawValue: description) }
+    package var description: String { rawValue }
+
+    /// Levels that wait for the local disk at least: a commit acknowledged at `off` can vanish
+    /// in a crash of PostgreSQL alone, which CallAudit's own records must not.
+    package var isDurableLocally: Bool { self != .off }
 }

@@ -43,11 +43,15 @@ package final class EventStore {
     /// Appends CallAudit's own events inside the caller's open transaction,
     /// which may have read and locked their stream first (a request's
     /// commands check its state and append in one transaction).
+    ///
+    /// Not NOTIFY: such a transaction commits at `--synchronous-commit`, so with a
+    /// synchronous standby it waits for it, and a transaction that notified holds
+    /// PostgreSQL's notification lock through that wait. Every ingest batch (which
+    /// notifies) would queue behind it, and a standby that is down would stop
+    /// ingest. The projections find these events on their next poll (1 s).
     @discardableResult
     package func appendWithinTransaction(_ events: [IncomingEvent]) throws -> AppendOutcome {
-        let outcome = try appendEvents(events)
-        if outcome.stored > 0 { try connection.execute("NOTIFY \(EventStore.notificationChannel)") }
-        return outcome
+        try appendEvents(events)
     }
 
     /// COPY straight into `events`; only if that meets a duplicate (source, id)
@@ -342,7 +346,7 @@ extension EventStore {
                 return .conflict(originalPosition: position)
             }
             try letters.markReplayed(id: deadLetterID, position: position)
-            try connection.execute("NOTIFY \(EventStore.notificationChannel)")
+            // Not NOTIFY: a replay commits at `--synchronous-commit` (see `appendWithinTransaction`).
             return .stored(position: position)
         }
     }

@@ -72,3 +72,14 @@ extension PostgresError {
         }
     }
 }
+
+extension PostgresConnection {
+    /// Whether to open a new session after `error` instead of reusing this one: it broke, or the
+    /// server said only a new one can succeed. A session still open on a server that went
+    /// read-only (25006: a demoted primary, or a standby reached without
+    /// `target_session_attrs=read-write`) stays "healthy" to libpq, yet every write on it fails
+    /// until a new connection finds the new primary.
+    package func shouldReplace(after error: any Error) -> Bool {
+        !isHealthy || FailureClass(of: error) == .transient(reconnect: true) && error is PostgresError
+    }
+}

@@ -22,6 +22,8 @@ package enum PostgresValue: Sendable, ExpressibleByStringLiteral, ExpressibleByN
 /// as with psql. Calls block, so use it from a dedicated thread or a CLI.
 package final class PostgresConnection {
     private let handle: OpaquePointer
+    /// Set by libpq's notice receiver: see `confirmReplicated`.
+    private let notices = Unmanaged.passRetained(NoticeFlags())
 
     /// Connects with `conninfo`. `parameters` are libpq keywords placed before
     /// it, so the operator's string overrides them; `session` holds settings
@@ -38,9 +40,13 @@ package final class PostgresConnection {
             PQfinish(connection)
             throw PostgresError(kind: .connection, message: message)
         }
-        // Notices (e.g. "relation already exists, skipping") would go to stderr.
-        PQsetNoticeProcessor(connection, { _, _ in }, nil)
         handle = connection
+        // Notices (e.g. "relation already exists, skipping") would go to stderr; they are dropped,
+        // except the warning that a commit stopped waiting for its synchronous standby.
+        PQsetNoticeReceiver(connection, { context, result in
+            guard let context, let result else { return }
+            Unmanaged<NoticeFlags>.fromOpaque(context).takeUnretainedValue().note(result)
+        }, notices.toOpaque())
         try execute((Self.pinnedSettings + session).map { "SET \($0.0) = \($0.1)" }.joined(separator: "; "))
     }
 
@@ -51,7 +57,10 @@ package final class PostgresConnection {
     package static let pinnedSearchPath = "public, pg_temp"
     private static let pinnedSettings = [("search_path", pinnedSearchPath)]
 
-    deinit { PQfinish(handle) }
+    deinit {
+        PQfinish(handle)
+        notices.release()
+    }
 
     package var isHealthy: Bool { PQstatus(handle) == CONNECTION_OK }
 
@@ -68,7 +77,9 @@ package final class PostgresConnection {
         let result = withParameters(parameters) { values, lengths, formats in
             PQexecParams(handle, sql, Int32(parameters.count), nil, values, lengths, formats, 0)
         }
-        return try PostgresRows(checking: result, connection: handle)
+        let rows = try PostgresRows(checking: result, connection: handle)
+        try confirmReplicated()
+        return rows
     }
 
     /// The first column of the first row as raw bytes, read in binary format:
@@ -103,6 +114,22 @@ package final class PostgresConnection {
     /// Runs one or more statements without parameters (migrations, transaction control).
     package func execute(_ sql: String) throws(PostgresError) {
         _ = try PostgresRows(checking: PQexec(handle, sql), connection: handle)
+        try confirmReplicated()
+    }
+
+    /// Throws when the statement just run committed without the confirmation it waited for.
+    ///
+    /// With `synchronous_standby_names` set, a commit waits for a standby; a cancel (the
+    /// statement timeout, a shutdown) ends the wait and PostgreSQL then reports success with
+    /// only a WARNING: the transaction is committed on this server but a failover could lose
+    /// it. Such a commit must not be acknowledged as durable, so it fails here as transient
+    /// (57014, the cancel it was): the API answers 503, a command exits non-zero, and a service
+    /// retries its round. Only CallAudit's own records wait for a standby at all.
+    private func confirmReplicated() throws(PostgresError) {
+        guard notices.takeUnretainedValue().takeUnconfirmedCommit(), PQtransactionStatus(handle) == PQTRANS_IDLE else { return }
+        throw PostgresError(
+            kind: .server(sqlState: "57014"),
+            message: "the commit stopped waiting for the synchronous standby (cancelled): it is committed on this server only, and a failover could lose it")
     }
 
     /// `COPY ... FROM STDIN` with the given payload in COPY text format.
@@ -388,5 +415,24 @@ extension PostgresConnection {
         package let connection: PostgresConnection
 
         package init(_ connection: PostgresConnection) { self.connection = connection }
+    }
+}
+
+/// What libpq's notice receiver saw, for the connection that owns it.
+private final class NoticeFlags: @unchecked Sendable {
+    private var unconfirmedCommit = false
+
+    /// A WARNING with SQLSTATE 01000 is what PostgreSQL sends when a commit's wait for a
+    /// synchronous standby is cancelled ("canceling wait for synchronous replication");
+    /// CallAudit's statements raise no other plain warning.
+    func note(_ result: OpaquePointer) {
+        let severity = PQresultErrorField(result, Int32(UInt8(ascii: "V"))).map { String(cString: $0) }
+        let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+        if severity == "WARNING", state == "01000" { unconfirmedCommit = true }
+    }
+
+    func takeUnconfirmedCommit() -> Bool {
+        defer { unconfirmedCommit = false }
+        return unconfirmedCommit
     }
 }

@@ -28,6 +28,20 @@ struct DatabaseOptions: ParsableArguments {
     @Option(help: "Seconds a statement may run before PostgreSQL cancels it; 0 for no limit (default: $CALLAUDIT_STATEMENT_TIMEOUT, else 60).")
     var statementTimeout: Int?
 
+    @Option(
+        help: """
+            synchronous_commit for CallAudit's own records: requests, erasures, report reads, seals, reports, tokens \
+            (on, remote_apply, remote_write, local; default: $CALLAUDIT_SYNCHRONOUS_COMMIT, else on).
+            """)
+    var synchronousCommit: SynchronousCommit?
+
+    @Option(
+        help: """
+            synchronous_commit for batches of Kafka events and projections, which can be read again \
+            (off, local, remote_write, on, remote_apply; default: $CALLAUDIT_INGEST_SYNCHRONOUS_COMMIT, else local).
+            """)
+    var ingestSynchronousCommit: SynchronousCommit?
+
     var resolved: String { url ?? environment["CALLAUDIT_DATABASE_URL"] ?? "" }
 
     /// The service's sessions: keepalives, `tcp_user_timeout`, statement and idle-in-transaction limits.
@@ -37,11 +51,22 @@ struct DatabaseOptions: ParsableArguments {
             guard seconds >= 0 else { throw ValidationError("--statement-timeout must not be negative") }
             configuration.statementTimeout = .seconds(seconds)
         }
+        if let level = try setting(synchronousCommit, "CALLAUDIT_SYNCHRONOUS_COMMIT", "--synchronous-commit") {
+            configuration.synchronousCommit = level
+        }
+        if let level = try setting(ingestSynchronousCommit, "CALLAUDIT_INGEST_SYNCHRONOUS_COMMIT", "--ingest-synchronous-commit") {
+            configuration.derivedSynchronousCommit = level
+        }
         return configuration
     }
 
-    /// A connection for a one-off command.
-    func connect() throws -> PostgresConnection { try PostgresConnection(conninfo: resolved) }
+    /// A connection for a one-off command. What these write (requests, erasures, tokens, report
+    /// reads, rebuilds) commits at the level of CallAudit's own records.
+    func connect() throws -> PostgresConnection {
+        let level = try setting(synchronousCommit, "CALLAUDIT_SYNCHRONOUS_COMMIT", "--synchronous-commit") ?? .on
+        guard level.isDurableLocally else { throw ValidationError("--synchronous-commit off: CallAudit's own records exist nowhere else; use on") }
+        return try PostgresConnection(conninfo: resolved, session: [("synchronous_commit", level.rawValue)])
+    }
 }
 
 /// Where Kafka is and how to read it. Flags, then `CALLAUDIT_KAFKA_*` variables.
@@ -270,3 +295,5 @@ func note(_ text: String) {
 func pad(_ text: String, _ width: Int) -> String {
     text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
 }
+
+extension SynchronousCommit: ExpressibleByArgument {}

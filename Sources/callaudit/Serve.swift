@@ -35,6 +35,13 @@ struct Serve: AsyncParsableCommand {
     var kafkaStartupTimeout = 5
 
     @Option(help: """
+        Seconds SASL authentication or TLS with the brokers may keep failing (a broker restart, a certificate \
+        roll-out) before ingest stops saying what to fix; librdkafka retries meanwhile \
+        (default: $CALLAUDIT_KAFKA_AUTH_GRACE, else 300).
+        """)
+    var kafkaAuthGrace: Int?
+
+    @Option(help: """
         How instances of one consumer group share the partitions: exclusive (one ingests, the others stand by; \
         failover in about a second) or group (Kafka's consumer group spreads them; a crash waits out the session \
         timeout). Default: $CALLAUDIT_INGEST_MEMBERSHIP, else exclusive.
@@ -74,6 +81,9 @@ struct Serve: AsyncParsableCommand {
             kafkaProperties: try kafka.librdkafkaProperties(), maxBatchSize: batchSize, maxBatchDelay: .milliseconds(batchDelayMs),
             limits: try decoding.limits(), kafkaStartupTimeout: .seconds(kafkaStartupTimeout))
         ingest.membership = membership
+        let grace = kafkaAuthGrace ?? ProcessInfo.processInfo.environment["CALLAUDIT_KAFKA_AUTH_GRACE"].map { text in Int(text) ?? -1 } ?? 300
+        guard grace >= 0 else { throw ValidationError("--kafka-auth-grace (or CALLAUDIT_KAFKA_AUTH_GRACE): seconds, 0 or more") }
+        ingest.kafkaAuthGrace = .seconds(grace)
         let configuration = ServeConfiguration(
             database: database, ingest: ingest, projections: ProjectionConfiguration(), api: try http.configuration(),
             reports: try reports.schedule(), keyDirectory: keys.directory, keyEncryption: keys.keyEncryption, policyFile: policy.resolvedPath,

@@ -64,7 +64,15 @@ final class RunningAPI {
     func get(_ path: String, token: String? = nil) throws -> Reply { try request("GET", path, token: token) }
 
     func request(_ method: String, _ path: String, token: String? = nil, authorization: String? = nil, body: [UInt8]? = nil) throws -> Reply {
-        var request = URLRequest(url: URL(string: base + path)!)
+        try Self.httpRequest(base: base, method, path, token: token, authorization: authorization, body: body)
+    }
+
+    /// One request to the API at `base` (`http://127.0.0.1:PORT`), waiting for its answer.
+    static func httpRequest(
+        base: String, _ method: String, _ path: String, token: String? = nil, authorization: String? = nil, body: [UInt8]? = nil,
+        timeout: Double = 60
+    ) throws -> Reply {
+        var request = URLRequest(url: URL(string: base + path)!, timeoutInterval: timeout)
         request.httpMethod = method
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         if let authorization { request.setValue(authorization, forHTTPHeaderField: "Authorization") }

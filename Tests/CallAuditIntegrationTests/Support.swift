@@ -30,11 +30,11 @@ func childEnvironment(withKEK: Bool = true) -> [String: String] {
 }
 
 /// Runs `callaudit` with `arguments`; its standard output and exit status.
-func runCallAudit(_ arguments: [String], withKEK: Bool = true) throws -> (output: String, status: Int32) {
+func runCallAudit(_ arguments: [String], withKEK: Bool = true, environment extra: [String: String] = [:]) throws -> (output: String, status: Int32) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: callauditBinary)
     process.arguments = arguments
-    process.environment = childEnvironment(withKEK: withKEK)
+    process.environment = childEnvironment(withKEK: withKEK).merging(extra) { _, added in added }
     let output = Pipe()
     process.standardOutput = output
     process.standardError = FileHandle.nullDevice
@@ -49,8 +49,10 @@ struct TestDatabase {
     static let adminURL = environment["CALLAUDIT_TEST_ADMIN_URL"] ?? "postgresql://postgres@127.0.0.1:54329/postgres"
 
     let name: String
+    /// Any database's URL on the cluster that holds it, as the superuser: the dev cluster unless a test started its own.
+    var serverURL: String = TestDatabase.adminURL
 
-    var ownerURL: String { String(Self.adminURL[...Self.adminURL.lastIndex(of: "/")!]) + name }
+    var ownerURL: String { String(serverURL[...serverURL.lastIndex(of: "/")!]) + name }
     var serviceURL: String { ownerURL.replacingOccurrences(of: "postgres@", with: "callaudit_service@") }
 
     static func create() throws -> TestDatabase {
@@ -75,7 +77,7 @@ struct TestDatabase {
     func count(_ sql: String) throws -> Int { Int(try owner().query(sql).scalar ?? "0") ?? 0 }
 
     func drop() {
-        try? PostgresConnection(conninfo: Self.adminURL).execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+        try? PostgresConnection(conninfo: serverURL).execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
     }
 }
 
@@ -231,12 +233,13 @@ final class ServeProcess {
     private let errorFile: URL
 
     /// `withKEK`: give it the suite's KEK as `CALLAUDIT_KEK`; false leaves it to `--kek-file`.
-    init(_ arguments: [String], withKEK: Bool = true) throws {
+    /// `environment`: variables added to the child's (the suite's KEK and the test's own environment).
+    init(_ arguments: [String], withKEK: Bool = true, environment extra: [String: String] = [:]) throws {
         errorFile = FileManager.default.temporaryDirectory.appendingPathComponent("callaudit-serve-\(UUID().uuidString).log")
         FileManager.default.createFile(atPath: errorFile.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: callauditBinary)
         process.arguments = ["serve"] + arguments
-        process.environment = childEnvironment(withKEK: withKEK)
+        process.environment = childEnvironment(withKEK: withKEK).merging(extra) { _, added in added }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = try FileHandle(forWritingTo: errorFile)
         try process.run()
@@ -244,7 +247,9 @@ final class ServeProcess {
 
     /// `serve` against the test database and Kafka, with the suite's usual settings: a key
     /// folder and an HTTP port of its own unless `extra` names them.
-    convenience init(kafka: TestKafka, database: TestDatabase, extra: [String] = [], withKEK: Bool = true) throws {
+    convenience init(
+        kafka: TestKafka, database: TestDatabase, extra: [String] = [], withKEK: Bool = true, environment: [String: String] = [:]
+    ) throws {
         var own: [String] = []
         if !extra.contains("--key-dir") {
             own += ["--key-dir", FileManager.default.temporaryDirectory.appendingPathComponent("callaudit-keys-\(UUID().uuidString)").path]
@@ -254,7 +259,7 @@ final class ServeProcess {
             [
                 "--database-url", database.serviceURL, "--brokers", kafka.brokers, "--group", "test-group",
                 "--batch-size", "2000", "--batch-delay-ms", "20", "--log-level", "warning",
-            ] + own + extra, withKEK: withKEK)
+            ] + own + extra, withKEK: withKEK, environment: environment)
     }
 
     deinit {
