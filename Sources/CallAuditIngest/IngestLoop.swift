@@ -532,10 +532,11 @@ package final class IngestLoop: @unchecked Sendable {
     private func restartAssignment(_ consumer: KafkaConsumer, pipeline: Pipeline, releasing tp: TopicPartition, at offset: Int64) throws(KafkaError) {
         submitPending(to: pipeline)
         pipeline.drain()
-        guard let stored = resumeOffsets(for: consumer.assignment()) else {
+        let assigned = try consumer.assignment()
+        guard let stored = resumeOffsets(for: assigned) else {
             throw KafkaError(code: -1, message: "stored positions could not be read")
         }
-        var offsets: [TopicPartition: Int64?] = Dictionary(uniqueKeysWithValues: consumer.assignment().map { ($0, stored[$0]) })
+        var offsets: [TopicPartition: Int64?] = Dictionary(uniqueKeysWithValues: assigned.map { ($0, stored[$0]) })
         offsets[tp] = offset
         try consumer.replaceAssignment(offsets)
     }

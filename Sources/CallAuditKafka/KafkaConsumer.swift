@@ -219,14 +219,6 @@ package final class KafkaConsumer {
         if let failure { throw failure }
     }
 
-    /// What is assigned now.
-    package func assignment() -> [TopicPartition] {
-        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
-        guard rd_kafka_assignment(handle, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return [] }
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        return [TopicPartition](native: list)
-    }
-
     /// Replaces the whole assignment, every partition starting at its offset (nil: the beginning):
     /// how a partition is started afresh under an eager group protocol.
     package func replaceAssignment(_ offsets: [TopicPartition: Int64?]) throws(KafkaError) {
