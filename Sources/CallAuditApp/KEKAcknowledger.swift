@@ -18,7 +18,9 @@ final class KEKAcknowledger: @unchecked Sendable {
 
     init(source: KeyEncryptionSource, database: DatabaseConfiguration, logger: Logger) {
         self.source = source
-        self.database = database
+        // Liveness, not a record: it commits locally and never waits for a standby (a failover that
+        // loses one is made good by the next round; the retired-KEK triggers refuse a stale wrap anyway).
+        self.database = database.forDerivedRecords
         self.logger = logger
     }
 

@@ -62,8 +62,10 @@ package final class Leadership: @unchecked Sendable {
     /// The server-side limits of a lock session: its idle limit, and TCP
     /// keepalives and a user timeout of the server's own, so a dead host's
     /// lock is freed within 20 s whatever the kernel defaults are (2 h).
+    /// Epochs commit locally (`forDerivedRecords`): a bump a failover loses is harmless, since every
+    /// session of the old primary died with it, and a lock session must never wait for a standby.
     package static func lockSessionConfiguration(_ database: DatabaseConfiguration) -> DatabaseConfiguration {
-        var copy = database
+        var copy = database.forDerivedRecords
         let idle = String(idleSessionTimeout.wholeMilliseconds)
         copy.sessionSettings += [
             ("idle_session_timeout", idle), ("idle_in_transaction_session_timeout", idle),
