@@ -87,13 +87,8 @@ package final class Leadership: @unchecked Sendable {
                 self.session = session
                 guard try session.query("SELECT pg_catalog.pg_try_advisory_lock(pg_catalog.hashtextextended($1, 0))::text", [.text(name)]).scalar == "true"
                 else { return nil }
-                let epoch = try session.query(
-                    """
-                    INSERT INTO leaderships (name, epoch, holder, acquired_at) VALUES ($1, 1, $2, now())
-                    ON CONFLICT (name) DO UPDATE SET epoch = leaderships.epoch + 1, holder = excluded.holder, acquired_at = excluded.acquired_at
-                    RETURNING epoch
-                    """, [.text(name), .text(holder)]
-                ).scalar.flatMap(Int64.init)
+                // Only the lock's holder bumps the epoch: the owner's function checks the lock is this session's.
+                let epoch = try session.query("SELECT callaudit_take_leadership($1, $2)", [.text(name), .text(holder)]).scalar.flatMap(Int64.init)
                 guard let epoch else { throw PostgresError(kind: .client, message: "the leadership epoch was not returned") }
                 held = LeadershipFence(name: name, epoch: epoch)
                 logger.info("leads", metadata: ["leadership": "\(name)", "leadership.epoch": "\(epoch)"])
@@ -196,7 +191,7 @@ package struct LeadershipFence: Sendable, Equatable, CustomStringConvertible {
     /// ours. The row stays share-locked until COMMIT, so no successor's bump
     /// can slip in between.
     package func check(on connection: PostgresConnection) throws {
-        let current = try connection.query("SELECT epoch FROM leaderships WHERE name = $1 FOR SHARE", [.text(name)]).scalar.flatMap(Int64.init)
+        let current = try connection.query("SELECT callaudit_leadership_epoch($1)", [.text(name)]).scalar.flatMap(Int64.init)
         guard current == epoch else { throw LeadershipLost(name: name, epoch: epoch, current: current) }
     }
 

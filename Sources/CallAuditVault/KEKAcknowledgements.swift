@@ -95,8 +95,8 @@ package enum KEKAcknowledgements {
                      + (SELECT count(*) FROM vault_keys WHERE kek_id = $1)
                 """, [.text(kekID)]).scalar ?? "1") ?? 1
             guard remaining == 0 else { throw RetirementRefusal.stillWrapping(kekID: kekID, keys: remaining) }
-            try connection.query(
-                "INSERT INTO kek_retirements (kek_id, retired_at) VALUES ($1, now()) ON CONFLICT (kek_id) DO NOTHING", [.text(kekID)])
+            // The owner's function checks all of this again and records it: the service cannot write retirements.
+            try connection.query("SELECT callaudit_record_kek_retirement($1)", [.text(kekID)])
         }
     }
 }

@@ -43,6 +43,34 @@ struct LeadershipFencingTests {
         #expect(second.isHeld())
     }
 
+    @Test("the service credential can neither write epochs nor take one without the lock, nor retire a KEK past the checks")
+    func serviceCredentialCannotForgeEpochsOrRetirements() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let service = try PostgresConnection(conninfo: database.serviceURL)
+        let leader = Leadership(name: "callaudit.ingest.forge-test", database: DatabaseConfiguration(url: database.serviceURL), application: "forge", logger: quietLogger)
+        let fence = try #require(try leader.tryAcquire())
+        for attack in [
+            "UPDATE leaderships SET epoch = 9223372036854775807",
+            "UPDATE leaderships SET epoch = 1",
+            "INSERT INTO leaderships (name, epoch, holder, acquired_at) VALUES ('callaudit.reports', 9223372036854775807, 'x', now())",
+            "DELETE FROM leaderships",
+            "INSERT INTO kek_retirements (kek_id, retired_at) VALUES ('anything', now())",
+        ] {
+            let refused = #expect(throws: PostgresError.self, "\(attack)") { try service.execute(attack) }
+            #expect(refused?.sqlState == "42501", "\(attack): \(String(describing: refused))")
+        }
+        // Bumping through the owner's function needs the lock on this very session.
+        let bump = #expect(throws: PostgresError.self) { try service.query("SELECT callaudit_take_leadership('callaudit.ingest.forge-test', 'thief')") }
+        #expect(bump?.sqlState == "42501")
+        #expect(try database.count("SELECT epoch FROM leaderships WHERE name = 'callaudit.ingest.forge-test'") == Int(fence.epoch))
+        // Retiring the current KEK is refused by the owner's own checks.
+        try database.owner().execute("UPDATE vault_epoch SET kek_current = 'current-kek'")
+        let retire = #expect(throws: PostgresError.self) { try service.query("SELECT callaudit_record_kek_retirement('current-kek')") }
+        #expect(retire?.sqlState == "55000")
+        #expect(try database.count("SELECT count(*) FROM kek_retirements") == 0)
+    }
+
     @Test("the server ends a lock session that stops talking (a frozen process) within its idle limit, freeing the lock")
     func silentLockSessionIsEnded() throws {
         let database = try TestDatabase.create()

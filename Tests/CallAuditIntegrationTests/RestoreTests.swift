@@ -271,8 +271,15 @@ struct RestoreTests {
             let refused = #expect(throws: PostgresError.self, "\(attack)") { try service.execute(attack) }
             #expect(refused?.sqlState == "42501", "\(attack): \(String(describing: refused))")
         }
+        // What the service may write names events' ids; planted ids there move nothing:
+        // serve would otherwise refuse to start, and a migrate shift the clock past bigint.
+        try service.execute("INSERT INTO projection_checkpoints (projection, last_transaction_id) VALUES ('ahead', '9223372036854775000')")
+        try service.execute("INSERT INTO projection_quarantine (projection, stream, transaction_id, position, error) VALUES ('ahead', 's', '9223372036854775000', 1, 'planted')")
         let owner = try database.owner()
-        try owner.execute("INSERT INTO projection_checkpoints (projection, last_transaction_id) VALUES ('ahead', '90000000')")
+        #expect(try LogClock.behind(on: owner) == nil, "ids the service planted do not put the clock behind")
+        #expect(try LogClock.rebase(on: owner) == nil)
+        // An event the owner restored from a cluster whose ids ran ahead does.
+        try owner.execute("INSERT INTO events (stream, type, source, event_id, event_time, event, content_hash, transaction_id) VALUES ('s', 't', 'urn:x', 'restored', now(), '{}', decode(repeat('00', 32), 'hex'), '90000000')")
         let shift = try #require(try LogClock.rebase(on: owner))
         #expect(try LogClock.behind(on: owner) == nil && LogClock.shift(on: owner) == shift)
         let rewind = #expect(throws: PostgresError.self) { try owner.execute("UPDATE log_clock SET shift = 0") }
@@ -281,6 +288,21 @@ struct RestoreTests {
         try service.execute("INSERT INTO events (stream, type, source, event_id, event_time, event, content_hash) VALUES ('s', 't', 'urn:x', 'x', now(), '{}', decode(repeat('00', 32), 'hex'))")
         #expect(try owner.query("SELECT transaction_id > '90000000'::xid8 FROM events WHERE event_id = 'x'").scalar == "t")
         #expect(try EventLog(connection: owner).horizon() > 90_000_000)
+    }
+
+    @Test("an id past any a cluster gives is refused by the rebase, naming it, and the clock stays where it was")
+    func impossibleIdIsRefused() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let owner = try database.owner()
+        try owner.execute("INSERT INTO events (stream, type, source, event_id, event_time, event, content_hash, transaction_id) VALUES ('s', 't', 'urn:x', 'far', now(), '{}', decode(repeat('00', 32), 'hex'), '9223372036854775000')")
+        let refused = #expect(throws: PostgresError.self) { try LogClock.rebase(on: owner) }
+        #expect(refused?.sqlState == "55000")
+        #expect(refused?.message.contains("9223372036854775000") == true, "\(String(describing: refused))")
+        #expect(try LogClock.shift(on: owner) == 0)
+        // Ingest is unharmed: the default still gives the cluster's ids.
+        let service = try PostgresConnection(conninfo: database.serviceURL)
+        try service.execute("INSERT INTO events (stream, type, source, event_id, event_time, event, content_hash) VALUES ('s', 't', 'urn:x', 'next', now(), '{}', decode(repeat('00', 32), 'hex'))")
     }
 }
 }

@@ -58,16 +58,15 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     FROM pg_current_snapshot() s, public.log_clock c
 $$;
 
--- The highest transaction id anything in the log remembers: events,
--- projection checkpoints, seals (the chain's head ends highest, and is found
--- by its number without reading every seal), quarantined streams.
+-- The highest transaction id the log holds. Only events count: every other
+-- place in the log's order (projection checkpoints, seals, quarantine
+-- entries) names an event's id, and those tables are the service's to write,
+-- so a stolen service credential could plant an id there to stop `serve`
+-- (the clock "behind") or to push the shift past bigint at the next migrate.
+-- Nobody but the owner sets events.transaction_id.
 CREATE FUNCTION callaudit_log_top() RETURNS xid8
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT greatest(
-        (SELECT e.transaction_id FROM public.events e ORDER BY e.transaction_id DESC LIMIT 1),
-        (SELECT p.last_transaction_id FROM public.projection_checkpoints p ORDER BY 1 DESC LIMIT 1),
-        (SELECT s.through_txid FROM public.seals s ORDER BY s.seal_no DESC LIMIT 1),
-        (SELECT q.transaction_id FROM public.projection_quarantine q ORDER BY 1 DESC LIMIT 1))
+    SELECT e.transaction_id FROM public.events e ORDER BY e.transaction_id DESC LIMIT 1
 $$;
 
 -- The id the log remembers that this cluster's clock has not reached yet
@@ -102,6 +101,14 @@ BEGIN
     -- Every transaction that may still write has an id at or above the
     -- snapshot's xmin, or will be given one: shifted past `top`, all are.
     oldest := pg_snapshot_xmin(pg_current_snapshot())::text::numeric;
+    -- Ids past 2^62 are no restore's: a cluster would need centuries to
+    -- give them. Refuse, naming the id, rather than shift the default into
+    -- bigint's overflow (every insert would then fail).
+    IF top::text::numeric >= 4611686018427387904 THEN
+        RAISE EXCEPTION 'the log holds an event with transaction id %, past any a cluster gives; the clock was not moved', top
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'find the event by that transaction_id in events: it was written by someone who could set the column (the owner)';
+    END IF;
     new_shift := (top::text::numeric + 1 - oldest)::bigint;
     UPDATE public.log_clock SET shift = new_shift, rebased_at = now(), rebased_above = top;
     EXECUTE format(
