@@ -80,7 +80,11 @@ package final class KafkaConsumer {
 
     /// Every partition of `topics`, from a fresh metadata request.
     package func partitions(of topics: [String], timeout: Duration = .seconds(5)) throws(KafkaError) -> [TopicPartition] {
-        try topicPartitions(handle, topics: topics, timeout: timeout)
+        let partitions = try topicPartitions(handle, topics: topics, timeout: timeout)
+        // A broker answered a metadata request: authentication works again, even while the
+        // topics are idle and no message arrives to say so (ingest asks every 30 s).
+        callbacks.noteBrokersAnswered()
+        return partitions
     }
 
     /// Starts consuming these partitions at these offsets (nil: from the beginning),

@@ -125,17 +125,24 @@ package final class ReportScheduler: @unchecked Sendable {
 
     /// New versions of closed reports a newly accepted Kafka gap touches: they
     /// were issued before anyone knew their evidence was incomplete, and the
-    /// next version lists the gap. A cursor (the last gap event's position) keeps rounds cheap.
+    /// next version lists the gap. The cursor is the log's horizon at the last
+    /// round, not a position: positions are given at insert and commit out of
+    /// order, so a gap committed after a later-numbered one would be passed
+    /// over; every event below the horizon has committed, and none can join
+    /// them there.
     private func reissueForGaps(_ connection: PostgresConnection, generator: ReportGenerator) throws -> [StoredReport] {
-        let cursor = Int64(try connection.query("SELECT coalesce(max(last_change_id), 0) FROM report_schedule WHERE name = 'gaps'").scalar ?? "0") ?? 0
+        let cursor = try connection.query("SELECT coalesce(max(last_change_id), 0) FROM report_schedule WHERE name = 'gaps'").scalar ?? "0"
+        let horizon = try EventLog(connection: connection).horizon()
         let gaps = try connection.query(
             """
             SELECT position, event->'data'->>'gap_id',
                    (extract(epoch FROM coalesce((event->'data'->>'last_ingested_at')::timestamptz, event_time)) * 1000000)::bigint,
                    (extract(epoch FROM event_time) * 1000000)::bigint
-            FROM events WHERE source = 'urn:callaudit' AND type = 'ingest.gap_accepted' AND position > $1 ORDER BY position
-            """, [.int(cursor)]).rows
-        guard let last = gaps.last.flatMap({ Int64($0[0]!) }) else { return [] }
+            FROM events WHERE source = 'urn:callaudit' AND type = 'ingest.gap_accepted'
+              AND transaction_id >= $1::text::xid8 AND transaction_id < $2::text::xid8 ORDER BY transaction_id, position
+            """, [.text(cursor), .text(String(horizon))]).rows
+        let last = Int64(clamping: horizon)
+        guard !gaps.isEmpty || cursor != String(last) else { return [] }
         var issued: [StoredReport] = []
         var done: Set<String> = []
         for gap in gaps {
