@@ -57,9 +57,7 @@ package final class IngestLoop: @unchecked Sendable {
     /// paused until an operator accepts the gap (`hold`, `releaseAcceptedGaps`). The hold itself is
     /// stored in PostgreSQL (`PartitionHolds`) before it is listed here, and every assignment reads it
     /// back: this is only what this process has assigned and keeps paused.
-    private var held: [TopicPartition: Int64] = [:] {
-        didSet { statistics.stoppedPartitions.withLock { [held] in $0 = held } }
-    }
+    private var held: [TopicPartition: Int64] = [:]
     private var nextHeldCheck = ContinuousClock.now
     /// The leadership batches are read under (exclusive membership); nil while standing by.
     private var currentFence: LeadershipFence?

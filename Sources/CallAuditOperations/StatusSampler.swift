@@ -30,8 +30,6 @@ package final class StatusSampler: @unchecked Sendable {
         package var stallAfter: Duration = .seconds(60)
         /// How many points the sparkline keeps.
         package var historyLength = 60
-        /// The partitions this process's ingest has stopped at a gap (none without ingest).
-        package var stoppedPartitions: @Sendable () -> Set<TopicPartition> = { [] }
 
         package init(consumerGroup: String, topics: [String], projections: [String], reports: ReportSchedule, policy: Policy) {
             self.consumerGroup = consumerGroup
@@ -134,7 +132,9 @@ package final class StatusSampler: @unchecked Sendable {
             status.error = "no Kafka client"
         }
         let held = Dictionary(holds.map { (TopicPartition(topic: $0.topic, partition: $0.partition), $0) }, uniquingKeysWith: { a, _ in a })
-        let stopped = settings.stoppedPartitions().union(held.keys)
+        // The stored holds alone: ingest stores one before it lists a partition as held, and accept-gap
+        // deletes it before ingest resumes, so the table is what every instance (and a restarted one) agrees on.
+        let stopped = Set(held.keys)
         let partitions = Set(ranges.keys).union(stored.keys).union(held.keys).sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
         status.partitions = partitions.map { tp in
             .init(
