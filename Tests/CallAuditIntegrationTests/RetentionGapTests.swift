@@ -232,6 +232,57 @@ struct RetentionGapTests {
         #expect(try database.count("SELECT count(*) FROM events WHERE type = 'ingest.gap_accepted'") == 1)
     }
 
+    @Test("under an eager group protocol, accepting one partition's gap restarts the whole assignment: another held partition, whose recreated topic has grown past its old position, stays paused and loses nothing until its own gap is accepted")
+    func acceptingOneGapKeepsAnotherHeld() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let kafka = try TestKafka(partitions: 4)
+        let calls2 = TopicPartition(topic: "calls", partition: 2)
+        let first = simulatedMessages(calls: 60, seed: 61, recent: true)
+        try kafka.produce(first)
+        var configuration = kafka.ingestConfiguration(database)
+        configuration.membership = .group
+        do {
+            let ingest = RunningIngest(configuration)
+            #expect(waitUntil(seconds: 60) { (try? consumed(database)) == first.count })
+            ingest.stop()
+        }
+        let before = try watermarks(kafka)
+        try database.owner().execute(
+            "UPDATE kafka_offsets SET next_offset = next_offset + 20 WHERE consumer_group = 'test-group' AND topic = 'calls' AND partition IN (1, 2)")
+        let stored2 = before[calls2]!.high + 20
+        let ingest = RunningIngest(configuration)
+        defer { ingest.stop() }
+        #expect(waitUntil(seconds: 60) {
+            (try? database.count("SELECT count(*) FROM kafka_partition_holds WHERE topic = 'calls' AND partition IN (1, 2)")) == 2
+        }, "both partitions held")
+        // calls[2]'s recreated topic grows past its old position (messages that are not events: dead letters, still evidence).
+        let producer = try kafka.producer()
+        for index in 0..<30 { try producer.produce(topic: "calls", partition: 2, value: Array("not an event \(index)".utf8)) }
+        try producer.flush()
+        let grown = try watermarks(kafka)[calls2]!.high
+        try #require(grown > stored2)
+
+        let one = try runCallAudit([
+            "ingest", "accept-gap", "--database-url", database.serviceURL, "--brokers", kafka.brokers, "--group", "test-group",
+            "--topic", "calls", "--partition", "1", "--reason", "calls[1] recreated",
+        ])
+        #expect(one.status == 0, "\(one.output)")
+        #expect(waitUntil(seconds: 30) { (try? storedPositions(database)[calls1]) == before[calls1]!.high }, "calls[1] resumes")
+        #expect(!waitUntil(seconds: 6) { (try? storedPositions(database)[calls2]) != stored2 }, "calls[2] stays held through the restarted assignment")
+        #expect(try database.count("SELECT count(*) FROM dead_letters WHERE kafka_topic = 'calls' AND kafka_partition = 2") == 0)
+
+        let two = try runCallAudit([
+            "ingest", "accept-gap", "--database-url", database.serviceURL, "--brokers", kafka.brokers, "--group", "test-group",
+            "--topic", "calls", "--partition", "2", "--reason", "calls[2] recreated",
+        ])
+        #expect(two.status == 0, "a held partition is accepted though its watermarks show no gap: \(two.output)")
+        #expect(waitUntil(seconds: 30) { (try? storedPositions(database)[calls2]) == grown }, "calls[2] resumes from its beginning")
+        #expect(try database.count("SELECT count(*) FROM dead_letters WHERE kafka_topic = 'calls' AND kafka_partition = 2") == 30,
+                "nothing of calls[2]'s new messages skipped")
+        try expectOffsetsConsistent(database)
+    }
+
     @Test(
         "a stored position below a partition's low watermark (retention removed what was not read): the ingest loop stops that partition alone; accept-gap resumes it at the oldest kept message, losing only the trimmed offsets; the report lists the gap",
         arguments: [IngestMembership.exclusive, .group])
