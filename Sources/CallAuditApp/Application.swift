@@ -109,7 +109,6 @@ package enum Application {
         var settings = StatusSampler.Settings(
             consumerGroup: configuration.ingest.groupID, topics: configuration.ingest.topics, projections: runners.map(\.projection.name),
             reports: configuration.reports, policy: policy)
-        settings.stoppedPartitions = { Set(statistics.stoppedPartitions.withLock { $0.keys }) }
         let watermarks = try KafkaWatermarks(configuration: configuration.ingest.consumerConfiguration, logger: logger)
         return StatusSampler(settings: settings, watermarks: watermarks)
     }

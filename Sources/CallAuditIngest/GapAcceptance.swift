@@ -14,7 +14,7 @@ package enum GapAcceptanceError: Error, CustomStringConvertible {
         case .noStoredPosition(let tp, let group):
             "consumer group \(group) has no stored position in \(tp): there is nothing to accept"
         case .noGap(let tp, let stored, let range):
-            "\(tp) has no gap: its stored position \(stored) lies within what Kafka keeps (\(range.low) to \(range.high))"
+            "\(tp) has no gap: ingest does not hold it, and its stored position \(stored) lies within what Kafka keeps (\(range.low) to \(range.high))"
         case .invalid(let detail): detail
         }
     }
@@ -22,9 +22,16 @@ package enum GapAcceptanceError: Error, CustomStringConvertible {
 
 /// An operator's decision that a partition's gap cannot be filled: recorded
 /// as a `ingest.gap_accepted` event in the log (with the offsets lost and
-/// who decided), and the partition's stored position moved to its oldest
-/// retained message, in one transaction. A running ingest resumes the
-/// partition from there within seconds; reports covering the gap list it.
+/// who decided), the partition's hold released and its stored position moved
+/// to its oldest retained message, in one transaction. A running ingest
+/// resumes the partition from there within seconds; reports covering the gap list it.
+///
+/// A partition ingest holds (`kafka_partition_holds`) is accepted even once
+/// Kafka's watermarks no longer show its gap (a recreated topic grown past the
+/// old position): the gap recorded is the one seen when ingest stopped, and
+/// ingest resumes at the oldest message Kafka keeps now, so nothing of the new
+/// topic is skipped (what was already stored is found stored, not doubled).
+/// Without a hold, only a gap the watermarks show is accepted.
 package struct GapAcceptance {
     let connection: PostgresConnection
 
@@ -32,11 +39,20 @@ package struct GapAcceptance {
         self.connection = connection
     }
 
-    /// Records the gap and moves the position. `watermarks` are Kafka's, asked just before.
+    /// What was accepted: the gap recorded, where ingest resumes, and the event.
+    package struct Accepted {
+        package var gap: RetentionGap
+        package var resumeOffset: Int64
+        package var eventID: String
+        /// Whether a stored hold was released (else the watermarks alone showed the gap).
+        package var wasHeld: Bool
+    }
+
+    /// Records the gap, releases the hold and moves the position. `watermarks` are Kafka's, asked just before.
     package func accept(
         _ partition: TopicPartition, consumerGroup: String, watermarks: Watermarks, reason: String, by actor: (name: String, role: String),
         at time: Timestamp = .now
-    ) throws -> (gap: RetentionGap, eventID: String) {
+    ) throws -> Accepted {
         let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !reason.isEmpty else { throw GapAcceptanceError.invalid("accepting a gap needs its reason (--reason)") }
         return try connection.transaction {
@@ -48,13 +64,22 @@ package struct GapAcceptance {
                 """, [.text(consumerGroup), .text(partition.topic), .int(Int64(partition.partition))]
             ).rows.first else { throw GapAcceptanceError.noStoredPosition(partition, group: consumerGroup) }
             let stored = Int64(row[0]!)!
-            guard let gap = RetentionGap(partition: partition, storedOffset: stored, watermarks: watermarks) else {
+            let hold = try PartitionHolds(connection: connection).release(
+                topic: partition.topic, partition: partition.partition, consumerGroup: consumerGroup)
+            guard let gap = RetentionGap(partition: partition, storedOffset: stored, watermarks: watermarks)
+                ?? hold.map({ Self.gap(held: $0, partition: partition, stored: stored, now: watermarks) })
+            else {
                 throw GapAcceptanceError.noGap(partition, storedOffset: stored, watermarks: watermarks)
             }
             let id = OwnEventType.newID()
-            var data = Self.document(gap, consumerGroup: consumerGroup, id: id, reason: reason, actor: actor)
-            if let last = row[1], case .object(var members) = data {
-                members.append(("last_ingested_at", .string(last)))
+            var data = Self.document(
+                gap, consumerGroup: consumerGroup, id: id, reason: reason, actor: actor, resumeOffset: watermarks.low)
+            if case .object(var members) = data {
+                if let last = row[1] { members.append(("last_ingested_at", .string(last))) }
+                if let hold, !hold.since.isEmpty { members.append(("held_since", .string(hold.since))) }
+                if gap.watermarks != watermarks {
+                    members.append(("watermarks_at_acceptance", ["low": .number(Double(watermarks.low)), "high": .number(Double(watermarks.high))]))
+                }
                 data = .object(members)
             }
             let event: DecodedEvent
@@ -63,17 +88,29 @@ package struct GapAcceptance {
             // Downward too (a recreated topic): the one place a stored position may move back.
             try connection.query(
                 "UPDATE kafka_offsets SET next_offset = $4, updated_at = now() WHERE consumer_group = $1 AND topic = $2 AND partition = $3",
-                [.text(consumerGroup), .text(partition.topic), .int(Int64(partition.partition)), .int(gap.resumeOffset)])
-            return (gap, id)
+                [.text(consumerGroup), .text(partition.topic), .int(Int64(partition.partition)), .int(watermarks.low)])
+            return Accepted(gap: gap, resumeOffset: watermarks.low, eventID: id, wasHeld: hold != nil)
         }
     }
 
-    static func document(_ gap: RetentionGap, consumerGroup: String, id: String, reason: String, actor: (name: String, role: String)) -> JSONValue {
+    /// The gap a hold recorded, as best known: the position stored and Kafka's watermarks when ingest
+    /// stopped. Kafka's watermarks now stand in for any it did not answer with then; failing that, every
+    /// offset below the stored position counts as lost (a hold is only made for a position Kafka refused).
+    static func gap(held hold: PartitionHold, partition: TopicPartition, stored: Int64, now: Watermarks) -> RetentionGap {
+        let position = hold.storedOffset ?? stored
+        let seen = Watermarks(low: hold.lowWatermark ?? now.low, high: hold.highWatermark ?? now.high)
+        return RetentionGap(partition: partition, storedOffset: position, watermarks: seen)
+            ?? RetentionGap(partition: partition, storedOffset: max(position, 1), watermarks: Watermarks(low: 0, high: 0))!
+    }
+
+    static func document(
+        _ gap: RetentionGap, consumerGroup: String, id: String, reason: String, actor: (name: String, role: String), resumeOffset: Int64
+    ) -> JSONValue {
         [
             "gap_id": .string(id), "consumer_group": .string(consumerGroup), "topic": .string(gap.partition.topic),
             "partition": .number(Double(gap.partition.partition)), "kind": .string(gap.kind.rawValue),
             "stored_offset": .number(Double(gap.storedOffset)), "low_watermark": .number(Double(gap.watermarks.low)),
-            "high_watermark": .number(Double(gap.watermarks.high)), "resume_offset": .number(Double(gap.resumeOffset)),
+            "high_watermark": .number(Double(gap.watermarks.high)), "resume_offset": .number(Double(resumeOffset)),
             "lost": [
                 "from_offset": .number(Double(gap.lostOffsets.lowerBound)), "to_offset": .number(Double(gap.lostOffsets.upperBound)),
                 "messages": .number(Double(gap.messages)),

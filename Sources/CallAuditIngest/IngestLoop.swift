@@ -54,10 +54,10 @@ package final class IngestLoop: @unchecked Sendable {
     private var pending = PendingBatch()
     private var nextOffsets: [TopicPartition: Int64] = [:]
     /// Partitions whose position Kafka refused as outside what it keeps, with the offset refused:
-    /// paused until an operator accepts the gap (`hold`, `releaseAcceptedGaps`).
-    private var held: [TopicPartition: Int64] = [:] {
-        didSet { statistics.stoppedPartitions.withLock { [held] in $0 = held } }
-    }
+    /// paused until an operator accepts the gap (`hold`, `releaseAcceptedGaps`). The hold itself is
+    /// stored in PostgreSQL (`PartitionHolds`) before it is listed here, and every assignment reads it
+    /// back: this is only what this process has assigned and keeps paused.
+    private var held: [TopicPartition: Int64] = [:]
     private var nextHeldCheck = ContinuousClock.now
     /// The leadership batches are read under (exclusive membership); nil while standing by.
     private var currentFence: LeadershipFence?
@@ -171,11 +171,11 @@ package final class IngestLoop: @unchecked Sendable {
         do {
             let consumer = try KafkaConsumer(
                 configuration: configuration.consumerConfiguration, logger: logger,
-                assign: { [unowned self] partitions in self.resumeOffsets(for: partitions) },
+                assign: { [unowned self] partitions in self.plan(for: partitions) },
                 revoke: { [unowned self] partitions in
                     self.submitPending(to: pipeline)
                     pipeline.drain()
-                    // Whoever gets them next finds the gap again when it fetches.
+                    // Their holds stay stored: whoever gets them next keeps them paused.
                     for tp in partitions { self.held[tp] = nil }
                 })
             try consumer.awaitCluster(topics: configuration.topics, timeout: configuration.kafkaStartupTimeout)
@@ -251,8 +251,11 @@ package final class IngestLoop: @unchecked Sendable {
         forgetUnconfirmed(pipeline)
         do {
             let partitions = try consumer.assignment()
-            guard !partitions.isEmpty, let offsets = resumeOffsets(for: partitions) else { return }
-            try consumer.seek(Dictionary(uniqueKeysWithValues: partitions.map { ($0, offsets[$0]) }))
+            guard !partitions.isEmpty, let plan = plan(for: partitions) else { return }
+            // A held partition is not moved: it stays paused, wherever it is.
+            let free = partitions.filter { !plan.paused.contains($0) }
+            try consumer.seek(Dictionary(uniqueKeysWithValues: free.map { ($0, plan.offsets[$0]) }))
+            consumer.pause(Array(plan.paused))
         } catch {
             throw .kafka(error, brokers: configuration.brokers)
         }
@@ -280,8 +283,10 @@ package final class IngestLoop: @unchecked Sendable {
         do {
             let partitions = known.filter { !state.assigned.contains($0) }
             guard !partitions.isEmpty else { return }
-            guard let offsets = resumeOffsets(for: partitions) else { return }
-            try consumer.assign(Dictionary(uniqueKeysWithValues: partitions.map { ($0, offsets[$0]) }))
+            guard let plan = plan(for: partitions) else { return }
+            try consumer.assign(Dictionary(uniqueKeysWithValues: partitions.map { ($0, plan.offsets[$0]) }))
+            // At once, before the next poll: a held partition is never fetched from its stored position.
+            consumer.pause(Array(plan.paused))
             state.assigned.formUnion(partitions)
             logger.info("partitions assigned", metadata: ["kafka.partitions": "\(partitions.count)", "kafka.assignment": "\(partitions.summary)"])
         } catch {
@@ -477,14 +482,25 @@ package final class IngestLoop: @unchecked Sendable {
     /// Stops ingest of each partition Kafka refused a position in: the messages
     /// between its stored position and what Kafka keeps are gone (retention ran
     /// out) or the position is past its end (the topic was recreated). Only
-    /// that partition stops; an operator's `ingest accept-gap` records the gap
-    /// as an event and moves its position, and `releaseAcceptedGaps` resumes it.
+    /// that partition stops, and the hold is stored in PostgreSQL, so no restart,
+    /// lost lead or rebalance resumes it; an operator's `ingest accept-gap`
+    /// records the gap as an event, releases the hold and moves its position, and
+    /// `releaseAcceptedGaps` resumes it.
     private func hold(_ refused: [KafkaConsumer.OutOfRange], consumer: KafkaConsumer) {
         guard !refused.isEmpty else { return }
         consumer.pause(refused.map(\.partition))
         for entry in refused where held[entry.partition] == nil {
-            held[entry.partition] = entry.offset
             let range = try? consumer.watermarks(of: entry.partition, timeout: .seconds(2))
+            let hold = PartitionHold(
+                topic: entry.partition.topic, partition: entry.partition.partition, refusedOffset: entry.offset,
+                lowWatermark: range?.low, highWatermark: range?.high)
+            do {
+                try readerStore.run { try PartitionHolds(connection: $0.connection).record(hold, consumerGroup: configuration.groupID) }
+            } catch {
+                // A hold that is not stored would be forgotten by the next assignment: stop instead.
+                positionsFailure.withLock { $0 = $0 ?? error }
+            }
+            held[entry.partition] = entry.offset
             logger.error(
                 "ingest of a partition stopped: its position is outside what Kafka keeps; see ops/runbooks/retention-gap.md",
                 metadata: [
@@ -495,22 +511,20 @@ package final class IngestLoop: @unchecked Sendable {
         }
     }
 
-    /// Every 2 s while a partition is held: has an operator moved its stored
-    /// position (accepting the gap) to where Kafka can resume? Then fetch it
-    /// again from there. A position that merely came back into range (a
-    /// recreated topic grown past it) does not release it: that would skip
-    /// the new topic's first messages.
+    /// Every 2 s while a partition is held: has an operator released its hold
+    /// (accepting the gap, which also moves its stored position)? Then fetch it
+    /// again from the stored position. Only the release counts: a position that
+    /// merely came back into range (a recreated topic grown past it) keeps it held,
+    /// for resuming there would skip the new topic's first messages.
     private func releaseAcceptedGaps(consumer: KafkaConsumer, pipeline: Pipeline) {
         let now = ContinuousClock.now
         guard !held.isEmpty, now >= nextHeldCheck else { return }
         nextHeldCheck = now + .seconds(2)
-        guard let points = try? readerStore.run({ try $0.resumePoints(consumerGroup: configuration.groupID) }) else { return }
+        guard let (points, holds) = try? readerStore.run({ try positionsAndHolds($0) }) else { return }
+        let stillHeld = Set(holds.map { TopicPartition(topic: $0.topic, partition: $0.partition) })
         for point in points {
             let tp = TopicPartition(topic: point.topic, partition: point.partition)
-            guard let refused = held[tp], point.nextOffset != refused,
-                  let range = try? consumer.watermarks(of: tp, timeout: .seconds(2)),
-                  Watermarks(low: range.low, high: range.high).contains(point.nextOffset)
-            else { continue }
+            guard held[tp] != nil, !stillHeld.contains(tp) else { continue }
             do {
                 if consumer.assignsIncrementally {
                     try consumer.reassign(tp, at: point.nextOffset)
@@ -528,38 +542,61 @@ package final class IngestLoop: @unchecked Sendable {
     /// Under an eager group protocol one partition cannot be assigned alone:
     /// every batch in flight is committed, and the whole assignment starts
     /// again from the positions now stored (as after a rebalance), `tp` at `offset`.
-    /// Partitions still held meet their gap again and are held again.
+    /// Partitions still held stay paused.
     private func restartAssignment(_ consumer: KafkaConsumer, pipeline: Pipeline, releasing tp: TopicPartition, at offset: Int64) throws(KafkaError) {
         submitPending(to: pipeline)
         pipeline.drain()
         let assigned = try consumer.assignment()
-        guard let stored = resumeOffsets(for: assigned) else {
+        guard var plan = plan(for: assigned) else {
             throw KafkaError(code: -1, message: "stored positions could not be read")
         }
-        var offsets: [TopicPartition: Int64?] = Dictionary(uniqueKeysWithValues: assigned.map { ($0, stored[$0]) })
+        plan.paused.remove(tp)
+        var offsets: [TopicPartition: Int64?] = Dictionary(uniqueKeysWithValues: assigned.map { ($0, plan.offsets[$0]) })
         offsets[tp] = offset
         try consumer.replaceAssignment(offsets)
+        // replaceAssignment resumed every partition: the held ones stop again before the next poll.
+        consumer.pause(Array(plan.paused))
     }
 
-    /// Where each newly assigned partition resumes, from PostgreSQL. Nil when
-    /// that cannot be known (the loop then stops rather than guess).
-    private func resumeOffsets(for partitions: [TopicPartition]) -> [TopicPartition: Int64]? {
+    private func positionsAndHolds(_ store: EventStore) throws -> ([KafkaResumePoint], [PartitionHold]) {
+        (try store.resumePoints(consumerGroup: configuration.groupID),
+         try PartitionHolds(connection: store.connection).all(consumerGroup: configuration.groupID))
+    }
+
+    /// Where each newly assigned partition resumes, from PostgreSQL, and which
+    /// of them are held at a gap (stored holds): those stay paused, listed in
+    /// `held`, until an operator accepts the gap. Nil when that cannot be known
+    /// (the loop then stops rather than guess).
+    private func plan(for partitions: [TopicPartition]) -> KafkaConsumer.AssignmentPlan? {
         let points: [KafkaResumePoint]
+        let holds: [PartitionHold]
         do {
-            points = try readerStore.run { try $0.resumePoints(consumerGroup: configuration.groupID) }
+            (points, holds) = try readerStore.run { try positionsAndHolds($0) }
         } catch {
             positionsFailure.withLock { $0 = $0 ?? error }
             return nil
         }
-        var offsets: [TopicPartition: Int64] = [:]
+        let assigned = Set(partitions)
+        var plan = KafkaConsumer.AssignmentPlan(offsets: [:])
         for point in points {
             let tp = TopicPartition(topic: point.topic, partition: point.partition)
-            if partitions.contains(tp) { offsets[tp] = point.nextOffset }
+            if assigned.contains(tp) { plan.offsets[tp] = point.nextOffset }
+        }
+        for hold in holds {
+            let tp = TopicPartition(topic: hold.topic, partition: hold.partition)
+            guard assigned.contains(tp) else { continue }
+            plan.paused.insert(tp)
+            if held[tp] == nil { held[tp] = hold.refusedOffset }
         }
         logger.info(
             "resuming from PostgreSQL positions",
-            metadata: ["kafka.partitions": "\(partitions.count)", "kafka.stored_positions": "\(offsets.count)"])
-        return offsets
+            metadata: ["kafka.partitions": "\(partitions.count)", "kafka.stored_positions": "\(plan.offsets.count)", "kafka.held": "\(plan.paused.count)"])
+        for tp in plan.paused.sorted(by: { ($0.topic, $0.partition) < ($1.topic, $1.partition) }) {
+            logger.error(
+                "partition held at a gap stays stopped until an operator accepts it; see ops/runbooks/retention-gap.md",
+                metadata: ["kafka.partition": "\(tp)"])
+        }
+        return plan
     }
 }
 

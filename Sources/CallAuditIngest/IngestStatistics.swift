@@ -23,9 +23,6 @@ package final class IngestStatistics: Sendable {
     package let pollCPUNanoseconds = Atomic<Int>(0)
     package let sealCPUNanoseconds = Atomic<Int>(0)
     package let commitCPUNanoseconds = Atomic<Int>(0)
-    /// Partitions whose ingest stopped at a gap, with the offset Kafka refused: for the status, which
-    /// otherwise sees a gap only while the stored position lies outside the watermarks.
-    package let stoppedPartitions = Mutex<[TopicPartition: Int64]>([:])
 
     package init() {}
 

@@ -14,12 +14,12 @@ final class ClientCallbacks: Sendable {
     let authOutage = Mutex<AuthenticationOutage?>(nil)
     /// How long authentication or TLS with the brokers may keep failing before it is fatal.
     let authGrace: Duration
-    let assign: (@Sendable ([TopicPartition]) -> [TopicPartition: Int64]?)?
+    let assign: (@Sendable ([TopicPartition]) -> KafkaConsumer.AssignmentPlan?)?
     let revoke: (@Sendable ([TopicPartition]) -> Void)?
 
     init(
         logger: Logger, authGrace: Duration = KafkaConfiguration.defaultAuthGrace,
-        assign: (@Sendable ([TopicPartition]) -> [TopicPartition: Int64]?)? = nil,
+        assign: (@Sendable ([TopicPartition]) -> KafkaConsumer.AssignmentPlan?)? = nil,
         revoke: (@Sendable ([TopicPartition]) -> Void)? = nil
     ) {
         self.logger = logger

@@ -11,6 +11,19 @@ import Logging
 ///
 /// Not thread-safe: one thread polls. All calls block, so use a dedicated thread.
 package final class KafkaConsumer {
+    /// Where newly assigned partitions resume, and which of them must not be fetched at all.
+    package struct AssignmentPlan: Sendable {
+        package var offsets: [TopicPartition: Int64]
+        /// Paused as soon as assigned, before the poll that would fetch them returns:
+        /// partitions held at a gap, whose stored position must not be read from.
+        package var paused: Set<TopicPartition>
+
+        package init(offsets: [TopicPartition: Int64], paused: Set<TopicPartition> = []) {
+            self.offsets = offsets
+            self.paused = paused
+        }
+    }
+
     private let handle: OpaquePointer
     private let callbacks: ClientCallbacks
     private var closed = false
@@ -20,7 +33,7 @@ package final class KafkaConsumer {
     package init(
         configuration: KafkaConfiguration,
         logger: Logger,
-        assign: @escaping @Sendable ([TopicPartition]) -> [TopicPartition: Int64]?,
+        assign: @escaping @Sendable ([TopicPartition]) -> AssignmentPlan?,
         revoke: @escaping @Sendable ([TopicPartition]) -> Void
     ) throws(KafkaError) {
         var configuration = configuration
@@ -293,7 +306,7 @@ private func rebalanceCallback(
     let topicPartitions = [TopicPartition](native: partitions)
     switch err {
     case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
-        guard let offsets = callbacks.assign?(topicPartitions) else {
+        guard let plan = callbacks.assign?(topicPartitions) else {
             // Where to resume is unknown: consume nothing rather than guess.
             callbacks.logger.error("partitions not taken: their stored positions could not be read")
             if !cooperative { rd_kafka_assign(rk, nil) }
@@ -301,13 +314,22 @@ private func rebalanceCallback(
         }
         for i in 0..<Int(partitions.pointee.cnt) {
             let tp = topicPartitions[i]
-            partitions.pointee.elems[i].offset = offsets[tp] ?? callaudit_rd_kafka_offset_beginning()
+            partitions.pointee.elems[i].offset = plan.offsets[tp] ?? callaudit_rd_kafka_offset_beginning()
         }
         if cooperative {
             if let error = rd_kafka_incremental_assign(rk, partitions) { logAndDestroy(error, callbacks) }
         } else {
             let result = rd_kafka_assign(rk, partitions)
             if result != RD_KAFKA_RESP_ERR_NO_ERROR { callbacks.logger.error("kafka assign failed: \(result.rawValue)") }
+        }
+        // Before poll returns, so nothing of a held partition is fetched from its stored position.
+        let held = topicPartitions.filter { plan.paused.contains($0) }
+        if !held.isEmpty {
+            let list = rd_kafka_topic_partition_list_new(Int32(held.count))!
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            for tp in held { rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition) }
+            let err = rd_kafka_pause_partitions(rk, list)
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR { callbacks.logger.error("kafka pause failed: \(String(cString: rd_kafka_err2str(err)))") }
         }
         callbacks.logger.info(
             "partitions assigned", metadata: ["kafka.partitions": "\(topicPartitions.count)", "kafka.assignment": "\(topicPartitions.summary)"])

@@ -17,17 +17,19 @@ package struct OperationsStatus: Sendable {
         package var lowWatermark: Int64? = nil
         /// Whether ingest has stored a position here (else it starts at the beginning, which is always valid).
         package var hasStoredPosition = true
-        /// Whether this process's ingest stopped the partition at a gap. It stays stopped until the gap
-        /// is accepted, even once the watermarks no longer show it (a recreated topic grown past the old position).
+        /// Whether ingest (of any instance, stored as a hold) stopped the partition at a gap. It stays stopped until the
+        /// gap is accepted, even once the watermarks no longer show it (a recreated topic grown past the old position).
         package var ingestStopped = false
+        /// The gap as the hold recorded it when ingest stopped: shown when the watermarks no longer show one.
+        package var heldGap: RetentionGap? = nil
         package var lag: Int64? { highWatermark.map { max(0, $0 - storedOffset) } }
 
         /// The stored position outside what Kafka keeps: ingest of this partition stops until an operator accepts it.
         package var gap: RetentionGap? {
-            guard hasStoredPosition, let low = lowWatermark, let high = highWatermark else { return nil }
+            guard hasStoredPosition, let low = lowWatermark, let high = highWatermark else { return heldGap }
             return RetentionGap(
                 partition: TopicPartition(topic: topic, partition: partition), storedOffset: storedOffset,
-                watermarks: Watermarks(low: low, high: high))
+                watermarks: Watermarks(low: low, high: high)) ?? heldGap
         }
     }
 

@@ -30,8 +30,6 @@ package final class StatusSampler: @unchecked Sendable {
         package var stallAfter: Duration = .seconds(60)
         /// How many points the sparkline keeps.
         package var historyLength = 60
-        /// The partitions this process's ingest has stopped at a gap (none without ingest).
-        package var stoppedPartitions: @Sendable () -> Set<TopicPartition> = { [] }
 
         package init(consumerGroup: String, topics: [String], projections: [String], reports: ReportSchedule, policy: Policy) {
             self.consumerGroup = consumerGroup
@@ -65,7 +63,7 @@ package final class StatusSampler: @unchecked Sendable {
         return OperationsStatus(
             sampledAt: now,
             database: try DatabaseRole.current(on: connection),
-            kafka: kafkaStatus(stored: stored),
+            kafka: kafkaStatus(stored: stored, holds: try PartitionHolds(connection: connection).all(consumerGroup: settings.consumerGroup)),
             ingest: ingestStatus(consumed: consumed, head: try headPosition(connection), now: now),
             projections: try projections.projections.map { try projectionStatus($0, connection: connection, now: now) },
             horizonHolder: projections.horizonHolder?.summary,
@@ -118,7 +116,9 @@ package final class StatusSampler: @unchecked Sendable {
 
     /// Every partition Kafka has for the topics, with the stored position beside its watermark.
     /// When Kafka does not answer, the stored positions alone, without lag.
-    private func kafkaStatus(stored: [TopicPartition: Int64]) -> OperationsStatus.Kafka {
+    /// A partition is stopped when a hold is stored for it (by this instance or any other, before
+    /// a restart too), and its gap is the one the hold recorded when the watermarks no longer show it.
+    private func kafkaStatus(stored: [TopicPartition: Int64], holds: [PartitionHold]) -> OperationsStatus.Kafka {
         var status = OperationsStatus.Kafka(consumerGroup: settings.consumerGroup, reachable: false, error: nil, partitions: [])
         var ranges: [TopicPartition: Watermarks] = [:]
         if let watermarks {
@@ -131,12 +131,19 @@ package final class StatusSampler: @unchecked Sendable {
         } else {
             status.error = "no Kafka client"
         }
-        let stopped = settings.stoppedPartitions()
-        let partitions = Set(ranges.keys).union(stored.keys).sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
+        let held = Dictionary(holds.map { (TopicPartition(topic: $0.topic, partition: $0.partition), $0) }, uniquingKeysWith: { a, _ in a })
+        // The stored holds alone: ingest stores one before it lists a partition as held, and accept-gap
+        // deletes it before ingest resumes, so the table is what every instance (and a restarted one) agrees on.
+        let stopped = Set(held.keys)
+        let partitions = Set(ranges.keys).union(stored.keys).union(held.keys).sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
         status.partitions = partitions.map { tp in
             .init(
                 topic: tp.topic, partition: tp.partition, storedOffset: stored[tp] ?? 0, highWatermark: ranges[tp]?.high,
-                lowWatermark: ranges[tp]?.low, hasStoredPosition: stored[tp] != nil, ingestStopped: stopped.contains(tp))
+                lowWatermark: ranges[tp]?.low, hasStoredPosition: stored[tp] != nil, ingestStopped: stopped.contains(tp),
+                heldGap: held[tp].flatMap { hold in
+                    guard let low = hold.lowWatermark, let high = hold.highWatermark else { return nil }
+                    return RetentionGap(partition: tp, storedOffset: hold.storedOffset ?? stored[tp] ?? 0, watermarks: Watermarks(low: low, high: high))
+                })
         }
         return status
     }

@@ -16,7 +16,9 @@ struct Ingest: ParsableCommand {
             abstract: "Accept that a partition lost messages CallAudit never read; ingest of it resumes.",
             discussion: """
                 Only when /v1/status names a gap in the partition (its stored position below Kafka's low watermark, \
-                or past its high watermark) and the messages cannot be brought back (see ops/runbooks/retention-gap.md). \
+                or past its high watermark) or says ingest stopped it, and the messages cannot be brought back \
+                (see ops/runbooks/retention-gap.md). A partition ingest stopped is accepted even once a recreated topic \
+                has grown past the old position; one ingest did not stop, only when the watermarks show its gap. \
                 Records an ingest.gap_accepted event in the log, with the offsets lost, the reason and who decided; \
                 moves the partition's stored position to the oldest message Kafka keeps. A running serve resumes the \
                 partition within seconds, and every report whose period the gap touches lists it under gaps in the evidence.
@@ -52,9 +54,10 @@ struct Ingest: ParsableCommand {
             }
             let actor = (name: by ?? ProcessInfo.processInfo.environment["USER"] ?? "operator", role: role)
             do {
-                let (gap, id) = try GapAcceptance(connection: try database.connect()).accept(
+                let accepted = try GapAcceptance(connection: try database.connect()).accept(
                     tp, consumerGroup: KafkaOptions.group(group), watermarks: range, reason: reason, by: actor)
-                print("gap \(id) accepted in \(tp): \(gap.messages) offsets lost (\(gap.lostOffsets.lowerBound) to \(gap.lostOffsets.upperBound - 1), \(gap.kind.rawValue)); ingest resumes at \(gap.resumeOffset)")
+                let gap = accepted.gap
+                print("gap \(accepted.eventID) accepted in \(tp): \(gap.messages) offsets lost (\(gap.lostOffsets.lowerBound) to \(gap.lostOffsets.upperBound - 1), \(gap.kind.rawValue)\(accepted.wasHeld ? ", as seen when ingest stopped it" : "")); ingest resumes at \(accepted.resumeOffset)")
             } catch let error as GapAcceptanceError {
                 throw ValidationError(error.description)
             }

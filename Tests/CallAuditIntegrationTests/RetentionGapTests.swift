@@ -130,6 +130,159 @@ struct RetentionGapTests {
         ]).status != 0, "a partition without a gap has nothing to accept")
     }
 
+    @Test("a partition held at a recreated topic stays held, in the database, after the new topic grows past the old position and serve restarts; /v1/status names it; accept-gap then resumes it at the new topic's beginning with no message of the new topic skipped or doubled; accept-gap where there is neither hold nor gap is refused")
+    func holdSurvivesRestartAfterTopicGrowsPast() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let kafka = try TestKafka(partitions: 4)
+        let ops = try runCallAudit(["tokens", "create", "--role", "ops", "--name", "ops-1", "--database-url", database.ownerURL])
+            .output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let first = simulatedMessages(calls: 60, seed: 51, recent: true)
+        try kafka.produce(first)
+        var produced = first.count
+        do {
+            let serve = try ServeProcess(kafka: kafka, database: database)
+            guard waitUntil(seconds: 60, { (try? consumed(database)) == first.count }) else {
+                throw TestFailure("ingest did not take the first messages: \(serve.standardError)")
+            }
+            #expect(serve.terminate(within: 15) != nil)
+        }
+        // The topic "recreated": the stored position 30 past the partition's end.
+        let endBefore = try watermarks(kafka)[calls1]!.high
+        try database.owner().execute(
+            "UPDATE kafka_offsets SET next_offset = next_offset + 30 WHERE consumer_group = 'test-group' AND topic = 'calls' AND partition = 1")
+        let stored = endBefore + 30
+        let holds = "SELECT count(*) FROM kafka_partition_holds WHERE consumer_group = 'test-group' AND topic = 'calls' AND partition = 1"
+        func status(_ port: Int) throws -> (stopped: [String], gaps: [JSONValue]) {
+            let kafkaStatus = try httpGet(port: port, "/v1/status", token: ops).json["kafka"]
+            let stopped = (kafkaStatus?["partitions"]?.arrayValue ?? [])
+                .filter { $0["ingest_stopped"] == .bool(true) }.map { "\($0["topic"]?.stringValue ?? "")[\(Int($0["partition"]?.numberValue ?? -1))]" }
+            return (stopped, kafkaStatus?["gaps"]?.arrayValue ?? [])
+        }
+
+        let statusArguments = ["--status-interval-ms", "500", "--report-interval", "1"]
+        do {
+            let port = freePort()
+            let serve = try ServeProcess(kafka: kafka, database: database, extra: ["--http-address", "127.0.0.1:\(port)"] + statusArguments)
+            #expect(waitUntil(seconds: 60) { (try? database.count(holds)) == 1 }, "ingest stores its hold: \(serve.standardError)")
+            // The new topic grows past the old stored position while the partition is held.
+            var seed: UInt64 = 52
+            while try watermarks(kafka)[calls1]!.high <= stored + 5 {
+                let more = simulatedMessages(calls: 40, seed: seed, recent: true)
+                try kafka.produce(more)
+                produced += more.count
+                seed += 1
+            }
+            #expect(waitUntil(seconds: 20) { (try? status(port).stopped) == ["calls[1]"] }, "still stopped once the watermarks hide the gap")
+            #expect(serve.terminate(within: 15) != nil)
+        }
+        let ranges = try watermarks(kafka)
+        try #require(ranges[calls1]!.contains(stored), "the new topic has grown past the old position: a fetch there would succeed")
+
+        // The fault: a restart. Held only in memory, the partition was read from `stored` on, skipping [0, stored).
+        let port = freePort()
+        let serve = try ServeProcess(kafka: kafka, database: database, extra: ["--http-address", "127.0.0.1:\(port)"] + statusArguments)
+        defer { _ = serve.terminate(within: 15) }
+        let others = ranges.filter { $0.key != calls1 }
+        #expect(waitUntil(seconds: 60) { (try? storedPositions(database)).map { positions in others.allSatisfy { (positions[$0.key] ?? 0) == $0.value.high } } ?? false },
+                "every other partition ingests: \(serve.standardError)")
+        #expect(!waitUntil(seconds: 8) { (try? storedPositions(database)[calls1]) != stored }, "calls[1] stays held across the restart")
+        #expect(try database.count("SELECT count(*) FROM events WHERE kafka_topic = 'calls' AND kafka_partition = 1 AND kafka_offset >= \(endBefore)") == 0)
+        var seen: (stopped: [String], gaps: [JSONValue]) = ([], [])
+        #expect(waitUntil(seconds: 20) {
+            seen = (try? status(port)) ?? ([], [])
+            return seen.stopped == ["calls[1]"] && seen.gaps.count == 1
+        }, "the restarted serve's status names the held partition and its gap as recorded: \(seen)")
+        #expect(seen.gaps.first?["kind"] == "beyond_high_watermark" && seen.gaps.first?["messages"]?.numberValue == 30)
+
+        let accepted = Date()
+        let answer = try runCallAudit([
+            "ingest", "accept-gap", "--database-url", database.serviceURL, "--brokers", kafka.brokers, "--group", "test-group",
+            "--topic", "calls", "--partition", "1", "--reason", "calls topic recreated", "--by", "olga",
+        ])
+        #expect(answer.status == 0, "a stored hold is accepted though the watermarks no longer show the gap: \(answer.output)")
+        #expect(waitUntil(seconds: 60) { (try? storedPositions(database)[calls1]) == ranges[calls1]!.high }, "calls[1] resumes and catches up: \(serve.standardError)")
+        print("held partition after restart: calls[1] caught up \(String(format: "%.1f", Date().timeIntervalSince(accepted))) s after accept-gap")
+        #expect(try database.count(holds) == 0, "the hold is released with the gap event")
+        #expect(waitUntil(seconds: 10) { (try? status(port).stopped.isEmpty) == true }, "the status no longer says stopped")
+
+        // Nothing of the new topic skipped: every offset of calls[1] up to its end is stored, once; every message once.
+        let offsets = try database.owner().query(
+            """
+            SELECT count(*), count(DISTINCT off) FROM (
+                SELECT kafka_offset AS off FROM events WHERE kafka_topic = 'calls' AND kafka_partition = 1
+                UNION ALL SELECT kafka_offset FROM dead_letters WHERE kafka_topic = 'calls' AND kafka_partition = 1) s
+            """).rows[0]
+        #expect(Int64(offsets[0]!) == ranges[calls1]!.high && offsets[1] == offsets[0], "offsets 0 to the end of calls[1], each once")
+        #expect(try database.count("SELECT count(*) FROM events WHERE source <> 'urn:callaudit'") == produced)
+        try expectOffsetsConsistent(database)
+        let event = try database.owner().query("SELECT event->'data' FROM events WHERE type = 'ingest.gap_accepted'").rows
+        #expect(event.count == 1)
+        let data = try JSONParser.parse(Array(event[0][0]!.utf8))
+        #expect(data["stored_offset"]?.numberValue == Double(stored) && data["high_watermark"]?.numberValue == Double(endBefore), "the gap as seen when held")
+        #expect(data["resume_offset"]?.numberValue == 0 && data["held_since"]?.stringValue != nil
+                && data["watermarks_at_acceptance"]?["high"]?.numberValue == Double(ranges[calls1]!.high), "\(data)")
+
+        // Neither hold nor gap: nothing to accept, and nothing recorded.
+        let refused = try runCallAuditCapturingErrors([
+            "ingest", "accept-gap", "--database-url", database.serviceURL, "--brokers", kafka.brokers, "--group", "test-group",
+            "--topic", "calls", "--partition", "2", "--reason", "mistake",
+        ])
+        #expect(refused.status != 0 && refused.error.contains("has no gap: ingest does not hold it"), "accept-gap refuses: \(refused.error)")
+        #expect(try database.count("SELECT count(*) FROM events WHERE type = 'ingest.gap_accepted'") == 1)
+    }
+
+    @Test("under an eager group protocol, accepting one partition's gap restarts the whole assignment: another held partition, whose recreated topic has grown past its old position, stays paused and loses nothing until its own gap is accepted")
+    func acceptingOneGapKeepsAnotherHeld() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let kafka = try TestKafka(partitions: 4)
+        let calls2 = TopicPartition(topic: "calls", partition: 2)
+        let first = simulatedMessages(calls: 60, seed: 61, recent: true)
+        try kafka.produce(first)
+        var configuration = kafka.ingestConfiguration(database)
+        configuration.membership = .group
+        do {
+            let ingest = RunningIngest(configuration)
+            #expect(waitUntil(seconds: 60) { (try? consumed(database)) == first.count })
+            ingest.stop()
+        }
+        let before = try watermarks(kafka)
+        try database.owner().execute(
+            "UPDATE kafka_offsets SET next_offset = next_offset + 20 WHERE consumer_group = 'test-group' AND topic = 'calls' AND partition IN (1, 2)")
+        let stored2 = before[calls2]!.high + 20
+        let ingest = RunningIngest(configuration)
+        defer { ingest.stop() }
+        #expect(waitUntil(seconds: 60) {
+            (try? database.count("SELECT count(*) FROM kafka_partition_holds WHERE topic = 'calls' AND partition IN (1, 2)")) == 2
+        }, "both partitions held")
+        // calls[2]'s recreated topic grows past its old position (messages that are not events: dead letters, still evidence).
+        let producer = try kafka.producer()
+        for index in 0..<30 { try producer.produce(topic: "calls", partition: 2, value: Array("not an event \(index)".utf8)) }
+        try producer.flush()
+        let grown = try watermarks(kafka)[calls2]!.high
+        try #require(grown > stored2)
+
+        let one = try runCallAudit([
+            "ingest", "accept-gap", "--database-url", database.serviceURL, "--brokers", kafka.brokers, "--group", "test-group",
+            "--topic", "calls", "--partition", "1", "--reason", "calls[1] recreated",
+        ])
+        #expect(one.status == 0, "\(one.output)")
+        #expect(waitUntil(seconds: 30) { (try? storedPositions(database)[calls1]) == before[calls1]!.high }, "calls[1] resumes")
+        #expect(!waitUntil(seconds: 6) { (try? storedPositions(database)[calls2]) != stored2 }, "calls[2] stays held through the restarted assignment")
+        #expect(try database.count("SELECT count(*) FROM dead_letters WHERE kafka_topic = 'calls' AND kafka_partition = 2") == 0)
+
+        let two = try runCallAudit([
+            "ingest", "accept-gap", "--database-url", database.serviceURL, "--brokers", kafka.brokers, "--group", "test-group",
+            "--topic", "calls", "--partition", "2", "--reason", "calls[2] recreated",
+        ])
+        #expect(two.status == 0, "a held partition is accepted though its watermarks show no gap: \(two.output)")
+        #expect(waitUntil(seconds: 30) { (try? storedPositions(database)[calls2]) == grown }, "calls[2] resumes from its beginning")
+        #expect(try database.count("SELECT count(*) FROM dead_letters WHERE kafka_topic = 'calls' AND kafka_partition = 2") == 30,
+                "nothing of calls[2]'s new messages skipped")
+        try expectOffsetsConsistent(database)
+    }
+
     @Test(
         "a stored position below a partition's low watermark (retention removed what was not read): the ingest loop stops that partition alone; accept-gap resumes it at the oldest kept message, losing only the trimmed offsets; the report lists the gap",
         arguments: [IngestMembership.exclusive, .group])

@@ -121,6 +121,13 @@ package enum OwnEventType: String, CaseIterable, Sendable {
                 ]))),
                 // When ingest last stored a position in that partition: the gap began after it.
                 .optional("last_ingested_at", .nonEmptyString),
+                // When ingest stopped the partition (its stored hold), when it had: the watermarks above are
+                // then those Kafka had at that moment, and `watermarks_at_acceptance` those it had when accepted
+                // (a recreated topic may since have grown past the old position, hiding the gap).
+                .optional("held_since", .nonEmptyString),
+                .optional("watermarks_at_acceptance", .object(ObjectShape([
+                    .required("low", .integer(minimum: 0)), .required("high", .integer(minimum: 0)),
+                ]))),
                 .required("reason", .text),
                 .required("by", Self.by),
                 .required("channel", .oneOf(["cli"])),
