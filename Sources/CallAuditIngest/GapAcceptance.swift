@@ -67,7 +67,7 @@ package struct GapAcceptance {
             let hold = try PartitionHolds(connection: connection).release(
                 topic: partition.topic, partition: partition.partition, consumerGroup: consumerGroup)
             guard let gap = RetentionGap(partition: partition, storedOffset: stored, watermarks: watermarks)
-                ?? hold.map({ Self.gap(held: $0, partition: partition, stored: stored, now: watermarks) })
+                ?? hold.flatMap({ Self.gap(held: $0, partition: partition, stored: stored, now: watermarks) })
             else {
                 throw GapAcceptanceError.noGap(partition, storedOffset: stored, watermarks: watermarks)
             }
@@ -94,13 +94,12 @@ package struct GapAcceptance {
     }
 
     /// The gap a hold recorded, as best known: the position stored and Kafka's watermarks when ingest
-    /// stopped. Kafka's watermarks now stand in for any it did not answer with then; failing that, every
-    /// offset below the stored position counts as lost (a hold is only made for a position Kafka refused).
-    static func gap(held hold: PartitionHold, partition: TopicPartition, stored: Int64, now: Watermarks) -> RetentionGap {
-        let position = hold.storedOffset ?? stored
+    /// stopped (Kafka's watermarks now stand in for any it did not answer with then), else the offset
+    /// Kafka refused. Nil when neither lies outside them: no gap is invented to sign.
+    static func gap(held hold: PartitionHold, partition: TopicPartition, stored: Int64, now: Watermarks) -> RetentionGap? {
         let seen = Watermarks(low: hold.lowWatermark ?? now.low, high: hold.highWatermark ?? now.high)
-        return RetentionGap(partition: partition, storedOffset: position, watermarks: seen)
-            ?? RetentionGap(partition: partition, storedOffset: max(position, 1), watermarks: Watermarks(low: 0, high: 0))!
+        return RetentionGap(partition: partition, storedOffset: hold.storedOffset ?? stored, watermarks: seen)
+            ?? (hold.refusedOffset >= 0 ? RetentionGap(partition: partition, storedOffset: hold.refusedOffset, watermarks: seen) : nil)
     }
 
     static func document(

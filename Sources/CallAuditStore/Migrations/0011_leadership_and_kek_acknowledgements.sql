@@ -37,6 +37,7 @@ BEGIN
     IF NOT EXISTS (
         SELECT FROM pg_catalog.pg_locks l
         WHERE l.locktype = 'advisory' AND l.pid = pg_catalog.pg_backend_pid() AND l.granted AND l.objsubid = 1
+          AND l.mode = 'ExclusiveLock'
           AND l.classid = ((key >> 32) & 4294967295)::oid AND l.objid = (key & 4294967295)::oid
     ) THEN
         RAISE EXCEPTION 'this session does not hold the leadership lock %', lock_name USING ERRCODE = 'insufficient_privilege';
@@ -91,6 +92,10 @@ GRANT SELECT ON kek_retirements TO callaudit_writer, callaudit_reader;
 CREATE FUNCTION callaudit_record_kek_retirement(kek text) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    -- A snapshot older than the lock could miss keys wrapped just before it.
+    IF pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'retire a KEK in a read committed transaction' USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
     PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('callaudit.kek', 0));
     IF EXISTS (SELECT FROM public.vault_epoch WHERE kek_current = kek) THEN
         RAISE EXCEPTION 'KEK % is the current KEK; rotate first', kek USING ERRCODE = 'object_not_in_prerequisite_state';
