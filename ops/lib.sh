@@ -85,7 +85,7 @@ CONF
     fi
     if ! runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
         log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
-        runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$data" -l "$root/server.log" -w start >/dev/null
+        runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$data" -o "-p $PG_PORT" -l "$root/server.log" -w start >/dev/null
     fi
     export CALLAUDIT_TEST_ADMIN_URL="$ADMIN_URL"
     export CALLAUDIT_PG_DATA="$data"
