@@ -28,20 +28,8 @@ struct RetentionGapTests {
         let ops = try runCallAudit(["tokens", "create", "--role", "ops", "--name", "ops-1", "--database-url", database.ownerURL])
             .output.trimmingCharacters(in: .whitespacesAndNewlines)
         let first = simulatedMessages(calls: 120, seed: 31, recent: true)
-        try kafka.produce(first)
-        do {
-            let serve = try ServeProcess(kafka: kafka, database: database)
-            guard waitUntil(seconds: 60, { (try? consumed(database)) == first.count }) else {
-                throw TestFailure("ingest did not take the first messages: \(serve.standardError)")
-            }
-            #expect(serve.terminate(within: 15) != nil)
-        }
-
         // The fault, as measured from outside: the stored position 1,000 past the partition's end.
-        let endBefore = try watermarks(kafka)[calls1]!.high
-        try database.owner().execute(
-            "UPDATE kafka_offsets SET next_offset = next_offset + 1000 WHERE consumer_group = 'test-group' AND topic = 'calls' AND partition = 1")
-        let stored = endBefore + 1000
+        let (endBefore, stored) = try ingestThenMovePastEnd(first, by: 1000, kafka: kafka, database: database)
         let second = simulatedMessages(calls: 120, seed: 32, recent: true)
         try kafka.produce(second)
         let ranges = try watermarks(kafka)
@@ -138,20 +126,9 @@ struct RetentionGapTests {
         let ops = try runCallAudit(["tokens", "create", "--role", "ops", "--name", "ops-1", "--database-url", database.ownerURL])
             .output.trimmingCharacters(in: .whitespacesAndNewlines)
         let first = simulatedMessages(calls: 60, seed: 51, recent: true)
-        try kafka.produce(first)
         var produced = first.count
-        do {
-            let serve = try ServeProcess(kafka: kafka, database: database)
-            guard waitUntil(seconds: 60, { (try? consumed(database)) == first.count }) else {
-                throw TestFailure("ingest did not take the first messages: \(serve.standardError)")
-            }
-            #expect(serve.terminate(within: 15) != nil)
-        }
         // The topic "recreated": the stored position 30 past the partition's end.
-        let endBefore = try watermarks(kafka)[calls1]!.high
-        try database.owner().execute(
-            "UPDATE kafka_offsets SET next_offset = next_offset + 30 WHERE consumer_group = 'test-group' AND topic = 'calls' AND partition = 1")
-        let stored = endBefore + 30
+        let (endBefore, stored) = try ingestThenMovePastEnd(first, by: 30, kafka: kafka, database: database)
         let holds = "SELECT count(*) FROM kafka_partition_holds WHERE consumer_group = 'test-group' AND topic = 'calls' AND partition = 1"
         func status(_ port: Int) throws -> (stopped: [String], gaps: [JSONValue]) {
             let kafkaStatus = try httpGet(port: port, "/v1/status", token: ops).json["kafka"]
@@ -354,6 +331,25 @@ struct RetentionGapTests {
     }
 
     // MARK: Helpers
+
+    /// `serve` ingests `messages` and stops; then calls[1]'s stored position is moved `offsets` past
+    /// the partition's end, as a recreated topic leaves it. Returns that end and the position stored.
+    private func ingestThenMovePastEnd(
+        _ messages: [SimulatedMessage], by offsets: Int64, kafka: TestKafka, database: TestDatabase
+    ) throws -> (end: Int64, stored: Int64) {
+        try kafka.produce(messages)
+        do {
+            let serve = try ServeProcess(kafka: kafka, database: database)
+            guard waitUntil(seconds: 60, { (try? consumed(database)) == messages.count }) else {
+                throw TestFailure("ingest did not take the first messages: \(serve.standardError)")
+            }
+            #expect(serve.terminate(within: 15) != nil)
+        }
+        let end = try watermarks(kafka)[calls1]!.high
+        try database.owner().execute(
+            "UPDATE kafka_offsets SET next_offset = next_offset + \(offsets) WHERE consumer_group = 'test-group' AND topic = 'calls' AND partition = 1")
+        return (end, end + offsets)
+    }
 
     private func watermarks(_ kafka: TestKafka) throws -> [TopicPartition: Watermarks] {
         try KafkaWatermarks(configuration: KafkaConfiguration(["bootstrap.servers": kafka.brokers]), logger: quietLogger)
