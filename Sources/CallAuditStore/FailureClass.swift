@@ -18,9 +18,15 @@ package enum FailureClass: Sendable, Equatable {
     /// projection cannot fold), so they are bad input.
     /// `LeadershipLost` is transient with a new session: the work is not
     /// this instance's any more, so it drops its sessions and stands by.
+    /// A result with the wrong number of columns is schema drift (fatal); a NULL
+    /// or unreadable value is bad data, like any other error not PostgreSQL's.
     package init(of error: any Error) {
         if error is LeadershipLost {
             self = .transient(reconnect: true)
+            return
+        }
+        if let decoding = error as? PostgresDecodingError, decoding.isSchemaDrift {
+            self = .fatal(remedy: "the database schema does not match this build: run `callaudit migrate`")
             return
         }
         self = (error as? PostgresError)?.failureClass ?? .badInput

@@ -360,6 +360,12 @@ package struct PostgresRow {
 
     package func isNull(_ column: Int) -> Bool { PQgetisnull(result, row, Int32(column)) == 1 }
 
+    /// The row copied out as text, for a typed `decode` (text results only).
+    package var text: PostgresTextRow {
+        let columns = (0..<PQnfields(result)).map { String(cString: PQfname(result, $0)) }
+        return PostgresTextRow(columns: columns, values: columns.indices.map(string))
+    }
+
     package func string(_ column: Int) -> String? {
         isNull(column) ? nil : String(cString: PQgetvalue(result, row, Int32(column)))
     }
