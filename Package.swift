@@ -15,6 +15,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         // The default traits would also build swift-configuration, which nothing here uses.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        // Hummingbird's own: the API binds its thread pool (NIOPosix) and reads its TLS files (NIOSSL) itself.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
@@ -124,12 +127,17 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
-        // The HTTP API: tokens and roles, problem+json, limits, the endpoints over the read side and reports.
+        // The HTTP API: tokens and roles (the `api_tokens` table), route groups per role, problem+json, limits,
+        // the endpoints over the read side and reports.
         .target(
             name: "CallAuditAPI",
             dependencies: [
                 "CallAuditDomain", "CallAuditStore", "CallAuditQueries", "CallAuditReports", "CallAuditSigning", "CallAuditVault",
                 "CallAuditRequests", "CallAuditOperations", "CallAuditIntegrity",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -166,7 +174,7 @@ let package = Package(
             dependencies: [
                 "CallAuditDomain", "CallAuditKafka", "CallAuditStore", "CallAuditIngest", "CallAuditProjections",
                 "CallAuditQueries", "CallAuditApp", "CallAuditSimulator", "CallAuditReports", "CallAuditSigning", "CallAuditVault",
-                "CallAuditRequests", "CallAuditConsole", "CallAuditIntegrity",
+                "CallAuditRequests", "CallAuditConsole", "CallAuditIntegrity", "CallAuditAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -176,7 +184,7 @@ let package = Package(
             name: "CallAuditBenchmarks",
             dependencies: [
                 "CallAuditDomain", "CallAuditStore", "CallAuditIngest", "CallAuditProjections", "CallAuditSimulator", "CallAuditReports",
-                "CallAuditSigning", "CallAuditVault", "CallAuditRequests", "CallAuditConsole", "CallAuditIntegrity",
+                "CallAuditSigning", "CallAuditVault", "CallAuditRequests", "CallAuditConsole", "CallAuditIntegrity", "CallAuditAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -186,6 +194,17 @@ let package = Package(
         .testTarget(name: "CallAuditStoreTests", dependencies: ["CallAuditStore"]),
         .testTarget(name: "CallAuditSigningTests", dependencies: ["CallAuditSigning"]),
         .testTarget(name: "CallAuditVaultTests", dependencies: ["CallAuditVault"]),
+        // The API's routes in-process (HummingbirdTesting's router mode): roles, problems, limits, formats.
+        .testTarget(
+            name: "CallAuditAPITests",
+            dependencies: [
+                "CallAuditAPI", "CallAuditDomain", "CallAuditStore", "CallAuditOperations", "CallAuditSigning", "CallAuditVault",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
         .testTarget(
             name: "CallAuditIntegrationTests",
             dependencies: [

@@ -7,8 +7,6 @@ package struct APIConfiguration: Sendable {
     package var port: Int
     /// TLS from PEM files; nil serves plain HTTP (behind a TLS-terminating proxy, say).
     package var tls: TLSFiles?
-    /// Largest request body accepted; larger ones get 413. Default 64 KiB.
-    package var maxBodyBytes: Int
     /// A request taking longer is answered 503. Default 30 s.
     package var requestTimeout: Duration
     /// Requests per second each token may make on average, and the burst it may save up. Default 50 and 100; zero disables.
@@ -28,8 +26,11 @@ package struct APIConfiguration: Sendable {
     package var reportCacheBytes: Int
     /// PostgreSQL sessions the API uses, each on its own thread. Default 4.
     package var databaseConnections: Int
-    /// Where the signing keys are.
+    /// Where the signing keys are. Default `defaultKeyDirectory`; `serve` sets it to `ServeConfiguration.keyDirectory`.
     package var keyDirectory: URL
+
+    /// The signing keys' folder when none is given, for `serve` and every command: `./callaudit-keys`.
+    package static let defaultKeyDirectory = URL(fileURLWithPath: "callaudit-keys")
 
     package struct TLSFiles: Sendable {
         package var certificateChain: String
@@ -42,15 +43,14 @@ package struct APIConfiguration: Sendable {
     }
 
     package init(
-        host: String = "127.0.0.1", port: Int = 8080, tls: TLSFiles? = nil, maxBodyBytes: Int = 64 * 1024,
+        host: String = "127.0.0.1", port: Int = 8080, tls: TLSFiles? = nil,
         requestTimeout: Duration = .seconds(30), rateLimit: Double = 50, rateBurst: Double = 100, authFailuresPerMinute: Double = 6,
         authFailureBurst: Double = 10, reportMaxRangeDays: Int = 92, reportQueue: Int = 4, reportCacheBytes: Int = 64 << 20,
-        databaseConnections: Int = 4, keyDirectory: URL = URL(fileURLWithPath: "callaudit-keys")
+        databaseConnections: Int = 4, keyDirectory: URL = APIConfiguration.defaultKeyDirectory
     ) {
         self.host = host
         self.port = port
         self.tls = tls
-        self.maxBodyBytes = maxBodyBytes
         self.requestTimeout = requestTimeout
         self.rateLimit = rateLimit
         self.rateBurst = rateBurst
@@ -63,7 +63,10 @@ package struct APIConfiguration: Sendable {
         self.keyDirectory = keyDirectory
     }
 
-    /// `host:port` as given to `--http-address`.
+    /// Where it listens, as `host:port`.
+    package var address: String { "\(host):\(port)" }
+
+    /// `host:port` (a bracketed IPv6 host is unbracketed); nil for anything else.
     package static func parseAddress(_ text: String) -> (host: String, port: Int)? {
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65_535).contains(port) else {
             return nil

@@ -30,21 +30,34 @@ package struct TokenID: Hashable, Sendable {
 /// the peer's address (the socket's, never a forwarded header a client could write).
 package struct APIContext: RequestContext, RemoteAddressRequestContext {
     package var coreContext: CoreRequestContextStorage
+    /// Who sent a valid token; nil for anyone else (`Authentication` sets it).
     package var caller: Caller?
     package let remoteAddress: SocketAddress?
-    package var maxUploadSize: Int { 64 * 1024 }
+
+    /// The one request-body limit: a body larger than this is refused 413
+    /// (`body-too-large`). Every body the API takes is a small JSON object, so
+    /// it is fixed rather than a setting; Hummingbird's own decoding reads it too.
+    package static let maxBodyBytes = 64 * 1024
+    package var maxUploadSize: Int { Self.maxBodyBytes }
 
     package init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
     }
+}
 
-    /// The caller, if their role is one of `roles`; otherwise 401 or 403.
-    func require(_ roles: APIRole...) throws -> Caller {
-        guard let caller else { throw Authentication.missing }
-        guard roles.contains(caller.role) else {
-            throw Problem(.forbidden, "forbidden", "role \(caller.role.rawValue) may not do this; allowed: \(roles.map(\.rawValue).joined(separator: ", "))")
-        }
-        return caller
+/// The context of a route that needs a token: the caller is known, so a
+/// handler never checks for one. Made on entry to a role's route group, which
+/// answers 401 when there is no caller; the group's `RoleGate` then answers
+/// 403 to a caller of another role (see `RouteGroups`).
+package struct CallerContext: ChildRequestContext {
+    package var coreContext: CoreRequestContextStorage
+    package let caller: Caller
+    package var maxUploadSize: Int { APIContext.maxBodyBytes }
+
+    package init(context: APIContext) throws {
+        guard let caller = context.caller else { throw Authentication.missing }
+        coreContext = context.coreContext
+        self.caller = caller
     }
 }

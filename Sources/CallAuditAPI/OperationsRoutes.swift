@@ -30,12 +30,12 @@ struct OperationsRoutes {
         readiness = Readiness(pool: pool, board: operations.board, keyDirectory: keyDirectory)
     }
 
-    func register(on router: Router<APIContext>) {
-        router.get("/readyz") { _, context in
+    func register(on groups: RouteGroups) {
+        groups.anyone.get("/readyz") { _, context in
             readiness.answer(await readiness.checks(), detailed: context.caller.map { [.ops, .admin].contains($0.role) } ?? false)
         }
-        router.get("/v1/status") { _, context in
-            _ = try context.require(.ops, .admin)
+        let operators = groups.callers(.ops, .admin)
+        operators.get("/v1/status") { _, _ in
             guard let status = operations.board.latest else {
                 throw Problem(.serviceUnavailable, "status-unavailable", "the first status sample has not been taken yet; try again in a few seconds",
                               headers: [.retryAfter: "2"])
@@ -45,15 +45,14 @@ struct OperationsRoutes {
             members.append((key: "sample_error", value: operations.board.lastFailure.map { .string($0) } ?? .null))
             return json(.object(members))
         }
-        router.get("/metrics") { _, context in
-            _ = try context.require(.ops, .admin)
-            return Response(
+        operators.get("/metrics") { _, _ in
+            Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: operations.registry.emitToBuffer())))
         }
-        router.get("/ops") { _, _ in page(PackageResources.ops_html, type: "text/html; charset=utf-8") }
-        router.get("/ops/app.js") { _, _ in page(PackageResources.ops_js, type: "text/javascript; charset=utf-8") }
-        router.get("/ops/app.css") { _, _ in page(PackageResources.ops_css, type: "text/css; charset=utf-8") }
+        groups.anyone.get("/ops") { _, _ in page(PackageResources.ops_html, type: "text/html; charset=utf-8") }
+        groups.anyone.get("/ops/app.js") { _, _ in page(PackageResources.ops_js, type: "text/javascript; charset=utf-8") }
+        groups.anyone.get("/ops/app.css") { _, _ in page(PackageResources.ops_css, type: "text/css; charset=utf-8") }
     }
 
     /// A file of the dashboard, under a policy that lets it load nothing from elsewhere.

@@ -14,7 +14,6 @@ struct ReportRoutes {
     let pool: DatabasePool
     let recorder: ReadRecorder
     let reports: ReportAccess
-    let maxBodyBytes: Int
     /// The longest range `POST /v1/reports` accepts.
     let maxRangeDays: Int
     /// Proofs per page of `/proofs`: by default, and at most.
@@ -22,16 +21,17 @@ struct ReportRoutes {
     /// Where each report version's cited events are, found once for all its pages.
     let citations = CitedEvents()
 
-    func register(on router: Router<APIContext>) {
-        router.get("/v1/reports") { request, context in try await list(request, context) }
-        router.post("/v1/reports") { request, context in try await generate(request, context) }
-        router.get("/v1/reports/{id}") { request, context in try await read(request, context) }
-        router.get("/v1/reports/{id}/signature") { request, context in try await signature(request, context) }
-        router.get("/v1/reports/{id}/proofs") { request, context in try await proofs(request, context) }
+    func register(on groups: RouteGroups) {
+        let auditors = groups.callers(.auditor, .admin)
+        auditors.get("/v1/reports") { request, _ in try await list(request) }
+        auditors.post("/v1/reports") { request, context in try await generate(request, context) }
+        // Also `{id}.csv` and `{id}.html`: the suffix picks the format.
+        auditors.get("/v1/reports/{id}") { request, context in try await read(request, context) }
+        auditors.get("/v1/reports/{id}/signature") { request, context in try await signature(request, context) }
+        auditors.get("/v1/reports/{id}/proofs") { request, context in try await proofs(request, context) }
     }
 
-    private func list(_ request: Request, _ context: APIContext) async throws -> Response {
-        _ = try context.require(.auditor, .admin)
+    private func list(_ request: Request) async throws -> Response {
         let query = request.uri.queryParameters
         let kind = try query["kind"].map { text in
             guard let kind = ReportPeriod.Kind(rawValue: String(text)) else {
@@ -49,10 +49,9 @@ struct ReportRoutes {
         return json(["reports": .array(listed.map(\.listing))])
     }
 
-    private func generate(_ request: Request, _ context: APIContext) async throws -> Response {
-        let caller = try context.require(.auditor, .admin)
+    private func generate(_ request: Request, _ context: CallerContext) async throws -> Response {
         var request = request
-        let body = try await request.collectBody(upTo: maxBodyBytes)
+        let body = try await request.collectBody(upTo: context.maxUploadSize)
         guard let document = try? JSONParser.parse(Array(buffer: body)), document.objectValue != nil else {
             throw Problem.badRequest("send a JSON object {\"from\": …, \"to\": …}")
         }
@@ -65,7 +64,7 @@ struct ReportRoutes {
         guard to.microseconds - from.microseconds <= Int64(maxRangeDays) * 86_400_000_000 else {
             throw Problem(.badRequest, "report-range-too-long", "an on-demand report covers at most \(maxRangeDays) days; ask for several, or read the scheduled reports")
         }
-        let report = try await reports.generate(from: from, to: to, for: caller)
+        let report = try await reports.generate(from: from, to: to, for: context.caller)
         var headers: HTTPFields = [.location: "/v1/reports/\(report.reportID)"]
         headers[.contentType] = "application/json"
         let answer: JSONValue = [
@@ -75,8 +74,7 @@ struct ReportRoutes {
         return Response(status: .created, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: answer.canonicalBytes)))
     }
 
-    private func read(_ request: Request, _ context: APIContext) async throws -> Response {
-        let caller = try context.require(.auditor, .admin)
+    private func read(_ request: Request, _ context: CallerContext) async throws -> Response {
         var id = try context.parameters.require("id")
         var format = "json"
         for suffix in ["csv", "html"] where id.hasSuffix(".\(suffix)") {
@@ -85,7 +83,7 @@ struct ReportRoutes {
         }
         let served = try await find(id, request)
         let report = served.report
-        try await recordRead(report, format: format, caller: caller)
+        try await recordRead(report, format: format, caller: context.caller)
         switch format {
         case "csv":
             return respond(ByteBuffer(bytes: try ReportRenderer.csv(served.bytes)), type: "text/csv; charset=utf-8", report: report)
@@ -103,8 +101,7 @@ struct ReportRoutes {
     /// proofs document of its own (its proofs, the seals they lead to, its
     /// unsealed ids), so `callaudit verify --proofs` takes the pages as they
     /// come; `page.next` names the next one, pinned to the same version.
-    private func proofs(_ request: Request, _ context: APIContext) async throws -> Response {
-        let caller = try context.require(.auditor, .admin)
+    private func proofs(_ request: Request, _ context: CallerContext) async throws -> Response {
         let query = request.uri.queryParameters
         let after = try query["after"].map { text in
             guard let value = Int(text), value >= 0, value <= 2_147_483_647 else { throw Problem.badRequest("after must be an integer from 0 (the previous page's page.next)") }
@@ -118,7 +115,7 @@ struct ReportRoutes {
         } ?? Self.proofsPage.default
         let served = try await find(try context.parameters.require("id"), request)
         let report = served.report
-        try await recordRead(report, format: "proofs", caller: caller)
+        try await recordRead(report, format: "proofs", caller: context.caller)
         let cited = Array(Set(try JSONParser.parse(served.bytes)["findings"]?.arrayValue?
             .flatMap { $0["evidence"]?.arrayValue ?? [] }.compactMap(\.stringValue) ?? [])).sorted()
         let slice = Set(after < cited.count ? cited[after..<min(after + limit, cited.count)] : [])
@@ -136,10 +133,9 @@ struct ReportRoutes {
         return respond(ByteBuffer(bytes: JSONValue.object(members).canonicalBytes), type: "application/json", report: report, next: next)
     }
 
-    private func signature(_ request: Request, _ context: APIContext) async throws -> Response {
-        let caller = try context.require(.auditor, .admin)
+    private func signature(_ request: Request, _ context: CallerContext) async throws -> Response {
         let report = try await find(try context.parameters.require("id"), request).report
-        try await recordRead(report, format: "signature", caller: caller)
+        try await recordRead(report, format: "signature", caller: context.caller)
         switch request.uri.queryParameters["format"] {
         case nil, "json": return respond(ByteBuffer(bytes: report.signature.json.canonicalBytes), type: "application/json", report: report)
         case "raw": return respond(ByteBuffer(bytes: report.signature.bytes), type: "application/octet-stream", report: report)

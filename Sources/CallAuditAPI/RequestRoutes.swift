@@ -15,20 +15,19 @@ struct RequestRoutes {
     let vaults: VaultAccess
     let policy: Policy
     let keyDirectory: URL
-    let maxBodyBytes: Int
 
-    func register(on router: Router<APIContext>) {
-        router.get("/v1/requests") { request, context in try await list(request, context) }
-        router.post("/v1/requests") { request, context in try await open(request, context) }
-        router.get("/v1/requests/{id}") { _, context in try await show(context) }
-        router.post("/v1/requests/{id}/extend") { request, context in try await extend(request, context) }
-        router.post("/v1/requests/{id}/close") { request, context in try await close(request, context) }
-        router.get("/v1/requests/{id}/export") { _, context in try await export(context) }
-        router.post("/v1/requests/{id}/erase") { _, context in try await erase(context) }
+    func register(on groups: RouteGroups) {
+        let officers = groups.callers(.dpo, .admin)
+        officers.get("/v1/requests") { request, _ in try await list(request) }
+        officers.post("/v1/requests") { request, context in try await open(request, context) }
+        officers.get("/v1/requests/{id}") { _, context in try await show(context) }
+        officers.post("/v1/requests/{id}/extend") { request, context in try await extend(request, context) }
+        officers.post("/v1/requests/{id}/close") { request, context in try await close(request, context) }
+        officers.get("/v1/requests/{id}/export") { _, context in try await export(context) }
+        officers.post("/v1/requests/{id}/erase") { _, context in try await erase(context) }
     }
 
-    private func list(_ request: Request, _ context: APIContext) async throws -> Response {
-        _ = try context.require(.dpo, .admin)
+    private func list(_ request: Request) async throws -> Response {
         let status = try request.uri.queryParameters["status"].map { text in
             guard let status = SubjectRequest.Status(rawValue: String(text)) else {
                 throw Problem.badRequest("status must be one of \(SubjectRequest.Status.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -40,9 +39,8 @@ struct RequestRoutes {
         return json(["requests": .array(listed.map { RequestView.summary($0, policy: policy, now: now) })])
     }
 
-    private func open(_ request: Request, _ context: APIContext) async throws -> Response {
-        let caller = try context.require(.dpo, .admin)
-        let body = try await document(request)
+    private func open(_ request: Request, _ context: CallerContext) async throws -> Response {
+        let body = try await document(request, context)
         guard let type = body["type"]?.stringValue, let kind = SubjectRequestFacts.Kind(rawValue: type) else {
             throw Problem.badRequest("type is access or erasure")
         }
@@ -56,7 +54,7 @@ struct RequestRoutes {
         let identifiers = SubjectIdentifiers(
             phone: try string(subject, "phone"), email: try string(subject, "email"), customerID: try string(subject, "customer_id"),
             employeeID: try string(subject, "employee_id"))
-        let actor = RequestActor(name: caller.name, role: caller.role.rawValue, channel: "api")
+        let actor = Self.actor(context)
         let view = try await desk { desk in
             try desk.view(try desk.open(kind: kind, regime: regime, identifiers: identifiers, verifiedBy: verifiedBy, by: actor))
         }
@@ -65,8 +63,7 @@ struct RequestRoutes {
         return response
     }
 
-    private func show(_ context: APIContext) async throws -> Response {
-        _ = try context.require(.dpo, .admin)
+    private func show(_ context: CallerContext) async throws -> Response {
         let id = try context.parameters.require("id")
         return json(try await desk { desk in
             guard let request = try desk.request(id) else { throw RequestError.notFound(id) }
@@ -74,42 +71,40 @@ struct RequestRoutes {
         })
     }
 
-    private func extend(_ request: Request, _ context: APIContext) async throws -> Response {
-        let caller = try context.require(.dpo, .admin)
+    private func extend(_ request: Request, _ context: CallerContext) async throws -> Response {
         let id = try context.parameters.require("id")
-        guard let reason = try await document(request)["reason"]?.stringValue else { throw Problem.badRequest("reason: why the deadline is extended") }
-        let actor = RequestActor(name: caller.name, role: caller.role.rawValue, channel: "api")
+        guard let reason = try await document(request, context)["reason"]?.stringValue else {
+            throw Problem.badRequest("reason: why the deadline is extended")
+        }
+        let actor = Self.actor(context)
         return json(try await desk { desk in try desk.view(try desk.extend(id, reason: reason, by: actor)) })
     }
 
-    private func close(_ request: Request, _ context: APIContext) async throws -> Response {
-        let caller = try context.require(.dpo, .admin)
+    private func close(_ request: Request, _ context: CallerContext) async throws -> Response {
         let id = try context.parameters.require("id")
-        let body = try await document(request, allowEmpty: true)
+        let body = try await document(request, context, allowEmpty: true)
         let text = body["outcome"] == nil ? "answered" : body["outcome"]?.stringValue ?? ""
         guard let outcome = SubjectRequest.Status(rawValue: text), outcome != .open, outcome != .erased else {
             throw Problem.badRequest("outcome is answered, rejected or withdrawn")
         }
-        let actor = RequestActor(name: caller.name, role: caller.role.rawValue, channel: "api")
+        let actor = Self.actor(context)
         return json(try await desk { desk in try desk.view(try desk.close(id, outcome: outcome, by: actor)) })
     }
 
     /// The ZIP is made in memory and handed over; nothing about the person is written to this machine's disk.
-    private func export(_ context: APIContext) async throws -> Response {
-        let caller = try context.require(.dpo, .admin)
+    private func export(_ context: CallerContext) async throws -> Response {
         let id = try context.parameters.require("id")
         let signingKey = try KeyRing.open(keyDirectory).current
-        let actor = RequestActor(name: caller.name, role: caller.role.rawValue, channel: "api")
+        let actor = Self.actor(context)
         let zip = try await desk { desk in try desk.export(id, signingKey: signingKey, by: actor).zip() }
         var headers: HTTPFields = [.contentType: "application/zip", .cacheControl: "no-store"]
         headers[.contentDisposition] = "attachment; filename=\"\(id)-export.zip\""
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: zip)))
     }
 
-    private func erase(_ context: APIContext) async throws -> Response {
-        let caller = try context.require(.dpo, .admin)
+    private func erase(_ context: CallerContext) async throws -> Response {
         let id = try context.parameters.require("id")
-        let actor = RequestActor(name: caller.name, role: caller.role.rawValue, channel: "api")
+        let actor = Self.actor(context)
         return json(try await desk { desk in
             let report = try desk.erase(id, by: actor)
             return [
@@ -141,9 +136,14 @@ struct RequestRoutes {
         }
     }
 
-    private func document(_ request: Request, allowEmpty: Bool = false) async throws -> JSONValue {
+    /// Who the request's events name as acting: the token's name and role, through the API.
+    private static func actor(_ context: CallerContext) -> RequestActor {
+        RequestActor(name: context.caller.name, role: context.caller.role.rawValue, channel: "api")
+    }
+
+    private func document(_ request: Request, _ context: CallerContext, allowEmpty: Bool = false) async throws -> JSONValue {
         var request = request
-        let body = try await request.collectBody(upTo: maxBodyBytes)
+        let body = try await request.collectBody(upTo: context.maxUploadSize)
         if allowEmpty && body.readableBytes == 0 { return .object([]) }
         guard let document = try? JSONParser.parse(Array(buffer: body)), document.objectValue != nil else {
             throw Problem.badRequest("send a JSON object")
@@ -160,12 +160,12 @@ struct RequestRoutes {
 
 /// The vault, opened on first use with whichever pooled session asks first
 /// (it reads the blind-index key once).
-final class VaultAccess: Sendable {
+package final class VaultAccess: Sendable {
     private let keys: KeyEncryptionKeys
     private let reload: SubjectVault.KeySource?
     private let opened = Mutex<SubjectVault?>(nil)
 
-    init(keys: KeyEncryptionKeys, reload: SubjectVault.KeySource?) {
+    package init(keys: KeyEncryptionKeys, reload: SubjectVault.KeySource?) {
         self.keys = keys
         self.reload = reload
     }

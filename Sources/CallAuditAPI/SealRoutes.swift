@@ -8,9 +8,9 @@ struct SealRoutes {
     /// The largest number JSON carries exactly (2^53 - 1), as the OpenAPI document says.
     static let largest: Int64 = 9_007_199_254_740_991
 
-    func register(on router: Router<APIContext>) {
-        router.get("/v1/seals") { request, context in
-            _ = try context.require(.auditor, .ops, .admin)
+    func register(on groups: RouteGroups) {
+        let readers = groups.callers(.auditor, .ops, .admin)
+        readers.get("/v1/seals") { request, _ in
             let after = try request.uri.queryParameters.get("after").map { text -> Int64 in
                 guard let value = Int64(text), (0...Self.largest).contains(value) else { throw Problem.badRequest("after must be a seal number (0 or more)") }
                 return value
@@ -22,8 +22,7 @@ struct SealRoutes {
             let seals = try await pool.withConnection { try SealStore(connection: $0).list(after: after, limit: limit).map(\.json) }
             return json(["seals": .array(seals)])
         }
-        router.get("/v1/seals/{n}") { _, context in
-            _ = try context.require(.auditor, .ops, .admin)
+        readers.get("/v1/seals/{n}") { _, context in
             guard let text = context.parameters.get("n"), let number = Int64(text), (1...Self.largest).contains(number) else {
                 throw Problem.badRequest("a seal number is 1 or more")
             }

@@ -6,16 +6,15 @@ import Hummingbird
 struct SystemRoutes {
     let reports: ReportAccess
 
-    func register(on router: Router<APIContext>) {
-        router.get("/healthz") { _, _ in json(["status": "ok"]) }
-        router.get("/v1/openapi.yaml") { _, _ in
+    func register(on groups: RouteGroups) {
+        groups.anyone.get("/healthz") { _, _ in json(["status": "ok"]) }
+        groups.anyone.get("/v1/openapi.yaml") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "application/yaml"],
                 body: .init(byteBuffer: ByteBuffer(bytes: PackageResources.openapi_yaml)))
         }
-        router.get("/v1/keys") { _, context in
-            _ = try context.require(.auditor, .dpo, .ops, .admin)
-            return json(PublicKeyRecord.list(try reports.publishedKeys()))
+        groups.callers(.auditor, .dpo, .ops, .admin).get("/v1/keys") { _, _ in
+            json(PublicKeyRecord.list(try reports.publishedKeys()))
         }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CallAuditAPI
 import CallAuditStore
 import Foundation
 

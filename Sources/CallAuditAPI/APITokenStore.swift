@@ -1,12 +1,6 @@
 import CallAuditDomain
+import CallAuditStore
 import Crypto
-
-/// Who may call the API: each token has one role.
-package enum APIRole: String, Sendable, CaseIterable, Comparable {
-    case auditor, dpo, ops, admin
-
-    package static func < (a: APIRole, b: APIRole) -> Bool { allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)! }
-}
 
 /// A token as listed: never the token itself, which is shown once at creation and then only its hash is kept.
 package struct APIToken: Sendable, Equatable {
@@ -35,9 +29,9 @@ package struct APITokenStore {
     }
 
     package func list() throws -> [APIToken] {
-        try connection.query("SELECT name, role, created_at::text, revoked_at::text FROM api_tokens ORDER BY name").map {
-            APIToken(name: $0[0]!, role: APIRole(rawValue: $0[1]!)!, createdAt: $0[2]!, revokedAt: $0[3])
-        }
+        try connection.query("SELECT name, role, created_at::text, revoked_at::text FROM api_tokens ORDER BY name")
+            .decode((String, APIRole, String, String?).self)
+            .map { APIToken(name: $0, role: $1, createdAt: $2, revokedAt: $3) }
     }
 
     /// Revokes the named token; false if there is no such live token.
@@ -47,27 +41,23 @@ package struct APITokenStore {
 
     /// The live token with this secret, if any.
     package func authenticate(_ secret: String) throws -> (name: String, role: APIRole)? {
-        guard let row = try connection.query(
+        guard let (name, role) = try connection.query(
             "SELECT name, role FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL", [.bytes(Self.hash(secret))]
-        ).rows.first else { return nil }
-        return (row[0]!, APIRole(rawValue: row[1]!)!)
+        ).decodeFirst((String, APIRole).self) else { return nil }
+        return (name, role)
     }
 
     /// The live tokens among these SHA-256 hashes, in one query: each is an
     /// index probe, so a round of many costs about what one does.
     package func authenticate(hashes: [[UInt8]]) throws -> [[UInt8]: (name: String, role: APIRole)] {
         guard !hashes.isEmpty else { return [:] }
-        var found: [[UInt8]: (name: String, role: APIRole)] = [:]
-        for row in try connection.query(
+        let rows = try connection.query(
             """
-            SELECT w.hash, t.name, t.role FROM unnest($1::text[]) AS w(hash)
+            SELECT t.token_hash, t.name, t.role FROM unnest($1::text[]) AS w(hash)
             JOIN api_tokens t ON t.token_hash = decode(w.hash, 'hex') AND t.revoked_at IS NULL
-            """, [.text(postgresArrayLiteral(hashes.map(\.hexString)))])
-        {
-            guard let hash = row[0].flatMap([UInt8].init(hexString:)), let role = APIRole(rawValue: row[2]!) else { continue }
-            found[hash] = (row[1]!, role)
-        }
-        return found
+            """, [.text(postgresArrayLiteral(hashes.map(\.hexString)))]
+        ).decode(([UInt8], String, APIRole).self)
+        return Dictionary(rows.map { ($0, (name: $1, role: $2)) }, uniquingKeysWith: { first, _ in first })
     }
 
     package static func hash(_ secret: String) -> [UInt8] { Array(SHA256.hash(data: Array(secret.utf8))) }
