@@ -37,7 +37,7 @@ package enum Application {
             let keys = try KeyRing.open(configuration.keyDirectory)
             logger.info("signing key", metadata: ["key.id": "\(keys.current.keyID)", "key.directory": "\(configuration.keyDirectory.path)"])
         } catch {
-            throw ConfigurationError(setting: "--key-dir \(configuration.keyDirectory.path)", problem: error.description, fix: "point it at a writable folder")
+            throw ConfigurationError(setting: "keyDirectory", value: configuration.keyDirectory.path, problem: error.description, fix: "point it at a writable folder")
         }
 
         let kekSource = configuration.keyEncryption ?? .file(configuration.keyDirectory.appendingPathComponent("kek.json"))
@@ -122,14 +122,14 @@ package enum Application {
             let connection = try database.connect(application: "callaudit-startup")
             if let refusal = try KEKAcknowledgements.refusal(of: keys, on: connection) {
                 throw ConfigurationError(
-                    setting: source.displayName, problem: "the KEK file is out of date: \(refusal)",
+                    setting: source.setting.name, value: source.setting.value, problem: "the KEK file is out of date: \(refusal)",
                     fix: "give this host the current KEK file (the one `keys rotate-kek` wrote; every instance must read the same file)")
             }
             try KEKAcknowledgements.acknowledge(keys.currentID, on: connection)
         } catch let error as ConfigurationError {
             throw error
         } catch {
-            throw ConfigurationError(setting: "--database-url", problem: "cannot check the KEK against the database: \(error)")
+            throw ConfigurationError(setting: "database.url", problem: "cannot check the KEK against the database: \(error)")
         }
     }
 
@@ -142,7 +142,7 @@ package enum Application {
             try Migrator(connection: connection, migrations: Migration.bundled()).requireCurrent()
             let role = try DatabaseRole.current(on: connection)
             if let refusal = role.refusal, !allowPrivilegedRole {
-                throw ConfigurationError(setting: "--database-url", problem: refusal)
+                throw ConfigurationError(setting: "database.url", problem: refusal)
             }
             try SchemaTrust.requireTrustedSchemas(on: connection)
             if let top = try LogClock.behind(on: connection) {
@@ -153,7 +153,7 @@ package enum Application {
             throw error
         } catch let error as PostgresError {
             throw ConfigurationError(
-                setting: "--database-url", problem: error.description,
+                setting: "database.url", problem: error.description,
                 fix: "check the URL (or CALLAUDIT_DATABASE_URL, or libpq's PG* variables) and that PostgreSQL is running")
         } catch {
             throw ConfigurationError(setting: "database schema", problem: "\(error)")

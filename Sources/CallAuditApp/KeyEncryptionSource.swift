@@ -26,19 +26,21 @@ package enum KeyEncryptionSource: Sendable, Equatable {
                 return try KeyEncryptionKeys.load(file: url, create: create)
             }
         } catch let error as VaultError {
-            throw ConfigurationError(setting: setting, problem: error.description, fix: "point --kek-file at the KEK file, or set CALLAUDIT_KEK")
+            throw ConfigurationError(
+                setting: setting.name, value: setting.value, problem: error.description, fix: "point the setting at the KEK file, or set CALLAUDIT_KEK")
         } catch {
-            throw ConfigurationError(setting: setting, problem: "\(error)")
+            throw ConfigurationError(setting: setting.name, value: setting.value, problem: "\(error)")
         }
     }
 
     /// Where the keys come from, for messages: the file's path, or the variable's name (never a key).
-    package var displayName: String { setting }
+    package var displayName: String { setting.value.isEmpty ? setting.name : "\(setting.name) \(setting.value)" }
 
-    private var setting: String {
+    /// The setting that says where the keys are, and its value (a path; never a key).
+    package var setting: (name: String, value: String) {
         switch self {
-        case .environment: "CALLAUDIT_KEK"
-        case .file(let url): "--kek-file \(url.path)"
+        case .environment: ("CALLAUDIT_KEK", "")
+        case .file(let url): ("keyEncryption", url.path)
         }
     }
 }

@@ -20,7 +20,7 @@ package struct ServeConfiguration: Sendable {
     package var api: APIConfiguration
     /// When reports are issued.
     package var reports: ReportSchedule
-    /// The signing keys' folder, made with a first key when missing. Default `callaudit-keys`.
+    /// The signing keys' folder, made with a first key when missing. Default `APIConfiguration.defaultKeyDirectory` (`callaudit-keys`).
     package var keyDirectory: URL
     /// The KEKs personal data is sealed under. Default: `kek.json` in the key folder, made on first start.
     package var keyEncryption: KeyEncryptionSource?
@@ -46,7 +46,7 @@ package struct ServeConfiguration: Sendable {
         projections: ProjectionConfiguration = ProjectionConfiguration(),
         api: APIConfiguration = APIConfiguration(),
         reports: ReportSchedule = ReportSchedule(),
-        keyDirectory: URL = URL(fileURLWithPath: "callaudit-keys"),
+        keyDirectory: URL = APIConfiguration.defaultKeyDirectory,
         keyEncryption: KeyEncryptionSource? = nil,
         policyFile: String? = nil,
         statisticsInterval: Duration = .seconds(60),
@@ -72,50 +72,55 @@ package struct ServeConfiguration: Sendable {
         self.allowPlainHTTP = allowPlainHTTP
     }
 
-    /// Settings that cannot work, each with what to change.
+    /// Settings that cannot work, each with what to change. Errors name the
+    /// setting by its path in this configuration (`ingest.maxBatchSize`); the
+    /// command line says which of its flags sets it (`ConfigurationError.flag`).
     package func validate() throws(ConfigurationError) {
-        func require(_ condition: Bool, _ setting: String, _ problem: String) throws(ConfigurationError) {
-            if !condition { throw ConfigurationError(setting: setting, problem: problem) }
+        func require(_ condition: Bool, _ setting: String, _ problem: String, value: String = "") throws(ConfigurationError) {
+            if !condition { throw ConfigurationError(setting: setting, value: value, problem: problem) }
         }
-        try require(ingest.maxBatchSize > 0, "--batch-size", "must be at least 1")
-        try require(ingest.maxBatchDelay >= .zero, "--batch-delay-ms", "must not be negative")
-        try require(ingest.limits.maximumBytes > 0, "--max-message-bytes", "must be at least 1")
-        try require(ingest.limits.maximumAge > .zero, "--max-event-age-days", "must be at least 1")
-        try require(ingest.limits.maximumLead >= .zero, "--max-event-lead-hours", "must not be negative")
-        try require(projections.batchSize > 0, "--projection-batch-size", "must be at least 1")
-        try require(statisticsInterval > .zero, "--statistics-interval", "must be positive")
-        try require(statusInterval >= .milliseconds(100), "--status-interval-ms", "must be at least 100")
-        try require(seals.interval >= .seconds(1), "--seal-interval", "must be at least 1 second")
-        try require(seals.maxEvents >= 1 && seals.maxEvents <= 1_000_000, "--seal-max-events", "must be between 1 and 1,000,000")
-        try require(database.statementTimeout >= .zero, "--statement-timeout", "must not be negative")
+        try require(ingest.maxBatchSize > 0, "ingest.maxBatchSize", "must be at least 1")
+        try require(ingest.maxBatchDelay >= .zero, "ingest.maxBatchDelay", "must not be negative")
+        try require(ingest.limits.maximumBytes > 0, "ingest.limits.maximumBytes", "must be at least 1")
+        try require(ingest.limits.maximumAge > .zero, "ingest.limits.maximumAge", "must be at least 1 day")
+        try require(ingest.limits.maximumLead >= .zero, "ingest.limits.maximumLead", "must not be negative")
+        try require(projections.batchSize > 0, "projections.batchSize", "must be at least 1")
+        try require(statisticsInterval > .zero, "statisticsInterval", "must be positive")
+        try require(statusInterval >= .milliseconds(100), "statusInterval", "must be at least 100 ms")
+        try require(seals.interval >= .seconds(1), "seals.interval", "must be at least 1 second")
+        try require(seals.maxEvents >= 1 && seals.maxEvents <= 1_000_000, "seals.maxEvents", "must be between 1 and 1,000,000")
+        try require(database.statementTimeout >= .zero, "database.statementTimeout", "must not be negative")
         try require(
-            database.synchronousCommit.isDurableLocally, "--synchronous-commit off",
-            "CallAudit's own records (requests, erasures, report reads, seals, reports) exist nowhere else: use on (or remote_apply, remote_write, local)")
-        try require(TimeZone(identifier: reports.timeZone) != nil, "--report-time-zone \(reports.timeZone)", "is not an IANA time zone (UTC, Europe/Berlin…)")
-        try require(reports.closeDelay >= .zero, "--report-close-delay-hours", "must not be negative")
-        try require(api.rateLimit >= 0, "--rate-limit", "must not be negative")
-        try require(api.authFailuresPerMinute >= 0, "--auth-failures-per-minute", "must not be negative")
-        try require(api.authFailureBurst >= 1, "--auth-failure-burst", "must be at least 1")
-        try require(api.reportMaxRangeDays >= 1, "--report-max-range-days", "must be at least 1")
-        try require(api.reportQueue >= 0, "--report-queue", "must not be negative")
-        try require(api.reportCacheBytes >= 0, "--report-cache-mib", "must not be negative")
+            database.synchronousCommit.isDurableLocally, "database.synchronousCommit",
+            "CallAudit's own records (requests, erasures, report reads, seals, reports) exist nowhere else: use on (or remote_apply, remote_write, local)",
+            value: database.synchronousCommit.rawValue)
+        try require(TimeZone(identifier: reports.timeZone) != nil, "reports.timeZone", "is not an IANA time zone (UTC, Europe/Berlin…)", value: reports.timeZone)
+        try require(reports.closeDelay >= .zero, "reports.closeDelay", "must not be negative")
+        try require(api.rateLimit >= 0, "api.rateLimit", "must not be negative")
+        try require(api.authFailuresPerMinute >= 0, "api.authFailuresPerMinute", "must not be negative")
+        try require(api.authFailureBurst >= 1, "api.authFailureBurst", "must be at least 1")
+        try require(api.reportMaxRangeDays >= 1, "api.reportMaxRangeDays", "must be at least 1")
+        try require(api.reportQueue >= 0, "api.reportQueue", "must not be negative")
+        try require(api.reportCacheBytes >= 0, "api.reportCacheBytes", "must not be negative")
         try require(
-            api.tls != nil || allowPlainHTTP || Self.isLoopback(api.host), "--http-address \(api.host):\(api.port)",
-            "bearer tokens would cross the network in clear: give --tls-certificate and --tls-key, or listen on 127.0.0.1 behind a TLS-terminating proxy (--allow-plain-http permits plain HTTP on a private network)")
+            api.tls != nil || allowPlainHTTP || Self.isLoopback(api.host), "api.host",
+            "bearer tokens would cross the network in clear: give the API a TLS certificate and key, or listen on 127.0.0.1 behind a TLS-terminating proxy (allowing plain HTTP is for a private network only)",
+            value: "\(api.host):\(api.port)")
         if let tls = api.tls {
             for file in [tls.certificateChain, tls.privateKey] {
-                try require(FileManager.default.isReadableFile(atPath: file), "--tls-certificate/--tls-key \(file)", "cannot be read")
+                try require(FileManager.default.isReadableFile(atPath: file), "api.tls", "cannot be read", value: file)
             }
         }
         // A reset that skips ("earliest", "latest") would pass silently over a retention gap; CallAudit always uses "error".
         try require(
-            ingest.kafkaProperties["auto.offset.reset"].map { $0 == "error" } ?? true, "--kafka-property auto.offset.reset",
-            "cannot be set: CallAudit stops a partition whose position Kafka no longer has, and an operator accepts the gap (ops/runbooks/retention-gap.md); remove it")
+            ingest.kafkaProperties["auto.offset.reset"].map { $0 == "error" } ?? true, "ingest.kafkaProperties",
+            "cannot be set: CallAudit stops a partition whose position Kafka no longer has, and an operator accepts the gap (ops/runbooks/retention-gap.md); remove it",
+            value: "auto.offset.reset")
         do {
             try ingest.consumerConfiguration.validate()
         } catch {
             throw ConfigurationError(
-                setting: error.property.map { "--kafka-property \($0)" } ?? "--kafka-property", problem: error.message,
+                setting: "ingest.kafkaProperties", value: error.property ?? "", problem: error.message,
                 fix: "fix or remove it (the properties are librdkafka's, see its CONFIGURATION.md)")
         }
     }
@@ -130,16 +135,31 @@ extension ServeConfiguration {
 }
 
 /// A setting that keeps the service from starting, and what to do about it.
+///
+/// It names the setting by its path in `ServeConfiguration` (`ingest.maxBatchSize`,
+/// `keyDirectory`), the way the configuration is written; whoever set it from
+/// elsewhere adds how (`flag`: the command line's `--batch-size`).
 package struct ConfigurationError: Error, CustomStringConvertible {
+    /// The setting's path in the configuration.
     package var setting: String
+    /// What the setting holds where seeing it helps: a path, an address, a property's name. Never a secret.
+    package var value: String
     package var problem: String
     package var fix: String
+    /// How the setting was given (`--batch-size`), when the caller knows; nil otherwise.
+    package var flag: String?
 
-    package init(setting: String, problem: String, fix: String = "") {
+    package init(setting: String, value: String = "", problem: String, fix: String = "") {
         self.setting = setting
+        self.value = value
         self.problem = problem
         self.fix = fix
     }
 
-    package var description: String { "\(setting): \(problem)\(fix.isEmpty ? "" : ". \(fix)")" }
+    /// `--batch-size (ingest.maxBatchSize): must be at least 1`, or without a flag
+    /// `ingest.maxBatchSize: must be at least 1`; a value follows the name.
+    package var description: String {
+        let named = flag.map { "\($0)\(value.isEmpty ? "" : " \(value)") (\(setting))" } ?? "\(setting)\(value.isEmpty ? "" : " \(value)")"
+        return "\(named): \(problem)\(fix.isEmpty ? "" : ". \(fix)")"
+    }
 }

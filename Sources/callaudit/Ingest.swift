@@ -25,9 +25,9 @@ struct Ingest: ParsableCommand {
                 """)
 
         @OptionGroup var database: DatabaseOptions
-        @Option(help: "Bootstrap servers (default: $CALLAUDIT_KAFKA_BROKERS, else the file written by dev-kafka, else localhost:9092).")
+        @Option(help: "Bootstrap servers (default: $CALLAUDIT_KAFKA_BROKERS, else the file written by dev-kafka, else \(IngestConfiguration().brokers)).")
         var brokers: String?
-        @Option(help: "Consumer group (default: $CALLAUDIT_KAFKA_GROUP, else callaudit-ingest).") var group: String?
+        @Option(help: "Consumer group (default: $CALLAUDIT_KAFKA_GROUP, else \(IngestConfiguration().groupID)).") var group: String?
         @Option(name: .customLong("kafka-property"), help: "Any librdkafka property as key=value (SASL, SSL). Repeatable.")
         var properties: [String] = []
         @Option(help: "The Kafka topic, as /v1/status names it.") var topic: String

@@ -3,6 +3,7 @@ import CallAuditAPI
 import CallAuditApp
 import CallAuditReports
 import CallAuditDomain
+import CallAuditIngest
 import CallAuditStore
 import CallAuditVault
 import Foundation
@@ -25,7 +26,7 @@ struct DatabaseOptions: ParsableArguments {
         help: "libpq URI or key=value string (default: $CALLAUDIT_DATABASE_URL, else libpq's PG* variables).")
     var url: String?
 
-    @Option(help: "Seconds a statement may run before PostgreSQL cancels it; 0 for no limit (default: $CALLAUDIT_STATEMENT_TIMEOUT, else 60).")
+    @Option(help: "Seconds a statement may run before PostgreSQL cancels it; 0 for no limit (default: $CALLAUDIT_STATEMENT_TIMEOUT, else \(DatabaseConfiguration().statementTimeout.wholeSeconds)).")
     var statementTimeout: Int?
 
     @Option(
@@ -71,10 +72,10 @@ struct DatabaseOptions: ParsableArguments {
 
 /// Where Kafka is and how to read it. Flags, then `CALLAUDIT_KAFKA_*` variables.
 struct KafkaOptions: ParsableArguments {
-    @Option(help: "Bootstrap servers (default: $CALLAUDIT_KAFKA_BROKERS, else the file written by dev-kafka, else localhost:9092).")
+    @Option(help: "Bootstrap servers (default: $CALLAUDIT_KAFKA_BROKERS, else the file written by dev-kafka, else \(IngestConfiguration().brokers)).")
     var brokers: String?
 
-    @Option(help: "Consumer group (default: $CALLAUDIT_KAFKA_GROUP, else callaudit-ingest).")
+    @Option(help: "Consumer group (default: $CALLAUDIT_KAFKA_GROUP, else \(IngestConfiguration().groupID)).")
     var group: String?
 
     @Option(name: .customLong("topic"), help: "Topic name for a contract topic, as contract=name (e.g. calls=pbx.calls). Repeatable.")
@@ -87,17 +88,17 @@ struct KafkaOptions: ParsableArguments {
 
     var resolvedGroup: String { Self.group(group) }
 
-    /// The flag, else `CALLAUDIT_KAFKA_BROKERS`, else what dev-kafka wrote, else localhost:9092.
+    /// The flag, else `CALLAUDIT_KAFKA_BROKERS`, else what dev-kafka wrote, else ingest's default.
     static func brokers(_ flag: String?) -> String {
         if let brokers = flag { return brokers }
         if let fromEnvironment = environment["CALLAUDIT_KAFKA_BROKERS"] { return fromEnvironment }
         if let written = try? String(contentsOfFile: DevKafka.defaultBootstrapFile, encoding: .utf8) {
             return written.trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        return "localhost:9092"
+        return IngestConfiguration().brokers
     }
 
-    static func group(_ flag: String?) -> String { flag ?? environment["CALLAUDIT_KAFKA_GROUP"] ?? "callaudit-ingest" }
+    static func group(_ flag: String?) -> String { flag ?? environment["CALLAUDIT_KAFKA_GROUP"] ?? IngestConfiguration().groupID }
 
     func topicNames() throws -> [Topic: String] {
         var names = Dictionary(uniqueKeysWithValues: Topic.allCases.map { ($0, environment["CALLAUDIT_TOPIC_\($0.rawValue.uppercased())"] ?? $0.rawValue) })
@@ -131,10 +132,10 @@ struct DecodingOptions: ParsableArguments {
     @Option(help: "Messages larger than this many bytes are dead-lettered as oversize (default: $CALLAUDIT_MAX_MESSAGE_BYTES, else \(DecodingLimits.defaultMaximumBytes)).")
     var maxMessageBytes: Int?
 
-    @Option(help: "Event times more than this many days old are dead-lettered as bad_time (default: $CALLAUDIT_MAX_EVENT_AGE_DAYS, else 7320).")
+    @Option(help: "Event times more than this many days old are dead-lettered as bad_time (default: $CALLAUDIT_MAX_EVENT_AGE_DAYS, else \(DecodingLimits().maximumAge.wholeSeconds / 86_400)).")
     var maxEventAgeDays: Int?
 
-    @Option(help: "Event times more than this many hours ahead are dead-lettered as bad_time (default: $CALLAUDIT_MAX_EVENT_LEAD_HOURS, else 24).")
+    @Option(help: "Event times more than this many hours ahead are dead-lettered as bad_time (default: $CALLAUDIT_MAX_EVENT_LEAD_HOURS, else \(DecodingLimits().maximumLead.wholeSeconds / 3_600)).")
     var maxEventLeadHours: Int?
 
     func limits() throws -> DecodingLimits {
@@ -179,18 +180,18 @@ struct PolicyOptions: ParsableArguments {
 
     var resolvedPath: String? { path ?? environment["CALLAUDIT_POLICY"] }
 
-    func load() throws -> Policy { try Policy.load(file: resolvedPath) }
+    func load() throws -> Policy { try SettingFlags.naming { try Policy.load(file: resolvedPath) } }
 }
 
-/// Where the signing keys are: `--key-dir`, then `CALLAUDIT_KEY_DIR`, else `./callaudit-keys`.
+/// Where the signing keys are: `--key-dir`, then `CALLAUDIT_KEY_DIR`, else the configuration's default.
 struct KeyOptions: ParsableArguments {
-    @Option(name: .customLong("key-dir"), help: "Signing key folder, made with a first key when missing (default: $CALLAUDIT_KEY_DIR, else ./callaudit-keys).")
+    @Option(name: .customLong("key-dir"), help: "Signing key folder, made with a first key when missing (default: $CALLAUDIT_KEY_DIR, else ./\(APIConfiguration.defaultKeyDirectory.lastPathComponent)).")
     var path: String?
 
     @Option(help: "The key-encryption keys personal data is sealed under (default: $CALLAUDIT_KEK_FILE, else kek.json in the key folder; CALLAUDIT_KEK, one base64 key, takes precedence).")
     var kekFile: String?
 
-    var directory: URL { URL(fileURLWithPath: path ?? environment["CALLAUDIT_KEY_DIR"] ?? "callaudit-keys") }
+    var directory: URL { (path ?? environment["CALLAUDIT_KEY_DIR"]).map { URL(fileURLWithPath: $0) } ?? APIConfiguration.defaultKeyDirectory }
 
     var keyEncryption: KeyEncryptionSource {
         .resolve(file: kekFile ?? environment["CALLAUDIT_KEK_FILE"], keyDirectory: directory, environment: environment)
@@ -199,13 +200,16 @@ struct KeyOptions: ParsableArguments {
     /// The vault over `connection`, for commands that read or write personal data.
     func vault(on connection: PostgresConnection) throws -> SubjectVault {
         let source = keyEncryption
-        return try SubjectVault.open(keys: try source.load(create: false), reload: { try source.load(create: false) }, on: connection)
+        let keys = try SettingFlags.naming { try source.load(create: false) }
+        return try SubjectVault.open(keys: keys, reload: { try source.load(create: false) }, on: connection)
     }
 }
 
 /// The HTTP API's address, TLS and limits.
 struct HTTPOptions: ParsableArguments {
-    @Option(help: "Where the HTTP API listens, host:port (default: $CALLAUDIT_HTTP_ADDRESS, else 127.0.0.1:8080).")
+    private static let defaults = APIConfiguration()
+
+    @Option(help: "Where the HTTP API listens, host:port (default: $CALLAUDIT_HTTP_ADDRESS, else \(HTTPOptions.defaults.address)).")
     var httpAddress: String?
 
     @Option(help: "TLS certificate chain, PEM (default: $CALLAUDIT_TLS_CERTIFICATE; without it the API speaks plain HTTP).")
@@ -214,27 +218,27 @@ struct HTTPOptions: ParsableArguments {
     @Option(help: "TLS private key, PEM (default: $CALLAUDIT_TLS_KEY).")
     var tlsKey: String?
 
-    @Option(help: "Requests per second each token may make on average; 0 for no limit (default: $CALLAUDIT_RATE_LIMIT, else 50).")
+    @Option(help: "Requests per second each token may make on average; 0 for no limit (default: $CALLAUDIT_RATE_LIMIT, else \(HTTPOptions.defaults.rateLimit.formatted)).")
     var rateLimit: Double?
 
-    @Option(help: "Failed authentications (unknown or revoked tokens) a client address may make per minute after its burst; 0 for no throttle (default: $CALLAUDIT_AUTH_FAILURES_PER_MINUTE, else 6).")
+    @Option(help: "Failed authentications (unknown or revoked tokens) a client address may make per minute after its burst; 0 for no throttle (default: $CALLAUDIT_AUTH_FAILURES_PER_MINUTE, else \(HTTPOptions.defaults.authFailuresPerMinute.formatted)).")
     var authFailuresPerMinute: Double?
 
-    @Option(help: "Failed authentications a client address may make at once (default: $CALLAUDIT_AUTH_FAILURE_BURST, else 10).")
+    @Option(help: "Failed authentications a client address may make at once (default: $CALLAUDIT_AUTH_FAILURE_BURST, else \(HTTPOptions.defaults.authFailureBurst.formatted)).")
     var authFailureBurst: Double?
 
-    @Option(help: "Most days an on-demand report (POST /v1/reports) may cover (default: $CALLAUDIT_REPORT_MAX_RANGE_DAYS, else 92).")
+    @Option(help: "Most days an on-demand report (POST /v1/reports) may cover (default: $CALLAUDIT_REPORT_MAX_RANGE_DAYS, else \(HTTPOptions.defaults.reportMaxRangeDays)).")
     var reportMaxRangeDays: Int?
 
-    @Option(help: "On-demand reports that may wait behind the one being generated (default: $CALLAUDIT_REPORT_QUEUE, else 4).")
+    @Option(help: "On-demand reports that may wait behind the one being generated (default: $CALLAUDIT_REPORT_QUEUE, else \(HTTPOptions.defaults.reportQueue)).")
     var reportQueue: Int?
 
-    @Option(help: "MiB of report versions the API keeps in memory to serve again (default: $CALLAUDIT_REPORT_CACHE_MIB, else 64).")
+    @Option(help: "MiB of report versions the API keeps in memory to serve again (default: $CALLAUDIT_REPORT_CACHE_MIB, else \(HTTPOptions.defaults.reportCacheBytes >> 20)).")
     var reportCacheMib: Int?
 
     func configuration() throws -> APIConfiguration {
         var configuration = APIConfiguration()
-        let address = httpAddress ?? environment["CALLAUDIT_HTTP_ADDRESS"] ?? "127.0.0.1:8080"
+        let address = httpAddress ?? environment["CALLAUDIT_HTTP_ADDRESS"] ?? configuration.address
         guard let (host, port) = APIConfiguration.parseAddress(address) else {
             throw ValidationError("--http-address \(address): use host:port, e.g. 127.0.0.1:8080 or 0.0.0.0:8443")
         }
@@ -268,14 +272,16 @@ struct HTTPOptions: ParsableArguments {
 
 /// When reports are issued on their own.
 struct ReportScheduleOptions: ParsableArguments {
-    @Option(help: "Time zone whose days, weeks, months and quarters reports cover (default: $CALLAUDIT_REPORT_TIME_ZONE, else UTC).")
+    private static let defaults = ReportSchedule()
+
+    @Option(help: "Time zone whose days, weeks, months and quarters reports cover (default: $CALLAUDIT_REPORT_TIME_ZONE, else \(ReportScheduleOptions.defaults.timeZone)).")
     var reportTimeZone: String?
 
-    @Option(help: "Hours after a period's end before its report is issued, for late events (default: $CALLAUDIT_REPORT_CLOSE_DELAY_HOURS, else 72).")
+    @Option(help: "Hours after a period's end before its report is issued, for late events (default: $CALLAUDIT_REPORT_CLOSE_DELAY_HOURS, else \(ReportScheduleOptions.defaults.closeDelay.wholeSeconds / 3_600)).")
     var reportCloseDelayHours: Int?
 
-    @Option(help: "Seconds between the scheduler's rounds (default: 60).")
-    var reportInterval: Int = 60
+    @Option(help: "Seconds between the scheduler's rounds.")
+    var reportInterval = Int(ReportScheduleOptions.defaults.interval.wholeSeconds)
 
     func schedule() throws -> ReportSchedule {
         var schedule = ReportSchedule(interval: .seconds(max(reportInterval, 1)))
@@ -297,3 +303,42 @@ func pad(_ text: String, _ width: Int) -> String {
 }
 
 extension SynchronousCommit: ExpressibleByArgument {}
+
+extension Double {
+    /// `50` for 50.0, `0.5` for 0.5: a default as a user would type it.
+    var formatted: String { rounded() == self ? String(Int(self)) : String(self) }
+}
+
+/// Which flag sets each setting `ServeConfiguration` names in its errors
+/// (`ConfigurationError.setting`): the configuration speaks in its own
+/// names, and the command line tells its user what to type.
+enum SettingFlags {
+    static let byKey: [String: String] = [
+        "database.url": "--database-url", "database.statementTimeout": "--statement-timeout",
+        "database.synchronousCommit": "--synchronous-commit",
+        "ingest.maxBatchSize": "--batch-size", "ingest.maxBatchDelay": "--batch-delay-ms", "ingest.kafkaProperties": "--kafka-property",
+        "ingest.limits.maximumBytes": "--max-message-bytes", "ingest.limits.maximumAge": "--max-event-age-days",
+        "ingest.limits.maximumLead": "--max-event-lead-hours",
+        "statusInterval": "--status-interval-ms", "seals.interval": "--seal-interval", "seals.maxEvents": "--seal-max-events",
+        "reports.timeZone": "--report-time-zone", "reports.closeDelay": "--report-close-delay-hours",
+        "api.host": "--http-address", "api.tls": "--tls-certificate/--tls-key", "api.rateLimit": "--rate-limit",
+        "api.authFailuresPerMinute": "--auth-failures-per-minute", "api.authFailureBurst": "--auth-failure-burst",
+        "api.reportMaxRangeDays": "--report-max-range-days", "api.reportQueue": "--report-queue", "api.reportCacheBytes": "--report-cache-mib",
+        "keyDirectory": "--key-dir", "keyEncryption": "--kek-file", "policyFile": "--policy",
+    ]
+
+    /// Runs `body`; a `ConfigurationError` comes out naming the flag that sets the setting too.
+    static func naming<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch var error as ConfigurationError {
+            error.flag = byKey[error.setting]
+            throw error
+        }
+    }
+
+    static func naming<T>(_ body: () async throws -> T) async throws -> T {
+        do { return try await body() } catch var error as ConfigurationError {
+            error.flag = byKey[error.setting]
+            throw error
+        }
+    }
+}

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CallAuditConsole
+import CallAuditDomain
 import CallAuditProjections
 import CallAuditQueries
 import CallAuditStore
@@ -15,7 +16,8 @@ struct Projections: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Checkpoint, lag and quarantined streams of every projection, and what holds back their horizon.")
         @OptionGroup var database: DatabaseOptions
-        @Option(help: "Warn when the oldest open transaction is older than this many seconds.") var warnAfter = 60
+        @Option(help: "Warn when the oldest open transaction is older than this many seconds.")
+        var warnAfter = Int(ProjectionConfiguration().horizonWarning.wholeSeconds)
 
         func run() throws {
             let connection = try database.connect()
@@ -58,10 +60,10 @@ struct Projections: ParsableCommand {
         @Argument(help: "Projection name (see `projections status`).") var name: String
         @OptionGroup var policy: PolicyOptions
         @Option(help: "Events per transaction when rebuilding batch by batch (a projection that cannot fold the log in one read, or a log with a poison event).")
-        var batchSize = 5_000
+        var batchSize = ProjectionConfiguration().batchSize
 
         func validate() throws {
-            guard batchSize > 0 else { throw ValidationError("--batch-size must be at least 1") }
+            guard batchSize > 0 else { throw ValidationError("--batch-size (projections.batchSize) must be at least 1") }
         }
 
         func run() throws {

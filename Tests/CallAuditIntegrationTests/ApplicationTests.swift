@@ -45,11 +45,16 @@ struct ApplicationTests {
     func validation() {
         var configuration = ServeConfiguration()
         configuration.ingest.kafkaProperties = ["no.such.property": "1"]
-        let kafka = #expect(throws: ConfigurationError.self) { try configuration.validate() }
-        #expect(kafka?.setting == "--kafka-property no.such.property")
+        var kafka = #expect(throws: ConfigurationError.self) { try configuration.validate() }
+        // Named by the configuration's own path; the command line adds its flag (`SettingFlags`).
+        #expect(kafka?.setting == "ingest.kafkaProperties" && kafka?.value == "no.such.property")
+        #expect(kafka?.description.hasPrefix("ingest.kafkaProperties no.such.property: ") == true)
+        kafka?.flag = "--kafka-property"
+        #expect(kafka?.description.hasPrefix("--kafka-property no.such.property (ingest.kafkaProperties): ") == true)
         configuration = ServeConfiguration()
         configuration.ingest.maxBatchSize = 0
-        #expect(throws: ConfigurationError.self) { try configuration.validate() }
+        let batch = #expect(throws: ConfigurationError.self) { try configuration.validate() }
+        #expect(batch?.description == "ingest.maxBatchSize: must be at least 1")
         #expect(throws: Never.self) { try ServeConfiguration().validate() }
     }
 }
