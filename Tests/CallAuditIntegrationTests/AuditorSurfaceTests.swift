@@ -210,25 +210,10 @@ struct AuditorSurfaceTests {
         return (template.replacingOccurrences(of: "{id}", with: id), body)
     }
 
-    @Test("errors are problem+json without SQL; unknown paths 404, other methods 405, big bodies 413, bad input 400")
-    func problems() throws {
-        let api = try RunningAPI()
-        let token = api.tokens["admin"]!
-        let notFound = try api.get("/v1/nowhere", token: token)
-        #expect(notFound.status == 404 && notFound.headers["content-type"] == "application/problem+json")
-        let method = try api.request("DELETE", "/v1/reports", token: token)
-        #expect(method.status == 405 && method.headers["allow"] == "GET, POST")
-        let big = try api.request("POST", "/v1/reports", token: token, body: Array(repeating: UInt8(ascii: " "), count: 200_000))
-        #expect(big.status == 413)
-        for body in [#"{"from":"2026-11-24","to":"2026-11-23"}"#, #"{"from":"x"}"#, "not json", #"{"from":"2020-01-01","to":"2026-01-01"}"#] {
-            let reply = try api.request("POST", "/v1/reports", token: token, body: Array(body.utf8))
-            #expect(reply.status == 400, "\(body)")
-            #expect(reply.json?["detail"]?.stringValue?.isEmpty == false)
-        }
-        let version = try api.get("/v1/reports/day-2026-11-23?version=99999999999", token: token)
-        #expect(version.status == 400 && !version.text.contains("SELECT") && !version.text.lowercased().contains("postgres"))
-    }
+    // Problems (404, 405 with Allow, 413, 400 without SQL) are route logic: CallAuditAPITests checks
+    // them in-process (ProblemTests.methodsAndPaths, bodyLimit, badRequest, reportRange, problemsSayNoSQL).
 
+    /// Also what `--rate-limit` sets (the burst with it); ProblemTests.rateLimit checks the limiter's answers in-process.
     @Test("a token over its rate limit gets 429 with Retry-After")
     func rateLimit() throws {
         let api = try RunningAPI(extra: ["--rate-limit", "2"])
