@@ -8,6 +8,7 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import Prometheus
+import Synchronization
 import Testing
 
 @testable import CallAuditAPI
@@ -29,6 +30,8 @@ struct APIHarness {
 
     let keyDirectory: URL
     let board: StatusBoard
+    /// The valid tokens: one per role to begin with; a test may add and revoke more.
+    let tokens = FakeTokenTable(APIRole.allCases.map { (APITokenStore.hash(APIHarness.token($0)), APIHarness.caller($0)) })
     let router: Router<APIContext>
 
     // Nothing listens on port 1: a session fails at once, as PostgreSQL being away does.
@@ -42,13 +45,12 @@ struct APIHarness {
         keyDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("callaudit-api-tests-\(UUID().uuidString)")
         var configuration = APIConfiguration(keyDirectory: keyDirectory)
         configure(&configuration)
-        let callers = Dictionary(uniqueKeysWithValues: APIRole.allCases.map { (APITokenStore.hash(Self.token($0)), Self.caller($0)) })
         board = StatusBoard()
         let key = [UInt8](repeating: 7, count: 32)
         let services = APIServices(
             pool: Self.pool,
             recorder: Self.recorder,
-            tokens: TokenLookups { hashes in callers.filter { hashes.contains($0.key) } },
+            tokens: TokenLookups { [tokens] hashes in tokens.valid(among: hashes) },
             vaults: VaultAccess(keys: try KeyEncryptionKeys(currentID: KeyEncryptionKeys.id(of: key), keys: [KeyEncryptionKeys.id(of: key): key]), reload: nil),
             operations: OperationsAccess(board: board, registry: PrometheusCollectorRegistry()),
             policy: .default, reportTimeZone: "UTC")
@@ -63,6 +65,22 @@ struct APIHarness {
         quiet.logLevel = .critical
         return try await Application(router: router, logger: quiet).test(.router, test)
     }
+}
+
+/// What `api_tokens` would hold: token hashes and their callers, revocable.
+final class FakeTokenTable: Sendable {
+    private let callers: Mutex<[[UInt8]: Caller]>
+
+    init(_ callers: [([UInt8], Caller)]) { self.callers = Mutex(Dictionary(uniqueKeysWithValues: callers)) }
+
+    func add(_ secret: String, name: String, role: APIRole) {
+        let hash = APITokenStore.hash(secret)
+        callers.withLock { $0[hash] = Caller(name: name, role: role, token: TokenID(sha256: hash)) }
+    }
+
+    func revoke(_ secret: String) { _ = callers.withLock { $0.removeValue(forKey: APITokenStore.hash(secret)) } }
+
+    func valid(among hashes: [[UInt8]]) -> [[UInt8]: Caller] { callers.withLock { table in table.filter { hashes.contains($0.key) } } }
 }
 
 extension TestClientProtocol {

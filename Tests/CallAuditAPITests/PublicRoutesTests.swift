@@ -64,6 +64,35 @@ struct PublicRoutesTests {
         }
     }
 
+    @Test("/readyz answers a malformed, unknown or revoked token as it answers no token, and counts no failed authentication")
+    func readinessIgnoresBadTokens() async throws {
+        let harness = try APIHarness()
+        let revoked = "ca_probe-old"
+        let tokens = harness.tokens
+        tokens.add(revoked, name: "probe-old", role: .ops)
+        try await harness.test { client in
+            #expect(try await client.send(.get, "/readyz", authorization: "Bearer \(revoked)").json?["checks"] != nil, "valid: the details")
+            tokens.revoke(revoked)
+            // The token cache remembers a valid token for 2 s: the answer changes once it forgets.
+            var forgotten = false
+            for _ in 0..<100 where !forgotten {
+                forgotten = try await client.send(.get, "/readyz", authorization: "Bearer \(revoked)").json?["checks"] == nil
+                if !forgotten { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(forgotten, "revoked: once the cache forgets it")
+            for n in 0..<30 {
+                for authorization in ["Bearer \(revoked)", "Bearer ca_unknown-\(n)", "Basic \(n)"] {
+                    let reply = try await client.send(.get, "/readyz", authorization: authorization)
+                    #expect(reply.status == .serviceUnavailable && reply.json?["detail"]?.stringValue == "not ready" && reply.json?["checks"] == nil,
+                            "\(authorization): \(reply.status) \(reply.text)")
+                }
+            }
+            #expect(try await client.send(.get, "/v1/keys", as: .auditor).status == .ok, "a token never seen valid: the address has its whole allowance")
+            #expect(try await client.send(.get, "/v1/keys", authorization: "Bearer ca_unknown").status == .unauthorized, "not 429")
+            #expect(try await client.send(.get, "/readyz", as: .admin).json?["checks"] != nil, "a valid admin token still sees the checks")
+        }
+    }
+
     @Test("/v1/keys lists the signing keys to every role")
     func keys() async throws {
         let harness = try APIHarness()
