@@ -28,7 +28,14 @@ struct PolicyCommand: ParsableCommand {
         @Argument(help: "The policy file.") var file: String
 
         func run() throws {
-            let policy = try Policy.load(file: file)
+            let policy: Policy
+            do {
+                policy = try Policy.load(file: file)
+            } catch {
+                // The file is the argument here, not a setting: say what is wrong with it, and where.
+                note("\(file): \(error.problem)")
+                throw ExitCode(1)
+            }
             print("\(file): valid, policy \(policy.version), \(policy.jurisdictions.count) jurisdictions, sha256 \(policy.hash)")
         }
     }
