@@ -43,6 +43,8 @@ let package = Package(
             name: "CallAuditKafka",
             dependencies: ["CRDKafka", .product(name: "Logging", package: "swift-log")]
         ),
+        // CSV and HTML for people: formula-safe CSV fields, an escaping HTML page. Reports and access exports write with them.
+        .target(name: "CallAuditRendering"),
         // libpq: connections, migrations, the append-only event store, offsets, dead letters.
         .target(
             name: "CallAuditStore",
@@ -75,7 +77,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // The one read side: findings, store summary, projection status, dead letters.
+        // The one read side: findings, store summary, projection status, dead letters, a period's activity and compliance counts.
         .target(
             name: "CallAuditQueries",
             dependencies: ["CallAuditDomain", "CallAuditStore", "CallAuditProjections"]
@@ -94,11 +96,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Audit reports: periods, sections read from the projections, signing, versions, the schedule, CSV and HTML.
+        // Audit reports: periods, the typed report document (read through Queries and the store), signing, versions, the schedule, CSV and HTML.
         .target(
             name: "CallAuditReports",
             dependencies: [
-                "CallAuditDomain", "CallAuditStore", "CallAuditQueries", "CallAuditSigning", "CallAuditIntegrity",
+                "CallAuditDomain", "CallAuditStore", "CallAuditQueries", "CallAuditSigning", "CallAuditIntegrity", "CallAuditRendering",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -107,7 +109,7 @@ let package = Package(
         .target(
             name: "CallAuditRequests",
             dependencies: [
-                "CallAuditDomain", "CallAuditStore", "CallAuditVault", "CallAuditSigning",
+                "CallAuditDomain", "CallAuditStore", "CallAuditVault", "CallAuditSigning", "CallAuditRendering",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ],
@@ -166,7 +168,7 @@ let package = Package(
             dependencies: [
                 "CallAuditDomain", "CallAuditKafka", "CallAuditStore", "CallAuditIngest", "CallAuditProjections",
                 "CallAuditQueries", "CallAuditApp", "CallAuditSimulator", "CallAuditReports", "CallAuditSigning", "CallAuditVault",
-                "CallAuditRequests", "CallAuditConsole", "CallAuditIntegrity",
+                "CallAuditRequests", "CallAuditConsole", "CallAuditIntegrity", "CallAuditRendering",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -186,12 +188,18 @@ let package = Package(
         .testTarget(name: "CallAuditStoreTests", dependencies: ["CallAuditStore"]),
         .testTarget(name: "CallAuditSigningTests", dependencies: ["CallAuditSigning"]),
         .testTarget(name: "CallAuditVaultTests", dependencies: ["CallAuditVault"]),
+        .testTarget(name: "CallAuditRenderingTests", dependencies: ["CallAuditRendering"]),
+        .testTarget(
+            name: "CallAuditReportsTests",
+            dependencies: ["CallAuditReports", "CallAuditDomain", "CallAuditQueries", "CallAuditRendering", "CallAuditSigning"],
+            exclude: ["Golden"]
+        ),
         .testTarget(
             name: "CallAuditIntegrationTests",
             dependencies: [
                 "CallAuditDomain", "CallAuditKafka", "CallAuditStore", "CallAuditIngest", "CallAuditProjections",
                 "CallAuditQueries", "CallAuditApp", "CallAuditSimulator", "CallAuditReports", "CallAuditSigning", "CallAuditAPI",
-                "CallAuditVault", "CallAuditRequests", "CallAuditOperations", "CallAuditIntegrity",
+                "CallAuditVault", "CallAuditRequests", "CallAuditOperations", "CallAuditIntegrity", "CallAuditRendering",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]
