@@ -311,7 +311,7 @@ extension ReportDocument {
     package func canonicalBytes() throws -> [UInt8] {
         var head = self
         head.findings = []
-        guard case .object(let members) = try JSONParser.parse(try JSONEncoder().encode(head)) else {
+        guard case .object(let members) = try JSONValue(encoding: head) else {
             throw ReportDocumentError.notAnObject
         }
         var findingBytes: [UInt8] = [UInt8(ascii: "[")]
