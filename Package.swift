@@ -46,6 +46,8 @@ let package = Package(
             name: "CallAuditKafka",
             dependencies: ["CRDKafka", .product(name: "Logging", package: "swift-log")]
         ),
+        // CSV and HTML for people: formula-safe CSV fields, an escaping HTML page. Reports and access exports write with them.
+        .target(name: "CallAuditRendering"),
         // libpq: connections, migrations, the append-only event store, offsets, dead letters.
         .target(
             name: "CallAuditStore",
@@ -78,7 +80,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // The one read side: findings, store summary, projection status, dead letters.
+        // The one read side: findings, store summary, projection status, dead letters, a period's activity and compliance counts.
         .target(
             name: "CallAuditQueries",
             dependencies: ["CallAuditDomain", "CallAuditStore", "CallAuditProjections"]
@@ -97,11 +99,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Audit reports: periods, sections read from the projections, signing, versions, the schedule, CSV and HTML.
+        // Audit reports: periods, the typed report document (read through Queries and the store), signing, versions, the schedule, CSV and HTML.
         .target(
             name: "CallAuditReports",
             dependencies: [
-                "CallAuditDomain", "CallAuditStore", "CallAuditQueries", "CallAuditSigning", "CallAuditIntegrity",
+                "CallAuditDomain", "CallAuditStore", "CallAuditQueries", "CallAuditSigning", "CallAuditIntegrity", "CallAuditRendering",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -110,7 +112,7 @@ let package = Package(
         .target(
             name: "CallAuditRequests",
             dependencies: [
-                "CallAuditDomain", "CallAuditStore", "CallAuditVault", "CallAuditSigning",
+                "CallAuditDomain", "CallAuditStore", "CallAuditVault", "CallAuditSigning", "CallAuditRendering",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ],
@@ -174,7 +176,7 @@ let package = Package(
             dependencies: [
                 "CallAuditDomain", "CallAuditKafka", "CallAuditStore", "CallAuditIngest", "CallAuditProjections",
                 "CallAuditQueries", "CallAuditApp", "CallAuditSimulator", "CallAuditReports", "CallAuditSigning", "CallAuditVault",
-                "CallAuditRequests", "CallAuditConsole", "CallAuditIntegrity", "CallAuditAPI",
+                "CallAuditRequests", "CallAuditConsole", "CallAuditIntegrity", "CallAuditAPI", "CallAuditRendering",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -205,12 +207,18 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        .testTarget(name: "CallAuditRenderingTests", dependencies: ["CallAuditRendering"]),
+        .testTarget(
+            name: "CallAuditReportsTests",
+            dependencies: ["CallAuditReports", "CallAuditDomain", "CallAuditQueries", "CallAuditRendering", "CallAuditSigning"],
+            exclude: ["Golden"]
+        ),
         .testTarget(
             name: "CallAuditIntegrationTests",
             dependencies: [
                 "CallAuditDomain", "CallAuditKafka", "CallAuditStore", "CallAuditIngest", "CallAuditProjections",
                 "CallAuditQueries", "CallAuditApp", "CallAuditSimulator", "CallAuditReports", "CallAuditSigning", "CallAuditAPI",
-                "CallAuditVault", "CallAuditRequests", "CallAuditOperations", "CallAuditIntegrity",
+                "CallAuditVault", "CallAuditRequests", "CallAuditOperations", "CallAuditIntegrity", "CallAuditRendering",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]

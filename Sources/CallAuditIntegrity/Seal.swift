@@ -41,19 +41,12 @@ package struct Seal: Sendable {
         let root = merkleRoot(ofLeaves: leaves)
         let sealNo = (previous?.sealNo ?? 0) + 1
         let after = previous?.through ?? .start
-        let body: JSONValue = [
-            // Its kind, signed with it (as every seal's has been): the same key signs reports and export manifests.
-            DocumentKind.member: .string(DocumentKind.seal.rawValue), "version": 1,
-            "seal": .number(Double(sealNo)),
-            "after": cursorJSON(after), "through": cursorJSON(through),
-            "events": .number(Double(count)),
-            "merkle_root": .string(root.hexString),
-            "leaves_sha256": .string(Array(SHA256.hash(data: leaves)).hexString),
-            "previous_seal_sha256": previous.map { .string($0.hash.hexString) } ?? .null,
-            "sealed_at": .string(time.rfc3339),
-            "key_id": .string(key.keyID),
-        ]
-        let bytes = body.canonicalBytes
+        // Its kind is signed with it (as every seal's has been): the same key signs reports and export manifests.
+        let bytes = try SealBody(
+            seal: sealNo, after: after, through: through, events: count, merkleRoot: root.hexString,
+            leavesSHA256: Array(SHA256.hash(data: leaves)).hexString, previousSealSHA256: previous?.hash.hexString, sealedAt: time,
+            keyID: key.keyID
+        ).canonicalBytes()
         return Seal(
             sealNo: sealNo, after: after, through: through, eventCount: count, merkleRoot: root, sealedAt: time, keyID: key.keyID,
             body: bytes, signature: try key.sign(bytes, as: .seal).bytes, leaves: leaves)
@@ -90,9 +83,5 @@ package struct Seal: Sendable {
             "signature": DetachedSignature(keyID: keyID, bytes: signature).json,
             "sha256": .string(hash.hexString),
         ]
-    }
-
-    private static func cursorJSON(_ cursor: LogCursor) -> JSONValue {
-        ["transaction_id": .string(String(cursor.transactionID)), "position": .number(Double(cursor.position))]
     }
 }

@@ -200,25 +200,21 @@ package struct StoreVerifier {
 
     /// The signed body against the row, the leaves and the chain.
     private func bodyProblem(_ seal: Seal, after previous: Seal?) -> StoreVerification.Break? {
-        guard let body = try? JSONParser.parse(seal.body) else {
+        guard (try? JSONParser.parse(seal.body)) != nil else {
             return .init(kind: .forgedSeal, sealNo: seal.sealNo, detail: "its body is not JSON")
         }
-        func cursor(_ value: JSONValue?) -> LogCursor? {
-            guard let text = value?["transaction_id"]?.stringValue, let txid = UInt64(text), let position = value?["position"]?.numberValue else { return nil }
-            return LogCursor(transactionID: txid, position: Int64(position))
-        }
-        let signedAfter = cursor(body["after"]), signedThrough = cursor(body["through"])
-        guard body["seal"]?.numberValue == Double(seal.sealNo), signedAfter == seal.after, signedThrough == seal.through,
-            body["events"]?.numberValue == Double(seal.eventCount), body["merkle_root"]?.stringValue == seal.merkleRoot.hexString
+        // A body without a member every seal has, or with one of another type, disagrees with any row.
+        guard let body = try? SealBody(decoding: seal.body), body.seal == seal.sealNo, body.after.cursor == seal.after,
+            body.through.cursor == seal.through, body.events == seal.eventCount, body.merkleRoot == seal.merkleRoot.hexString
         else {
             return .init(kind: .forgedSeal, sealNo: seal.sealNo, detail: "its row disagrees with the body it signed")
         }
-        guard body["leaves_sha256"]?.stringValue == Array(SHA256.hash(data: seal.leaves)).hexString,
+        guard body.leavesSHA256 == Array(SHA256.hash(data: seal.leaves)).hexString,
             Seal.merkleRoot(ofLeaves: seal.leaves) == seal.merkleRoot, seal.leaves.count == seal.eventCount * Seal.leafSize
         else {
             return .init(kind: .forgedSeal, sealNo: seal.sealNo, detail: "its leaves are not the ones it signed")
         }
-        let link = body["previous_seal_sha256"]?.stringValue
+        let link = body.previousSealSHA256
         guard link == previous?.hash.hexString, seal.after == (previous?.through ?? .start) else {
             return .init(
                 kind: .brokenChain, sealNo: seal.sealNo,

@@ -3,12 +3,12 @@ import CallAuditQueries
 import CallAuditStore
 import Foundation
 
-/// A period's findings, read and encoded to canonical bytes, on a second
+/// A period's findings, read on a second
 /// session that imports the caller's snapshot (`pg_export_snapshot`): the
 /// same rows the caller's transaction sees, while the caller reads the rest.
 /// Without a second session, it reads them on the caller's.
 struct FindingListing: @unchecked Sendable {
-    typealias Encoded = (rows: [FindingRow], findings: [(key: String, bytes: [UInt8])])
+    typealias Encoded = [FindingRow]
 
     private let done = DispatchSemaphore(value: 0)
     private let box = Box()
@@ -23,7 +23,7 @@ struct FindingListing: @unchecked Sendable {
             listing.done.signal()
             return listing
         }
-        let snapshot = try connection.query("SELECT pg_export_snapshot()").scalar!
+        let snapshot = try connection.query("SELECT pg_export_snapshot()").decodeScalar(String.self)
         let (box, done) = (listing.box, listing.done)
         Thread {
             box.result = Result {
@@ -47,11 +47,6 @@ struct FindingListing: @unchecked Sendable {
     private static func read(_ query: FindingQuery, on connection: PostgresConnection) throws -> Encoded {
         var rows: [FindingRow] = []
         try ReadSide(connection: connection).findings(query) { rows.append($0) }
-        let findings = rows.map { row -> (key: String, bytes: [UInt8]) in
-            var bytes: [UInt8] = []
-            row.writeCanonical(into: &bytes)
-            return (row.findingKey, bytes)
-        }
-        return (rows, findings)
+        return rows
     }
 }

@@ -4,7 +4,7 @@ import Foundation
 /// The span a report covers: a calendar day, ISO week, month or quarter in a
 /// time zone, or any range asked for on demand.
 package struct ReportPeriod: Sendable, Equatable {
-    package enum Kind: String, Sendable, CaseIterable {
+    package enum Kind: String, Sendable, CaseIterable, Codable {
         case day, week, month, quarter, custom
 
         /// The kinds issued on a schedule.

@@ -1,132 +1,124 @@
 import CallAuditDomain
 import CallAuditQueries
+import CallAuditRendering
 import CallAuditSigning
+import Foundation
 
 /// The CSV and HTML forms of a report, made from its signed JSON so the three never disagree.
 package enum ReportRenderer {
     /// The findings, one row each, with the columns of `callaudit findings --format csv`.
-    package static func csv(_ body: [UInt8]) throws -> [UInt8] {
-        let report = try JSONParser.parse(body)
-        var out = FindingRow.columns.joined(separator: ",") + "\n"
-        for finding in report["findings"]?.arrayValue ?? [] {
-            out += FindingRow.columns.map { column -> String in
-                let value = finding[column]
-                let text = value?.arrayValue.map { $0.compactMap(\.stringValue).joined(separator: " ") } ?? value?.stringValue ?? ""
-                return CSV.field(text)
-            }.joined(separator: ",") + "\n"
-        }
+    package static func csv(_ body: [UInt8]) throws -> [UInt8] { csv(try ReportDocument(decoding: body)) }
+
+    package static func csv(_ report: ReportDocument) -> [UInt8] {
+        var rows = report.findings.map { $0.values.map { $0 ?? "" } }
         // Gaps in the evidence as rows of their own, so a spreadsheet of the findings cannot lose them.
-        for gap in report["gaps_in_evidence"]?.arrayValue ?? [] {
-            out += FindingRow.columns.map { column -> String in
-                let value: String = switch column {
-                case "occurred_at": text(gap["accepted_at"])
+        rows += (report.gapsInEvidence ?? []).map { gap in
+            FindingRow.columns.map { column -> String in
+                switch column {
+                case "occurred_at": gap.acceptedAt
                 case "rule": "EVIDENCE_GAP"
                 case "severity": "high"
                 case "status": "accepted"
-                case "evidence": text(gap["event_id"])
+                case "evidence": gap.eventID
                 case "detail": gapSentence(gap)
                 default: ""
                 }
-                return CSV.field(value)
-            }.joined(separator: ",") + "\n"
+            }
         }
-        return Array(out.utf8)
+        return Array(CSV.table(FindingRow.columns, rows).utf8)
     }
 
     /// One gap in words: where, how many offsets, why, who accepted it.
-    static func gapSentence(_ gap: JSONValue) -> String {
-        let why = text(gap["kind"]) == "below_low_watermark"
+    static func gapSentence(_ gap: ReportDocument.EvidenceGap) -> String {
+        let why = gap.kind == "below_low_watermark"
             ? "Kafka's retention removed them before CallAudit read them" : "the stored position was past the partition's end (topic recreated)"
-        return "\(text(gap["topic"]))[\(text(gap["partition"]))] offsets \(text(gap["lost_from_offset"])) to \(text(gap["lost_to_offset"])) (exclusive): "
-            + "\(text(gap["lost_messages"])) message(s) never ingested; \(why); accepted by \(text(gap["accepted_by"]?["name"])) (\(text(gap["accepted_by"]?["role"]))) "
-            + "at \(text(gap["accepted_at"])): \(text(gap["reason"]))"
+        return "\(gap.topic)[\(gap.partition)] offsets \(gap.lostFromOffset) to \(gap.lostToOffset) (exclusive): "
+            + "\(gap.lostMessages) message(s) never ingested; \(why); accepted by \(gap.acceptedBy.name) (\(gap.acceptedBy.role)) "
+            + "at \(gap.acceptedAt): \(gap.reason)"
     }
-
 
     /// A page for people: the summary, a per-day compliance chart as inline
     /// SVG, the findings, the access review and retention. It loads nothing
     /// from elsewhere (its Content-Security-Policy forbids it); a few lines of
     /// inline script only mark on the page that the chart was laid out.
     package static func html(_ body: [UInt8], signature: DetachedSignature, sha256: String) throws -> String {
-        let report = try JSONParser.parse(body)
-        let summary = report["summary"] ?? .null
+        html(try ReportDocument(decoding: body), signature: signature, sha256: sha256)
+    }
+
+    package static func html(_ report: ReportDocument, signature: DetachedSignature, sha256: String) -> String {
+        let summary = report.summary
         var page = HTMLPage()
-        let id = text(report["report_id"])
+        let id = escape(report.reportID)
+        let status = escape(report.status.rawValue)
         page.raw("""
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8">
             <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
             <meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>CallAudit report \(escape(id)) v\(text(report["version"]))</title>
+            <title>CallAudit report \(id) v\(report.version)</title>
             <style>\(style)</style></head><body>
             """)
-        page.raw("<header><h1>Compliance report <code>\(escape(id))</code></h1>")
-        page.raw("<p class=\"meta\">\(escape(text(report["period"]?["from"]))) → \(escape(text(report["period"]?["to"]))) (\(escape(text(report["period"]?["time_zone"]))))")
-        page.raw(" · version \(escape(text(report["version"]))) · <span class=\"status-\(escape(text(report["status"])))\">\(escape(text(report["status"])))</span>")
-        page.raw(" · generated \(escape(text(report["generated_at"])))</p>")
-        page.raw("<p class=\"meta\">Policy \(escape(text(report["policy"]?["version"]))) (sha256 <code>\(escape(String(text(report["policy"]?["hash"]).prefix(16))))…</code>)")
-        page.raw(" · log through \(escape(text(report["event_store"]?["through"])))")
+        page.raw("<header><h1>Compliance report <code>\(id)</code></h1>")
+        page.raw("<p class=\"meta\">\(escape(report.period.from)) → \(escape(report.period.to)) (\(escape(report.period.timeZone)))")
+        page.raw(" · version \(report.version) · <span class=\"status-\(status)\">\(status)</span>")
+        page.raw(" · generated \(escape(report.generatedAt))</p>")
+        page.raw("<p class=\"meta\">Policy \(escape(report.policy.version)) (sha256 <code>\(escape(String(report.policy.hash.prefix(16))))…</code>)")
+        page.raw(" · log through \(escape(report.eventStore.through))")
         page.raw(" · signed by key <code>\(escape(signature.keyID))</code> over JSON sha256 <code>\(escape(String(sha256.prefix(16))))…</code></p></header>")
 
         // Before anything else the page says whether the evidence itself is incomplete.
-        let gaps = report["gaps_in_evidence"]?.arrayValue ?? []
+        let gaps = report.gapsInEvidence ?? []
         if !gaps.isEmpty {
             page.raw("<p class=\"gaps\" id=\"gaps-banner\">The evidence has \(gaps.count) gap(s): messages CallAudit never received. Findings and counts below cannot include them.</p>")
         }
         page.table(
             "Gaps in the evidence", ["partition", "lost offsets", "messages", "kind", "window from", "accepted", "by", "reason"],
             gaps.map {
-                ["\(text($0["topic"]))[\(text($0["partition"]))]", "\(text($0["lost_from_offset"]))–\(text($0["lost_to_offset"]))",
-                 text($0["lost_messages"]), text($0["kind"]), text($0["since"]), text($0["accepted_at"]),
-                 "\(text($0["accepted_by"]?["name"])) (\(text($0["accepted_by"]?["role"])))", text($0["reason"])]
+                ["\($0.topic)[\($0.partition)]", "\($0.lostFromOffset)–\($0.lostToOffset)", String($0.lostMessages), $0.kind, $0.since ?? "",
+                 $0.acceptedAt, "\($0.acceptedBy.name) (\($0.acceptedBy.role))", $0.reason]
             },
             empty: "None recorded.")
 
         page.raw("<section class=\"cards\">")
         for (label, value) in [
-            ("Calls", summary["calls"]), ("Recorded", summary["recorded_calls"]), ("Findings", summary["findings"]),
-            ("Open holds", summary["open_holds"]), ("Deletions on time", summary["deletions"]?["on_time"]),
-            ("Deletions late", summary["deletions"]?["late"]), ("Requests received", summary["subject_requests"]?["received"]),
-            ("Requests overdue", summary["subject_requests"]?["overdue"]),
+            ("Calls", summary.calls), ("Recorded", summary.recordedCalls), ("Findings", summary.findings), ("Open holds", summary.openHolds),
+            ("Deletions on time", summary.deletions.onTime), ("Deletions late", summary.deletions.late),
+            ("Requests received", summary.subjectRequests.received), ("Requests overdue", summary.subjectRequests.overdue),
         ] {
-            page.raw("<div class=\"card\"><div class=\"value\">\(escape(text(value)))</div><div class=\"label\">\(label)</div></div>")
+            page.raw("<div class=\"card\"><div class=\"value\">\(value)</div><div class=\"label\">\(label)</div></div>")
         }
         page.raw("</section>")
 
         page.raw("<section><h2>Compliance per day</h2>")
-        page.raw(chart(report["daily"]?.arrayValue ?? []))
+        page.raw(chart(report.daily))
         page.raw("</section>")
 
         page.table(
             "Compliance by regime", ["regime", "recorded calls", "compliant", "rate"],
-            (summary["compliance_by_regime"]?.arrayValue ?? []).map {
-                [text($0["regime"]), text($0["recorded_calls"]), text($0["compliant_calls"]), percent($0["compliance_rate"])]
-            })
+            summary.complianceByRegime.map { [$0.regime, String($0.recordedCalls), String($0.compliantCalls), percent($0.complianceRate)] })
         page.table(
             "Findings", ["occurred", "rule", "severity", "call", "recording", "party", "request", "citation", "detail"],
-            (report["findings"]?.arrayValue ?? []).map {
-                [text($0["occurred_at"]), text($0["rule"]), text($0["severity"]), text($0["call_id"]), text($0["recording_id"]),
-                 text($0["party_id"]), text($0["request_id"]), text($0["citation"]), text($0["detail"])]
+            report.findings.map {
+                [$0.occurredAt, $0.rule, $0.severity, $0.callID ?? "", $0.recordingID ?? "", $0.partyID ?? "", $0.requestID ?? "", $0.citation,
+                 $0.detail]
             })
         page.table(
             "Access review", ["actor", "role", "role allowed", "accesses", "shares", "recordings", "purposes", "flagged"],
-            (report["access_review"]?.arrayValue ?? []).map {
-                [text($0["actor_id"]), text($0["role"]), text($0["role_allowed"]), text($0["accesses"]), text($0["shares"]),
-                 text($0["recordings"]), ($0["purposes"]?.arrayValue ?? []).map { text($0) }.joined(separator: ", "), text($0["flagged"])]
+            report.accessReview.map {
+                [$0.actorID, $0.role, $0.roleAllowed ? "yes" : "no", String($0.accesses), String($0.shares), String($0.recordings),
+                 $0.purposes.joined(separator: ", "), String($0.flagged)]
             })
-        let retention = report["retention"] ?? .null
+        let retention = report.retention
         page.table(
-            "Retention (\(text(retention["retention_days"])) days)", ["due in period", "deleted on time", "deleted late", "not deleted", "held at due"],
-            [[text(retention["due_in_period"]), text(retention["deleted_on_time"]), text(retention["deleted_late"]),
-              text(retention["not_deleted"]), text(retention["held_at_due"])]])
-        page.table(
-            "Deletions", ["reason", "method", "count"],
-            (retention["deletions"]?.arrayValue ?? []).map { [text($0["reason"]), text($0["method"]), text($0["count"])] })
-        if let changes = report["changes"] {
+            "Retention (\(retention.retentionDays) days)", ["due in period", "deleted on time", "deleted late", "not deleted", "held at due"],
+            [[String(retention.dueInPeriod), String(retention.deletedOnTime), String(retention.deletedLate), String(retention.notDeleted),
+              String(retention.heldAtDue)]])
+        page.table("Deletions", ["reason", "method", "count"], retention.deletions.map { [$0.reason, $0.method, String($0.count)] })
+        if let changes = report.changes {
             page.table(
-                "Changes since version \(text(changes["previous_version"]))", ["change", "rule", "occurred", "finding"],
-                ["raised", "withdrawn", "changed"].flatMap { kind in
-                    (changes[kind]?.arrayValue ?? []).map { [kind, text($0["rule"]), text($0["occurred_at"]), text($0["finding_key"])] }
+                "Changes since version \(changes.previousVersion)", ["change", "rule", "occurred", "finding"],
+                [("raised", changes.raised), ("withdrawn", changes.withdrawn), ("changed", changes.changed)].flatMap { kind, entries in
+                    entries.map { [kind, $0.rule, $0.occurredAt, $0.findingKey] }
                 })
         }
         page.raw("""
@@ -145,10 +137,10 @@ package enum ReportRenderer {
 
     /// Bars of recorded calls per day, the compliant share of each in a darker
     /// shade, and the compliance rate as dots on a 0–100 % scale at the right.
-    private static func chart(_ days: [JSONValue]) -> String {
+    private static func chart(_ days: [ReportDocument.Day]) -> String {
         let width = 760.0, height = 230.0, left = 44.0, right = 40.0, top = 14.0, bottom = 30.0
         let plot = height - bottom - top
-        let maxCalls = max(days.map { $0["recorded_calls"]?.numberValue ?? 0 }.max() ?? 0, 1)
+        let maxCalls = Double(max(days.map(\.recordedCalls).max() ?? 0, 1))
         let step = (width - left - right) / Double(max(days.count, 1))
         let barWidth = min(max(step * 0.7, 1), 48)
         var svg = "<svg id=\"daily-chart\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"Recorded and compliant calls per day\">"
@@ -157,23 +149,22 @@ package enum ReportRenderer {
         svg += "<text x=\(q(width - right + 4)) y=\"\(top + 4)\" class=\"tick\">100 %</text><text x=\(q(width - right + 4)) y=\"\(height - bottom)\" class=\"tick\">0 %</text>"
         var points: [String] = []
         for (index, day) in days.enumerated() {
-            let recorded = day["recorded_calls"]?.numberValue ?? 0
-            let compliant = day["compliant_calls"]?.numberValue ?? 0
+            let (recorded, compliant) = (Double(day.recordedCalls), Double(day.compliantCalls))
             let center = left + (Double(index) + 0.5) * step
             let x = center - barWidth / 2
             let full = plot * recorded / maxCalls
             let good = plot * compliant / maxCalls
-            let label = escape(text(day["day"]))
+            let label = escape(day.day)
             // A day without calls still gets a sliver, so every day of the period is visible.
-            svg += "<rect class=\"bar recorded\" x=\(q(x)) y=\(q(height - bottom - max(full, 1))) width=\(q(barWidth)) height=\(q(max(full, 1)))><title>\(label): \(Int(recorded)) recorded</title></rect>"
-            svg += "<rect class=\"bar compliant\" x=\(q(x)) y=\(q(height - bottom - good)) width=\(q(barWidth)) height=\(q(good))><title>\(label): \(Int(compliant)) compliant</title></rect>"
-            if let rate = day["compliance_rate"]?.numberValue {
+            svg += "<rect class=\"bar recorded\" x=\(q(x)) y=\(q(height - bottom - max(full, 1))) width=\(q(barWidth)) height=\(q(max(full, 1)))><title>\(label): \(day.recordedCalls) recorded</title></rect>"
+            svg += "<rect class=\"bar compliant\" x=\(q(x)) y=\(q(height - bottom - good)) width=\(q(barWidth)) height=\(q(good))><title>\(label): \(day.compliantCalls) compliant</title></rect>"
+            if let rate = day.complianceRate {
                 let y = height - bottom - plot * rate
                 points.append("\(q(center, quoted: false)),\(q(y, quoted: false))")
-                svg += "<circle class=\"rate\" cx=\(q(center)) cy=\(q(y)) r=\"3\"><title>\(label): \(percent(.number(rate)))</title></circle>"
+                svg += "<circle class=\"rate\" cx=\(q(center)) cy=\(q(y)) r=\"3\"><title>\(label): \(percent(rate))</title></circle>"
             }
             if days.count <= 31 {
-                svg += "<text class=\"tick\" x=\(q(center - 12)) y=\(q(height - 10))>\(escape(String(text(day["day"]).suffix(5))))</text>"
+                svg += "<text class=\"tick\" x=\(q(center - 12)) y=\(q(height - 10))>\(escape(String(day.day.suffix(5))))</text>"
             }
         }
         if points.count > 1 { svg += "<polyline class=\"rate\" points=\"\(points.joined(separator: " "))\"/>" }
@@ -186,20 +177,9 @@ package enum ReportRenderer {
         return quoted ? "\"\(text)\"" : text
     }
 
-    private static func percent(_ value: JSONValue?) -> String {
-        guard let rate = value?.numberValue else { return "–" }
+    private static func percent(_ rate: Double?) -> String {
+        guard let rate else { return "–" }
         return String(format: "%.1f %%", rate * 100)
-    }
-
-    static func text(_ value: JSONValue?) -> String {
-        switch value {
-        case .string(let s)?: s
-        case .number(let n)?: n.rounded() == n ? String(Int64(n)) : String(n)
-        case .bool(let b)?: b ? "yes" : "no"
-        case .null?, nil: ""
-        case .array(let items)?: items.map { text($0) }.joined(separator: " ")
-        case .object?: ""
-        }
     }
 
     static func escape(_ text: String) -> String { HTMLPage.escape(text) }

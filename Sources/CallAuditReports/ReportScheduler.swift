@@ -1,4 +1,5 @@
 import CallAuditDomain
+import CallAuditQueries
 import CallAuditSigning
 import CallAuditStore
 import Foundation
@@ -26,8 +27,8 @@ extension ReportSchedule {
     /// day) that have no report yet: what the scheduler issues next, and what
     /// operations alert on when it stays non-empty.
     package func unissued(on connection: PostgresConnection, now: Timestamp, zone: TimeZone) throws -> [ReportPeriod] {
-        let firstDay = try connection.query("SELECT min(day)::text FROM projection_daily_volume").scalar
-        guard let first = firstDay.flatMap({ Timestamp(rfc3339: $0 + "T00:00:00Z") }) else { return [] }
+        guard let firstDay = try ReadSide(connection: connection).firstDayWithEvents() else { return [] }
+        guard let first = Timestamp(rfc3339: firstDay + "T00:00:00Z") else { throw ConfigurationProblem("the first day of the log is not a date") }
         var unissued: [ReportPeriod] = []
         for kind in ReportPeriod.Kind.scheduled {
             let closed = ReportPeriod.closed(kind, since: first, now: now, closeDelay: closeDelay, zone: zone)
@@ -131,24 +132,17 @@ package final class ReportScheduler: @unchecked Sendable {
     /// over; every event below the horizon has committed, and none can join
     /// them there.
     private func reissueForGaps(_ connection: PostgresConnection, generator: ReportGenerator) throws -> [StoredReport] {
-        let cursor = try connection.query("SELECT coalesce(max(last_change_id), 0) FROM report_schedule WHERE name = 'gaps'").scalar ?? "0"
+        let cursor = try connection.query("SELECT coalesce(max(last_change_id), 0) FROM report_schedule WHERE name = 'gaps'")
+            .decodeScalar(UInt64.self)
         let horizon = try EventLog(connection: connection).horizon()
-        let gaps = try connection.query(
-            """
-            SELECT position, event->'data'->>'gap_id',
-                   (extract(epoch FROM coalesce((event->'data'->>'last_ingested_at')::timestamptz, event_time)) * 1000000)::bigint,
-                   (extract(epoch FROM event_time) * 1000000)::bigint
-            FROM events WHERE source = 'urn:callaudit' AND type = 'ingest.gap_accepted'
-              AND transaction_id >= $1::text::xid8 AND transaction_id < $2::text::xid8 ORDER BY transaction_id, position
-            """, [.text(cursor), .text(String(horizon))]).rows
+        let gaps = try AcceptedGaps(connection: connection).windows(committedFrom: cursor, below: horizon)
         let last = Int64(clamping: horizon)
-        guard !gaps.isEmpty || cursor != String(last) else { return [] }
+        guard !gaps.isEmpty || cursor != UInt64(last) else { return [] }
         var issued: [StoredReport] = []
         var done: Set<String> = []
         for gap in gaps {
-            let (id, since, accepted) = (gap[1]!, Int64(gap[2]!)!, Int64(gap[3]!)!)
-            for report in try ReportStore(connection: connection).finalReports(overlapping: Timestamp(microseconds: since), Timestamp(microseconds: accepted + 1))
-            where !done.contains(report.reportID) && !report.body.contains(Array(id.utf8)) {
+            for report in try ReportStore(connection: connection).finalReports(overlapping: gap.since, gap.acceptedAt.adding(.microseconds(1)))
+            where !done.contains(report.reportID) && !report.body.contains(Array(gap.gapID.utf8)) {
                 let period = ReportPeriod(
                     kind: report.kind, start: report.periodStart, end: report.periodEnd, timeZone: report.timeZone, reportID: report.reportID)
                 issued.append(try generator.generate(period, status: .final))
@@ -165,16 +159,14 @@ package final class ReportScheduler: @unchecked Sendable {
 
     /// New versions of closed reports whose period's findings changed since the last round.
     private func reissueChanged(_ connection: PostgresConnection, generator: ReportGenerator, zone: TimeZone) throws -> [StoredReport] {
-        let cursor = Int64(try connection.query("SELECT coalesce(max(last_change_id), 0) FROM report_schedule WHERE name = 'reports'").scalar ?? "0") ?? 0
-        let row = try connection.query(
-            """
-            SELECT (extract(epoch FROM min(occurred_at)) * 1000000)::bigint, (extract(epoch FROM max(occurred_at)) * 1000000)::bigint, max(id)
-            FROM finding_changes WHERE id > $1
-            """, [.int(cursor)]
-        ).rows[0]
-        guard let low = row[0].flatMap(Int64.init), let high = row[1].flatMap(Int64.init), let last = row[2].flatMap(Int64.init) else { return [] }
+        let cursor = try connection.query("SELECT coalesce(max(last_change_id), 0) FROM report_schedule WHERE name = 'reports'")
+            .decodeScalar(Int64.self)
+        guard let changes = try ReadSide(connection: connection).findingChanges(after: cursor) else { return [] }
+        let last = changes.lastID
         var issued: [StoredReport] = []
-        for report in try ReportStore(connection: connection).finalReports(overlapping: Timestamp(microseconds: low), Timestamp(microseconds: high + 1)) {
+        for report in try ReportStore(connection: connection).finalReports(
+            overlapping: changes.earliest, changes.latest.adding(.microseconds(1)))
+        {
             let period = ReportPeriod(
                 kind: report.kind, start: report.periodStart, end: report.periodEnd, timeZone: report.timeZone, reportID: report.reportID)
             let current = try ReportSources(connection: connection, policy: policy, period: period).findingsDigest()
@@ -198,10 +190,7 @@ package final class ReportScheduler: @unchecked Sendable {
         let log = EventLog(connection: connection)
         let horizon = try log.horizon()
         for projection in ["compliance", "activity"] {
-            let row = try connection.query(
-                "SELECT last_transaction_id::text, last_position FROM projection_checkpoints WHERE projection = $1", [.text(projection)]
-            ).rows.first
-            let cursor = row.map { LogCursor(transactionID: UInt64($0[0]!)!, position: Int64($0[1]!)!) } ?? .start
+            let cursor = try ReadSide(connection: connection).checkpoint(of: projection)?.cursor ?? .start
             if try !log.read(after: cursor, below: horizon, limit: 1).isEmpty { return false }
         }
         return true

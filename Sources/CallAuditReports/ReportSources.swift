@@ -4,201 +4,106 @@ import CallAuditStore
 import Crypto
 import Foundation
 
-/// What a report says about a period, read from the projections: the activity
-/// projection for what happened, the compliance projection for findings and
-/// subject requests. All SQL a report needs lives here.
+/// What a report says about a period, read through the modules that own the
+/// tables: the activity projection for what happened, the compliance
+/// projection for findings and subject requests (both `CallAuditQueries`),
+/// the event log for accepted gaps (`CallAuditStore`). Reports write no SQL
+/// over tables they do not own; this turns those reads into the document's parts.
 struct ReportSources {
     let connection: PostgresConnection
     let policy: Policy
     let period: ReportPeriod
 
-    private var bounds: [PostgresValue] { [.text(period.start.rfc3339), .text(period.end.rfc3339)] }
+    /// Rules that make a recorded call non-compliant.
+    static let consentRules: [RuleID] = [.consentMissing, .recordedAfterRefusal]
+    /// Rules that flag a use of a recording in the access review.
+    static let accessRules: [RuleID] = [
+        .accessUnauthorizedRole, .accessInvalidPurpose, .trainingNotAnonymized, .accessAfterDeletion, .transferWithoutBasis,
+    ]
+    /// Rules that say a subject request is overdue.
+    static let overdueRequestRules: [RuleID] = [.erasureOverdue, .subjectRequestOverdue]
 
-    /// Rules that make a recorded call non-compliant. Their findings occur at
-    /// recording start or during the call, so a window two days past the period finds them.
-    private static let consentRules = "('CONSENT_MISSING', 'RECORDED_AFTER_REFUSAL')"
-    private static let flaggedCalls = """
-        SELECT DISTINCT call_id FROM findings
-        WHERE status = 'open' AND rule IN \(consentRules) AND call_id IS NOT NULL
-          AND occurred_at >= $1::timestamptz AND occurred_at < $2::timestamptz + interval '2 days'
-        """
+    private var activity: PeriodActivity { PeriodActivity(connection: connection, from: period.start, to: period.end) }
+    private var compliance: PeriodCompliance { PeriodCompliance(connection: connection, from: period.start, to: period.end) }
 
-    /// Calls started on one day of the period under one regime: how many, how
-    /// many were recorded, how many of those have no consent finding.
-    struct CallCount { var day: String; var regime: String; var calls: Int; var recorded: Int; var compliant: Int }
-
-    /// Every day and regime of the period in one pass over its calls.
-    func calls() throws -> [CallCount] {
-        try connection.query(
-            """
-            WITH flagged AS (\(Self.flaggedCalls))
-            SELECT day::text, regime, calls, recorded, compliant FROM (
-                SELECT (c.started_at AT TIME ZONE $3::text)::date AS day, coalesce(c.regime, 'unknown') AS regime, count(*) AS calls,
-                       count(*) FILTER (WHERE c.first_recorded_at IS NOT NULL) AS recorded,
-                       count(*) FILTER (WHERE c.first_recorded_at IS NOT NULL AND f.call_id IS NULL) AS compliant
-                FROM activity_calls c LEFT JOIN flagged f USING (call_id)
-                WHERE c.started_at >= $1::timestamptz AND c.started_at < $2::timestamptz
-                GROUP BY 1, 2
-            ) counted
-            """, bounds + [.text(period.timeZone)]
-        ).map { CallCount(day: $0[0]!, regime: $0[1]!, calls: Int($0[2]!)!, recorded: Int($0[3]!)!, compliant: Int($0[4]!)!) }
+    /// Calls per day of the period and regime; a call is compliant when recorded without a consent finding.
+    func calls() throws -> [PeriodActivity.Calls] {
+        try activity.callsPerDay(zone: period.timeZone, flaggingRules: Self.consentRules)
     }
 
     /// The days of the period in its time zone, as `YYYY-MM-DD`.
-    var days: [String] { period.days(zone: zone).map { String($0.reportID.dropFirst("day-".count)) } }
-
-    struct UseCount { var kind: String; var role: String; var purpose: String?; var count: Int }
+    func days() throws -> [String] {
+        guard let zone = TimeZone(identifier: period.timeZone) else { throw ConfigurationProblem("unknown time zone \(period.timeZone)") }
+        return period.days(zone: zone).map { String($0.reportID.dropFirst("day-".count)) }
+    }
 
     /// Accesses and shares in the period by role and purpose.
-    func uses() throws -> [UseCount] {
-        try connection.query(
-            """
-            SELECT kind, actor_role, purpose, count(*) FROM activity_accesses
-            WHERE occurred_at >= $1::timestamptz AND occurred_at < $2::timestamptz
-            GROUP BY 1, 2, 3 ORDER BY 1, 2, 3 NULLS FIRST
-            """, bounds
-        ).map { UseCount(kind: $0[0]!, role: $0[1]!, purpose: $0[2], count: Int($0[3]!)!) }
+    func uses() throws -> [ReportDocument.UseCount] {
+        try activity.uses().map { ReportDocument.UseCount(kind: $0.kind, role: $0.role, purpose: $0.purpose, count: $0.count) }
     }
 
-    struct Reviewer {
-        var actorID: String, role: String, accesses: Int, shares: Int, recordings: Int, purposes: [String], flagged: Int
-    }
-
-    /// Who used recordings in the period: per actor, how often, which purposes,
-    /// and how many of those uses a finding flags.
-    func accessReview() throws -> [Reviewer] {
-        try connection.query(
-            """
-            WITH flagged AS (
-                SELECT DISTINCT unnest(evidence) AS event_id FROM findings
-                WHERE status = 'open' AND occurred_at >= $1::timestamptz AND occurred_at < $2::timestamptz
-                  AND rule IN ('ACCESS_UNAUTHORIZED_ROLE', 'ACCESS_INVALID_PURPOSE', 'TRAINING_NOT_ANONYMIZED', 'ACCESS_AFTER_DELETION',
-                               'TRANSFER_WITHOUT_BASIS')
-            )
-            SELECT a.actor_id, a.actor_role, count(*) FILTER (WHERE a.kind = 'accessed'), count(*) FILTER (WHERE a.kind = 'shared'),
-                   count(DISTINCT a.recording_id), array_to_string(array_agg(DISTINCT coalesce(a.purpose, '(none)')), ' '),
-                   count(f.event_id)
-            FROM activity_accesses a LEFT JOIN flagged f ON f.event_id = a.event_id
-            WHERE a.occurred_at >= $1::timestamptz AND a.occurred_at < $2::timestamptz
-            GROUP BY 1, 2 ORDER BY 1, 2
-            """, bounds
-        ).map {
-            Reviewer(
-                actorID: $0[0]!, role: $0[1]!, accesses: Int($0[2]!)!, shares: Int($0[3]!)!, recordings: Int($0[4]!)!,
-                purposes: $0[5]!.split(separator: " ").map(String.init), flagged: Int($0[6]!)!)
+    /// Who used recordings in the period, how many of those uses a finding flags, and whether the policy allows their role.
+    func accessReview() throws -> [ReportDocument.Reviewer] {
+        try activity.actorUses(flaggingRules: Self.accessRules).map {
+            ReportDocument.Reviewer(
+                actorID: $0.actorID, role: $0.role, accesses: $0.accesses, shares: $0.shares, recordings: $0.recordings,
+                purposes: $0.purposes, flagged: $0.flagged, roleAllowed: policy.allowedAccessRoles.contains($0.role))
         }
     }
 
-    struct Deletions { var total = 0, onTime = 0, late = 0; var byReason: [(reason: String, method: String, count: Int)] = [] }
+    /// Deletions in the period, on time or late against the policy's retention: read once, shown in the summary and under retention.
+    struct Deletions {
+        var byReason: [PeriodActivity.Deletions]
 
-    /// Deletions in the period, on time or late against the policy's retention.
+        var summary: ReportDocument.Deletions {
+            let (total, onTime) = byReason.reduce((0, 0)) { ($0.0 + $1.count, $0.1 + $1.onTime) }
+            return ReportDocument.Deletions(total: total, onTime: onTime, late: total - onTime)
+        }
+
+        var counts: [ReportDocument.DeletionCount] { byReason.map { .init(reason: $0.reason, method: $0.method, count: $0.count) } }
+    }
+
     func deletions() throws -> Deletions {
-        var result = Deletions()
-        for row in try connection.query(
-            """
-            SELECT coalesce(deletion_reason, 'unknown'), coalesce(deletion_method, 'unknown'), count(*),
-                   count(*) FILTER (WHERE stored_at IS NULL OR deleted_at <= stored_at + $3::integer * interval '1 day')
-            FROM activity_recordings WHERE deleted_at >= $1::timestamptz AND deleted_at < $2::timestamptz
-            GROUP BY 1, 2 ORDER BY 1, 2
-            """, bounds + [.int(policy.retentionDays)])
-        {
-            let (count, onTime) = (Int(row[2]!)!, Int(row[3]!)!)
-            result.total += count
-            result.onTime += onTime
-            result.late += count - onTime
-            result.byReason.append((row[0]!, row[1]!, count))
-        }
-        return result
+        Deletions(byReason: try activity.deletions(retentionDays: policy.retentionDays))
     }
-
-    struct Retention { var due = 0, deletedOnTime = 0, deletedLate = 0, notDeleted = 0, heldAtDue = 0 }
 
     /// Recordings whose retention, by the policy, ended in the period: deleted in time, late, not yet, or kept under a hold.
-    func retention() throws -> Retention {
-        let row = try connection.query(
-            """
-            WITH due AS (
-                SELECT r.recording_id, r.deleted_at, r.stored_at + $3::integer * interval '1 day' AS due_at FROM activity_recordings r
-                WHERE r.stored_at >= $1::timestamptz - $3::integer * interval '1 day'
-                  AND r.stored_at < $2::timestamptz - $3::integer * interval '1 day'
-            ), covered AS (
-                SELECT unnest(recording_ids) AS recording_id, placed_at, released_at FROM activity_holds
-            )
-            SELECT count(*), count(*) FILTER (WHERE deleted_at <= due_at), count(*) FILTER (WHERE deleted_at > due_at),
-                   count(*) FILTER (WHERE deleted_at IS NULL),
-                   (SELECT count(DISTINCT d.recording_id) FROM due d JOIN covered h ON h.recording_id = d.recording_id
-                    AND h.placed_at <= d.due_at AND (h.released_at IS NULL OR h.released_at > d.due_at))
-            FROM due
-            """, bounds + [.int(policy.retentionDays)]
-        ).rows[0]
-        return Retention(
-            due: Int(row[0]!)!, deletedOnTime: Int(row[1]!)!, deletedLate: Int(row[2]!)!, notDeleted: Int(row[3]!)!, heldAtDue: Int(row[4]!)!)
+    func retention(deletions: Deletions) throws -> ReportDocument.Retention {
+        let due = try activity.retentionDue(retentionDays: policy.retentionDays)
+        return ReportDocument.Retention(
+            retentionDays: policy.retentionDays, dueInPeriod: due.due, deletedOnTime: due.deletedOnTime, deletedLate: due.deletedLate,
+            notDeleted: due.notDeleted, heldAtDue: due.heldAtDue, deletions: deletions.counts)
     }
 
     /// Subject requests received in the period, how many are answered, how many findings say one is overdue.
-    func requests() throws -> (received: Int, answered: Int, overdue: Int) {
-        let row = try connection.query(
-            """
-            SELECT count(*), count(*) FILTER (WHERE facts->>'completed_at' IS NOT NULL),
-                   (SELECT count(*) FROM findings WHERE status = 'open' AND rule IN ('ERASURE_OVERDUE', 'SUBJECT_REQUEST_OVERDUE')
-                      AND occurred_at >= $1::timestamptz AND occurred_at < $2::timestamptz)
-            FROM compliance_requests
-            WHERE (facts->>'received_at')::timestamptz >= $1::timestamptz AND (facts->>'received_at')::timestamptz < $2::timestamptz
-            """, bounds
-        ).rows[0]
-        return (Int(row[0]!)!, Int(row[1]!)!, Int(row[2]!)!)
+    func requests() throws -> ReportDocument.SubjectRequests {
+        let counts = try compliance.subjectRequests(overdueRules: Self.overdueRequestRules)
+        return ReportDocument.SubjectRequests(received: counts.received, answered: counts.answered, overdue: counts.overdue)
     }
 
-    /// Gaps in the evidence: every `ingest.gap_accepted` event whose window
-    /// (from the partition's last stored position before the gap to the
-    /// operator's acceptance) overlaps the period. Messages lost in it were
-    /// written to Kafka in that window, so events of the period may be among them.
-    func gaps() throws -> [JSONValue] {
-        try connection.query(
-            """
-            SELECT position, event::text FROM events
-            WHERE source = 'urn:callaudit' AND type = 'ingest.gap_accepted'
-              AND event_time >= $1::timestamptz
-              AND coalesce((event->'data'->>'last_ingested_at')::timestamptz, event_time) < $2::timestamptz
-            ORDER BY position
-            """, bounds
-        ).rows.map { row in
-            let event = try JSONParser.parse(Array(row[1]!.utf8))
-            let data = event["data"] ?? .null
-            return [
-                "gap_id": data["gap_id"] ?? .null, "consumer_group": data["consumer_group"] ?? .null,
-                "topic": data["topic"] ?? .null, "partition": data["partition"] ?? .null, "kind": data["kind"] ?? .null,
-                "lost_from_offset": data["lost"]?["from_offset"] ?? .null, "lost_to_offset": data["lost"]?["to_offset"] ?? .null,
-                "lost_messages": data["lost"]?["messages"] ?? .null, "stored_offset": data["stored_offset"] ?? .null,
-                "low_watermark": data["low_watermark"] ?? .null, "high_watermark": data["high_watermark"] ?? .null,
-                "resume_offset": data["resume_offset"] ?? .null, "since": data["last_ingested_at"] ?? .null,
-                "accepted_at": event["time"] ?? .null, "accepted_by": data["by"] ?? .null, "reason": data["reason"] ?? .null,
-                "event_id": event["id"] ?? .null, "event_position": .number(Double(Int64(row[0]!)!)),
-            ]
+    /// Gaps in the evidence: every accepted Kafka gap whose window (from the
+    /// partition's last stored message before the gap to the operator's
+    /// acceptance) overlaps the period. Messages lost in it were written to
+    /// Kafka in that window, so events of the period may be among them.
+    func gaps() throws -> [ReportDocument.EvidenceGap] {
+        try AcceptedGaps(connection: connection).overlapping(from: period.start, to: period.end).map { gap in
+            ReportDocument.EvidenceGap(
+                gapID: gap.gapID, consumerGroup: gap.consumerGroup, topic: gap.topic, partition: gap.partition, kind: gap.kind,
+                lostFromOffset: gap.lostFromOffset, lostToOffset: gap.lostToOffset, lostMessages: gap.lostMessages,
+                storedOffset: gap.storedOffset, lowWatermark: gap.lowWatermark, highWatermark: gap.highWatermark,
+                resumeOffset: gap.resumeOffset, since: gap.lastIngestedAt, acceptedAt: gap.acceptedAt,
+                acceptedBy: .init(name: gap.acceptedBy.name, role: gap.acceptedBy.role), reason: gap.reason, eventID: gap.eventID,
+                eventPosition: gap.position)
         }
     }
 
     /// Legal holds in force at the end of the period.
-    func openHolds() throws -> Int {
-        Int(try connection.query(
-            "SELECT count(*) FROM activity_holds WHERE placed_at < $1::timestamptz AND (released_at IS NULL OR released_at >= $1::timestamptz)",
-            [.text(period.end.rfc3339)]
-        ).scalar ?? "0")!
-    }
+    func openHolds() throws -> Int { try activity.openHoldsAtEnd() }
 
     /// SHA-256 over the period's open findings (key and fingerprint, in key
     /// order) and their number: a closed period whose digest changes gets a new version.
     /// `digest(of:)` computes the same from findings already read.
-    func findingsDigest() throws -> (digest: String, count: Int) {
-        let row = try connection.query(
-            """
-            SELECT encode(sha256(convert_to(coalesce(string_agg(finding_key || '|' || fingerprint, E'\\n' ORDER BY finding_key), ''), 'UTF8')), 'hex'),
-                   count(*)
-            FROM findings WHERE status = 'open' AND occurred_at >= $1::timestamptz AND occurred_at < $2::timestamptz
-            """, bounds
-        ).rows[0]
-        return (row[0]!, Int(row[1]!)!)
-    }
+    func findingsDigest() throws -> (digest: String, count: Int) { try compliance.findingsDigest() }
 
     /// `findingsDigest`, from the findings themselves: keys compared bytewise, as COLLATE "C" does.
     static func digest(of findings: [FindingRow]) -> String {
@@ -216,11 +121,6 @@ struct ReportSources {
 
     /// How far the compliance projection has read the log.
     func coverage() throws -> (cursor: LogCursor, eventsApplied: Int) {
-        guard let row = try connection.query(
-            "SELECT last_transaction_id::text, last_position, events_applied FROM projection_checkpoints WHERE projection = 'compliance'"
-        ).rows.first else { return (.start, 0) }
-        return (LogCursor(transactionID: UInt64(row[0]!)!, position: Int64(row[1]!)!), Int(row[2]!)!)
+        try ReadSide(connection: connection).checkpoint(of: "compliance") ?? (cursor: .start, eventsApplied: 0)
     }
-
-    private var zone: TimeZone { TimeZone(identifier: period.timeZone) ?? TimeZone(identifier: "UTC")! }
 }

@@ -71,27 +71,30 @@ package struct ReportStore {
 
     /// The latest version, or version `version`, with its body.
     package func report(_ reportID: String, version: Int? = nil) throws -> StoredReport? {
-        guard var report = try connection.query(
+        guard var report = try Self.decode(connection.query(
             """
             SELECT \(Self.columns) FROM audit_reports
             WHERE report_id = $1 AND ($2::integer IS NULL OR version = $2) ORDER BY version DESC LIMIT 1
             """, [.text(reportID), version.map { .int($0) } ?? .null]
-        ).rows.first.map(Self.decode) else { return nil }
-        report.body = try connection.bytes(
-            "SELECT body FROM audit_reports WHERE report_id = $1 AND version = $2", [.text(reportID), .int(report.version)]) ?? []
+        )).first else { return nil }
+        // Read in binary: a month's body is megabytes. The column is NOT NULL, so a NULL here is a broken row.
+        guard let body = try connection.bytes(
+            "SELECT body FROM audit_reports WHERE report_id = $1 AND version = $2", [.text(reportID), .int(report.version)])
+        else { throw BrokenReportRow(reportID: reportID, version: report.version, problem: "has no body") }
+        report.body = body
         return report
     }
 
     /// The number of the latest version, nil if the report does not exist.
     package func latestVersion(_ reportID: String) throws -> Int? {
-        try connection.query("SELECT max(version) FROM audit_reports WHERE report_id = $1", [.text(reportID)]).scalar.flatMap { Int($0) }
+        try connection.query("SELECT max(version) FROM audit_reports WHERE report_id = $1", [.text(reportID)]).decodeScalar(Int?.self)
     }
 
     /// The latest version of each report, filtered, newest period first. Bodies are left out.
     package func list(kind: ReportPeriod.Kind? = nil, from: Timestamp? = nil, to: Timestamp? = nil, status: String? = nil, limit: Int = 500) throws
         -> [StoredReport]
     {
-        try connection.query(
+        try Self.decode(connection.query(
             """
             SELECT \(Self.columns) FROM (
                 SELECT DISTINCT ON (report_id) * FROM audit_reports ORDER BY report_id, version DESC
@@ -102,7 +105,7 @@ package struct ReportStore {
             """,
             [kind.map { .text($0.rawValue) } ?? .null, from.map { .text($0.rfc3339) } ?? .null, to.map { .text($0.rfc3339) } ?? .null,
              status.map { .text($0) } ?? .null, .int(limit)]
-        ).map(Self.decode)
+        ))
     }
 
     /// Which of `ids` have at least one version.
@@ -110,12 +113,12 @@ package struct ReportStore {
         guard !ids.isEmpty else { return [] }
         return Set(try connection.query(
             "SELECT DISTINCT report_id FROM audit_reports WHERE report_id = ANY($1::text[])", [.text(postgresArrayLiteral(ids))]
-        ).map { $0[0]! })
+        ).decode(String.self))
     }
 
     /// The latest version of every final report whose period overlaps [from, to).
     package func finalReports(overlapping from: Timestamp, _ to: Timestamp) throws -> [StoredReport] {
-        try connection.query(
+        try Self.decode(connection.query(
             """
             SELECT \(Self.columns) FROM (
                 SELECT DISTINCT ON (report_id) * FROM audit_reports
@@ -123,15 +126,33 @@ package struct ReportStore {
                 ORDER BY report_id, version DESC
             ) latest ORDER BY period_start
             """, [.text(from.rfc3339), .text(to.rfc3339)]
-        ).map(Self.decode)
+        ))
     }
 
-    private static func decode(_ row: [String?]) -> StoredReport {
-        StoredReport(
-            reportID: row[0]!, version: Int(row[1]!)!, kind: ReportPeriod.Kind(rawValue: row[2]!)!, status: row[3]!,
-            periodStart: Timestamp(microseconds: Int64(row[4]!)!), periodEnd: Timestamp(microseconds: Int64(row[5]!)!), timeZone: row[6]!,
-            generatedAt: Timestamp(microseconds: Int64(row[7]!)!), body: [],
-            signature: (try? DetachedSignature(reading: Array(row[8]!.utf8))) ?? DetachedSignature(keyID: "", bytes: []),
-            findingsDigest: row[9]!, findings: Int(row[10]!)!, throughPosition: Int64(row[11]!)!, bodySHA256: row[12]!)
+    /// Rows of `columns`, without bodies.
+    private static func decode(_ rows: PostgresRows) throws -> [StoredReport] {
+        try rows.decode((String, Int, String, String, Int64, Int64, String, Int64, String, String, Int, Int64, String).self).map {
+            reportID, version, kind, status, start, end, zone, generated, signature, digest, findings, through, sha256 -> StoredReport in
+            guard let kind = ReportPeriod.Kind(rawValue: kind) else {
+                throw BrokenReportRow(reportID: reportID, version: version, problem: "has an unknown kind")
+            }
+            let detached: DetachedSignature
+            do { detached = try DetachedSignature(reading: Array(signature.utf8)) } catch {
+                throw BrokenReportRow(reportID: reportID, version: version, problem: "has an unreadable signature")
+            }
+            return StoredReport(
+                reportID: reportID, version: version, kind: kind, status: status, periodStart: Timestamp(microseconds: start),
+                periodEnd: Timestamp(microseconds: end), timeZone: zone, generatedAt: Timestamp(microseconds: generated), body: [],
+                signature: detached, findingsDigest: digest, findings: findings, throughPosition: through, bodySHA256: sha256)
+        }
     }
+}
+
+/// A stored report version that cannot be read as one: named, never shown.
+package struct BrokenReportRow: Error, CustomStringConvertible {
+    package var reportID: String
+    package var version: Int
+    package var problem: String
+
+    package var description: String { "report \(reportID) v\(version) \(problem)" }
 }

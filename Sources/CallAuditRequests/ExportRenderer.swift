@@ -1,4 +1,5 @@
 import CallAuditDomain
+import CallAuditRendering
 
 /// The CSV files and the page for the person, made from `export.json` so
 /// they never say something it does not.

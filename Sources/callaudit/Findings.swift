@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import CallAuditDomain
 import CallAuditQueries
+import CallAuditRendering
 
 struct Findings: ParsableCommand {
     static let configuration = CommandConfiguration(

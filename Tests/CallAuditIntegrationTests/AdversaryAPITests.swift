@@ -1,4 +1,5 @@
 import CallAuditDomain
+import CallAuditRendering
 import CallAuditSigning
 import CallAuditStore
 import Foundation

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import CallAuditDomain
+@testable import CallAuditRendering
 
 @Suite("CSV cells a spreadsheet could evaluate are neutralised (OWASP CSV injection)")
 struct CSVTests {

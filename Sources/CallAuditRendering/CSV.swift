@@ -1,4 +1,4 @@
-/// CSV and HTML as the reports and the access exports write them for people.
+/// CSV as the reports, the access exports and `callaudit findings` write it for people.
 package enum CSV {
     /// One field, quoted when it holds a comma, a quote or a line break.
     ///
@@ -36,41 +36,5 @@ package enum CSV {
     /// A header line and one line per row.
     package static func table(_ columns: [String], _ rows: [[String]]) -> String {
         ([columns] + rows).map { $0.map(field).joined(separator: ",") + "\n" }.joined()
-    }
-}
-
-/// An HTML page being written: text is escaped unless written `raw`.
-package struct HTMLPage {
-    package var html = ""
-
-    package init() {}
-
-    package mutating func raw(_ text: String) { html += text }
-
-    package mutating func table(_ title: String, _ columns: [String], _ rows: [[String]], empty: String = "None.") {
-        html += "<section><h2>\(Self.escape(title))</h2>"
-        guard !rows.isEmpty else {
-            html += "<p class=\"meta\">\(Self.escape(empty))</p></section>"
-            return
-        }
-        html += "<table><thead><tr>" + columns.map { "<th>\(Self.escape($0))</th>" }.joined() + "</tr></thead><tbody>"
-        for row in rows { html += "<tr>" + row.map { "<td>\(Self.escape($0))</td>" }.joined() + "</tr>" }
-        html += "</tbody></table></section>"
-    }
-
-    package static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(character)
-            }
-        }
-        return out
     }
 }
