@@ -53,6 +53,16 @@ let package = Package(
             ],
             resources: [.copy("Migrations")]
         ),
+        // The concurrency primitives every blocking loop is built from: leader election with fencing,
+        // a worker with a bounded queue, a one-shot background result, a stop signal, and the one
+        // cancellation policy for libpq calls at shutdown.
+        .target(
+            name: "CallAuditRuntime",
+            dependencies: [
+                "CallAuditDomain", "CallAuditStore", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // Personal data at rest: per-person data keys under a KEK, blind indexes, sealed subjects and dead letters, erasure.
         .target(
             name: "CallAuditVault",
@@ -62,7 +72,7 @@ let package = Package(
         .target(
             name: "CallAuditIngest",
             dependencies: [
-                "CallAuditDomain", "CallAuditKafka", "CallAuditStore", "CallAuditVault", .product(name: "Logging", package: "swift-log"),
+                "CallAuditDomain", "CallAuditKafka", "CallAuditStore", "CallAuditRuntime", "CallAuditVault", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
@@ -70,7 +80,7 @@ let package = Package(
         .target(
             name: "CallAuditProjections",
             dependencies: [
-                "CallAuditDomain", "CallAuditStore",
+                "CallAuditDomain", "CallAuditStore", "CallAuditRuntime",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -89,7 +99,7 @@ let package = Package(
         .target(
             name: "CallAuditIntegrity",
             dependencies: [
-                "CallAuditDomain", "CallAuditStore", "CallAuditSigning",
+                "CallAuditDomain", "CallAuditStore", "CallAuditRuntime", "CallAuditSigning",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -98,7 +108,7 @@ let package = Package(
         .target(
             name: "CallAuditReports",
             dependencies: [
-                "CallAuditDomain", "CallAuditStore", "CallAuditQueries", "CallAuditSigning", "CallAuditIntegrity",
+                "CallAuditDomain", "CallAuditStore", "CallAuditRuntime", "CallAuditQueries", "CallAuditSigning", "CallAuditIntegrity",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -117,7 +127,7 @@ let package = Package(
         .target(
             name: "CallAuditOperations",
             dependencies: [
-                "CallAuditDomain", "CallAuditKafka", "CallAuditStore", "CallAuditProjections", "CallAuditQueries", "CallAuditReports",
+                "CallAuditDomain", "CallAuditKafka", "CallAuditStore", "CallAuditRuntime", "CallAuditProjections", "CallAuditQueries", "CallAuditReports",
                 "CallAuditRequests",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -128,7 +138,7 @@ let package = Package(
         .target(
             name: "CallAuditAPI",
             dependencies: [
-                "CallAuditDomain", "CallAuditStore", "CallAuditQueries", "CallAuditReports", "CallAuditSigning", "CallAuditVault",
+                "CallAuditDomain", "CallAuditStore", "CallAuditRuntime", "CallAuditQueries", "CallAuditReports", "CallAuditSigning", "CallAuditVault",
                 "CallAuditRequests", "CallAuditOperations", "CallAuditIntegrity",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -147,7 +157,7 @@ let package = Package(
         .target(
             name: "CallAuditApp",
             dependencies: [
-                "CallAuditDomain", "CallAuditStore", "CallAuditIngest", "CallAuditProjections", "CallAuditQueries", "CallAuditReports",
+                "CallAuditDomain", "CallAuditStore", "CallAuditRuntime", "CallAuditIngest", "CallAuditProjections", "CallAuditQueries", "CallAuditReports",
                 "CallAuditSigning", "CallAuditAPI", "CallAuditVault", "CallAuditOperations", "CallAuditKafka", "CallAuditIntegrity",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -175,7 +185,7 @@ let package = Package(
         .executableTarget(
             name: "CallAuditBenchmarks",
             dependencies: [
-                "CallAuditDomain", "CallAuditStore", "CallAuditIngest", "CallAuditProjections", "CallAuditSimulator", "CallAuditReports",
+                "CallAuditDomain", "CallAuditStore", "CallAuditRuntime", "CallAuditIngest", "CallAuditProjections", "CallAuditSimulator", "CallAuditReports",
                 "CallAuditSigning", "CallAuditVault", "CallAuditRequests", "CallAuditConsole", "CallAuditIntegrity",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -186,10 +196,11 @@ let package = Package(
         .testTarget(name: "CallAuditStoreTests", dependencies: ["CallAuditStore"]),
         .testTarget(name: "CallAuditSigningTests", dependencies: ["CallAuditSigning"]),
         .testTarget(name: "CallAuditVaultTests", dependencies: ["CallAuditVault"]),
+        .testTarget(name: "CallAuditRuntimeTests", dependencies: ["CallAuditRuntime", "CallAuditStore"]),
         .testTarget(
             name: "CallAuditIntegrationTests",
             dependencies: [
-                "CallAuditDomain", "CallAuditKafka", "CallAuditStore", "CallAuditIngest", "CallAuditProjections",
+                "CallAuditDomain", "CallAuditKafka", "CallAuditStore", "CallAuditRuntime", "CallAuditIngest", "CallAuditProjections",
                 "CallAuditQueries", "CallAuditApp", "CallAuditSimulator", "CallAuditReports", "CallAuditSigning", "CallAuditAPI",
                 "CallAuditVault", "CallAuditRequests", "CallAuditOperations", "CallAuditIntegrity",
                 .product(name: "Logging", package: "swift-log"),
