@@ -21,7 +21,11 @@ struct LeadershipTests {
         // The second stands by in `acquire`, polling, until the first's lock session dies.
         let stop = StopSignal()
         let taken = Mutex<LeadershipFence?>(nil)
-        onThread { taken.withLock { $0 = second.acquire(pollEvery: .milliseconds(50), until: stop) } }
+        onThread {
+            let fence = second.acquire(pollEvery: .milliseconds(50), until: stop)
+            taken.withLock { $0 = fence }
+        }
+        defer { stop.signal() }
         #expect(throughout(0.3) { taken.withLock { $0 } == nil }, "it stands by while the first leads")
         try database.connect().query(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'contender-first'")

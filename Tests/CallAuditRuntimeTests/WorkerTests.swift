@@ -52,11 +52,21 @@ struct WorkerTests {
             worker.finish()
             finished.store(true, ordering: .relaxed)
         }
-        #expect(eventually { worker.offer(4) == .refused }, "refused once finishing")
+        // Until `finish` has begun, an offer is still queued; from then on, refused.
+        var queued = [2, 3]
+        #expect(eventually {
+            let item = queued.count + 2
+            switch worker.offer(item) {
+            case .queued: queued.append(item)
+            case .full: break
+            case .refused: return true
+            }
+            return false
+        }, "refused once finishing")
         #expect(throughout(0.1) { !finished.load(ordering: .relaxed) }, "finish waits for the queued items")
         recorder.gate.signal()
         #expect(eventually { finished.load(ordering: .relaxed) })
-        #expect(recorder.all == [[1], [2, 3]], "a batch takes everything queued")
+        #expect(recorder.all == [[1], queued], "a batch takes everything queued, and nothing offered after finish")
     }
 
     @Test("a failing handler halts the worker: the queue is dropped and submissions refused until resume")
