@@ -204,6 +204,7 @@ let package = Package(
                 "CallAuditQueries", "CallAuditApp", "CallAuditSimulator", "CallAuditReports", "CallAuditSigning", "CallAuditAPI",
                 "CallAuditVault", "CallAuditRequests", "CallAuditOperations", "CallAuditIntegrity",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]
         ),
