@@ -1,4 +1,5 @@
 import CallAuditStore
+import Synchronization
 
 /// The one-way "stop now" of a blocking loop, which also wakes the loop at once
 /// when it sleeps between rounds.
@@ -7,20 +8,22 @@ import CallAuditStore
 /// with `wait(for:)` (or `sleep(for:)`, which throws `StopRequested`), and
 /// `signal()` ends every such sleep at once, whatever its length.
 package final class StopSignal: Sendable {
+    /// What sleepers wait on.
     private let stopped = ConditionLock(false)
+    /// The same, for the checks hot loops make per message: a load, no lock.
+    private let flag = Atomic<Bool>(false)
 
     package init() {}
 
     /// Stops; true only for the call that did (the first).
     @discardableResult
     package func signal() -> Bool {
-        stopped.withLock { stopped in
-            defer { stopped = true }
-            return !stopped
-        }
+        guard !flag.exchange(true, ordering: .releasing) else { return false }
+        stopped.withLock { $0 = true }
+        return true
     }
 
-    package var isSignalled: Bool { stopped.withLock { $0 } }
+    package var isSignalled: Bool { flag.load(ordering: .acquiring) }
 
     /// Sleeps for `duration`, or until the signal if sooner. Returns whether the signal came.
     @discardableResult
