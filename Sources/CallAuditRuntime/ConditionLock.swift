@@ -5,7 +5,7 @@ import Foundation
 ///
 /// `Synchronization.Mutex` cannot wait, so the primitives that block a thread
 /// until something changes (a queue, a stop signal, a background result) are
-/// built on this one class. It is the module's only `@unchecked Sendable`:
+/// built on this one class, the module's only unchecked `Sendable` conformance:
 /// `state` is read and written only while `condition` is locked.
 final class ConditionLock<State>: @unchecked Sendable {
     private let condition = NSCondition()
