@@ -58,6 +58,16 @@ let package = Package(
             ],
             resources: [.copy("Migrations")]
         ),
+        // The concurrency primitives every blocking loop is built from: leader election with fencing,
+        // a worker with a bounded queue, a one-shot background result, a stop signal, and the one
+        // cancellation policy for libpq calls at shutdown.
+        .target(
+            name: "CallAuditRuntime",
+            dependencies: [
+                "CallAuditDomain", "CallAuditStore", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // Personal data at rest: per-person data keys under a KEK, blind indexes, sealed subjects and dead letters, erasure.
         .target(
             name: "CallAuditVault",
@@ -67,7 +77,7 @@ let package = Package(
         .target(
             name: "CallAuditIngest",
             dependencies: [
-                "CallAuditDomain", "CallAuditKafka", "CallAuditStore", "CallAuditVault", .product(name: "Logging", package: "swift-log"),
+                "CallAuditDomain", "CallAuditKafka", "CallAuditStore", "CallAuditRuntime", "CallAuditVault", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
@@ -75,7 +85,7 @@ let package = Package(
         .target(
             name: "CallAuditProjections",
             dependencies: [
-                "CallAuditDomain", "CallAuditStore",
+                "CallAuditDomain", "CallAuditStore", "CallAuditRuntime",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -94,7 +104,7 @@ let package = Package(
         .target(
             name: "CallAuditIntegrity",
             dependencies: [
-                "CallAuditDomain", "CallAuditStore", "CallAuditSigning",
+                "CallAuditDomain", "CallAuditStore", "CallAuditRuntime", "CallAuditSigning",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -103,7 +113,8 @@ let package = Package(
         .target(
             name: "CallAuditReports",
             dependencies: [
-                "CallAuditDomain", "CallAuditStore", "CallAuditQueries", "CallAuditSigning", "CallAuditIntegrity", "CallAuditRendering",
+                "CallAuditDomain", "CallAuditStore", "CallAuditRuntime", "CallAuditQueries", "CallAuditSigning", "CallAuditIntegrity",
+                "CallAuditRendering",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -122,7 +133,7 @@ let package = Package(
         .target(
             name: "CallAuditOperations",
             dependencies: [
-                "CallAuditDomain", "CallAuditKafka", "CallAuditStore", "CallAuditProjections", "CallAuditQueries", "CallAuditReports",
+                "CallAuditDomain", "CallAuditKafka", "CallAuditStore", "CallAuditRuntime", "CallAuditProjections", "CallAuditQueries", "CallAuditReports",
                 "CallAuditRequests",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -134,7 +145,7 @@ let package = Package(
         .target(
             name: "CallAuditAPI",
             dependencies: [
-                "CallAuditDomain", "CallAuditStore", "CallAuditQueries", "CallAuditReports", "CallAuditSigning", "CallAuditVault",
+                "CallAuditDomain", "CallAuditStore", "CallAuditRuntime", "CallAuditQueries", "CallAuditReports", "CallAuditSigning", "CallAuditVault",
                 "CallAuditRequests", "CallAuditOperations", "CallAuditIntegrity",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -157,7 +168,7 @@ let package = Package(
         .target(
             name: "CallAuditApp",
             dependencies: [
-                "CallAuditDomain", "CallAuditStore", "CallAuditIngest", "CallAuditProjections", "CallAuditQueries", "CallAuditReports",
+                "CallAuditDomain", "CallAuditStore", "CallAuditRuntime", "CallAuditIngest", "CallAuditProjections", "CallAuditQueries", "CallAuditReports",
                 "CallAuditSigning", "CallAuditAPI", "CallAuditVault", "CallAuditOperations", "CallAuditKafka", "CallAuditIntegrity",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -185,8 +196,9 @@ let package = Package(
         .executableTarget(
             name: "CallAuditBenchmarks",
             dependencies: [
-                "CallAuditDomain", "CallAuditStore", "CallAuditIngest", "CallAuditProjections", "CallAuditSimulator", "CallAuditReports",
-                "CallAuditSigning", "CallAuditVault", "CallAuditRequests", "CallAuditConsole", "CallAuditIntegrity", "CallAuditAPI",
+                "CallAuditDomain", "CallAuditStore", "CallAuditRuntime", "CallAuditIngest", "CallAuditProjections", "CallAuditSimulator",
+                "CallAuditReports", "CallAuditSigning", "CallAuditVault", "CallAuditRequests", "CallAuditConsole", "CallAuditIntegrity",
+                "CallAuditAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -213,13 +225,15 @@ let package = Package(
             dependencies: ["CallAuditReports", "CallAuditDomain", "CallAuditQueries", "CallAuditRendering", "CallAuditSigning"],
             exclude: ["Golden"]
         ),
+        .testTarget(name: "CallAuditRuntimeTests", dependencies: ["CallAuditRuntime", "CallAuditStore"]),
         .testTarget(
             name: "CallAuditIntegrationTests",
             dependencies: [
-                "CallAuditDomain", "CallAuditKafka", "CallAuditStore", "CallAuditIngest", "CallAuditProjections",
+                "CallAuditDomain", "CallAuditKafka", "CallAuditStore", "CallAuditRuntime", "CallAuditIngest", "CallAuditProjections",
                 "CallAuditQueries", "CallAuditApp", "CallAuditSimulator", "CallAuditReports", "CallAuditSigning", "CallAuditAPI",
                 "CallAuditVault", "CallAuditRequests", "CallAuditOperations", "CallAuditIntegrity", "CallAuditRendering",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]
         ),

@@ -21,7 +21,7 @@ package enum APIServer {
     package static func build(
         configuration: APIConfiguration, database: DatabaseConfiguration, policy: Policy, reportTimeZone: String,
         keyEncryption: KeyEncryptionKeys, reloadKeys: SubjectVault.KeySource?, operations: OperationsAccess, logger: Logger
-    ) throws -> (service: some Service, recorder: ReadRecorder, cancelInFlight: @Sendable () -> Void) {
+    ) throws -> (service: some Service, pool: DatabasePool, recorder: ReadRecorder) {
         var sessions = database
         // A request's database work is bounded by the request timeout.
         sessions.statementTimeout = configuration.requestTimeout
@@ -40,7 +40,7 @@ package enum APIServer {
             router: router, server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "callaudit"),
             logger: logger)
-        return (application, recorder, { pool.cancelInFlight(); recorder.cancelInFlight() })
+        return (application, pool, recorder)
     }
 
     /// Every middleware and route, over `services`: what `build` serves, and

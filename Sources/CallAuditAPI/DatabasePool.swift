@@ -1,22 +1,33 @@
+import CallAuditRuntime
 import CallAuditStore
 import NIOPosix
+import ServiceLifecycle
 import Synchronization
 
 /// PostgreSQL sessions for request handlers. libpq blocks, so every query runs
 /// on one of the pool's own threads, never on the event loops or the
 /// cooperative pool; there are as many sessions as threads, opened on demand
 /// and dropped when they break.
-package final class DatabasePool: Sendable {
+///
+/// A `Service`: it runs until the group shuts it down, after the API (it comes
+/// before the API in the group), and then ends its threads.
+package final class DatabasePool: Service, Sendable {
     private let database: DatabaseConfiguration
     private let threads: NIOThreadPool
     private let idle = IdleSessions()
-    /// Cancellers of the sessions running a request's work now, for `cancelInFlight`.
+    /// Cancellers of the sessions running a request's work now.
     private let running = RunningSessions()
+    /// Begun when the API starts to stop (`CancelOnShutdown`): a request still waiting for
+    /// PostgreSQL after `shutdownGrace` (a commit waiting for a synchronous standby that is
+    /// down) is cancelled, each statement then failing with 57014 or, for such a commit, with
+    /// the unconfirmed-commit error, so the API can finish its requests.
+    package let cancellation: ShutdownCancellation
 
-    package init(database: DatabaseConfiguration, size: Int) {
+    package init(database: DatabaseConfiguration, size: Int, shutdownGrace: Duration = .seconds(4)) {
         self.database = database
         threads = NIOThreadPool(numberOfThreads: max(size, 1))
         threads.start()
+        cancellation = ShutdownCancellation(grace: shutdownGrace) { [running] in running.cancelAll() }
     }
 
     /// Runs `body` with a session on a pool thread.
@@ -37,15 +48,12 @@ package final class DatabasePool: Sendable {
         }
     }
 
-    /// Cancels every statement a request runs now (each then fails with 57014, or, for a
-    /// commit waiting for a synchronous standby, with the unconfirmed-commit error): at
-    /// shutdown, so no request holds the service up waiting for PostgreSQL or a standby.
-    package func cancelInFlight() {
-        running.cancelAll()
-    }
-
-    package func shutdown() async throws {
+    /// Waits for the group's shutdown, then ends the threads and drops the idle sessions.
+    package func run() async throws {
+        try? await gracefulShutdown()
+        cancellation.end()
         try await threads.shutdownGracefully()
+        idle.removeAll()
     }
 }
 
@@ -55,6 +63,7 @@ private final class IdleSessions: Sendable {
 
     func take() -> PostgresConnection.Handle? { handles.withLock { $0.popLast() } }
     func put(_ handle: PostgresConnection.Handle) { handles.withLock { $0.append(handle) } }
+    func removeAll() { handles.withLock { $0.removeAll() } }
 }
 
 /// Cancellers of the sessions in use.

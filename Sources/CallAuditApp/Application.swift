@@ -6,6 +6,7 @@ import CallAuditKafka
 import CallAuditOperations
 import CallAuditProjections
 import CallAuditReports
+import CallAuditRuntime
 import CallAuditSigning
 import CallAuditStore
 import CallAuditVault
@@ -84,11 +85,14 @@ package enum Application {
                 BlockingService(description: "sealer", work: { sealer.run() }, stop: { sealer.requestStop() }),
                 BlockingService(description: "kek acknowledgement", work: { acknowledger.run() }, stop: { acknowledger.requestStop() }),
                 StatisticsReporter(statistics: statistics, interval: configuration.statisticsInterval, logger: logger),
+                // Services stop in reverse order: the pool and the read recorder after the API, once no request uses them.
+                api.pool,
+                api.recorder,
                 api.service,
-                // Shut down before the API (services stop in reverse order): a request still
-                // waiting for PostgreSQL after a few seconds (a commit waiting for a synchronous
-                // standby that is down) is cancelled, so the API can finish its requests.
-                CancelOnShutdown(after: .seconds(4), cancel: api.cancelInFlight),
+                // Told to stop before the API: from then, a request still waiting for PostgreSQL
+                // after a few seconds (a commit waiting for a synchronous standby that is down)
+                // is cancelled, so the API can finish its requests.
+                CancelOnShutdown([api.pool.cancellation, api.recorder.cancellation]),
                 BlockingService(description: "ingest", work: { try loop.run() }, stop: { loop.requestStop() }),
             ]
         var group = ServiceGroupConfiguration(

@@ -32,25 +32,3 @@ struct BlockingService: Service, CustomStringConvertible {
         }
     }
 }
-
-/// Arms, on graceful shutdown, a timer that cancels what `cancel` names `after` that long and
-/// every half second from then on, until the process ends; returns at once, so the services
-/// before it in the group are told to stop without waiting.
-struct CancelOnShutdown: Service, CustomStringConvertible {
-    let after: Duration
-    let cancel: @Sendable () -> Void
-    var description: String { "cancel on shutdown" }
-
-    func run() async throws {
-        try? await gracefulShutdown()
-        let thread = Thread { [after, cancel] in
-            Thread.sleep(forTimeInterval: Double(after.components.seconds))
-            while true {
-                cancel()
-                Thread.sleep(forTimeInterval: 0.5)
-            }
-        }
-        thread.name = description
-        thread.start()
-    }
-}

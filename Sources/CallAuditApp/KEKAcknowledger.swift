@@ -1,8 +1,8 @@
+import CallAuditRuntime
 import CallAuditStore
 import CallAuditVault
 import Foundation
 import Logging
-import Synchronization
 
 /// Tells the database, every 5 s, which KEK this instance wraps new data keys
 /// with (re-reading the KEK file each time, as sealing does), so `keys
@@ -10,11 +10,11 @@ import Synchronization
 /// file that lacks the current KEK is logged as an error each round until it
 /// gains it; it never stops the service. On stop the acknowledgement is
 /// withdrawn: a stopped instance wraps nothing.
-final class KEKAcknowledger: @unchecked Sendable {
+final class KEKAcknowledger: Sendable {
     private let source: KeyEncryptionSource
     private let database: DatabaseConfiguration
     private let logger: Logger
-    private let stopFlag = Atomic<Bool>(false)
+    private let stop = StopSignal()
 
     init(source: KeyEncryptionSource, database: DatabaseConfiguration, logger: Logger) {
         self.source = source
@@ -24,12 +24,12 @@ final class KEKAcknowledger: @unchecked Sendable {
         self.logger = logger
     }
 
-    func requestStop() { stopFlag.store(true, ordering: .relaxed) }
+    func requestStop() { stop.signal() }
 
     /// Blocks until `requestStop`.
     func run() {
         var connection: PostgresConnection?
-        while !stopFlag.load(ordering: .relaxed) {
+        while !stop.isSignalled {
             do {
                 let session = try connection ?? database.connect(application: "callaudit-kek")
                 connection = session
@@ -38,7 +38,7 @@ final class KEKAcknowledger: @unchecked Sendable {
                 connection = nil
                 logger.warning("cannot acknowledge the KEK in PostgreSQL; retrying", metadata: ["error": "\(error)"])
             }
-            pause(KEKAcknowledgements.refreshInterval)
+            stop.wait(for: KEKAcknowledgements.refreshInterval)
         }
         if let connection { try? KEKAcknowledgements.withdraw(on: connection) }
     }
@@ -57,10 +57,5 @@ final class KEKAcknowledger: @unchecked Sendable {
                 metadata: ["kek.source": "\(source.displayName)", "kek.id": "\(keys.currentID)"])
         }
         try KEKAcknowledgements.acknowledge(keys.currentID, on: connection)
-    }
-
-    private func pause(_ duration: Duration) {
-        let deadline = ContinuousClock.now + duration
-        while !stopFlag.load(ordering: .relaxed), ContinuousClock.now < deadline { usleep(100_000) }
     }
 }

@@ -1,6 +1,6 @@
 import CallAuditKafka
+import CallAuditRuntime
 import CallAuditStore
-import Foundation
 
 /// A batch ready to commit, with the raw messages it came from (for dead-lettering what the server rejects).
 struct PendingBatch: Sendable {
@@ -25,96 +25,30 @@ struct PendingBatch: Sendable {
 /// A handler that throws `ResyncNeeded` puts the stage in resync instead: it
 /// drops what is queued and every batch submitted until `resume`, which the
 /// polling thread calls once it has rewound the partitions to the stored positions.
-final class BatchWriter: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var queue: [PendingBatch] = []
-    private var committing = false
-    private var resyncing = false
-    private var finishing = false
-    private var stoppedBy: (any Error)?
-    private let exited = DispatchSemaphore(value: 0)
-    private let commit: (PendingBatch) throws -> Void
+struct BatchWriter: Sendable {
+    private let worker: Worker<PendingBatch>
 
-    init(name: String, handle: @escaping (PendingBatch) throws -> Void) {
-        self.commit = handle
-        let thread = Thread { [unowned self] in self.loop() }
-        thread.name = name
-        thread.start()
+    init(name: String, handle: @escaping @Sendable (PendingBatch) throws -> Void) {
+        worker = Worker(name: name, depth: 1) { batches in
+            for batch in batches { try handle(batch) }
+        }
     }
 
     /// Why the writer stopped committing, if it did.
-    var failure: (any Error)? {
-        condition.lock()
-        defer { condition.unlock() }
-        return stoppedBy
-    }
+    var failure: (any Error)? { worker.halt.flatMap { $0 is ResyncNeeded ? nil : $0 } }
 
-    /// Queues a batch; dropped, uncommitted, once the writer has stopped.
-    func submit(_ batch: PendingBatch) {
-        condition.lock()
-        defer { condition.unlock() }
-        while !queue.isEmpty && stoppedBy == nil && !resyncing { condition.wait() }
-        guard stoppedBy == nil, !resyncing else { return }
-        queue.append(batch)
-        condition.broadcast()
-    }
+    /// Queues a batch, waiting while another one waits; dropped, uncommitted, once the writer has stopped.
+    func submit(_ batch: PendingBatch) { worker.submit(batch) }
 
     /// Whether a handler asked for a resync and the stage drops batches until `resume`.
-    var needsResync: Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        return resyncing
-    }
+    var needsResync: Bool { worker.halt is ResyncNeeded }
 
-    /// Takes batches again after a resync.
-    func resume() {
-        condition.lock()
-        resyncing = false
-        condition.broadcast()
-        condition.unlock()
-    }
+    /// Takes batches again after a resync (never after a failure).
+    func resume() { worker.resume(if: { $0 is ResyncNeeded }) }
 
-    func drain() {
-        condition.lock()
-        while !queue.isEmpty || committing { condition.wait() }
-        condition.unlock()
-    }
+    /// Waits until every submitted batch is through.
+    func drain() { worker.drain() }
 
     /// Commits what was submitted, then ends the thread.
-    func finish() {
-        condition.lock()
-        finishing = true
-        condition.broadcast()
-        condition.unlock()
-        exited.wait()
-    }
-
-    private func loop() {
-        while true {
-            condition.lock()
-            while queue.isEmpty && !finishing { condition.wait() }
-            if queue.isEmpty {
-                condition.unlock()
-                exited.signal()
-                return
-            }
-            let batch = queue.removeFirst()
-            committing = true
-            condition.broadcast()
-            condition.unlock()
-            var error: (any Error)?
-            do { try commit(batch) } catch let failure { error = failure }
-            condition.lock()
-            committing = false
-            if error is ResyncNeeded {
-                resyncing = true
-                queue.removeAll()
-            } else if let error {
-                stoppedBy = error
-                queue.removeAll()
-            }
-            condition.broadcast()
-            condition.unlock()
-        }
-    }
+    func finish() { worker.finish() }
 }

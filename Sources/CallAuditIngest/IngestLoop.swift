@@ -1,5 +1,6 @@
 import CallAuditDomain
 import CallAuditKafka
+import CallAuditRuntime
 import CallAuditStore
 import CallAuditVault
 import Foundation
@@ -37,12 +38,14 @@ package final class IngestLoop: @unchecked Sendable {
     private let configuration: IngestConfiguration
     private let logger: Logger
     private let decoder: EventDecoder
-    private let stopFlag = StopFlag()
+    private let stop = StopSignal()
     package let statistics: IngestStatistics
     private let onCommit: CommitObserver?
     private let writerStore: RetryingStore
     private let readerStore: RetryingStore
     private let sealerStore: RetryingStore
+    /// Cancels what the stores run when a stop outlasts `shutdownGrace`.
+    private let cancellation: ShutdownCancellation
     /// Set when stored positions could not be read for an assignment, or a batch could not be sealed.
     private let positionsFailure = Mutex<(any Error)?>(nil)
     /// Opened on the sealer's session on first use; shared with the writer, which seals the dead letters it makes.
@@ -71,13 +74,13 @@ package final class IngestLoop: @unchecked Sendable {
         self.decoder = EventDecoder(limits: configuration.limits)
         self.statistics = statistics
         self.onCommit = onCommit
-        let stop = stopFlag
+        let stop = stop
         func store(_ application: String, settings: [(String, String)] = [], resync: Bool = false) -> RetryingStore {
             var database = configuration.database
             database.sessionSettings += settings
             return RetryingStore(
                 database: database, application: application, maxDelay: configuration.maxRetryDelay, logger: logger,
-                statistics: statistics, shouldStop: { stop.isSet }, resyncOnNewSession: resync)
+                statistics: statistics, stop: stop, resyncOnNewSession: resync)
         }
         // A writer frozen inside a transaction holds row locks a successor needs: the server ends it as soon as a lock session would be.
         let idle = min(configuration.database.idleInTransactionTimeout == .zero ? Leadership.idleSessionTimeout : configuration.database.idleInTransactionTimeout, Leadership.idleSessionTimeout)
@@ -88,23 +91,24 @@ package final class IngestLoop: @unchecked Sendable {
         readerStore = store("callaudit-ingest-positions")
         // Persons are durable before anything is sealed under their keys: see `seal`.
         sealerStore = store("callaudit-ingest-vault", resync: true)
+        cancellation = ShutdownCancellation(
+            grace: configuration.shutdownGrace, slots: [writerStore.canceller, readerStore.canceller, sealerStore.canceller])
     }
 
     /// Asks the loop to finish: batches in flight are committed, and the
     /// consumer leaves its group. A statement still running after
     /// `shutdownGrace` is cancelled; its batch is read again on the next start.
     package func requestStop() {
-        guard stopFlag.set() else { return }
-        let stores = [writerStore, readerStore, sealerStore]
-        DispatchQueue.global().asyncAfter(deadline: .now() + configuration.shutdownGrace.inSeconds) {
-            for store in stores { store.cancelInFlight() }
-        }
+        guard stop.signal() else { return }
+        cancellation.begin()
     }
 
-    private var stopping: Bool { stopFlag.isSet }
+    private var stopping: Bool { stop.isSignalled }
 
     /// Runs until `requestStop`, or until a fatal failure, which it throws. Blocks the calling thread.
     package func run() throws(IngestFailure) {
+        // Last, once every batch in flight is through: nothing of this loop's runs any more.
+        defer { cancellation.end() }
         let writer = BatchWriter(name: "callaudit-ingest-writer") { [unowned self] batch in try self.commit(batch) }
         let sealer = BatchWriter(name: "callaudit-ingest-sealer") { [unowned self] batch in writer.submit(try self.seal(batch)) }
         let pipeline = Pipeline(sealer: sealer, writer: writer)
@@ -199,7 +203,7 @@ package final class IngestLoop: @unchecked Sendable {
     /// Waits for the lock, then consumes every partition of the topics from
     /// the positions stored in PostgreSQL. False when stopped while standing by.
     private func lead(_ state: inout ExclusiveAssignment, consumer: KafkaConsumer) throws(IngestFailure) -> Bool {
-        guard let fence = state.leadership.acquire(shouldStop: { stopping }) else { return false }
+        guard let fence = state.leadership.acquire(until: stop) else { return false }
         currentFence = fence
         superseded.store(false, ordering: .relaxed)
         logger.info("ingest leads its consumer group", metadata: ["ingest.lock": "\(fence.name)", "leadership.epoch": "\(fence.epoch)"])
@@ -377,11 +381,7 @@ package final class IngestLoop: @unchecked Sendable {
                 logger.error(
                     "cannot seal: KEK \(id) is not in this instance's KEK file; ingest waits and re-reads the file until it is (give this host the current KEK file)",
                     metadata: ["kek.id": "\(id)", "retry.delay": "\(delay)"])
-                let deadline = ContinuousClock.now + delay
-                while ContinuousClock.now < deadline {
-                    if stopping { throw StopRequested() }
-                    Thread.sleep(forTimeInterval: 0.05)
-                }
+                try stop.sleep(for: delay)
             }
         }
     }
@@ -627,13 +627,4 @@ package enum IngestFailure: Error, CustomStringConvertible {
         case .other(let error): return "ingest failed: \(error)"
         }
     }
-}
-
-/// A one-way flag that any thread may set and read.
-final class StopFlag: Sendable {
-    private let value = Atomic<Bool>(false)
-    /// Sets the flag; true only for the call that set it.
-    @discardableResult
-    func set() -> Bool { !value.exchange(true, ordering: .relaxed) }
-    var isSet: Bool { value.load(ordering: .relaxed) }
 }

@@ -1,36 +1,34 @@
+import CallAuditRuntime
 import CallAuditStore
 import Logging
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// An event store session that outlasts transient failures.
 ///
 /// `run` retries its body while the failure is transient (see `FailureClass`):
 /// on a new connection when the session is unusable, on the same one
 /// otherwise, with capped exponential backoff. Bad input and fatal errors are
-/// thrown to the caller; so is `StopRequested` once `shouldStop` says so.
-/// Used by one thread at a time; `cancelInFlight` may come from any.
+/// thrown to the caller; so is `StopRequested` once `stop` is signalled.
+/// Used by one thread at a time; its `canceller` may be used from any.
 ///
 /// With `resyncOnNewSession`, a failure that takes the session throws
 /// `ResyncNeeded` instead of retrying on a new one: what that session
 /// committed may be gone (a failover onto a standby that had not received it),
 /// so what was built on it (positions, persons in the vault) must be read again.
-final class RetryingStore: @unchecked Sendable {
+final class RetryingStore {
     private let database: DatabaseConfiguration
     private let application: String
     private let maxDelay: Duration
     private let logger: Logger
     private let statistics: IngestStatistics
-    private let shouldStop: @Sendable () -> Bool
+    private let stop: StopSignal
     private let resyncOnNewSession: Bool
     private var store: EventStore?
-    private let canceller = CancelSlot()
+    /// The session in use, for cancelling its statement from another thread.
+    let canceller = CancelSlot()
 
     init(
         database: DatabaseConfiguration, application: String, maxDelay: Duration, logger: Logger, statistics: IngestStatistics,
-        shouldStop: @escaping @Sendable () -> Bool, resyncOnNewSession: Bool = false
+        stop: StopSignal, resyncOnNewSession: Bool = false
     ) {
         self.resyncOnNewSession = resyncOnNewSession
         self.database = database
@@ -38,7 +36,7 @@ final class RetryingStore: @unchecked Sendable {
         self.maxDelay = maxDelay
         self.logger = logger
         self.statistics = statistics
-        self.shouldStop = shouldStop
+        self.stop = stop
     }
 
     func run<T>(_ body: (EventStore) throws -> T) throws -> T {
@@ -51,19 +49,16 @@ final class RetryingStore: @unchecked Sendable {
                 if reconnect { close() }
                 statistics.retries.add(1, ordering: .relaxed)
                 IngestMetrics.recordRetry()
-                if shouldStop() { throw StopRequested() }
+                try stop.check()
                 if reconnect && resyncOnNewSession { throw ResyncNeeded(cause: error) }
                 let delay = backoff.step()
                 logger.warning(
                     "PostgreSQL failed transiently; retrying the same batch",
                     metadata: ["error": "\(error)", "retry.delay": "\(delay)", "retry.reconnect": "\(reconnect)"])
-                try sleep(for: delay)
+                try stop.sleep(for: delay)
             }
         }
     }
-
-    /// Cancels the statement running now, if any (it then fails with 57014).
-    func cancelInFlight() { canceller.cancel() }
 
     private func session() throws -> EventStore {
         if let store { return store }
@@ -77,14 +72,6 @@ final class RetryingStore: @unchecked Sendable {
     private func close() {
         store = nil
         canceller.hold(nil)
-    }
-
-    private func sleep(for duration: Duration) throws {
-        let deadline = ContinuousClock.now + duration
-        while ContinuousClock.now < deadline {
-            if shouldStop() { throw StopRequested() }
-            usleep(20_000)
-        }
     }
 }
 

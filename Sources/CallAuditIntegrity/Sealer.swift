@@ -1,9 +1,9 @@
 import CallAuditDomain
+import CallAuditRuntime
 import CallAuditSigning
 import CallAuditStore
 import Foundation
 import Logging
-import Synchronization
 
 /// When the sealer seals: at least every `interval`, or as soon as `maxEvents` wait.
 package struct SealSchedule: Sendable {
@@ -84,8 +84,10 @@ package final class SealerService: Sendable {
     private let schedule: SealSchedule
     private let keyDirectory: URL
     private let logger: Logger
-    private let stopFlag = Atomic<Bool>(false)
+    private let stop = StopSignal()
     private let canceller = CancelSlot()
+    /// No grace: a seal round cut short is sealed whole by the next round.
+    private let cancellation: ShutdownCancellation
 
     package init(database: DatabaseConfiguration, schedule: SealSchedule, keyDirectory: URL, logger: Logger) {
         // A seal commits at the level of CallAudit's own records (`--synchronous-commit`, default
@@ -97,19 +99,23 @@ package final class SealerService: Sendable {
         self.schedule = schedule
         self.keyDirectory = keyDirectory
         self.logger = logger
+        cancellation = ShutdownCancellation(grace: .zero, slots: [canceller])
     }
 
     package func requestStop() {
-        stopFlag.store(true, ordering: .relaxed)
-        canceller.cancel()
+        guard stop.signal() else { return }
+        cancellation.begin()
     }
 
     /// Runs until `requestStop`. Failures are logged and retried next round: a
     /// missed round only delays a seal, and the next one covers the same events.
     package func run() {
         var connection: PostgresConnection?
-        defer { canceller.hold(nil) }
-        while !stopFlag.load(ordering: .relaxed) {
+        defer {
+            canceller.hold(nil)
+            cancellation.end()
+        }
+        while !stop.isSignalled {
             do {
                 let session = try connection ?? database.connect(application: "callaudit-sealer")
                 if connection == nil { canceller.hold(session) }
@@ -122,12 +128,11 @@ package final class SealerService: Sendable {
                 }
             } catch {
                 if let session = connection, session.shouldReplace(after: error) { connection = nil }
-                if !stopFlag.load(ordering: .relaxed) {
+                if !stop.isSignalled {
                     logger.warning("sealing failed; retrying next round", metadata: ["error": "\(error)"])
                 }
             }
-            let deadline = ContinuousClock.now + .seconds(1)
-            while !stopFlag.load(ordering: .relaxed), ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.05) }
+            stop.wait(for: .seconds(1))
         }
     }
 }

@@ -1,4 +1,5 @@
 import CallAuditDomain
+import CallAuditRuntime
 import CallAuditSigning
 import CallAuditStore
 import Crypto
@@ -356,14 +357,11 @@ struct RowCheck: Sendable {
 /// Reads each seal's range of events; with read-ahead, the next range is read
 /// on its own session while the caller hashes this one, so PostgreSQL and the
 /// hashing overlap instead of taking turns.
-private final class RangeReader: @unchecked Sendable {
-    /// Used by one thread at a time: the read-ahead queue while a read is pending, the caller otherwise.
+private final class RangeReader {
+    /// Used by one thread at a time: the read ahead while one is pending, the caller otherwise.
     private let session: PostgresConnection.Handle
     private let readAhead: Bool
-    private let queue = DispatchQueue(label: "callaudit.verify-store.read-ahead")
-    private var pending: (sealNo: Int64, done: DispatchSemaphore, box: ResultBox)?
-
-    private final class ResultBox: @unchecked Sendable { var result: Result<[EventRow], any Error>? }
+    private var pending: (sealNo: Int64, work: BackgroundWork<[EventRow], any Error>)?
 
     init(connection: PostgresConnection, readAhead: Bool) {
         self.session = PostgresConnection.Handle(connection)
@@ -372,22 +370,17 @@ private final class RangeReader: @unchecked Sendable {
 
     func prefetch(_ seal: Seal) {
         guard readAhead, pending == nil else { return }
-        let done = DispatchSemaphore(value: 0)
-        let box = ResultBox()
-        pending = (seal.sealNo, done, box)
-        queue.async { [session] in
-            box.result = Result { try Self.read(seal, on: session.connection) }
-            done.signal()
-        }
+        let session = session
+        pending = (seal.sealNo, BackgroundWork(name: "callaudit-verify-store-read-ahead") { try RangeReader.read(seal, on: session.connection) })
     }
 
     /// The seal's events: the read ahead if it was this seal's, else read now (after any other read ahead ends, its session being this one).
     func take(_ seal: Seal) throws -> [EventRow] {
         guard let pending else { return try Self.read(seal, on: session.connection) }
-        pending.done.wait()
         self.pending = nil
+        let ahead = Result { try pending.work.value() }
         guard pending.sealNo == seal.sealNo else { return try Self.read(seal, on: session.connection) }
-        return try pending.box.result!.get()
+        return try ahead.get()
     }
 
     private static func read(_ seal: Seal, on connection: PostgresConnection) throws -> [EventRow] {

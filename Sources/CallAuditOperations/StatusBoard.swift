@@ -1,4 +1,5 @@
 import CallAuditDomain
+import CallAuditRuntime
 import CallAuditStore
 import Foundation
 import Logging
@@ -18,13 +19,16 @@ package final class StatusBoard: Sendable {
     }
 
     private let state = Mutex(State())
-    private let stopFlag = Atomic<Bool>(false)
+    private let stop = StopSignal()
     /// The sampling session, so a stop can cancel a query blocked behind a lock.
     private let canceller = CancelSlot()
+    /// No grace: a sample cut short is worth less than none.
+    private let cancellation: ShutdownCancellation
     package let interval: Duration
 
     package init(interval: Duration = .seconds(2)) {
         self.interval = interval
+        cancellation = ShutdownCancellation(grace: .zero, slots: [canceller])
     }
 
     package var latest: OperationsStatus? { state.withLock { $0.latest } }
@@ -46,17 +50,10 @@ package final class StatusBoard: Sendable {
         OperationsMetrics.update(from: status)
     }
 
-    private let ended = Atomic<Bool>(false)
-
     /// Stops sampling; every query the sample still runs is cancelled until the loop has ended.
     package func requestStop() {
-        stopFlag.store(true, ordering: .relaxed)
-        DispatchQueue.global().async { [self] in
-            while !ended.load(ordering: .relaxed) {
-                canceller.cancel()
-                Thread.sleep(forTimeInterval: 0.1)
-            }
-        }
+        guard stop.signal() else { return }
+        cancellation.begin()
     }
 
     /// Samples until `requestStop`. Never throws: a failed round is logged and retried.
@@ -67,9 +64,9 @@ package final class StatusBoard: Sendable {
         var connection: PostgresConnection?
         defer {
             canceller.hold(nil)
-            ended.store(true, ordering: .relaxed)
+            cancellation.end()
         }
-        while !stopFlag.load(ordering: .relaxed) {
+        while !stop.isSignalled {
             do {
                 let session = try connection ?? database.connect(application: "callaudit-status")
                 if connection == nil { canceller.hold(session) }
@@ -81,8 +78,7 @@ package final class StatusBoard: Sendable {
                 state.withLock { $0.lastFailure = reason }
                 logger.warning("status sample failed; keeping the last one", metadata: ["error": "\(reason)"])
             }
-            let deadline = ContinuousClock.now + interval
-            while !stopFlag.load(ordering: .relaxed), ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.05) }
+            stop.wait(for: interval)
         }
     }
 }

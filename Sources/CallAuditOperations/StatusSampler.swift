@@ -4,6 +4,7 @@ import CallAuditProjections
 import CallAuditQueries
 import CallAuditReports
 import CallAuditRequests
+import CallAuditRuntime
 import CallAuditStore
 import Foundation
 import Logging

@@ -1,4 +1,5 @@
 import CallAuditDomain
+import CallAuditRuntime
 import CallAuditStore
 
 /// Keys of facts an earlier chunk wrote out and this chunk loaded back.
@@ -167,12 +168,12 @@ struct JudgedPage: Sendable {
 /// written when the next page is submitted (or at `drain`).
 struct VerdictPipeline {
     let connection: PostgresConnection
-    private var inFlight: BackgroundWork<Result<JudgedPage, any Error>>?
+    private var inFlight: BackgroundWork<JudgedPage, any Error>?
 
     init(connection: PostgresConnection) { self.connection = connection }
 
     mutating func submit(_ judge: @escaping @Sendable () throws -> JudgedPage) throws {
-        let next = BackgroundWork { Result { try judge() } }
+        let next = BackgroundWork(name: "callaudit-rebuild-judge", judge)
         try drain()
         inFlight = next
     }
@@ -181,7 +182,7 @@ struct VerdictPipeline {
     mutating func drain() throws {
         guard let work = inFlight else { return }
         inFlight = nil
-        try write(try work.value().get())
+        try write(try work.value())
     }
 
     func write(_ page: JudgedPage) throws {

@@ -1,4 +1,5 @@
 import CallAuditDomain
+import CallAuditRuntime
 import CallAuditStore
 
 /// How much of the log a compliance rebuild holds at once.

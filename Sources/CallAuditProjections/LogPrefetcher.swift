@@ -1,3 +1,4 @@
+import CallAuditRuntime
 import CallAuditStore
 import Foundation
 
@@ -15,8 +16,8 @@ final class LogPrefetcher<Page: Sendable>: Sendable {
         var count: Int
     }
 
-    private let fetched = HandOff<(events: [StoredEvent], last: LogCursor)>(depth: 2)
-    private let prepared = HandOff<Item>(depth: 2)
+    private let fetched = BoundedQueue<(events: [StoredEvent], last: LogCursor)>(depth: 2)
+    private let prepared = BoundedQueue<Item>(depth: 2)
 
     init(database: DatabaseConfiguration, horizon: UInt64, pageSize: Int, prepare: @escaping @Sendable ([StoredEvent]) throws -> Page) {
         let (fetched, prepared) = (fetched, prepared)
@@ -44,7 +45,7 @@ final class LogPrefetcher<Page: Sendable>: Sendable {
         fetched.close()
     }
 
-    private static func start<T>(_ name: String, feeding output: HandOff<T>, _ body: @escaping @Sendable () throws -> Void) {
+    private static func start<T>(_ name: String, feeding output: BoundedQueue<T>, _ body: @escaping @Sendable () throws -> Void) {
         let thread = Thread {
             do {
                 try body()

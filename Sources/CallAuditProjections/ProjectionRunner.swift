@@ -1,8 +1,8 @@
 import CallAuditDomain
+import CallAuditRuntime
 import CallAuditStore
 import Foundation
 import Logging
-import Synchronization
 
 /// Keeps one projection up to date with the log.
 ///
@@ -31,9 +31,10 @@ package final class ProjectionRunner: @unchecked Sendable {
     package let projection: any Projection
     private let configuration: ProjectionConfiguration
     private let logger: Logger
-    private let stopFlag = Atomic<Bool>(false)
+    private let stop = StopSignal()
     private var connection: PostgresConnection?
     private let canceller = CancelSlot()
+    private let cancellation: ShutdownCancellation
     private lazy var leadership = Leadership(
         name: lockKey, database: configuration.database, application: "callaudit-projection-\(projection.name)-leader", logger: logger)
     /// The leadership the connection works under; nil while standing by.
@@ -44,23 +45,25 @@ package final class ProjectionRunner: @unchecked Sendable {
         self.projection = projection
         self.configuration = configuration
         self.logger = logger
+        cancellation = ShutdownCancellation(grace: configuration.shutdownGrace, slots: [canceller])
     }
 
     /// Asks the runner to stop at its next step; a statement still running after
     /// the grace period is cancelled (its transaction rolls back, nothing is lost).
     package func requestStop() {
-        guard !stopFlag.exchange(true, ordering: .relaxed) else { return }
-        DispatchQueue.global().asyncAfter(deadline: .now() + configuration.shutdownGrace.inSeconds) { [canceller] in
-            canceller.cancel()
-        }
+        guard stop.signal() else { return }
+        cancellation.begin()
     }
 
-    private var stopping: Bool { stopFlag.load(ordering: .relaxed) }
+    private var stopping: Bool { stop.isSignalled }
 
     /// Leads or stands by until `requestStop`, riding out transient failures.
     /// Leadership is given up with the connection, so a standby takes over at once.
     package func run() throws(ProjectionFailure) {
-        defer { dropConnection() }
+        defer {
+            dropConnection()
+            cancellation.end()
+        }
         var backoff = Backoff(maximum: configuration.maxRetryDelay)
         while !stopping {
             do {
@@ -80,7 +83,7 @@ package final class ProjectionRunner: @unchecked Sendable {
                 logger.warning(
                     "projection step failed; retrying",
                     metadata: ["projection": "\(projection.name)", "error": "\(error)", "retry.delay": "\(delay)"])
-                pause(delay)
+                stop.wait(for: delay)
             }
         }
     }
@@ -289,7 +292,7 @@ package final class ProjectionRunner: @unchecked Sendable {
             logger.warning("lost the projection's leadership; standing by", metadata: ["projection": "\(projection.name)"])
             dropConnection()
         }
-        guard let acquired = leadership.acquire(pollEvery: wait ? .milliseconds(250) : configuration.pollInterval, shouldStop: { stopping })
+        guard let acquired = leadership.acquire(pollEvery: wait ? .milliseconds(250) : configuration.pollInterval, until: stop)
         else { throw StopRequested() }
         // A session frozen inside a transaction holds the checkpoint row a successor needs: bounded like a lock session (rebuilds lift it).
         var database = configuration.database
@@ -357,11 +360,6 @@ package final class ProjectionRunner: @unchecked Sendable {
                 "projection": "\(projection.name)", "horizon.pid": "\(holder.pid)", "horizon.application": "\(holder.application)",
                 "horizon.state": "\(holder.state)", "horizon.age": "\(holder.age)",
             ])
-    }
-
-    private func pause(_ duration: Duration) {
-        let deadline = ContinuousClock.now + duration
-        while !stopping, ContinuousClock.now < deadline { usleep(20_000) }
     }
 }
 

@@ -1,10 +1,10 @@
 import CallAuditDomain
 import CallAuditQueries
+import CallAuditRuntime
 import CallAuditSigning
 import CallAuditStore
 import Foundation
 import Logging
-import Synchronization
 
 /// When and how reports are issued on their own.
 package struct ReportSchedule: Sendable {
@@ -56,8 +56,10 @@ package final class ReportScheduler: @unchecked Sendable {
     private let keyDirectory: URL
     private let logger: Logger
     private let clock: @Sendable () -> Timestamp
-    private let stopFlag = Atomic<Bool>(false)
+    private let stop = StopSignal()
     private let canceller = CancelSlot()
+    /// No grace: a report cut short is issued whole by the next round, here or on another instance.
+    private let cancellation: ShutdownCancellation
     private var connection: PostgresConnection?
     private lazy var leadership = Leadership(name: "callaudit.reports", database: database, application: "callaudit-reports-leader", logger: logger)
     /// The leadership the connection works under; nil while standing by.
@@ -73,18 +75,22 @@ package final class ReportScheduler: @unchecked Sendable {
         self.keyDirectory = keyDirectory
         self.logger = logger
         self.clock = clock
+        cancellation = ShutdownCancellation(grace: .zero, slots: [canceller])
     }
 
     package func requestStop() {
-        stopFlag.store(true, ordering: .relaxed)
-        canceller.cancel()
+        guard stop.signal() else { return }
+        cancellation.begin()
     }
 
-    private var stopping: Bool { stopFlag.load(ordering: .relaxed) }
+    private var stopping: Bool { stop.isSignalled }
 
     /// Schedules until `requestStop`; throws only what cannot be retried.
     package func run() throws {
-        defer { dropConnection() }
+        defer {
+            dropConnection()
+            cancellation.end()
+        }
         while !stopping {
             do {
                 let issued = try runOnce()
@@ -100,7 +106,7 @@ package final class ReportScheduler: @unchecked Sendable {
                 dropConnection()
                 logger.warning("report scheduling failed; retrying next round", metadata: ["error": "\(error)"])
             }
-            pause(schedule.interval)
+            stop.wait(for: schedule.interval)
         }
     }
 
@@ -199,7 +205,7 @@ package final class ReportScheduler: @unchecked Sendable {
     private func leaderConnection() throws -> PostgresConnection {
         if let connection, let fence, leadership.fence == fence { return connection }
         dropConnection()
-        guard let acquired = leadership.acquire(pollEvery: schedule.interval, shouldStop: { stopping }) else { throw StopRequested() }
+        guard let acquired = leadership.acquire(pollEvery: schedule.interval, until: stop) else { throw StopRequested() }
         let candidate: PostgresConnection
         do {
             candidate = try database.connect(application: "callaudit-reports")
@@ -218,11 +224,6 @@ package final class ReportScheduler: @unchecked Sendable {
         connection = nil
         fence = nil
         leadership.release()
-    }
-
-    private func pause(_ duration: Duration) {
-        let deadline = ContinuousClock.now + duration
-        while !stopping, ContinuousClock.now < deadline { usleep(50_000) }
     }
 }
 

@@ -2,7 +2,6 @@
 import Glibc
 #endif
 import CLibPQ
-import Synchronization
 
 /// A value bound to a statement parameter.
 package enum PostgresValue: Sendable, ExpressibleByStringLiteral, ExpressibleByNilLiteral {
@@ -394,23 +393,6 @@ package struct PostgresRow {
             digit += 1
         }
         return negative ? -value : value
-    }
-}
-
-/// The canceller of whichever connection a worker uses now; any thread may cancel through it.
-package final class CancelSlot: Sendable {
-    private let current = Mutex<PostgresCanceller?>(nil)
-
-    package init() {}
-
-    package func hold(_ connection: PostgresConnection?) {
-        let canceller = connection?.makeCanceller()
-        current.withLock { $0 = canceller }
-    }
-
-    /// Cancels the statement the held connection runs now, if any (it fails with 57014).
-    package func cancel() {
-        current.withLock { $0 }?.cancel()
     }
 }
 

@@ -2,6 +2,7 @@ import CallAuditDomain
 import CallAuditKafka
 import CallAuditProjections
 import CallAuditReports
+import CallAuditRuntime
 import CallAuditStore
 import Foundation
 import Testing

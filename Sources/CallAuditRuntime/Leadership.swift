@@ -1,4 +1,5 @@
 import CallAuditDomain
+import CallAuditStore
 import Foundation
 import Logging
 import Synchronization
@@ -21,27 +22,32 @@ import Glibc
 /// - the server's own TCP keepalives and `tcp_user_timeout` drop it when the
 ///   host is gone. The client's keepalives only close the client's end.
 ///
-/// **Fencing.** Taking the lock bumps the name's epoch in `leaderships`; each
+/// **Fencing** (`LeadershipFence`, in CallAuditStore). Taking the lock bumps the name's epoch in `leaderships`; each
 /// transaction a leader commits calls `LeadershipFence.check` just before its
 /// COMMIT, which reads the row FOR SHARE and rolls the transaction back with
 /// `LeadershipLost` when the epoch moved on. A frozen leader that resumes
 /// after a successor took over therefore commits nothing, whatever it had in
 /// flight. Only the holder of the lock ever bumps the epoch.
-package final class Leadership: @unchecked Sendable {
+package final class Leadership: Sendable {
     /// The server ends a lock session idle this long: the longest a frozen leader keeps its lock.
     package static let idleSessionTimeout: Duration = .seconds(15)
     /// How often the heartbeat thread touches the lock session.
     package static let heartbeatInterval: Duration = .seconds(2)
+
+    /// The lock session and the fence taken on it; every statement on the session runs under this lock.
+    private struct State {
+        var session: PostgresConnection?
+        var held: LeadershipFence?
+    }
 
     package let name: String
     private let database: DatabaseConfiguration
     private let application: String
     private let logger: Logger
     private let holder: String
-    private let lock = NSLock()
-    private var session: PostgresConnection?
-    private var held: LeadershipFence?
-    private let closed = Atomic<Bool>(false)
+    private let state = Mutex(State())
+    /// Ends the heartbeat thread when this object goes.
+    private let closed = StopSignal()
 
     /// `name` is the advisory lock's key (`callaudit.ingest.<group>`, `callaudit.projection.<name>`, `callaudit.reports`).
     package init(name: String, database: DatabaseConfiguration, application: String, logger: Logger) {
@@ -50,14 +56,15 @@ package final class Leadership: @unchecked Sendable {
         self.application = application
         self.logger = logger
         self.holder = String("\(ProcessInfo.processInfo.hostName) pid \(getpid()) \(application)".prefix(200))
+        let closed = closed
         let thread = Thread { [weak self] in
-            while Leadership.beat(self) { Thread.sleep(forTimeInterval: Leadership.heartbeatInterval.inSeconds) }
+            while !closed.wait(for: Leadership.heartbeatInterval), let leadership = self { leadership.beat() }
         }
         thread.name = "callaudit-leadership-heartbeat"
         thread.start()
     }
 
-    deinit { closed.store(true, ordering: .relaxed) }
+    deinit { closed.signal() }
 
     /// The server-side limits of a lock session: its idle limit, and TCP
     /// keepalives and a user timeout of the server's own, so a dead host's
@@ -76,36 +83,37 @@ package final class Leadership: @unchecked Sendable {
     }
 
     /// The fence of the leadership held now; nil while standing by or once it was lost.
-    package var fence: LeadershipFence? { lock.withLock { held } }
+    package var fence: LeadershipFence? { state.withLock { $0.held } }
 
     /// One attempt: the fence if this process now leads (it may already have), nil if another instance does.
     package func tryAcquire() throws -> LeadershipFence? {
-        try lock.withLock {
-            if let held { return held }
+        try state.withLock { state in
+            if let held = state.held { return held }
             do {
-                let session = try self.session ?? database.connect(application: application)
-                self.session = session
+                let session = try state.session ?? database.connect(application: application)
+                state.session = session
                 guard try session.query("SELECT pg_catalog.pg_try_advisory_lock(pg_catalog.hashtextextended($1, 0))::text", [.text(name)]).scalar == "true"
                 else { return nil }
                 // Only the lock's holder bumps the epoch: the owner's function checks the lock is this session's.
                 let epoch = try session.query("SELECT callaudit_take_leadership($1, $2)", [.text(name), .text(holder)]).scalar.flatMap(Int64.init)
                 guard let epoch else { throw PostgresError(kind: .client, message: "the leadership epoch was not returned") }
-                held = LeadershipFence(name: name, epoch: epoch)
+                let fence = LeadershipFence(name: name, epoch: epoch)
+                state.held = fence
                 logger.info("leads", metadata: ["leadership": "\(name)", "leadership.epoch": "\(epoch)"])
-                return held
+                return fence
             } catch {
                 // Ending the session frees the lock, if it was taken before the bump failed.
-                session = nil
+                state.session = nil
                 throw error
             }
         }
     }
 
-    /// Blocks until this process leads (its fence), or until `shouldStop` (nil).
+    /// Blocks until this process leads (its fence), or until `stop` (nil).
     /// Failures to reach PostgreSQL are logged and retried.
-    package func acquire(pollEvery interval: Duration = .milliseconds(250), shouldStop: () -> Bool) -> LeadershipFence? {
+    package func acquire(pollEvery interval: Duration = .milliseconds(250), until stop: StopSignal) -> LeadershipFence? {
         var standingBy = false
-        while !shouldStop() {
+        while !stop.isSignalled {
             do {
                 if let fence = try tryAcquire() { return fence }
                 if !standingBy {
@@ -115,97 +123,52 @@ package final class Leadership: @unchecked Sendable {
             } catch {
                 logger.warning("cannot reach PostgreSQL for the leadership lock; retrying", metadata: ["leadership": "\(name)", "error": "\(error)"])
             }
-            let deadline = ContinuousClock.now + interval
-            while !shouldStop(), ContinuousClock.now < deadline { usleep(20_000) }
+            stop.wait(for: interval)
         }
         return nil
     }
 
     /// Whether leadership is still held: its session answers now. Once lost, it stays lost until acquired again.
     package func isHeld() -> Bool {
-        lock.withLock {
-            guard held != nil else { return false }
-            touch()
-            return held != nil
+        state.withLock { state in
+            guard state.held != nil else { return false }
+            touch(&state)
+            return state.held != nil
         }
     }
 
     /// Gives leadership up by ending the lock session.
     package func release() {
-        lock.withLock {
-            held = nil
-            session = nil
+        state.withLock { state in
+            state.held = nil
+            state.session = nil
         }
     }
 
-    /// Under `lock`: one statement on the lock session; on failure, the session and the leadership are gone.
-    private func touch() {
-        guard let session else { return }
+    /// One heartbeat: a statement on the lock session, so the server's idle limit ends it only when this process is frozen.
+    private func beat() {
+        state.withLock { touch(&$0) }
+    }
+
+    /// Under the lock: one statement on the lock session; on failure, the session and the leadership are gone.
+    private func touch(_ state: inout State) {
+        guard let session = state.session else { return }
         do {
             _ = try session.query("SELECT 1")
         } catch {
-            if let held {
+            if let held = state.held {
                 logger.warning(
                     "lost leadership with its PostgreSQL session", metadata: ["leadership": "\(name)", "leadership.epoch": "\(held.epoch)", "error": "\(error)"])
             }
-            self.session = nil
-            held = nil
+            state.session = nil
+            state.held = nil
         }
-    }
-
-    /// One heartbeat; false once the leadership object is gone or closed.
-    private static func beat(_ leadership: Leadership?) -> Bool {
-        guard let leadership, !leadership.closed.load(ordering: .relaxed) else { return false }
-        leadership.lock.withLock { leadership.touch() }
-        return true
     }
 
     /// Who leads each name now, by the epochs table (for status pages and `projections status`).
     package static func current(on connection: PostgresConnection) throws -> [LeadershipRecord] {
         try connection.query(
             "SELECT name, epoch, holder, to_char(acquired_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM leaderships ORDER BY name"
-        ).rows.map { LeadershipRecord(name: $0[0]!, epoch: Int64($0[1]!)!, holder: $0[2]!, acquiredAt: $0[3]!) }
-    }
-}
-
-/// The last recorded taking of one leadership.
-package struct LeadershipRecord: Sendable, Equatable {
-    package var name: String
-    package var epoch: Int64
-    package var holder: String
-    package var acquiredAt: String
-}
-
-/// A leader's proof of leadership, checked inside each transaction it commits.
-package struct LeadershipFence: Sendable, Equatable, CustomStringConvertible {
-    package let name: String
-    package let epoch: Int64
-
-    package init(name: String, epoch: Int64) {
-        self.name = name
-        self.epoch = epoch
-    }
-
-    /// Inside the caller's open transaction, just before COMMIT: throws
-    /// `LeadershipLost` (the caller rolls back) unless the epoch is still
-    /// ours. The row stays share-locked until COMMIT, so no successor's bump
-    /// can slip in between.
-    package func check(on connection: PostgresConnection) throws {
-        let current = try connection.query("SELECT callaudit_leadership_epoch($1)", [.text(name)]).scalar.flatMap(Int64.init)
-        guard current == epoch else { throw LeadershipLost(name: name, epoch: epoch, current: current) }
-    }
-
-    package var description: String { "\(name) epoch \(epoch)" }
-}
-
-/// A leader's transaction was refused: another instance took over since (a newer epoch).
-/// Not a failure of the service: the process stands by again.
-package struct LeadershipLost: Error, Sendable, CustomStringConvertible {
-    package let name: String
-    package let epoch: Int64
-    package let current: Int64?
-
-    package var description: String {
-        "\(name): this instance led at epoch \(epoch), now \(current.map(String.init) ?? "none"); its transaction was rolled back"
+        ).decode((String, Int64, String, String).self).map { LeadershipRecord(name: $0, epoch: $1, holder: $2, acquiredAt: $3) }
     }
 }
