@@ -78,7 +78,7 @@ let package = Package(
         // The one read side: findings, store summary, projection status, dead letters.
         .target(
             name: "CallAuditQueries",
-            dependencies: ["CallAuditDomain", "CallAuditStore", "CallAuditProjections"]
+            dependencies: ["CallAuditDomain", "CallAuditStore"]
         ),
         // Ed25519 signing keys (a key folder with rotation), detached signatures, PEM: what reports are signed and verified with.
         .target(
@@ -117,8 +117,8 @@ let package = Package(
         .target(
             name: "CallAuditOperations",
             dependencies: [
-                "CallAuditDomain", "CallAuditKafka", "CallAuditStore", "CallAuditProjections", "CallAuditQueries", "CallAuditReports",
-                "CallAuditRequests",
+                "CallAuditDomain", "CallAuditKafka", "CallAuditStore", "CallAuditQueries", "CallAuditReports", "CallAuditRequests",
+                "CallAuditIntegrity",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -186,6 +186,7 @@ let package = Package(
         .testTarget(name: "CallAuditStoreTests", dependencies: ["CallAuditStore"]),
         .testTarget(name: "CallAuditSigningTests", dependencies: ["CallAuditSigning"]),
         .testTarget(name: "CallAuditVaultTests", dependencies: ["CallAuditVault"]),
+        .testTarget(name: "CallAuditRequestsTests", dependencies: ["CallAuditRequests", "CallAuditDomain"]),
         .testTarget(
             name: "CallAuditIntegrationTests",
             dependencies: [

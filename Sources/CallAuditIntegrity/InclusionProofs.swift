@@ -36,7 +36,7 @@ package enum InclusionProofs {
                 "audit_path": .array(MerkleTree.inclusionProof(index: index, leafHashes: seal.leafHashes).map { .string($0.hexString) }),
             ])
         }
-        let sealMembers = seals.keys.sorted().map { (key: String($0), value: seals[$0]!.seal.json) }
+        let sealMembers = seals.sorted { $0.key < $1.key }.map { (key: String($0.key), value: $0.value.seal.json) }
         return ["proofs": .array(proofs), "seals": .object(sealMembers), "unsealed": .array(unsealed.map { .string($0) })]
     }
 
@@ -66,7 +66,7 @@ package enum InclusionProofs {
             )
             SELECT source FROM s WHERE source IS NOT NULL
             """, [.int(indexedSources)]
-        ).compactMap { $0[0] }
+        ).decode(String?.self).compactMap { $0 }
         // Ordered by the xid8, not the selected text, which would put "10" before "9".
         let rows = sources.count <= indexedSources
             ? try connection.query(
@@ -79,7 +79,7 @@ package enum InclusionProofs {
             : try connection.query(
                 "SELECT event_id, transaction_id::text, position FROM events WHERE event_id = ANY($1::text[]) ORDER BY transaction_id, position",
                 [.text(postgresArrayLiteral(wanted))])
-        return rows.map { ($0[0]!, LogCursor(transactionID: UInt64($0[1]!)!, position: Int64($0[2]!)!)) }
+        return try rows.decode((String, UInt64, Int64).self).map { ($0, LogCursor(transactionID: $1, position: $2)) }
     }
 
     private static func cachedSeal(

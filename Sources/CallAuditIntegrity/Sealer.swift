@@ -64,7 +64,7 @@ package struct Sealer {
                 [.text(String(through.transactionID)), .int(through.position), .text(String(horizon)), .int(Int64(schedule.maxEvents))],
                 binary: true
             ) { row in
-                through = LogCursor(transactionID: row.bigEndian(0)!, position: Int64(bitPattern: row.bigEndian(1)!))
+                through = LogCursor(transactionID: try row.requiredBigEndian(0), position: Int64(bitPattern: try row.requiredBigEndian(1)))
                 leaves += Seal.leaf(position: through.position, contentHash: row.bytes(2))
             }
             guard !leaves.isEmpty else { return nil }

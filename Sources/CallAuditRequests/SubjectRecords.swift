@@ -45,23 +45,22 @@ package struct SubjectRecords: Sendable {
     package static func load(_ refs: [String], from connection: PostgresConnection) throws -> SubjectRecords {
         do {
             var records = SubjectRecords()
-            records.position = Int64(try connection.query(
-                "SELECT coalesce(min(last_position), 0) FROM projection_checkpoints WHERE projection IN ('compliance', 'activity')"
-            ).scalar ?? "0") ?? 0
+            records.position = try ProjectionCheckpoints(connection: connection).lowestPosition(of: ["compliance", "activity"])
             records.participations = try connection.query(
                 "SELECT call_id, coalesce(party_id, '') FROM compliance_subject_calls WHERE subject_key = ANY($1::text[]) ORDER BY call_id, party_id",
                 [.text(postgresArrayLiteral(refs))]
-            ).map { Participation(callID: $0[0]!, partyID: $0[1]!) }
+            ).decode((String, String).self).map { Participation(callID: $0, partyID: $1) }
             let callIDs = PostgresValue.text(postgresArrayLiteral(Array(Set(records.participations.map(\.callID)))))
-            for row in try connection.query("SELECT facts FROM compliance_calls WHERE call_id = ANY($1::text[])", [callIDs]) {
-                let facts = try CallFacts(document: try JSONParser.parse(Array(row[0]!.utf8)))
+            for document in try connection.query("SELECT facts FROM compliance_calls WHERE call_id = ANY($1::text[])", [callIDs]).decode(String.self) {
+                let facts = try CallFacts(document: try JSONParser.parse(Array(document.utf8)))
                 records.calls[facts.callID] = facts
             }
-            for row in try connection.query(
-                "SELECT call_id, \(micros("started_at")), direction, channel, source FROM activity_calls WHERE call_id = ANY($1::text[])", [callIDs])
-            {
-                records.summaries[row[0]!] = CallSummary(
-                    startedAt: row[1].flatMap(Int64.init).map(Timestamp.init(microseconds:)), direction: row[2], channel: row[3], source: row[4])
+            let summaries = try connection.query(
+                "SELECT call_id, \(micros("started_at")), direction, channel, source FROM activity_calls WHERE call_id = ANY($1::text[])", [callIDs]
+            ).decode((String, Int64?, String?, String?, String?).self)
+            for (callID, startedAt, direction, channel, source) in summaries {
+                records.summaries[callID] = CallSummary(
+                    startedAt: startedAt.map(Timestamp.init(microseconds:)), direction: direction, channel: channel, source: source)
             }
             try records.loadRecordings(callIDs, from: connection)
             return records
@@ -69,26 +68,26 @@ package struct SubjectRecords: Sendable {
     }
 
     private mutating func loadRecordings(_ callIDs: PostgresValue, from connection: PostgresConnection) throws {
-        for row in try connection.query("SELECT facts FROM compliance_recordings WHERE call_id = ANY($1::text[])", [callIDs]) {
-            let facts = try RecordingFacts(document: try JSONParser.parse(Array(row[0]!.utf8)))
+        for document in try connection.query("SELECT facts FROM compliance_recordings WHERE call_id = ANY($1::text[])", [callIDs]).decode(String.self) {
+            let facts = try RecordingFacts(document: try JSONParser.parse(Array(document.utf8)))
             recordings[facts.recordingID] = facts
         }
         let recordingIDs = PostgresValue.text(postgresArrayLiteral(recordings.keys.sorted()))
-        for row in try connection.query(
+        let deletions = try connection.query(
             "SELECT recording_id, deletion_reason FROM activity_recordings WHERE recording_id = ANY($1::text[]) AND deletion_reason IS NOT NULL",
-            [recordingIDs])
-        {
-            deletionReasons[row[0]!] = row[1]!
-        }
+            [recordingIDs]
+        ).decode((String, String).self)
+        for (recordingID, reason) in deletions { deletionReasons[recordingID] = reason }
         uses = try connection.query(
             """
             SELECT recording_id, \(micros("occurred_at")), kind, actor_role, action, purpose, anonymized, recipient_organization, recipient_country, legal_basis
             FROM activity_accesses WHERE recording_id = ANY($1::text[]) ORDER BY occurred_at, position
             """, [recordingIDs]
-        ).map { row in
+        ).decode((String, Int64, String, String, String?, String?, Bool, String?, String?, String?).self).map {
+            recordingID, time, kind, role, action, purpose, anonymized, organization, country, legalBasis in
             Use(
-                recordingID: row[0]!, time: Timestamp(microseconds: Int64(row[1]!) ?? 0), kind: row[2]!, role: row[3]!,
-                action: row[4], purpose: row[5], anonymized: row[6] == "t", organization: row[7], country: row[8], legalBasis: row[9])
+                recordingID: recordingID, time: Timestamp(microseconds: time), kind: kind, role: role, action: action, purpose: purpose,
+                anonymized: anonymized, organization: organization, country: country, legalBasis: legalBasis)
         }
     }
 
