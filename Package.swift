@@ -107,7 +107,7 @@ let package = Package(
         .target(
             name: "CallAuditRequests",
             dependencies: [
-                "CallAuditDomain", "CallAuditStore", "CallAuditVault", "CallAuditSigning",
+                "CallAuditDomain", "CallAuditStore", "CallAuditVault", "CallAuditSigning", "CallAuditProjections",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ],

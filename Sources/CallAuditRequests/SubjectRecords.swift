@@ -1,4 +1,5 @@
 import CallAuditDomain
+import CallAuditProjections
 import CallAuditStore
 
 /// What the read models hold about some persons, by their pseudonyms: the
@@ -18,18 +19,8 @@ package struct SubjectRecords: Sendable {
         package var source: String?
     }
 
-    package struct Use: Sendable {
-        package var recordingID: String
-        package var time: Timestamp
-        package var kind: String
-        package var role: String
-        package var action: String?
-        package var purpose: String?
-        package var anonymized: Bool
-        package var organization: String?
-        package var country: String?
-        package var legalBasis: String?
-    }
+    /// One access to or sharing of a recording.
+    package typealias Use = SubjectReadModel.Use
 
     package var participations: [Participation] = []
     package var calls: [String: CallFacts] = [:]
@@ -43,52 +34,21 @@ package struct SubjectRecords: Sendable {
     /// Reads everything for `refs` in a handful of queries, in the caller's
     /// transaction when there is one (an export or erasure reads and records together).
     package static func load(_ refs: [String], from connection: PostgresConnection) throws -> SubjectRecords {
-        do {
-            var records = SubjectRecords()
-            records.position = try ProjectionCheckpoints(connection: connection).lowestPosition(of: ["compliance", "activity"])
-            records.participations = try connection.query(
-                "SELECT call_id, coalesce(party_id, '') FROM compliance_subject_calls WHERE subject_key = ANY($1::text[]) ORDER BY call_id, party_id",
-                [.text(postgresArrayLiteral(refs))]
-            ).decode((String, String).self).map { Participation(callID: $0, partyID: $1) }
-            let callIDs = PostgresValue.text(postgresArrayLiteral(Array(Set(records.participations.map(\.callID)))))
-            for document in try connection.query("SELECT facts FROM compliance_calls WHERE call_id = ANY($1::text[])", [callIDs]).decode(String.self) {
-                let facts = try CallFacts(document: try JSONParser.parse(Array(document.utf8)))
-                records.calls[facts.callID] = facts
-            }
-            let summaries = try connection.query(
-                "SELECT call_id, \(micros("started_at")), direction, channel, source FROM activity_calls WHERE call_id = ANY($1::text[])", [callIDs]
-            ).decode((String, Int64?, String?, String?, String?).self)
-            for (callID, startedAt, direction, channel, source) in summaries {
-                records.summaries[callID] = CallSummary(
-                    startedAt: startedAt.map(Timestamp.init(microseconds:)), direction: direction, channel: channel, source: source)
-            }
-            try records.loadRecordings(callIDs, from: connection)
-            return records
+        let model = SubjectReadModel(connection: connection)
+        var records = SubjectRecords()
+        records.position = try model.position()
+        records.participations = try model.participations(ofSubjects: refs).map { Participation(callID: $0.callID, partyID: $0.partyID) }
+        let callIDs = Array(Set(records.participations.map(\.callID)))
+        for facts in try model.callFacts(callIDs).values { records.calls[facts.callID] = facts }
+        for call in try model.callSummaries(callIDs) {
+            records.summaries[call.callID] = CallSummary(
+                startedAt: call.startedAt, direction: call.direction, channel: call.channel, source: call.source)
         }
-    }
-
-    private mutating func loadRecordings(_ callIDs: PostgresValue, from connection: PostgresConnection) throws {
-        for document in try connection.query("SELECT facts FROM compliance_recordings WHERE call_id = ANY($1::text[])", [callIDs]).decode(String.self) {
-            let facts = try RecordingFacts(document: try JSONParser.parse(Array(document.utf8)))
-            recordings[facts.recordingID] = facts
-        }
-        let recordingIDs = PostgresValue.text(postgresArrayLiteral(recordings.keys.sorted()))
-        let deletions = try connection.query(
-            "SELECT recording_id, deletion_reason FROM activity_recordings WHERE recording_id = ANY($1::text[]) AND deletion_reason IS NOT NULL",
-            [recordingIDs]
-        ).decode((String, String).self)
-        for (recordingID, reason) in deletions { deletionReasons[recordingID] = reason }
-        uses = try connection.query(
-            """
-            SELECT recording_id, \(micros("occurred_at")), kind, actor_role, action, purpose, anonymized, recipient_organization, recipient_country, legal_basis
-            FROM activity_accesses WHERE recording_id = ANY($1::text[]) ORDER BY occurred_at, position
-            """, [recordingIDs]
-        ).decode((String, Int64, String, String, String?, String?, Bool, String?, String?, String?).self).map {
-            recordingID, time, kind, role, action, purpose, anonymized, organization, country, legalBasis in
-            Use(
-                recordingID: recordingID, time: Timestamp(microseconds: time), kind: kind, role: role, action: action, purpose: purpose,
-                anonymized: anonymized, organization: organization, country: country, legalBasis: legalBasis)
-        }
+        for facts in try model.recordingFacts(ofCalls: callIDs).values { records.recordings[facts.recordingID] = facts }
+        let recordingIDs = records.recordings.keys.sorted()
+        for deletion in try model.deletionReasons(recordingIDs) { records.deletionReasons[deletion.recordingID] = deletion.reason }
+        records.uses = try model.uses(ofRecordings: recordingIDs)
+        return records
     }
 
     /// The recordings a legal hold keeps at `time`, with the holds.
@@ -99,6 +59,3 @@ package struct SubjectRecords: Sendable {
         }.sorted { $0.recordingID < $1.recordingID }
     }
 }
-
-/// A timestamptz column as microseconds since the epoch, the form `Timestamp` is built from.
-private func micros(_ column: String) -> String { "(extract(epoch FROM \(column)) * 1000000)::bigint" }

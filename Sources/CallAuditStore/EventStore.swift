@@ -81,7 +81,9 @@ package final class EventStore {
         try recordConflicts()
         var outcome = AppendOutcome(stored: inserted.count, duplicates: events.count - inserted.count)
         var stored: [String: Int] = [:]
-        for topic in try inserted.decode(String.self) { stored[topic, default: 0] += 1 }
+        // CallAudit's own events come from no topic.
+        let topics: [String?] = try inserted.decode(String?.self)
+        for case let topic? in topics { stored[topic, default: 0] += 1 }
         outcome.byTopic = offered.mapValues { TopicOutcome(stored: 0, duplicates: $0) }
         for (topic, count) in stored { outcome.byTopic[topic] = TopicOutcome(stored: count, duplicates: offered[topic, default: 0] - count) }
         return outcome
