@@ -147,6 +147,59 @@ package struct EventLog {
             .decode((String, String).self).map { (stream: $0, event: $1) }
     }
 
+    /// The events with these ids, in log order, each with every source's event of that id.
+    ///
+    /// Ids are indexed only with their source, so with at most `sourceLimit`
+    /// distinct sources each (source, id) pair is an index probe (the sources
+    /// themselves come from the same index, one probe each); with more, the
+    /// log is read once.
+    package func locate(_ wanted: [String], probingAtMostSources sourceLimit: Int) throws -> [(eventID: String, cursor: LogCursor)] {
+        guard !wanted.isEmpty else { return [] }
+        let sources = try connection.query(
+            """
+            WITH RECURSIVE s(source, n) AS (
+                (SELECT source, 1 FROM events ORDER BY source LIMIT 1)
+                UNION ALL
+                SELECT (SELECT e.source FROM events e WHERE e.source > s.source ORDER BY e.source LIMIT 1), s.n + 1
+                FROM s WHERE s.source IS NOT NULL AND s.n <= $1::int
+            )
+            SELECT source FROM s WHERE source IS NOT NULL
+            """, [.int(sourceLimit)]
+        ).decode(String?.self).compactMap { $0 }
+        // Ordered by the xid8, not the selected text, which would put "10" before "9".
+        let rows = sources.count <= sourceLimit
+            ? try connection.query(
+                """
+                SELECT e.event_id, e.transaction_id::text, e.position
+                FROM unnest($1::text[]) AS s(source)
+                JOIN events e ON e.source = s.source COLLATE "C" AND e.event_id = ANY($2::text[])
+                ORDER BY e.transaction_id, e.position
+                """, [.text(postgresArrayLiteral(sources)), .text(postgresArrayLiteral(wanted))])
+            : try connection.query(
+                "SELECT event_id, transaction_id::text, position FROM events WHERE event_id = ANY($1::text[]) ORDER BY transaction_id, position",
+                [.text(postgresArrayLiteral(wanted))])
+        return try rows.decode((String, UInt64, Int64).self).map { (eventID: $0, cursor: LogCursor(transactionID: $1, position: $2)) }
+    }
+
+    /// The content hash of each settled event after `cursor` (below `horizon`), at most `limit`, in log
+    /// order: what a seal's leaves are made of, read in binary straight from libpq's buffers.
+    package func forEachContentHash(
+        after cursor: LogCursor, below horizon: UInt64, limit: Int, _ body: (LogCursor, UnsafeRawBufferPointer) throws -> Void
+    ) throws {
+        try connection.forEachRow(
+            """
+            SELECT transaction_id, position, content_hash FROM events
+            WHERE (transaction_id, position) > ($1::xid8, $2::bigint) AND transaction_id < $3::xid8
+            ORDER BY transaction_id, position LIMIT $4
+            """,
+            [.text(String(cursor.transactionID)), .int(cursor.position), .text(String(horizon)), .int(Int64(limit))],
+            binary: true
+        ) { row in
+            let at = LogCursor(transactionID: try row.requiredBigEndian(0), position: Int64(bitPattern: try row.requiredBigEndian(1)))
+            try body(at, try row.requiredBytes(2))
+        }
+    }
+
     /// How many events of each type the log holds (a scan of the whole log).
     package func countsByType() throws -> [(type: String, count: Int)] {
         try connection.query("SELECT type, count(*) FROM events GROUP BY type ORDER BY type")
