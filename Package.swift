@@ -93,7 +93,7 @@ let package = Package(
         // The one read side: findings, store summary, projection status, dead letters, a period's activity and compliance counts.
         .target(
             name: "CallAuditQueries",
-            dependencies: ["CallAuditDomain", "CallAuditStore", "CallAuditProjections"]
+            dependencies: ["CallAuditDomain", "CallAuditStore"]
         ),
         // Ed25519 signing keys (a key folder with rotation), detached signatures, PEM: what reports are signed and verified with.
         .target(
@@ -123,7 +123,7 @@ let package = Package(
         .target(
             name: "CallAuditRequests",
             dependencies: [
-                "CallAuditDomain", "CallAuditStore", "CallAuditVault", "CallAuditSigning", "CallAuditRendering",
+                "CallAuditDomain", "CallAuditStore", "CallAuditVault", "CallAuditSigning", "CallAuditProjections", "CallAuditRendering",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ],
@@ -133,8 +133,8 @@ let package = Package(
         .target(
             name: "CallAuditOperations",
             dependencies: [
-                "CallAuditDomain", "CallAuditKafka", "CallAuditStore", "CallAuditRuntime", "CallAuditProjections", "CallAuditQueries", "CallAuditReports",
-                "CallAuditRequests",
+                "CallAuditDomain", "CallAuditKafka", "CallAuditStore", "CallAuditRuntime", "CallAuditQueries", "CallAuditReports",
+                "CallAuditRequests", "CallAuditIntegrity",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -226,6 +226,7 @@ let package = Package(
             exclude: ["Golden"]
         ),
         .testTarget(name: "CallAuditRuntimeTests", dependencies: ["CallAuditRuntime", "CallAuditStore"]),
+        .testTarget(name: "CallAuditRequestsTests", dependencies: ["CallAuditRequests", "CallAuditDomain"]),
         .testTarget(
             name: "CallAuditIntegrationTests",
             dependencies: [

@@ -57,13 +57,10 @@ package struct GapAcceptance {
         guard !reason.isEmpty else { throw GapAcceptanceError.invalid("accepting a gap needs its reason (--reason)") }
         return try connection.transaction {
             // Locked: two operators accepting at once record one gap, not two.
-            guard let row = try connection.query(
-                """
-                SELECT next_offset, to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-                FROM kafka_offsets WHERE consumer_group = $1 AND topic = $2 AND partition = $3 FOR UPDATE
-                """, [.text(consumerGroup), .text(partition.topic), .int(Int64(partition.partition))]
-            ).rows.first else { throw GapAcceptanceError.noStoredPosition(partition, group: consumerGroup) }
-            let stored = Int64(row[0]!)!
+            let store = EventStore(connection: connection)
+            guard let position = try store.lockStoredPosition(consumerGroup: consumerGroup, topic: partition.topic, partition: partition.partition)
+            else { throw GapAcceptanceError.noStoredPosition(partition, group: consumerGroup) }
+            let stored = position.nextOffset
             let hold = try PartitionHolds(connection: connection).release(
                 topic: partition.topic, partition: partition.partition, consumerGroup: consumerGroup)
             guard let gap = RetentionGap(partition: partition, storedOffset: stored, watermarks: watermarks)
@@ -75,7 +72,7 @@ package struct GapAcceptance {
             var data = Self.document(
                 gap, consumerGroup: consumerGroup, id: id, reason: reason, actor: actor, resumeOffset: watermarks.low)
             if case .object(var members) = data {
-                if let last = row[1] { members.append(("last_ingested_at", .string(last))) }
+                members.append(("last_ingested_at", .string(position.updatedAt)))
                 if let hold, !hold.since.isEmpty { members.append(("held_since", .string(hold.since))) }
                 if gap.watermarks != watermarks {
                     members.append(("watermarks_at_acceptance", ["low": .number(Double(watermarks.low)), "high": .number(Double(watermarks.high))]))
@@ -84,11 +81,8 @@ package struct GapAcceptance {
             }
             let event: DecodedEvent
             do { event = try OwnEventType.gapAccepted.event(data: data, at: time, id: id) } catch let rejection as Rejection { throw GapAcceptanceError.invalid(rejection.detail) }
-            try EventStore(connection: connection).appendWithinTransaction([IncomingEvent(event: event, origin: nil)])
-            // Downward too (a recreated topic): the one place a stored position may move back.
-            try connection.query(
-                "UPDATE kafka_offsets SET next_offset = $4, updated_at = now() WHERE consumer_group = $1 AND topic = $2 AND partition = $3",
-                [.text(consumerGroup), .text(partition.topic), .int(Int64(partition.partition)), .int(watermarks.low)])
+            try store.appendWithinTransaction([IncomingEvent(event: event, origin: nil)])
+            try store.resetStoredPosition(consumerGroup: consumerGroup, topic: partition.topic, partition: partition.partition, to: watermarks.low)
             return Accepted(gap: gap, resumeOffset: watermarks.low, eventID: id, wasHeld: hold != nil)
         }
     }

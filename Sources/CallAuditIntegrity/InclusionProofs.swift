@@ -36,7 +36,7 @@ package enum InclusionProofs {
                 "audit_path": .array(MerkleTree.inclusionProof(index: index, leafHashes: seal.leafHashes).map { .string($0.hexString) }),
             ])
         }
-        let sealMembers = seals.keys.sorted().map { (key: String($0), value: seals[$0]!.seal.json) }
+        let sealMembers = seals.sorted { $0.key < $1.key }.map { (key: String($0.key), value: $0.value.seal.json) }
         return ["proofs": .array(proofs), "seals": .object(sealMembers), "unsealed": .array(unsealed.map { .string($0) })]
     }
 
@@ -56,30 +56,7 @@ package enum InclusionProofs {
     package static func locate(_ eventIDs: [String], on connection: PostgresConnection) throws -> [(eventID: String, cursor: LogCursor)] {
         let wanted = Array(Set(eventIDs)).sorted()
         guard !wanted.isEmpty else { return [] }
-        let sources = try connection.query(
-            """
-            WITH RECURSIVE s(source, n) AS (
-                (SELECT source, 1 FROM events ORDER BY source LIMIT 1)
-                UNION ALL
-                SELECT (SELECT e.source FROM events e WHERE e.source > s.source ORDER BY e.source LIMIT 1), s.n + 1
-                FROM s WHERE s.source IS NOT NULL AND s.n <= $1::int
-            )
-            SELECT source FROM s WHERE source IS NOT NULL
-            """, [.int(indexedSources)]
-        ).compactMap { $0[0] }
-        // Ordered by the xid8, not the selected text, which would put "10" before "9".
-        let rows = sources.count <= indexedSources
-            ? try connection.query(
-                """
-                SELECT e.event_id, e.transaction_id::text, e.position
-                FROM unnest($1::text[]) AS s(source)
-                JOIN events e ON e.source = s.source COLLATE "C" AND e.event_id = ANY($2::text[])
-                ORDER BY e.transaction_id, e.position
-                """, [.text(postgresArrayLiteral(sources)), .text(postgresArrayLiteral(wanted))])
-            : try connection.query(
-                "SELECT event_id, transaction_id::text, position FROM events WHERE event_id = ANY($1::text[]) ORDER BY transaction_id, position",
-                [.text(postgresArrayLiteral(wanted))])
-        return rows.map { ($0[0]!, LogCursor(transactionID: UInt64($0[1]!)!, position: Int64($0[2]!)!)) }
+        return try EventLog(connection: connection).locate(wanted, probingAtMostSources: indexedSources)
     }
 
     private static func cachedSeal(

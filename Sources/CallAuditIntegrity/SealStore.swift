@@ -61,16 +61,17 @@ package struct SealStore {
     private func seals(_ sql: String, _ parameters: [PostgresValue] = []) throws -> [Seal] {
         var seals: [Seal] = []
         try connection.forEachRow(sql, parameters, binary: true) { row in
-            func int64(_ column: Int) -> Int64 { Int64(bitPattern: row.bigEndian(column)!) }
-            func bytes(_ column: Int) -> [UInt8] { Array(row.bytes(column)) }
+            func int64(_ column: Int) throws -> Int64 { Int64(bitPattern: try row.requiredBigEndian(column)) }
+            func bytes(_ column: Int) throws -> [UInt8] { Array(try row.requiredBytes(column)) }
             seals.append(
                 Seal(
-                    sealNo: int64(0),
-                    after: LogCursor(transactionID: row.bigEndian(1)!, position: int64(2)),
-                    through: LogCursor(transactionID: row.bigEndian(3)!, position: int64(4)),
-                    eventCount: row.bytes(5).reduce(0) { $0 << 8 | Int($1) }, merkleRoot: bytes(6),
-                    sealedAt: Timestamp(microseconds: int64(7) &+ Self.postgresEpoch), keyID: String(decoding: row.bytes(8), as: UTF8.self),
-                    body: bytes(9), signature: bytes(10), leaves: bytes(11)))
+                    sealNo: try int64(0),
+                    after: LogCursor(transactionID: try row.requiredBigEndian(1), position: try int64(2)),
+                    through: LogCursor(transactionID: try row.requiredBigEndian(3), position: try int64(4)),
+                    eventCount: try row.requiredBytes(5).reduce(0) { $0 << 8 | Int($1) }, merkleRoot: try bytes(6),
+                    sealedAt: Timestamp(microseconds: try int64(7) &+ Self.postgresEpoch),
+                    keyID: String(decoding: try row.requiredBytes(8), as: UTF8.self),
+                    body: try bytes(9), signature: try bytes(10), leaves: try bytes(11)))
         }
         return seals
     }

@@ -51,21 +51,14 @@ package struct Sealer {
             try connection.execute("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('callaudit.seals', 0))")
             let store = SealStore(connection: connection)
             let previous = try store.head()
-            let horizon = try EventLog(connection: connection).horizon()
+            let log = EventLog(connection: connection)
+            let horizon = try log.horizon()
             var leaves: [UInt8] = []
             leaves.reserveCapacity(schedule.maxEvents * Seal.leafSize)
             var through = previous?.through ?? .start
-            try connection.forEachRow(
-                """
-                SELECT transaction_id, position, content_hash FROM events
-                WHERE (transaction_id, position) > ($1::xid8, $2::bigint) AND transaction_id < $3::xid8
-                ORDER BY transaction_id, position LIMIT $4
-                """,
-                [.text(String(through.transactionID)), .int(through.position), .text(String(horizon)), .int(Int64(schedule.maxEvents))],
-                binary: true
-            ) { row in
-                through = LogCursor(transactionID: row.bigEndian(0)!, position: Int64(bitPattern: row.bigEndian(1)!))
-                leaves += Seal.leaf(position: through.position, contentHash: row.bytes(2))
+            try log.forEachContentHash(after: through, below: horizon, limit: schedule.maxEvents) { cursor, contentHash in
+                through = cursor
+                leaves += Seal.leaf(position: cursor.position, contentHash: contentHash)
             }
             guard !leaves.isEmpty else { return nil }
             let full = leaves.count / Seal.leafSize >= schedule.maxEvents

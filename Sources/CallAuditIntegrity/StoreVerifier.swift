@@ -261,7 +261,7 @@ package struct StoreVerifier {
                OR transaction_id = ANY(ARRAY(SELECT pg_catalog.pg_snapshot_xip(callaudit_log_snapshot())))
             ORDER BY position LIMIT $1
             """, [.int(Int64(StoreVerification.listedMismatches))]
-        ).rows.compactMap { $0[0].flatMap { Int64($0) } }
+        ).decode(Int64.self)
     }
 }
 
@@ -310,11 +310,11 @@ struct EventRow: Sendable {
             func text(_ column: Int) -> String { String(decoding: row.bytes(column), as: UTF8.self) }
             rows.append(
                 EventRow(
-                    cursor: LogCursor(transactionID: row.bigEndian(0)!, position: Int64(bitPattern: row.bigEndian(1)!)),
+                    cursor: LogCursor(transactionID: try row.requiredBigEndian(0), position: Int64(bitPattern: try row.requiredBigEndian(1))),
                     storedHash: Array(row.bytes(2)), bytes: Array(row.bytes(3)),
                     columns: EventColumns(
                         stream: text(4), typeName: text(5), source: text(6), id: text(7),
-                        time: Timestamp(microseconds: Int64(bitPattern: row.bigEndian(8)!) &+ SealStore.postgresEpoch))))
+                        time: Timestamp(microseconds: Int64(bitPattern: try row.requiredBigEndian(8)) &+ SealStore.postgresEpoch))))
         }
         return rows
     }

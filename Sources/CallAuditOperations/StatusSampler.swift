@@ -1,6 +1,6 @@
 import CallAuditDomain
+import CallAuditIntegrity
 import CallAuditKafka
-import CallAuditProjections
 import CallAuditQueries
 import CallAuditReports
 import CallAuditRequests
@@ -65,7 +65,7 @@ package final class StatusSampler: @unchecked Sendable {
             sampledAt: now,
             database: try DatabaseRole.current(on: connection),
             kafka: kafkaStatus(stored: stored, holds: try PartitionHolds(connection: connection).all(consumerGroup: settings.consumerGroup)),
-            ingest: ingestStatus(consumed: consumed, head: try headPosition(connection), now: now),
+            ingest: ingestStatus(consumed: consumed, head: try EventLog(connection: connection).headPosition(), now: now),
             projections: try projections.projections.map { try projectionStatus($0, connection: connection, now: now) },
             horizonHolder: projections.horizonHolder?.summary,
             leaderships: try Leadership.current(on: connection),
@@ -79,40 +79,20 @@ package final class StatusSampler: @unchecked Sendable {
             integrity: try integrity(connection, now: now))
     }
 
-    /// The seal chain's head, what waits behind it, and the conflicts recorded.
+    /// The seal chain's head (read without its leaves), what waits behind it, and the conflicts recorded.
     private func integrity(_ connection: PostgresConnection, now: Timestamp) throws -> OperationsStatus.Integrity {
-        let head = try connection.query(
-            """
-            SELECT seal_no, through_txid::text, through_position, (extract(epoch FROM sealed_at) * 1000000)::bigint
-            FROM seals ORDER BY seal_no DESC LIMIT 1
-            """).rows.first
-        let cursor = head.map { LogCursor(transactionID: UInt64($0[1]!)!, position: Int64($0[2]!)!) } ?? .start
-        let waiting = try connection.query(
-            """
-            SELECT count(*), (extract(epoch FROM min(ingested_at)) * 1000000)::bigint FROM events
-            WHERE (transaction_id, position) > ($1::xid8, $2::bigint)
-            """, [.text(String(cursor.transactionID)), .int(cursor.position)]
-        ).rows[0]
-        let oldest = waiting[1].flatMap(Int64.init)
+        let head = try SealStore(connection: connection).head()
+        let unsealed = try EventLog(connection: connection).backlog(after: head?.through ?? .start)
         return .init(
-            latestSeal: head.flatMap { Int64($0[0]!) }, sealedThrough: head.flatMap { Int64($0[2]!) },
-            latestSealAt: head.flatMap { $0[3].flatMap(Int64.init) }.map(Timestamp.init(microseconds:)),
-            unsealedEvents: Int(waiting[0]!) ?? 0, sealLagSeconds: oldest.map { max(0, Double(now.microseconds - $0) / 1e6) } ?? 0,
-            conflicts: Int(try connection.query("SELECT count(*) FROM event_conflicts").scalar ?? "0") ?? 0)
+            latestSeal: head?.sealNo, sealedThrough: head?.through.position, latestSealAt: head?.sealedAt,
+            unsealedEvents: unsealed.events,
+            sealLagSeconds: unsealed.oldestStoredAt.map { max(0, Double(now.microseconds - $0.microseconds) / 1e6) } ?? 0,
+            conflicts: try EventStore(connection: connection).conflictCount())
     }
 
     private func storedOffsets(_ connection: PostgresConnection) throws -> [TopicPartition: Int64] {
-        var offsets: [TopicPartition: Int64] = [:]
-        for row in try connection.query(
-            "SELECT topic, partition, next_offset FROM kafka_offsets WHERE consumer_group = $1", [.text(settings.consumerGroup)])
-        {
-            offsets[TopicPartition(topic: row[0]!, partition: Int32(row[1]!)!)] = Int64(row[2]!)!
-        }
-        return offsets
-    }
-
-    private func headPosition(_ connection: PostgresConnection) throws -> Int64 {
-        Int64(try connection.query("SELECT coalesce(max(position), 0) FROM events").scalar ?? "0") ?? 0
+        let points = try EventStore(connection: connection).resumePoints(consumerGroup: settings.consumerGroup)
+        return Dictionary(points.map { (TopicPartition(topic: $0.topic, partition: $0.partition), $0.nextOffset) }, uniquingKeysWith: { a, _ in a })
     }
 
     /// Every partition Kafka has for the topics, with the stored position beside its watermark.
@@ -190,14 +170,8 @@ package final class StatusSampler: @unchecked Sendable {
 
     /// Seconds since the oldest event after `cursor` was stored.
     private func oldestUnapplied(after cursor: LogCursor, connection: PostgresConnection, now: Timestamp) throws -> Double {
-        let stored = try connection.query(
-            """
-            SELECT (extract(epoch FROM ingested_at) * 1000000)::bigint FROM events
-            WHERE (transaction_id, position) > ($1::xid8, $2::bigint) ORDER BY transaction_id, position LIMIT 1
-            """, [.text(String(cursor.transactionID)), .int(cursor.position)]
-        ).scalar.flatMap(Int64.init)
-        guard let stored else { return 0 }
-        return max(0, Double(now.microseconds - stored) / 1e6)
+        guard let stored = try EventLog(connection: connection).storedAt(ofNextAfter: cursor) else { return 0 }
+        return max(0, Double(now.microseconds - stored.microseconds) / 1e6)
     }
 
     private func openRequests(_ connection: PostgresConnection) throws -> [OperationsStatus.OpenRequest] {

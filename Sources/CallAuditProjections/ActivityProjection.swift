@@ -69,7 +69,7 @@ private struct ActivityRows {
         case .recordingStored:
             guard let recordingID else { return }
             recordings[recordingID, default: Recording()].storedAt = earliest(recordings[recordingID]?.storedAt, time)
-            recordings[recordingID]!.callID = callID
+            recordings[recordingID, default: Recording()].callID = callID
         case .recordingDeleted:
             guard let recordingID else { return }
             var recording = recordings[recordingID] ?? Recording()
@@ -106,7 +106,7 @@ private struct ActivityRows {
 
     func write(to connection: PostgresConnection) throws {
         try upsert(
-            connection, "activity_calls", keys: calls.keys.sorted(),
+            connection, "activity_calls", calls,
             ["call_id", "started_at", "first_recorded_at", "regime", "direction", "channel", "source", "started_position"],
             types: ["text", "timestamptz", "timestamptz", "text", "text", "text", "text", "bigint"],
             merge: [
@@ -119,13 +119,12 @@ private struct ActivityRows {
                 "first_recorded_at = least(t.first_recorded_at, excluded.first_recorded_at)",
                 "regime = coalesce(excluded.regime, t.regime)",
             ]
-        ) { id in
-            let call = calls[id]!
-            return [call.startedAt?.rfc3339, call.recordedAt?.rfc3339, call.regime, call.direction, call.channel, call.source,
+        ) { call in
+            [call.startedAt?.rfc3339, call.recordedAt?.rfc3339, call.regime, call.direction, call.channel, call.source,
                     call.startedPosition.map(String.init)]
         }
         try upsert(
-            connection, "activity_recordings", keys: recordings.keys.sorted(),
+            connection, "activity_recordings", recordings,
             ["recording_id", "call_id", "stored_at", "deleted_at", "deletion_reason", "deletion_method"],
             types: ["text", "text", "timestamptz", "timestamptz", "text", "text"],
             merge: [
@@ -136,32 +135,30 @@ private struct ActivityRows {
                 "deletion_reason = CASE WHEN t.deleted_at IS NULL OR excluded.deleted_at < t.deleted_at THEN excluded.deletion_reason ELSE t.deletion_reason END",
                 "deletion_method = CASE WHEN t.deleted_at IS NULL OR excluded.deleted_at < t.deleted_at THEN excluded.deletion_method ELSE t.deletion_method END",
             ]
-        ) { id in
-            let r = recordings[id]!
-            return [r.callID, r.storedAt?.rfc3339, r.deletedAt?.rfc3339, r.reason, r.method]
+        ) { r in
+            [r.callID, r.storedAt?.rfc3339, r.deletedAt?.rfc3339, r.reason, r.method]
         }
         try upsert(
-            connection, "activity_holds", keys: holds.keys.sorted(), ["hold_id", "placed_at", "released_at", "recording_ids"],
+            connection, "activity_holds", holds, ["hold_id", "placed_at", "released_at", "recording_ids"],
             types: ["text", "timestamptz", "timestamptz", "text[]"],
             merge: [
                 "placed_at = least(t.placed_at, excluded.placed_at)",
                 "released_at = greatest(t.released_at, excluded.released_at)",
                 "recording_ids = ARRAY(SELECT DISTINCT unnest(t.recording_ids || excluded.recording_ids) ORDER BY 1)",
             ]
-        ) { id in
-            let hold = holds[id]!
-            return [hold.placedAt?.rfc3339, hold.releasedAt?.rfc3339, postgresArrayLiteral(hold.recordingIDs.sorted())]
+        ) { hold in
+            [hold.placedAt?.rfc3339, hold.releasedAt?.rfc3339, postgresArrayLiteral(hold.recordingIDs.sorted())]
         }
         try insertAccesses(connection)
     }
 
-    /// `INSERT … ON CONFLICT (key) DO UPDATE SET merge` for every key, from one array per column.
-    private func upsert(
-        _ connection: PostgresConnection, _ table: String, keys: [String], _ columns: [String], types: [String], merge: [String],
-        values: (String) -> [String?]
+    /// `INSERT … ON CONFLICT (key) DO UPDATE SET merge` for every entry, in key order, from one array per column.
+    private func upsert<Value>(
+        _ connection: PostgresConnection, _ table: String, _ entries: [String: Value], _ columns: [String], types: [String], merge: [String],
+        values: (Value) -> [String?]
     ) throws {
-        guard !keys.isEmpty else { return }
-        let rows = keys.map { [$0] + values($0) }
+        guard !entries.isEmpty else { return }
+        let rows = entries.sorted { $0.key < $1.key }.map { [$0.key] + values($0.value) }
         let parameters = columns.indices.map { column in PostgresValue.text(postgresArrayLiteral(rows.map { $0[column] })) }
         let unnest = columns.indices.map { "$\($0 + 1)::text[]" }.joined(separator: ", ")
         let select = zip(columns, types).map { column, type in type == "text[]" ? "\(column)::text[]" : "\(column)::\(type)" }

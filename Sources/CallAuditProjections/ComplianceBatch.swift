@@ -77,11 +77,10 @@ struct ComplianceBatch {
     private func recordingIDs(ofCalls callIDs: Set<String>) throws -> Set<String> {
         var ids = Set(callIDs.flatMap { fold.calls[$0]?.recordingIDs ?? [] })
         guard !callIDs.isEmpty else { return ids }
-        for row in try connection.query(
-            "SELECT recording_id FROM compliance_recordings WHERE call_id = ANY($1::text[])", [.text(postgresArrayLiteral(Array(callIDs)))])
-        {
-            ids.insert(row[0]!)
-        }
+        ids.formUnion(
+            try connection.query(
+                "SELECT recording_id FROM compliance_recordings WHERE call_id = ANY($1::text[])", [.text(postgresArrayLiteral(Array(callIDs)))]
+            ).decode(String.self))
         return ids
     }
 

@@ -10,19 +10,18 @@ struct FactTable<Facts: FactDocument> {
     func load(_ keys: some Collection<String>) throws -> [String: Facts] {
         guard !keys.isEmpty else { return [:] }
         var result: [String: Facts] = [:]
-        for row in try connection.query(
-            "SELECT \(keyColumn), facts::text FROM \(table) WHERE \(keyColumn) = ANY($1::text[])",
-            [.text(postgresArrayLiteral(Array(keys)))])
-        {
-            result[row[0]!] = try Facts(document: try JSONParser.parse(row[1]!))
-        }
+        let rows = try connection.query(
+            "SELECT \(keyColumn), facts::text FROM \(table) WHERE \(keyColumn) = ANY($1::text[])", [.text(postgresArrayLiteral(Array(keys)))]
+        ).decode((String, String).self)
+        for (key, facts) in rows { result[key] = try Facts(document: try JSONParser.parse(facts)) }
         return result
     }
 
     func save(_ facts: [String: Facts], extraColumn: (name: String, type: String, value: (Facts) -> String?)? = nil) throws {
         guard !facts.isEmpty else { return }
-        let keys = facts.keys.sorted()
-        let documents = keys.map { String(decoding: facts[$0]!.document.compactBytes, as: UTF8.self) }
+        let sorted = facts.sorted { $0.key < $1.key }
+        let keys = sorted.map(\.key)
+        let documents = sorted.map { String(decoding: $0.value.document.compactBytes, as: UTF8.self) }
         if let extra = extraColumn {
             try connection.query(
                 """
@@ -31,7 +30,7 @@ struct FactTable<Facts: FactDocument> {
                 ON CONFLICT (\(keyColumn)) DO UPDATE SET facts = excluded.facts, \(extra.name) = excluded.\(extra.name)
                 """,
                 [.text(postgresArrayLiteral(keys)), .text(postgresArrayLiteral(documents)),
-                 .text(postgresArrayLiteral(keys.map { extra.value(facts[$0]!) ?? "" }))])
+                 .text(postgresArrayLiteral(sorted.map { extra.value($0.value) ?? "" }))])
         } else {
             try connection.query(
                 """
@@ -59,11 +58,10 @@ extension FactTable<RecordingFacts> {
     func load(ofCalls callIDs: [String]) throws -> [String: RecordingFacts] {
         guard !callIDs.isEmpty else { return [:] }
         var result: [String: RecordingFacts] = [:]
-        for row in try connection.query(
-            "SELECT recording_id, facts::text FROM compliance_recordings WHERE call_id = ANY($1::text[])", [.text(postgresArrayLiteral(callIDs))])
-        {
-            result[row[0]!] = try RecordingFacts(document: try JSONParser.parse(row[1]!))
-        }
+        let rows = try connection.query(
+            "SELECT recording_id, facts::text FROM compliance_recordings WHERE call_id = ANY($1::text[])", [.text(postgresArrayLiteral(callIDs))]
+        ).decode((String, String).self)
+        for (recordingID, facts) in rows { result[recordingID] = try RecordingFacts(document: try JSONParser.parse(facts)) }
         return result
     }
 
@@ -107,6 +105,6 @@ struct SubjectCallIndex {
             SELECT r.recording_id FROM compliance_subject_calls s
             JOIN compliance_recordings r ON r.call_id = s.call_id WHERE s.subject_key = ANY($1::text[])
             """, [.text(postgresArrayLiteral(keys))]
-        ).map { $0[0]! })
+        ).decode(String.self))
     }
 }

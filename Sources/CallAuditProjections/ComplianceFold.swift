@@ -81,14 +81,15 @@ struct ComplianceFold {
             openRequest(data: event.data, kind: event.data["kind"]?.stringValue == "erasure" ? .erasure : .access, event: event)
         case .requestExtended:
             guard requests[requestID] != nil else { return }
-            requests[requestID]!.facts.extended = true
+            requests[requestID]?.facts.extended = true
             changedRequests.insert(requestID)
         case .requestClosed, .subjectErased:
-            guard requests[requestID] != nil else { return }
-            requests[requestID]!.facts.completedAt = min(requests[requestID]!.facts.completedAt ?? event.time, event.time)
+            guard var request = requests[requestID] else { return }
+            request.facts.completedAt = min(request.facts.completedAt ?? event.time, event.time)
             // The persons erased: their recordings are the ones the recording system must delete.
             let erased = (event.data["subjects"]?.arrayValue ?? []).compactMap(\.stringValue)
-            requests[requestID]!.subjectKeys = Array(Set(requests[requestID]!.subjectKeys + erased)).sorted()
+            request.subjectKeys = Array(Set(request.subjectKeys + erased)).sorted()
+            requests[requestID] = request
             changedRequests.insert(requestID)
         case .reportRead, .requestExported, .eventConflict, .gapAccepted:
             return

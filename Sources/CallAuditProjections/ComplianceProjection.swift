@@ -47,7 +47,7 @@ package struct ComplianceProjection: BulkRebuildable {
         let due = try connection.query(
             "SELECT subject FROM compliance_deadlines WHERE NOT judged_after_due AND due_at < $1::timestamptz ORDER BY due_at LIMIT 10000",
             [.text(now.rfc3339)]
-        ).map { $0[0]! }
+        ).decode(String.self)
         guard !due.isEmpty else { return }
         var batch = ComplianceBatch(connection: connection, policy: policy)
         try batch.loadForDeadlines(due)

@@ -102,8 +102,8 @@ extension ComplianceRebuild {
         try forEachPage("SELECT call_id, facts::text FROM compliance_calls WHERE call_id > $1 ORDER BY call_id", in: connection) { calls in
             let recordings = try connection.query(
                 "SELECT recording_id, facts::text FROM compliance_recordings WHERE call_id = ANY($1::text[])",
-                [.text(postgresArrayLiteral(calls.map { $0[0]! }))]
-            ).rows
+                [.text(postgresArrayLiteral(calls.map(\.key)))]
+            ).decode((String, String).self).map { (key: $0, facts: $1) }
             try verdicts.submit { try Self.judge(calls: calls, recordings: recordings, policy: policy, now: now) }
         }
         try forEachPage(
@@ -131,21 +131,25 @@ extension ComplianceRebuild {
 
     /// Parses a page of call and recording rows (key, facts) and judges them,
     /// each recording with its call when the page holds it.
-    private static func judge(calls: [[String?]], recordings: [[String?]], policy: Policy, now: Timestamp) throws -> JudgedPage {
+    private static func judge(calls: [FactRow], recordings: [FactRow], policy: Policy, now: Timestamp) throws -> JudgedPage {
         var page = ComplianceFold()
-        for row in calls { page.calls[row[0]!] = try CallFacts(document: try JSONParser.parse(row[1]!)) }
-        for row in recordings { page.recordings[row[0]!] = try RecordingFacts(document: try JSONParser.parse(row[1]!)) }
+        for row in calls { page.calls[row.key] = try CallFacts(document: try JSONParser.parse(row.facts)) }
+        for row in recordings { page.recordings[row.key] = try RecordingFacts(document: try JSONParser.parse(row.facts)) }
         page.changedCalls = Set(page.calls.keys)
         return JudgedPage(page.judge(recordings: Array(page.recordings.keys), requestRecordings: [:], policy: policy, now: now), now: now)
     }
 
     /// Runs `body` on the rows of `sql` (whose first column is a text key, its
     /// one parameter the key to read after) a page at a time, in key order.
-    private func forEachPage(_ sql: String, in connection: PostgresConnection, _ body: ([[String?]]) throws -> Void) throws {
+    /// A fact table's row: its key and its facts as JSON text.
+    typealias FactRow = (key: String, facts: String)
+
+    private func forEachPage(_ sql: String, in connection: PostgresConnection, _ body: ([FactRow]) throws -> Void) throws {
         var after = ""
         while true {
-            let rows = try connection.query("\(sql) LIMIT \(limits.factsPerPage)", [.text(after)]).rows
-            guard let last = rows.last?[0] else { return }
+            let rows = try connection.query("\(sql) LIMIT \(limits.factsPerPage)", [.text(after)])
+                .decode((String, String).self).map { (key: $0, facts: $1) }
+            guard let last = rows.last?.key else { return }
             try body(rows)
             if rows.count < limits.factsPerPage { return }
             after = last

@@ -124,8 +124,7 @@ struct ComplianceRebuild: ProjectionRebuild {
         _ facts: [String: Facts], extraColumns: (inout CopyTextEncoder, Facts) -> Void
     ) -> CopyTextEncoder {
         var rows = CopyTextEncoder(capacity: facts.count * 512)
-        for key in facts.keys.sorted() {
-            let value = facts[key]!
+        for (key, value) in facts.sorted(by: { $0.key < $1.key }) {
             rows.text(key)
             extraColumns(&rows, value)
             rows.text(bytes: value.document.compactBytes)
@@ -141,10 +140,10 @@ struct ComplianceRebuild: ProjectionRebuild {
             party[SubjectCall(key: pair.key, callID: pair.callID)] = pair.partyID
         }
         var rows = CopyTextEncoder(capacity: party.count * 120)
-        for pair in party.keys.sorted() {
+        for (pair, partyID) in party.sorted(by: { $0.key < $1.key }) {
             rows.text(pair.key)
             rows.text(pair.callID)
-            rows.text(party[pair]!)
+            rows.text(partyID)
             rows.endRow()
         }
         return rows

@@ -15,7 +15,8 @@ package struct DailyVolumeProjection: Projection {
             counts["\(day)\t\(event.type)", default: 0] += 1
         }
         guard !counts.isEmpty else { return }
-        let keys = counts.keys.sorted()
+        let sorted = counts.sorted { $0.key < $1.key }
+        let keys = sorted.map(\.key)
         try connection.query(
             """
             INSERT INTO projection_daily_volume (day, type, events)
@@ -25,7 +26,7 @@ package struct DailyVolumeProjection: Projection {
             [
                 .text(postgresArrayLiteral(keys.map { String($0.split(separator: "\t")[0]) })),
                 .text(postgresArrayLiteral(keys.map { String($0.split(separator: "\t")[1]) })),
-                .text(postgresArrayLiteral(keys.map { String(counts[$0]!) })),
+                .text(postgresArrayLiteral(sorted.map { String($0.value) })),
             ])
     }
 }

@@ -22,12 +22,11 @@ struct FindingsTable {
     func reconcile(_ judged: [String: [Finding]], logPosition: Int64?) throws {
         guard !judged.isEmpty else { return }
         var existing: [String: (id: Int64, status: String, fingerprint: String)] = [:]
-        for row in try connection.query(
+        let stored = try connection.query(
             "SELECT finding_key, id, status, fingerprint FROM findings WHERE subject = ANY($1::text[])",
-            [.text(postgresArrayLiteral(Array(judged.keys)))])
-        {
-            existing[row[0]!] = (Int64(row[1]!)!, row[2]!, row[3]!)
-        }
+            [.text(postgresArrayLiteral(Array(judged.keys)))]
+        ).decode((String, Int64, String, String).self)
+        for (key, id, status, fingerprint) in stored { existing[key] = (id, status, fingerprint) }
         var wanted: Set<String> = []
         var raised: [(finding: Finding, key: String, subject: String)] = []
         for (subject, findings) in judged {
@@ -71,13 +70,13 @@ struct FindingsTable {
     /// findings, under its advisory lock, and identity values only grow.
     private func insert(_ raised: [(finding: Finding, key: String, subject: String)], logPosition: Int64?) throws {
         guard !raised.isEmpty else { return }
-        let before = try connection.query("SELECT coalesce(max(id), 0) FROM findings").scalar ?? "0"
+        let before = try connection.query("SELECT coalesce(max(id), 0) FROM findings").decodeScalar(Int64.self)
         try connection.copyIn(Self.copyStatement, payload: Self.rows(raised).bytes)
         try connection.query(
             """
             INSERT INTO finding_changes (change, log_position, \(Self.recordedColumns))
             SELECT 'raised', $1::bigint, \(Self.recordedColumns) FROM findings WHERE id > $2::bigint ORDER BY id
-            """, [logPosition.map { .int($0) } ?? .null, .text(before)])
+            """, [logPosition.map { .int($0) } ?? .null, .int(before)])
     }
 
     private static let copyStatement = """

@@ -116,17 +116,19 @@ extension ReadSide {
         ) { row in
             try body(
                 FindingRow(
-                    occurredAt: row.string(0)!, rule: row.string(1)!, severity: row.string(2)!, status: row.string(3)!,
+                    occurredAt: try row.requiredString(0), rule: try row.requiredString(1), severity: try row.requiredString(2),
+                    status: try row.requiredString(3),
                     callID: row.string(4), recordingID: row.string(5), partyID: row.string(6), requestID: row.string(7),
-                    jurisdiction: row.string(8), citation: row.string(9)!,
-                    evidence: row.string(10)!.split(separator: " ").map(String.init), detail: row.string(11)!,
-                    policyVersion: row.string(12)!, policyHash: row.string(13)!, findingKey: row.string(14)!, fingerprint: row.string(15)!))
+                    jurisdiction: row.string(8), citation: try row.requiredString(9),
+                    evidence: try row.requiredString(10).split(separator: " ").map(String.init), detail: try row.requiredString(11),
+                    policyVersion: try row.requiredString(12), policyHash: try row.requiredString(13),
+                    findingKey: try row.requiredString(14), fingerprint: try row.requiredString(15)))
         }
     }
 
     /// How many findings each rule has in the query's period.
     package func findingCounts(_ query: FindingQuery) throws -> [(rule: String, count: Int)] {
         try connection.query("SELECT rule, count(*) FROM findings \(query.filter) GROUP BY rule ORDER BY rule", query.parameters)
-            .map { (rule: $0[0]!, count: Int($0[1]!)!) }
+            .decode((String, Int).self).map { (rule: $0, count: $1) }
     }
 }

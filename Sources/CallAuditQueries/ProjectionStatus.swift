@@ -1,4 +1,3 @@
-import CallAuditProjections
 import CallAuditStore
 
 /// Where one projection stands.

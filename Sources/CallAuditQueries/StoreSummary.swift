@@ -18,11 +18,10 @@ package struct StoreSummary: Sendable {
 extension ReadSide {
     package func storeSummary() throws -> StoreSummary {
         StoreSummary(
-            eventsByType: try connection.query("SELECT type, count(*) FROM events GROUP BY type ORDER BY type")
-                .map { (type: $0[0]!, count: Int($0[1]!)!) },
+            eventsByType: try EventLog(connection: connection).countsByType(),
             deadLetters: try DeadLetterStore(connection: connection).counts(),
-            consumerGroups: try connection.query(
-                "SELECT consumer_group, count(*), sum(next_offset) FROM kafka_offsets GROUP BY 1 ORDER BY 1"
-            ).map { StoreSummary.ConsumerGroup(name: $0[0]!, partitions: Int($0[1]!)!, consumed: Int($0[2]!)!) })
+            consumerGroups: try EventStore(connection: connection).consumerGroups().map {
+                StoreSummary.ConsumerGroup(name: $0.name, partitions: $0.partitions, consumed: $0.consumed)
+            })
     }
 }

@@ -50,15 +50,13 @@ package struct RequestDesk {
         self.policy = policy
     }
 
-    static func stream(_ id: String) -> String { "subject-request-\(id)" }
+    static func stream(_ id: String) -> String { EventLog.requestStreamPrefix + id }
 
     // MARK: Reading
 
     /// One request, folded from its stream.
     package func request(_ id: String) throws -> SubjectRequest? {
-        let documents = try connection.query(
-            "SELECT event FROM events WHERE stream = $1 AND stream LIKE 'subject-request-%' ORDER BY position", [.text(Self.stream(id))]
-        ).map { try JSONParser.parse(Array($0[0]!.utf8)) }
+        let documents = try EventLog(connection: connection).requestDocuments(inStream: Self.stream(id)).map { try JSONParser.parse(Array($0.utf8)) }
         return SubjectRequest.fold(documents)
     }
 
@@ -70,8 +68,8 @@ package struct RequestDesk {
     /// Every request on `connection`, newest receipt first: for readers with no vault (operations' status).
     package static func requests(on connection: PostgresConnection, status: SubjectRequest.Status? = nil) throws -> [SubjectRequest] {
         var streams: [String: [JSONValue]] = [:]
-        for row in try connection.query("SELECT stream, event FROM events WHERE stream LIKE 'subject-request-%' ORDER BY position") {
-            streams[row[0]!, default: []].append(try JSONParser.parse(Array(row[1]!.utf8)))
+        for (stream, event) in try EventLog(connection: connection).requestDocuments() {
+            streams[stream, default: []].append(try JSONParser.parse(Array(event.utf8)))
         }
         return streams.values.compactMap(SubjectRequest.fold)
             .filter { status == nil || $0.status == status }

@@ -1,4 +1,5 @@
 import CallAuditDomain
+import CallAuditProjections
 import CallAuditStore
 
 /// What the read models hold about some persons, by their pseudonyms: the
@@ -18,18 +19,8 @@ package struct SubjectRecords: Sendable {
         package var source: String?
     }
 
-    package struct Use: Sendable {
-        package var recordingID: String
-        package var time: Timestamp
-        package var kind: String
-        package var role: String
-        package var action: String?
-        package var purpose: String?
-        package var anonymized: Bool
-        package var organization: String?
-        package var country: String?
-        package var legalBasis: String?
-    }
+    /// One access to or sharing of a recording.
+    package typealias Use = SubjectReadModel.Use
 
     package var participations: [Participation] = []
     package var calls: [String: CallFacts] = [:]
@@ -43,53 +34,21 @@ package struct SubjectRecords: Sendable {
     /// Reads everything for `refs` in a handful of queries, in the caller's
     /// transaction when there is one (an export or erasure reads and records together).
     package static func load(_ refs: [String], from connection: PostgresConnection) throws -> SubjectRecords {
-        do {
-            var records = SubjectRecords()
-            records.position = Int64(try connection.query(
-                "SELECT coalesce(min(last_position), 0) FROM projection_checkpoints WHERE projection IN ('compliance', 'activity')"
-            ).scalar ?? "0") ?? 0
-            records.participations = try connection.query(
-                "SELECT call_id, coalesce(party_id, '') FROM compliance_subject_calls WHERE subject_key = ANY($1::text[]) ORDER BY call_id, party_id",
-                [.text(postgresArrayLiteral(refs))]
-            ).map { Participation(callID: $0[0]!, partyID: $0[1]!) }
-            let callIDs = PostgresValue.text(postgresArrayLiteral(Array(Set(records.participations.map(\.callID)))))
-            for row in try connection.query("SELECT facts FROM compliance_calls WHERE call_id = ANY($1::text[])", [callIDs]) {
-                let facts = try CallFacts(document: try JSONParser.parse(Array(row[0]!.utf8)))
-                records.calls[facts.callID] = facts
-            }
-            for row in try connection.query(
-                "SELECT call_id, \(micros("started_at")), direction, channel, source FROM activity_calls WHERE call_id = ANY($1::text[])", [callIDs])
-            {
-                records.summaries[row[0]!] = CallSummary(
-                    startedAt: row[1].flatMap(Int64.init).map(Timestamp.init(microseconds:)), direction: row[2], channel: row[3], source: row[4])
-            }
-            try records.loadRecordings(callIDs, from: connection)
-            return records
+        let model = SubjectReadModel(connection: connection)
+        var records = SubjectRecords()
+        records.position = try model.position()
+        records.participations = try model.participations(ofSubjects: refs).map { Participation(callID: $0.callID, partyID: $0.partyID) }
+        let callIDs = Array(Set(records.participations.map(\.callID)))
+        for facts in try model.callFacts(callIDs).values { records.calls[facts.callID] = facts }
+        for call in try model.callSummaries(callIDs) {
+            records.summaries[call.callID] = CallSummary(
+                startedAt: call.startedAt, direction: call.direction, channel: call.channel, source: call.source)
         }
-    }
-
-    private mutating func loadRecordings(_ callIDs: PostgresValue, from connection: PostgresConnection) throws {
-        for row in try connection.query("SELECT facts FROM compliance_recordings WHERE call_id = ANY($1::text[])", [callIDs]) {
-            let facts = try RecordingFacts(document: try JSONParser.parse(Array(row[0]!.utf8)))
-            recordings[facts.recordingID] = facts
-        }
-        let recordingIDs = PostgresValue.text(postgresArrayLiteral(recordings.keys.sorted()))
-        for row in try connection.query(
-            "SELECT recording_id, deletion_reason FROM activity_recordings WHERE recording_id = ANY($1::text[]) AND deletion_reason IS NOT NULL",
-            [recordingIDs])
-        {
-            deletionReasons[row[0]!] = row[1]!
-        }
-        uses = try connection.query(
-            """
-            SELECT recording_id, \(micros("occurred_at")), kind, actor_role, action, purpose, anonymized, recipient_organization, recipient_country, legal_basis
-            FROM activity_accesses WHERE recording_id = ANY($1::text[]) ORDER BY occurred_at, position
-            """, [recordingIDs]
-        ).map { row in
-            Use(
-                recordingID: row[0]!, time: Timestamp(microseconds: Int64(row[1]!) ?? 0), kind: row[2]!, role: row[3]!,
-                action: row[4], purpose: row[5], anonymized: row[6] == "t", organization: row[7], country: row[8], legalBasis: row[9])
-        }
+        for facts in try model.recordingFacts(ofCalls: callIDs).values { records.recordings[facts.recordingID] = facts }
+        let recordingIDs = records.recordings.keys.sorted()
+        for deletion in try model.deletionReasons(recordingIDs) { records.deletionReasons[deletion.recordingID] = deletion.reason }
+        records.uses = try model.uses(ofRecordings: recordingIDs)
+        return records
     }
 
     /// The recordings a legal hold keeps at `time`, with the holds.
@@ -100,6 +59,3 @@ package struct SubjectRecords: Sendable {
         }.sorted { $0.recordingID < $1.recordingID }
     }
 }
-
-/// A timestamptz column as microseconds since the epoch, the form `Timestamp` is built from.
-private func micros(_ column: String) -> String { "(extract(epoch FROM \(column)) * 1000000)::bigint" }

@@ -21,8 +21,11 @@ package struct DatabaseRole: Sendable, Equatable {
                    coalesce(pg_catalog.pg_has_role(r.oid, (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass('public.events')), 'MEMBER'), false)::text
             FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) current_user
             """
-        ).rows[0]
-        return DatabaseRole(name: row[0]!, isSuperuser: row[1] == "true", canCreateRoles: row[2] == "true", ownsEventTables: row[3] == "true")
+        ).decodeFirst((String, Bool, Bool, Bool).self)
+        guard let (name, superuser, createsRoles, ownsEvents) = row else {
+            throw PostgresDecodingError(reason: .noRow, column: "", expected: "current role")
+        }
+        return DatabaseRole(name: name, isSuperuser: superuser, canCreateRoles: createsRoles, ownsEventTables: ownsEvents)
     }
 
     /// Why this role should not run the service; nil when it may.

@@ -45,17 +45,16 @@ package struct DeadLetterStore {
             ORDER BY id LIMIT $4
             """,
             [status.map { .text($0) } ?? .null, reason.map { .text($0) } ?? .null, .int(afterID), .int(limit)]
-        ).map(Self.decode)
+        ).typedRows.map(Self.decode)
     }
 
     package func find(id: Int64) throws -> StoredDeadLetter? {
-        try connection.query("SELECT \(Self.columns) FROM dead_letters WHERE id = $1", [.int(id)]).map(Self.decode).first
+        try connection.query("SELECT \(Self.columns) FROM dead_letters WHERE id = $1", [.int(id)]).typedRows.first.map(Self.decode)
     }
 
     package func counts() throws -> [(reason: String, status: String, count: Int)] {
-        try connection.query("SELECT reason, status, count(*) FROM dead_letters GROUP BY 1, 2 ORDER BY 1, 2").map {
-            (reason: $0[0]!, status: $0[1]!, count: Int($0[2]!)!)
-        }
+        try connection.query("SELECT reason, status, count(*) FROM dead_letters GROUP BY 1, 2 ORDER BY 1, 2")
+            .decode((String, String, Int).self).map { (reason: $0, status: $1, count: $2) }
     }
 
     package func markReplayed(id: Int64, position: Int64?) throws {
@@ -72,21 +71,22 @@ package struct DeadLetterStore {
         try connection.query("UPDATE dead_letters SET last_replay_error = $2 WHERE id = $1", [.int(id), .text(detail)])
     }
 
-    private static func decode(_ row: [String?]) -> StoredDeadLetter {
-        StoredDeadLetter(
-            id: Int64(row[0]!)!,
+    private static func decode(_ row: PostgresTextRow) throws -> StoredDeadLetter {
+        let (id, topic, partition, offset, timestamp, receivedAt, reason, detail, status, replayedPosition, lastReplayError) =
+            try row.prefix(11).decode((Int64, String, Int32, Int64, Int64?, String, String, String, String, Int64?, String?).self)
+        let (key, headers, value, sealed, wrappedKey, kekID, erased, timestampType) =
+            try row.dropFirst(11).decode((HexBytes?, String?, HexBytes?, HexBytes?, HexBytes?, String?, Bool, String?).self)
+        return StoredDeadLetter(
+            id: id,
             origin: KafkaOrigin(
-                topic: row[1]!, partition: Int32(row[2]!)!, offset: Int64(row[3]!)!,
-                timestampMilliseconds: row[4].flatMap { Int64($0) }, timestampType: row[18]),
-            receivedAt: row[5]!, reason: row[6]!, detail: row[7]!, status: row[8]!,
-            replayedPosition: row[9].flatMap { Int64($0) }, lastReplayError: row[10],
-            key: row[11].flatMap { [UInt8](hexString: $0) },
-            headers: row[12].map(decodeHeaders) ?? [],
-            value: row[13].flatMap { [UInt8](hexString: $0) },
+                topic: topic, partition: partition, offset: offset, timestampMilliseconds: timestamp, timestampType: timestampType),
+            receivedAt: receivedAt, reason: reason, detail: detail, status: status,
+            replayedPosition: replayedPosition, lastReplayError: lastReplayError,
+            key: key?.bytes, headers: headers.map(decodeHeaders) ?? [], value: value?.bytes,
             // An erased letter keeps its origin and reason; its payload and key are gone.
-            sealed: row[17] == "t" ? SealedMessage(payload: [], wrappedKey: nil, kekID: nil) : row[14].flatMap { [UInt8](hexString: $0) }.map {
-                SealedMessage(payload: $0, wrappedKey: row[15].flatMap { [UInt8](hexString: $0) }, kekID: row[16])
-            })
+            sealed: erased
+                ? SealedMessage(payload: [], wrappedKey: nil, kekID: nil)
+                : sealed.map { SealedMessage(payload: $0.bytes, wrappedKey: wrappedKey?.bytes, kekID: kekID) })
     }
 
     private static func decodeHeaders(_ json: String) -> [(key: String, value: [UInt8]?)] {

@@ -58,7 +58,7 @@ package struct EventLog {
     /// The oldest transaction still in flight, in the log's ids (`LogClock`):
     /// events at or above it may still change.
     package func horizon() throws -> UInt64 {
-        UInt64(try connection.query("SELECT pg_catalog.pg_snapshot_xmin(callaudit_log_snapshot())::text").scalar ?? "0") ?? 0
+        try connection.query("SELECT pg_catalog.pg_snapshot_xmin(callaudit_log_snapshot())::text").decodeScalar(UInt64.self)
     }
 
     /// Up to `limit` settled events after `cursor`, below `horizon`.
@@ -86,18 +86,124 @@ package struct EventLog {
 
     /// How many settled and unsettled events lie after `cursor`.
     package func count(after cursor: LogCursor) throws -> Int {
-        Int(try connection.query(
+        try connection.query(
             "SELECT count(*) FROM events WHERE (transaction_id, position) > ($1::xid8, $2::bigint)",
             [.text(String(cursor.transactionID)), .int(cursor.position)]
-        ).scalar ?? "0") ?? 0
+        ).decodeScalar(Int.self)
     }
 
     /// How many committed events after `cursor` wait at or above the horizon, not yet readable.
     package func countWaiting(after cursor: LogCursor, horizon: UInt64) throws -> Int {
-        Int(try connection.query(
+        try connection.query(
             "SELECT count(*) FROM events WHERE transaction_id >= $1::xid8 AND (transaction_id, position) > ($2::xid8, $3::bigint)",
             [.text(String(horizon)), .text(String(cursor.transactionID)), .int(cursor.position)]
-        ).scalar ?? "0") ?? 0
+        ).decodeScalar(Int.self)
+    }
+
+    /// The highest position stored, 0 for an empty log.
+    package func headPosition() throws -> Int64 {
+        try connection.query("SELECT coalesce(max(position), 0) FROM events").decodeScalar(Int64.self)
+    }
+
+    /// How many events lie after `cursor`, and when the earliest-stored of them was stored (nil when none do).
+    package func backlog(after cursor: LogCursor) throws -> (events: Int, oldestStoredAt: Timestamp?) {
+        // An aggregate: always one row.
+        guard
+            let (count, oldest) = try connection.query(
+                """
+                SELECT count(*), (extract(epoch FROM min(ingested_at)) * 1000000)::bigint FROM events
+                WHERE (transaction_id, position) > ($1::xid8, $2::bigint)
+                """, [.text(String(cursor.transactionID)), .int(cursor.position)]
+            ).decodeFirst((Int, Int64?).self)
+        else { throw PostgresDecodingError(reason: .noRow, column: "", expected: "event count") }
+        return (count, oldest.map(Timestamp.init(microseconds:)))
+    }
+
+    /// When the next event after `cursor` in log order was stored; nil when there is none.
+    package func storedAt(ofNextAfter cursor: LogCursor) throws -> Timestamp? {
+        try connection.query(
+            """
+            SELECT (extract(epoch FROM ingested_at) * 1000000)::bigint FROM events
+            WHERE (transaction_id, position) > ($1::xid8, $2::bigint) ORDER BY transaction_id, position LIMIT 1
+            """, [.text(String(cursor.transactionID)), .int(cursor.position)]
+        ).decodeFirst(Int64.self).map(Timestamp.init(microseconds:))
+    }
+
+    /// Data-subject requests' streams are this and the request's id; their events
+    /// are read through a partial index on it (migration 0007), which a query
+    /// uses only when it names the prefix as a literal.
+    package static let requestStreamPrefix = "subject-request-"
+
+    /// One request stream's events as stored (JSON text), in log order; none for a stream that is not a request's.
+    package func requestDocuments(inStream stream: String) throws -> [String] {
+        try connection.query(
+            "SELECT event FROM events WHERE stream = $1 AND stream LIKE 'subject-request-%' ORDER BY position", [.text(stream)]
+        ).decode(String.self)
+    }
+
+    /// Every request stream's events as stored (JSON text), in log order, with their stream.
+    package func requestDocuments() throws -> [(stream: String, event: String)] {
+        try connection.query("SELECT stream, event FROM events WHERE stream LIKE 'subject-request-%' ORDER BY position")
+            .decode((String, String).self).map { (stream: $0, event: $1) }
+    }
+
+    /// The events with these ids, in log order, each with every source's event of that id.
+    ///
+    /// Ids are indexed only with their source, so with at most `sourceLimit`
+    /// distinct sources each (source, id) pair is an index probe (the sources
+    /// themselves come from the same index, one probe each); with more, the
+    /// log is read once.
+    package func locate(_ wanted: [String], probingAtMostSources sourceLimit: Int) throws -> [(eventID: String, cursor: LogCursor)] {
+        guard !wanted.isEmpty else { return [] }
+        let sources = try connection.query(
+            """
+            WITH RECURSIVE s(source, n) AS (
+                (SELECT source, 1 FROM events ORDER BY source LIMIT 1)
+                UNION ALL
+                SELECT (SELECT e.source FROM events e WHERE e.source > s.source ORDER BY e.source LIMIT 1), s.n + 1
+                FROM s WHERE s.source IS NOT NULL AND s.n <= $1::int
+            )
+            SELECT source FROM s WHERE source IS NOT NULL
+            """, [.int(sourceLimit)]
+        ).decode(String?.self).compactMap { $0 }
+        // Ordered by the xid8, not the selected text, which would put "10" before "9".
+        let rows = sources.count <= sourceLimit
+            ? try connection.query(
+                """
+                SELECT e.event_id, e.transaction_id::text, e.position
+                FROM unnest($1::text[]) AS s(source)
+                JOIN events e ON e.source = s.source COLLATE "C" AND e.event_id = ANY($2::text[])
+                ORDER BY e.transaction_id, e.position
+                """, [.text(postgresArrayLiteral(sources)), .text(postgresArrayLiteral(wanted))])
+            : try connection.query(
+                "SELECT event_id, transaction_id::text, position FROM events WHERE event_id = ANY($1::text[]) ORDER BY transaction_id, position",
+                [.text(postgresArrayLiteral(wanted))])
+        return try rows.decode((String, UInt64, Int64).self).map { (eventID: $0, cursor: LogCursor(transactionID: $1, position: $2)) }
+    }
+
+    /// The content hash of each settled event after `cursor` (below `horizon`), at most `limit`, in log
+    /// order: what a seal's leaves are made of, read in binary straight from libpq's buffers.
+    package func forEachContentHash(
+        after cursor: LogCursor, below horizon: UInt64, limit: Int, _ body: (LogCursor, UnsafeRawBufferPointer) throws -> Void
+    ) throws {
+        try connection.forEachRow(
+            """
+            SELECT transaction_id, position, content_hash FROM events
+            WHERE (transaction_id, position) > ($1::xid8, $2::bigint) AND transaction_id < $3::xid8
+            ORDER BY transaction_id, position LIMIT $4
+            """,
+            [.text(String(cursor.transactionID)), .int(cursor.position), .text(String(horizon)), .int(Int64(limit))],
+            binary: true
+        ) { row in
+            let at = LogCursor(transactionID: try row.requiredBigEndian(0), position: Int64(bitPattern: try row.requiredBigEndian(1)))
+            try body(at, try row.requiredBytes(2))
+        }
+    }
+
+    /// How many events of each type the log holds (a scan of the whole log).
+    package func countsByType() throws -> [(type: String, count: Int)] {
+        try connection.query("SELECT type, count(*) FROM events GROUP BY type ORDER BY type")
+            .decode((String, Int).self).map { (type: $0, count: $1) }
     }
 
     /// Runs a select of `columns`, decoding rows straight from libpq's buffers.
@@ -106,8 +212,9 @@ package struct EventLog {
         try connection.forEachRow(sql, parameters) { row in
             events.append(
                 StoredEvent(
-                    cursor: LogCursor(transactionID: UInt64(row.int64(0)!), position: row.int64(1)!), stream: row.string(2)!,
-                    type: row.string(3)!, time: Timestamp(microseconds: row.int64(4)!), json: row.string(5)!))
+                    cursor: LogCursor(transactionID: UInt64(try row.requiredInt64(0)), position: try row.requiredInt64(1)),
+                    stream: try row.requiredString(2), type: try row.requiredString(3),
+                    time: Timestamp(microseconds: try row.requiredInt64(4)), json: try row.requiredString(5)))
         }
         return events
     }

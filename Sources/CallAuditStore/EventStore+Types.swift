@@ -137,3 +137,16 @@ package struct TopicOutcome: Sendable, Equatable {
     package var duplicates = 0
     package var deadLettered = 0
 }
+
+/// A republish that reused a stored event's (source, id) with other content (`event_conflicts`).
+package struct EventConflict: Sendable {
+    package var id: Int64
+    package var recordedAt: String
+    package var source: String
+    package var eventID: String
+    package var originalPosition: Int64
+    package var originalSHA256: String
+    package var conflictingSHA256: String
+    /// Where the conflicting copy was read from Kafka; nil for one that did not come through Kafka.
+    package var origin: (topic: String, partition: Int32, offset: Int64)?
+}

@@ -77,11 +77,13 @@ package final class EventStore {
             ON CONFLICT (source, event_id) DO NOTHING
             RETURNING kafka_topic
             """
-        ).rows
+        )
         try recordConflicts()
         var outcome = AppendOutcome(stored: inserted.count, duplicates: events.count - inserted.count)
         var stored: [String: Int] = [:]
-        for case let topic? in inserted.lazy.map({ $0[0] }) { stored[topic, default: 0] += 1 }
+        // CallAudit's own events come from no topic.
+        let topics: [String?] = try inserted.decode(String?.self)
+        for case let topic? in topics { stored[topic, default: 0] += 1 }
         outcome.byTopic = offered.mapValues { TopicOutcome(stored: 0, duplicates: $0) }
         for (topic, count) in stored { outcome.byTopic[topic] = TopicOutcome(stored: count, duplicates: offered[topic, default: 0] - count) }
         return outcome
@@ -106,12 +108,13 @@ package final class EventStore {
                       kafka_topic, kafka_partition, kafka_offset
             """, [.text(OwnEventType.source)])
         guard !recorded.rows.isEmpty else { return }
-        let records = try recorded.rows.map { row in
+        let conflicts = try recorded.decode((String, String, String, Int64, String, String, String?, Int32?, Int64?).self)
+        let records = try conflicts.map { id, source, eventID, position, originalHash, conflictingHash, topic, partition, offset in
             var data: JSONValue = [
-                "conflict_id": .string(row[0]!), "source": .string(row[1]!), "event_id": .string(row[2]!),
-                "original_position": .number(Double(row[3]!)!), "original_sha256": .string(row[4]!), "conflicting_sha256": .string(row[5]!),
+                "conflict_id": .string(id), "source": .string(source), "event_id": .string(eventID),
+                "original_position": .number(Double(position)), "original_sha256": .string(originalHash), "conflicting_sha256": .string(conflictingHash),
             ]
-            if let topic = row[6], let partition = row[7].flatMap(Double.init), let offset = row[8].flatMap(Double.init), case .object(var members) = data {
+            if let topic, let partition = partition.map(Double.init), let offset = offset.map(Double.init), case .object(var members) = data {
                 members.append((key: "kafka", value: ["topic": .string(topic), "partition": .number(partition), "offset": .number(offset)]))
                 data = .object(members)
             }
@@ -202,7 +205,7 @@ package final class EventStore {
             )
             SELECT count(*) FROM letter
             """, row
-        ).scalar.flatMap { Int($0) } ?? 0
+        ).decodeScalar(Int.self)
     }
 
     /// A dead letter's row: the message's parts as bytes and numbers, so that
@@ -285,11 +288,58 @@ package final class EventStore {
         try connection.query(
             "SELECT topic, partition, next_offset FROM kafka_offsets WHERE consumer_group = $1 ORDER BY topic, partition",
             [.text(consumerGroup)]
-        ).map { row in KafkaResumePoint(topic: row[0]!, partition: Int32(row[1]!)!, nextOffset: Int64(row[2]!)!) }
+        ).decode((String, Int32, Int64).self).map { KafkaResumePoint(topic: $0, partition: $1, nextOffset: $2) }
+    }
+
+    /// The partition's stored position and when it last moved (RFC 3339), row-locked until the transaction
+    /// ends (two operators accepting one gap at once record it once); nil when none is stored.
+    package func lockStoredPosition(consumerGroup: String, topic: String, partition: Int32) throws -> (nextOffset: Int64, updatedAt: String)? {
+        try connection.query(
+            """
+            SELECT next_offset, to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+            FROM kafka_offsets WHERE consumer_group = $1 AND topic = $2 AND partition = $3 FOR UPDATE
+            """, [.text(consumerGroup), .text(topic), .int(partition)]
+        ).decodeFirst((Int64, String).self).map { (nextOffset: $0, updatedAt: $1) }
+    }
+
+    /// Sets the partition's stored position, downward too: only for an accepted gap (a recreated
+    /// topic starts lower), the one place a stored position may move back.
+    package func resetStoredPosition(consumerGroup: String, topic: String, partition: Int32, to nextOffset: Int64) throws {
+        try connection.query(
+            "UPDATE kafka_offsets SET next_offset = $4, updated_at = now() WHERE consumer_group = $1 AND topic = $2 AND partition = $3",
+            [.text(consumerGroup), .text(topic), .int(partition), .int(nextOffset)])
+    }
+
+    /// Per consumer group: how many partitions it stored a position for, and the sum of those positions.
+    package func consumerGroups() throws -> [(name: String, partitions: Int, consumed: Int)] {
+        try connection.query("SELECT consumer_group, count(*), sum(next_offset) FROM kafka_offsets GROUP BY 1 ORDER BY 1")
+            .decode((String, Int, Int).self).map { (name: $0, partitions: $1, consumed: $2) }
+    }
+
+    /// The newest `limit` conflicting republishes, newest first.
+    package func conflicts(limit: Int) throws -> [EventConflict] {
+        try connection.query(
+            """
+            SELECT id, recorded_at::text, source, event_id, original_position, encode(original_hash, 'hex'), encode(conflicting_hash, 'hex'),
+                   kafka_topic, kafka_partition, kafka_offset
+            FROM event_conflicts ORDER BY id DESC LIMIT $1
+            """, [.int(Int64(limit))]
+        ).decode((Int64, String, String, String, Int64, String, String, String?, Int32?, Int64?).self).map {
+            id, recordedAt, source, eventID, position, originalHash, conflictingHash, topic, partition, offset in
+            EventConflict(
+                id: id, recordedAt: recordedAt, source: source, eventID: eventID, originalPosition: position, originalSHA256: originalHash,
+                conflictingSHA256: conflictingHash,
+                origin: topic.flatMap { topic in partition.flatMap { partition in offset.map { (topic, partition, $0) } } })
+        }
+    }
+
+    /// How many conflicting republishes `event_conflicts` holds.
+    package func conflictCount() throws -> Int {
+        try connection.query("SELECT count(*) FROM event_conflicts").decodeScalar(Int.self)
     }
 
     package func eventCount() throws -> Int {
-        Int(try connection.query("SELECT count(*) FROM events").scalar ?? "0") ?? 0
+        try connection.query("SELECT count(*) FROM events").decodeScalar(Int.self)
     }
 }
 
@@ -333,13 +383,14 @@ extension EventStore {
     package func storeReplayed(_ incoming: IncomingEvent, deadLetterID: Int64) throws -> ReplayResult {
         try connection.transaction {
             _ = try appendEvents([incoming])
-            let row = try connection.query(
-                "SELECT position, content_hash = $3 FROM events WHERE source = $1 AND event_id = $2",
-                [.text(incoming.event.source), .text(incoming.event.id), .bytes(incoming.event.contentHash)]
-            ).rows[0]
-            let position = Int64(row[0]!)!
+            guard
+                let (position, sameContent) = try connection.query(
+                    "SELECT position, content_hash = $3 FROM events WHERE source = $1 AND event_id = $2",
+                    [.text(incoming.event.source), .text(incoming.event.id), .bytes(incoming.event.contentHash)]
+                ).decodeFirst((Int64, Bool).self)
+            else { throw PostgresDecodingError(reason: .noRow, column: "", expected: "stored event") }
             let letters = DeadLetterStore(connection: connection)
-            guard row[1] == "t" else {
+            guard sameContent else {
                 try letters.recordReplayFailure(
                     id: deadLetterID,
                     detail: "conflicts with the event stored at position \(position) (same source and id, other content): recorded as an event conflict")

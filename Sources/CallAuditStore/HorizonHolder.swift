@@ -15,11 +15,9 @@ package struct HorizonHolder: Sendable, Equatable {
     /// nil when none is open. Read through the owner's `callaudit_horizon_holder()`,
     /// which sees every session and shows none of their statements.
     package static func oldest(on connection: PostgresConnection) throws -> HorizonHolder? {
-        let row = try connection.query("SELECT pid::text, application, state, database, age_seconds FROM callaudit_horizon_holder()").rows.first
-        guard let row else { return nil }
-        return HorizonHolder(
-            pid: row[0].flatMap { Int32($0) }, application: row[1]!, state: row[2]!, database: row[3]!,
-            age: .seconds(Int64(row[4] ?? "0") ?? 0))
+        let row = try connection.query("SELECT pid::text, application, state, database, age_seconds FROM callaudit_horizon_holder()")
+            .decodeFirst((Int32?, String, String, String, Int64).self)
+        return row.map { HorizonHolder(pid: $0, application: $1, state: $2, database: $3, age: .seconds($4)) }
     }
 
     package var summary: String {

@@ -11,19 +11,25 @@ package enum LogClock {
     /// The id the log holds that this cluster's clock has not reached, or nil
     /// when the clock is ahead of everything the log remembers.
     package static func behind(on connection: PostgresConnection) throws -> UInt64? {
-        try connection.query("SELECT callaudit_log_clock_behind()::text").scalar.flatMap { UInt64($0) }
+        try connection.query("SELECT callaudit_log_clock_behind()::text").decodeScalar(UInt64?.self)
     }
 
     /// The shift added to this cluster's ids.
     package static func shift(on connection: PostgresConnection) throws -> Int64 {
-        Int64(try connection.query("SELECT shift FROM log_clock").scalar ?? "0") ?? 0
+        try connection.query("SELECT shift FROM log_clock").decodeScalar(Int64.self)
+    }
+
+    /// The last time the clock was moved on, if ever: the shift, the highest id the log held then, and when.
+    package static func lastRebase(on connection: PostgresConnection) throws -> (shift: Int64, above: UInt64, at: String)? {
+        try connection.query("SELECT shift, rebased_above::text, rebased_at::text FROM log_clock WHERE rebased_at IS NOT NULL")
+            .decodeFirst((Int64, UInt64, String).self).map { (shift: $0, above: $1, at: $2) }
     }
 
     /// As the owner: raises the shift when the log holds ids the cluster has
     /// not reached; the new shift, or nil when none was needed.
     package static func rebase(on connection: PostgresConnection) throws -> Int64? {
         try connection.transaction {
-            try connection.query("SELECT callaudit_log_clock_rebase()::text").scalar.flatMap { Int64($0) }
+            try connection.query("SELECT callaudit_log_clock_rebase()::text").decodeScalar(Int64?.self)
         }
     }
 

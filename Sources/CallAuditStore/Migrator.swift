@@ -113,7 +113,7 @@ package struct Migrator {
     /// not reached: move the log's clock past them (`LogClock`), so that new
     /// events sort after every checkpoint and seal. Nothing to do otherwise.
     private func rebaseLogClock(logger: Logger) throws {
-        guard try connection.query("SELECT to_regprocedure('callaudit_log_clock_rebase()') IS NOT NULL").scalar == "t" else { return }
+        guard try connection.query("SELECT to_regprocedure('callaudit_log_clock_rebase()') IS NOT NULL").decodeScalar(Bool.self) else { return }
         guard let shift = try LogClock.rebase(on: connection) else { return }
         logger.notice(
             "the log's clock was moved past every transaction id the log holds (restored from another cluster)",
@@ -122,18 +122,15 @@ package struct Migrator {
 
     /// Fails with what to do unless the database is exactly at this build's schema.
     package func requireCurrent() throws {
-        let exists = try connection.query("SELECT to_regclass('schema_migrations') IS NOT NULL").scalar == "t"
-        let current = exists ? Int(try connection.query("SELECT coalesce(max(version), 0) FROM schema_migrations").scalar ?? "0") ?? 0 : 0
+        let exists = try connection.query("SELECT to_regclass('schema_migrations') IS NOT NULL").decodeScalar(Bool.self)
+        let current = exists ? try connection.query("SELECT coalesce(max(version), 0) FROM schema_migrations").decodeScalar(Int.self) : 0
         let required = migrations.last?.version ?? 0
         if current < required { throw MigrationError.schemaBehind(current: current, required: required) }
         if current > required { throw MigrationError.schemaAhead(current: current, known: required) }
     }
 
     private func appliedChecksums() throws -> [Int: String] {
-        var result: [Int: String] = [:]
-        for row in try connection.query("SELECT version, checksum FROM schema_migrations") {
-            result[Int(row[0]!)!] = row[1]!
-        }
-        return result
+        let rows = try connection.query("SELECT version, checksum FROM schema_migrations").decode((Int, String).self)
+        return Dictionary(rows, uniquingKeysWith: { first, _ in first })
     }
 }

@@ -61,7 +61,7 @@ package struct PartitionHolds {
             """
             SELECT \(Self.columns) FROM kafka_partition_holds WHERE consumer_group = $1 ORDER BY topic, partition
             """, [.text(consumerGroup)]
-        ).map(Self.hold)
+        ).typedRows.map(Self.hold)
     }
 
     /// Deletes and returns the partition's hold, if any: only inside the transaction that records the gap accepted.
@@ -71,7 +71,7 @@ package struct PartitionHolds {
             DELETE FROM kafka_partition_holds WHERE consumer_group = $1 AND topic = $2 AND partition = $3
             RETURNING \(Self.columns)
             """, [.text(consumerGroup), .text(topic), .int(partition)]
-        ).map(Self.hold).first
+        ).typedRows.first.map(Self.hold)
     }
 
     private static let columns = """
@@ -79,11 +79,11 @@ package struct PartitionHolds {
         to_char(since AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
         """
 
-    private static func hold(_ row: [String?]) -> PartitionHold {
+    private static func hold(_ row: PostgresTextRow) throws -> PartitionHold {
+        let (topic, partition, refused, stored, low, high, since) = try row.decode((String, Int32, Int64, Int64?, Int64?, Int64?, String).self)
         var hold = PartitionHold(
-            topic: row[0]!, partition: Int32(row[1]!)!, refusedOffset: Int64(row[2]!)!, storedOffset: row[3].flatMap { Int64($0) },
-            lowWatermark: row[4].flatMap { Int64($0) }, highWatermark: row[5].flatMap { Int64($0) })
-        hold.since = row[6] ?? ""
+            topic: topic, partition: partition, refusedOffset: refused, storedOffset: stored, lowWatermark: low, highWatermark: high)
+        hold.since = since
         return hold
     }
 }

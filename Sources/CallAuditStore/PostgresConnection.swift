@@ -359,6 +359,9 @@ package struct PostgresRow {
 
     package func isNull(_ column: Int) -> Bool { PQgetisnull(result, row, Int32(column)) == 1 }
 
+    /// The column's name, as the result names it (for errors).
+    package func columnName(_ column: Int) -> String { String(cString: PQfname(result, Int32(column))) }
+
     /// The row copied out as text, for a typed `decode` (text results only).
     package var text: PostgresTextRow {
         let columns = (0..<PQnfields(result)).map { String(cString: PQfname(result, $0)) }

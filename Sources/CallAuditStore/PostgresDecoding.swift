@@ -1,3 +1,4 @@
+import CallAuditDomain
 import Foundation
 
 /// A Swift type a column's text form decodes to.
@@ -92,6 +93,20 @@ extension Array: PostgresTextDecodable where Element == UInt8 {
     }
 }
 
+/// Bytes a query selects as `encode(column, 'hex')`: plain hex digits, read the
+/// same whatever the server's `bytea_output` (a raw `bytea` column's text form
+/// depends on it).
+package struct HexBytes: PostgresTextDecodable, Hashable {
+    package var bytes: [UInt8]
+
+    package init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    package init?(postgresText text: String) {
+        guard let bytes = [UInt8](hexString: text) else { return nil }
+        self.bytes = bytes
+    }
+}
+
 /// A result that does not have the shape the query's caller expects.
 ///
 /// It names the column and the expected type, never the value: values can be
@@ -115,6 +130,12 @@ package struct PostgresDecodingError: Error, Sendable, Equatable, CustomStringCo
     package var column: String
     /// The Swift type the column was decoded as.
     package var expected: String
+
+    package init(reason: Reason, column: String, expected: String) {
+        self.reason = reason
+        self.column = column
+        self.expected = expected
+    }
 
     package var isSchemaDrift: Bool {
         if case .columnCount = reason { return true }
@@ -140,6 +161,16 @@ package struct PostgresTextRow: Sendable {
     package init(columns: [String], values: [String?]) {
         self.columns = columns
         self.values = values
+    }
+
+    /// The first `count` columns, to decode a wide row in parts (with `dropFirst`).
+    package func prefix(_ count: Int) -> PostgresTextRow {
+        PostgresTextRow(columns: Array(columns.prefix(count)), values: Array(values.prefix(count)))
+    }
+
+    /// The columns after the first `count`.
+    package func dropFirst(_ count: Int) -> PostgresTextRow {
+        PostgresTextRow(columns: Array(columns.dropFirst(count)), values: Array(values.dropFirst(count)))
     }
 
     /// The row as a tuple of `types`, in column order; every column must be decoded.
@@ -189,5 +220,38 @@ extension PostgresRows {
             throw PostgresDecodingError(reason: .noRow, column: "", expected: "\(T.self)")
         }
         return try PostgresTextRow(columns: columns, values: values).decode(T.self)
+    }
+}
+
+/// Streaming reads (`forEachRow`) of columns that may not be NULL: the hot
+/// paths read straight from libpq's buffers, and a NULL there is bad data,
+/// thrown like a typed decode's, never a crash.
+extension PostgresRow {
+    package func requiredInt64(_ column: Int) throws(PostgresDecodingError) -> Int64 {
+        guard let value = int64(column) else { throw nullError(column, Int64.self) }
+        return value
+    }
+
+    package func requiredString(_ column: Int) throws(PostgresDecodingError) -> String {
+        guard let value = string(column) else { throw nullError(column, String.self) }
+        return value
+    }
+
+    /// An 8-byte column of a binary result; NULL or another width throws.
+    package func requiredBigEndian(_ column: Int) throws(PostgresDecodingError) -> UInt64 {
+        guard let value = bigEndian(column) else {
+            throw isNull(column) ? nullError(column, UInt64.self) : PostgresDecodingError(reason: .typeMismatch, column: columnName(column), expected: "UInt64")
+        }
+        return value
+    }
+
+    /// A column of a binary result read as raw bytes; NULL throws (an empty value is not NULL).
+    package func requiredBytes(_ column: Int) throws(PostgresDecodingError) -> UnsafeRawBufferPointer {
+        guard !isNull(column) else { throw nullError(column, [UInt8].self) }
+        return bytes(column)
+    }
+
+    private func nullError<T>(_ column: Int, _ type: T.Type) -> PostgresDecodingError {
+        PostgresDecodingError(reason: .unexpectedNull, column: columnName(column), expected: "\(T.self)")
     }
 }

@@ -83,7 +83,7 @@ package enum SchemaTrust {
             WHERE f.owner OPERATOR(pg_catalog.<>) ALL (SELECT oid FROM trusted)
             ORDER BY 1, 2
             """, [.text(postgresArrayLiteral(tablesOnceOwnedByTheService))]
-        ).map { ForeignObject(kind: $0[0]!, name: $0[1]!, owner: $0[2]!) }
+        ).decode((String, String, String).self).map { ForeignObject(kind: $0, name: $1, owner: $2) }
     }
 
     /// Throws unless CallAudit's schemas hold only trusted objects.

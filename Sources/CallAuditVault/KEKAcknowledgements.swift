@@ -37,7 +37,12 @@ package enum KEKAcknowledgements {
 
     /// The KEK the database says is current (`keys rotate-kek` sets it); nil before any rotation.
     package static func current(on connection: PostgresConnection) throws -> String? {
-        try connection.query("SELECT kek_current FROM vault_epoch").rows.first?[0] ?? nil
+        try connection.query("SELECT kek_current FROM vault_epoch").decodeFirst(String?.self) ?? nil
+    }
+
+    /// Records `kekID` as the current KEK (`keys rotate-kek`): from then on an instance without it refuses to serve.
+    package static func recordCurrent(_ kekID: String, on connection: PostgresConnection) throws {
+        try connection.query("UPDATE vault_epoch SET kek_current = $1", [.text(kekID)])
     }
 
     /// Why `keys` cannot serve: the current KEK is not in them, or the one they wrap with was retired. Nil when they can.
@@ -46,7 +51,7 @@ package enum KEKAcknowledgements {
             return "it lacks KEK \(current), the current key-encryption key (made current by `keys rotate-kek`)"
         }
         // Before any rotation there is no current KEK on record: the blind-index key says which one the data is under.
-        if let wrapping = try connection.query("SELECT kek_id FROM vault_keys WHERE name = 'blind-index'").rows.first?[0] ?? nil,
+        if let wrapping = try connection.query("SELECT kek_id FROM vault_keys WHERE name = 'blind-index'").decodeFirst(String.self),
             !keys.ids.contains(wrapping)
         {
             return "it lacks KEK \(wrapping), which the stored keys are wrapped with (another host's KEK file?)"
@@ -62,7 +67,7 @@ package enum KEKAcknowledgements {
         try connection.query(
             "SELECT instance FROM kek_acknowledgements WHERE kek_id = $1 AND acknowledged_at > now() - make_interval(secs => $2) ORDER BY instance",
             [.text(kekID), .int(Int(liveWithin.components.seconds))]
-        ).rows.map { $0[0]! }
+        ).decode(String.self)
     }
 
     /// Why a KEK cannot be retired yet.
@@ -89,11 +94,12 @@ package enum KEKAcknowledgements {
             try connection.query("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('callaudit.kek', 0))")
             let users = try liveUsers(of: kekID, on: connection)
             guard users.isEmpty else { throw RetirementRefusal.inUse(kekID: kekID, instances: users) }
-            let remaining = Int(try connection.query(
+            let remaining = try connection.query(
                 """
                 SELECT (SELECT count(*) FROM subjects WHERE kek_id = $1) + (SELECT count(*) FROM dead_letters WHERE kek_id = $1)
                      + (SELECT count(*) FROM vault_keys WHERE kek_id = $1)
-                """, [.text(kekID)]).scalar ?? "1") ?? 1
+                """, [.text(kekID)]
+            ).decodeScalar(Int.self)
             guard remaining == 0 else { throw RetirementRefusal.stillWrapping(kekID: kekID, keys: remaining) }
             // The owner's function checks all of this again and records it: the service cannot write retirements.
             try connection.query("SELECT callaudit_record_kek_retirement($1)", [.text(kekID)])

@@ -16,12 +16,15 @@ import Glibc
 package struct KeyEncryptionKeys: Sendable {
     package let currentID: String
     private let keys: [String: [UInt8]]
+    /// `keys[currentID]`, which `init` requires.
+    private let currentKey: [UInt8]
 
     package init(currentID: String, keys: [String: [UInt8]]) throws(VaultError) {
-        guard keys[currentID] != nil else { throw .configuration("the KEK file names current key \(currentID) but does not hold it") }
+        guard let currentKey = keys[currentID] else { throw .configuration("the KEK file names current key \(currentID) but does not hold it") }
         guard keys.values.allSatisfy({ $0.count == 32 }) else { throw .configuration("every KEK must be 32 bytes (base64 of 32 random bytes)") }
         self.currentID = currentID
         self.keys = keys
+        self.currentKey = currentKey
     }
 
     /// The ids of every key held, current first.
@@ -94,7 +97,7 @@ package struct KeyEncryptionKeys: Sendable {
 
     /// Wraps a data key with the current KEK: AES-GCM, the KEK id as associated data.
     package func wrap(_ dataKey: [UInt8]) throws -> (kekID: String, wrapped: [UInt8]) {
-        let sealed = try AES.GCM.seal(dataKey, using: SymmetricKey(data: keys[currentID]!), authenticating: Array(currentID.utf8))
+        let sealed = try AES.GCM.seal(dataKey, using: SymmetricKey(data: currentKey), authenticating: Array(currentID.utf8))
         return (currentID, Array(sealed.combined!))
     }
 

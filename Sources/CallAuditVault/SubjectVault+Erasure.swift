@@ -37,7 +37,7 @@ extension SubjectVault {
         try connection.query("DELETE FROM dead_letter_subjects WHERE blind_index IN (\(indexes))", [list])
         let deleted = try connection.query(
             "DELETE FROM subject_index WHERE subject_ref = ANY($1::text[]) RETURNING encode(blind_index, 'hex')", [list]
-        ).map { $0[0]! }
+        ).decode(String.self)
         outcome.indexEntries = deleted.count
         // A shared identifier nobody alive holds any more is forgotten too: no function of it remains.
         try connection.query(
@@ -52,7 +52,7 @@ extension SubjectVault {
         try connection.query("UPDATE vault_epoch SET erasures = erasures + 1")
         let exports = try connection.query(
             "DELETE FROM subject_exports WHERE subject_ref = ANY($1::text[]) RETURNING path", [list]
-        ).map { $0[0]! }
+        ).decode(String.self)
         outcome.exports = Array(Set(exports)).sorted()
         return (outcome, outcome.exports)
     }
@@ -80,9 +80,10 @@ extension SubjectVault {
     package func rewrapAll(on connection: PostgresConnection, batch: Int = 1_000) throws -> Int {
         let keys = self.keys
         var total = 0
-        for row in try connection.query("SELECT name, kek_id, encode(wrapped, 'hex') FROM vault_keys WHERE kek_id <> $1", [.text(keys.currentID)]) {
-            let (kekID, wrapped) = try keys.wrap(try unwrap([UInt8](hexString: row[2]!)!, kekID: row[1]!))
-            try connection.query("UPDATE vault_keys SET kek_id = $2, wrapped = $3 WHERE name = $1", [.text(row[0]!), .text(kekID), .bytes(wrapped)])
+        let vaultKeys = try connection.query("SELECT name, kek_id, encode(wrapped, 'hex') FROM vault_keys WHERE kek_id <> $1", [.text(keys.currentID)])
+        for (name, oldKEK, oldWrapped) in try vaultKeys.decode((String, String, HexBytes).self) {
+            let (kekID, wrapped) = try keys.wrap(try unwrap(oldWrapped.bytes, kekID: oldKEK))
+            try connection.query("UPDATE vault_keys SET kek_id = $2, wrapped = $3 WHERE name = $1", [.text(name), .text(kekID), .bytes(wrapped)])
             total += 1
         }
         for table in ["subjects", "dead_letters"] {
@@ -90,12 +91,13 @@ extension SubjectVault {
             while true {
                 let rows = try connection.query(
                     "SELECT \(key)::text, kek_id, encode(wrapped_key, 'hex') FROM \(table) WHERE wrapped_key IS NOT NULL AND kek_id <> $1 LIMIT $2",
-                    [.text(keys.currentID), .int(batch)]).rows
+                    [.text(keys.currentID), .int(batch)]
+                ).decode((String, String, HexBytes).self)
                 guard !rows.isEmpty else { break }
                 var ids: [String] = [], rewrapped: [String] = []
-                for row in rows {
-                    ids.append(row[0]!)
-                    rewrapped.append(try keys.wrap(try unwrap([UInt8](hexString: row[2]!)!, kekID: row[1]!)).wrapped.hexString)
+                for (id, oldKEK, oldWrapped) in rows {
+                    ids.append(id)
+                    rewrapped.append(try keys.wrap(try unwrap(oldWrapped.bytes, kekID: oldKEK)).wrapped.hexString)
                 }
                 try connection.query(
                     """

@@ -43,8 +43,10 @@ package final class SubjectVault: Sendable {
     /// rotation elsewhere made a key current that these do not hold.
     package static func open(keys: KeyEncryptionKeys, reload: KeySource? = nil, on connection: PostgresConnection) throws -> SubjectVault {
         let vault = SubjectVault(keys: keys, reload: reload, indexKey: [])
-        if let row = try connection.query("SELECT kek_id, encode(wrapped, 'hex') FROM vault_keys WHERE name = 'blind-index'").rows.first {
-            let key = try vault.unwrap([UInt8](hexString: row[1]!)!, kekID: row[0]!)
+        let stored = try connection.query("SELECT kek_id, encode(wrapped, 'hex') FROM vault_keys WHERE name = 'blind-index'")
+            .decodeFirst((String, HexBytes).self)
+        if let (kekID, wrapped) = stored {
+            let key = try vault.unwrap(wrapped.bytes, kekID: kekID)
             return SubjectVault(keys: vault.keys, reload: reload, indexKey: key)
         }
         let fresh = randomBytes(32)
@@ -140,10 +142,10 @@ package final class SubjectVault: Sendable {
 
     /// The data key of a live person.
     func dataKey(of ref: String, on connection: PostgresConnection) throws -> [UInt8]? {
-        guard let row = try connection.query(
+        guard let (kekID, wrapped) = try connection.query(
             "SELECT kek_id, encode(wrapped_key, 'hex') FROM subjects WHERE subject_ref = $1 AND wrapped_key IS NOT NULL", [.text(ref)]
-        ).rows.first else { return nil }
-        return try unwrap([UInt8](hexString: row[1]!)!, kekID: row[0]!)
+        ).decodeFirst((String, HexBytes).self) else { return nil }
+        return try unwrap(wrapped.bytes, kekID: kekID)
     }
 
     /// A person for each list of identifiers, in order, by the linking rule
@@ -191,9 +193,11 @@ package final class SubjectVault: Sendable {
                 WHERE i.subject_ref IN (SELECT subject_ref FROM links) AND i.kind IN ('customer_id', 'employee_id')
             ) x ON true
             """, [.text(byteaArrayLiteral(Array(indexes.filter { linking.entries[$0] == nil })))]
-        ).rows
-        let epoch = VaultEpoch(erasures: rows.first?[0].flatMap { Int64($0) } ?? 0, relinks: rows.first?[1].flatMap { Int64($0) } ?? 0)
-        if let current = rows.first?[2] ?? nil, current != keys.currentID { try reloadKeys() }
+        ).decode(LookupRow.Columns.self).map(LookupRow.init)
+        // vault_epoch holds exactly one row: the join always returns one or more.
+        guard let first = rows.first else { throw PostgresDecodingError(reason: .noRow, column: "", expected: "vault_epoch") }
+        let epoch = VaultEpoch(erasures: first.erasures, relinks: first.relinks)
+        if let current = first.currentKEK, current != keys.currentID { try reloadKeys() }
         let stale = cache.withLock { $0.moveTo(epoch) }
         // Someone was erased, or an identifier shared, since: what the cache said may be wrong.
         if stale && !linking.entries.isEmpty { return try lookUp(indexes, on: connection) }
@@ -204,24 +208,23 @@ package final class SubjectVault: Sendable {
 
     /// Folds looked-up rows into what the cache knew: each link, the shared
     /// identifiers, and the strong identifiers of the persons found.
-    private func add(_ rows: [[String?]], to linking: inout PersonLinking) throws {
+    private func add(_ rows: [LookupRow], to linking: inout PersonLinking) throws {
         var holders: [[UInt8]: Set<String>] = [:]
         var shared: Set<[UInt8]> = []
         var strong: [(ref: String, kind: String, index: [UInt8])] = []
-        for row in rows where row[3] != nil {
-            let index = [UInt8](hexString: row[4]!)!
-            switch row[3]! {
-            case "link":
-                let ref = row[5]!
+        for row in rows {
+            switch row.found {
+            case nil: continue
+            case .link(let index, let ref, let kekID, let wrapped):
                 holders[index, default: []].insert(ref)
                 if linking.persons[ref] == nil {
-                    let key = try unwrap([UInt8](hexString: row[8]!)!, kekID: row[7]!)
+                    let key = try unwrap(wrapped, kekID: kekID)
                     linking.persons[ref] = PersonLinking.Person(subject: ResolvedSubject(ref: ref, dataKey: key))
                 }
-            case "shared":
+            case .shared(let index):
                 shared.insert(index)
-            default:
-                strong.append((row[5]!, row[6]!, index))
+            case .strong(let index, let ref, let kind):
+                strong.append((ref, kind, index))
             }
         }
         // After every person: the rows come in no promised order.
@@ -332,4 +335,45 @@ struct RandomPool {
 /// A PostgreSQL `bytea[]` literal.
 func byteaArrayLiteral(_ values: [[UInt8]]) -> String {
     postgresArrayLiteral(values.map { "\\x" + $0.hexString })
+}
+
+/// One row of `lookUp`: the vault's epoch, and one thing found (or none, when
+/// nothing matched: the epoch still comes, joined to nothing).
+private struct LookupRow {
+    typealias Columns = (Int64, Int64, String?, String?, HexBytes?, String?, String?, String?, HexBytes?)
+
+    enum Found {
+        /// A live person holds the identifier: their data key comes with it.
+        case link(index: [UInt8], ref: String, kekID: String, wrapped: [UInt8])
+        /// Several persons hold it (`shared_identifiers`).
+        case shared(index: [UInt8])
+        /// A strong identifier (customer or employee id) of a person linked here.
+        case strong(index: [UInt8], ref: String, kind: String)
+    }
+
+    var erasures: Int64
+    var relinks: Int64
+    var currentKEK: String?
+    var found: Found?
+
+    /// Each kind's columns must be there: a missing one is bad data, thrown, not skipped.
+    init(_ columns: Columns) throws(PostgresDecodingError) {
+        let (erasures, relinks, currentKEK, what, indexHex, ref, kind, kekID, wrappedHex) = columns
+        (self.erasures, self.relinks, self.currentKEK) = (erasures, relinks, currentKEK)
+        func required<T>(_ value: T?, _ column: String) throws(PostgresDecodingError) -> T {
+            guard let value else { throw PostgresDecodingError(reason: .unexpectedNull, column: column, expected: "\(T.self)") }
+            return value
+        }
+        let index = indexHex?.bytes, wrapped = wrappedHex?.bytes
+        switch what {
+        case nil: found = nil
+        case "link":
+            found = .link(
+                index: try required(index, "blind_index"), ref: try required(ref, "subject_ref"), kekID: try required(kekID, "kek_id"),
+                wrapped: try required(wrapped, "wrapped_key"))
+        case "shared": found = .shared(index: try required(index, "blind_index"))
+        default:
+            found = .strong(index: try required(index, "blind_index"), ref: try required(ref, "subject_ref"), kind: try required(kind, "kind"))
+        }
+    }
 }

@@ -39,7 +39,7 @@ struct VerifyStore: ParsableCommand {
             throw ExitCode(2)
         }
         let publicKeys = try publishedKeys(keys, keyOptions)
-        let total = Int(try connection.query("SELECT count(*) FROM events").scalar ?? "0") ?? 0
+        let total = try EventStore(connection: connection).eventCount()
         let progress = Progress("verify-store", total: total, unit: "events")
         let result = try StoreVerifier(connection: connection, keys: publicKeys, reader: try database.connect()).verify(fromSeal: fromSeal) { progress.update($0) }
         progress.finish(result.eventsChecked)
@@ -157,18 +157,16 @@ struct Conflicts: ParsableCommand {
     @Option(help: "How many.") var limit = 50
 
     func run() throws {
-        let rows = try database.connect().query(
-            """
-            SELECT id, recorded_at::text, source, event_id, original_position, encode(original_hash, 'hex'), encode(conflicting_hash, 'hex'),
-                   coalesce(kafka_topic || '[' || kafka_partition || ']@' || kafka_offset, '-')
-            FROM event_conflicts ORDER BY id DESC LIMIT $1
-            """, [.int(Int64(limit))])
-        guard !rows.rows.isEmpty else {
+        let conflicts = try EventStore(connection: try database.connect()).conflicts(limit: limit)
+        guard !conflicts.isEmpty else {
             print("no conflicting republishes")
             return
         }
-        for row in rows {
-            print("\(row[0]!)\t\(row[1]!)\t\(row[2]!) \(row[3]!)\toriginal at position \(row[4]!) (\(row[5]!.prefix(16))…)\tconflicting \(row[6]!.prefix(16))…\tfrom \(row[7]!)")
+        for conflict in conflicts {
+            let origin = conflict.origin.map { "\($0.topic)[\($0.partition)]@\($0.offset)" } ?? "-"
+            print(
+                "\(conflict.id)\t\(conflict.recordedAt)\t\(conflict.source) \(conflict.eventID)\toriginal at position \(conflict.originalPosition) "
+                    + "(\(conflict.originalSHA256.prefix(16))…)\tconflicting \(conflict.conflictingSHA256.prefix(16))…\tfrom \(origin)")
         }
     }
 }

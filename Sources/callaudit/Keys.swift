@@ -65,7 +65,7 @@ extension Keys {
             let new = try old.addingNewCurrent()
             try new.write(to: file)
             let connection = try database.connect()
-            try connection.query("UPDATE vault_epoch SET kek_current = $1", [.text(new.currentID)])
+            try KEKAcknowledgements.recordCurrent(new.currentID, on: connection)
             let rewrapped = try SubjectVault.open(keys: new, on: connection).rewrapAll(on: connection)
             print("KEK \(new.currentID) is current; re-wrapped \(rewrapped) keys. Retire \(old.currentID) with: callaudit keys retire-kek \(old.currentID)")
         }

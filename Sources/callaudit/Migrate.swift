@@ -13,9 +13,8 @@ struct Migrate: ParsableCommand {
         let applied = try Migrator(connection: connection, migrations: Migration.bundled()).migrate(logger: logger)
         print(applied.isEmpty ? "schema is up to date" : "applied \(applied.count) migration(s): \(applied.map { "\($0.version)_\($0.name)" }.joined(separator: ", "))")
         // Say where the log's clock stands once it has ever been moved: after a restore this is the line that matters.
-        let clock = try connection.query("SELECT shift, rebased_above::text, rebased_at::text FROM log_clock WHERE rebased_at IS NOT NULL").rows.first
-        if let clock {
-            print("log clock: this cluster's transaction ids + \(clock[0]!), above \(clock[1]!) (the highest the log held when it was moved on, \(clock[2]!))")
+        if let clock = try LogClock.lastRebase(on: connection) {
+            print("log clock: this cluster's transaction ids + \(clock.shift), above \(clock.above) (the highest the log held when it was moved on, \(clock.at))")
         }
     }
 }
