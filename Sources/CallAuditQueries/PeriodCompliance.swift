@@ -1,5 +1,4 @@
 import CallAuditDomain
-import CallAuditProjections
 import CallAuditStore
 
 /// What the compliance projection (`findings`, `finding_changes`,
