@@ -73,6 +73,7 @@ package final class PostgresConnection {
     @discardableResult
     package func query(_ sql: String, _ parameters: [PostgresValue] = []) throws(PostgresError) -> PostgresRows {
         try refuseNUL(in: parameters)
+        forgetNotices()
         let result = withParameters(parameters) { values, lengths, formats in
             PQexecParams(handle, sql, Int32(parameters.count), nil, values, lengths, formats, 0)
         }
@@ -112,6 +113,7 @@ package final class PostgresConnection {
 
     /// Runs one or more statements without parameters (migrations, transaction control).
     package func execute(_ sql: String) throws(PostgresError) {
+        forgetNotices()
         _ = try PostgresRows(checking: PQexec(handle, sql), connection: handle)
         try confirmReplicated()
     }
@@ -124,6 +126,11 @@ package final class PostgresConnection {
     /// it. Such a commit must not be acknowledged as durable, so it fails here as transient
     /// (57014, the cancel it was): the API answers 503, a command exits non-zero, and a service
     /// retries its round. Only CallAudit's own records wait for a standby at all.
+    /// Only a warning raised by the statement about to run may count against it: an earlier
+    /// statement's (e.g. pg_terminate_backend's "not a PostgreSQL backend process", also 01000)
+    /// must not make a later commit look unconfirmed.
+    private func forgetNotices() { _ = notices.takeUnretainedValue().takeUnconfirmedCommit() }
+
     private func confirmReplicated() throws(PostgresError) {
         guard notices.takeUnretainedValue().takeUnconfirmedCommit(), PQtransactionStatus(handle) == PQTRANS_IDLE else { return }
         throw PostgresError(
