@@ -186,6 +186,11 @@ let package = Package(
         .testTarget(name: "CallAuditStoreTests", dependencies: ["CallAuditStore"]),
         .testTarget(name: "CallAuditSigningTests", dependencies: ["CallAuditSigning"]),
         .testTarget(name: "CallAuditVaultTests", dependencies: ["CallAuditVault"]),
+        // Each module's logic that needs no database or cluster, in milliseconds.
+        .testTarget(name: "CallAuditKafkaTests", dependencies: ["CallAuditKafka"]),
+        .testTarget(name: "CallAuditIngestTests", dependencies: ["CallAuditIngest", "CallAuditKafka", "CallAuditStore", "CallAuditDomain"]),
+        .testTarget(name: "CallAuditProjectionsTests", dependencies: ["CallAuditProjections", "CallAuditDomain"]),
+        .testTarget(name: "CallAuditIntegrityTests", dependencies: ["CallAuditIntegrity", "CallAuditDomain"]),
         .testTarget(
             name: "CallAuditIntegrationTests",
             dependencies: [
