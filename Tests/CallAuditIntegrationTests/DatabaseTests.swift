@@ -2,7 +2,7 @@ import Testing
 
 /// Every test that uses the dev PostgreSQL cluster and nothing else of the
 /// machine's: each makes its own database, mock Kafka cluster, key folders and
-/// HTTP port, so they run side by side, each on a thread of its own and at
-/// most `CALLAUDIT_TEST_PARALLELISM` at a time (Support/TestThreads.swift).
+/// HTTP port, and runs on a thread of its own, at most `CALLAUDIT_TEST_PARALLELISM`
+/// at a time (1: the log's horizon is the cluster's; Support/TestThreads.swift says why).
 @Suite("Against PostgreSQL", .ownThreads)
 enum DatabaseTests {}

@@ -17,9 +17,12 @@ struct TestDatabase {
     /// A new database on the cluster at `serverURL`, migrated through `version` (nil: every migration), with the service role.
     static func create(on serverURL: String = adminURL, throughVersion version: Int? = nil) throws -> TestDatabase {
         let database = TestDatabase(name: "ca_test_\(UInt32.random(in: 0...UInt32.max))", serverURL: serverURL)
-        try PostgresConnection(conninfo: serverURL).execute("CREATE DATABASE \(database.name)")
-        let migrations = try Migration.bundled().filter { version == nil || $0.version <= version! }
-        try ClusterRoles.migrate(database, migrations)
+        if version == nil, serverURL == adminURL {
+            try PostgresConnection(conninfo: serverURL).execute("CREATE DATABASE \(database.name) TEMPLATE \(try Migrations.template())")
+        } else {
+            try PostgresConnection(conninfo: serverURL).execute("CREATE DATABASE \(database.name)")
+            try Migrations.run(on: database, through: version)
+        }
         return database
     }
 
@@ -32,30 +35,47 @@ struct TestDatabase {
     }
 }
 
-/// The roles a cluster holds once for all its databases (callaudit_writer and
-/// callaudit_reader from the first migration, callaudit_service made here).
-/// Two first migrations at once would both find them missing and one would
-/// fail creating them, so each cluster's first migration runs alone; once the
-/// roles exist, migrations run side by side.
-private enum ClusterRoles {
-    private static let ready = Mutex<Set<String>>([])
+/// Migrations run one at a time in this process. They grant and revoke
+/// cluster-wide role memberships (callaudit_writer, callaudit_reader), and two
+/// at once fail on each other's catalog rows ("tuple concurrently deleted").
+/// So the dev cluster's databases are copies of one database migrated once,
+/// and the few that need their own migration (an older schema, another
+/// cluster) take turns.
+private enum Migrations {
+    private static let lock = Mutex<String?>(nil)
 
-    static func migrate(_ database: TestDatabase, _ migrations: [Migration]) throws {
-        func run() throws { try Migrator(connection: database.owner(), migrations: migrations).migrate(logger: quietLogger) }
-        let ranAlone = try ready.withLock { clusters -> Bool in
-            guard !clusters.contains(database.serverURL) else { return false }
-            try run()
-            try PostgresConnection(conninfo: database.serverURL).execute(
-                """
-                DO $$ BEGIN
-                    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'callaudit_service') THEN
-                        CREATE ROLE callaudit_service LOGIN IN ROLE callaudit_writer;
-                    END IF;
-                END $$
-                """)
-            clusters.insert(database.serverURL)
-            return true
+    /// The migrated database the dev cluster's test databases are copied from, made on first use and dropped at exit.
+    static func template() throws -> String {
+        try lock.withLock { made -> String in
+            if let made { return made }
+            let template = TestDatabase(name: "ca_template_\(UInt32.random(in: 0...UInt32.max))")
+            try PostgresConnection(conninfo: TestDatabase.adminURL).execute("CREATE DATABASE \(template.name)")
+            try migrate(template, through: nil)
+            made = template.name
+            atexit { Migrations.dropTemplate() }
+            return template.name
         }
-        if !ranAlone { try run() }
+    }
+
+    static func run(on database: TestDatabase, through version: Int?) throws {
+        try lock.withLock { _ in try migrate(database, through: version) }
+    }
+
+    private static func migrate(_ database: TestDatabase, through version: Int?) throws {
+        let migrations = try Migration.bundled().filter { version == nil || $0.version <= version! }
+        try Migrator(connection: database.owner(), migrations: migrations).migrate(logger: quietLogger)
+        try PostgresConnection(conninfo: database.serverURL).execute(
+            """
+            DO $$ BEGIN
+                IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'callaudit_service') THEN
+                    CREATE ROLE callaudit_service LOGIN IN ROLE callaudit_writer;
+                END IF;
+            END $$
+            """)
+    }
+
+    private static func dropTemplate() {
+        guard let name = lock.withLock({ $0 }) else { return }
+        TestDatabase(name: name).drop()
     }
 }
