@@ -110,7 +110,7 @@ struct FailoverTests {
 
     @Test("while the standby confirms nothing: a commit whose wait is cancelled is not acknowledged (the command fails although PostgreSQL kept it on the primary), and serve still stops within 10 s with a DPO request waiting")
     func cancelledStandbyWaitIsNotAcknowledged() throws {
-        let pair = try StreamingPair(offset: 3)
+        let pair = try StreamingPair(offset: 1)
         defer { pair.stop() }
         let store = try Self.prepareStore(on: pair)
         let dpo = try runCallAudit(["tokens", "create", "--role", "dpo", "--name", "dpo-1", "--database-url", store.ownerURL])

@@ -58,7 +58,11 @@ struct RestoreTests {
         for name in ["backup", "roles", "database", "migrate", "verify"] { try #require(blocks[name] != nil, "runbook block \(name)") }
 
         // The old cluster: a sealed and projected store whose transaction ids are far ahead of a fresh cluster's.
-        let source = try TestDatabase.create()
+        // A cluster of its own: on the dev cluster, the tests running alongside would hold back its horizon, and
+        // the seal of the events appended after the backup.
+        let sourceCluster = try FreshCluster(offset: 2)
+        defer { sourceCluster.stop() }
+        let source = try TestDatabase.create(on: sourceCluster.adminURL)
         defer { source.drop() }
         try source.owner().execute("DO $$ BEGIN WHILE pg_current_xact_id()::text::bigint < 30000 LOOP COMMIT; END LOOP; END $$")
         let keyDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("callaudit-keys-\(UUID().uuidString)")
