@@ -227,6 +227,11 @@ let package = Package(
         ),
         .testTarget(name: "CallAuditRuntimeTests", dependencies: ["CallAuditRuntime", "CallAuditStore"]),
         .testTarget(name: "CallAuditRequestsTests", dependencies: ["CallAuditRequests", "CallAuditDomain"]),
+        // Each module's logic that needs no database or cluster, in milliseconds.
+        .testTarget(name: "CallAuditKafkaTests", dependencies: ["CallAuditKafka"]),
+        .testTarget(name: "CallAuditIngestTests", dependencies: ["CallAuditIngest", "CallAuditKafka", "CallAuditStore", "CallAuditDomain"]),
+        .testTarget(name: "CallAuditProjectionsTests", dependencies: ["CallAuditProjections", "CallAuditDomain"]),
+        .testTarget(name: "CallAuditIntegrityTests", dependencies: ["CallAuditIntegrity", "CallAuditDomain"]),
         .testTarget(
             name: "CallAuditIntegrationTests",
             dependencies: [

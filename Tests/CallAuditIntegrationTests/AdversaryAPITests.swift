@@ -400,14 +400,14 @@ struct AdversaryAPITests {
             first.reply = try? first.api.request("POST", "/v1/reports", token: auditor, body: Array(#"{"from":"2026-11-01","to":"2026-11-02"}"#.utf8))
             done.signal()
         }
-        let waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND application_name = 'callaudit-api'"
+        let waiting = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND application_name = 'callaudit-api'"
         #expect(try waitUntil(seconds: 20) { try api.database.count(waiting) == 1 }, "the first generation waits on the lock")
         let busy = try post(#"{"from":"2026-11-02","to":"2026-11-03"}"#, auditor)
         #expect(busy.status == 429 && Int(busy.headers["retry-after"] ?? "") ?? 0 >= 1, "\(busy.text)")
         #expect(busy.json?["type"]?.stringValue?.hasSuffix("report-generation-busy") == true)
         let full = try post(#"{"from":"2026-11-02","to":"2026-11-03"}"#, admin)
         #expect(full.status == 503 && Int(full.headers["retry-after"] ?? "") ?? 0 >= 1, "\(full.text)")
-        #expect(try api.database.count("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'callaudit-reports-findings'") == 0,
+        #expect(try api.database.count("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'callaudit-reports-findings'") == 0,
                 "no session outside the pool")
         try holder.execute("COMMIT")
         done.wait()

@@ -244,18 +244,3 @@ struct DPOSurfaceTests {
     }
 }
 }
-
-/// Runs a tool in `folder`; its combined output and exit status.
-func runTool(_ path: String, _ arguments: [String], in folder: URL? = nil) throws -> (output: String, status: Int32) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    if let folder { process.currentDirectoryURL = folder }
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = output
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (String(decoding: data, as: UTF8.self), process.terminationStatus)
-}

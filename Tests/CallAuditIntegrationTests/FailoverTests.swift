@@ -8,6 +8,7 @@ import Testing
 import Glibc
 #endif
 
+extension OwnClusterTests {
 @Suite("Failover onto a streaming standby")
 struct FailoverTests {
     @Test("primary killed mid-ingest, standby promoted: ingest resumes through the multi-host URL, nothing lost or doubled; every acknowledged request, erasure, report and report read survives; none was acknowledged while the standby could not confirm it; the seal chain goes on")
@@ -52,7 +53,12 @@ struct FailoverTests {
         kill(sender, SIGSTOP)
         let stoppedAt = Date()
         let beforeStop = try consumed(primary)
-        Thread.sleep(forTimeInterval: 4)
+        // The window lasts until both sides of it show: ingest commits past the stop, and a write of CallAudit's own waits for the standby.
+        let primaryAdmin = try PostgresConnection(conninfo: pair.adminURL(pair.primaryPort))
+        _ = try waitUntil(seconds: 30) {
+            try consumed(primary) > beforeStop
+                && primaryAdmin.query("SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'SyncRep'").scalar != "0"
+        }
         let beforeKill = try consumed(primary)
         let waits = try PostgresConnection(conninfo: pair.adminURL(pair.primaryPort)).query(
             """
@@ -104,7 +110,7 @@ struct FailoverTests {
 
     @Test("while the standby confirms nothing: a commit whose wait is cancelled is not acknowledged (the command fails although PostgreSQL kept it on the primary), and serve still stops within 10 s with a DPO request waiting")
     func cancelledStandbyWaitIsNotAcknowledged() throws {
-        let pair = try StreamingPair(offset: 3)
+        let pair = try StreamingPair(offset: 1)
         defer { pair.stop() }
         let store = try Self.prepareStore(on: pair)
         let dpo = try runCallAudit(["tokens", "create", "--role", "dpo", "--name", "dpo-1", "--database-url", store.ownerURL])
@@ -197,6 +203,7 @@ struct FailoverTests {
                     > number
             }, "sealing goes on after the failover")
     }
+}
 }
 
 /// A DPO opening and erasing requests and an auditor generating and reading

@@ -47,7 +47,8 @@ struct IngestFailureTests {
         let locker = try database.owner()
         try locker.execute("BEGIN; LOCK TABLE events IN ACCESS EXCLUSIVE MODE")
         try kafka.produce(messages)
-        Thread.sleep(forTimeInterval: 4)
+        // Held until ingest has met the lock and retried past lock_timeout a few times.
+        #expect(waitUntil(seconds: 60) { ingest.statistics.retries.load(ordering: .relaxed) >= 2 }, "the lock was met")
         try locker.execute("COMMIT")
         #expect(try waitUntil(seconds: 60) { try consumed(database) == messages.count })
         ingest.stop()

@@ -157,6 +157,7 @@ final class TLSFrontedKafka {
     }
 }
 
+extension DatabaseTests {
 @Suite("Kafka authentication and TLS failures")
 struct KafkaAuthenticationTests {
     @Test("a TLS outage shorter than --kafka-auth-grace: ingest goes on afterwards, nothing lost; one that outlasts it ends serve non-zero saying what to fix")
@@ -185,8 +186,7 @@ struct KafkaAuthenticationTests {
         #expect(
             waitUntil(seconds: 30) { serve.standardError.contains("kafka authentication or TLS failed") },
             "librdkafka reported the TLS failure: \(serve.standardError)")
-        Thread.sleep(forTimeInterval: 5)
-        #expect(serve.process.isRunning, "a TLS failure shorter than the grace is not fatal: \(serve.standardError)")
+        #expect(holdsThroughout(seconds: 5) { serve.process.isRunning }, "a TLS failure shorter than the grace is not fatal: \(serve.standardError)")
         try fronted.startTerminators(genuine: true)
         let restored = Date()
         #expect(try waitUntil(seconds: 90) { try consumed(database) == messages.count }, "ingest went on: \(serve.standardError)")
@@ -206,4 +206,5 @@ struct KafkaAuthenticationTests {
         let log = serve.standardError
         #expect(log.contains("--kafka-auth-grace") && log.contains("ssl.ca.location"), "the message says what to fix: \(log)")
     }
+}
 }

@@ -126,14 +126,15 @@ struct LeadershipFencingTests {
 
         // The old leader resumes with whatever it had in flight: it must step down, not write.
         kill(leader.process.processIdentifier, SIGCONT)
-        Thread.sleep(forTimeInterval: 8)
+        #expect(waitUntil(seconds: 30) { leader.standardError.contains("no longer leads ingest") }, "\(leader.standardError.suffix(2_000))")
         let afterResume = simulatedMessages(calls: 50, seed: 63)
         try kafka.produce(afterResume)
         sent += afterResume.count
         #expect(try waitUntil(seconds: 60) { try consumed(database) == sent })
-        Thread.sleep(forTimeInterval: 2)
-        let last = try #require(try Leadership.current(on: owner).first { $0.name == "callaudit.ingest.test-group" })
-        #expect(last.epoch == after.epoch, "the resumed leader did not take the lead back")
+        #expect(
+            try holdsThroughout(seconds: 2) {
+                try Leadership.current(on: owner).first { $0.name == "callaudit.ingest.test-group" }?.epoch == after.epoch
+            }, "the resumed leader did not take the lead back")
         #expect(leader.standardError.contains("no longer leads ingest"), "\(leader.standardError.suffix(2_000))")
         print("the resumed leader had a batch in flight refused by its epoch: \(leader.standardError.contains("batch refused"))")
         #expect(try database.count("SELECT count(*) FROM events") + database.count("SELECT count(*) FROM dead_letters") == sent)
@@ -168,8 +169,7 @@ struct LeadershipFencingTests {
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'callaudit-projection-daily_volume-leader'")
         let taken = try #require(try waitUntilAcquired(usurper))
         try append("b", 50)
-        Thread.sleep(forTimeInterval: 3)
-        #expect(try dailyVolume(database) == 100, "the superseded leader applied nothing while another instance leads")
+        #expect(try holdsThroughout(seconds: 3) { try dailyVolume(database) == 100 }, "the superseded leader applied nothing while another instance leads")
         #expect(try Leadership.current(on: database.owner()).first { $0.name == name }?.epoch == taken.epoch)
 
         // The usurper leaves: the runner takes over with a newer epoch and applies the rest exactly once.
@@ -211,8 +211,8 @@ struct LeadershipFencingTests {
         for projection in ProjectionCatalog.all(policy: .default) {
             try ProjectionRunner(projection: projection, databaseURL: database.serviceURL, logger: quietLogger).catchUp()
         }
-        Thread.sleep(forTimeInterval: 3)
-        #expect(try database.count("SELECT count(*) FROM audit_reports") == 0, "the superseded scheduler stored no report")
+        #expect(
+            try holdsThroughout(seconds: 3) { try database.count("SELECT count(*) FROM audit_reports") == 0 }, "the superseded scheduler stored no report")
 
         usurper.release()
         #expect(try waitUntil(seconds: 60) { try database.count("SELECT count(*) FROM audit_reports") > 0 })

@@ -103,7 +103,8 @@ struct LeastPrivilegeTests {
         defer { _ = try? other.execute("ROLLBACK") }
         let seen = try service.query("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%DBA%' AND pid <> pg_backend_pid()").scalar
         #expect(seen == "0", "the service read another session's statement")
-        #expect(try HorizonHolder.oldest(on: service)?.pid == other.backendPID, "the holder is named all the same")
+        // The horizon is the cluster's: a transaction of a test running alongside may be older for a moment.
+        #expect(try waitUntil(seconds: 30) { try HorizonHolder.oldest(on: service)?.pid == other.backendPID }, "the holder is named all the same")
     }
 
     @Test("functions a service role planted before migration 9 never run: migrate and serve refuse, naming them, until they are gone")
@@ -185,16 +186,6 @@ struct LeastPrivilegeTests {
         }
     }
 }
-}
-
-extension TestDatabase {
-    /// A database migrated only up to `version`: the schema an older release left.
-    static func create(throughVersion version: Int) throws -> TestDatabase {
-        let database = TestDatabase(name: "ca_test_\(UInt32.random(in: 0...UInt32.max))")
-        try PostgresConnection(conninfo: adminURL).execute("CREATE DATABASE \(database.name)")
-        try Migrator(connection: try database.owner(), migrations: Migration.bundled().filter { $0.version <= version }).migrate(logger: quietLogger)
-        return database
-    }
 }
 
 /// Runs `callaudit`; its exit status and standard error.

@@ -1,6 +1,7 @@
 import CallAuditDomain
 import CallAuditKafka
 import CallAuditOperations
+import CallAuditProjections
 import CallAuditReports
 import CallAuditStore
 import Foundation
@@ -56,7 +57,9 @@ struct OperationsSurfaceTests {
             #expect(shown?["stored_offset"]?.numberValue == Double(row[2]!), "\(row[0]!)[\(row[1]!)]")
             #expect(shown?["lag"]?.numberValue == 0)
         }
-        for projection in status["projections"]?.arrayValue ?? [] {
+        let projections = try #require(status["projections"]?.arrayValue)
+        #expect(projections.count == ProjectionCatalog.names.count, "every projection is shown")
+        for projection in projections {
             #expect(projection["lag_events"]?.numberValue == 0 && projection["lag_seconds"]?.numberValue == 0)
             #expect(projection["quarantined"]?.arrayValue?.isEmpty == true)
         }
@@ -247,23 +250,31 @@ struct OperationsSurfaceTests {
         #expect(field("dead_letters.open") == shown(status["dead_letters"]?["open"]))
         #expect(field("findings.total") == shown(status["findings_today"]?["total"]))
         #expect(field("requests.open") == shown(status["subject_requests"]?["open"]))
-        for projection in status["projections"]?.arrayValue ?? [] {
+        let projections = try #require(status["projections"]?.arrayValue)
+        #expect(!projections.isEmpty)
+        for projection in projections {
             let name = projection["name"]!.stringValue!
             let row = try #require(tableRow(dom, attribute: "data-projection", value: name))
             #expect(row == [name, projection["state"]!.stringValue!.replacingOccurrences(of: "_", with: " "), shown(projection["position"]),
                             shown(projection["lag_events"]), shown(projection["lag_seconds"]), "none"])
         }
-        for partition in status["kafka"]?["partitions"]?.arrayValue ?? [] {
+        let partitions = try #require(status["kafka"]?["partitions"]?.arrayValue)
+        #expect(!partitions.isEmpty)
+        for partition in partitions {
             let key = "\(partition["topic"]!.stringValue!)/\(Int(partition["partition"]!.numberValue!))"
             let row = try #require(tableRow(dom, attribute: "data-partition", value: key))
             #expect(Array(row.dropFirst(2)) == [
                 shown(partition["stored_offset"]), shown(partition["low_watermark"]), shown(partition["high_watermark"]), shown(partition["lag"]), "none",
             ])
         }
-        for rule in status["findings_today"]?["by_rule"]?.arrayValue ?? [] {
+        let rules = try #require(status["findings_today"]?["by_rule"]?.arrayValue)
+        #expect(rules.isEmpty == (status["findings_today"]?["total"]?.numberValue == 0), "a row per rule whenever there are findings")
+        for rule in rules {
             #expect(tableRow(dom, attribute: "data-rule", value: rule["rule"]!.stringValue!) == [rule["rule"]!.stringValue!, shown(rule["count"])])
         }
-        for letter in status["dead_letters"]?["by_reason"]?.arrayValue ?? [] {
+        let letters = try #require(status["dead_letters"]?["by_reason"]?.arrayValue)
+        #expect(letters.isEmpty == (status["dead_letters"]?["total"]?.numberValue == 0), "a row per reason whenever there are dead letters")
+        for letter in letters {
             let key = "\(letter["reason"]!.stringValue!)/\(letter["status"]!.stringValue!)"
             #expect(tableRow(dom, attribute: "data-reason", value: key)?.last == shown(letter["count"]))
         }
@@ -320,10 +331,11 @@ extension DatabaseTests.OperationsSurfaceTests {
         sent += first.count
         #expect(waitUntil(seconds: 30) { (try? consumed(database)) == sent })
         let standby = try ServeProcess(kafka: kafka, database: database)
-        Thread.sleep(forTimeInterval: 2)
-        let holders = try database.count(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'callaudit-ingest-leader'")
-        #expect(holders == 2, "both instances hold a leadership session: one leads, one polls")
+        #expect(
+            try waitUntil(seconds: 30) {
+                try database.count(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'callaudit-ingest-leader'") == 2
+            }, "both instances hold a leadership session: one leads, one polls")
 
         kill(leader.process.processIdentifier, SIGKILL)
         let killed = Date()
@@ -339,20 +351,3 @@ extension DatabaseTests.OperationsSurfaceTests {
         try expectOffsetsConsistent(database)
     }
 }
-
-/// The cells of the table row whose `attribute` is `value`, as text.
-func tableRow(_ dom: String, attribute: String, value: String) -> [String]? {
-    guard let start = dom.range(of: "\(attribute)=\"\(value)\"") else { return nil }
-    guard let end = dom.range(of: "</tr>", range: start.upperBound..<dom.endIndex) else { return nil }
-    return dom[start.upperBound..<end.lowerBound].components(separatedBy: "<td").dropFirst().map { cell in
-        let content = cell.drop { $0 != ">" }.dropFirst()
-        return strip(content.components(separatedBy: "</td>")[0])
-    }
-}
-
-/// Text without tags, entities decoded as the dashboard writes them.
-private func strip(_ html: String) -> String {
-    html.replacingOccurrences(of: "<[^>]+>", with: "", options: .regularExpression).replacingOccurrences(of: "&amp;", with: "&")
-}
-
-let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -89,10 +89,13 @@ struct ProjectionTests {
         let store = EventStore(connection: try PostgresConnection(conninfo: database.serviceURL))
         try store.append(IngestBatch(events: (0..<500).map { IncomingEvent(event: try EventDecoder.validate(ContractEvent.callEnded(id: "a\($0)")), origin: nil) }), consumerGroup: "g")
         #expect(try waitUntil(seconds: 30) { try volume(database) == 500 })
-        Thread.sleep(forTimeInterval: 0.5)
-        #expect(try volume(database) == 500, "the standby did not apply the events again")
+        #expect(try holdsThroughout(seconds: 0.5) { try volume(database) == 500 }, "the standby did not apply the events again")
         runners.forEach { $0.requestStop() }
-        Thread.sleep(forTimeInterval: 0.5)
+        #expect(
+            try waitUntil(seconds: 10) {
+                try database.count(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'callaudit-projection-daily_volume-leader'") == 0
+            }, "both runners let go of the lead")
         let successor = ProjectionRunner(projection: DailyVolumeProjection(), databaseURL: database.serviceURL, logger: quietLogger, pollInterval: .milliseconds(100))
         Thread { runProjection(successor) }.start()
         try store.append(IngestBatch(events: (0..<300).map { IncomingEvent(event: try EventDecoder.validate(ContractEvent.callEnded(id: "b\($0)")), origin: nil) }), consumerGroup: "g")
@@ -213,11 +216,6 @@ private final class RecordingProjection: Projection {
         }
     }
 
-}
-
-/// Runs a runner until it is stopped; a failure is a test failure.
-func runProjection(_ runner: ProjectionRunner) {
-    do { try runner.run() } catch { Issue.record("projection runner failed: \(error)") }
 }
 
 private func volume(_ database: TestDatabase) throws -> Int {

@@ -8,68 +8,6 @@ import CallAuditStore
 import Foundation
 import Testing
 
-/// A PostgreSQL 15 cluster of its own: initialised in a temporary folder as the
-/// `postgres` user (PostgreSQL refuses root), on a port derived from the test
-/// cluster's, and stopped and removed by `stop()` whatever happened.
-private final class FreshCluster {
-    static let bin = "/usr/lib/postgresql/15/bin"
-    let folder: String
-    let port: Int
-
-    var data: String { folder + "/data" }
-    var adminURL: String { "postgresql://postgres@127.0.0.1:\(port)/postgres" }
-
-    /// `offset`: added to the test cluster's port (the next ones are the extra clusters' ports).
-    init(offset: Int) throws {
-        let testPort = Int(TestDatabase.adminURL.split(separator: ":").last!.split(separator: "/").first!)!
-        port = testPort + offset
-        folder = try runScript("mktemp -d /tmp/callaudit-restore.XXXXXX").output.trimmingCharacters(in: .whitespacesAndNewlines)
-        let setup = try runScript(
-            """
-            chown postgres:postgres '\(folder)' && chmod 700 '\(folder)'
-            runuser -u postgres -- \(Self.bin)/initdb -D '\(data)' -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
-            cat >> '\(data)/postgresql.conf' <<CONF
-            listen_addresses = '127.0.0.1'
-            port = \(port)
-            unix_socket_directories = '\(folder)'
-            fsync = off
-            CONF
-            runuser -u postgres -- \(Self.bin)/pg_ctl -D '\(data)' -l '\(folder)/server.log' -w start >/dev/null
-            """)
-        guard setup.status == 0 else {
-            stop()
-            throw TestFailure("could not start a fresh cluster on port \(port): \(setup.output)")
-        }
-    }
-
-    /// Stops the server (immediately: nothing in it is kept) and removes its folder.
-    func stop() {
-        _ = try? shell("runuser -u postgres -- \(Self.bin)/pg_ctl -D '\(data)' -m immediate -w stop >/dev/null 2>&1; rm -rf '\(folder)'")
-    }
-
-    /// The cluster's next transaction id.
-    func nextTransactionID() throws -> UInt64 {
-        UInt64(try PostgresConnection(conninfo: adminURL).query("SELECT pg_snapshot_xmax(pg_current_snapshot())::text").scalar!)!
-    }
-}
-
-/// Runs a bash script through system(), not Foundation.Process: a postmaster it
-/// starts inherits the descriptor Process watches for the child's exit, and
-/// Process would wait for the server. Output (both streams) and exit status.
-@discardableResult
-private func runScript(_ script: String, environment variables: [String: String] = [:]) throws -> (output: String, status: Int32) {
-    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("callaudit-shell-\(UUID().uuidString)")
-    defer {
-        try? FileManager.default.removeItem(at: scratch.appendingPathExtension("sh"))
-        try? FileManager.default.removeItem(at: scratch.appendingPathExtension("out"))
-    }
-    let exports = variables.sorted { $0.key < $1.key }.map { "export \($0.key)='\($0.value)'" }.joined(separator: "\n")
-    try ("set -euo pipefail\n" + exports + "\n" + script).write(to: scratch.appendingPathExtension("sh"), atomically: true, encoding: .utf8)
-    let status = system("bash '\(scratch.path).sh' > '\(scratch.path).out' 2>&1")
-    let output = (try? String(contentsOf: scratch.appendingPathExtension("out"), encoding: .utf8)) ?? ""
-    return (output, status == -1 ? -1 : (status >> 8) & 0xff)
-}
-
 /// The shell blocks of ops/runbooks/restore-and-verify.md, by the name in the
 /// `<!-- restore:NAME -->` comment before each: the test runs what operators read.
 private func runbookBlocks() throws -> [String: String] {
@@ -107,7 +45,7 @@ private func callWithoutConsent(_ n: Int, prefix: String, at time: Timestamp) th
     ]
 }
 
-extension DatabaseTests {
+extension OwnClusterTests {
 @Suite("Restore onto another cluster")
 struct RestoreTests {
     @Test("""
@@ -120,7 +58,11 @@ struct RestoreTests {
         for name in ["backup", "roles", "database", "migrate", "verify"] { try #require(blocks[name] != nil, "runbook block \(name)") }
 
         // The old cluster: a sealed and projected store whose transaction ids are far ahead of a fresh cluster's.
-        let source = try TestDatabase.create()
+        // A cluster of its own: on the dev cluster, the tests running alongside would hold back its horizon, and
+        // the seal of the events appended after the backup.
+        let sourceCluster = try FreshCluster(offset: 2)
+        defer { sourceCluster.stop() }
+        let source = try TestDatabase.create(on: sourceCluster.adminURL)
         defer { source.drop() }
         try source.owner().execute("DO $$ BEGIN WHILE pg_current_xact_id()::text::bigint < 30000 LOOP COMMIT; END LOOP; END $$")
         let keyDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("callaudit-keys-\(UUID().uuidString)")
@@ -258,7 +200,13 @@ struct RestoreTests {
                 + "migrate \(fmt(migrate.seconds)) s (shift \(shift)); serve to 40 findings \(fmt(findingsAfter)) s, to every event sealed \(fmt(sealedAfter)) s; "
                 + "verify-store and head check \(fmt(verifyBefore.seconds)) s before serving, \(fmt(verify.seconds)) s after")
     }
+}
+}
 
+extension DatabaseTests {
+/// The log's clock on the dev cluster: no cluster of their own, so alongside the rest.
+@Suite("The log's clock after a restore")
+struct LogClockTests {
     @Test("only the owner moves the log's clock, and only forward: the service can neither rebase, set nor rewind it")
     func serviceCannotMoveTheClock() throws {
         let database = try TestDatabase.create()

@@ -1,5 +1,6 @@
 import CallAuditDomain
 import CallAuditKafka
+import CallAuditProjections
 import CallAuditStore
 import Foundation
 import Testing
@@ -76,11 +77,14 @@ struct ServeLifecycleTests {
         defer { database.drop() }
         let kafka = try TestKafka(partitions: 2)
         let serve = try ServeProcess(kafka: kafka, database: database)
-        Thread.sleep(forTimeInterval: 2)
+        #expect(try waitUntil(seconds: 30) { try ingestLeads(database) }, "serve ingests: \(serve.standardError)")
         let locker = try database.owner()
         try locker.execute("BEGIN; LOCK TABLE events IN ACCESS EXCLUSIVE MODE")
         try kafka.produce(simulatedMessages(calls: 50, seed: 32))
-        Thread.sleep(forTimeInterval: 2)
+        #expect(
+            try waitUntil(seconds: 30) {
+                try database.count("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'") > 0
+            }, "the writer waits on the lock")
         #expect(serve.terminate(within: 10) != nil, "ended within 10 s: \(serve.standardError)")
         try locker.execute("ROLLBACK")
         #expect(try consumed(database) == 0, "the blocked batch was not committed")
@@ -96,12 +100,12 @@ struct ServeLifecycleTests {
         }
         let kafka = try TestKafka(partitions: 2)
         let serve = try ServeProcess(kafka: kafka, database: database)
-        Thread.sleep(forTimeInterval: 2)
+        #expect(try waitUntil(seconds: 30) { try ingestLeads(database) }, "serve ingests: \(serve.standardError)")
         let admin = try PostgresConnection(conninfo: TestDatabase.adminURL)
         try admin.execute("ALTER DATABASE \(database.name) ALLOW_CONNECTIONS false")
         try admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", [.text(database.name)])
         try kafka.produce(simulatedMessages(calls: 20, seed: 33))
-        Thread.sleep(forTimeInterval: 2)
+        #expect(holdsThroughout(seconds: 2) { serve.process.isRunning }, "serve rides out the outage, retrying: \(serve.standardError)")
         #expect(serve.terminate(within: 10) != nil, "ended within 10 s")
     }
 
@@ -114,7 +118,7 @@ struct ServeLifecycleTests {
         let serve = try ServeProcess(kafka: kafka, database: database)
         #expect(try waitUntil(seconds: 60) { try consumed(database) > 0 })
         for broker in 1...kafka.cluster.brokerCount { try kafka.cluster.setBrokerDown(broker) }
-        Thread.sleep(forTimeInterval: 1)
+        #expect(holdsThroughout(seconds: 1) { serve.process.isRunning }, "serve rides out the outage: \(serve.standardError)")
         #expect(serve.terminate(within: 10) != nil, "ended within 10 s")
         #expect(serve.status == 0, "\(serve.standardError)")
     }
@@ -124,12 +128,20 @@ struct ServeLifecycleTests {
         let database = try TestDatabase.create()
         defer { database.drop() }
         let kafka = try TestKafka(partitions: 2)
+        // Another leader holds every projection's lock, so each of serve's runners can only stand by.
         let leader = try database.owner()
-        for name in ["compliance", "daily_volume"] {
-            try leader.query("SELECT pg_advisory_lock(hashtextextended($1, 0))", [.text("callaudit.projection.\(name)")])
+        for name in ProjectionCatalog.names {
+            try leader.query("SELECT pg_advisory_lock(hashtextextended($1, 0))", [.text(ProjectionRunner.lockKey(for: name))])
         }
         let serve = try ServeProcess(kafka: kafka, database: database)
-        Thread.sleep(forTimeInterval: 3)
+        let standingBy = """
+            SELECT count(*) FROM pg_stat_activity
+            WHERE datname = current_database() AND application_name LIKE 'callaudit-projection-%-leader'
+            """
+        #expect(
+            try waitUntil(seconds: 30) { try database.count(standingBy) == ProjectionCatalog.names.count },
+            "every runner has its lock session, polling: \(serve.standardError)")
+        #expect(try Leadership.current(on: database.owner()).allSatisfy { !$0.name.hasPrefix("callaudit.projection.") }, "no runner leads")
         #expect(serve.terminate(within: 10) != nil, "ended within 10 s")
         #expect(serve.status == 0, "\(serve.standardError)")
     }
@@ -150,4 +162,9 @@ struct ServeLifecycleTests {
         #expect(try consumed(database) == 0)
     }
 }
+}
+
+/// Whether a serve process leads ingest on `database` (its leadership row is taken).
+private func ingestLeads(_ database: TestDatabase) throws -> Bool {
+    try Leadership.current(on: database.owner()).contains { $0.name == "callaudit.ingest.test-group" }
 }

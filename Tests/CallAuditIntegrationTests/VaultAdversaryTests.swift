@@ -213,7 +213,9 @@ struct VaultAdversaryTests {
             Events.party("n", "third_party", ["phone": "+14155550777"]),
         ]])])
         #expect(try waitUntil(seconds: 30) {
-            try owner.query("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND application_name = 'callaudit-ingest-vault'").scalar == "1"
+            try owner.query(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND application_name = 'callaudit-ingest-vault'"
+            ).scalar == "1"
         }, "ingest looked the person up and waits inside its link")
         let erasure = try world.desk.open(kind: .erasure, regime: "gdpr", identifiers: SubjectIdentifiers(phone: "+14155550123"), verifiedBy: "test", by: world.dpo)
         #expect(try world.desk.erase(erasure.id, by: world.dpo).outcome.subjects == 1, "the erasure commits while ingest waits")
