@@ -420,13 +420,15 @@ extension PostgresConnection {
 private final class NoticeFlags: @unchecked Sendable {
     private var unconfirmedCommit = false
 
-    /// A WARNING with SQLSTATE 01000 is what PostgreSQL sends when a commit's wait for a
-    /// synchronous standby is cancelled ("canceling wait for synchronous replication");
-    /// CallAudit's statements raise no other plain warning.
+    /// A WARNING raised from syncrep.c is what PostgreSQL sends when a commit's wait for a
+    /// synchronous standby is cancelled ("canceling wait for synchronous replication"). Its
+    /// SQLSTATE is the generic 01000 that other warnings share (pg_terminate_backend of a pid
+    /// that is gone, for one), and its text may be translated; the source file is neither.
     func note(_ result: OpaquePointer) {
-        let severity = PQresultErrorField(result, Int32(UInt8(ascii: "V"))).map { String(cString: $0) }
-        let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
-        if severity == "WARNING", state == "01000" { unconfirmedCommit = true }
+        func field(_ code: Character) -> String? {
+            PQresultErrorField(result, Int32(code.asciiValue!)).map { String(cString: $0) }
+        }
+        if field("V") == "WARNING", field("F") == "syncrep.c" { unconfirmedCommit = true }
     }
 
     func takeUnconfirmedCommit() -> Bool {

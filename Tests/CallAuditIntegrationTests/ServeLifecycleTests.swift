@@ -1,6 +1,7 @@
 import CallAuditDomain
 import CallAuditKafka
 import CallAuditProjections
+import CallAuditRuntime
 import CallAuditStore
 import Foundation
 import Testing

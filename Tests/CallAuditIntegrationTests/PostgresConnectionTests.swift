@@ -1,0 +1,19 @@
+import CallAuditStore
+import Testing
+
+extension DatabaseTests {
+    /// The libpq wrapper's reading of server notices.
+    @Suite("PostgreSQL sessions")
+    struct PostgresConnectionTests {
+        @Test("a warning that is not a cancelled standby wait (pg_terminate_backend's, also SQLSTATE 01000) makes no statement, then or later, look like an unconfirmed commit")
+        func earlierWarningIsNotCarriedOver() throws {
+            let session = try PostgresConnection(conninfo: TestDatabase.adminURL)
+            // pg_terminate_backend of a pid that is no backend warns with 01000, the code a cancelled
+            // synchronous-replication wait also uses; the readiness test met it when a backend ended first.
+            let terminated = try session.query("SELECT pg_catalog.pg_terminate_backend(2147483647)::text").decodeScalar(Bool.self)
+            #expect(terminated == false)
+            try session.execute("SELECT 1")
+            try session.execute("BEGIN; SELECT 1; COMMIT")
+        }
+    }
+}
