@@ -69,13 +69,10 @@ package struct SealStore {
                     after: LogCursor(transactionID: try row.requiredBigEndian(1), position: try int64(2)),
                     through: LogCursor(transactionID: try row.requiredBigEndian(3), position: try int64(4)),
                     eventCount: try row.requiredBytes(5).reduce(0) { $0 << 8 | Int($1) }, merkleRoot: try bytes(6),
-                    sealedAt: Timestamp(microseconds: try int64(7) &+ Self.postgresEpoch),
+                    sealedAt: Timestamp(postgresBinary: try int64(7)),
                     keyID: String(decoding: try row.requiredBytes(8), as: UTF8.self),
                     body: try bytes(9), signature: try bytes(10), leaves: try bytes(11)))
         }
         return seals
     }
-
-    /// Microseconds from the Unix epoch to PostgreSQL's (2000-01-01), whose binary timestamps count from there.
-    static let postgresEpoch: Int64 = 946_684_800_000_000
 }

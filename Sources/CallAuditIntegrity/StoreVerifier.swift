@@ -247,34 +247,17 @@ package struct StoreVerifier {
         return problem
     }
 
-    /// Events whose transaction id no committed transaction can have: at or
-    /// past the snapshot's horizon of assigned ids, or still in progress. Such
-    /// an event sorts after everything projections and the sealer may read, so
-    /// it would stay hidden from them. Read in one statement, whose snapshot
-    /// is the one it is visible in. Both conditions use the index. The
-    /// snapshot is in the log's ids (`LogClock`), as the events' are.
+    /// Events whose transaction id no committed transaction can have (`EventLog`).
     private func uncommittedTransactionIDs() throws -> [Int64] {
-        try connection.query(
-            """
-            SELECT position FROM events
-            WHERE transaction_id >= pg_catalog.pg_snapshot_xmax(callaudit_log_snapshot())
-               OR transaction_id = ANY(ARRAY(SELECT pg_catalog.pg_snapshot_xip(callaudit_log_snapshot())))
-            ORDER BY position LIMIT $1
-            """, [.int(Int64(StoreVerification.listedMismatches))]
-        ).decode(Int64.self)
+        try EventLog(connection: connection).positionsOfUncommittedTransactions(limit: StoreVerification.listedMismatches)
     }
 }
 
 /// One event as read for verification: where it is, its stored content hash
 /// and bytes, and the columns stored beside them.
-struct EventRow: Sendable {
-    var cursor: LogCursor
-    var storedHash: [UInt8]
-    var bytes: [UInt8]
-    var columns: EventColumns
+typealias EventRow = StoredEventRecord
 
-    var position: Int64 { cursor.position }
-
+extension StoredEventRecord {
     /// The columns ingest would have stored for these bytes (the same
     /// derivation, on an outline of the bytes: their attributes and `data`'s
     /// stream id), against the ones stored: the names of those that differ,
@@ -285,38 +268,9 @@ struct EventRow: Sendable {
         return differing.isEmpty ? nil : differing
     }
 
-    /// Up to `limit` events after `after` (through `through`, if given), in seal order.
-    ///
-    /// With a `through`, the limit (the seal's count, plus one to see an
-    /// insertion) also steers the planner to the index: row comparisons on
-    /// (transaction_id, position) are estimated far too wide, and without a
-    /// limit it picks a parallel scan of the whole table.
+    /// Up to `limit` events after `after` (through `through`, if given), in seal order (`EventLog.records`).
     static func read(after: LogCursor, through: LogCursor?, limit: Int, on connection: PostgresConnection) throws -> [EventRow] {
-        var rows: [EventRow] = []
-        rows.reserveCapacity(limit)
-        var parameters: [PostgresValue] = [.text(String(after.transactionID)), .int(after.position), .int(Int64(limit))]
-        var upper = ""
-        if let through {
-            upper = "AND (transaction_id, position) <= ($4::xid8, $5::bigint)"
-            parameters += [.text(String(through.transactionID)), .int(through.position)]
-        }
-        try connection.forEachRow(
-            """
-            SELECT transaction_id, position, content_hash, event, stream, type, source, event_id, event_time FROM events
-            WHERE (transaction_id, position) > ($1::xid8, $2::bigint) \(upper)
-            ORDER BY transaction_id, position LIMIT $3
-            """, parameters, binary: true
-        ) { row in
-            func text(_ column: Int) -> String { String(decoding: row.bytes(column), as: UTF8.self) }
-            rows.append(
-                EventRow(
-                    cursor: LogCursor(transactionID: try row.requiredBigEndian(0), position: Int64(bitPattern: try row.requiredBigEndian(1))),
-                    storedHash: Array(row.bytes(2)), bytes: Array(row.bytes(3)),
-                    columns: EventColumns(
-                        stream: text(4), typeName: text(5), source: text(6), id: text(7),
-                        time: Timestamp(microseconds: Int64(bitPattern: try row.requiredBigEndian(8)) &+ SealStore.postgresEpoch))))
-        }
-        return rows
+        try EventLog(connection: connection).records(after: after, through: through, limit: limit)
     }
 }
 

@@ -307,8 +307,7 @@ package final class ProjectionRunner: @unchecked Sendable {
         canceller.hold(candidate)
         fence = acquired
         try candidate.execute("LISTEN \(EventStore.notificationChannel)")
-        try candidate.query(
-            "INSERT INTO projection_checkpoints (projection) VALUES ($1) ON CONFLICT DO NOTHING", [.text(projection.name)])
+        try ProjectionCheckpoints(connection: candidate).register(projection.name)
         logger.info("projection leader", metadata: ["projection": "\(projection.name)", "leadership.epoch": "\(acquired.epoch)"])
         connection = candidate
         return candidate

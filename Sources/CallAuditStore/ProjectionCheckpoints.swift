@@ -10,6 +10,11 @@ package struct ProjectionCheckpoints {
         self.connection = connection
     }
 
+    /// Gives `projection` a checkpoint at the start of the log, unless it has one.
+    package func register(_ projection: String) throws {
+        try connection.query("INSERT INTO projection_checkpoints (projection) VALUES ($1) ON CONFLICT DO NOTHING", [.text(projection)])
+    }
+
     /// The projection's cursor, row-locked until the transaction ends, so a rebuild and a batch serialise.
     package func lockCursor(of projection: String) throws -> LogCursor {
         try connection.query(

@@ -95,11 +95,8 @@ package enum KEKAcknowledgements {
             let users = try liveUsers(of: kekID, on: connection)
             guard users.isEmpty else { throw RetirementRefusal.inUse(kekID: kekID, instances: users) }
             let remaining = try connection.query(
-                """
-                SELECT (SELECT count(*) FROM subjects WHERE kek_id = $1) + (SELECT count(*) FROM dead_letters WHERE kek_id = $1)
-                     + (SELECT count(*) FROM vault_keys WHERE kek_id = $1)
-                """, [.text(kekID)]
-            ).decodeScalar(Int.self)
+                "SELECT (SELECT count(*) FROM subjects WHERE kek_id = $1) + (SELECT count(*) FROM vault_keys WHERE kek_id = $1)", [.text(kekID)]
+            ).decodeScalar(Int.self) + DeadLetterStore(connection: connection).keyCount(wrappedWith: kekID)
             guard remaining == 0 else { throw RetirementRefusal.stillWrapping(kekID: kekID, keys: remaining) }
             // The owner's function checks all of this again and records it: the service cannot write retirements.
             try connection.query("SELECT callaudit_record_kek_retirement($1)", [.text(kekID)])

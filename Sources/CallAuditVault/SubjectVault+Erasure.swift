@@ -27,14 +27,10 @@ extension SubjectVault {
         // First, so that a writer linking an identifier to one of them either
         // commits before (and its link is deleted below) or fails and resolves again.
         try connection.query("SELECT 1 FROM subjects WHERE subject_ref = ANY($1::text[]) ORDER BY subject_ref FOR UPDATE", [list])
-        let indexes = "SELECT blind_index FROM subject_index WHERE subject_ref = ANY($1::text[])"
-        outcome.deadLetters = try connection.query(
-            """
-            UPDATE dead_letters SET sealed = NULL, wrapped_key = NULL, kek_id = NULL, erased_at = now()
-            WHERE id IN (SELECT dead_letter_id FROM dead_letter_subjects WHERE blind_index IN (\(indexes))) AND erased_at IS NULL
-            """, [list]
-        ).affectedRows
-        try connection.query("DELETE FROM dead_letter_subjects WHERE blind_index IN (\(indexes))", [list])
+        let indexes = try connection.query(
+            "SELECT encode(blind_index, 'hex') FROM subject_index WHERE subject_ref = ANY($1::text[])", [list]
+        ).decode(HexBytes.self).map(\.bytes)
+        outcome.deadLetters = try DeadLetterStore(connection: connection).eraseSealedContent(linkedTo: indexes)
         let deleted = try connection.query(
             "DELETE FROM subject_index WHERE subject_ref = ANY($1::text[]) RETURNING encode(blind_index, 'hex')", [list]
         ).decode(String.self)
@@ -86,26 +82,25 @@ extension SubjectVault {
             try connection.query("UPDATE vault_keys SET kek_id = $2, wrapped = $3 WHERE name = $1", [.text(name), .text(kekID), .bytes(wrapped)])
             total += 1
         }
-        for table in ["subjects", "dead_letters"] {
-            let key = table == "subjects" ? "subject_ref" : "id"
-            while true {
-                let rows = try connection.query(
-                    "SELECT \(key)::text, kek_id, encode(wrapped_key, 'hex') FROM \(table) WHERE wrapped_key IS NOT NULL AND kek_id <> $1 LIMIT $2",
-                    [.text(keys.currentID), .int(batch)]
-                ).decode((String, String, HexBytes).self)
-                guard !rows.isEmpty else { break }
-                var ids: [String] = [], rewrapped: [String] = []
-                for (id, oldKEK, oldWrapped) in rows {
-                    ids.append(id)
-                    rewrapped.append(try keys.wrap(try unwrap(oldWrapped.bytes, kekID: oldKEK)).wrapped.hexString)
-                }
-                try connection.query(
-                    """
-                    UPDATE \(table) t SET kek_id = $3, wrapped_key = decode(x.w, 'hex')
-                    FROM unnest($1::text[], $2::text[]) AS x(k, w) WHERE t.\(key)::text = x.k AND t.wrapped_key IS NOT NULL
-                    """, [.text(postgresArrayLiteral(ids)), .text(postgresArrayLiteral(rewrapped)), .text(keys.currentID)])
-                total += rows.count
-            }
+        while true {
+            let rows = try connection.query(
+                "SELECT subject_ref, kek_id, encode(wrapped_key, 'hex') FROM subjects WHERE wrapped_key IS NOT NULL AND kek_id <> $1 LIMIT $2",
+                [.text(keys.currentID), .int(batch)]
+            ).decode((String, String, HexBytes).self)
+            guard !rows.isEmpty else { break }
+            let rewrapped = try rows.map { try keys.wrap(try unwrap($0.2.bytes, kekID: $0.1)).wrapped.hexString }
+            try connection.query(
+                """
+                UPDATE subjects t SET kek_id = $3, wrapped_key = decode(x.w, 'hex')
+                FROM unnest($1::text[], $2::text[]) AS x(k, w) WHERE t.subject_ref = x.k AND t.wrapped_key IS NOT NULL
+                """, [.text(postgresArrayLiteral(rows.map(\.0))), .text(postgresArrayLiteral(rewrapped)), .text(keys.currentID)])
+            total += rows.count
+        }
+        let deadLetters = DeadLetterStore(connection: connection)
+        while case let rows = try deadLetters.keysWrapped(otherThan: keys.currentID, limit: batch), !rows.isEmpty {
+            let rewrapped = try rows.map { try keys.wrap(try unwrap($0.wrapped, kekID: $0.kekID)).wrapped }
+            try deadLetters.replaceWrappedKeys(ids: rows.map(\.id), wrapped: rewrapped, kekID: keys.currentID)
+            total += rows.count
         }
         return total
     }
