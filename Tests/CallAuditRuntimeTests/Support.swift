@@ -38,7 +38,12 @@ struct ScratchDatabase {
 
     static func create() throws -> ScratchDatabase {
         let database = ScratchDatabase(name: "ca_runtime_\(UInt32.random(in: 0...UInt32.max))")
-        try PostgresConnection(conninfo: adminURL).execute("CREATE DATABASE \(database.name)")
+        let admin = try PostgresConnection(conninfo: adminURL)
+        try admin.execute("CREATE DATABASE \(database.name)")
+        // Migrations change cluster-wide role memberships, and two at once fail on each other's catalog
+        // rows: the integration tests' migrations take this advisory lock in `postgres` too (TestDatabase.swift).
+        try admin.query("SELECT pg_catalog.pg_advisory_lock(190019)")
+        defer { _ = try? admin.query("SELECT pg_catalog.pg_advisory_unlock(190019)") }
         try Migrator(connection: try PostgresConnection(conninfo: database.url), migrations: Migration.bundled()).migrate(logger: quietLogger)
         return database
     }

@@ -41,7 +41,7 @@ struct TestDatabase {
 /// So the dev cluster's databases are copies of one database migrated once,
 /// and the few that need their own migration (an older schema, another
 /// cluster) take turns.
-private enum Migrations {
+enum Migrations {
     private static let lock = Mutex<String?>(nil)
 
     /// The migrated database the dev cluster's test databases are copied from, made on first use and dropped at exit.
@@ -57,13 +57,26 @@ private enum Migrations {
         }
     }
 
+    /// Runs `body` while no other migration on the dev cluster runs, in this process or another
+    /// (the Runtime unit tests migrate their own databases, `callaudit migrate` children too):
+    /// an advisory lock in the cluster's `postgres` database, which every one of them takes.
+    static func alone<T>(_ body: () throws -> T) throws -> T {
+        let admin = try PostgresConnection(conninfo: TestDatabase.adminURL)
+        try admin.query("SELECT pg_catalog.pg_advisory_lock(\(clusterMigrationLock))")
+        defer { _ = try? admin.query("SELECT pg_catalog.pg_advisory_unlock(\(clusterMigrationLock))") }
+        return try body()
+    }
+
+    /// The key of that lock; Tests/CallAuditRuntimeTests/Support.swift takes the same one.
+    static let clusterMigrationLock = 190_019
+
     static func run(on database: TestDatabase, through version: Int?) throws {
         try lock.withLock { _ in try migrate(database, through: version) }
     }
 
     private static func migrate(_ database: TestDatabase, through version: Int?) throws {
         let migrations = try Migration.bundled().filter { version == nil || $0.version <= version! }
-        try Migrator(connection: database.owner(), migrations: migrations).migrate(logger: quietLogger)
+        try alone { try Migrator(connection: database.owner(), migrations: migrations).migrate(logger: quietLogger) }
         try PostgresConnection(conninfo: database.serverURL).execute(
             """
             DO $$ BEGIN
