@@ -10,7 +10,7 @@ import Foundation
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the long-lived services: projections and Kafka ingest. Stops gracefully on SIGTERM or SIGINT.",
+        abstract: "Run the long-lived services: Kafka ingest, the projections, the sealer, the report scheduler, the status sampler and the HTTP API. Stops gracefully on SIGTERM or SIGINT.",
         discussion: """
             Bad settings stop start-up with what to fix. A fatal failure later (a missing privilege, rejected \
             Kafka credentials) stops the process with a non-zero exit; transient ones (locks, failovers, restarts) \
