@@ -137,6 +137,7 @@ let package = Package(
                 "CallAuditRequests", "CallAuditIntegrity",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
@@ -145,7 +146,7 @@ let package = Package(
         .target(
             name: "CallAuditAPI",
             dependencies: [
-                "CallAuditDomain", "CallAuditStore", "CallAuditRuntime", "CallAuditQueries", "CallAuditReports", "CallAuditSigning", "CallAuditVault",
+                "CallAuditDomain", "CallAuditStore", "CallAuditRuntime", "CallAuditReports", "CallAuditSigning", "CallAuditVault",
                 "CallAuditRequests", "CallAuditOperations", "CallAuditIntegrity",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -168,7 +169,7 @@ let package = Package(
         .target(
             name: "CallAuditApp",
             dependencies: [
-                "CallAuditDomain", "CallAuditStore", "CallAuditRuntime", "CallAuditIngest", "CallAuditProjections", "CallAuditQueries", "CallAuditReports",
+                "CallAuditDomain", "CallAuditStore", "CallAuditRuntime", "CallAuditIngest", "CallAuditProjections", "CallAuditReports",
                 "CallAuditSigning", "CallAuditAPI", "CallAuditVault", "CallAuditOperations", "CallAuditKafka", "CallAuditIntegrity",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -179,7 +180,7 @@ let package = Package(
         // Seeded, realistic traffic for demos, tests and benchmarks.
         .target(
             name: "CallAuditSimulator",
-            dependencies: ["CallAuditDomain", "CallAuditKafka"]
+            dependencies: ["CallAuditDomain", "CallAuditKafka", .product(name: "Logging", package: "swift-log")]
         ),
         // The command line: a thin shell over the application and the read side.
         .executableTarget(
@@ -196,7 +197,7 @@ let package = Package(
         .executableTarget(
             name: "CallAuditBenchmarks",
             dependencies: [
-                "CallAuditDomain", "CallAuditStore", "CallAuditRuntime", "CallAuditIngest", "CallAuditProjections", "CallAuditSimulator",
+                "CallAuditDomain", "CallAuditStore", "CallAuditIngest", "CallAuditProjections", "CallAuditSimulator",
                 "CallAuditReports", "CallAuditSigning", "CallAuditVault", "CallAuditRequests", "CallAuditConsole", "CallAuditIntegrity",
                 "CallAuditAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -206,13 +207,14 @@ let package = Package(
 
         .testTarget(name: "CallAuditDomainTests", dependencies: ["CallAuditDomain"]),
         .testTarget(name: "CallAuditStoreTests", dependencies: ["CallAuditStore"]),
-        .testTarget(name: "CallAuditSigningTests", dependencies: ["CallAuditSigning"]),
-        .testTarget(name: "CallAuditVaultTests", dependencies: ["CallAuditVault"]),
+        .testTarget(name: "CallAuditSigningTests", dependencies: ["CallAuditSigning", "CallAuditDomain"]),
+        .testTarget(name: "CallAuditVaultTests", dependencies: ["CallAuditVault", "CallAuditDomain"]),
         // The API's routes in-process (HummingbirdTesting's router mode): roles, problems, limits, formats.
         .testTarget(
             name: "CallAuditAPITests",
             dependencies: [
-                "CallAuditAPI", "CallAuditDomain", "CallAuditStore", "CallAuditOperations", "CallAuditSigning", "CallAuditVault",
+                "CallAuditAPI", "CallAuditDomain", "CallAuditStore", "CallAuditOperations", "CallAuditVault",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -222,10 +224,13 @@ let package = Package(
         .testTarget(name: "CallAuditRenderingTests", dependencies: ["CallAuditRendering"]),
         .testTarget(
             name: "CallAuditReportsTests",
-            dependencies: ["CallAuditReports", "CallAuditDomain", "CallAuditQueries", "CallAuditRendering", "CallAuditSigning"],
+            dependencies: ["CallAuditReports", "CallAuditDomain", "CallAuditQueries", "CallAuditSigning"],
             exclude: ["Golden"]
         ),
-        .testTarget(name: "CallAuditRuntimeTests", dependencies: ["CallAuditRuntime", "CallAuditStore"]),
+        .testTarget(
+            name: "CallAuditRuntimeTests",
+            dependencies: ["CallAuditRuntime", "CallAuditStore", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(name: "CallAuditRequestsTests", dependencies: ["CallAuditRequests", "CallAuditDomain"]),
         // Each module's logic that needs no database or cluster, in milliseconds.
         .testTarget(name: "CallAuditKafkaTests", dependencies: ["CallAuditKafka"]),
@@ -240,7 +245,7 @@ let package = Package(
                 "CallAuditVault", "CallAuditRequests", "CallAuditOperations", "CallAuditIntegrity", "CallAuditRendering",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
     ]
