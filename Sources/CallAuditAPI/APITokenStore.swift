@@ -53,11 +53,13 @@ package struct APITokenStore {
         guard !hashes.isEmpty else { return [:] }
         let rows = try connection.query(
             """
-            SELECT t.token_hash, t.name, t.role FROM unnest($1::text[]) AS w(hash)
+            SELECT w.hash, t.name, t.role FROM unnest($1::text[]) AS w(hash)
             JOIN api_tokens t ON t.token_hash = decode(w.hash, 'hex') AND t.revoked_at IS NULL
             """, [.text(postgresArrayLiteral(hashes.map(\.hexString)))]
-        ).decode(([UInt8], String, APIRole).self)
-        return Dictionary(rows.map { ($0, (name: $1, role: $2)) }, uniquingKeysWith: { first, _ in first })
+        ).typedRows
+        // A row that cannot be read (a role this build does not know) fails only its own token, never the round.
+        let live = rows.compactMap { try? $0.decode((String, String, APIRole).self) }
+        return Dictionary(live.map { ([UInt8](hexString: $0) ?? [], (name: $1, role: $2)) }, uniquingKeysWith: { first, _ in first })
     }
 
     package static func hash(_ secret: String) -> [UInt8] { Array(SHA256.hash(data: Array(secret.utf8))) }

@@ -49,10 +49,12 @@ package final class DatabasePool: Service, Sendable {
     }
 
     /// Waits for the group's shutdown, then ends the threads and drops the idle sessions.
+    /// Cancelling stops only once the threads have ended: work still running then
+    /// (a request whose task was cancelled) is cancelled like any other.
     package func run() async throws {
         try? await gracefulShutdown()
-        cancellation.end()
         try await threads.shutdownGracefully()
+        cancellation.end()
         idle.removeAll()
     }
 }

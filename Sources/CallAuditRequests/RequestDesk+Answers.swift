@@ -51,7 +51,25 @@ extension RequestDesk {
     package func erase(_ id: String, by actor: RequestActor, at time: Timestamp = .now) throws -> ErasureReport {
         var report: ErasureReport?
         var exportFiles: [String] = []
-        let request = try locked(id) { request in
+        let request: SubjectRequest
+        do {
+            request = try erasing(id, by: actor, at: time, report: &report, exportFiles: &exportFiles)
+        } catch let error as PostgresError where error.isUnconfirmedCommit {
+            // Committed here though not confirmed by the standby: the export rows are gone, so the
+            // files must go too, or nothing would ever delete them. The caller still sees the failure.
+            _ = SubjectVault.removeExports(exportFiles)
+            throw error
+        }
+        report!.request = request
+        // After the commit: a file deleted for an erasure that then rolled back could not be brought back.
+        report!.removedFiles = SubjectVault.removeExports(exportFiles)
+        return report!
+    }
+
+    private func erasing(
+        _ id: String, by actor: RequestActor, at time: Timestamp, report: inout ErasureReport?, exportFiles: inout [String]
+    ) throws -> SubjectRequest {
+        try locked(id) { request in
             guard request.kind == .erasure else { throw RequestError.conflict("request \(id) is an access request; open an erasure request to erase") }
             guard request.isOpen else { throw RequestError.conflict("request \(id) is already \(request.status.rawValue)") }
             let refs = try answerableSubjects(of: request)
@@ -70,10 +88,6 @@ extension RequestDesk {
                 recordingsToDelete: records.recordings.values.filter { $0.deleted == nil && !heldIDs.contains($0.recordingID) }.map(\.recordingID).sorted(),
                 removedFiles: [])
         }
-        report!.request = request
-        // After the commit: a file deleted for an erasure that then rolled back could not be brought back.
-        report!.removedFiles = SubjectVault.removeExports(exportFiles)
-        return report!
     }
 
     private func erasedEvent(_ id: String, refs: [String], outcome: ErasureOutcome, held: [ErasureReport.Held], by actor: RequestActor) -> JSONValue {

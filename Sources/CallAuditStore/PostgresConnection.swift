@@ -28,6 +28,7 @@ package final class PostgresConnection {
     /// it, so the operator's string overrides them; `session` holds settings
     /// (`SET name = value`) applied once connected.
     package init(conninfo: String, parameters: [(String, String)] = [], session: [(String, String)] = []) throws(PostgresError) {
+        try Self.refuseUnparsable(conninfo)
         let keywords = ["fallback_application_name"] + parameters.map(\.0) + ["dbname"]
         let values = ["callaudit"] + parameters.map(\.1) + [conninfo]
         let connection = withCStringArray(keywords) { k in
@@ -49,12 +50,29 @@ package final class PostgresConnection {
         try execute((Self.pinnedSettings + session).map { "SET \($0.0) = \($0.1)" }.joined(separator: "; "))
     }
 
+    /// libpq's own parse errors quote the piece they stumbled on, which can be the
+    /// password ("invalid percent-encoded token: \"…\""): such a URL is refused
+    /// with a message of ours, which never repeats any of it.
+    private static func refuseUnparsable(_ conninfo: String) throws(PostgresError) {
+        var message: UnsafeMutablePointer<CChar>?
+        if let options = PQconninfoParse(conninfo, &message) {
+            PQconninfoFree(options)
+            return
+        }
+        if let message { PQfreemem(message) }
+        throw PostgresError(
+            kind: .connection,
+            message: "the database URL cannot be parsed: check its syntax (percent-encode reserved characters in the user name and password)")
+    }
+
     /// The `search_path` every session runs under, whatever the role's or the
     /// database's default: pg_catalog is searched first (implicitly, so that
     /// `public` stays the schema objects are created in), then `public`, and
     /// the session's own temporary tables last, never before either.
     package static let pinnedSearchPath = "public, pg_temp"
-    private static let pinnedSettings = [("search_path", pinnedSearchPath)]
+    /// `bytea_output` too: a role or database default of `escape` (which any role may set for
+    /// itself) would otherwise change how every bytea column reads back.
+    private static let pinnedSettings = [("search_path", pinnedSearchPath), ("bytea_output", "hex")]
 
     deinit {
         PQfinish(handle)
@@ -133,9 +151,7 @@ package final class PostgresConnection {
 
     private func confirmReplicated() throws(PostgresError) {
         guard notices.takeUnretainedValue().takeUnconfirmedCommit(), PQtransactionStatus(handle) == PQTRANS_IDLE else { return }
-        throw PostgresError(
-            kind: .server(sqlState: "57014"),
-            message: "the commit stopped waiting for the synchronous standby (cancelled): it is committed on this server only, and a failover could lose it")
+        throw PostgresError(kind: .server(sqlState: "57014"), message: PostgresError.unconfirmedCommitMessage)
     }
 
     /// `COPY ... FROM STDIN` with the given payload in COPY text format.

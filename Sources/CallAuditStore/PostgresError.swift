@@ -30,6 +30,13 @@ package struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDe
         self.copyLine = copyLine
     }
 
+    /// A commit whose wait for the synchronous standby was cancelled: it is committed on the
+    /// primary, so what must follow a commit (deleting files it made obsolete) must follow it too.
+    package static let unconfirmedCommitMessage =
+        "the commit stopped waiting for the synchronous standby (cancelled): it is committed on this server only, and a failover could lose it"
+
+    package var isUnconfirmedCommit: Bool { sqlState == "57014" && message == Self.unconfirmedCommitMessage }
+
     package var sqlState: String? {
         if case .server(let state) = kind { return state }
         return nil

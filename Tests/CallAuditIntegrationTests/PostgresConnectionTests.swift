@@ -15,5 +15,15 @@ extension DatabaseTests {
             try session.execute("SELECT 1")
             try session.execute("BEGIN; SELECT 1; COMMIT")
         }
+
+        @Test("a role or database default of bytea_output = escape, which any role may set for itself, changes no bytea the service reads")
+        func byteaReadsAsHexWhateverTheDefaults() throws {
+            let database = try TestDatabase.create()
+            defer { database.drop() }
+            try database.owner().execute("ALTER DATABASE \(database.name) SET bytea_output = 'escape'")
+            try database.owner().execute("ALTER ROLE callaudit_service IN DATABASE \(database.name) SET bytea_output = 'escape'")
+            let session = try PostgresConnection(conninfo: database.serviceURL)
+            #expect(try session.query("SELECT '\\x00ff0a'::bytea").decodeScalar([UInt8].self) == [0x00, 0xFF, 0x0A])
+        }
     }
 }

@@ -42,3 +42,15 @@ struct RowDecodingTests {
         #expect(throws: PostgresDecodingError.self) { try row(["yes"]).decode(Bool.self) }
     }
 }
+
+@Suite("Database URLs")
+struct DatabaseURLTests {
+    @Test("a URL libpq cannot parse is refused without repeating any of it (libpq's own message would quote the password)")
+    func unparsableURLIsNotEchoed() {
+        let error = #expect(throws: PostgresError.self) {
+            try PostgresConnection(conninfo: "postgresql://user:se%zzcret@127.0.0.1:1/db")
+        }
+        #expect(error?.message.contains("se%zzcret") == false)
+        #expect(error?.message.contains("cannot be parsed") == true)
+    }
+}
