@@ -148,11 +148,10 @@ package final class ReportScheduler: @unchecked Sendable {
         var done: Set<String> = []
         for gap in gaps {
             for report in try ReportStore(connection: connection).finalReports(overlapping: gap.since, gap.acceptedAt.adding(.microseconds(1)))
-            where !done.contains(report.reportID) && !report.body.contains(Array(gap.gapID.utf8)) {
-                let period = ReportPeriod(
-                    kind: report.kind, start: report.periodStart, end: report.periodEnd, timeZone: report.timeZone, reportID: report.reportID)
-                issued.append(try generator.generate(period, status: .final))
+            where !done.contains(report.reportID) {
                 done.insert(report.reportID)
+                guard try !lists(gap.gapID, report, on: connection) else { continue }
+                if let next = try reissue(report, with: generator) { issued.append(next) }
             }
         }
         try connection.query(
@@ -176,8 +175,8 @@ package final class ReportScheduler: @unchecked Sendable {
             let period = ReportPeriod(
                 kind: report.kind, start: report.periodStart, end: report.periodEnd, timeZone: report.timeZone, reportID: report.reportID)
             let current = try ReportSources(connection: connection, policy: policy, period: period).findingsDigest()
-            if current.digest != report.findingsDigest {
-                issued.append(try generator.generate(period, status: .final))
+            if current.digest != report.findingsDigest, let next = try reissue(report, with: generator) {
+                issued.append(next)
             }
         }
         try connection.transaction {
@@ -189,6 +188,33 @@ package final class ReportScheduler: @unchecked Sendable {
             try fence?.check(on: connection)
         }
         return issued
+    }
+
+    /// The next version of a closed report. One whose stored versions cannot be read
+    /// (a broken row, a body that is no report) is logged and passed over: it must not
+    /// stop every other report's new versions, round after round.
+    private func reissue(_ report: StoredReport, with generator: ReportGenerator) throws -> StoredReport? {
+        let period = ReportPeriod(
+            kind: report.kind, start: report.periodStart, end: report.periodEnd, timeZone: report.timeZone, reportID: report.reportID)
+        do {
+            return try generator.generate(period, status: .final)
+        } catch let error where Self.isUnreadableReport(error) {
+            logger.error("report passed over: a stored version cannot be read", metadata: ["report": "\(report.reportID)", "error": "\(error)"])
+            return nil
+        }
+    }
+
+    package static func isUnreadableReport(_ error: any Error) -> Bool {
+        if let decoding = error as? PostgresDecodingError { return !decoding.isSchemaDrift }
+        return error is BrokenReportRow || error is DecodingError || error is ReportDocumentError
+    }
+
+    /// Whether the latest version of `report` already lists the gap (it was issued after the gap was accepted).
+    private func lists(_ gapID: String, _ report: StoredReport, on connection: PostgresConnection) throws -> Bool {
+        guard let stored = try? ReportStore(connection: connection).report(report.reportID, version: report.version),
+            let document = try? ReportDocument(decoding: stored.body)
+        else { return false }
+        return document.gapsInEvidence?.contains { $0.gapID == gapID } ?? false
     }
 
     /// Whether the projections reports read have applied every settled event.

@@ -90,11 +90,12 @@ package struct ReportStore {
         try connection.query("SELECT max(version) FROM audit_reports WHERE report_id = $1", [.text(reportID)]).decodeScalar(Int?.self)
     }
 
-    /// The latest version of each report, filtered, newest period first. Bodies are left out.
+    /// The latest version of each report, filtered, newest period first. Bodies are left out,
+    /// and so is a row that cannot be read as a report: one such row must not hide every other.
     package func list(kind: ReportPeriod.Kind? = nil, from: Timestamp? = nil, to: Timestamp? = nil, status: String? = nil, limit: Int = 500) throws
         -> [StoredReport]
     {
-        try Self.decode(connection.query(
+        try Self.decode(skippingBroken: true, connection.query(
             """
             SELECT \(Self.columns) FROM (
                 SELECT DISTINCT ON (report_id) * FROM audit_reports ORDER BY report_id, version DESC
@@ -118,7 +119,7 @@ package struct ReportStore {
 
     /// The latest version of every final report whose period overlaps [from, to).
     package func finalReports(overlapping from: Timestamp, _ to: Timestamp) throws -> [StoredReport] {
-        try Self.decode(connection.query(
+        try Self.decode(skippingBroken: true, connection.query(
             """
             SELECT \(Self.columns) FROM (
                 SELECT DISTINCT ON (report_id) * FROM audit_reports
@@ -129,22 +130,31 @@ package struct ReportStore {
         ))
     }
 
-    /// Rows of `columns`, without bodies.
-    private static func decode(_ rows: PostgresRows) throws -> [StoredReport] {
-        try rows.decode((String, Int, String, String, Int64, Int64, String, Int64, String, String, Int, Int64, String).self).map {
-            reportID, version, kind, status, start, end, zone, generated, signature, digest, findings, through, sha256 -> StoredReport in
-            guard let kind = ReportPeriod.Kind(rawValue: kind) else {
-                throw BrokenReportRow(reportID: reportID, version: version, problem: "has an unknown kind")
+    /// Rows of `columns`, without bodies; with `skippingBroken`, rows that are not a readable report are left out.
+    private static func decode(skippingBroken: Bool = false, _ rows: PostgresRows) throws -> [StoredReport] {
+        try rows.typedRows.compactMap { row in
+            do { return try decode(row) } catch is BrokenReportRow where skippingBroken {
+                return nil
+            } catch let error as PostgresDecodingError where skippingBroken && !error.isSchemaDrift {
+                return nil
             }
-            let detached: DetachedSignature
-            do { detached = try DetachedSignature(reading: Array(signature.utf8)) } catch {
-                throw BrokenReportRow(reportID: reportID, version: version, problem: "has an unreadable signature")
-            }
-            return StoredReport(
-                reportID: reportID, version: version, kind: kind, status: status, periodStart: Timestamp(microseconds: start),
-                periodEnd: Timestamp(microseconds: end), timeZone: zone, generatedAt: Timestamp(microseconds: generated), body: [],
-                signature: detached, findingsDigest: digest, findings: findings, throughPosition: through, bodySHA256: sha256)
         }
+    }
+
+    private static func decode(_ row: PostgresTextRow) throws -> StoredReport {
+        let (reportID, version, kind, status, start, end, zone, generated, signature, digest, findings, through, sha256) =
+            try row.decode((String, Int, String, String, Int64, Int64, String, Int64, String, String, Int, Int64, String).self)
+        guard let kind = ReportPeriod.Kind(rawValue: kind) else {
+            throw BrokenReportRow(reportID: reportID, version: version, problem: "has an unknown kind")
+        }
+        let detached: DetachedSignature
+        do { detached = try DetachedSignature(reading: Array(signature.utf8)) } catch {
+            throw BrokenReportRow(reportID: reportID, version: version, problem: "has an unreadable signature")
+        }
+        return StoredReport(
+            reportID: reportID, version: version, kind: kind, status: status, periodStart: Timestamp(microseconds: start),
+            periodEnd: Timestamp(microseconds: end), timeZone: zone, generatedAt: Timestamp(microseconds: generated), body: [],
+            signature: detached, findingsDigest: digest, findings: findings, throughPosition: through, bodySHA256: sha256)
     }
 }
 
