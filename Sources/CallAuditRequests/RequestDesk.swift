@@ -1,4 +1,5 @@
 import CallAuditDomain
+import CallAuditProjections
 import CallAuditStore
 import CallAuditVault
 import Foundation
@@ -60,20 +61,18 @@ package struct RequestDesk {
         return SubjectRequest.fold(documents)
     }
 
-    /// Every request, newest receipt first; `status` filters.
-    package func list(status: SubjectRequest.Status? = nil) throws -> [SubjectRequest] {
-        try Self.requests(on: connection, status: status)
+    /// Every request, newest receipt first; `status` filters. Read from the
+    /// `subject_requests` projection, which lags the log by a poll of the
+    /// projection runner: a request just opened is listed once it has caught up.
+    package func list(status: SubjectRequest.Status? = nil) throws -> [SubjectRequestSummary] {
+        try SubjectRequestTable(connection: connection).list(status: status)
     }
 
-    /// Every request on `connection`, newest receipt first: for readers with no vault (operations' status).
-    package static func requests(on connection: PostgresConnection, status: SubjectRequest.Status? = nil) throws -> [SubjectRequest] {
-        var streams: [String: [JSONValue]] = [:]
-        for (stream, event) in try EventLog(connection: connection).requestDocuments() {
-            streams[stream, default: []].append(try JSONParser.parse(Array(event.utf8)))
-        }
-        return streams.values.compactMap(SubjectRequest.fold)
-            .filter { status == nil || $0.status == status }
-            .sorted { ($0.receivedAt, $0.id) > ($1.receivedAt, $1.id) }
+    /// How many events of the log the list has not read yet: 0 when it is
+    /// current. Only a running service (`serve`) moves it on.
+    package func eventsNotYetListed() throws -> Int {
+        let cursor = try ProjectionCheckpoints(connection: connection).cursor(of: SubjectRequestProjection().name)
+        return try EventLog(connection: connection).count(after: cursor)
     }
 
     /// The identifiers a request was opened with; nil once its person was erased.
