@@ -3,6 +3,7 @@ import CallAuditOperations
 import CallAuditProjections
 import CallAuditReports
 import CallAuditRequests
+import CallAuditSimulator
 import CallAuditStore
 import Foundation
 import Testing
@@ -36,15 +37,8 @@ struct SubjectRequestProjectionTests {
         ])
         _ = try world.desk.extend(cli.id, reason: "complex request", by: world.dpo, at: world.now.adding(seconds: 120))
         _ = try world.desk.close("plat-2", outcome: .rejected, by: world.dpo, at: world.now.adding(seconds: 180))
-        try project(world)
-        return (cli, api)
-    }
-
-    /// Brings the projection up to date with a runner of its own, as a service
-    /// started afresh would; the runner, and its leadership, go when it returns.
-    static func project(_ world: DPOWorld) throws {
         try world.project()
-        _ = try ProjectionRunner(projection: SubjectRequestProjection(), databaseURL: world.database.serviceURL, logger: quietLogger).catchUp()
+        return (cli, api)
     }
 
     static func sampler() -> StatusSampler {
@@ -79,6 +73,57 @@ struct SubjectRequestProjectionTests {
         }
     }
 
+    @Test("through a running service: requests opened over the API and over Kafka are listed and counted once the projection has read them")
+    func listedThroughTheService() throws {
+        let api = try RunningAPI(extra: ["--status-interval-ms", "500"])
+        let dpo = api.tokens["dpo"]
+        let opened = try api.request(
+            "POST", "/v1/requests", token: dpo,
+            body: Array(#"{"type":"access","regime":"gdpr","subject":{"phone":"+14155550100"},"verified_by":"call-back"}"#.utf8))
+        #expect(opened.status == 201, "\(opened.text)")
+        let openedID = try #require(opened.json?["request_id"]?.stringValue)
+        let time = Timestamp.now
+        let platform = RequestOwnershipTests.erasureRequested("k-1", request: "plat-1", source: "urn:pbx:a", at: time.rfc3339, phone: "+14155550101")
+        try api.kafka.produce([
+            SimulatedMessage(
+                topic: .deletions, key: "plat-1", headers: [("content-type", Array("application/cloudevents+json".utf8))],
+                value: platform.canonicalBytes, time: time)
+        ])
+
+        var listed: [JSONValue] = []
+        let both = waitUntil(seconds: 30) {
+            listed = (try? api.get("/v1/requests", token: dpo).json?["requests"]?.arrayValue) ?? []
+            return listed.count == 2
+        }
+        #expect(both, "\(listed) \(api.serve.standardError)")
+        #expect(Set(listed.compactMap { $0["request_id"]?.stringValue }) == [openedID, "plat-1"])
+        #expect(listed.first { $0["request_id"]?.stringValue == "plat-1" }?["channel"] == "kafka")
+        // What the list says of each request is what the request's own page, folded from its stream, says.
+        for summary in listed {
+            let id = try #require(summary["request_id"]?.stringValue)
+            let detail = try #require(try api.get("/v1/requests/\(id)", token: dpo).json)
+            for key in ["type", "regime", "status", "channel", "received_at", "deadline", "extended", "closed_at", "overdue"] {
+                #expect(summary[key] == detail[key], "\(id): \(key)")
+            }
+        }
+
+        func openInStatus() -> Set<String>? {
+            guard let status = try? api.get("/v1/status", token: api.tokens["ops"]).json?["subject_requests"],
+                let open = status["by_deadline"]?.arrayValue, status["open"]?.numberValue == Double(open.count)
+            else { return nil }
+            return Set(open.compactMap { $0["id"]?.stringValue })
+        }
+        #expect(waitUntil(seconds: 30) { openInStatus() == [openedID, "plat-1"] }, "\(String(describing: openInStatus()))")
+
+        let closed = try api.request("POST", "/v1/requests/\(openedID)/close", token: dpo, body: Array(#"{"outcome":"answered"}"#.utf8))
+        #expect(closed.status == 200, "\(closed.text)")
+        #expect(waitUntil(seconds: 30) {
+            let answered = (try? api.get("/v1/requests?status=answered", token: dpo).json?["requests"]?.arrayValue) ?? []
+            return answered.compactMap { $0["request_id"]?.stringValue } == [openedID]
+        })
+        #expect(waitUntil(seconds: 30) { openInStatus() == ["plat-1"] }, "\(String(describing: openInStatus()))")
+    }
+
     @Test("the list lags the log until the projection runs, and then agrees again after a restart, a rebuild and `projections rebuild`")
     func restartAndRebuild() throws {
         let world = try DPOWorld()
@@ -90,22 +135,24 @@ struct SubjectRequestProjectionTests {
         #expect(try world.desk.list().first { $0.id == cli.id }?.status == .open)
         #expect(try world.desk.eventsNotYetListed() > 0)
 
-        // A runner started afresh (a restart) continues from its checkpoint.
-        try Self.project(world)
+        // Runners started afresh (a restart) go on from their checkpoints.
+        world.restartProjections()
+        try world.project()
         #expect(try world.desk.list() == (try Self.folded(world)))
         #expect(try world.desk.list().first { $0.id == cli.id }?.status == .answered)
 
         _ = try world.desk.extend(api.id, reason: "many recordings", by: world.dpo, at: world.now.adding(seconds: 400))
-        try Self.project(world)
+        try world.project()
         let current = try Self.folded(world)
         #expect(try world.desk.list() == current)
 
         // Emptied behind the runner's back, a rebuild gives back the same rows from the log alone.
         try world.database.owner().execute("DELETE FROM subject_requests")
-        _ = try ProjectionRunner(projection: SubjectRequestProjection(), databaseURL: world.database.serviceURL, logger: quietLogger).rebuild()
+        try world.rebuild()
         #expect(try world.desk.list() == current)
 
         // And so does the operator's command, once no runner leads the projection (the last one's session is closing).
+        world.restartProjections()
         try world.database.owner().execute("DELETE FROM subject_requests")
         #expect(try waitUntil(seconds: 10) { try ProjectionRunner.isLeaderless("subject_requests", on: world.connection) })
         let (output, exit) = try runCallAudit(["projections", "rebuild", "subject_requests", "--database-url", world.database.serviceURL])
@@ -120,7 +167,7 @@ struct SubjectRequestProjectionTests {
         try world.ingest([
             RequestOwnershipTests.erasureRequested("a-1", request: "plat-7", source: "urn:pbx:a", at: "2026-11-20T10:00:00Z", phone: "+14155550101")
         ])
-        try Self.project(world)
+        try world.project()
         let before = try #require(try world.desk.list().first { $0.id == "plat-7" })
         // Another source names the same request, earlier: the fold keeps the first stored opening.
         try world.ingest([
@@ -130,12 +177,12 @@ struct SubjectRequestProjectionTests {
         let opened = try world.desk.open(
             kind: .access, regime: "gdpr", identifiers: SubjectIdentifiers(phone: "+14155550100"), verifiedBy: "call-back", by: world.dpo,
             at: world.now)
-        try Self.project(world)
+        try world.project()
         let dpoBefore = try #require(try world.desk.list().first { $0.id == opened.id })
         try RequestOwnershipTests.storeUnchecked(
             RequestOwnershipTests.erasureRequested("evil-1", request: opened.id, source: "urn:elsewhere", at: "2020-01-01T00:00:00Z", phone: "+14155550999"),
             in: world)
-        try Self.project(world)
+        try world.project()
 
         let listed = try world.desk.list()
         #expect(listed.first { $0.id == "plat-7" } == before)
