@@ -150,7 +150,7 @@ package struct RequestDesk {
             if known.refs.count > 1 { data.append(("subject_refs", .array(known.refs.map(JSONValue.string)))) }
             data += [("verified_by", .string(trimmedVerification)), ("opened_by", actor.document), ("channel", .string(actor.channel))]
             try append(.requestOpened, .object(data), at: time)
-            return try request(id)!
+            return try opened(id)
         }
     }
 
@@ -197,13 +197,19 @@ package struct RequestDesk {
         }
     }
 
+    /// The request just written in this transaction; not finding it means the stream is not a request's.
+    private func opened(_ id: String) throws -> SubjectRequest {
+        guard let request = try request(id) else { throw RequestError.notFound(id) }
+        return request
+    }
+
     /// Runs `body` on the request under a lock on its stream, in a transaction; the request as it then stands.
     func locked(_ id: String, _ body: (SubjectRequest) throws -> Void) throws -> SubjectRequest {
         try transaction {
             try connection.query("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended($1, 0))", [.text(Self.stream(id))])
             guard let request = try request(id) else { throw RequestError.notFound(id) }
             try body(request)
-            return try self.request(id)!
+            return try opened(id)
         }
     }
 }

@@ -78,16 +78,17 @@ extension SubjectRequest {
             guard let type = document["type"]?.stringValue, let time = document["time"]?.stringValue.flatMap(Timestamp.init(rfc3339:)),
                 let data = document["data"], let eventID = document["id"]?.stringValue, let source = document["source"]?.stringValue
             else { continue }
-            if let opened = opening(type: type, data: data, time: time, eventID: eventID, source: source) {
-                if let existing = request {
-                    if !existing.saysTheSame(as: opened) { request!.claims.append((eventID, time)) }
-                } else {
-                    request = opened
-                }
+            let opened = opening(type: type, data: data, time: time, eventID: eventID, source: source)
+            guard var existing = request else {
+                request = opened
                 continue
             }
-            guard request != nil, source == OwnEventType.source else { continue }
-            request!.apply(OwnEventType(rawValue: type), data: data, time: time)
+            if let opened {
+                if !existing.saysTheSame(as: opened) { existing.claims.append((eventID, time)) }
+            } else if source == OwnEventType.source {
+                existing.apply(OwnEventType(rawValue: type), data: data, time: time)
+            }
+            request = existing
         }
         return request
     }
