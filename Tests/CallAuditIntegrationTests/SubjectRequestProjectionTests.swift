@@ -134,12 +134,21 @@ struct SubjectRequestProjectionTests {
         _ = try world.desk.close(cli.id, outcome: .answered, by: world.dpo, at: world.now.adding(seconds: 300))
         #expect(try world.desk.list().first { $0.id == cli.id }?.status == .open)
         #expect(try world.desk.eventsNotYetListed() > 0)
+        // `requests list` prints the projection as it is, and says on standard error that it is behind.
+        let common = ["--database-url", world.database.serviceURL, "--key-dir", world.keyDirectory.path]
+        let printed = try runCallAudit(["requests", "list", "--status", "open"] + common)
+        #expect(printed.status == 0 && printed.output.contains(cli.id), "\(printed.output)")
+        let warned = try runCallAuditCapturingErrors(["requests", "list"] + common)
+        #expect(warned.status == 0 && warned.error.contains("behind the log"), "\(warned.error)")
 
         // Runners started afresh (a restart) go on from their checkpoints.
         world.restartProjections()
         try world.project()
         #expect(try world.desk.list() == (try Self.folded(world)))
         #expect(try world.desk.list().first { $0.id == cli.id }?.status == .answered)
+        let answered = try runCallAudit(["requests", "list", "--status", "answered"] + common)
+        #expect(answered.status == 0 && answered.output.contains(cli.id), "\(answered.output)")
+        #expect(try runCallAuditCapturingErrors(["requests", "list"] + common).error.isEmpty, "caught up: no note")
 
         _ = try world.desk.extend(api.id, reason: "many recordings", by: world.dpo, at: world.now.adding(seconds: 400))
         try world.project()
