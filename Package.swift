@@ -134,7 +134,7 @@ let package = Package(
             name: "CallAuditOperations",
             dependencies: [
                 "CallAuditDomain", "CallAuditKafka", "CallAuditStore", "CallAuditRuntime", "CallAuditQueries", "CallAuditReports",
-                "CallAuditRequests", "CallAuditIntegrity",
+                "CallAuditProjections", "CallAuditIntegrity",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),

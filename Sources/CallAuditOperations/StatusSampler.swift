@@ -1,9 +1,9 @@
 import CallAuditDomain
 import CallAuditIntegrity
 import CallAuditKafka
+import CallAuditProjections
 import CallAuditQueries
 import CallAuditReports
-import CallAuditRequests
 import CallAuditRuntime
 import CallAuditStore
 import Foundation
@@ -175,11 +175,11 @@ package final class StatusSampler: @unchecked Sendable {
     }
 
     private func openRequests(_ connection: PostgresConnection) throws -> [OperationsStatus.OpenRequest] {
-        try RequestDesk.requests(on: connection, status: .open)
+        try SubjectRequestTable(connection: connection).list(status: .open)
             .map { request in
                 .init(
                     id: request.id, kind: request.kind.rawValue, regime: request.regime, receivedAt: request.receivedAt,
-                    dueAt: request.deadline(policy: settings.policy), extended: request.extension_ != nil)
+                    dueAt: request.deadline(policy: settings.policy), extended: request.extended)
             }
             .sorted { ($0.dueAt?.microseconds ?? .max, $0.id) < ($1.dueAt?.microseconds ?? .max, $1.id) }
     }

@@ -3,7 +3,7 @@ import CallAuditDomain
 /// Every projection the service keeps, by name.
 package enum ProjectionCatalog {
     package static func all(policy: Policy) -> [any Projection] {
-        [DailyVolumeProjection(), ComplianceProjection(policy: policy), ActivityProjection(policy: policy)]
+        [DailyVolumeProjection(), ComplianceProjection(policy: policy), ActivityProjection(policy: policy), SubjectRequestProjection()]
     }
 
     /// Their names, which do not depend on the policy.

@@ -1,4 +1,5 @@
 import CallAuditDomain
+import CallAuditProjections
 import CallAuditStore
 import CallAuditVault
 import Foundation
@@ -60,20 +61,18 @@ package struct RequestDesk {
         return SubjectRequest.fold(documents)
     }
 
-    /// Every request, newest receipt first; `status` filters.
-    package func list(status: SubjectRequest.Status? = nil) throws -> [SubjectRequest] {
-        try Self.requests(on: connection, status: status)
+    /// Every request, newest receipt first; `status` filters. Read from the
+    /// `subject_requests` projection, which lags the log by a poll of the
+    /// projection runner: a request just opened is listed once it has caught up.
+    package func list(status: SubjectRequest.Status? = nil) throws -> [SubjectRequestSummary] {
+        try SubjectRequestTable(connection: connection).list(status: status)
     }
 
-    /// Every request on `connection`, newest receipt first: for readers with no vault (operations' status).
-    package static func requests(on connection: PostgresConnection, status: SubjectRequest.Status? = nil) throws -> [SubjectRequest] {
-        var streams: [String: [JSONValue]] = [:]
-        for (stream, event) in try EventLog(connection: connection).requestDocuments() {
-            streams[stream, default: []].append(try JSONParser.parse(Array(event.utf8)))
-        }
-        return streams.values.compactMap(SubjectRequest.fold)
-            .filter { status == nil || $0.status == status }
-            .sorted { ($0.receivedAt, $0.id) > ($1.receivedAt, $1.id) }
+    /// How many events of the log the list has not read yet: 0 when it is
+    /// current. Only a running service (`serve`) moves it on.
+    package func eventsNotYetListed() throws -> Int {
+        let cursor = try ProjectionCheckpoints(connection: connection).cursor(of: SubjectRequestProjection().name)
+        return try EventLog(connection: connection).count(after: cursor)
     }
 
     /// The identifiers a request was opened with; nil once its person was erased.
@@ -151,7 +150,7 @@ package struct RequestDesk {
             if known.refs.count > 1 { data.append(("subject_refs", .array(known.refs.map(JSONValue.string)))) }
             data += [("verified_by", .string(trimmedVerification)), ("opened_by", actor.document), ("channel", .string(actor.channel))]
             try append(.requestOpened, .object(data), at: time)
-            return try request(id)!
+            return try opened(id)
         }
     }
 
@@ -198,13 +197,19 @@ package struct RequestDesk {
         }
     }
 
+    /// The request just written in this transaction; not finding it means the stream is not a request's.
+    private func opened(_ id: String) throws -> SubjectRequest {
+        guard let request = try request(id) else { throw RequestError.notFound(id) }
+        return request
+    }
+
     /// Runs `body` on the request under a lock on its stream, in a transaction; the request as it then stands.
     func locked(_ id: String, _ body: (SubjectRequest) throws -> Void) throws -> SubjectRequest {
         try transaction {
             try connection.query("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended($1, 0))", [.text(Self.stream(id))])
             guard let request = try request(id) else { throw RequestError.notFound(id) }
             try body(request)
-            return try self.request(id)!
+            return try opened(id)
         }
     }
 }

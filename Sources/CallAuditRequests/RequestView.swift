@@ -3,7 +3,7 @@ import CallAuditDomain
 /// A request as JSON, for the API and `requests show --json`: the summary a
 /// list shows (no personal data), and the detail one request shows.
 package enum RequestView {
-    package static func summary(_ request: SubjectRequest, policy: Policy, now: Timestamp) -> JSONValue {
+    package static func summary(_ request: SubjectRequestSummary, policy: Policy, now: Timestamp) -> JSONValue {
         let deadline = request.deadline(policy: policy)
         return object([
             "request_id": .string(request.id),
@@ -13,8 +13,8 @@ package enum RequestView {
             "channel": .string(request.channel),
             "received_at": .string(request.receivedAt.rfc3339),
             "deadline": deadline.map { .string($0.rfc3339) },
-            "extended": .bool(request.extension_ != nil),
-            "closed_at": request.closed.map { .string($0.at.rfc3339) },
+            "extended": .bool(request.extended),
+            "closed_at": request.closedAt.map { .string($0.rfc3339) },
             "overdue": .bool(request.isOverdue(policy: policy, now: now)),
         ])
     }
@@ -25,7 +25,7 @@ package enum RequestView {
     package static func detail(
         _ request: SubjectRequest, identifiers: JSONValue?, shared: [String] = [], recordings: [JSONValue]?, policy: Policy, now: Timestamp
     ) -> JSONValue {
-        guard case .object(var members) = summary(request, policy: policy, now: now) else { return .null }
+        guard case .object(var members) = summary(request.summary, policy: policy, now: now) else { return .null }
         let more: [String: JSONValue?] = [
             "subject": identifiers ?? .null,
             "subject_erased": .bool(identifiers == nil),

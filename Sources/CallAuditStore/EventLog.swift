@@ -141,12 +141,6 @@ package struct EventLog {
         ).decode(String.self)
     }
 
-    /// Every request stream's events as stored (JSON text), in log order, with their stream.
-    package func requestDocuments() throws -> [(stream: String, event: String)] {
-        try connection.query("SELECT stream, event FROM events WHERE stream LIKE 'subject-request-%' ORDER BY position")
-            .decode((String, String).self).map { (stream: $0, event: $1) }
-    }
-
     /// The events with these ids, in log order, each with every source's event of that id.
     ///
     /// Ids are indexed only with their source, so with at most `sourceLimit`

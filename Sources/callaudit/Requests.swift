@@ -70,9 +70,14 @@ struct Requests: ParsableCommand {
             print(pad("request", 22) + pad("type", 9) + pad("regime", 7) + pad("status", 10) + pad("received", 29) + pad("deadline", 29) + "flags")
             for request in try desk.list(status: filter) {
                 let deadline = request.deadline(policy: desk.policy)?.rfc3339 ?? "-"
-                let flags = (request.extension_ != nil ? " extended" : "") + (request.isOverdue(policy: desk.policy, now: now) ? " OVERDUE" : "")
+                let flags = (request.extended ? " extended" : "") + (request.isOverdue(policy: desk.policy, now: now) ? " OVERDUE" : "")
                 print(pad(request.id, 22) + pad(request.kind.rawValue, 9) + pad(request.regime, 7) + pad(request.status.rawValue, 10)
                     + pad(request.receivedAt.rfc3339, 29) + pad(deadline, 29) + flags)
+            }
+            // The list is the subject_requests projection: say so when it has not read the whole log.
+            let behind = try desk.eventsNotYetListed()
+            if behind > 0 {
+                note("note: the list is read from the subject_requests projection, \(behind) event(s) behind the log; a running `callaudit serve` brings it up to date")
             }
         }
     }

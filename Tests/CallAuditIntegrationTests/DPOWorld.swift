@@ -7,7 +7,7 @@ import CallAuditVault
 import Foundation
 import Testing
 
-/// A store with the vault, the compliance and activity projections and a
+/// A store with the vault, the compliance, activity and subject-request projections and a
 /// request desk, on a clock the test sets: events go in sealed exactly as
 /// ingest seals them.
 final class DPOWorld: @unchecked Sendable {
@@ -15,7 +15,7 @@ final class DPOWorld: @unchecked Sendable {
     let connection: PostgresConnection
     let vault: SubjectVault
     var now: Timestamp
-    private let runners: [ProjectionRunner]
+    private var runners: [ProjectionRunner] = []
     let signingKeys: KeyRing
     let keyDirectory: URL
 
@@ -26,12 +26,19 @@ final class DPOWorld: @unchecked Sendable {
         self.now = now
         let clock = Clock(now)
         self.clock = clock
+        keyDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("callaudit-keys-\(UUID().uuidString)")
+        signingKeys = try KeyRing.open(keyDirectory)
+        restartProjections()
+    }
+
+    /// Fresh runners, as after a service restart: the old ones go with their leadership, the new ones go on from the checkpoints.
+    func restartProjections() {
+        let clock = clock
         runners = [
             ProjectionRunner(projection: ComplianceProjection(policy: .default, clock: { clock.now }), databaseURL: database.serviceURL, logger: quietLogger),
             ProjectionRunner(projection: ActivityProjection(policy: .default), databaseURL: database.serviceURL, logger: quietLogger),
+            ProjectionRunner(projection: SubjectRequestProjection(), databaseURL: database.serviceURL, logger: quietLogger),
         ]
-        keyDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("callaudit-keys-\(UUID().uuidString)")
-        signingKeys = try KeyRing.open(keyDirectory)
     }
 
     private let clock: Clock

@@ -1,11 +1,12 @@
-import CallAuditDomain
-
 /// A data-subject request as its stream tells it: opened (by the DPO here, or
 /// received by the platform and sent as `subject.erasure_requested`),
 /// perhaps extended once, then closed or, for an erasure, erased.
 ///
-/// Folded from the request's events on every read: the stream is the only
-/// record, so the CLI, the API and the compliance rules cannot disagree.
+/// Folded from the request's events: the stream is the only record. The desk
+/// folds one request's stream to show or act on it; the `subject_requests`
+/// projection folds the same streams with this same fold to list them, so the
+/// list and the request's own page cannot disagree once the projection has
+/// caught up.
 package struct SubjectRequest: Sendable, Equatable {
     package enum Status: String, Sendable, CaseIterable {
         case open, answered, rejected, withdrawn, erased
@@ -44,18 +45,17 @@ package struct SubjectRequest: Sendable, Equatable {
     package var isOpen: Bool { closed == nil }
 
     /// The request's facts for the deadline arithmetic the compliance rules use.
-    package var facts: SubjectRequestFacts {
-        var facts = SubjectRequestFacts(requestID: id, kind: kind, regime: regime, receivedAt: receivedAt, receivedEventID: receivedEventID)
-        facts.extended = extension_ != nil
-        facts.completedAt = closed?.at
-        return facts
-    }
+    package var facts: SubjectRequestFacts { summary.facts }
 
-    package func deadline(policy: Policy) -> Timestamp? { facts.deadline(policy: policy) }
+    package func deadline(policy: Policy) -> Timestamp? { summary.deadline(policy: policy) }
 
-    package func isOverdue(policy: Policy, now: Timestamp) -> Bool {
-        guard let due = deadline(policy: policy) else { return false }
-        return (closed?.at ?? now) > due
+    package func isOverdue(policy: Policy, now: Timestamp) -> Bool { summary.isOverdue(policy: policy, now: now) }
+
+    /// What a list shows of it: no personal data, nothing but its state.
+    package var summary: SubjectRequestSummary {
+        SubjectRequestSummary(
+            id: id, kind: kind, regime: regime, channel: channel, receivedAt: receivedAt, receivedEventID: receivedEventID,
+            extendedAt: extension_?.at, status: status, closedAt: closed?.at)
     }
 
     package static func == (a: SubjectRequest, b: SubjectRequest) -> Bool {
@@ -78,16 +78,17 @@ extension SubjectRequest {
             guard let type = document["type"]?.stringValue, let time = document["time"]?.stringValue.flatMap(Timestamp.init(rfc3339:)),
                 let data = document["data"], let eventID = document["id"]?.stringValue, let source = document["source"]?.stringValue
             else { continue }
-            if let opened = opening(type: type, data: data, time: time, eventID: eventID, source: source) {
-                if let existing = request {
-                    if !existing.saysTheSame(as: opened) { request!.claims.append((eventID, time)) }
-                } else {
-                    request = opened
-                }
+            let opened = opening(type: type, data: data, time: time, eventID: eventID, source: source)
+            guard var existing = request else {
+                request = opened
                 continue
             }
-            guard request != nil, source == OwnEventType.source else { continue }
-            request!.apply(OwnEventType(rawValue: type), data: data, time: time)
+            if let opened {
+                if !existing.saysTheSame(as: opened) { existing.claims.append((eventID, time)) }
+            } else if source == OwnEventType.source {
+                existing.apply(OwnEventType(rawValue: type), data: data, time: time)
+            }
+            request = existing
         }
         return request
     }
