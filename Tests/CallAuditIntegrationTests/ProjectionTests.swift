@@ -221,16 +221,3 @@ private final class RecordingProjection: Projection {
 private func volume(_ database: TestDatabase) throws -> Int {
     try database.count("SELECT coalesce(sum(events), 0) FROM projection_daily_volume")
 }
-
-/// Inserts an event with plain SQL; only the owner may also choose its transaction id.
-func insertEvent(_ id: String, on connection: PostgresConnection, transactionID: Int? = nil) throws {
-    let event = try EventDecoder.validate(ContractEvent.callEnded(id: id))
-    try connection.query(
-        """
-        INSERT INTO events (stream, type, source, event_id, event_time, event, content_hash, transaction_id)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce($8::xid8, pg_current_xact_id()))
-        """,
-        [.text(event.stream), .text(event.typeName), .text(event.source), .text(event.id), .text(event.time.rfc3339),
-         .text(String(decoding: event.canonical, as: UTF8.self)), .bytes(event.contentHash),
-         transactionID.map { .int($0) } ?? .null])
-}

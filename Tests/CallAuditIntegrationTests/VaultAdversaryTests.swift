@@ -235,18 +235,6 @@ extension String {
     fileprivate func leftPadded(_ width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }
 
-/// The whole database as `pg_dump` writes it: what someone holding a backup holds.
-func pgDump(_ database: TestDatabase) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/lib/postgresql/15/bin/pg_dump")
-    process.arguments = ["--no-owner", database.ownerURL]
-    let output = Pipe()
-    process.standardOutput = output
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return String(decoding: data, as: UTF8.self)
-}
 
 /// Every log line and its metadata, at trace level, as text.
 final class LogCapture: Sendable {

@@ -65,3 +65,24 @@ func shellOutput(_ command: String) -> (output: String, status: Int32) {
 func toolExists(_ tool: String) -> Bool {
     shell("command -v '\(tool)'") == 0
 }
+
+/// Runs `callaudit`; its exit status and standard error.
+func runCallAuditCapturingErrors(_ arguments: [String]) throws -> (status: Int32, error: String) {
+    // `migrate` changes cluster-wide role memberships: one migration at a time on the dev cluster.
+    if arguments.first == "migrate" { return try Migrations.alone { try runCapturingErrors(arguments) } }
+    return try runCapturingErrors(arguments)
+}
+
+private func runCapturingErrors(_ arguments: [String]) throws -> (status: Int32, error: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: callauditBinary)
+    process.arguments = arguments
+    process.environment = childEnvironment()
+    let error = Pipe()
+    process.standardError = error
+    process.standardOutput = FileHandle.nullDevice
+    try process.run()
+    let data = error.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
