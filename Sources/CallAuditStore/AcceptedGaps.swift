@@ -3,7 +3,7 @@ import Foundation
 
 /// An `ingest.gap_accepted` event as its readers need it: Kafka offsets that
 /// were lost before CallAudit read them, accepted by an operator. Its shape
-/// is the event contract's (`OwnEvents`), checked when it was written.
+/// is the event contract's (`OwnEventType`), checked when it was written.
 package struct AcceptedGap: Sendable {
     package var position: Int64
     package var eventID: String
