@@ -49,6 +49,23 @@ struct ConsoleAPITests {
             #expect(refused.json?["detail"]?.stringValue?.hasPrefix(parameter) == true, "\(query): \(refused.text)")
         }
 
+        // The seal chain's head, and the seals newest first, paged with `before`.
+        var head: JSONValue?
+        #expect(waitUntil(seconds: 30) {
+            head = try? api.get("/v1/seals/head", token: auditor).json
+            return (head?["count"]?.numberValue ?? 0) >= 1
+        }, "reports force seals")
+        let count = Int(head?["count"]?.numberValue ?? 0)
+        try #require(count >= 1)
+        #expect(head?["head"]?["seal"]?.numberValue == Double(count))
+        func numbers(_ path: String) throws -> [Int] {
+            try api.get(path, token: api.tokens["ops"]).json?["seals"]?.arrayValue?.compactMap { $0["seal"]?.numberValue.map { Int($0) } } ?? []
+        }
+        #expect(try numbers("/v1/seals?order=newest&limit=2") == Array((max(count - 1, 1)...count).reversed()))
+        #expect(try numbers("/v1/seals?order=newest&before=\(count)") == Array((1..<count).reversed()))
+        #expect(try numbers("/v1/seals") == Array(1...count), "oldest first, as before")
+        #expect(try api.get("/v1/seals/head", token: api.tokens["dpo"]).status == 403)
+
         let versions = try api.get("/v1/reports/day-2026-11-23/versions", token: auditor)
         #expect(versions.status == 200 && versions.json?["report_id"]?.stringValue == "day-2026-11-23")
         let first = try #require(versions.json?["versions"]?.arrayValue?.last)
