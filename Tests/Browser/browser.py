@@ -161,7 +161,9 @@ class Browser:
         element = self.wait_shown(css)
         if element.tag_name == "select":
             self.driver.execute_script(
-                "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('change', {bubbles: true}))", element, value)
+                "arguments[0].value = arguments[1];"
+                "arguments[0].dispatchEvent(new Event('input', {bubbles: true}));"
+                "arguments[0].dispatchEvent(new Event('change', {bubbles: true}))", element, value)
             require(element.get_attribute("value") == value, f"{css} has no option {value!r}")
         elif element.get_attribute("type") == "date":
             # A date field's typed form depends on the locale: set the ISO value as a picker would.

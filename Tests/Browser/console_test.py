@@ -19,6 +19,8 @@ import os
 import sys
 import time
 import traceback
+import urllib.error
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -42,12 +44,26 @@ class Config:
         self.first_paint_budget_ms = float(env.get("CONSOLE_FIRST_PAINT_MS", "1000"))
 
 
+def served_status(url):
+    try:
+        with urllib.request.urlopen(url, timeout=30) as reply:
+            return reply.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError as error:
+        return str(error)
+
+
 def main(argv):
     config = Config(os.environ)
     wanted = set(argv[1:])
     unknown = wanted - {name for name, _ in checks.ALL}
     if unknown:
         sys.exit(f"no such check: {', '.join(sorted(unknown))}; the checks: {', '.join(name for name, _ in checks.ALL)}")
+    served = served_status(config.base_url + "/console")
+    if served != 200:
+        print(f"FAIL  the console is not served: GET /console answers {served}")
+        return 1
     state = checks.State(config)
     failed = []
     started = time.monotonic()
