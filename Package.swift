@@ -162,7 +162,8 @@ let package = Package(
             ],
             resources: [
                 .embedInCode("openapi.yaml"), .embedInCode("Dashboard/ops.html"), .embedInCode("Dashboard/ops.js"),
-                .embedInCode("Dashboard/ops.css"),
+                .embedInCode("Dashboard/ops.css"), .embedInCode("Console/console.html"), .embedInCode("Console/console-core.js"),
+                .embedInCode("Console/console-auditor.js"), .embedInCode("Console/console-dpo.js"), .embedInCode("Console/console.css"),
             ]
         ),
         // The composition root: typed configuration, start-up checks, the service group.

@@ -60,6 +60,7 @@ package enum APIServer {
         let groups = RouteGroups(router: router)
         SystemRoutes(reports: reports).register(on: groups)
         OperationsRoutes(pool: pool, operations: services.operations, keyDirectory: configuration.keyDirectory).register(on: groups)
+        ConsoleRoutes().register(on: groups)
         SealRoutes(pool: pool).register(on: groups)
         ReportRoutes(pool: pool, recorder: services.recorder, reports: reports, maxRangeDays: configuration.reportMaxRangeDays)
             .register(on: groups)

@@ -37,7 +37,9 @@ struct Authentication: RouterMiddleware {
     static let outageGrace: Duration = .seconds(300)
 
     /// Paths served to anyone whatever they send.
-    static let publicPaths: Set<String> = ["/healthz", "/ops", "/ops/app.js", "/ops/app.css", "/v1/openapi.yaml"]
+    static let publicPaths: Set<String> = [
+        "/healthz", "/ops", "/ops/app.js", "/ops/app.css", "/console", "/console/app.js", "/console/app.css", "/v1/openapi.yaml",
+    ]
     /// Paths served to anyone, with more for some tokens: a token that is not
     /// valid there is answered as no token, not refused nor counted as a failure.
     static let optionalPaths: Set<String> = ["/readyz"]
