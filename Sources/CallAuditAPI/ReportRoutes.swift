@@ -29,6 +29,8 @@ struct ReportRoutes {
         auditors.get("/v1/reports/{id}") { request, context in try await read(request, context) }
         auditors.get("/v1/reports/{id}/signature") { request, context in try await signature(request, context) }
         auditors.get("/v1/reports/{id}/proofs") { request, context in try await proofs(request, context) }
+        auditors.get("/v1/reports/{id}/versions") { _, context in try await versions(context) }
+        auditors.get("/v1/reports/{id}/bundle") { request, context in try await bundle(request, context) }
     }
 
     private func list(_ request: Request) async throws -> Response {
@@ -45,8 +47,36 @@ struct ReportRoutes {
         }
         let from = try query["from"].map { try instant(String($0), name: "from") }
         let to = try query["to"].map { try instant(String($0), name: "to") }
-        let listed = try await pool.withConnection { try ReportStore(connection: $0).list(kind: kind, from: from, to: to, status: status) }
-        return json(["reports": .array(listed.map(\.listing))])
+        let after = try query["after"].map { text in
+            let cursor = try PageCursor.decode(String(text), tag: "reports", count: 2)
+            return ReportStore.ListPosition(periodStart: Timestamp(microseconds: try cursor.microseconds(0)), reportID: try cursor.identifier(1))
+        }
+        // Without `limit`, as before `limit` existed: the first 500 (now with `next` when there are more).
+        let limit = try pageLimit(request) ?? 500
+        let listed = try await pool.withConnection {
+            try ReportStore(connection: $0).list(kind: kind, from: from, to: to, status: status, after: after, limit: limit + 1)
+        }
+        let shown = listed.prefix(limit)
+        let next = listed.count > limit ? shown.last.map { last in
+            PageCursor(tag: "reports", fields: [String(last.periodStart.microseconds), last.reportID]).encoded
+        } : nil
+        return page(["reports": .array(shown.map(\.listing)), "next": next.map(JSONValue.string) ?? .null], next: next, request: request)
+    }
+
+    /// Every version of a report, newest first: what each says, not its body.
+    private func versions(_ context: CallerContext) async throws -> Response {
+        let id = try context.parameters.require("id")
+        let versions = try await pool.withConnection { try ReportStore(connection: $0).versions(id) }
+        guard !versions.isEmpty else { throw Problem.notFound("no report \(id)") }
+        return json([
+            "report_id": .string(id),
+            "versions": .array(versions.map { version in
+                [
+                    "version": .number(Double(version.version)), "status": .string(version.status), "generated_at": .string(version.generatedAt.rfc3339),
+                    "findings": .number(Double(version.findings)), "key_id": .string(version.signature.keyID), "sha256": .string(version.bodySHA256),
+                ]
+            }),
+        ])
     }
 
     private func generate(_ request: Request, _ context: CallerContext) async throws -> Response {
@@ -144,7 +174,7 @@ struct ReportRoutes {
     }
 
     /// The report, latest version or `?version=N`.
-    private func find(_ id: String, _ request: Request) async throws -> ServedReport {
+    func find(_ id: String, _ request: Request) async throws -> ServedReport {
         let version = try request.uri.queryParameters["version"].map { text in
             guard let version = Int32(text), version >= 1 else { throw Problem.badRequest("version must be an integer from 1 to 2147483647") }
             return version
@@ -155,7 +185,7 @@ struct ReportRoutes {
         return report
     }
 
-    private func recordRead(_ report: StoredReport, format: String, caller: Caller) async throws {
+    func recordRead(_ report: StoredReport, format: String, caller: Caller) async throws {
         let data: JSONValue = [
             "report_id": .string(report.reportID), "version": .number(Double(report.version)), "format": .string(format),
             "reader": ["name": .string(caller.name), "role": .string(caller.role.rawValue)], "channel": "api",
@@ -164,7 +194,7 @@ struct ReportRoutes {
     }
 
     /// With the report's version and signature; `next` adds the next page's link.
-    private func respond(_ body: ByteBuffer, type: String, report: StoredReport, next: String? = nil) -> Response {
+    func respond(_ body: ByteBuffer, type: String, report: StoredReport, next: String? = nil) -> Response {
         var headers: HTTPFields = [.contentType: type, .eTag: "\"\(report.bodySHA256)-v\(report.version)\""]
         headers[.init("X-Report-Version")!] = String(report.version)
         headers[.init("Link")!] = "</v1/reports/\(report.reportID)/signature>; rel=\"signature\"" + (next.map { ", <\($0)>; rel=\"next\"" } ?? "")

@@ -2,7 +2,7 @@ import CallAuditDomain
 import CallAuditSigning
 import Hummingbird
 
-/// What needs no report: health, the API's own description, the public keys.
+/// What needs no report: health, the API's own description, the public keys, who is calling.
 struct SystemRoutes {
     let reports: ReportAccess
 
@@ -13,8 +13,13 @@ struct SystemRoutes {
                 status: .ok, headers: [.contentType: "application/yaml"],
                 body: .init(byteBuffer: ByteBuffer(bytes: PackageResources.openapi_yaml)))
         }
-        groups.callers(.auditor, .dpo, .ops, .admin).get("/v1/keys") { _, _ in
+        let everyRole = groups.callers(.auditor, .dpo, .ops, .admin)
+        everyRole.get("/v1/keys") { _, _ in
             json(PublicKeyRecord.list(try reports.publishedKeys()))
+        }
+        // The token's name and role, for a console to say who is signed in and which sections to offer.
+        everyRole.get("/v1/whoami") { _, context in
+            json(["name": .string(context.caller.name), "role": .string(context.caller.role.rawValue)])
         }
     }
 }

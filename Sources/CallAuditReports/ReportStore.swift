@@ -90,23 +90,48 @@ package struct ReportStore {
         try connection.query("SELECT max(version) FROM audit_reports WHERE report_id = $1", [.text(reportID)]).decodeScalar(Int?.self)
     }
 
-    /// The latest version of each report, filtered, newest period first. Bodies are left out,
-    /// and so is a row that cannot be read as a report: one such row must not hide every other.
-    package func list(kind: ReportPeriod.Kind? = nil, from: Timestamp? = nil, to: Timestamp? = nil, status: String? = nil, limit: Int = 500) throws
-        -> [StoredReport]
-    {
-        try Self.decode(skippingBroken: true, connection.query(
+    /// Where a page of `list` ends: the last report's period start and id.
+    package struct ListPosition: Sendable, Equatable {
+        package var periodStart: Timestamp
+        package var reportID: String
+
+        package init(periodStart: Timestamp, reportID: String) {
+            self.periodStart = periodStart
+            self.reportID = reportID
+        }
+    }
+
+    /// The latest version of each report, filtered, newest period first (then by id), at most `limit`,
+    /// after `after` (keyset: the period index is read backwards from there, never skipped through).
+    /// Bodies are left out, and so is a row that cannot be read as a report: one such row must not hide every other.
+    package func list(
+        kind: ReportPeriod.Kind? = nil, from: Timestamp? = nil, to: Timestamp? = nil, status: String? = nil, after: ListPosition? = nil,
+        limit: Int = 500
+    ) throws -> [StoredReport] {
+        var parameters: [PostgresValue] = [
+            kind.map { .text($0.rawValue) } ?? .null, from.map { .text($0.rfc3339) } ?? .null, to.map { .text($0.rfc3339) } ?? .null,
+            status.map { .text($0) } ?? .null, .int(limit),
+        ]
+        // Added only with a cursor, so the plan is a plain backward scan of audit_reports_period from there.
+        var keyset = ""
+        if let after {
+            keyset = "AND r.period_start <= $6::timestamptz AND (r.period_start < $6::timestamptz OR r.report_id > $7)"
+            parameters += [.text(after.periodStart.rfc3339), .text(after.reportID)]
+        }
+        return try Self.decode(skippingBroken: true, connection.query(
             """
-            SELECT \(Self.columns) FROM (
-                SELECT DISTINCT ON (report_id) * FROM audit_reports ORDER BY report_id, version DESC
-            ) latest
-            WHERE ($1::text IS NULL OR kind = $1) AND ($2::timestamptz IS NULL OR period_end > $2)
-              AND ($3::timestamptz IS NULL OR period_start < $3) AND ($4::text IS NULL OR status = $4)
-            ORDER BY period_start DESC, report_id LIMIT $5
-            """,
-            [kind.map { .text($0.rawValue) } ?? .null, from.map { .text($0.rfc3339) } ?? .null, to.map { .text($0.rfc3339) } ?? .null,
-             status.map { .text($0) } ?? .null, .int(limit)]
-        ))
+            SELECT \(Self.columns) FROM audit_reports r
+            WHERE NOT EXISTS (SELECT 1 FROM audit_reports n WHERE n.report_id = r.report_id AND n.version > r.version)
+              AND ($1::text IS NULL OR r.kind = $1) AND ($2::timestamptz IS NULL OR r.period_end > $2)
+              AND ($3::timestamptz IS NULL OR r.period_start < $3) AND ($4::text IS NULL OR r.status = $4) \(keyset)
+            ORDER BY r.period_start DESC, r.report_id LIMIT $5
+            """, parameters))
+    }
+
+    /// Every version of a report, newest first, without bodies; empty when there is no such report.
+    package func versions(_ reportID: String) throws -> [StoredReport] {
+        try Self.decode(connection.query(
+            "SELECT \(Self.columns) FROM audit_reports WHERE report_id = $1 ORDER BY version DESC", [.text(reportID)]))
     }
 
     /// Which of `ids` have at least one version.

@@ -56,7 +56,7 @@ struct Reports: ParsableCommand {
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write a report's files: report.json (as signed), report.sig (64 raw bytes), signature.json, report.csv, report.html, proofs.json (each cited event's path to its seal) and the public keys.",
+            abstract: "Write a report's files: report.json (as signed), report.sig (64 raw bytes), signature.json, report.csv, report.html, proofs.json (each cited event's path to its seal), the public keys (keys.json, key-<key_id>.pem) and a README with the checks; the same files GET /v1/reports/{id}/bundle serves.",
             discussion: "The read is recorded as an audit.report_read event, like a read through the API.")
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var keys: KeyOptions
@@ -78,18 +78,10 @@ struct Reports: ParsableCommand {
 
             let folder = URL(fileURLWithPath: out)
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            func write(_ name: String, _ bytes: [UInt8]) throws { try Data(bytes).write(to: folder.appendingPathComponent(name)) }
-            try write("report.json", report.body)
-            try write("report.sig", report.signature.bytes)
-            try write("signature.json", report.signature.json.canonicalBytes)
-            try write("report.csv", try ReportRenderer.csv(report.body))
-            try write("report.html", Array(try ReportRenderer.html(report.body, signature: report.signature, sha256: report.bodySHA256).utf8))
-            let cited = try JSONParser.parse(report.body)["findings"]?.arrayValue?
-                .flatMap { $0["evidence"]?.arrayValue ?? [] }.compactMap(\.stringValue) ?? []
-            try write("proofs.json", try InclusionProofs.document(for: cited, on: connection).canonicalBytes)
-            if let ring = try? KeyRing.openExisting(keys.directory), let key = ring.published.first(where: { $0.keyID == report.signature.keyID }) {
-                try write("keys.json", PublicKeyRecord.list(ring.published).canonicalBytes)
-                try write("key.pem", Array(key.pem.utf8))
+            let proofs = try InclusionProofs.document(for: try ReportFiles.citedEvents(report.body), on: connection)
+            let published = (try? KeyRing.openExisting(keys.directory))?.published
+            for file in try ReportFiles.files(of: report, proofs: proofs, keys: published) {
+                try Data(file.bytes).write(to: folder.appendingPathComponent(file.name))
             }
             print("wrote \(report.reportID) version \(report.version) to \(folder.path)")
         }

@@ -43,7 +43,7 @@ package enum OwnEventType: String, CaseIterable, Sendable {
             ObjectShape([
                 .required("report_id", .nonEmptyString),
                 .required("version", .integer(minimum: 1)),
-                .required("format", .oneOf(["json", "csv", "html", "signature", "proofs"])),
+                .required("format", .oneOf(["json", "csv", "html", "signature", "proofs", "bundle"])),
                 .required("reader", Self.by),
                 .required("channel", .oneOf(["api", "cli"])),
             ])
