@@ -76,10 +76,8 @@ def open_report_from_the_list(browser, state, report):
     browser.click("#nav-reports")
     browser.wait(lambda: browser.find_all(REPORT_ROW), "rows in #reports-table")
     browser.fill("#filter-kind", "day")
-    browser.wait(lambda: browser.find_all(REPORT_ROW)[0].get_attribute("data-report-id") == report["report_id"],
-                 f"{report['report_id']} first among the daily reports")
-    require(all(row.get_attribute("data-report-id").startswith("day-") for row in browser.find_all(REPORT_ROW)),
-            "the kind filter leaves daily reports only")
+    browser.wait(lambda: (lambda ids: ids and ids[0] == report["report_id"] and all(i.startswith("day-") for i in ids))(
+        browser.row_ids(REPORT_ROW)), f"daily reports only, {report['report_id']} first")
     browser.find(f'{REPORT_ROW}[data-report-id="{report["report_id"]}"] a').click()
     browser.wait(lambda: browser.hash().startswith("#/reports/" + report["report_id"]), "the report's own page")
     return wait_verified(browser, report["key_id"])

@@ -117,6 +117,11 @@ class Browser:
         except StaleElementReferenceException:
             return ""
 
+    def row_ids(self, css):
+        """The report or request ids of the rows `css` finds, read in one go (the page may redraw between two reads)."""
+        return self.driver.execute_script(
+            "return [...document.querySelectorAll(arguments[0])].map(row => row.dataset.reportId || row.dataset.requestId)", css)
+
     def page_text(self):
         return self.find("body").text
 

@@ -16,6 +16,7 @@ is the first paint's budget (1000). Exits 1 when a check fails, after running ev
 """
 
 import os
+import re
 import sys
 import time
 import traceback
@@ -42,6 +43,12 @@ class Config:
         self.binary = env.get("CALLAUDIT_BINARY", "callaudit")
         self.screenshots = env.get("CONSOLE_SCREENSHOTS")
         self.first_paint_budget_ms = float(env.get("CONSOLE_FIRST_PAINT_MS", "1000"))
+
+
+def summary(error):
+    """A check's failure in words: all of ours, the first line of Selenium's (the rest is chromedriver's stack)."""
+    text = str(error) or repr(error)
+    return text if isinstance(error, CheckFailed) else text.splitlines()[0]
 
 
 def served_status(url):
@@ -79,9 +86,11 @@ def main(argv):
             print(f"ok    {name} ({time.monotonic() - began:.1f} s)", flush=True)
         except Exception as error:  # a check's failure is reported and the next check runs
             failed.append(name)
-            print(f"FAIL  {name} ({time.monotonic() - began:.1f} s): {error}", flush=True)
+            print(f"FAIL  {name} ({time.monotonic() - began:.1f} s): {summary(error)}", flush=True)
             if not isinstance(error, CheckFailed):
-                traceback.print_exc(limit=4, file=sys.stdout)
+                # chromedriver's native stack ("#3 0x55f0…") says nothing about the console: left out.
+                lines = "".join(traceback.format_exception(error, limit=4)).splitlines()
+                print("\n".join(line for line in lines if not re.match(r"\s*#\d+ 0x", line)), flush=True)
             if browser:
                 print(f"      at {browser.driver.current_url!r}; the page says: {browser.alerts()!r}", flush=True)
         finally:

@@ -20,9 +20,24 @@ struct ConsoleBrowserTests {
         let world = try ConsoleWorld()
         var variables = world.suiteEnvironment
         variables["CONSOLE_SCREENSHOTS"] = environment["CALLAUDIT_CONSOLE_SCREENSHOTS"]
+        if let seconds = environment["CALLAUDIT_CONSOLE_HOLD_SECONDS"].flatMap(Double.init) {
+            try holdOpen(variables, seconds: seconds)
+            return
+        }
         let suite = repositoryRoot.appendingPathComponent("Tests/Browser/console_test.py").path
         let run = try runPython(suite, environment: variables, timeout: 420)
         #expect(run.status == 0, "\(run.output)")
+    }
+
+    /// For working on the console or the suite: keeps the world up for `seconds` instead of running the
+    /// suite, its variables in `callaudit-console-world.env` of the temporary folder (`source` it, then run
+    /// console_test.py by hand, as often as needed).
+    private func holdOpen(_ variables: [String: String], seconds: Double) throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("callaudit-console-world.env")
+        let exports = variables.sorted { $0.key < $1.key }.map { "export \($0.key)='\($0.value)'" }.joined(separator: "\n")
+        try (exports + "\n").write(to: file, atomically: true, encoding: .utf8)
+        Thread.sleep(forTimeInterval: seconds)
+        try? FileManager.default.removeItem(at: file)
     }
 
     /// Runs a Python script with `environment` added to the test's; its combined output and exit status
