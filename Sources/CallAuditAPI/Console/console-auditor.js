@@ -233,14 +233,17 @@ function pemBytes(pem) {
 // ---- the report's sections, from its signed JSON ----
 
 function renderReport(report) {
+  // Gaps in the evidence come first when there are any: they qualify everything below.
+  const gapsFirst = (report.gaps_in_evidence || []).length > 0;
   return [
-    gapsSection(report.gaps_in_evidence),
+    gapsFirst ? gapsSection(report.gaps_in_evidence) : null,
     section("report-summary", "Summary", summaryFacts(report)),
     section("report-changes-section", "Changes from the previous version", changesList(report.changes)),
     section("report-daily", "Day by day", dailyTable(report.daily || [])),
     section("report-findings-section", "Findings", findingsTable(report.findings || [])),
     section("report-access", "Access review", accessTable(report.access_review || [])),
     section("report-retention", "Retention and deletion", retentionFacts(report.retention || {})),
+    gapsFirst ? null : gapsSection(report.gaps_in_evidence),
   ].filter(Boolean);
 }
 
@@ -256,7 +259,7 @@ function summaryFacts(report) {
     facts([
       ["Report", report.report_id],
       ["Kind", report.kind],
-      ["Period", [when(report.period?.from), " – ", when(report.period?.to), ` (${report.period?.time_zone ?? "UTC"})`]],
+      ["Period", [when(report.period?.from), " – ", when(report.period?.to), ` · the report's time zone: ${report.period?.time_zone ?? "UTC"}`]],
       ["Status", statusBadge(report.status)],
       ["Version", number(report.version)],
       ["Generated", when(report.generated_at)],
