@@ -27,16 +27,41 @@ struct RequestRoutes {
         officers.post("/v1/requests/{id}/erase") { _, context in try await erase(context) }
     }
 
+    /// A page of the list: `order` (received, or deadline), `status`, `limit` and the `after` cursor.
     private func list(_ request: Request) async throws -> Response {
-        let status = try request.uri.queryParameters["status"].map { text in
+        let query = request.uri.queryParameters
+        let status = try query["status"].map { text in
             guard let status = SubjectRequest.Status(rawValue: String(text)) else {
                 throw Problem.badRequest("status must be one of \(SubjectRequest.Status.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             return status
         }
+        let order = try query["order"].map { text in
+            guard let order = RequestOrder(rawValue: String(text)) else {
+                throw Problem.badRequest("order must be one of \(RequestOrder.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return order
+        } ?? .received
+        let after = try query["after"].map { try Self.position(String($0), order: order) }
+        // Without `limit`, every request, as before paging existed.
+        let limit = try pageLimit(request) ?? Int(Int32.max - 1)
         let now = Timestamp.now
-        let listed = try await desk { try $0.list(status: status) }
-        return json(["requests": .array(listed.map { RequestView.summary($0, policy: policy, now: now) })])
+        let listed = try await desk { try $0.page(order: order, status: status, after: after, limit: limit) }
+        let next = listed.next.map { PageCursor(tag: "requests", fields: [$0.phase.rawValue, String($0.microseconds), $0.requestID]).encoded }
+        return page(
+            ["requests": .array(listed.requests.map { RequestView.summary($0, policy: policy, now: now) }), "next": next.map(JSONValue.string) ?? .null],
+            next: next, request: request)
+    }
+
+    /// The `after` cursor of the request list, which must belong to the order asked for.
+    private static func position(_ text: String, order: RequestOrder) throws -> RequestPageKey {
+        let cursor = try PageCursor.decode(text, tag: "requests", count: 3)
+        guard let phase = RequestPageKey.Phase(rawValue: cursor.fields[0]) else {
+            throw Problem.badRequest("after must be the `next` cursor of an earlier page of this list, unchanged")
+        }
+        let key = RequestPageKey(phase: phase, microseconds: try cursor.microseconds(1), requestID: try cursor.identifier(2))
+        guard key.belongs(to: order) else { throw Problem.badRequest("after is a cursor of another order: keep the order of the page it came from") }
+        return key
     }
 
     private func open(_ request: Request, _ context: CallerContext) async throws -> Response {
@@ -56,19 +81,27 @@ struct RequestRoutes {
             employeeID: try string(subject, "employee_id"))
         let actor = Self.actor(context)
         let view = try await desk { desk in
-            try desk.view(try desk.open(kind: kind, regime: regime, identifiers: identifiers, verifiedBy: verifiedBy, by: actor))
+            try Self.detail(try desk.open(kind: kind, regime: regime, identifiers: identifiers, verifiedBy: verifiedBy, by: actor).id, on: desk)
         }
         var response = json(view, status: .created)
         response.headers[.location] = "/v1/requests/\(view["request_id"]?.stringValue ?? "")"
         return response
     }
 
+    /// The request in full, with its history: what happened, oldest first, without personal data.
     private func show(_ context: CallerContext) async throws -> Response {
         let id = try context.parameters.require("id")
-        return json(try await desk { desk in
-            guard let request = try desk.request(id) else { throw RequestError.notFound(id) }
-            return try desk.view(request)
-        })
+        return json(try await desk { desk in try Self.detail(id, on: desk) })
+    }
+
+    /// The request as the DPO sees it, with its history (`RequestHistory`): what every answer about one request shows.
+    private static func detail(_ id: String, on desk: RequestDesk) throws -> JSONValue {
+        let documents = try desk.documents(id)
+        guard let request = SubjectRequest.fold(documents), case .object(var members) = try desk.view(request) else {
+            throw RequestError.notFound(id)
+        }
+        members.append((key: "history", value: .array(RequestHistory.entries(documents))))
+        return .object(members.sorted { $0.key < $1.key })
     }
 
     private func extend(_ request: Request, _ context: CallerContext) async throws -> Response {
@@ -77,7 +110,7 @@ struct RequestRoutes {
             throw Problem.badRequest("reason: why the deadline is extended")
         }
         let actor = Self.actor(context)
-        return json(try await desk { desk in try desk.view(try desk.extend(id, reason: reason, by: actor)) })
+        return json(try await desk { desk in try Self.detail(try desk.extend(id, reason: reason, by: actor).id, on: desk) })
     }
 
     private func close(_ request: Request, _ context: CallerContext) async throws -> Response {
@@ -88,7 +121,7 @@ struct RequestRoutes {
             throw Problem.badRequest("outcome is answered, rejected or withdrawn")
         }
         let actor = Self.actor(context)
-        return json(try await desk { desk in try desk.view(try desk.close(id, outcome: outcome, by: actor)) })
+        return json(try await desk { desk in try Self.detail(try desk.close(id, outcome: outcome, by: actor).id, on: desk) })
     }
 
     /// The ZIP is made in memory and handed over; nothing about the person is written to this machine's disk.
@@ -108,7 +141,7 @@ struct RequestRoutes {
         return json(try await desk { desk in
             let report = try desk.erase(id, by: actor)
             return [
-                "request": try desk.view(report.request),
+                "request": try Self.detail(report.request.id, on: desk),
                 "persons": .number(Double(report.outcome.subjects)),
                 "index_entries": .number(Double(report.outcome.indexEntries)),
                 "dead_letters": .number(Double(report.outcome.deadLetters)),

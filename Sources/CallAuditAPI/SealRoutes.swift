@@ -10,17 +10,14 @@ struct SealRoutes {
 
     func register(on groups: RouteGroups) {
         let readers = groups.callers(.auditor, .ops, .admin)
-        readers.get("/v1/seals") { request, _ in
-            let after = try request.uri.queryParameters.get("after").map { text -> Int64 in
-                guard let value = Int64(text), (0...Self.largest).contains(value) else { throw Problem.badRequest("after must be a seal number (0 or more)") }
-                return value
-            } ?? 0
-            let limit = try request.uri.queryParameters.get("limit").map { text -> Int in
-                guard let value = Int(text), (1...1000).contains(value) else { throw Problem.badRequest("limit must be between 1 and 1000") }
-                return value
-            } ?? 100
-            let seals = try await pool.withConnection { try SealStore(connection: $0).list(after: after, limit: limit).map(\.json) }
-            return json(["seals": .array(seals)])
+        readers.get("/v1/seals") { request, _ in try await list(request) }
+        // Registered before `{n}`, which it would otherwise be a malformed number of.
+        readers.get("/v1/seals/head") { _, _ in
+            let (count, head) = try await pool.withConnection { connection in
+                let store = SealStore(connection: connection)
+                return (try store.count(), try store.head()?.json)
+            }
+            return json(["count": .number(Double(count)), "head": head ?? .null])
         }
         readers.get("/v1/seals/{n}") { _, context in
             guard let text = context.parameters.get("n"), let number = Int64(text), (1...Self.largest).contains(number) else {
@@ -31,5 +28,32 @@ struct SealRoutes {
             }
             return json(seal)
         }
+    }
+
+    /// Oldest first from `after` (the default), or newest first from `before` (`order=newest`): both by seal number, the primary key.
+    private func list(_ request: Request) async throws -> Response {
+        let query = request.uri.queryParameters
+        let newest = try query["order"].map { text in
+            guard ["oldest", "newest"].contains(text) else { throw Problem.badRequest("order must be oldest or newest") }
+            return text == "newest"
+        } ?? false
+        let after = try query["after"].map { try Self.number(String($0), name: "after") }
+        let before = try query["before"].map { try Self.number(String($0), name: "before") }
+        if newest, after != nil { throw Problem.badRequest("after pages the oldest-first order; with order=newest, page with before") }
+        if !newest, before != nil { throw Problem.badRequest("before pages the newest-first order (order=newest); oldest first, page with after") }
+        let limit = try query["limit"].map { text in
+            guard let value = Int(text), (1...1000).contains(value) else { throw Problem.badRequest("limit must be between 1 and 1000") }
+            return value
+        } ?? 100
+        let seals = try await pool.withConnection { connection in
+            let store = SealStore(connection: connection)
+            return newest ? try store.list(before: before ?? Self.largest, limit: limit) : try store.list(after: after ?? 0, limit: limit)
+        }
+        return json(["seals": .array(seals.map(\.json))])
+    }
+
+    private static func number(_ text: String, name: String) throws -> Int64 {
+        guard let value = Int64(text), (0...largest).contains(value) else { throw Problem.badRequest("\(name) must be a seal number (0 or more)") }
+        return value
     }
 }

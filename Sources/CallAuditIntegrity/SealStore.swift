@@ -33,6 +33,18 @@ package struct SealStore {
         try seals("SELECT \(Self.columns) FROM seals WHERE seal_no > $1 ORDER BY seal_no LIMIT $2", [.int(number), .int(Int64(limit))])
     }
 
+    /// Seals before `number`, newest first, at most `limit`, without their leaves (a listing shows none).
+    package func list(before number: Int64, limit: Int = 100) throws -> [Seal] {
+        try seals(
+            "SELECT \(Self.columns.replacingOccurrences(of: "leaves", with: "''::bytea")) FROM seals WHERE seal_no < $1 ORDER BY seal_no DESC LIMIT $2",
+            [.int(number), .int(Int64(limit))])
+    }
+
+    /// How many seals the table holds.
+    package func count() throws -> Int64 {
+        try connection.query("SELECT count(*) FROM seals").decodeScalar(Int64.self)
+    }
+
     /// The first seal whose range ends at or after `cursor`: the one that covers it, once sealed.
     package func covering(_ cursor: LogCursor) throws -> Seal? {
         try seals(

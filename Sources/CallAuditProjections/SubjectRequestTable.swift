@@ -15,15 +15,30 @@ package struct SubjectRequestTable {
         self.connection = connection
     }
 
-    /// Every request, newest receipt first; `status` filters.
-    package func list(status: SubjectRequest.Status? = nil) throws -> [SubjectRequestSummary] {
+    /// Every request, newest receipt first; `status` filters, `closedOnly` leaves out the open ones.
+    /// A page: at most `limit`, those received before `before` (keyset on receipt and id, never an offset).
+    package func list(
+        status: SubjectRequest.Status? = nil, closedOnly: Bool = false, before: (receivedAt: Timestamp, id: String)? = nil, limit: Int? = nil
+    ) throws -> [SubjectRequestSummary] {
+        var parameters: [PostgresValue] = [status.map { .text($0.rawValue) } ?? .null]
+        var conditions = ["($1::text IS NULL OR status = $1::text)"]
+        if closedOnly { conditions.append("status <> 'open'") }
+        if let before {
+            parameters += [.text(before.receivedAt.rfc3339), .text(before.id)]
+            conditions.append("(received_at, request_id) < ($2::timestamptz, $3::text)")
+        }
+        var limitClause = ""
+        if let limit {
+            parameters.append(.int(limit))
+            limitClause = "LIMIT $\(parameters.count)"
+        }
         let rows = try connection.query(
             """
             SELECT request_id, kind, regime, channel, \(Self.microseconds("received_at")), received_event_id,
                    \(Self.microseconds("extended_at")), status, \(Self.microseconds("closed_at"))
-            FROM subject_requests WHERE $1::text IS NULL OR status = $1::text
-            ORDER BY received_at DESC, request_id DESC
-            """, [status.map { .text($0.rawValue) } ?? .null]
+            FROM subject_requests WHERE \(conditions.joined(separator: " AND "))
+            ORDER BY received_at DESC, request_id DESC \(limitClause)
+            """, parameters
         ).decode((String, String, String, String, Int64, String, Int64?, String, Int64?).self)
         return try rows.map { id, kind, regime, channel, receivedAt, eventID, extendedAt, status, closedAt in
             guard let kind = SubjectRequestFacts.Kind(rawValue: kind) else { throw Self.mismatch("kind", SubjectRequestFacts.Kind.self) }

@@ -56,9 +56,11 @@ package struct RequestDesk {
     // MARK: Reading
 
     /// One request, folded from its stream.
-    package func request(_ id: String) throws -> SubjectRequest? {
-        let documents = try EventLog(connection: connection).requestDocuments(inStream: Self.stream(id)).map { try JSONParser.parse(Array($0.utf8)) }
-        return SubjectRequest.fold(documents)
+    package func request(_ id: String) throws -> SubjectRequest? { SubjectRequest.fold(try documents(id)) }
+
+    /// The events of a request's stream, in log order: what `request` folds and `RequestHistory` lists.
+    package func documents(_ id: String) throws -> [JSONValue] {
+        try EventLog(connection: connection).requestDocuments(inStream: Self.stream(id)).map { try JSONParser.parse(Array($0.utf8)) }
     }
 
     /// Every request, newest receipt first; `status` filters. Read from the

@@ -21,7 +21,7 @@ struct AuditorSurfaceTests {
         try api.append(simulatedEvents(calls: 40))
         _ = try #require(try api.awaitReport("day-2026-11-23"))
         let matrix = try documentedRoles()
-        #expect(matrix.count == 31)
+        #expect(matrix.count == 32)
         for (operation, allowed) in matrix {
             let (method, template) = (operation.0, operation.1)
             for (role, token) in api.tokens {

@@ -49,6 +49,23 @@ struct ConsoleAPITests {
             #expect(refused.json?["detail"]?.stringValue?.hasPrefix(parameter) == true, "\(query): \(refused.text)")
         }
 
+        // The seal chain's head, and the seals newest first, paged with `before`.
+        var head: JSONValue?
+        #expect(waitUntil(seconds: 30) {
+            head = try? api.get("/v1/seals/head", token: auditor).json
+            return (head?["count"]?.numberValue ?? 0) >= 1
+        }, "reports force seals")
+        let count = Int(head?["count"]?.numberValue ?? 0)
+        try #require(count >= 1)
+        #expect(head?["head"]?["seal"]?.numberValue == Double(count))
+        func numbers(_ path: String) throws -> [Int] {
+            try api.get(path, token: api.tokens["ops"]).json?["seals"]?.arrayValue?.compactMap { $0["seal"]?.numberValue.map { Int($0) } } ?? []
+        }
+        #expect(try numbers("/v1/seals?order=newest&limit=2") == Array((max(count - 1, 1)...count).reversed()))
+        #expect(try numbers("/v1/seals?order=newest&before=\(count)") == Array((1..<count).reversed()))
+        #expect(try numbers("/v1/seals") == Array(1...count), "oldest first, as before")
+        #expect(try api.get("/v1/seals/head", token: api.tokens["dpo"]).status == 403)
+
         let versions = try api.get("/v1/reports/day-2026-11-23/versions", token: auditor)
         #expect(versions.status == 200 && versions.json?["report_id"]?.stringValue == "day-2026-11-23")
         let first = try #require(versions.json?["versions"]?.arrayValue?.last)
@@ -98,5 +115,60 @@ struct ConsoleAPITests {
         #expect(try api.get("/v1/reports/day-2026-11-23/bundle?version=9", token: api.tokens["auditor"]).status == 404)
     }
 
+    @Test("requests by deadline (open soonest first, then closed newest first), paged by cursor; each request's history says what happened without personal data")
+    func requestsByDeadlineAndHistory() throws {
+        let api = try RunningAPI()
+        let dpo = api.tokens["dpo"]
+        func open(_ phone: String, email: String) throws -> String {
+            let body = #"{"type":"access","regime":"gdpr","subject":{"phone":"\#(phone)","email":"\#(email)"},"verified_by":"call-back"}"#
+            let opened = try api.request("POST", "/v1/requests", token: dpo, body: Array(body.utf8))
+            #expect(opened.status == 201, "\(opened.text)")
+            return try #require(opened.json?["request_id"]?.stringValue)
+        }
+        // Received in this order: extended (its deadline moves two months later), plain, closed.
+        let extended = try open("+1 (415) 555-0100", email: "Jane.Roe@Example.com")
+        let plain = try open("+1 415 555 0101", email: "john@example.com")
+        let closed = try open("+44 20 7946 0958", email: "ann@example.co.uk")
+        let extendedReply = try api.request("POST", "/v1/requests/\(extended)/extend", token: dpo, body: Array(#"{"reason":"many recordings to review"}"#.utf8))
+        #expect(extendedReply.status == 200 && extendedReply.json?["history"]?.arrayValue?.count == 2, "\(extendedReply.text)")
+        #expect(try api.request("POST", "/v1/requests/\(closed)/close", token: dpo, body: Array(#"{"outcome":"withdrawn"}"#.utf8)).status == 200)
+        #expect(waitUntil(seconds: 30) {
+            let listed = (try? api.get("/v1/requests?status=withdrawn", token: dpo).json?["requests"]?.arrayValue) ?? []
+            return listed.count == 1 && ((try? api.get("/v1/requests", token: dpo).json?["requests"]?.arrayValue?.count) ?? 0) == 3
+        }, "the projection caught up")
+
+        let byReceipt = try #require(api.get("/v1/requests", token: dpo).json?["requests"]?.arrayValue).compactMap { $0["request_id"]?.stringValue }
+        #expect(byReceipt == [closed, plain, extended])
+        var byDeadline: [String] = []
+        var path = "/v1/requests?order=deadline&limit=1"
+        while true {
+            let page = try api.get(path, token: dpo)
+            #expect(page.status == 200, "\(page.text)")
+            byDeadline += (page.json?["requests"]?.arrayValue ?? []).compactMap { $0["request_id"]?.stringValue }
+            guard let next = page.json?["next"]?.stringValue else { break }
+            #expect(page.headers["link"] == "</v1/requests?order=deadline&limit=1&after=\(next)>; rel=\"next\"")
+            path = "/v1/requests?order=deadline&limit=1&after=\(next)"
+        }
+        #expect(byDeadline == [plain, extended, closed], "open by deadline, soonest first, then the closed one")
+        let received = try api.get("/v1/requests?limit=2", token: dpo)
+        let cursor = try #require(received.json?["next"]?.stringValue)
+        #expect(try api.get("/v1/requests?order=deadline&after=\(cursor)", token: dpo).status == 400, "a cursor keeps its order")
+        let rest = try api.get("/v1/requests?limit=2&after=\(cursor)", token: dpo)
+        #expect(rest.json?["requests"]?.arrayValue?.compactMap { $0["request_id"]?.stringValue } == [extended] && rest.json?["next"] == .null)
+
+        let detail = try #require(try api.get("/v1/requests/\(extended)", token: dpo).json)
+        let history = try #require(detail["history"]?.arrayValue)
+        #expect(history.compactMap { $0["type"]?.stringValue } == ["subject.request_opened", "subject.request_extended"])
+        #expect(history.compactMap { $0["note"]?.stringValue } == ["access request opened under GDPR, identity verified", "deadline extended: many recordings to review"])
+        #expect(history.allSatisfy { $0["actor"]?["name"]?.stringValue == "dpo-1" && $0["actor"]?["role"]?.stringValue == "dpo" })
+        #expect(history.first?["actor"]?["channel"]?.stringValue == "api")
+        #expect(try api.get("/v1/requests/\(closed)", token: dpo).json?["history"]?.arrayValue?.last?["note"]?.stringValue == "closed as withdrawn")
+        // Nothing of the person in the history: no spelling of their identifiers, no pseudonym.
+        let text = JSONValue.array(history).canonicalString.lowercased()
+        for fragment in ["415", "555", "0100", "jane", "roe", "example", "subject_ref", "call-back"] {
+            #expect(!text.contains(fragment), "\(fragment) in \(text)")
+        }
+        #expect(detail["subject"]?["email"]?.stringValue == "jane.roe@example.com", "the identifiers are on the request's own page only")
+    }
 }
 }
