@@ -59,9 +59,9 @@ package enum ReportRenderer {
             <style>\(style)</style></head><body>
             """)
         page.raw("<header><h1>Compliance report <code>\(id)</code></h1>")
-        page.raw("<p class=\"meta\">\(escape(report.period.from)) → \(escape(report.period.to)) (\(escape(report.period.timeZone)))")
+        page.raw("<p class=\"meta\">\(when(report.period.from).html) → \(when(report.period.to).html) (\(escape(report.period.timeZone)))")
         page.raw(" · version \(report.version) · <span class=\"status-\(status)\">\(status)</span>")
-        page.raw(" · generated \(escape(report.generatedAt))</p>")
+        page.raw(" · generated \(when(report.generatedAt).html)</p>")
         page.raw("<p class=\"meta\">Policy \(escape(report.policy.version)) (sha256 <code>\(escape(String(report.policy.hash.prefix(16))))…</code>)")
         page.raw(" · log through \(escape(report.eventStore.through))")
         page.raw(" · signed by key <code>\(escape(signature.keyID))</code> over JSON sha256 <code>\(escape(String(sha256.prefix(16))))…</code></p></header>")
@@ -73,9 +73,9 @@ package enum ReportRenderer {
         }
         page.table(
             "Gaps in the evidence", ["partition", "lost offsets", "messages", "kind", "window from", "accepted", "by", "reason"],
-            gaps.map {
-                ["\($0.topic)[\($0.partition)]", "\($0.lostFromOffset)–\($0.lostToOffset)", String($0.lostMessages), $0.kind, $0.since ?? "",
-                 $0.acceptedAt, "\($0.acceptedBy.name) (\($0.acceptedBy.role))", $0.reason]
+            cells: gaps.map {
+                [.text("\($0.topic)[\($0.partition)]"), .text("\($0.lostFromOffset)–\($0.lostToOffset)"), .text(String($0.lostMessages)), .text($0.kind),
+                 when($0.since ?? ""), when($0.acceptedAt), .text("\($0.acceptedBy.name) (\($0.acceptedBy.role))"), .text($0.reason)]
             },
             empty: "None recorded.")
 
@@ -98,9 +98,9 @@ package enum ReportRenderer {
             summary.complianceByRegime.map { [$0.regime, String($0.recordedCalls), String($0.compliantCalls), percent($0.complianceRate)] })
         page.table(
             "Findings", ["occurred", "rule", "severity", "call", "recording", "party", "request", "citation", "detail"],
-            report.findings.map {
-                [$0.occurredAt, $0.rule, $0.severity, $0.callID ?? "", $0.recordingID ?? "", $0.partyID ?? "", $0.requestID ?? "", $0.citation,
-                 $0.detail]
+            cells: report.findings.map {
+                [when($0.occurredAt)] + [$0.rule, $0.severity, $0.callID ?? "", $0.recordingID ?? "", $0.partyID ?? "", $0.requestID ?? "", $0.citation,
+                 $0.detail].map(HTMLCell.text)
             })
         page.table(
             "Access review", ["actor", "role", "role allowed", "accesses", "shares", "recordings", "purposes", "flagged"],
@@ -117,8 +117,8 @@ package enum ReportRenderer {
         if let changes = report.changes {
             page.table(
                 "Changes since version \(changes.previousVersion)", ["change", "rule", "occurred", "finding"],
-                [("raised", changes.raised), ("withdrawn", changes.withdrawn), ("changed", changes.changed)].flatMap { kind, entries in
-                    entries.map { [kind, $0.rule, $0.occurredAt, $0.findingKey] }
+                cells: [("raised", changes.raised), ("withdrawn", changes.withdrawn), ("changed", changes.changed)].flatMap { kind, entries in
+                    entries.map { [.text(kind), .text($0.rule), when($0.occurredAt), .text($0.findingKey)] }
                 })
         }
         page.raw("""
@@ -183,6 +183,9 @@ package enum ReportRenderer {
     }
 
     static func escape(_ text: String) -> String { HTMLPage.escape(text) }
+
+    /// A date-time cell, shown as people read it with the RFC 3339 value kept (`HTMLPage.time`); other text as it is.
+    static func when(_ text: String) -> HTMLCell { .time(text, human: Timestamp(rfc3339: text)?.humanUTC) }
 
     private static let style = """
         body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#1d2330;background:#fff}

@@ -62,7 +62,7 @@ enum ExportRenderer {
             <style>\(style)</style></head><body>
             <header><h1>What we hold about you</h1>
             <p class="meta">Access request <code>\(HTMLPage.escape(text(request["request_id"])))</code> (\(HTMLPage.escape(text(request["regime"])).uppercased()))
-             · received \(HTMLPage.escape(text(request["received_at"]))) · answered \(HTMLPage.escape(text(export["generated_at"])))</p></header>
+             · received \(when(request["received_at"]).html) · answered \(when(export["generated_at"]).html)</p></header>
             """)
         page.table("You were found by", ["Identifier", "Value"], (export["subject"]?.objectValue ?? []).map { [$0.key, text($0.value)] })
         page.raw("<section class=\"cards\">")
@@ -71,27 +71,31 @@ enum ExportRenderer {
         }
         page.raw("</section>")
         page.table("Your calls", ["Started", "Call", "Direction", "Channel", "You were", "Others on the call", "Notices", "Your consent"],
-            rows(export["calls"]) { call in
-                [
-                    text(call["started_at"]), text(call["call_id"]), text(call["direction"]), text(call["channel"]), text(call["your_role"]),
+            cells: rows(export["calls"]) { call in
+                [when(call["started_at"])] + [
+                    text(call["call_id"]), text(call["direction"]), text(call["channel"]), text(call["your_role"]),
                     list(call["other_parties"]) { text($0["role"]) }, list(call["notices"]) { "\(text($0["method"])) (\(text($0["to"])))" },
                     list(call["consents"]) { text($0["decision"]) },
-                ]
+                ].map(HTMLCell.text)
             }, empty: "We hold no calls of yours.")
         page.table("Recordings", ["Recording", "Call", "Stored", "Still exists", "Deleted", "Kept until", "Legal holds"],
-            rows(export["recordings"]) { recording in
+            cells: rows(export["recordings"]) { recording in
                 [
-                    text(recording["recording_id"]), text(recording["call_id"]), text(recording["stored_at"]),
-                    recording["exists"] == .bool(true) ? "yes" : "no", text(recording["deleted_at"]), text(recording["retention_until"]),
-                    list(recording["legal_holds"]) { text($0["hold_id"]) },
+                    .text(text(recording["recording_id"])), .text(text(recording["call_id"])), when(recording["stored_at"]),
+                    .text(recording["exists"] == .bool(true) ? "yes" : "no"), when(recording["deleted_at"]), when(recording["retention_until"]),
+                    .text(list(recording["legal_holds"]) { text($0["hold_id"]) }),
                 ]
             }, empty: "No recordings of your calls.")
         page.table("Who listened to or used them", ["When", "Recording", "Staff role", "Action", "Purpose"],
-            rows(export["accesses"]) { use in [text(use["time"]), text(use["recording_id"]), text(use["role"]), text(use["action"]), text(use["purpose"])] },
+            cells: rows(export["accesses"]) { use in
+                [when(use["time"])] + [text(use["recording_id"]), text(use["role"]), text(use["action"]), text(use["purpose"])].map(HTMLCell.text)
+            },
             empty: "Nobody accessed your recordings.")
         page.table("Who they were sent to", ["When", "Recording", "Recipient", "Country", "Legal basis", "Purpose"],
-            rows(export["transfers"]) { use in
-                [text(use["time"]), text(use["recording_id"]), text(use["recipient_organization"]), text(use["recipient_country"]), text(use["legal_basis"]), text(use["purpose"])]
+            cells: rows(export["transfers"]) { use in
+                [when(use["time"])]
+                    + [text(use["recording_id"]), text(use["recipient_organization"]), text(use["recipient_country"]), text(use["legal_basis"]),
+                       text(use["purpose"])].map(HTMLCell.text)
             }, empty: "Your recordings were not sent to anyone outside the organisation.")
         page.raw("""
             <section><h2>Why, for how long, and from where</h2>
@@ -116,7 +120,13 @@ enum ExportRenderer {
         .card .label{color:#5b6475;font-size:.85rem}footer{margin-top:2rem;color:#5b6475;font-size:.85rem}
         """
 
-    private static func rows(_ value: JSONValue?, _ row: (JSONValue) -> [String]) -> [[String]] { (value?.arrayValue ?? []).map(row) }
+    private static func rows<Cell>(_ value: JSONValue?, _ row: (JSONValue) -> [Cell]) -> [[Cell]] { (value?.arrayValue ?? []).map(row) }
+
+    /// A date-time cell, shown as people read it with the RFC 3339 value kept (`HTMLPage.time`); other values as they are.
+    private static func when(_ value: JSONValue?) -> HTMLCell {
+        let value = text(value)
+        return .time(value, human: Timestamp(rfc3339: value)?.humanUTC)
+    }
 
     private static func list(_ value: JSONValue?, separator: String = "; ", _ item: (JSONValue) -> String) -> String {
         (value?.arrayValue ?? []).map(item).joined(separator: separator)

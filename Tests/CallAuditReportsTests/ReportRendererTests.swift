@@ -1,4 +1,5 @@
 import CallAuditDomain
+import Foundation
 import CallAuditQueries
 @testable import CallAuditReports
 import CallAuditSigning
@@ -31,6 +32,19 @@ struct ReportRendererTests {
         #expect(page.contains("<td>trainee</td><td>no</td>"), "role allowed reads yes or no")
         #expect(page.contains("Changes since version 1") && page.contains("<td>withdrawn</td><td>RETENTION_EXCEEDED</td>"))
         #expect(page.contains("<td>calls[0]</td><td>7–9</td><td>2</td><td>beyond_high_watermark</td><td></td>"), "a gap without a window start")
+    }
+
+    @Test("dates read like 23 Nov 2026, 02:03 UTC, each keeping its RFC 3339 value in datetime and title; the CSV keeps RFC 3339")
+    func humanDates() throws {
+        let page = ReportRenderer.html(try ReportDocument(decoding: try Golden.report), signature: signature, sha256: "")
+        #expect(page.contains(#"generated <time datetime="2026-12-03T00:01:00.123456Z" title="2026-12-03T00:01:00.123456Z">3 Dec 2026, 00:01 UTC</time>"#))
+        #expect(page.contains(#"<time datetime="2026-11-23T00:00:00Z" title="2026-11-23T00:00:00Z">23 Nov 2026, 00:00 UTC</time> → "#))
+        #expect(page.contains(#"<td><time datetime="2026-11-24T09:00:00Z" title="2026-11-24T09:00:00Z">24 Nov 2026, 09:00 UTC</time></td>"#), "a gap's acceptance")
+        // No date-time is left in RFC 3339 outside the attributes that keep it.
+        let shown = page.replacingOccurrences(of: #"(datetime|title)="[^"]*""#, with: "", options: .regularExpression)
+        #expect(shown.range(of: #"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}"#, options: .regularExpression) == nil)
+        let csv = String(decoding: ReportRenderer.csv(try ReportDocument(decoding: try Golden.report)), as: UTF8.self)
+        #expect(csv.contains("2026-11-24T09:00:00Z") && !csv.contains(" UTC,"))
     }
 
     @Test("an old report without gaps or changes renders, saying no gaps are recorded")
