@@ -200,6 +200,10 @@ def the_seals_with_the_chain_head(browser, state):
     browser.click("#nav-seals")
     browser.wait(lambda: browser.find_all("#seals-table tbody tr"), "rows in #seals-table")
     # serve seals every 10 s, so the head may have moved on since the API was asked: any seal at or past it will do.
-    browser.wait_text("#seals-head", lambda t: any(int(n) >= head["head"]["seal"] for n in re.findall(r"\d+", t)),
-                      f"to name the head seal ({head['head']['seal']} or later)")
+    shown = browser.wait_text("#seals-head", lambda t: any(int(n) >= head["head"]["seal"] for n in re.findall(r"seal (\d+)", t)),
+                              f"to name the head seal ({head['head']['seal']} or later)")
+    newest = int(re.findall(r"seal (\d+)", shown)[0])
+    first = browser.driver.execute_script("return document.querySelector('#seals-table tbody tr').dataset.seal")
+    require(int(first) >= newest, f"#seals-table lists the newest seal first: {first}, the head {newest}")
+    require(head["head"]["body"]["key_id"] in shown, "the chain head names its signing key")
     page_seen(browser, state, "seals")

@@ -3,6 +3,7 @@
 import re
 import statistics
 import time
+import urllib.parse
 
 from selenium.webdriver.common.keys import Keys
 
@@ -85,6 +86,17 @@ def keyboard_only_a_dpo_opens_extends_and_closes_a_request(browser, state):
     require(state.api("dpo").get(f"/v1/requests/{request_id}")["status"] == "answered", "the API has it answered")
 
 
+def count_pages(api, path, member):
+    """How many rows a list holds, read 500 at a time through its `next` cursors."""
+    total, after = 0, None
+    while True:
+        page = api.get(f"{path}?limit=500" + (f"&after={urllib.parse.quote(after)}" if after else ""))
+        total += len(page[member])
+        after = page.get("next")
+        if not after:
+            return total
+
+
 def first_paints(browser, token, route, rows, loads=3):
     """Milliseconds from navigation to the console's first table, over `loads` fresh loads of `route`."""
     browser.get("/console")
@@ -101,8 +113,9 @@ def first_paints(browser, token, route, rows, loads=3):
 @browser_check
 def the_first_paint_is_under_a_second_over_ten_thousand_reports_and_requests(browser, state):
     budget = state.config.first_paint_budget_ms
-    counts = {"reports": len(state.api("auditor").get("/v1/reports")["reports"]),
-              "requests": len(state.api("dpo").get("/v1/requests")["requests"])}
+    counts = {"reports": count_pages(state.api("auditor"), "/v1/reports", "reports"),
+              "requests": count_pages(state.api("dpo"), "/v1/requests", "requests")}
+    require(min(counts.values()) >= 10_000, f"the world holds 10,000 of each: {counts}")
     for role, route, rows in (("auditor", "#/reports", REPORT_ROW), ("dpo", "#/requests", REQUEST_ROW)):
         times = first_paints(browser, state.config.tokens[role], route, rows)
         state.notes.append(f"note  first paint of {route} over {counts[route[2:]]} {route[2:]}: "
