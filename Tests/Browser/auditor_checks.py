@@ -78,7 +78,7 @@ def open_report_from_the_list(browser, state, report):
     browser.fill("#filter-kind", "day")
     browser.wait(lambda: (lambda ids: ids and ids[0] == report["report_id"] and all(i.startswith("day-") for i in ids))(
         browser.row_ids(REPORT_ROW)), f"daily reports only, {report['report_id']} first")
-    browser.find(f'{REPORT_ROW}[data-report-id="{report["report_id"]}"] a').click()
+    browser.click(f'{REPORT_ROW}[data-report-id="{report["report_id"]}"] a')
     browser.wait(lambda: browser.hash().startswith("#/reports/" + report["report_id"]), "the report's own page")
     return wait_verified(browser, report["key_id"])
 
@@ -172,8 +172,10 @@ def an_on_demand_report_shows_the_wait_then_the_report(browser, state):
     browser.sign_in_with_fragment(state.config.tokens["auditor"])
     browser.click("#nav-reports")
     browser.wait(lambda: browser.find_all(REPORT_ROW), "rows in #reports-table")
-    browser.fill("#generate-from", "2026-11-23")
-    browser.fill("#generate-to", "2026-11-24")
+    # The newest day again, as a provisional report: the range is inclusive of its start, exclusive of its end.
+    period = newest_day(state)["period"]
+    browser.fill("#generate-from", period["from"][:10])
+    browser.fill("#generate-to", period["to"][:10])
     require(in_live_region(browser, "#generate-status"), "#generate-status is announced (role=status)")
     # Every text #generate-status shows, however briefly: a fast generation may show the wait for a moment only.
     browser.driver.execute_script("""

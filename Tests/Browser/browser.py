@@ -157,9 +157,17 @@ class Browser:
             return []
 
     def click(self, css):
-        element = self.wait_shown(css)
-        self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
-        element.click()
+        """Clicks the element `css` finds, found afresh if the page redrew it between finding and clicking."""
+        for attempt in range(5):
+            element = self.wait_shown(css)
+            try:
+                self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+                element.click()
+                break
+            except StaleElementReferenceException:
+                if attempt == 4:
+                    raise
+                time.sleep(0.1)
         self.note_address()
 
     def fill(self, css, value):
@@ -243,6 +251,7 @@ class Browser:
     def screenshot(self, name):
         if self.config.screenshots:
             os.makedirs(self.config.screenshots, exist_ok=True)
+            self.driver.execute_script("window.scrollTo(0, 0)")  # a page as it opens, not where the last click left it
             self.driver.save_screenshot(os.path.join(self.config.screenshots, name + ".png"))
 
     def first_paint_ms(self, seconds=20):
