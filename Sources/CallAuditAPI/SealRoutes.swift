@@ -30,25 +30,21 @@ struct SealRoutes {
         }
     }
 
-    /// Oldest first from `after` (the default), or newest first from `before` (`order=newest`): both by seal number, the primary key.
+    /// The seals numbered after `after` and before `before`, oldest first (the default) or newest first
+    /// (`order=newest`): each order pages with its bound, `after` oldest first, `before` newest first.
     private func list(_ request: Request) async throws -> Response {
         let query = request.uri.queryParameters
         let newest = try query["order"].map { text in
             guard ["oldest", "newest"].contains(text) else { throw Problem.badRequest("order must be oldest or newest") }
             return text == "newest"
         } ?? false
-        let after = try query["after"].map { try Self.number(String($0), name: "after") }
-        let before = try query["before"].map { try Self.number(String($0), name: "before") }
-        if newest, after != nil { throw Problem.badRequest("after pages the oldest-first order; with order=newest, page with before") }
-        if !newest, before != nil { throw Problem.badRequest("before pages the newest-first order (order=newest); oldest first, page with after") }
+        let after = try query["after"].map { try Self.number(String($0), name: "after") } ?? 0
+        let before = try query["before"].map { try Self.number(String($0), name: "before") } ?? Self.largest
         let limit = try query["limit"].map { text in
             guard let value = Int(text), (1...1000).contains(value) else { throw Problem.badRequest("limit must be between 1 and 1000") }
             return value
         } ?? 100
-        let seals = try await pool.withConnection { connection in
-            let store = SealStore(connection: connection)
-            return newest ? try store.list(before: before ?? Self.largest, limit: limit) : try store.list(after: after ?? 0, limit: limit)
-        }
+        let seals = try await pool.withConnection { try SealStore(connection: $0).list(after: after, before: before, newestFirst: newest, limit: limit) }
         return json(["seals": .array(seals.map(\.json))])
     }
 

@@ -33,11 +33,14 @@ package struct SealStore {
         try seals("SELECT \(Self.columns) FROM seals WHERE seal_no > $1 ORDER BY seal_no LIMIT $2", [.int(number), .int(Int64(limit))])
     }
 
-    /// Seals before `number`, newest first, at most `limit`, without their leaves (a listing shows none).
-    package func list(before number: Int64, limit: Int = 100) throws -> [Seal] {
+    /// Seals numbered between `after` and `before` (both excluded), oldest or newest first, at most `limit`,
+    /// without their leaves (a listing shows none, and they are most of a seal's bytes).
+    package func list(after: Int64, before: Int64, newestFirst: Bool, limit: Int = 100) throws -> [Seal] {
         try seals(
-            "SELECT \(Self.columns.replacingOccurrences(of: "leaves", with: "''::bytea")) FROM seals WHERE seal_no < $1 ORDER BY seal_no DESC LIMIT $2",
-            [.int(number), .int(Int64(limit))])
+            """
+            SELECT \(Self.columns.replacingOccurrences(of: "leaves", with: "''::bytea")) FROM seals
+            WHERE seal_no > $1 AND seal_no < $2 ORDER BY seal_no \(newestFirst ? "DESC" : "ASC") LIMIT $3
+            """, [.int(after), .int(before), .int(Int64(limit))])
     }
 
     /// How many seals the table holds.

@@ -225,20 +225,18 @@ function route() {
   performance.mark("console-route");
   const { parts, query } = currentRoute();
   const page = pages[parts[0] || ""] || notFound;
+  // The nav link of the section this page is in says so (a report's page is in Reports).
+  const section = parts[0] === "requests" && parts[1] === "new" ? "#/requests/new" : `#/${parts[0] || ""}`;
   for (const link of document.querySelectorAll("#nav a")) {
-    const target = link.getAttribute("href").slice(1);
-    const here = `/${parts.join("/")}`;
-    const current = target === here || (target !== "/requests/new" && here.startsWith(`${target}/`) && here !== "/requests/new");
-    if (current) link.setAttribute("aria-current", "page"); else link.removeAttribute("aria-current");
+    if (link.getAttribute("href") === section) link.setAttribute("aria-current", "page"); else link.removeAttribute("aria-current");
   }
   const main = $("#page");
   main.replaceChildren();
-  const context = { parts, query, generation, main, live: () => context.generation === generation };
+  const context = { parts, query, generation, main, painted: false, live: () => context.generation === generation };
   page(context);
   // A new page starts at its top, with the focus on its heading.
   window.scrollTo(0, 0);
-  const heading = $("h1", main);
-  if (heading) { heading.tabIndex = -1; heading.focus({ preventScroll: true }); }
+  $("h1", main)?.focus({ preventScroll: true });
 }
 
 /// Sets the page's h1 (and the tab's title).

@@ -199,7 +199,7 @@ function historyList(history) {
   if (!Array.isArray(history)) return h("p", { id: "request-history" }, "This service does not list the request's history.");
   return h("ol", { id: "request-history", class: "history" }, history.map(entry => h("li", {},
     when(entry.at), " · ", h("code", {}, entry.type),
-    entry.actor ? ` · ${entry.actor.name} (${entry.actor.role}, ${entry.actor.channel})` : "",
+    entry.actor ? ` · ${entry.actor.name} (${[entry.actor.role, entry.actor.channel].filter(Boolean).join(", ")})` : "",
     entry.note ? ` · ${entry.note}` : "")));
 }
 
