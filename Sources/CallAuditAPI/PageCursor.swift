@@ -19,7 +19,7 @@ struct PageCursor {
     /// The cursor `text` holds for the list `tag`, with `count` fields; `parameter` names it in the 400.
     static func decode(_ text: String, tag: String, count: Int, parameter: String = "after") throws -> PageCursor {
         let refused = Self.refused(parameter)
-        guard text.utf8.count <= 1_024, text.utf8.allSatisfy(Self.isBase64URL) else { throw refused }
+        guard text.utf8.count <= 4_096, text.utf8.allSatisfy(Self.isBase64URL) else { throw refused }
         var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
         guard let data = Data(base64Encoded: base64), let plain = String(data: data, encoding: .utf8) else { throw refused }
@@ -47,12 +47,11 @@ struct PageCursor {
         return value
     }
 
-    /// An id in a cursor field: 1 to 256 bytes, no control characters (platforms choose their request ids).
+    /// An id in a cursor field: not empty, no NUL (PostgreSQL text cannot hold one). Otherwise any
+    /// string: a platform chooses its request ids, and the cursor of a page that ends at one must work.
     func identifier(_ index: Int, parameter: String = "after") throws -> String {
         let id = fields[index]
-        guard (1...256).contains(id.utf8.count), !id.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw Self.refused(parameter)
-        }
+        guard !id.isEmpty, !id.utf8.contains(0) else { throw Self.refused(parameter) }
         return id
     }
 
