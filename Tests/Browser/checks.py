@@ -7,7 +7,7 @@ from dpo_checks import (a_bad_form_shows_the_apis_problem, an_access_request_thr
                         an_erasure_behind_the_typed_confirmation, no_personal_data_in_any_url, no_personal_data_in_the_requests_list,
                         the_requests_list_by_deadline)
 from everyone_checks import (an_ops_token_sees_neither_section, axe_core_finds_nothing_serious_on_any_page,
-                             keyboard_only_a_dpo_opens_extends_and_closes_a_request,
+                             keyboard_only_a_dpo_opens_exports_extends_closes_and_erases,
                              keyboard_only_an_auditor_signs_in_opens_a_report_and_downloads_its_bundle,
                              the_first_paint_is_under_a_second_over_ten_thousand_reports_and_requests)
 from suite import State  # noqa: F401 (console_test.py builds it through here)
@@ -26,7 +26,7 @@ ALL = [(check.__name__, check) for check in (
     no_personal_data_in_the_requests_list,
     an_ops_token_sees_neither_section,
     keyboard_only_an_auditor_signs_in_opens_a_report_and_downloads_its_bundle,
-    keyboard_only_a_dpo_opens_extends_and_closes_a_request,
+    keyboard_only_a_dpo_opens_exports_extends_closes_and_erases,
     the_first_paint_is_under_a_second_over_ten_thousand_reports_and_requests,
     axe_core_finds_nothing_serious_on_any_page,
     no_personal_data_in_any_url,

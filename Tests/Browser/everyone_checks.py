@@ -48,8 +48,26 @@ def keyboard_only_an_auditor_signs_in_opens_a_report_and_downloads_its_bundle(br
     browser.wait_download(f"callaudit-{report_id}-v*.tar")
 
 
+def open_by_keyboard(browser, state, kind):
+    """The new-request form filled and sent with the keyboard alone; the request's id."""
+    browser.tab_to("#nav-new-request")
+    browser.press(Keys.ENTER)
+    browser.wait_shown("#request-form")
+    # A focused select takes the first letters of an option, as a person types them.
+    for field, value in (("#request-type", kind), ("#request-regime", "gdpr"), ("#request-phone", state.config.phone),
+                         ("#request-verified-by", "call-back to the number on file")):
+        browser.tab_to(field)
+        browser.press(value)
+    require(browser.find("#request-type").get_attribute("value") == kind, f"the type {kind} was chosen by keyboard")
+    browser.tab_to("#request-submit")
+    browser.press(Keys.ENTER)
+    browser.wait(lambda: re.match(r"#/requests/dsr-[0-9a-f]+$", browser.hash()), "the new request's page")
+    browser.wait_shown("#request-history")
+    return browser.hash().split("/")[2]
+
+
 @browser_check
-def keyboard_only_a_dpo_opens_extends_and_closes_a_request(browser, state):
+def keyboard_only_a_dpo_opens_exports_extends_closes_and_erases(browser, state):
     browser.get("/console")
     browser.wait_shown("#signin")
     browser.tab_to("#signin-token")
@@ -57,19 +75,11 @@ def keyboard_only_a_dpo_opens_extends_and_closes_a_request(browser, state):
     browser.tab_to("#signin-submit")
     browser.press(Keys.ENTER)
     browser.wait_signed_in()
-    browser.tab_to("#nav-new-request")
+    request_id = open_by_keyboard(browser, state, "access")
+
+    browser.tab_to("#export-download")
     browser.press(Keys.ENTER)
-    browser.wait_shown("#request-form")
-    # A focused select takes the first letters of an option, as a person types them.
-    for field, value in (("#request-type", "access"), ("#request-regime", "gdpr"), ("#request-phone", state.config.phone),
-                         ("#request-verified-by", "call-back to the number on file")):
-        browser.tab_to(field)
-        browser.press(value)
-    require(browser.find("#request-type").get_attribute("value") == "access", "the type was chosen by keyboard")
-    browser.tab_to("#request-submit")
-    browser.press(Keys.ENTER)
-    browser.wait(lambda: re.match(r"#/requests/dsr-[0-9a-f]+$", browser.hash()), "the new request's page")
-    browser.wait_shown("#request-history")
+    browser.wait_download("*.zip")
 
     browser.tab_to("#extend-reason")
     browser.press("many calls to go through")
@@ -82,8 +92,18 @@ def keyboard_only_a_dpo_opens_extends_and_closes_a_request(browser, state):
     browser.tab_to("#close-submit")
     browser.press(Keys.SPACE)
     browser.wait_text("#request-history", lambda t: "closed" in t.lower() or "answered" in t.lower(), "to show the closing")
-    request_id = browser.hash().split("/")[2]
     require(state.api("dpo").get(f"/v1/requests/{request_id}")["status"] == "answered", "the API has it answered")
+
+    # Last, the person is erased: the dialog opens on ENTER, takes the typed id, and erases on ENTER.
+    erasure_id = open_by_keyboard(browser, state, "erasure")
+    browser.tab_to("#erase-open")
+    browser.press(Keys.ENTER)
+    browser.wait(lambda: browser.focused_matches("#erase-confirm-id"), "the confirmation to take the focus")
+    browser.press(erasure_id)
+    browser.tab_to("#erase-submit")
+    browser.press(Keys.ENTER)
+    browser.wait_text("#erase-result", bool, "to show what was erased")
+    require(state.api("dpo").get(f"/v1/requests/{erasure_id}")["subject_erased"] is True, "the API has the person erased")
 
 
 def count_pages(api, path, member):
