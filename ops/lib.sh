@@ -33,14 +33,21 @@ ensure_python_jsonschema() {
 }
 
 # What the tests hold the API and reports to: schemathesis and the OpenAPI
-# validator, Python's RFC 8785, OpenSSL and headless Chromium.
+# validator, Python's RFC 8785, OpenSSL, headless Chromium and the console's browser suite.
 ensure_test_tools() {
     if ! python3 -c 'import rfc8785, yaml, openapi_spec_validator' 2>/dev/null || ! command -v schemathesis >/dev/null; then
         log "installing schemathesis, rfc8785, openapi-spec-validator"
         python3 -m pip install -q schemathesis==4.32.5 rfc8785 pyyaml openapi-spec-validator
     fi
+    # The console's browser suite (Tests/Browser): Selenium drives Debian's chromium through
+    # chromium-driver, and axe-selenium-python brings axe-core along.
+    if ! python3 -c 'import selenium, axe_selenium_python' 2>/dev/null; then
+        log "installing selenium, axe-selenium-python"
+        python3 -m pip install -q selenium axe-selenium-python
+    fi
     local missing=()
     command -v chromium >/dev/null || missing+=(chromium)
+    command -v chromedriver >/dev/null || missing+=(chromium-driver)
     command -v openssl >/dev/null || missing+=(openssl)
     command -v promtool >/dev/null || missing+=(prometheus)
     command -v docker-compose >/dev/null || missing+=(docker-compose)
