@@ -31,6 +31,20 @@ package struct DecodedEvent: Sendable {
         self.init(source: source, id: id, typeName: type.rawValue, time: time, stream: stream, document: document)
     }
 
+    /// An event the one-pass decoder wrote: `canonical` is already the
+    /// document's canonical form, so the document is its parse (a fixed point of RFC 8785).
+    package init(columns: EventColumns, canonical: [UInt8]) {
+        source = columns.source
+        id = columns.id
+        typeName = columns.typeName
+        time = columns.time
+        stream = columns.stream
+        self.canonical = canonical
+        contentHash = Array(SHA256.hash(data: canonical))
+        // swiftlint:disable:next force_try
+        document = try! JSONParser.parse(canonical)
+    }
+
     package init(source: String, id: String, typeName: String, time: Timestamp, stream: String, document: JSONValue) {
         self.source = source
         self.id = id
