@@ -13,7 +13,7 @@ extension CanonicalScanner {
         case .string(let maximum):
             guard fits(text, maximum) else { throw HandOff() }
         case .oneOf(let words):
-            guard words.contains(where: { $0.elementsEqual(text.bytes) }) else { throw HandOff() }
+            guard words.contains(where: { text.bytes.equals($0) }) else { throw HandOff() }
         case .pattern(let pattern):
             guard pattern.matches(utf8: text.bytes) else { throw HandOff() }
         default:
@@ -50,7 +50,7 @@ extension CanonicalScanner {
     func isDuplicate(_ span: MemberSpan, from base: Int) -> Bool {
         out.withUnsafeBufferPointer { bytes in
             let name = UnsafeBufferPointer(rebasing: bytes[span.start..<span.nameEnd])
-            return members[base...].contains { UnsafeBufferPointer(rebasing: bytes[$0.start..<$0.nameEnd]).elementsEqual(name) }
+            return members[base...].contains { UnsafeBufferPointer(rebasing: bytes[$0.start..<$0.nameEnd]).equals(name) }
         }
     }
 
@@ -108,6 +108,23 @@ struct TypeLookahead {
     let input: UnsafeBufferPointer<UInt8>
     var index: Int
 
+    /// The type when the root's last member is `"type":"…"`, as in every
+    /// event in canonical form (`type` sorts last of the attributes): read
+    /// from the end, without passing over `data`. Nil when the tail is not that.
+    static func entryFromTail(of input: UnsafeBufferPointer<UInt8>) -> ContractPlans.Entry? {
+        var end = input.count - 1
+        while end > 0, input[end] == 0x20 || input[end] == 0x0A || input[end] == 0x0D || input[end] == 0x09 { end -= 1 }
+        guard end > 0, input[end] == UInt8(ascii: "}"), input[end - 1] == UInt8(ascii: "\"") else { return nil }
+        var start = end - 2
+        while start > 0, input[start] != UInt8(ascii: "\""), input[start] != UInt8(ascii: "\\") { start -= 1 }
+        let prefix: StaticString = "\"type\":"
+        let length = prefix.utf8CodeUnitCount
+        guard start >= length, input[start] == UInt8(ascii: "\""),
+            UnsafeBufferPointer(rebasing: input[(start - length)..<start]).equals(prefix)
+        else { return nil }
+        return ContractPlans.shared.entry(named: UnsafeBufferPointer(rebasing: input[(start + 1)..<(end - 1)]))
+    }
+
     /// `index` is just past a root member's name.
     mutating func entry() throws(HandOff) -> ContractPlans.Entry {
         skipWhitespace()
@@ -125,7 +142,7 @@ struct TypeLookahead {
             guard index < input.count, input[index] == UInt8(ascii: ":") else { throw HandOff() }
             index += 1
             skipWhitespace()
-            if name.elementsEqual("type".utf8) {
+            if name.equals("type") {
                 guard let entry = ContractPlans.shared.entry(named: try plainString()) else { throw HandOff() }
                 return entry
             }

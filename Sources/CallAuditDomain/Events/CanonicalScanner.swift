@@ -174,16 +174,16 @@ struct CanonicalScanner {
             } else if plan.isReserved(name.bytes) {
                 throw HandOff()
             }
-            if depth == 1, place.insideData, let entry, entry.idField.elementsEqual(name.bytes) { slot = .streamID }
+            if depth == 1, place.insideData, let entry, name.bytes.equals(entry.idField) { slot = .streamID }
         }
         skipWhitespace()
         try expect(UInt8(ascii: ":"))
         out.append(UInt8(ascii: ":"))
         skipWhitespace()
         let next = try peek()
-        let opensSubject = place.insideData && !place.insideSubject && next == UInt8(ascii: "{") && name.bytes.elementsEqual("subject".utf8)
+        let opensSubject = place.insideData && !place.insideSubject && next == UInt8(ascii: "{") && name.bytes.equals("subject")
         let inner = Place(
-            insideData: place.insideData || (depth == 0 && name.bytes.elementsEqual("data".utf8)),
+            insideData: place.insideData || (depth == 0 && name.bytes.equals("data")),
             insideSubject: place.insideSubject || opensSubject)
         let valueStart = out.count
         if opensSubject { subjects.append(valueStart..<valueStart) }
@@ -196,19 +196,18 @@ struct CanonicalScanner {
     /// A root member's plan: the CloudEvents attributes the columns come from,
     /// those that must be strings, and `data` by the event's type.
     private mutating func rootMember(_ name: UnsafeBufferPointer<UInt8>) throws(HandOff) -> (ValuePlan, Slot?) {
-        let text = String(decoding: name, as: UTF8.self)  // short attribute names: no allocation
-        switch text {
-        case "specversion": return (.any, .specversion)
-        case "id": return (.any, .id)
-        case "source": return (.any, .source)
-        case "type": return (.any, .type)
-        case "time": return (.any, .time)
-        case "datacontenttype", "dataschema", "subject": return (.string(maximum: .max), nil)
-        case "data":
+        // Bytes compared by length first: most names are rejected on their length.
+        if name.equals("specversion") { return (.any, .specversion) }
+        if name.equals("id") { return (.any, .id) }
+        if name.equals("source") { return (.any, .source) }
+        if name.equals("type") { return (.any, .type) }
+        if name.equals("time") { return (.any, .time) }
+        if name.equals("datacontenttype") || name.equals("dataschema") || name.equals("subject") { return (.string(maximum: .max), nil) }
+        if name.equals("data") {
             if entry == nil { entry = try typeEntry() }
             return (.object(entry!.data), nil)
-        default: return (.any, nil)
         }
+        return (.any, nil)
     }
 
     /// The type's plan, from the `type` already read or, when `data` comes first, from a look ahead.
@@ -218,6 +217,8 @@ struct CanonicalScanner {
             guard let found else { throw HandOff() }
             return found
         }
+        // The main pass compares the type it reads later with this one: a tail misread hands off.
+        if let entry = TypeLookahead.entryFromTail(of: input) { return entry }
         var ahead = TypeLookahead(input: input, index: index)
         return try ahead.entry()
     }
@@ -231,9 +232,9 @@ struct CanonicalScanner {
     /// Whether `name` is one of `PersonalData.memberNames`.
     static func isPersonalName(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
         switch name.count {
-        case 4: name.elementsEqual("name".utf8)
-        case 5: name.elementsEqual("phone".utf8) || name.elementsEqual("email".utf8)
-        case 11: name.elementsEqual("customer_id".utf8) || name.elementsEqual("employee_id".utf8)
+        case 4: name.equals("name")
+        case 5: name.equals("phone") || name.equals("email")
+        case 11: name.equals("customer_id") || name.equals("employee_id")
         default: false
         }
     }

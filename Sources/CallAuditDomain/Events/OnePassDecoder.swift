@@ -39,7 +39,7 @@ package final class OnePassDecoder {
     /// Decodes as `EventDecoder.decode` does, scanning once when it can.
     package func decode(_ message: IncomingMessage) -> Result<DecodedEvent, Rejection> {
         guard scan(message) else { return reference.decode(message) }
-        return .success(DecodedEvent(columns: columns(), canonical: out))
+        return .success(DecodedEvent(columns: columns(), canonical: out, subjects: subjectRanges.count))
     }
 
     /// The fast path alone: true when the message is an event the reference
@@ -96,7 +96,7 @@ package final class OnePassDecoder {
         else { throw HandOff() }
         try scanner.captured.withUnsafeBufferPointer { (bytes) throws(HandOff) in
             func slice(_ range: Range<Int>) -> UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: bytes[range]) }
-            guard slice(version).elementsEqual("1.0".utf8), entry.name.elementsEqual(slice(type)) else { throw HandOff() }
+            guard slice(version).equals("1.0"), slice(type).equals(entry.name) else { throw HandOff() }
             guard let id = scanner.slots[.id], let source = scanner.slots[.source] else { throw HandOff() }
             // Non-empty and bounded like the contract's identifiers (NUL was refused as it was scanned).
             try CanonicalScanner.check(ScannedString(bytes: slice(id), isASCII: true, containsNUL: false), against: identifier)

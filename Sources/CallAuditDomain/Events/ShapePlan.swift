@@ -68,11 +68,11 @@ final class ObjectPlan: Sendable {
 
     /// The field named by `key`, if any.
     func field(_ key: UnsafeBufferPointer<UInt8>) -> Int? {
-        names.firstIndex { $0.elementsEqual(key) }
+        names.firstIndex { key.equals($0) }
     }
 
     func isReserved(_ key: UnsafeBufferPointer<UInt8>) -> Bool {
-        reserved.contains { $0.elementsEqual(key) }
+        reserved.contains { key.equals($0) }
     }
 
     /// Whether the members seen (`present`) satisfy the required and at-least-one rules.
@@ -83,11 +83,19 @@ final class ObjectPlan: Sendable {
 
 /// Each contract type's `data` plan, and its stream's id field, by type name.
 struct ContractPlans: Sendable {
-    struct Entry: Sendable {
-        var name: [UInt8]
-        var data: ObjectPlan
-        var category: [UInt8]
-        var idField: [UInt8]
+    /// A class: the scanner reads its entry at every member of `data`, and one reference is one retain.
+    final class Entry: Sendable {
+        let name: [UInt8]
+        let data: ObjectPlan
+        let category: [UInt8]
+        let idField: [UInt8]
+
+        init(name: [UInt8], data: ObjectPlan, category: [UInt8], idField: [UInt8]) {
+            self.name = name
+            self.data = data
+            self.category = category
+            self.idField = idField
+        }
     }
 
     let entries: [Entry]
@@ -103,6 +111,6 @@ struct ContractPlans: Sendable {
     }
 
     func entry(named name: UnsafeBufferPointer<UInt8>) -> Entry? {
-        entries.first { $0.name.elementsEqual(name) }
+        entries.first { name.equals($0.name) }
     }
 }

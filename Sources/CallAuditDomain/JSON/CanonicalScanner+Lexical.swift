@@ -13,12 +13,10 @@ struct ScannedString {
 
 extension CanonicalScanner {
     mutating func skipWhitespace() {
-        while index < input.count {
-            switch input[index] {
-            case 0x20, 0x0A, 0x0D, 0x09: index += 1
-            default: return
-            }
-        }
+        // A local index: the optimiser keeps it in a register, not in `self`.
+        var at = index
+        while at < input.count, input[at] == 0x20 || input[at] == 0x0A || input[at] == 0x0D || input[at] == 0x09 { at += 1 }
+        index = at
     }
 
     /// The byte at `index`, or a hand-off at the end of the input.
@@ -45,14 +43,14 @@ extension CanonicalScanner {
 
     /// Scans a string at `index` (its opening quote) and writes its canonical form.
     mutating func string() throws(HandOff) -> ScannedString {
-        index += 1
-        let start = index
+        let start = index + 1
+        var at = start
         var highBits: UInt8 = 0
-        while index < input.count {
-            let byte = input[index]
+        while at < input.count {
+            let byte = input[at]
             if byte == UInt8(ascii: "\"") {
-                let raw = UnsafeBufferPointer(rebasing: input[start..<index])
-                index += 1
+                let raw = UnsafeBufferPointer(rebasing: input[start..<at])
+                index = at + 1
                 guard highBits < 0x80 || UTF8Validation.isValid(raw) else { throw HandOff() }
                 // Unescaped, a string holds no quote, backslash or control byte: it is canonical as it stands.
                 out.append(UInt8(ascii: "\""))
@@ -60,10 +58,13 @@ extension CanonicalScanner {
                 out.append(UInt8(ascii: "\""))
                 return ScannedString(bytes: raw, isASCII: highBits < 0x80, containsNUL: false)
             }
-            if byte == UInt8(ascii: "\\") { return try escapedString(from: start) }
+            if byte == UInt8(ascii: "\\") {
+                index = at
+                return try escapedString(from: start)
+            }
             guard byte >= 0x20 else { throw HandOff() }
             highBits |= byte
-            index += 1
+            at += 1
         }
         throw HandOff()
     }

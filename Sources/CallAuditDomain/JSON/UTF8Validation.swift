@@ -40,3 +40,24 @@ enum UTF8Validation {
         return count
     }
 }
+
+extension UnsafeBufferPointer<UInt8> {
+    /// Byte equality with a literal: names compared for every member of every
+    /// event, where the generic `elementsEqual` over a UTF-8 view was a hot spot.
+    func equals(_ text: StaticString) -> Bool {
+        guard count == text.utf8CodeUnitCount else { return false }
+        let other = text.utf8Start
+        for offset in 0..<count where self[offset] != other[offset] { return false }
+        return true
+    }
+
+    func equals(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBufferPointer { equals($0) }
+    }
+
+    func equals(_ other: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard count == other.count else { return false }
+        for offset in 0..<count where self[offset] != other[offset] { return false }
+        return true
+    }
+}
