@@ -10,9 +10,12 @@ import Crypto
 /// everything else is handed to the reference, which decides and words the
 /// rejection, so dead-letter reasons are the reference's by construction.
 /// Handed off: binary mode (its attributes are headers, not bytes to scan),
-/// every rejection, and rare shapes (non-ASCII or escaped-quote member
-/// names, objects of more than 32 members, `data` before `type` when
-/// escapes hide the type).
+/// every rejection, and rare shapes: non-ASCII member names (the reference
+/// compares names as Swift strings, by canonical equivalence), names holding
+/// a quote, backslash or control character (their escaped and decoded orders
+/// differ), objects of more than 32 members (duplicates are checked here by
+/// comparing each name with the ones before), and a `type` written with
+/// escapes after `data`.
 ///
 /// Not Sendable: one per thread that decodes (its buffers are its state).
 package final class OnePassDecoder {
