@@ -259,7 +259,7 @@ if Context.environment["CALLAUDIT_FUZZ"] == "1" {
     package.targets.append(.target(name: "FuzzDriver", dependencies: ["CallAuditDomain"], path: "FuzzTesting/Sources/FuzzDriver"))
     let fuzzTargets: [(name: String, module: Target.Dependency)] = [
         ("FuzzJSON", "CallAuditDomain"), ("FuzzCanonicalJSON", "CallAuditDomain"), ("FuzzEventDecoder", "CallAuditDomain"),
-        ("FuzzTimestamp", "CallAuditDomain"), ("FuzzIdentifier", "CallAuditVault"),
+        ("FuzzTimestamp", "CallAuditDomain"), ("FuzzIdentifier", "CallAuditVault"), ("FuzzDecoderDifferential", "CallAuditDomain"),
     ]
     for target in fuzzTargets {
         package.targets.append(

@@ -5,14 +5,27 @@ import Foundation
 /// How fast hostile messages near the size limit decode: every step that
 /// touches each member or byte (parse, duplicate check, validation, canonical
 /// form, hash) must be linear, or one message stalls the consumer.
+///
+/// With `--ordinary N`, instead: the simulator's structured-mode events
+/// decoded N times over by one decoder, for `perf stat -e instructions` or a
+/// malloc counter (run it with N and with 0: the difference over N is the
+/// cost per event).
 struct DecodeBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "decode", abstract: "Decode hostile CloudEvents of about the size limit; report each shape's rate.")
 
+    enum DecoderKind: String, ExpressibleByArgument {
+        case tree
+        case onePass = "one-pass"
+    }
+
     @Option(help: "Target size of each message in bytes.") var bytes = DecodingLimits.defaultMaximumBytes - 1_024
     @Option(help: "Seconds to spend on each shape.") var seconds = 2.0
+    @Option(help: "Decode this many ordinary (simulated, structured-mode) events instead of the hostile shapes.") var ordinary: Int?
+    @Option(help: "Which decoder: tree (the reference) or one-pass.") var decoder: DecoderKind = .tree
 
     func run() throws {
+        if let ordinary { return try OrdinaryDecodeBench.run(events: ordinary, decoder: decoder) }
         let decoder = EventDecoder()
         print("machine: \(machineDescription())")
         print("shape                          bytes    decoded/s       MB/s  slowest ms  verdict")

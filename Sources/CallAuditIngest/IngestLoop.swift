@@ -37,7 +37,9 @@ package final class IngestLoop: @unchecked Sendable {
 
     private let configuration: IngestConfiguration
     private let logger: Logger
-    private let decoder: EventDecoder
+    /// The one-pass decoder (its buffers reused from message to message), with the tree decoder as its reference.
+    /// Touched only by the polling thread.
+    private let decoder: OnePassDecoder
     private let stop = StopSignal()
     package let statistics: IngestStatistics
     private let onCommit: CommitObserver?
@@ -71,7 +73,7 @@ package final class IngestLoop: @unchecked Sendable {
     ) {
         self.configuration = configuration
         self.logger = logger
-        self.decoder = EventDecoder(limits: configuration.limits)
+        self.decoder = OnePassDecoder(reference: EventDecoder(limits: configuration.limits))
         self.statistics = statistics
         self.onCommit = onCommit
         let stop = stop

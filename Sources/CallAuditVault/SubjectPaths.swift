@@ -11,7 +11,9 @@ enum SubjectPaths {
     /// it holds: the decoder refuses the vault's own members (`sealed`,
     /// `subject_ref`) in incoming events, so nothing here is sealed already.
     static func subjects(in event: DecodedEvent) -> [Located] {
-        PersonalData.subjectPaths(in: event.document).compactMap { path in
+        // The one-pass decoder looked already, and found none: no tree to read.
+        guard !event.holdsNoSubjects else { return [] }
+        return PersonalData.subjectPaths(in: event.document).compactMap { path in
             value(at: path, in: event.document).map { Located(path: path, value: $0) }
         }
     }

@@ -8,8 +8,17 @@ package struct DecodedEvent: Sendable {
     package var typeName: String
     package var time: Timestamp
     package var stream: String
-    /// The whole CloudEvent in structured form, attributes and data.
-    package var document: JSONValue
+    /// The whole CloudEvent in structured form, attributes and data. Read
+    /// back from `canonical` when the one-pass decoder made the event without
+    /// a tree (it reads the same: RFC 8785's form is a fixed point).
+    package var document: JSONValue {
+        // swiftlint:disable:next force_try
+        tree ?? (try! JSONParser.parse(canonical))
+    }
+    private var tree: JSONValue?
+    /// True when the decoder found no subject object in the event, so the
+    /// vault has nothing to seal and need not read the document at all.
+    package private(set) var holdsNoSubjects = false
     /// `document` in RFC 8785 canonical form: exactly the bytes the store keeps.
     package var canonical: [UInt8]
     /// SHA-256 of `canonical`.
@@ -31,13 +40,29 @@ package struct DecodedEvent: Sendable {
         self.init(source: source, id: id, typeName: type.rawValue, time: time, stream: stream, document: document)
     }
 
+    /// An event the one-pass decoder wrote, with `subjects` subject objects.
+    /// An event with none keeps no tree; one with subjects keeps its parse,
+    /// which the vault walks to seal them.
+    package init(columns: EventColumns, canonical: [UInt8], subjects: Int) {
+        source = columns.source
+        id = columns.id
+        typeName = columns.typeName
+        time = columns.time
+        stream = columns.stream
+        self.canonical = canonical
+        contentHash = Array(SHA256.hash(data: canonical))
+        holdsNoSubjects = subjects == 0
+        // swiftlint:disable:next force_try
+        tree = subjects == 0 ? nil : try! JSONParser.parse(canonical)
+    }
+
     package init(source: String, id: String, typeName: String, time: Timestamp, stream: String, document: JSONValue) {
         self.source = source
         self.id = id
         self.typeName = typeName
         self.time = time
         self.stream = stream
-        self.document = document
+        self.tree = document
         self.canonical = document.canonicalBytes
         self.contentHash = Array(SHA256.hash(data: canonical))
     }

@@ -93,7 +93,12 @@ package enum StringPattern: String, Sendable {
 
     /// Hand-written matchers: the same languages as `regularExpression`, without a regex engine on the hot path.
     package func matches(_ s: String) -> Bool {
-        let u = Array(s.utf8)
+        var s = s
+        return s.withUTF8 { matches(utf8: $0) }
+    }
+
+    /// `matches` on UTF-8 bytes (indexed from 0): what the one-pass decoder calls, with no String to make.
+    package func matches(utf8 u: UnsafeBufferPointer<UInt8>) -> Bool {
         func upper(_ b: UInt8) -> Bool { b >= 0x41 && b <= 0x5A }
         func digit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
         switch self {
@@ -101,8 +106,9 @@ package enum StringPattern: String, Sendable {
             return u.count >= 3 && u.count <= 16 && u[0] == UInt8(ascii: "+") && u[1] >= 0x31 && u[1] <= 0x39
                 && u.dropFirst().allSatisfy(digit)
         case .email:
-            let parts = u.split(separator: UInt8(ascii: "@"), omittingEmptySubsequences: false)
-            return parts.count == 2 && !parts[0].isEmpty && !parts[1].isEmpty
+            // Exactly one `@`, with something before and after it.
+            guard let at = u.firstIndex(of: UInt8(ascii: "@")) else { return false }
+            return at > 0 && at < u.count - 1 && !u[(at + 1)...].contains(UInt8(ascii: "@"))
         case .jurisdiction:
             guard u.count >= 2, upper(u[0]), upper(u[1]) else { return false }
             if u.count == 2 { return true }

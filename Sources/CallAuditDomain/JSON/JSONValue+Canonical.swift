@@ -80,7 +80,7 @@ extension JSONValue {
         string.withUTF8 { writeCanonicalString(utf8: $0, into: &out) }
     }
 
-    private static func writeCanonicalString(utf8: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+    static func writeCanonicalString(utf8: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         // Most strings need no escaping: copy them whole.
         if utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C }) {

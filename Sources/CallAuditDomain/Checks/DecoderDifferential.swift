@@ -1,0 +1,57 @@
+/// The one-pass decoder against the reference, on any Kafka message:
+///
+/// - when its fast path accepts, the reference accepts too, with the same
+///   canonical bytes and columns, and the fast path's subject ranges are the
+///   reference's subject objects (what the vault seals, and reads the
+///   identifiers from) in the same order, byte for byte;
+/// - `decode` gives what the reference gives: the same event (bytes, content
+///   hash, columns), or the same rejection (reason and detail).
+///
+/// Shared by the `differential` fuzz target and the differential tests.
+package enum DecoderDifferential {
+    /// Checks one message; true when the fast path took it (for coverage counts).
+    @discardableResult
+    package static func check(_ message: IncomingMessage, with fast: OnePassDecoder) throws(PropertyViolation) -> Bool {
+        let expected = fast.reference.decode(message)
+        let took = fast.scan(message)
+        if took {
+            guard case .success(let event) = expected else {
+                throw PropertyViolation("the fast path accepts only what the reference accepts")
+            }
+            try PropertyViolation.require(fast.canonical == event.canonical, "the fast path writes the reference's canonical bytes")
+            try PropertyViolation.require(fast.columns() == event.columns, "the fast path derives the reference's columns")
+            let subjects = fast.subjectRanges.map { Array(fast.canonical[$0]) }
+            try PropertyViolation.require(subjects == referenceSubjects(of: event), "the fast path finds the reference's subject objects, in order")
+        }
+        switch (fast.decode(message), expected) {
+        case (.success(let got), .success(let want)):
+            try PropertyViolation.require(
+                got.canonical == want.canonical && got.contentHash == want.contentHash && got.columns == want.columns,
+                "decode gives the reference's event")
+        case (.failure(let got), .failure(let want)):
+            try PropertyViolation.require(got == want, "decode gives the reference's rejection")
+        default:
+            throw PropertyViolation("decode gives the reference's verdict")
+        }
+        return took
+    }
+
+    /// The fuzz input as a message (`EventDecoderProperties.message`), checked with the fixed clock.
+    package static func check(fuzzInput input: [UInt8]) throws(PropertyViolation) {
+        try check(EventDecoderProperties.message(fromFuzzInput: input), with: OnePassDecoder(reference: EventDecoderProperties.decoder))
+    }
+
+    /// The canonical bytes of each subject object the vault would seal, in the reference's order.
+    package static func referenceSubjects(of event: DecodedEvent) -> [[UInt8]] {
+        PersonalData.subjectPaths(in: event.document).compactMap { path in
+            var node: JSONValue? = event.document
+            for step in path {
+                switch step {
+                case .key(let name): node = node?[name]
+                case .index(let position): node = node?.arrayValue.flatMap { $0.indices.contains(position) ? $0[position] : nil }
+                }
+            }
+            return node?.canonicalBytes
+        }
+    }
+}

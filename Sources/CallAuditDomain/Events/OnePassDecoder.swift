@@ -1,0 +1,134 @@
+import Crypto
+
+/// The ingest decoder's fast path: a structured-mode message scanned once,
+/// from its bytes to its canonical form, columns and subjects, without a
+/// `JSONValue` tree, into buffers reused from message to message.
+///
+/// `EventDecoder` stays the reference. This decoder accepts an event only
+/// when it is sure the reference accepts it with the same bytes (the
+/// differential test and the `differential` fuzz target hold it to that);
+/// everything else is handed to the reference, which decides and words the
+/// rejection, so dead-letter reasons are the reference's by construction.
+/// Handed off: binary mode (its attributes are headers, not bytes to scan),
+/// every rejection, and rare shapes: non-ASCII member names (the reference
+/// compares names as Swift strings, by canonical equivalence), names holding
+/// a quote, backslash or control character (their escaped and decoded orders
+/// differ), objects of more than 32 members (duplicates are checked here by
+/// comparing each name with the ones before), and a `type` written with
+/// escapes after `data`.
+///
+/// Not Sendable: one per thread that decodes (its buffers are its state).
+package final class OnePassDecoder {
+    package let reference: EventDecoder
+    private var out: [UInt8] = []
+    private let scratch = ScratchBuffer()
+    private var reorderBuffer: [UInt8] = []
+    private var members: [MemberSpan] = []
+    private var captured: [UInt8] = []
+    private var slots = CanonicalScanner.Slots()
+    private var entry: ContractPlans.Entry?
+    /// Canonical ranges of the last scanned event's subject objects, in document order.
+    package private(set) var subjectRanges: [Range<Int>] = []
+
+    package init(reference: EventDecoder = EventDecoder()) {
+        self.reference = reference
+        out.reserveCapacity(4_096)
+        reorderBuffer.reserveCapacity(4_096)
+        members.reserveCapacity(64)
+        captured.reserveCapacity(1_024)
+        subjectRanges.reserveCapacity(8)
+    }
+
+    /// Decodes as `EventDecoder.decode` does, scanning once when it can.
+    package func decode(_ message: IncomingMessage) -> Result<DecodedEvent, Rejection> {
+        guard scan(message) else { return reference.decode(message) }
+        return .success(DecodedEvent(columns: columns(), canonical: out, subjects: subjectRanges.count))
+    }
+
+    /// The fast path alone: true when the message is an event the reference
+    /// accepts too; then `canonical`, `columns()` and `subjectRanges` describe
+    /// it until the next scan. False: the reference must decide.
+    package func scan(_ message: IncomingMessage) -> Bool {
+        guard let value = message.value, Self.isStructured(message), fitsLimit(message, value) else { return false }
+        let accepted = value.withUnsafeBufferPointer { input in
+            (try? scanStructured(input)) != nil
+        }
+        return accepted && isPlausibleAndOurs()
+    }
+
+    /// The canonical bytes of the last event scanned.
+    package var canonical: [UInt8] { out }
+
+    /// The columns of the last event scanned (this makes its Strings).
+    package func columns() -> EventColumns {
+        let entry = entry!
+        return captured.withUnsafeBufferPointer { bytes in
+            func text(_ slot: CanonicalScanner.Slot) -> String { String(decoding: UnsafeBufferPointer(rebasing: bytes[slots[slot]!]), as: UTF8.self) }
+            let stream = String(decoding: entry.category, as: UTF8.self) + "-" + text(.streamID)
+            return EventColumns(stream: stream, typeName: text(.type), source: text(.source), id: text(.id), time: time!)
+        }
+    }
+
+    private var time: Timestamp?
+
+    private func scanStructured(_ input: UnsafeBufferPointer<UInt8>) throws(HandOff) {
+        out.removeAll(keepingCapacity: true)
+        members.removeAll(keepingCapacity: true)
+        subjectRanges.removeAll(keepingCapacity: true)
+        captured.removeAll(keepingCapacity: true)
+        var scanner = CanonicalScanner(
+            input: input, out: out, scratch: scratch, reorderBuffer: reorderBuffer, members: members, subjects: subjectRanges,
+            captured: captured)
+        // The buffers move into the scanner and back, so appending never copies them.
+        (out, reorderBuffer, members, subjectRanges, captured) = ([], [], [], [], [])
+        defer {
+            (out, reorderBuffer, members, subjectRanges, captured) =
+                (scanner.out, scanner.reorderBuffer, scanner.members, scanner.subjects, scanner.captured)
+            (slots, entry) = (scanner.slots, scanner.entry)
+        }
+        try scanner.root()
+        try Self.checkAttributes(scanner)
+    }
+
+    private static let identifier = ValuePlan.nonEmpty(maximum: Shape.identifierMaxLength, notPrefixed: nil)
+
+    /// What the reference's `EventColumns` and `validate` require of the attributes.
+    private static func checkAttributes(_ scanner: CanonicalScanner) throws(HandOff) {
+        guard let entry = scanner.entry, let type = scanner.slots[.type], let version = scanner.slots[.specversion],
+            scanner.slots[.time] != nil, scanner.slots[.streamID] != nil
+        else { throw HandOff() }
+        try scanner.captured.withUnsafeBufferPointer { (bytes) throws(HandOff) in
+            func slice(_ range: Range<Int>) -> UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: bytes[range]) }
+            guard slice(version).equals("1.0"), slice(type).equals(entry.name) else { throw HandOff() }
+            guard let id = scanner.slots[.id], let source = scanner.slots[.source] else { throw HandOff() }
+            // Non-empty and bounded like the contract's identifiers (NUL was refused as it was scanned).
+            try CanonicalScanner.check(ScannedString(bytes: slice(id), isASCII: true, containsNUL: false), against: identifier)
+            try CanonicalScanner.check(ScannedString(bytes: slice(source), isASCII: true, containsNUL: false), against: identifier)
+            // CallAudit's own source: the reference refuses it. Non-ASCII sources hand off (Swift compares by characters).
+            guard !slice(source).contains(where: { $0 >= 0x80 }), !slice(source).starts(with: OwnEventType.source.utf8) else { throw HandOff() }
+        }
+    }
+
+    /// The time (parsed here: its String is the one allocation of the check) within the plausible window.
+    private func isPlausibleAndOurs() -> Bool {
+        let text = captured.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[slots[.time]!]), as: UTF8.self) }
+        guard let parsed = Timestamp(rfc3339: text), (try? reference.limits.checkPlausible(parsed, now: reference.clock())) != nil else {
+            return false
+        }
+        time = parsed
+        return true
+    }
+
+    /// The reference's size rule: key, header names and values, and value.
+    private func fitsLimit(_ message: IncomingMessage, _ value: [UInt8]) -> Bool {
+        var size = message.keyBytes + value.count
+        for header in message.headers { size += header.key.utf8.count + (header.value?.count ?? 0) }
+        return size <= reference.limits.maximumBytes
+    }
+
+    /// Structured mode, as the reference decides it: no `ce_specversion`
+    /// header, or a CloudEvents structured content type. Binary mode hands off.
+    private static func isStructured(_ message: IncomingMessage) -> Bool {
+        message.headers.isEmpty || message.header("ce_specversion") == nil
+    }
+}

@@ -1,0 +1,50 @@
+import CallAuditDomain
+import CallAuditSimulator
+import Testing
+
+/// The one-pass decoder against the tree decoder on the traffic the other
+/// tests send: a simulated day (both CloudEvents modes, violations, malformed
+/// and oversize messages) and the hostile-producer corpus. No database.
+@Suite("The one-pass decoder agrees with the reference on simulated and hostile traffic")
+struct DecoderDifferentialCorpusTests {
+    @Test("a simulated day of traffic: same bytes, columns, subjects and verdicts; structured events take the fast path")
+    func simulatedTraffic() throws {
+        var configuration = SimulationConfiguration()
+        configuration.calls = 400
+        let now = configuration.start.adding(seconds: 86_400)
+        let decoder = OnePassDecoder(reference: EventDecoder(clock: { now }))
+        var (messages, fast, structuredValid) = (0, 0, 0)
+        TrafficSimulator(configuration: configuration).generate { simulated in
+            let message = IncomingMessage(
+                headers: simulated.headers.map { (key: $0.key, value: Optional($0.value)) }, value: simulated.value,
+                keyBytes: simulated.key.utf8.count)
+            do {
+                if try DecoderDifferential.check(message, with: decoder) { fast += 1 }
+            } catch {
+                Issue.record("simulated message \(messages) (\(simulated.topic)): \(error)")
+            }
+            let binary = simulated.headers.contains { $0.key == "ce_specversion" }
+            if !binary, simulated.expectedRejection == nil { structuredValid += 1 }
+            messages += 1
+        }
+        #expect(messages > 1_000)
+        // Every valid structured-mode event of the simulator is an ordinary event.
+        #expect(fast == structuredValid, "\(fast) of \(structuredValid) valid structured events took the fast path")
+    }
+
+    @Test("the hostile-producer corpus")
+    func hostileCorpus() throws {
+        let decoder = OnePassDecoder(reference: EventDecoderProperties.decoder)
+        for hostile in DatabaseTests.HostileProducerTests.corpus {
+            let names = hostile.headers.map { String(validating: $0.name, as: UTF8.self) }
+            let message = IncomingMessage(
+                headers: zip(hostile.headers, names).map { (key: $1 ?? String(decoding: $0.name, as: UTF8.self), value: $0.value) },
+                value: hostile.value, keyBytes: hostile.key?.count ?? 0, headerNamesAreUTF8: !names.contains(nil))
+            do {
+                try DecoderDifferential.check(message, with: decoder)
+            } catch {
+                Issue.record("hostile message \(hostile.name): \(error)")
+            }
+        }
+    }
+}
