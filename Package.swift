@@ -177,7 +177,7 @@ let package = Package(
             ]
         ),
         // Progress of long commands on a terminal or in a log.
-        .target(name: "CallAuditConsole"),
+        .target(name: "CallAuditTerminal"),
         // Seeded, realistic traffic for demos, tests and benchmarks.
         .target(
             name: "CallAuditSimulator",
@@ -189,7 +189,7 @@ let package = Package(
             dependencies: [
                 "CallAuditDomain", "CallAuditKafka", "CallAuditStore", "CallAuditIngest", "CallAuditProjections",
                 "CallAuditQueries", "CallAuditApp", "CallAuditSimulator", "CallAuditReports", "CallAuditSigning", "CallAuditVault",
-                "CallAuditRequests", "CallAuditConsole", "CallAuditIntegrity", "CallAuditAPI", "CallAuditRendering",
+                "CallAuditRequests", "CallAuditTerminal", "CallAuditIntegrity", "CallAuditAPI", "CallAuditRendering",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -199,7 +199,7 @@ let package = Package(
             name: "CallAuditBenchmarks",
             dependencies: [
                 "CallAuditDomain", "CallAuditStore", "CallAuditIngest", "CallAuditProjections", "CallAuditSimulator",
-                "CallAuditReports", "CallAuditSigning", "CallAuditVault", "CallAuditRequests", "CallAuditConsole", "CallAuditIntegrity",
+                "CallAuditReports", "CallAuditSigning", "CallAuditVault", "CallAuditRequests", "CallAuditTerminal", "CallAuditIntegrity",
                 "CallAuditAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

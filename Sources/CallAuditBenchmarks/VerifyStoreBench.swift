@@ -1,5 +1,5 @@
 import ArgumentParser
-import CallAuditConsole
+import CallAuditTerminal
 import CallAuditDomain
 import CallAuditIntegrity
 import CallAuditSigning
