@@ -83,6 +83,8 @@ struct IngestBench: ParsableCommand {
 
         note("raw COPY of the same rows")
         let copyRate = try rawCopyRate(url: url, scratch: scratch)
+        note("the same rows through INSERT … ON CONFLICT DO NOTHING, \(PeerInsert.rowsPerTransaction) a transaction, as a hand-written consumer would")
+        let peerRate = try PeerInsert.rate(url: url)
 
         let latencies = result.latencies.sorted()
         print("""
@@ -91,6 +93,8 @@ struct IngestBench: ParsableCommand {
             end-to-end ingest:       \(Int(result.steadyRate)) events/s (first poll to last commit; \(Int(result.totalRate)) events/s including the consumer group join)
             raw psql \\copy:          \(Int(copyRate)) events/s (same rows, identically indexed table, one transaction)
             ingest / raw COPY:       \(String(format: "%.0f", result.steadyRate / copyRate * 100)) %
+            peer INSERT … ON CONFLICT: \(Int(peerRate)) events/s (same rows, identically indexed table, \(PeerInsert.rowsPerTransaction) per transaction, from Swift)
+            ingest / peer INSERT:    \(String(format: "%.0f", result.steadyRate / peerRate * 100)) %
             batch commit latency:    p50 \(millis(latencies[latencies.count / 2])) ms, p99 \(millis(latencies[min(latencies.count - 1, latencies.count * 99 / 100)])) ms over \(latencies.count) batches
             peak RSS (ingest):       \(peakRSS) MB (sealed pass)
             stages busy (sealed):    \(result.busy)
