@@ -41,9 +41,10 @@ struct PageCursor {
         }
     }
 
-    /// Microseconds since 1970 in a cursor field, within what a timestamp holds.
+    /// Microseconds since 1970 in a cursor field, an instant RFC 3339 can write (years 1 to 9999): the
+    /// lists compare it with PostgreSQL timestamps, which refuse the others.
     func microseconds(_ index: Int, parameter: String = "after") throws -> Int64 {
-        guard let value = Int64(fields[index]), abs(value) < 253_402_300_800_000_000 else { throw Self.refused(parameter) }
+        guard let value = Int64(fields[index]), Timestamp.representable.contains(Timestamp(microseconds: value)) else { throw Self.refused(parameter) }
         return value
     }
 

@@ -34,6 +34,8 @@ package final class ReportAccess: Sendable {
     private let timeZone: String
     private let cache: ReportCache
     let generations: GenerationQueue
+    /// Evidence bundles carry every cited event's proof, so they are built under the same bound as generation.
+    let bundles: GenerationQueue
     /// Which version is the latest, per report, and when that was asked.
     private let latest = Mutex<[String: (version: Int, at: ContinuousClock.Instant)]>([:])
 
@@ -43,7 +45,8 @@ package final class ReportAccess: Sendable {
         self.keyDirectory = keyDirectory
         self.timeZone = timeZone
         cache = ReportCache(capacity: cacheBytes)
-        generations = GenerationQueue(waiting: generationQueue)
+        generations = GenerationQueue(waiting: generationQueue, work: .generation)
+        bundles = GenerationQueue(waiting: generationQueue, work: .bundle)
     }
 
     func report(_ id: String, version: Int?) async throws -> ServedReport? {
@@ -141,9 +144,10 @@ package final class ReportCache: Sendable {
     package func contains(_ key: String) -> Bool { state.withLock { $0.entries[key] != nil } }
 }
 
-/// On-demand report generation: one at a time for the whole instance, at
-/// most `waiting` more queued behind it, and never two from the same token
-/// (the token itself, `TokenID`: not its name).
+/// Work on demand that reads a whole report's worth of the store (on-demand
+/// generation; evidence bundles, each with its own queue): one at a time for
+/// the whole instance, at most `waiting` more queued behind it, and never two
+/// from the same token (the token itself, `TokenID`: not its name).
 /// A token that already has one running or queued gets 429; a full queue
 /// gets 503; both with `Retry-After` estimated from how long generations
 /// have been taking.
@@ -156,10 +160,26 @@ package final class GenerationQueue: Sendable {
         /// Seconds the last generations took, smoothed.
         var seconds = 5.0
     }
+    /// What the queue runs, as its refusals name it.
+    package struct Work: Sendable {
+        var busyType: String, busyText: String, fullType: String, fullText: String
+
+        package static let generation = Work(
+            busyType: "report-generation-busy", busyText: "this token already has a report being generated",
+            fullType: "report-queue-full", fullText: "on-demand reports are generated one at a time and the queue is full")
+        package static let bundle = Work(
+            busyType: "bundle-busy", busyText: "this token already has an evidence bundle being built",
+            fullType: "bundle-queue-full", fullText: "evidence bundles are built one at a time and the queue is full")
+    }
+
     private let state = Mutex(State())
     package let waiting: Int
+    private let work: Work
 
-    package init(waiting: Int) { self.waiting = max(waiting, 0) }
+    package init(waiting: Int, work: Work = .generation) {
+        self.waiting = max(waiting, 0)
+        self.work = work
+    }
 
     package func run<T: Sendable>(for token: TokenID, _ body: () async throws -> T) async throws -> T {
         try await enter(token)
@@ -191,13 +211,11 @@ package final class GenerationQueue: Sendable {
         case .now, .queued: return
         case .busy(let seconds):
             throw Problem(
-                .tooManyRequests, "report-generation-busy",
-                "this token already has a report being generated; one at a time per token, retry after \(seconds) s",
+                .tooManyRequests, work.busyType, "\(work.busyText); one at a time per token, retry after \(seconds) s",
                 headers: [.retryAfter: String(seconds)])
         case .full(let seconds):
             throw Problem(
-                .serviceUnavailable, "report-queue-full", "on-demand reports are generated one at a time and the queue is full; retry after \(seconds) s",
-                headers: [.retryAfter: String(seconds)])
+                .serviceUnavailable, work.fullType, "\(work.fullText); retry after \(seconds) s", headers: [.retryAfter: String(seconds)])
         }
     }
 

@@ -43,8 +43,9 @@ struct RequestRoutes {
             return order
         } ?? .received
         let after = try query["after"].map { try Self.position(String($0), order: order) }
-        // Without `limit`, every request, as before paging existed.
-        let limit = try pageLimit(request) ?? Int(Int32.max - 1)
+        // Without `limit`, the largest page, as for reports: each page's cost stays bounded however many requests
+        // producers open; `next` says when there are more.
+        let limit = try pageLimit(request) ?? 500
         let now = Timestamp.now
         let listed = try await desk { try $0.page(order: order, status: status, after: after, limit: limit) }
         let next = listed.next.map { PageCursor(tag: "requests", fields: [$0.phase.rawValue, String($0.microseconds), $0.requestID]).encoded }

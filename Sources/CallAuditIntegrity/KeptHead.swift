@@ -25,15 +25,18 @@ package struct KeptHead: Sendable {
 
         package var description: String {
             switch self {
-            case .unreadable: "the kept head is not a seal as `seals head` or GET /v1/seals/{n} print it"
+            case .unreadable: "the kept head is not a seal as `seals head`, GET /v1/seals/head or GET /v1/seals/{n} print it"
             case .hashMismatch: "the kept head's sha256 is not the hash of its body"
             }
         }
     }
 
-    /// Reads the JSON of `Seal.json`: `seal`, `body_base64`, `signature`, `sha256`.
+    /// Reads the JSON of `Seal.json` (`seal`, `body_base64`, `signature`, `sha256`), as `seals head` and
+    /// GET /v1/seals/{n} print it, or GET /v1/seals/head's answer, which holds it as `head`.
     package init(reading bytes: [UInt8]) throws {
-        guard let document = try? JSONParser.parse(bytes), let number = document["seal"]?.numberValue,
+        guard var document = try? JSONParser.parse(bytes) else { throw Problem.unreadable }
+        if document["seal"] == nil, let head = document["head"], head.objectValue != nil { document = head }
+        guard let number = document["seal"]?.numberValue,
             let encoded = document["body_base64"]?.stringValue, let body = Data(base64Encoded: encoded),
             let signature = document["signature"], let parsed = try? DetachedSignature(reading: signature.canonicalBytes)
         else { throw Problem.unreadable }

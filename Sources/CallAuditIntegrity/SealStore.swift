@@ -43,10 +43,6 @@ package struct SealStore {
             """, [.int(after), .int(before), .int(Int64(limit))])
     }
 
-    /// How many seals the table holds.
-    package func count() throws -> Int64 {
-        try connection.query("SELECT count(*) FROM seals").decodeScalar(Int64.self)
-    }
 
     /// The first seal whose range ends at or after `cursor`: the one that covers it, once sealed.
     package func covering(_ cursor: LogCursor) throws -> Seal? {

@@ -1,7 +1,8 @@
-/// A POSIX ustar archive of regular files, written in memory: what the
-/// report bundle is downloaded as, readable by `tar` and every archive tool
-/// without a library. Names are plain (at most 100 bytes of ASCII, no
-/// folders), so the header needs none of ustar's extensions.
+/// A POSIX ustar archive of regular files in one folder, written in memory:
+/// what the report bundle is downloaded as, readable by `tar` and every
+/// archive tool without a library. Everything unpacks into the folder (never
+/// over the files where it is unpacked); the folder goes in ustar's `prefix`
+/// field and each plain name (at most 100 bytes of ASCII, no slash) in `name`.
 package struct USTar {
     package struct File: Sendable {
         package var name: String
@@ -14,19 +15,20 @@ package struct USTar {
     }
 
     package enum Problem: Error, Equatable {
-        /// Not a plain name: empty, longer than 100 bytes, not printable ASCII, or with a slash.
+        /// Not a plain name: empty, longer than 100 bytes (155 for the folder), not printable ASCII, or with a slash.
         case unsupportedName(String)
     }
 
     private static let block = 512
 
-    /// The archive: a header and the padded bytes per file, then two empty blocks.
+    /// The archive of `files` in `folder`: a header and the padded bytes per file, then two empty blocks.
     /// `modified` (seconds since 1970) is every file's time, so the same files give the same archive.
-    package static func archive(_ files: [File], modified: Int64) throws(Problem) -> [UInt8] {
+    package static func archive(_ files: [File], in folder: String, modified: Int64) throws(Problem) -> [UInt8] {
+        let prefix = try plain(folder, longest: 155)
         var out: [UInt8] = []
         out.reserveCapacity(files.reduce(2 * block) { $0 + block + padded($1.bytes.count) })
         for file in files {
-            out += try header(file, modified: modified)
+            out += try header(file, prefix: prefix, modified: modified)
             out += file.bytes
             out += [UInt8](repeating: 0, count: padded(file.bytes.count) - file.bytes.count)
         }
@@ -36,12 +38,18 @@ package struct USTar {
 
     private static func padded(_ count: Int) -> Int { (count + block - 1) / block * block }
 
-    /// The 512-byte ustar header of a regular file, mode 0644, owned by nobody in particular.
-    private static func header(_ file: File, modified: Int64) throws(Problem) -> [UInt8] {
-        let name = Array(file.name.utf8)
-        guard !name.isEmpty, name.count <= 100, name.allSatisfy({ (0x21...0x7E).contains($0) && $0 != UInt8(ascii: "/") }) else {
-            throw .unsupportedName(file.name)
+    /// `text` as bytes when it is a plain name of at most `longest` bytes.
+    private static func plain(_ text: String, longest: Int) throws(Problem) -> [UInt8] {
+        let bytes = Array(text.utf8)
+        guard !bytes.isEmpty, bytes.count <= longest, text != ".", text != "..", bytes.allSatisfy({ (0x21...0x7E).contains($0) && $0 != UInt8(ascii: "/") }) else {
+            throw .unsupportedName(text)
         }
+        return bytes
+    }
+
+    /// The 512-byte ustar header of a regular file in the folder `prefix`, mode 0644, owned by nobody in particular.
+    private static func header(_ file: File, prefix: [UInt8], modified: Int64) throws(Problem) -> [UInt8] {
+        let name = try plain(file.name, longest: 100)
         var header = [UInt8](repeating: 0, count: block)
         func put(_ bytes: [UInt8], at offset: Int) { header.replaceSubrange(offset..<offset + bytes.count, with: bytes) }
         put(name, at: 0)
@@ -54,6 +62,7 @@ package struct USTar {
         header[156] = UInt8(ascii: "0")  // a regular file
         put(Array("ustar\0".utf8), at: 257)
         put(Array("00".utf8), at: 263)
+        put(prefix, at: 345)
         let checksum = header.reduce(0) { $0 + Int64($1) }
         put(octal(checksum, width: 7) + [UInt8(ascii: " ")], at: 148)
         return header

@@ -77,7 +77,9 @@ package enum ReportFiles {
 
             It prints `valid: report \(report.reportID) version \(report.version), signed by key \(report.signature.keyID)` and then what the proofs hold; \
             it exits 1 if anything does not check.
-            Only the public keys are needed: no server, no database.
+            Only the public keys are needed: no server, no database. `callaudit` is the service's own command: build it from \
+            the CallAudit sources (`swift build`, then `.build/debug/callaudit`) or run it from the CallAudit image \
+            (`docker run --rm -v "$PWD:/r" -w /r IMAGE verify …`).
 
             """
         return text

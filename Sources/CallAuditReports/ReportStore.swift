@@ -130,7 +130,8 @@ package struct ReportStore {
 
     /// Every version of a report, newest first, without bodies; empty when there is no such report.
     package func versions(_ reportID: String) throws -> [StoredReport] {
-        try Self.decode(connection.query(
+        // A version that is not readable as a report is left out, as the lists leave it out.
+        try Self.decode(skippingBroken: true, connection.query(
             "SELECT \(Self.columns) FROM audit_reports WHERE report_id = $1 ORDER BY version DESC", [.text(reportID)]))
     }
 
@@ -172,13 +173,18 @@ package struct ReportStore {
         guard let kind = ReportPeriod.Kind(rawValue: kind) else {
             throw BrokenReportRow(reportID: reportID, version: version, problem: "has an unknown kind")
         }
+        // A forged row's instants could lie outside what RFC 3339 writes, which every reader of the report needs.
+        let (periodStart, periodEnd, generatedAt) = (Timestamp(microseconds: start), Timestamp(microseconds: end), Timestamp(microseconds: generated))
+        guard [periodStart, periodEnd, generatedAt].allSatisfy(Timestamp.representable.contains) else {
+            throw BrokenReportRow(reportID: reportID, version: version, problem: "has a date outside the years 1 to 9999")
+        }
         let detached: DetachedSignature
         do { detached = try DetachedSignature(reading: Array(signature.utf8)) } catch {
             throw BrokenReportRow(reportID: reportID, version: version, problem: "has an unreadable signature")
         }
         return StoredReport(
-            reportID: reportID, version: version, kind: kind, status: status, periodStart: Timestamp(microseconds: start),
-            periodEnd: Timestamp(microseconds: end), timeZone: zone, generatedAt: Timestamp(microseconds: generated), body: [],
+            reportID: reportID, version: version, kind: kind, status: status, periodStart: periodStart,
+            periodEnd: periodEnd, timeZone: zone, generatedAt: generatedAt, body: [],
             signature: detached, findingsDigest: digest, findings: findings, throughPosition: through, bodySHA256: sha256)
     }
 }

@@ -47,6 +47,8 @@ extension RequestDesk {
     /// running) and ordered here; the closed ones follow as keyset pages by receipt.
     package func page(order: RequestOrder, status: SubjectRequest.Status?, after: RequestPageKey?, limit: Int) throws -> RequestPage {
         let table = SubjectRequestTable(connection: connection)
+        // Only a forged cursor is in the open phase for a list of closed requests: an empty page, not page one again.
+        if order == .deadline, after?.phase == .open, let status, status != .open { return RequestPage(requests: [], next: nil) }
         var found: [SubjectRequestSummary] = []
         switch order {
         case .received:

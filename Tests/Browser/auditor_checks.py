@@ -64,6 +64,18 @@ def sign_in_with_the_fragment(browser, state):
     browser.driver.refresh()
     browser.wait_signed_in()
 
+    # A link carrying someone else's token does not sign this tab in as them: it is offered, and taken only when asked.
+    other = state.config.tokens["dpo"]
+    browser.get("/console#token=" + other)
+    browser.wait_shown("#token-offer")
+    require(in_live_region(browser, "#token-offer-switch"), "the offer is announced (role=alert)")
+    require(browser.wait_signed_in().strip().endswith("· auditor"), "still signed in as the auditor while the offer stands")
+    require(browser.storage()["session"].get(TOKEN_KEY) == token, "the tab keeps its token until the person switches")
+    require("token=" not in browser.driver.current_url, "the offered token is cleared from the address bar too")
+    browser.click("#token-offer-switch")
+    browser.wait_text("#whoami", lambda t: t.strip().endswith("· dpo"), "to show the link's identity after switching")
+    require(browser.storage()["session"].get(TOKEN_KEY) == other, "switching keeps the link's token for the tab")
+
 
 def newest_day(state):
     """The newest day's report as the API lists it (newest period first)."""
@@ -120,14 +132,17 @@ def the_bundle_verifies_outside_the_browser(browser, state):
     browser.go("#/reports/" + report["report_id"])
     wait_verified(browser, report["key_id"])
     browser.click("#report-bundle")
-    verify_bundle(state, browser.wait_download(f"callaudit-{report['report_id']}-v{report['version']}.tar"), report["key_id"])
+    name = f"callaudit-{report['report_id']}-v{report['version']}"
+    verify_bundle(state, browser.wait_download(name + ".tar"), report["key_id"], name)
 
 
-def verify_bundle(state, path, key_id):
+def verify_bundle(state, path, key_id, name):
     """Unpacks the bundle and runs its README's OpenSSL and `callaudit verify` steps, as an auditor would."""
-    folder = tempfile.mkdtemp(prefix="bundle-")
+    outside = tempfile.mkdtemp(prefix="bundle-")
     with tarfile.open(path) as bundle:
-        bundle.extractall(folder, filter="data")
+        bundle.extractall(outside, filter="data")
+    require(os.listdir(outside) == [name], f"everything unpacks into the folder {name}/: {os.listdir(outside)}")
+    folder = os.path.join(outside, name)
     names = set(os.listdir(folder))
     expected = {"report.json", "report.sig", "signature.json", "keys.json", f"key-{key_id}.pem", "proofs.json",
                 "report.csv", "report.html", "README.md"}

@@ -14,7 +14,9 @@ CONSOLE_EMAIL another (an erasure request is opened and carried out: they are er
 CONSOLE_SCREENSHOTS=docs/console saves a picture of each page there. CONSOLE_FIRST_PAINT_MS
 is the first paint's budget (1000), over lists of at least CONSOLE_FIRST_PAINT_ROWS rows each
 (10000, as ConsoleBrowserTests seeds them; 0 against a demo). A few checks expect that world
-(overdue requests, lists longer than a page): against another, name the checks to run.
+(overdue requests, lists longer than a page): the_newest_days_report_is_verified_in_the_page,
+the_requests_list_by_deadline and, after them, axe_core_finds_nothing_serious_on_any_page;
+against a demo, name the other checks to run.
 Exits 1 when a check fails, after running every check.
 """
 
@@ -43,7 +45,9 @@ class Config:
         self.tokens = {role: needed(f"CONSOLE_{role.upper()}_TOKEN") for role in ("auditor", "dpo", "ops")}
         self.phone = env.get("CONSOLE_PHONE", "+1 (415) 555-0100")
         self.email = needed("CONSOLE_EMAIL")
-        self.binary = env.get("CALLAUDIT_BINARY", "callaudit")
+        # Absolute: the bundle's checks run it from the folder the bundle unpacked into.
+        binary = env.get("CALLAUDIT_BINARY", "callaudit")
+        self.binary = os.path.abspath(binary) if os.sep in binary else binary
         self.screenshots = env.get("CONSOLE_SCREENSHOTS")
         self.first_paint_budget_ms = float(env.get("CONSOLE_FIRST_PAINT_MS", "1000"))
         self.first_paint_rows = int(env.get("CONSOLE_FIRST_PAINT_ROWS", "10000"))

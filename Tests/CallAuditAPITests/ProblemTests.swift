@@ -48,6 +48,12 @@ struct ProblemTests {
         (.get, "/v1/requests?order=deadline&after=cmVxdWVzdHN8cmVjZWl2ZWR8MXxxLTE", .dpo, nil, "after is a cursor of another order"),
         (.get, "/v1/requests?after=cmVxdWVzdHN8b3BlbnwxfHEtMQ", .admin, nil, "after is a cursor of another order"),
         (.get, "/v1/requests?status=lost", .dpo, nil, "status must be one of"),
+        // Cursors naming instants no timestamp holds (Int64.min, before year 1, year 0, year 10000): 400s, never a trap or a 500.
+        (.get, "/v1/reports?after=cmVwb3J0c3wtOTIyMzM3MjAzNjg1NDc3NTgwOHx4", .auditor, nil, "after must be the `next` cursor"),
+        (.get, "/v1/reports?after=cmVwb3J0c3wtMTAwMDAwMDAwMDAwMDAwMDAwfHg", .auditor, nil, "after must be the `next` cursor"),
+        (.get, "/v1/reports?after=cmVwb3J0c3wtNjIxNjcyMTkyMDAwMDAwMDB8eA", .auditor, nil, "after must be the `next` cursor"),
+        (.get, "/v1/reports?after=cmVwb3J0c3wyNTM0MDIzMDA4MDAwMDAwMDB8eA", .auditor, nil, "after must be the `next` cursor"),
+        (.get, "/v1/requests?after=cmVxdWVzdHN8cmVjZWl2ZWR8LTEwMDAwMDAwMDAwMDAwMDAwMHx4", .dpo, nil, "after must be the `next` cursor"),
         (.post, "/v1/requests", .dpo, "{}", "type is access or erasure"),
         (.post, "/v1/requests", .dpo, #"{"type": "access"}"#, "regime is gdpr or ccpa"),
         (.post, "/v1/requests", .dpo, #"{"type": "access", "regime": "gdpr"}"#, "verified_by"),

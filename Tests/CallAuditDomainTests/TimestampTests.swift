@@ -34,6 +34,18 @@ struct TimestampTests {
         #expect(Timestamp(rfc3339: text) == nil)
     }
 
+    @Test(
+        "writes an instant outside years 1 to 9999 (a forged row or cursor) without trapping, in a form no parser accepts",
+        arguments: [Int64.min, -100_000_000_000_000_000, -62_167_219_200_000_000, 253_402_300_800_000_000, Int64.max])
+    func outOfRangeIsWrittenNotTrapped(_ microseconds: Int64) {
+        let instant = Timestamp(microseconds: microseconds)
+        #expect(!Timestamp.representable.contains(instant))
+        let text = instant.rfc3339
+        #expect(text == "\(microseconds)us-since-1970")
+        #expect(Timestamp(rfc3339: text) == nil, "\(text)")
+        #expect(!instant.humanUTC.isEmpty)
+    }
+
     @Test("converts between days and civil dates across eras")
     func civilRoundTrip() {
         for days in stride(from: -800_000, through: 800_000, by: 997) {

@@ -79,6 +79,12 @@ struct ConsoleAPITests {
         #expect(try numbers("/v1/seals?order=newest&before=\(count)") == Array((1..<count).reversed()))
         #expect(try numbers("/v1/seals") == Array(1...count), "oldest first, as before")
         #expect(try api.get("/v1/seals/head", token: api.tokens["dpo"]).status == 403)
+        // The answer of GET /v1/seals/head, kept as it came, is a head `callaudit seals head --check` reads.
+        let kept = FileManager.default.temporaryDirectory.appendingPathComponent("kept-head-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: kept) }
+        try Data(try api.get("/v1/seals/head", token: auditor).body).write(to: kept)
+        let checked = try runCallAudit(["seals", "head", "--check", kept.path, "--database-url", api.database.ownerURL, "--key-dir", api.keys.path])
+        #expect(checked.status == 0 && checked.output.hasPrefix("seal "), "\(checked.output)")
 
         let versions = try api.get("/v1/reports/day-2026-11-23/versions", token: auditor)
         #expect(versions.status == 200 && versions.json?["report_id"]?.stringValue == "day-2026-11-23")
@@ -102,23 +108,26 @@ struct ConsoleAPITests {
         try Data(reply.body).write(to: folder.appendingPathComponent("bundle.tar"))
         let unpacked = try runTool("/usr/bin/tar", ["-xf", "bundle.tar"], in: folder)
         #expect(unpacked.status == 0, "\(unpacked.output)")
+        // Everything unpacks into one folder named like the archive, nothing beside it.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() == ["bundle.tar", "callaudit-day-2026-11-23-v1"])
+        let bundle = folder.appendingPathComponent("callaudit-day-2026-11-23-v1")
 
         let keyID = try #require(try api.get("/v1/reports/day-2026-11-23/signature", token: api.tokens["auditor"]).json?["key_id"]?.stringValue)
-        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0 != "bundle.tar" }.sorted()
+        let names = try FileManager.default.contentsOfDirectory(atPath: bundle.path).sorted()
         #expect(names == ["README.md", "key-\(keyID).pem", "keys.json", "proofs.json", "report.csv", "report.html", "report.json", "report.sig", "signature.json"])
         let served = try api.get("/v1/reports/day-2026-11-23", token: api.tokens["auditor"])
-        #expect(Array(try Data(contentsOf: folder.appendingPathComponent("report.json"))) == served.body, "report.json is the signed bytes")
-        #expect(try Data(contentsOf: folder.appendingPathComponent("report.sig")).count == 64)
-        let proofs = try JSONParser.parse(Array(try Data(contentsOf: folder.appendingPathComponent("proofs.json"))))
+        #expect(Array(try Data(contentsOf: bundle.appendingPathComponent("report.json"))) == served.body, "report.json is the signed bytes")
+        #expect(try Data(contentsOf: bundle.appendingPathComponent("report.sig")).count == 64)
+        let proofs = try JSONParser.parse(Array(try Data(contentsOf: bundle.appendingPathComponent("proofs.json"))))
         #expect((proofs["proofs"]?.arrayValue?.count ?? 0) + (proofs["unsealed"]?.arrayValue?.count ?? 0) > 0, "the cited events' proofs are there")
 
-        let readme = String(decoding: try Data(contentsOf: folder.appendingPathComponent("README.md")), as: UTF8.self)
+        let readme = String(decoding: try Data(contentsOf: bundle.appendingPathComponent("README.md")), as: UTF8.self)
         let openssl = try #require(readme.split(separator: "\n").first { $0.hasPrefix("openssl pkeyutl") }.map(String.init))
         #expect(openssl == "openssl pkeyutl -verify -pubin -inkey key-\(keyID).pem -rawin -in report.json -sigfile report.sig")
-        let checked = shellOutput("cd '\(folder.path)' && \(openssl)")
+        let checked = shellOutput("cd '\(bundle.path)' && \(openssl)")
         #expect(checked.status == 0 && checked.output.contains("Signature Verified Successfully"), "\(checked.output)")
         let verify = try #require(readme.split(separator: "\n").first { $0.hasPrefix("callaudit verify") }.map(String.init))
-        let verified = try runTool(callauditBinary, Array(verify.split(separator: " ").dropFirst().map(String.init)), in: folder)
+        let verified = try runTool(callauditBinary, Array(verify.split(separator: " ").dropFirst().map(String.init)), in: bundle)
         #expect(verified.status == 0 && verified.output.contains("valid: report day-2026-11-23 version 1"), "\(verified.output)")
         #expect(verified.output.contains("inclusion proof(s) of cited events lead to signed seal(s)") || verified.output.contains("not yet sealed"), "\(verified.output)")
 

@@ -137,7 +137,7 @@ async function download(path, fallbackName) {
   const blob = await response.blob();
   const disposition = response.headers.get("Content-Disposition") || "";
   const match = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(disposition);
-  const name = match ? decodeURIComponent(match[1]) : fallbackName;
+  const name = match ? decodedOr(match[1], fallbackName) : fallbackName;
   const url = URL.createObjectURL(blob);
   const link = h("a", { href: url, download: name, hidden: true });
   document.body.append(link);
@@ -150,12 +150,42 @@ async function download(path, fallbackName) {
 // ---- sign-in ----
 
 /// The token in the address (#token=…), moved to sessionStorage and taken out of the address bar.
+///
+/// A tab already signed in keeps its token: a link carrying another one is only
+/// offered (`offerToken`), so nobody can make a DPO act under the link-maker's
+/// name by sending them a link.
 function takeTokenFromAddress() {
   const match = /(?:^#|[#&?])token=([^&]+)/.exec(location.hash);
   if (!match) return;
-  sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(match[1]));
   const rest = location.hash.replace(/[#&?]?token=[^&]+/, "").replace(/^#?[&?]?/, "");
   history.replaceState(null, "", location.pathname + location.search + (rest.startsWith("/") ? `#${rest}` : ""));
+  const token = decodedOr(match[1], null);
+  const current = sessionStorage.getItem(TOKEN_KEY);
+  if (!token || token === current) return;
+  if (current) { offerToken(token); return; }
+  sessionStorage.setItem(TOKEN_KEY, token);
+}
+
+/// Asks before a link's token replaces the one this tab is signed in with.
+function offerToken(token) {
+  const offer = $("#token-offer");
+  const signedInAs = identity ? `${identity.name} · ${identity.role}` : "your current token";
+  offer.replaceChildren(
+    h("p", {}, `The link you opened carries another token. You are still signed in as ${signedInAs}.`),
+    h("button", { type: "button", id: "token-offer-switch", onclick: () => {
+      offer.hidden = true;
+      sessionStorage.setItem(TOKEN_KEY, token);
+      signIn();
+    } }, "Sign in with the link's token instead"),
+    h("button", { type: "button", id: "token-offer-ignore", onclick: () => { offer.hidden = true; offer.replaceChildren(); } },
+      "Stay signed in"));
+  offer.hidden = false;
+  $("#token-offer-ignore").focus();
+}
+
+/// `decodeURIComponent`, or `fallback` for text that is not valid percent-encoding.
+function decodedOr(text, fallback) {
+  try { return decodeURIComponent(text); } catch { return fallback; }
 }
 
 function showSignIn(message) {
@@ -214,7 +244,7 @@ function home() {
 function currentRoute() {
   const hash = location.hash.replace(/^#/, "");
   const [path, query = ""] = hash.split("?");
-  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  const parts = path.split("/").filter(Boolean).map(part => decodedOr(part, part));
   return { parts, query: new URLSearchParams(query) };
 }
 

@@ -113,7 +113,15 @@ package struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertibl
     }
 
     /// `rfc3339`, appended digit by digit: findings, facts and COPY rows format millions of these.
+    ///
+    /// Total: an instant outside `representable` (which no parser makes, but a
+    /// forged row or cursor could) is written as its microseconds, which RFC
+    /// 3339 and PostgreSQL refuse, rather than trapping on a year it has no digits for.
     package func writeRFC3339(into bytes: inout [UInt8]) {
+        guard Timestamp.representable.contains(self) else {
+            bytes.append(contentsOf: Array("\(microseconds)us-since-1970".utf8))
+            return
+        }
         let c = civil
         func digits(_ value: Int, _ width: Int, then separator: Character?) {
             var divisor = 1
