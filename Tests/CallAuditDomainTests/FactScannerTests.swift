@@ -25,10 +25,13 @@ struct FactScannerTests {
 
     @Test("CallAudit's own events, with escapes, unicode and nested objects in data")
     func ownEvents() throws {
+        let hash: JSONValue = .string(String(repeating: "ab", count: 32))
         let data: [(OwnEventType, JSONValue)] = [
-            (.requestOpened, ["request_id": "r-1", "kind": "erasure", "regime": "gdpr", "subject": ["phone": "+33 6 12 34 56 78"], "subject_refs": ["s\"1", "é-2"]]),
-            (.requestClosed, ["request_id": "r-1", "subjects": ["a\\b", "line\nbreak", "😀"]]),
-            (.eventConflict, ["event_id": "e-1", "original_position": 42, "conflicting_sha256": "ab", "kafka": ["topic": "t", "partition": 0, "offset": 7]]),
+            (.requestClosed, ["request_id": "r\"1\\é", "outcome": "answered", "by": ["name": "Zoë \"DPO\"\n😀", "role": "dpo"]]),
+            (.eventConflict, [
+                "conflict_id": "c-1", "source": "urn:x", "event_id": "e\\1", "original_position": 42, "original_sha256": hash,
+                "conflicting_sha256": hash, "kafka": ["topic": "t", "partition": 0, "offset": 7],
+            ]),
         ]
         for (type, data) in data {
             let event = try type.event(data: data, at: Timestamp(rfc3339: "2026-12-01T10:00:00.123Z")!)
