@@ -13,7 +13,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "callaudit-bench",
         abstract: "Benchmarks (not tests): figures for BENCHMARKS.md.",
-        subcommands: [IngestBench.self, ProjectionBench.self, LagBench.self, DecodeBench.self, ReportBench.self, APIBench.self, SubjectBench.self, VerifyStoreBench.self, ScaleOutBench.self])
+        subcommands: [IngestBench.self, ProjectionBench.self, LagBench.self, DecodeBench.self, FactScanBench.self, ReportBench.self, APIBench.self, SubjectBench.self, VerifyStoreBench.self, ScaleOutBench.self])
 }
 
 /// Where PostgreSQL is: the flag, else `CALLAUDIT_DATABASE_URL`, else libpq's `PG*` variables.

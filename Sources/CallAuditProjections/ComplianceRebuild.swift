@@ -46,9 +46,10 @@ struct ComplianceRebuild: ProjectionRebuild {
         self.limits = limits
     }
 
-    /// The events' compliance-relevant parts; batches prepare theirs the same way.
+    /// The events' compliance-relevant parts, scanned from their stored bytes
+    /// (`FactScanner`); batches prepare theirs the same way.
     static func prepare(_ events: [StoredEvent]) throws -> [FactEvent] {
-        try events.compactMap { FactEvent(try $0.document()) }
+        try events.compactMap { event throws(JSONParseError) in try FactScanner.factEvent(event.json) }
     }
 
     mutating func fold(_ page: [FactEvent], in connection: PostgresConnection) throws {

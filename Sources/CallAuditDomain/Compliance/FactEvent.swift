@@ -1,6 +1,6 @@
 /// The parts of a stored event that compliance facts fold in, taken out of
 /// its document once instead of by every fact it touches.
-package struct FactEvent: Sendable {
+package struct FactEvent: Sendable, Equatable {
     /// The contract type; nil for one of CallAudit's own events (`own`).
     package var type: EventType?
     package var own: OwnEventType?
@@ -9,6 +9,15 @@ package struct FactEvent: Sendable {
     package var source: String
     package var time: Timestamp
     package var data: JSONValue
+
+    package init(type: EventType?, own: OwnEventType?, id: String, source: String, time: Timestamp, data: JSONValue) {
+        self.type = type
+        self.own = own
+        self.id = id
+        self.source = source
+        self.time = time
+        self.data = data
+    }
 
     /// Nil for a document that is not a known event with an id, a time and data.
     package init?(_ document: JSONValue) {

@@ -51,6 +51,18 @@ package struct JSONParser {
         }
     }
 
+    /// The value at `index` of `buffer`, `depth` levels below the document's
+    /// root, parsed as `parse` parses it there, and where it ends: for a reader
+    /// that skips the rest of the document (`FactScanner`).
+    package static func value(
+        in buffer: UnsafeBufferPointer<UInt8>, at index: Int, depth: Int
+    ) throws(JSONParseError) -> (value: JSONValue, end: Int) {
+        var parser = Cursor(bytes: buffer)
+        parser.index = index
+        let value = try parser.parseValue(depth: depth)
+        return (value, parser.index)
+    }
+
     private static func parse(buffer: UnsafeBufferPointer<UInt8>) throws(JSONParseError) -> JSONValue {
         var parser = Cursor(bytes: buffer)
         parser.skipWhitespace()

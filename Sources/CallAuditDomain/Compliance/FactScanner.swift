@@ -1,0 +1,185 @@
+/// What `FactScanner` made of a stored event.
+package enum FactScan: Sendable, Equatable {
+    /// The event's facts: exactly what `FactEvent(document)` gives.
+    case event(FactEvent)
+    /// A document `FactEvent(document)` turns down too (no id, unknown type…).
+    case notAFact
+    /// Not the canonical form CallAudit writes: read it through the tree instead.
+    case unsure
+}
+
+/// Reads what compliance folds in (`FactEvent`) straight from a stored event's
+/// canonical bytes: the envelope's `type`, `id`, `source` and `time` are cut
+/// out of the bytes, its other members skipped unbuilt, and only `data`, which
+/// the facts read member by member, becomes a tree. A rebuild reads every
+/// event of the log, and building the whole envelope's tree cost more than
+/// PostgreSQL takes to hand the bytes over.
+///
+/// The stored bytes are RFC 8785 as CallAudit wrote them, but a superuser can
+/// edit them. So the scanner decides only what it checks as strictly as the
+/// tree parser would: the envelope's members in canonical order (so none twice),
+/// ASCII names, strings without escapes, scalars only, no whitespace; `data` is
+/// parsed by the tree parser itself, at its depth. Anything else is `unsure`,
+/// and the caller parses the whole document, which decides, or throws, as before.
+package enum FactScanner {
+    /// A stored event's `FactEvent`: scanned, or, when the scanner is unsure,
+    /// parsed whole, which then decides, or throws, exactly as before.
+    package static func factEvent(_ json: String) throws(JSONParseError) -> FactEvent? {
+        switch scan(json) {
+        case .event(let facts): facts
+        case .notAFact: nil
+        case .unsure: FactEvent(try JSONParser.parse(json))
+        }
+    }
+
+    package static func scan(_ json: String) -> FactScan {
+        var json = json
+        return json.withUTF8 { bytes in
+            var scanner = EnvelopeScanner(bytes: bytes)
+            do { return try scanner.scan() } catch { return .unsure }
+        }
+    }
+}
+
+/// The scanner met bytes it does not decide.
+private struct Unsure: Error {}
+
+/// The envelope members a `FactEvent` is made of, as found.
+private struct EnvelopeFields {
+    var type: String?, id: String?, source: String?, time: String?
+    var data: JSONValue?
+
+    /// What `FactEvent(document)` makes of a document with these members.
+    var scan: FactScan {
+        let type = self.type.flatMap(EventType.init(rawValue:))
+        let own = self.type.flatMap(OwnEventType.init(rawValue:))
+        guard type != nil || own != nil, let id, let source, let time = self.time.flatMap(Timestamp.init(rfc3339:)), let data else {
+            return .notAFact
+        }
+        return .event(FactEvent(type: type, own: own, id: id, source: source, time: time, data: data))
+    }
+}
+
+private struct EnvelopeScanner {
+    let bytes: UnsafeBufferPointer<UInt8>
+    var index = 0
+
+    init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+
+    mutating func scan() throws(Unsure) -> FactScan {
+        var fields = EnvelopeFields()
+        try expect(UInt8(ascii: "{"))
+        if try peek() == UInt8(ascii: "}") {
+            index += 1
+        } else {
+            try members(into: &fields)
+        }
+        guard index == bytes.count else { throw Unsure() }
+        return fields.scan
+    }
+
+    /// The members up to the closing brace, each name after the one before in
+    /// RFC 8785's order (for ASCII names, byte order): so no name comes twice.
+    private mutating func members(into fields: inout EnvelopeFields) throws(Unsure) {
+        var previous: UnsafeBufferPointer<UInt8>?
+        while true {
+            let name = try plainString(asciiOnly: true)
+            if let previous, !previous.lexicographicallyPrecedes(name) { throw Unsure() }
+            previous = name
+            try expect(UInt8(ascii: ":"))
+            try member(name, into: &fields)
+            let byte = try peek()
+            index += 1
+            if byte == UInt8(ascii: "}") { return }
+            guard byte == UInt8(ascii: ",") else { throw Unsure() }
+        }
+    }
+
+    private mutating func member(_ name: UnsafeBufferPointer<UInt8>, into fields: inout EnvelopeFields) throws(Unsure) {
+        if name.elementsEqual("data".utf8) {
+            fields.data = try data()
+        } else if name.elementsEqual("id".utf8) {
+            fields.id = try text()
+        } else if name.elementsEqual("source".utf8) {
+            fields.source = try text()
+        } else if name.elementsEqual("time".utf8) {
+            fields.time = try text()
+        } else if name.elementsEqual("type".utf8) {
+            fields.type = try text()
+        } else {
+            try skipScalar()
+        }
+    }
+
+    /// `data`, one level below the root, as the tree parser parses it there.
+    private mutating func data() throws(Unsure) -> JSONValue {
+        do {
+            let (value, end) = try JSONParser.value(in: bytes, at: index, depth: 1)
+            index = end
+            return value
+        } catch {
+            throw Unsure()
+        }
+    }
+
+    /// A string member the facts keep. Another kind of value (which the tree
+    /// would read as a missing member) is rare enough to leave to the tree.
+    private mutating func text() throws(Unsure) -> String {
+        String(decoding: try plainString(asciiOnly: false), as: UTF8.self)
+    }
+
+    /// A string without escapes or control bytes, as it stands between its
+    /// quotes. The input is a Swift string, so its bytes are valid UTF-8.
+    private mutating func plainString(asciiOnly: Bool) throws(Unsure) -> UnsafeBufferPointer<UInt8> {
+        try expect(UInt8(ascii: "\""))
+        let start = index
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                index += 1
+                return UnsafeBufferPointer(rebasing: bytes[start..<index - 1])
+            }
+            guard byte >= 0x20, byte != UInt8(ascii: "\\"), !asciiOnly || byte < 0x80 else { throw Unsure() }
+            index += 1
+        }
+        throw Unsure()
+    }
+
+    /// An envelope attribute nobody judges: CloudEvents allows only scalars
+    /// there. A string, a literal, or an integer a Double holds exactly.
+    private mutating func skipScalar() throws(Unsure) {
+        switch try peek() {
+        case UInt8(ascii: "\""): _ = try plainString(asciiOnly: false)
+        case UInt8(ascii: "t"): try literal("true")
+        case UInt8(ascii: "f"): try literal("false")
+        case UInt8(ascii: "n"): try literal("null")
+        default: try skipInteger()
+        }
+    }
+
+    /// `-?(0|[1-9][0-9]*)`, at most 15 digits; fractions and exponents are left to the tree.
+    private mutating func skipInteger() throws(Unsure) {
+        if try peek() == UInt8(ascii: "-") { index += 1 }
+        let start = index
+        while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") { index += 1 }
+        let count = index - start
+        guard count >= 1, count <= 15, count == 1 || bytes[start] != UInt8(ascii: "0") else { throw Unsure() }
+    }
+
+    private mutating func literal(_ text: StaticString) throws(Unsure) {
+        let count = text.utf8CodeUnitCount
+        guard index + count <= bytes.count else { throw Unsure() }
+        for offset in 0..<count where bytes[index + offset] != text.utf8Start[offset] { throw Unsure() }
+        index += count
+    }
+
+    private func peek() throws(Unsure) -> UInt8 {
+        guard index < bytes.count else { throw Unsure() }
+        return bytes[index]
+    }
+
+    private mutating func expect(_ byte: UInt8) throws(Unsure) {
+        guard try peek() == byte else { throw Unsure() }
+        index += 1
+    }
+}

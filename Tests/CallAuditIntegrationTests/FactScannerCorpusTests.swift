@@ -1,0 +1,42 @@
+import CallAuditDomain
+import Testing
+
+/// The rebuild's scanner against the tree on what the store keeps for a
+/// simulated month of traffic and for the hostile-producer corpus. No database.
+@Suite("The fact scanner agrees with the tree on simulated and hostile stored forms")
+struct FactScannerCorpusTests {
+    @Test("a simulated month: every stored event is decided, with the tree's FactEvent; edits of some are decided alike or left to the tree")
+    func simulatedMonth() throws {
+        let events = simulatedEvents(calls: 1_500, seed: 8, days: 30, start: "2026-10-01T00:00:00Z")
+        #expect(events.count > 9_000)
+        var decided = 0
+        for (index, stored) in events.enumerated() {
+            do {
+                if try FactScanDifferential.check(String(decoding: stored.event.canonical, as: UTF8.self)) { decided += 1 }
+                if index % 2_000 == 0 { try FactScanDifferential.checkEdits(of: stored.event.canonical) }
+            } catch {
+                Issue.record("simulated event \(index) (\(stored.event.typeName)): \(error)")
+            }
+        }
+        #expect(decided == events.count, "\(decided) of \(events.count) stored events decided by the scanner")
+    }
+
+    @Test("the hostile-producer corpus, as stored when accepted")
+    func hostileCorpus() throws {
+        var stored = 0
+        for hostile in DatabaseTests.HostileProducerTests.corpus {
+            let names = hostile.headers.map { String(validating: $0.name, as: UTF8.self) }
+            let message = IncomingMessage(
+                headers: zip(hostile.headers, names).map { (key: $1 ?? String(decoding: $0.name, as: UTF8.self), value: $0.value) },
+                value: hostile.value, keyBytes: hostile.key?.count ?? 0, headerNamesAreUTF8: !names.contains(nil))
+            guard case .success(let event) = EventDecoderProperties.decoder.decode(message) else { continue }
+            stored += 1
+            do {
+                try FactScanDifferential.check(String(decoding: event.canonical, as: UTF8.self))
+            } catch {
+                Issue.record("hostile message \(hostile.name): \(error)")
+            }
+        }
+        #expect(stored > 10, "\(stored) hostile messages stored")
+    }
+}
