@@ -37,9 +37,9 @@ package final class IngestLoop: @unchecked Sendable {
 
     private let configuration: IngestConfiguration
     private let logger: Logger
-    /// The one-pass decoder (its buffers reused from message to message), with the tree decoder as its reference.
-    /// Touched only by the polling thread.
-    private let decoder: OnePassDecoder
+    /// The tree decoder. `OnePassDecoder` decodes identically (DecoderDifferentialTests) in fewer instructions, but ingest
+    /// with it peaked at 499 MB against 261 MB (`./ops/bench ingest`, BENCHMARKS.md): not switched until that is found.
+    private let decoder: EventDecoder
     private let stop = StopSignal()
     package let statistics: IngestStatistics
     private let onCommit: CommitObserver?
@@ -73,7 +73,7 @@ package final class IngestLoop: @unchecked Sendable {
     ) {
         self.configuration = configuration
         self.logger = logger
-        self.decoder = OnePassDecoder(reference: EventDecoder(limits: configuration.limits))
+        self.decoder = EventDecoder(limits: configuration.limits)
         self.statistics = statistics
         self.onCommit = onCommit
         let stop = stop
