@@ -50,21 +50,9 @@ struct OperationsRoutes {
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: operations.registry.emitToBuffer())))
         }
-        groups.anyone.get("/ops") { _, _ in page(PackageResources.ops_html, type: "text/html; charset=utf-8") }
-        groups.anyone.get("/ops/app.js") { _, _ in page(PackageResources.ops_js, type: "text/javascript; charset=utf-8") }
-        groups.anyone.get("/ops/app.css") { _, _ in page(PackageResources.ops_css, type: "text/css; charset=utf-8") }
-    }
-
-    /// A file of the dashboard, under a policy that lets it load nothing from elsewhere.
-    private func page(_ bytes: [UInt8], type: String) -> Response {
-        Response(
-            status: .ok,
-            headers: [
-                .contentType: type, .cacheControl: "no-store",
-                .contentSecurityPolicy: "default-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
-                .init("Referrer-Policy")!: "no-referrer", .init("X-Content-Type-Options")!: "nosniff",
-            ],
-            body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        groups.anyone.get("/ops") { _, _ in StaticFile.response(PackageResources.ops_html, type: "text/html; charset=utf-8") }
+        groups.anyone.get("/ops/app.js") { _, _ in StaticFile.response(PackageResources.ops_js, type: "text/javascript; charset=utf-8") }
+        groups.anyone.get("/ops/app.css") { _, _ in StaticFile.response(PackageResources.ops_css, type: "text/css; charset=utf-8") }
     }
 }
 

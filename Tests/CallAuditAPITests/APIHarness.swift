@@ -108,6 +108,19 @@ extension TestResponse {
         else { return nil }
         return String(type.dropFirst(Problem.typeBase.count))
     }
+
+    /// Expects a page's embedded file (`/ops`, `/console`) of `type`, under their shared policy, with a body.
+    func expectStaticFile(_ path: String, type: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(status == .ok, "\(path)", sourceLocation: sourceLocation)
+        #expect(headers[.contentType] == type, "\(path)", sourceLocation: sourceLocation)
+        #expect(headers[.cacheControl] == "no-store", sourceLocation: sourceLocation)
+        #expect(
+            headers[.contentSecurityPolicy] == "default-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+            sourceLocation: sourceLocation)
+        #expect(headers[.init("X-Content-Type-Options")!] == "nosniff", sourceLocation: sourceLocation)
+        #expect(headers[.init("Referrer-Policy")!] == "no-referrer", sourceLocation: sourceLocation)
+        #expect(body.readableBytes > 0, sourceLocation: sourceLocation)
+    }
 }
 
 /// The OpenAPI document's operations: path, method and `x-roles`, read line by

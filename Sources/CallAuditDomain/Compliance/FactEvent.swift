@@ -36,11 +36,6 @@ package struct FactEvent: Sendable, Equatable {
             }
         }
         guard type != nil || own != nil, let id, let source, let time, let data else { return nil }
-        self.type = type
-        self.own = own
-        self.id = id
-        self.source = source
-        self.time = time
-        self.data = data
+        self.init(type: type, own: own, id: id, source: source, time: time, data: data)
     }
 }
