@@ -30,6 +30,19 @@ extension DatabaseTests {
                 """, [.text(broken.reportID), .text(broken.start.rfc3339), .text(broken.end.rfc3339)])
 
             #expect(try ReportStore(connection: owner).list().map(\.reportID) == [good.reportID], "the readable report is listed, the broken one left out")
+
+            // A version whose dates lie before year 1 (PostgreSQL takes them; RFC 3339 cannot write them): left out of the
+            // list and of its version list, never a trap in whoever reads it.
+            try owner.query(
+                """
+                INSERT INTO audit_reports (report_id, version, kind, status, period_start, period_end, time_zone, generated_at, body,
+                    body_sha256, signature, key_id, findings_digest, findings, through_position)
+                SELECT 'day-forged-bc', 1, 'day', 'final', '0100-01-01 00:00:00+00 BC', '0100-01-02 00:00:00+00 BC', 'UTC', now(), body,
+                    body_sha256, signature, key_id, findings_digest, findings, through_position
+                FROM audit_reports WHERE report_id = $1
+                """, [.text(good.reportID)])
+            #expect(try ReportStore(connection: owner).list().map(\.reportID) == [good.reportID], "the version dated BC is left out")
+            #expect(try ReportStore(connection: owner).versions("day-forged-bc").isEmpty, "and so is it from its version list")
             let failure = #expect(throws: (any Error).self) { try generator.generate(broken, status: .final) }
             #expect(failure.map(ReportScheduler.isUnreadableReport) == true, "the scheduler logs it and goes on to the next report")
             #expect(try ReportGenerator(connection: owner, policy: .default, signingKey: try KeyRing.open(keys).current)
