@@ -32,14 +32,21 @@ import Synchronization
 ///   what to fix, and nothing after the failed batch is committed;
 /// - on stop, a batch PostgreSQL cannot take within `shutdownGrace` is
 ///   cancelled and abandoned uncommitted: the next start reads it again.
+/// Which decoder ingest runs. Both decode identically (DecoderDifferentialTests); the one pass in fewer
+/// instructions and allocations. The tree is kept selectable so the benchmark can compare them in one run.
+package enum IngestDecoding: String, Sendable, CaseIterable {
+    case onePass = "one-pass"
+    case tree
+}
+
 package final class IngestLoop: @unchecked Sendable {
     package typealias CommitObserver = @Sendable (_ outcome: AppendOutcome, _ messages: Int, _ latency: Duration) -> Void
 
     private let configuration: IngestConfiguration
     private let logger: Logger
-    /// The tree decoder. `OnePassDecoder` decodes identically (DecoderDifferentialTests) in fewer instructions, but ingest
-    /// with it peaked at 499 MB against 261 MB (`./ops/bench ingest`, BENCHMARKS.md): not switched until that is found.
-    private let decoder: EventDecoder
+    /// The one-pass decoder (its buffers reused from message to message, the tree decoder as its reference), or the
+    /// tree decoder alone when asked (`IngestDecoding.tree`, for the benchmark's comparison). Touched only by the polling thread.
+    private let decode: (IncomingMessage) -> Result<DecodedEvent, Rejection>
     private let stop = StopSignal()
     package let statistics: IngestStatistics
     private let onCommit: CommitObserver?
@@ -69,11 +76,15 @@ package final class IngestLoop: @unchecked Sendable {
 
     package init(
         configuration: IngestConfiguration, logger: Logger, statistics: IngestStatistics = IngestStatistics(),
-        onCommit: CommitObserver? = nil
+        decoding: IngestDecoding = .onePass, onCommit: CommitObserver? = nil
     ) {
         self.configuration = configuration
         self.logger = logger
-        self.decoder = EventDecoder(limits: configuration.limits)
+        let reference = EventDecoder(limits: configuration.limits)
+        switch decoding {
+        case .onePass: self.decode = OnePassDecoder(reference: reference).decode
+        case .tree: self.decode = reference.decode
+        }
         self.statistics = statistics
         self.onCommit = onCommit
         let stop = stop
@@ -319,7 +330,7 @@ package final class IngestLoop: @unchecked Sendable {
         let incoming = IncomingMessage(
             headers: message.headers, value: message.value, keyBytes: message.key?.count ?? 0,
             headerNamesAreUTF8: message.rawHeaderNames == nil)
-        switch decoder.decode(incoming) {
+        switch decode(incoming) {
         case .success(let event):
             pending.batch.events.append(IncomingEvent(event: event, origin: origin))
         case .failure(let rejection):
