@@ -16,6 +16,8 @@ import Synchronization
 ///
 /// Kafka (the mock cluster) and the backlog loader run as child processes, so
 /// the peak RSS reported is the ingest's own.
+extension IngestDecoding: ExpressibleByArgument {}
+
 struct IngestBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ingest",
@@ -43,6 +45,12 @@ struct IngestBench: ParsableCommand {
 
     @Option(help: "Messages per transaction.")
     var batchSize = 5_000
+
+    @Option(help: "The decoder ingest runs: one-pass (as `serve`) or tree (the reference, to compare in the same conditions).")
+    var decoder: IngestDecoding = .onePass
+
+    @Flag(inversion: .prefixedEnableDisable, help: "Seal personal data in the main pass (--disable-encryption: the main pass stores it plain; for profiling one kind of pass alone).")
+    var encryption = true
 
     func run() throws {
         let logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
@@ -73,7 +81,8 @@ struct IngestBench: ParsableCommand {
         }
         note("ingesting \(messages) events, personal data sealed, building the seal chain")
         let result = try ingest(
-            brokers: brokers, url: url, group: "bench-sealed", keys: keys, messages: messages, logger: logger, chain: chainKeys.directory)
+            brokers: brokers, url: url, group: "bench-sealed", keys: encryption ? keys : nil, messages: messages, logger: logger,
+            chain: chainKeys.directory)
         let peakRSS = peakResidentMegabytes()
         let plain = try plainDatabaseURL.map { plainURL in
             try requireEmptyStore(plainURL)
@@ -90,6 +99,7 @@ struct IngestBench: ParsableCommand {
         print("""
             machine:                 \(machineDescription())
             events:                  \(messages)
+            decoder:                 \(decoder.rawValue)
             end-to-end ingest:       \(Int(result.steadyRate)) events/s (first poll to last commit; \(Int(result.totalRate)) events/s including the consumer group join)
             raw psql \\copy:          \(Int(copyRate)) events/s (same rows, identically indexed table, one transaction)
             ingest / raw COPY:       \(String(format: "%.0f", result.steadyRate / copyRate * 100)) %
@@ -98,6 +108,7 @@ struct IngestBench: ParsableCommand {
             batch commit latency:    p50 \(millis(latencies[latencies.count / 2])) ms, p99 \(millis(latencies[min(latencies.count - 1, latencies.count * 99 / 100)])) ms over \(latencies.count) batches
             peak RSS (ingest):       \(peakRSS) MB (sealed pass)
             stages busy (sealed):    \(result.busy)
+            CPU per event (sealed):  \(result.perEvent(messages))
             """)
         if let chain = result.chain {
             print("""
@@ -120,6 +131,7 @@ struct IngestBench: ParsableCommand {
             print("""
                 encryption off:          \(Int(plain.steadyRate)) events/s (same backlog, second database)
                 stages busy (off):       \(plain.busy)
+                CPU per event (off):     \(plain.perEvent(messages))
                 sealed / off:            \(String(format: "%.1f", result.steadyRate / plain.steadyRate * 100)) % (encryption costs \(String(format: "%.1f", (1 - result.steadyRate / plain.steadyRate) * 100)) %)
                 """)
         }
@@ -132,6 +144,8 @@ struct IngestBench: ParsableCommand {
         /// Seconds each stage worked (wall, and its thread's CPU): poll and decode, seal, commit.
         var stages: (poll: Double, seal: Double, commit: Double)
         var cpu: (poll: Double, seal: Double, commit: Double)
+        /// CPU seconds of the whole process over the pass (every thread: librdkafka's, the seal chain's, the stages').
+        var processCPU: Double
         var elapsed: Double
         /// The seal chain built alongside, when it was.
         var chain: (seals: Int, maxUnsealed: Int, maxLag: Double, catchUp: Double)?
@@ -141,6 +155,12 @@ struct IngestBench: ParsableCommand {
                 String(format: "%.0f %% (CPU %.0f %%)", wall / elapsed * 100, cpu / elapsed * 100)
             }
             return "poll+decode \(share(stages.poll, cpu.poll)), seal \(share(stages.seal, cpu.seal)), commit \(share(stages.commit, cpu.commit))"
+        }
+
+        /// The stages' thread CPU and the process's, in µs per event.
+        func perEvent(_ events: Int) -> String {
+            func micros(_ seconds: Double) -> String { String(format: "%.1f µs", seconds / Double(events) * 1e6) }
+            return "poll+decode \(micros(cpu.poll)), seal \(micros(cpu.seal)), commit \(micros(cpu.commit)); whole process \(micros(processCPU))"
         }
     }
 
@@ -153,7 +173,7 @@ struct IngestBench: ParsableCommand {
             brokers: brokers, groupID: group, database: DatabaseConfiguration(url: url), maxBatchSize: batchSize,
             maxBatchDelay: .milliseconds(100), keyEncryption: keys)
         let statistics = IngestStatistics()
-        let loop = IngestLoop(configuration: configuration, logger: logger, statistics: statistics) { outcome, count, latency in
+        let loop = IngestLoop(configuration: configuration, logger: logger, statistics: statistics, decoding: decoder) { outcome, count, latency in
             let done = collected.withLock { state in
                 state.latencies.append(latency)
                 state.done += count
@@ -176,11 +196,11 @@ struct IngestBench: ParsableCommand {
                 }
             }.start()
         }
-        let started = ContinuousClock.now
+        let (started, startCPU) = (ContinuousClock.now, processCPUSeconds())
         let thread = Thread { do { try loop.run() } catch { note("ingest failed: \(error)") } }
         thread.start()
         finished.wait()
-        let ended = ContinuousClock.now
+        let (ended, endCPU) = (ContinuousClock.now, processCPUSeconds())
         loop.requestStop()
         var chain: (seals: Int, maxUnsealed: Int, maxLag: Double, catchUp: Double)?
         if let sealer {
@@ -199,7 +219,7 @@ struct IngestBench: ParsableCommand {
                 totalRate: Double(messages) / started.duration(to: ended).inSeconds, latencies: state.latencies,
                 stages: (seconds(statistics.pollNanoseconds), seconds(statistics.sealNanoseconds), seconds(statistics.commitNanoseconds)),
                 cpu: (seconds(statistics.pollCPUNanoseconds), seconds(statistics.sealCPUNanoseconds), seconds(statistics.commitCPUNanoseconds)),
-                elapsed: started.duration(to: ended).inSeconds, chain: chain)
+                processCPU: endCPU - startCPU, elapsed: started.duration(to: ended).inSeconds, chain: chain)
         }
     }
 
@@ -227,4 +247,11 @@ struct IngestBench: ParsableCommand {
         try psql(url, "\\copy bench_copy_baseline (\(columns)) FROM '\(file)'")
         return rows / started.duration(to: .now).inSeconds
     }
+}
+
+/// CPU time of this process, every thread, in seconds.
+private func processCPUSeconds() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
 }
