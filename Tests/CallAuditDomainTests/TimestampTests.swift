@@ -20,6 +20,7 @@ struct TimestampTests {
     func accepts(_ text: String, _ normalised: String) throws {
         let timestamp = try #require(Timestamp(rfc3339: text))
         #expect(timestamp.rfc3339 == normalised)
+        #expect(Array(text.utf8).withUnsafeBufferPointer { Timestamp(rfc3339: $0) } == timestamp)
     }
 
     @Test(
@@ -32,6 +33,29 @@ struct TimestampTests {
         ])
     func rejects(_ text: String) {
         #expect(Timestamp(rfc3339: text) == nil)
+        #expect(Array(text.utf8).withUnsafeBufferPointer { Timestamp(rfc3339: $0) } == nil)
+    }
+
+    @Test("the byte reader agrees with the independent reading of RFC 3339 on edits of valid times, and on bytes that are not UTF-8")
+    func byteReaderAgreesWithReference() throws {
+        let seeds = ["2026-11-24T10:00:00Z", "2026-11-24t10:00:00.123456789z", "9999-12-31T23:59:59-01:00", "0001-01-01T00:30:00+01:00"]
+        let edits: [UInt8] = Array("0123456789-:.+TtZz ".utf8) + [0x00, 0x80, 0xC3, 0xFF]
+        var checked = 0
+        for seed in seeds.map({ Array($0.utf8) }) {
+            for offset in 0...seed.count {
+                for byte in edits {
+                    var replaced = seed
+                    if offset < seed.count { replaced[offset] = byte }
+                    var inserted = seed
+                    inserted.insert(byte, at: offset)
+                    for input in [replaced, inserted, Array(seed.prefix(offset))] {
+                        try TimestampProperties.check(input)
+                        checked += 1
+                    }
+                }
+            }
+        }
+        #expect(checked > 1_000)
     }
 
     @Test(

@@ -1,4 +1,5 @@
-/// What `Timestamp(rfc3339:)` promises, checked on any text: it accepts exactly
+/// What `Timestamp(rfc3339:)` promises, checked on any text (and on the raw
+/// bytes, for the byte reader the decoders use): it accepts exactly
 /// what an independent reading of RFC 3339 §5.6 accepts (with the documented
 /// limits: years from 0001, no leap second, within the representable range),
 /// at the same instant, and its own output reads back unchanged.
@@ -11,6 +12,11 @@ package enum TimestampProperties {
         try PropertyViolation.require(
             parsed?.microseconds == expected,
             "parses to \(parsed.map { "\($0.microseconds)" } ?? "nil"), the reference reading gives \(expected.map { "\($0)" } ?? "nil")")
+        // The byte reader the decoders use, on the raw bytes (invalid UTF-8 included), reads the same.
+        let fromBytes = input.withUnsafeBufferPointer { Timestamp(rfc3339: $0) }
+        try PropertyViolation.require(
+            fromBytes?.microseconds == expected,
+            "the bytes parse to \(fromBytes.map { "\($0.microseconds)" } ?? "nil"), the reference reading gives \(expected.map { "\($0)" } ?? "nil")")
         guard let parsed else { return }
         try PropertyViolation.require(Timestamp.representable.contains(parsed), "a parsed instant is representable")
         let written = parsed.rfc3339

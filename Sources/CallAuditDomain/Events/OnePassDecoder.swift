@@ -120,10 +120,10 @@ package final class OnePassDecoder {
         }
     }
 
-    /// The time (parsed here: its String is the one allocation of the check) within the plausible window.
+    /// The time, read from its bytes where they were captured, within the plausible window.
     private func isPlausibleAndOurs() -> Bool {
-        let text = captured.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[slots[.time]!]), as: UTF8.self) }
-        guard let parsed = Timestamp(rfc3339: text), (try? reference.limits.checkPlausible(parsed, now: reference.clock())) != nil else {
+        let parsed = captured.withUnsafeBufferPointer { Timestamp(rfc3339: UnsafeBufferPointer(rebasing: $0[slots[.time]!])) }
+        guard let parsed, (try? reference.limits.checkPlausible(parsed, now: reference.clock())) != nil else {
             return false
         }
         time = parsed

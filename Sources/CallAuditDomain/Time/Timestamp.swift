@@ -36,14 +36,18 @@ package struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertibl
     ///
     /// Accepts exactly what JSON Schema's `date-time` format accepts: a four
     /// digit year from 0001, a real calendar day, `T` (or `t`), seconds 00–59
-    /// (no leap seconds), any fraction, and `Z` or a ±hh:mm offset. Digits past
-    /// the microsecond are truncated.
+    /// (no leap seconds), any fraction, and `Z` (or `z`) or a ±hh:mm offset.
+    /// Digits past the microsecond are truncated.
     package init?(rfc3339 text: String) {
-        var utf8 = Array(text.utf8)
+        var text = text
+        guard let parsed = text.withUTF8({ Timestamp(rfc3339: $0) }) else { return nil }
+        self = parsed
+    }
+
+    /// `init?(rfc3339:)` over the bytes themselves: the decoders read the time
+    /// where it lies, without making a String of it.
+    package init?(rfc3339 utf8: UnsafeBufferPointer<UInt8>) {
         guard utf8.count >= 20 else { return nil }
-        for i in utf8.indices where utf8[i] == UInt8(ascii: "t") || utf8[i] == UInt8(ascii: "z") {
-            utf8[i] -= 0x20
-        }
         func number(_ range: Range<Int>) -> Int? {
             var value = 0
             for i in range {
@@ -53,10 +57,11 @@ package struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertibl
             }
             return value
         }
-        func expect(_ i: Int, _ c: Character) -> Bool { utf8[i] == c.asciiValue! }
-        guard let year = number(0..<4), expect(4, "-"), let month = number(5..<7), expect(7, "-"),
-            let day = number(8..<10), expect(10, "T"), let hour = number(11..<13), expect(13, ":"),
-            let minute = number(14..<16), expect(16, ":"), let second = number(17..<19)
+        func expect(_ i: Int, _ c: UInt8) -> Bool { utf8[i] == c }
+        let isT = utf8[10] == UInt8(ascii: "T") || utf8[10] == UInt8(ascii: "t")
+        guard let year = number(0..<4), expect(4, UInt8(ascii: "-")), let month = number(5..<7), expect(7, UInt8(ascii: "-")),
+            let day = number(8..<10), isT, let hour = number(11..<13), expect(13, UInt8(ascii: ":")),
+            let minute = number(14..<16), expect(16, UInt8(ascii: ":")), let second = number(17..<19)
         else { return nil }
         guard year >= 1, (1...12).contains(month), day >= 1, day <= Timestamp.daysIn(month: month, year: year),
             hour <= 23, minute <= 59, second <= 59
@@ -76,10 +81,10 @@ package struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertibl
         }
         guard i < utf8.count else { return nil }
         var offsetMinutes = 0
-        if utf8[i] == UInt8(ascii: "Z") {
+        if utf8[i] == UInt8(ascii: "Z") || utf8[i] == UInt8(ascii: "z") {
             i += 1
         } else if utf8[i] == UInt8(ascii: "+") || utf8[i] == UInt8(ascii: "-") {
-            guard i + 6 == utf8.count, let oh = number(i + 1..<i + 3), expect(i + 3, ":"), let om = number(i + 4..<i + 6),
+            guard i + 6 == utf8.count, let oh = number(i + 1..<i + 3), expect(i + 3, UInt8(ascii: ":")), let om = number(i + 4..<i + 6),
                 oh <= 23, om <= 59
             else { return nil }
             offsetMinutes = (oh * 60 + om) * (utf8[i] == UInt8(ascii: "-") ? -1 : 1)
