@@ -83,20 +83,21 @@ package final class SubjectVault: Sendable {
 
     /// The events with every subject object sealed under its person's key;
     /// persons met for the first time are created, new identifiers linked.
+    ///
+    /// An event the one-pass decoder wrote is sealed in its bytes (each subject
+    /// parsed alone, its sealed form spliced in); one made from a tree is
+    /// walked. Both give the same bytes (`DecoderDifferential`).
     package func seal(_ events: [IncomingEvent], on connection: PostgresConnection) throws -> [IncomingEvent] {
         let plain = events.indices.flatMap { index in SubjectPaths.subjects(in: events[index].event).map { (index, $0) } }
         guard !plain.isEmpty else { return events }
-        let resolved = try resolve(plain.map { Identifier.all(in: $0.1.value) }, on: connection)
-        var documents: [Int: JSONValue] = [:]
-        for ((index, located), subject) in zip(plain, resolved) {
-            let sealed = try sealSubject(located.value, as: subject)
-            documents[index] = SubjectPaths.replacing(located.path, in: documents[index] ?? events[index].event.document, with: sealed)
+        let resolved = try resolve(plain.map { Identifier.all(in: $0.1) }, on: connection)
+        var sealed: [Int: [JSONValue]] = [:]
+        for ((index, subject), person) in zip(plain, resolved) {
+            sealed[index, default: []].append(try sealSubject(subject, as: person))
         }
         var result = events
-        for (index, document) in documents {
-            let event = events[index].event
-            result[index].event = DecodedEvent(
-                source: event.source, id: event.id, typeName: event.typeName, time: event.time, stream: event.stream, document: document)
+        for (index, replacements) in sealed {
+            result[index].event = events[index].event.replacingSubjects(with: replacements)
         }
         return result
     }

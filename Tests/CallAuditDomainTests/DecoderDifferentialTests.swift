@@ -47,14 +47,36 @@ struct DecoderDifferentialTests {
         #expect(count > 100)
     }
 
+    /// Subjects nested, in arrays, in objects whose members are reordered, and one inside another.
+    static let scatteredSubjects = #"""
+        {"type":"call.started","data":{"z":{"subject":{"name":"Z"}},"parties":[{"subject":{"phone":"+14155550100","subject":{"name":"inner"}},"role":"customer","party_id":"p2"},{"role":"agent","party_id":"p1","subject":{"employee_id":"E1"}}],"call_id":"c1","channel":"phone","direction":"inbound","a":[{"subject":{"x":1}}]},"time":"2026-11-24T10:00:00Z","source":"urn:t","id":"e1","specversion":"1.0"}
+        """#
+
     @Test("subjects are found where they sit after sorting: nested, in arrays, in reordered objects")
     func subjectsMoveWithTheirMembers() throws {
-        let raw = #"""
-            {"type":"call.started","data":{"z":{"subject":{"name":"Z"}},"parties":[{"subject":{"phone":"+14155550100","subject":{"name":"inner"}},"role":"customer","party_id":"p2"},{"role":"agent","party_id":"p1","subject":{"employee_id":"E1"}}],"call_id":"c1","channel":"phone","direction":"inbound","a":[{"subject":{"x":1}}]},"time":"2026-11-24T10:00:00Z","source":"urn:t","id":"e1","specversion":"1.0"}
-            """#
-        let took = try DecoderDifferential.check(IncomingMessage(value: Array(raw.utf8)), with: decoder)
+        let took = try DecoderDifferential.check(IncomingMessage(value: Array(Self.scatteredSubjects.utf8)), with: decoder)
         #expect(took)
         #expect(decoder.subjectRanges.count == 4)
+    }
+
+    @Test("subjects sealed in the fast path's bytes give the bytes of subjects sealed in the reference's tree")
+    func subjectsAreSplicedIntoTheBytes() throws {
+        let message = IncomingMessage(value: Array(Self.scatteredSubjects.utf8))
+        let fast = try decoder.decode(message).get()
+        let reference = try decoder.reference.decode(message).get()
+        #expect(fast.subjectRanges?.count == 4, "the fast path's event carries its subjects' ranges: no tree is built for it")
+        #expect(reference.subjectRanges == nil)
+        #expect(fast.subjectObjects.map(\.canonicalBytes) == reference.subjectObjects.map(\.canonicalBytes))
+        // Sealed forms of different lengths, with characters RFC 8785 escapes.
+        let sealed: [JSONValue] = (0..<4).map { index in
+            ["subject_ref": .string("sub_\(index)"), "sealed": .string(String(repeating: "Ab/+=", count: index * 9) + "\"\\\u{1}é")]
+        }
+        let (spliced, walked) = (fast.replacingSubjects(with: sealed), reference.replacingSubjects(with: sealed))
+        #expect(spliced.canonical == walked.canonical)
+        #expect(spliced.contentHash == walked.contentHash)
+        #expect(spliced.columns == walked.columns)
+        #expect(spliced.subjectRanges == nil, "nothing left to seal")
+        #expect(spliced.document.canonicalBytes == spliced.canonical, "still canonical")
     }
 
     /// The sample as it is, with every object's members reversed (so each

@@ -5,7 +5,11 @@
 ///   reference's subject objects (what the vault seals, and reads the
 ///   identifiers from) in the same order, byte for byte;
 /// - `decode` gives what the reference gives: the same event (bytes, content
-///   hash, columns), or the same rejection (reason and detail).
+///   hash, columns), or the same rejection (reason and detail);
+/// - the vault's view of that event is the same: the same subject objects,
+///   and, with each replaced by a sealed form, the same bytes, whether they
+///   are spliced into the canonical bytes (the fast path's event) or put in
+///   the tree (the reference's).
 ///
 /// Shared by the `differential` fuzz target and the differential tests.
 package enum DecoderDifferential {
@@ -28,6 +32,19 @@ package enum DecoderDifferential {
             try PropertyViolation.require(
                 got.canonical == want.canonical && got.contentHash == want.contentHash && got.columns == want.columns,
                 "decode gives the reference's event")
+            // What the vault stores: each subject replaced by its sealed form, spliced into the bytes
+            // on the fast path's event, put in the tree on the reference's.
+            try PropertyViolation.require(
+                got.subjectObjects.map(\.canonicalBytes) == want.subjectObjects.map(\.canonicalBytes),
+                "the vault reads the reference's subject objects")
+            let standIns = want.subjectObjects.indices.map { index -> JSONValue in
+                ["subject_ref": .string("sub_\(index)"), "sealed": .string(String(repeating: "A", count: index * 7 + 3))]
+            }
+            let (gotSealed, wantSealed) = (got.replacingSubjects(with: standIns), want.replacingSubjects(with: standIns))
+            try PropertyViolation.require(
+                gotSealed.canonical == wantSealed.canonical && gotSealed.contentHash == wantSealed.contentHash
+                    && gotSealed.columns == wantSealed.columns,
+                "subjects sealed in the bytes give the bytes of subjects sealed in the tree")
         case (.failure(let got), .failure(let want)):
             try PropertyViolation.require(got == want, "decode gives the reference's rejection")
         default:

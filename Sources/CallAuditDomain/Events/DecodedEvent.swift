@@ -16,9 +16,13 @@ package struct DecodedEvent: Sendable {
         tree ?? (try! JSONParser.parse(canonical))
     }
     private var tree: JSONValue?
+    /// Where each subject object lies in `canonical`, in document order, when
+    /// the one-pass decoder wrote the event: the vault seals them there,
+    /// without a tree. Nil for an event made from a tree (the vault walks it).
+    package private(set) var subjectRanges: [Range<Int>]?
     /// True when the decoder found no subject object in the event, so the
     /// vault has nothing to seal and need not read the document at all.
-    package private(set) var holdsNoSubjects = false
+    package var holdsNoSubjects: Bool { subjectRanges?.isEmpty == true }
     /// `document` in RFC 8785 canonical form: exactly the bytes the store keeps.
     package var canonical: [UInt8]
     /// SHA-256 of `canonical`.
@@ -40,10 +44,10 @@ package struct DecodedEvent: Sendable {
         self.init(source: source, id: id, typeName: type.rawValue, time: time, stream: stream, document: document)
     }
 
-    /// An event the one-pass decoder wrote, with `subjects` subject objects.
-    /// An event with none keeps no tree; one with subjects keeps its parse,
-    /// which the vault walks to seal them.
-    package init(columns: EventColumns, canonical: [UInt8], subjects: Int) {
+    /// An event in its canonical bytes, with no tree: one the one-pass
+    /// decoder wrote (with its subject objects' ranges), or one whose subjects
+    /// were sealed in its bytes (`subjectRanges` nil: none left to seal).
+    package init(columns: EventColumns, canonical: [UInt8], subjectRanges: [Range<Int>]?) {
         source = columns.source
         id = columns.id
         typeName = columns.typeName
@@ -51,9 +55,7 @@ package struct DecodedEvent: Sendable {
         stream = columns.stream
         self.canonical = canonical
         contentHash = Array(SHA256.hash(data: canonical))
-        holdsNoSubjects = subjects == 0
-        // swiftlint:disable:next force_try
-        tree = subjects == 0 ? nil : try! JSONParser.parse(canonical)
+        self.subjectRanges = subjectRanges
     }
 
     package init(source: String, id: String, typeName: String, time: Timestamp, stream: String, document: JSONValue) {

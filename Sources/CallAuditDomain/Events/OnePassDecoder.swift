@@ -42,7 +42,8 @@ package final class OnePassDecoder {
     /// Decodes as `EventDecoder.decode` does, scanning once when it can.
     package func decode(_ message: IncomingMessage) -> Result<DecodedEvent, Rejection> {
         guard scan(message) else { return reference.decode(message) }
-        return .success(DecodedEvent(columns: columns(), canonical: canonicalCopy(), subjects: subjectRanges.count))
+        let subjects = subjectRanges.isEmpty ? [] : subjectRanges.withUnsafeBufferPointer { [Range<Int>]($0) }
+        return .success(DecodedEvent(columns: columns(), canonical: canonicalCopy(), subjectRanges: subjects))
     }
 
     /// The canonical bytes in an array of their own size. Handing out `out`
@@ -70,13 +71,34 @@ package final class OnePassDecoder {
     /// The canonical bytes of the last event scanned.
     package var canonical: [UInt8] { out }
 
-    /// The columns of the last event scanned (this makes its Strings).
+    /// The columns of the last event scanned. It makes the id's and the
+    /// stream's Strings (one allocation each when longer than 15 bytes); the
+    /// type's is the contract entry's, and the source's the last event's when
+    /// it is the same (a producer sends from a few sources).
     package func columns() -> EventColumns {
         let entry = entry!
         return captured.withUnsafeBufferPointer { bytes in
-            func text(_ slot: CanonicalScanner.Slot) -> String { String(decoding: UnsafeBufferPointer(rebasing: bytes[slots[slot]!]), as: UTF8.self) }
-            let stream = String(decoding: entry.category, as: UTF8.self) + "-" + text(.streamID)
-            return EventColumns(stream: stream, typeName: text(.type), source: text(.source), id: text(.id), time: time!)
+            func slice(_ slot: CanonicalScanner.Slot) -> UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: bytes[slots[slot]!]) }
+            return EventColumns(
+                stream: Self.stream(entry.category, slice(.streamID)), typeName: entry.typeName, source: source(slice(.source)),
+                id: String(decoding: slice(.id), as: UTF8.self), time: time!)
+        }
+    }
+
+    private var lastSource = (bytes: [UInt8](), text: "")
+
+    private func source(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        if !bytes.elementsEqual(lastSource.bytes) { lastSource = (Array(bytes), String(decoding: bytes, as: UTF8.self)) }
+        return lastSource.text
+    }
+
+    /// `category-id`, written once into its String.
+    private static func stream(_ category: [UInt8], _ id: UnsafeBufferPointer<UInt8>) -> String {
+        String(unsafeUninitializedCapacity: category.count + 1 + id.count) { buffer in
+            var end = buffer.initialize(fromContentsOf: category)
+            buffer[end] = UInt8(ascii: "-")
+            end += 1
+            return end + UnsafeMutableBufferPointer(rebasing: buffer[end...]).initialize(fromContentsOf: id)
         }
     }
 

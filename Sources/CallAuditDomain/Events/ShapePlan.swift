@@ -86,12 +86,15 @@ struct ContractPlans: Sendable {
     /// A class: the scanner reads its entry at every member of `data`, and one reference is one retain.
     final class Entry: Sendable {
         let name: [UInt8]
+        /// `name` as the type column's String, made once (an event's columns share it).
+        let typeName: String
         let data: ObjectPlan
         let category: [UInt8]
         let idField: [UInt8]
 
         init(name: [UInt8], data: ObjectPlan, category: [UInt8], idField: [UInt8]) {
             self.name = name
+            self.typeName = String(decoding: name, as: UTF8.self)
             self.data = data
             self.category = category
             self.idField = idField

@@ -1,0 +1,86 @@
+/// The subject objects of an event, and the event with them replaced: what
+/// the vault reads identifiers from and seals. Two ways, giving the same
+/// bytes (`DecoderDifferential` holds them to it): an event the one-pass
+/// decoder wrote has its subjects' canonical ranges, so each is parsed alone
+/// and replaced by splicing bytes; an event made from a tree is walked.
+extension DecodedEvent {
+    /// Every subject object in the event's data, in document order (the
+    /// order of `PersonalData.subjectPaths`).
+    package var subjectObjects: [JSONValue] {
+        if let ranges = subjectRanges {
+            // The decoder checked these bytes: they parse. The subject is small; the event is not walked.
+            // swiftlint:disable:next force_try
+            return ranges.map { try! JSONParser.parse(canonical[$0]) }
+        }
+        let document = document
+        return PersonalData.subjectPaths(in: document).compactMap { document.value(at: $0) }
+    }
+
+    /// The event with its subject objects, in `subjectObjects`' order,
+    /// replaced by `replacements` (one each), its canonical bytes and content
+    /// hash made again. The replaced event has no subject ranges: what is
+    /// there now is sealed.
+    package func replacingSubjects(with replacements: [JSONValue]) -> DecodedEvent {
+        if let ranges = subjectRanges, ranges.count == replacements.count, Self.ascendingAndDisjoint(ranges) {
+            return DecodedEvent(columns: columns, canonical: splicing(replacements, at: ranges), subjectRanges: nil)
+        }
+        var document = document
+        for (path, replacement) in zip(PersonalData.subjectPaths(in: document), replacements) {
+            document = document.replacing(at: path[...], with: replacement)
+        }
+        return DecodedEvent(columns: columns, document: document)
+    }
+
+    /// `canonical` with each range's bytes replaced by its value's canonical
+    /// form. Still canonical: a member's value changed, not its name, so no
+    /// object's order moves.
+    private func splicing(_ replacements: [JSONValue], at ranges: [Range<Int>]) -> [UInt8] {
+        let written = replacements.map(\.canonicalBytes)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(canonical.count - ranges.reduce(0) { $0 + $1.count } + written.reduce(0) { $0 + $1.count })
+        var next = 0
+        for (range, replacement) in zip(ranges, written) {
+            bytes.append(contentsOf: canonical[next..<range.lowerBound])
+            bytes.append(contentsOf: replacement)
+            next = range.upperBound
+        }
+        bytes.append(contentsOf: canonical[next...])
+        return bytes
+    }
+
+    private static func ascendingAndDisjoint(_ ranges: [Range<Int>]) -> Bool {
+        zip(ranges, ranges.dropFirst()).allSatisfy { $0.upperBound <= $1.lowerBound }
+    }
+}
+
+extension JSONValue {
+    /// The value at `path`, nil when a step names nothing.
+    fileprivate func value(at path: [JSONPathStep]) -> JSONValue? {
+        var node = self
+        for step in path {
+            switch step {
+            case .key(let name): guard let next = node[name] else { return nil }; node = next
+            case .index(let position): guard let elements = node.arrayValue, elements.indices.contains(position) else { return nil }; node = elements[position]
+            }
+        }
+        return node
+    }
+
+    /// This value with the one at `path` replaced (unchanged when a step names nothing).
+    fileprivate func replacing(at path: ArraySlice<JSONPathStep>, with value: JSONValue) -> JSONValue {
+        guard let step = path.first else { return value }
+        let rest = path.dropFirst()
+        switch (step, self) {
+        case (.key(let name), .object(var members)):
+            guard let index = members.firstIndex(where: { $0.key == name }) else { return self }
+            members[index].value = members[index].value.replacing(at: rest, with: value)
+            return .object(members)
+        case (.index(let position), .array(var elements)):
+            guard elements.indices.contains(position) else { return self }
+            elements[position] = elements[position].replacing(at: rest, with: value)
+            return .array(elements)
+        default:
+            return self
+        }
+    }
+}
