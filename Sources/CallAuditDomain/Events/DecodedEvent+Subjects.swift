@@ -4,8 +4,9 @@
 /// decoder wrote has its subjects' canonical ranges, so each is parsed alone
 /// and replaced by splicing bytes; an event made from a tree is walked.
 extension DecodedEvent {
-    /// Every subject object in the event's data, in document order (the
-    /// order of `PersonalData.subjectPaths`).
+    /// Every subject object in the event's data, in the order the message
+    /// holds them (the order of `PersonalData.subjectPaths` over the
+    /// reference's tree; not always the canonical bytes' order).
     package var subjectObjects: [JSONValue] {
         if let ranges = subjectRanges {
             // The decoder checked these bytes: they parse. The subject is small; the event is not walked.
@@ -21,8 +22,14 @@ extension DecodedEvent {
     /// hash made again. The replaced event has no subject ranges: what is
     /// there now is sealed.
     package func replacingSubjects(with replacements: [JSONValue]) -> DecodedEvent {
-        if let ranges = subjectRanges, ranges.count == replacements.count, Self.ascendingAndDisjoint(ranges) {
-            return DecodedEvent(columns: columns, canonical: splicing(replacements, at: ranges), subjectRanges: nil)
+        if let ranges = subjectRanges {
+            precondition(ranges.count == replacements.count, "one replacement for each subject object")
+            // The ranges are in the message's order (the reference's), which sorting objects may
+            // have moved: spliced in the order of the bytes. (No fall-back to the tree here: the
+            // canonical tree lists the subjects in the bytes' order, not the message's.)
+            let spliced = zip(ranges, replacements).sorted { $0.0.lowerBound < $1.0.lowerBound }
+            precondition(Self.disjoint(spliced.map(\.0)), "subject objects do not overlap")
+            return DecodedEvent(columns: columns, canonical: splicing(spliced), subjectRanges: nil)
         }
         var document = document
         for (path, replacement) in zip(PersonalData.subjectPaths(in: document), replacements) {
@@ -34,12 +41,12 @@ extension DecodedEvent {
     /// `canonical` with each range's bytes replaced by its value's canonical
     /// form. Still canonical: a member's value changed, not its name, so no
     /// object's order moves.
-    private func splicing(_ replacements: [JSONValue], at ranges: [Range<Int>]) -> [UInt8] {
-        let written = replacements.map(\.canonicalBytes)
+    private func splicing(_ replacements: [(Range<Int>, JSONValue)]) -> [UInt8] {
+        let written = replacements.map { ($0.0, $0.1.canonicalBytes) }
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(canonical.count - ranges.reduce(0) { $0 + $1.count } + written.reduce(0) { $0 + $1.count })
+        bytes.reserveCapacity(canonical.count + written.reduce(0) { $0 + $1.1.count - $1.0.count })
         var next = 0
-        for (range, replacement) in zip(ranges, written) {
+        for (range, replacement) in written {
             bytes.append(contentsOf: canonical[next..<range.lowerBound])
             bytes.append(contentsOf: replacement)
             next = range.upperBound
@@ -48,7 +55,8 @@ extension DecodedEvent {
         return bytes
     }
 
-    private static func ascendingAndDisjoint(_ ranges: [Range<Int>]) -> Bool {
+    /// Sorted ranges that do not overlap (a subject inside a subject is part of it, never listed).
+    private static func disjoint(_ ranges: [Range<Int>]) -> Bool {
         zip(ranges, ranges.dropFirst()).allSatisfy { $0.upperBound <= $1.lowerBound }
     }
 }
