@@ -172,13 +172,15 @@ package final class SubjectVault: Sendable {
     /// What these blind indexes name: from the cache, else the database. The
     /// same query reads the vault's epoch: after an erasure or a newly shared
     /// identifier the cache is dropped and everything looked up again; after
-    /// a KEK rotation the KEKs are read again.
+    /// a KEK rotation the KEKs are read again. A found person's strong
+    /// identifiers come from the blind indexes their row lists, each probed
+    /// by `subject_index`'s primary key (it has no index by person).
     private func lookUp(_ indexes: Set<[UInt8]>, on connection: PostgresConnection) throws -> PersonLinking {
         var linking = cache.withLock { $0.linking(for: indexes) }
         let rows = try connection.query(
             """
             WITH links AS (
-                SELECT i.blind_index, i.subject_ref, i.kind, s.kek_id, s.wrapped_key
+                SELECT i.blind_index, i.subject_ref, i.kind, s.kek_id, s.wrapped_key, s.blind_indexes
                 FROM subject_index i JOIN subjects s USING (subject_ref)
                 WHERE i.blind_index = ANY($1::bytea[]) AND s.erased_at IS NULL
             )
@@ -189,8 +191,10 @@ package final class SubjectVault: Sendable {
                 UNION ALL
                 SELECT 'shared', h.blind_index, NULL, NULL, NULL, NULL FROM shared_identifiers h WHERE h.blind_index = ANY($1::bytea[])
                 UNION ALL
-                SELECT 'strong', i.blind_index, i.subject_ref, i.kind, NULL, NULL FROM subject_index i
-                WHERE i.subject_ref IN (SELECT subject_ref FROM links) AND i.kind IN ('customer_id', 'employee_id')
+                SELECT 'strong', i.blind_index, i.subject_ref, i.kind, NULL, NULL
+                FROM (SELECT DISTINCT subject_ref, blind_indexes FROM links) p CROSS JOIN LATERAL unnest(p.blind_indexes) AS held(b)
+                JOIN subject_index i ON i.blind_index = held.b AND i.subject_ref = p.subject_ref
+                WHERE i.kind IN ('customer_id', 'employee_id')
             ) x ON true
             """, [.text(byteaArrayLiteral(Array(indexes.filter { linking.entries[$0] == nil })))]
         ).decode(LookupRow.Columns.self).map(LookupRow.init)
