@@ -48,6 +48,8 @@ CREATE OR REPLACE FUNCTION callaudit_link_subjects(
 DECLARE
     known text[];
     alive bigint;
+    sharing bytea[];
+    taken boolean;
     newly_shared bigint;
 BEGIN
     INSERT INTO subjects (subject_ref, kek_id, wrapped_key, blind_indexes)
@@ -68,13 +70,24 @@ BEGIN
         END IF;
     END IF;
 
-    IF EXISTS (
+    -- One probe per identifier: is it linked to someone else already? A customer or employee id
+    -- that is fails the call; a phone or e-mail that is (or that two persons of this call share)
+    -- becomes shared.
+    SELECT array_agg(DISTINCT h.b) FILTER (WHERE h.k IN ('phone', 'email')), coalesce(bool_or(h.k IN ('customer_id', 'employee_id')), false)
+    INTO sharing, taken
+    FROM (
+        SELECT x.b, x.k FROM unnest(indexes, index_refs, kinds) AS x(b, r, k)
+        -- A subplan per identifier, so always a probe: as a join, the planner would hash a small store whole.
+        WHERE (SELECT true FROM subject_index i WHERE i.blind_index = x.b AND i.subject_ref <> x.r LIMIT 1)
+        UNION ALL
+        SELECT x.b, min(x.k) FROM unnest(indexes, index_refs, kinds) AS x(b, r, k)
+        WHERE x.k IN ('phone', 'email') GROUP BY x.b HAVING count(DISTINCT x.r) > 1
+    ) h;
+    IF taken OR (cardinality(known) > 0 AND EXISTS (
         SELECT FROM unnest(indexes, index_refs, kinds) AS x(b, r, k)
-        WHERE k IN ('customer_id', 'employee_id') AND (
-            EXISTS (SELECT FROM subject_index i WHERE i.blind_index = x.b AND i.subject_ref <> x.r)
-            OR (x.r = ANY(known) AND EXISTS (
-                SELECT FROM subjects s, unnest(s.blind_indexes) AS held(b) JOIN subject_index i ON i.blind_index = held.b
-                WHERE s.subject_ref = x.r AND i.subject_ref = x.r AND i.kind = x.k AND i.blind_index <> x.b)))
+        JOIN subjects s ON s.subject_ref = x.r CROSS JOIN LATERAL unnest(s.blind_indexes) AS held(b)
+        JOIN subject_index i ON i.blind_index = held.b AND i.subject_ref = x.r
+        WHERE x.k IN ('customer_id', 'employee_id') AND x.r IN (SELECT unnest(known)) AND i.kind = x.k AND i.blind_index <> x.b)
     ) THEN
         RAISE EXCEPTION 'a customer or employee id was linked concurrently; resolving again' USING ERRCODE = 'serialization_failure';
     END IF;
@@ -90,10 +103,7 @@ BEGIN
         WHERE s.subject_ref = l.r;
     END IF;
 
-    INSERT INTO shared_identifiers (blind_index)
-    SELECT DISTINCT x.b FROM unnest(indexes, kinds) AS x(b, k)
-    WHERE x.k IN ('phone', 'email') AND (SELECT count(*) FROM (SELECT FROM subject_index i WHERE i.blind_index = x.b LIMIT 2) holders) > 1
-    ON CONFLICT (blind_index) DO NOTHING;
+    INSERT INTO shared_identifiers (blind_index) SELECT DISTINCT unnest(sharing) ON CONFLICT (blind_index) DO NOTHING;
     GET DIAGNOSTICS newly_shared = ROW_COUNT;
     IF newly_shared > 0 THEN
         UPDATE vault_epoch SET relinks = relinks + 1;
