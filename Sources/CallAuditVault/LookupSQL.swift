@@ -8,22 +8,29 @@ enum LookupSQL {
     /// `subject_index`'s primary key (it has no index by person). With nothing
     /// found, the epoch still comes, joined to nothing.
     static let links = """
-            WITH links AS (
+            WITH keys AS (SELECT DISTINCT unnest($1::bytea[]) AS b),
+            -- Each key, and each person found, by a probe of a primary key (OFFSET 0 keeps each
+            -- subquery a probe): as joins, the planner hashes a small store whole on every batch.
+            links AS (
                 SELECT i.blind_index, i.subject_ref, i.kind, s.kek_id, s.wrapped_key, s.blind_indexes
-                FROM subject_index i JOIN subjects s USING (subject_ref)
-                WHERE i.blind_index = ANY($1::bytea[]) AND s.erased_at IS NULL
+                FROM keys k
+                CROSS JOIN LATERAL (SELECT * FROM subject_index i WHERE i.blind_index = k.b OFFSET 0) i
+                CROSS JOIN LATERAL (SELECT * FROM subjects s WHERE s.subject_ref = i.subject_ref AND s.erased_at IS NULL OFFSET 0) s
             )
             SELECT e.erasures, e.relinks, e.kek_current, x.what, encode(x.blind_index, 'hex'), x.subject_ref, x.kind, x.kek_id,
                    encode(x.wrapped_key, 'hex')
             FROM vault_epoch e LEFT JOIN LATERAL (
                 SELECT 'link' AS what, l.blind_index, l.subject_ref, l.kind, l.kek_id, l.wrapped_key FROM links l
                 UNION ALL
-                SELECT 'shared', h.blind_index, NULL, NULL, NULL, NULL FROM shared_identifiers h WHERE h.blind_index = ANY($1::bytea[])
+                SELECT 'shared', h.blind_index, NULL, NULL, NULL, NULL
+                FROM keys k CROSS JOIN LATERAL (SELECT * FROM shared_identifiers h WHERE h.blind_index = k.b OFFSET 0) h
                 UNION ALL
-                SELECT 'strong', i.blind_index, i.subject_ref, i.kind, NULL, NULL
-                FROM (SELECT DISTINCT subject_ref, blind_indexes FROM links) p CROSS JOIN LATERAL unnest(p.blind_indexes) AS held(b)
-                JOIN subject_index i ON i.blind_index = held.b AND i.subject_ref = p.subject_ref
-                WHERE i.kind IN ('customer_id', 'employee_id')
+                SELECT 'strong', h.b, h.subject_ref, h.kind, NULL, NULL FROM (
+                    SELECT held.b, p.subject_ref,
+                           (SELECT i.kind FROM subject_index i WHERE i.blind_index = held.b AND i.subject_ref = p.subject_ref) AS kind
+                    FROM (SELECT DISTINCT subject_ref, blind_indexes FROM links) p CROSS JOIN LATERAL unnest(p.blind_indexes) AS held(b)
+                    OFFSET 0
+                ) h WHERE h.kind IN ('customer_id', 'employee_id')
             ) x ON true
         """
 

@@ -83,11 +83,14 @@ BEGIN
         SELECT x.b, min(x.k) FROM unnest(indexes, index_refs, kinds) AS x(b, r, k)
         WHERE x.k IN ('phone', 'email') GROUP BY x.b HAVING count(DISTINCT x.r) > 1
     ) h;
+    -- A person who existed may already hold a customer or employee id of this kind: their row
+    -- lists their blind indexes, each probed for its kind (OFFSET 0 keeps each subquery a probe).
     IF taken OR (cardinality(known) > 0 AND EXISTS (
         SELECT FROM unnest(indexes, index_refs, kinds) AS x(b, r, k)
-        JOIN subjects s ON s.subject_ref = x.r CROSS JOIN LATERAL unnest(s.blind_indexes) AS held(b)
-        JOIN subject_index i ON i.blind_index = held.b AND i.subject_ref = x.r
-        WHERE x.k IN ('customer_id', 'employee_id') AND x.r IN (SELECT unnest(known)) AND i.kind = x.k AND i.blind_index <> x.b)
+        CROSS JOIN LATERAL (SELECT s.blind_indexes FROM subjects s WHERE s.subject_ref = x.r OFFSET 0) s
+        CROSS JOIN LATERAL unnest(s.blind_indexes) AS held(b)
+        WHERE x.k IN ('customer_id', 'employee_id') AND x.r IN (SELECT unnest(known)) AND held.b <> x.b
+          AND (SELECT i.kind FROM subject_index i WHERE i.blind_index = held.b AND i.subject_ref = x.r) = x.k)
     ) THEN
         RAISE EXCEPTION 'a customer or employee id was linked concurrently; resolving again' USING ERRCODE = 'serialization_failure';
     END IF;
