@@ -8,23 +8,24 @@ enum LookupSQL {
     /// `subject_index`'s primary key (it has no index by person). With nothing
     /// found, the epoch still comes, joined to nothing.
     static let links = """
-            WITH keys AS (SELECT DISTINCT unnest($1::bytea[]) AS b),
-            -- Each key, and each person found, by a probe of a primary key (OFFSET 0 keeps each
-            -- subquery a probe): as joins, the planner hashes a small store whole on every batch.
-            links AS (
+            -- The keys in one scan (by the index, or of the table while it is small: either is
+            -- bounded); each person found by a probe of their row's primary key (OFFSET 0 keeps it
+            -- a probe: as a join, the planner hashed the whole of a small store's subjects).
+            WITH links AS (
                 SELECT i.blind_index, i.subject_ref, i.kind, s.kek_id, s.wrapped_key, s.blind_indexes
-                FROM keys k
-                CROSS JOIN LATERAL (SELECT * FROM subject_index i WHERE i.blind_index = k.b OFFSET 0) i
+                FROM subject_index i
                 CROSS JOIN LATERAL (SELECT * FROM subjects s WHERE s.subject_ref = i.subject_ref AND s.erased_at IS NULL OFFSET 0) s
+                WHERE i.blind_index = ANY($1::bytea[])
             )
             SELECT e.erasures, e.relinks, e.kek_current, x.what, encode(x.blind_index, 'hex'), x.subject_ref, x.kind, x.kek_id,
                    encode(x.wrapped_key, 'hex')
             FROM vault_epoch e LEFT JOIN LATERAL (
                 SELECT 'link' AS what, l.blind_index, l.subject_ref, l.kind, l.kek_id, l.wrapped_key FROM links l
                 UNION ALL
-                SELECT 'shared', h.blind_index, NULL, NULL, NULL, NULL
-                FROM keys k CROSS JOIN LATERAL (SELECT * FROM shared_identifiers h WHERE h.blind_index = k.b OFFSET 0) h
+                SELECT 'shared', h.blind_index, NULL, NULL, NULL, NULL FROM shared_identifiers h WHERE h.blind_index = ANY($1::bytea[])
                 UNION ALL
+                -- A found person's strong identifiers: each index their row lists, probed by the
+                -- whole primary key (one row at most, so always by the index).
                 SELECT 'strong', h.b, h.subject_ref, h.kind, NULL, NULL FROM (
                     SELECT held.b, p.subject_ref,
                            (SELECT i.kind FROM subject_index i WHERE i.blind_index = held.b AND i.subject_ref = p.subject_ref) AS kind
