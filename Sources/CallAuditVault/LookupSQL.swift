@@ -8,14 +8,10 @@ enum LookupSQL {
     /// `subject_index`'s primary key (it has no index by person). With nothing
     /// found, the epoch still comes, joined to nothing.
     static let links = """
-            -- The keys in one scan (by the index, or of the table while it is small: either is
-            -- bounded); each person found by a probe of their row's primary key (OFFSET 0 keeps it
-            -- a probe: as a join, the planner hashed the whole of a small store's subjects).
             WITH links AS (
                 SELECT i.blind_index, i.subject_ref, i.kind, s.kek_id, s.wrapped_key, s.blind_indexes
-                FROM subject_index i
-                CROSS JOIN LATERAL (SELECT * FROM subjects s WHERE s.subject_ref = i.subject_ref AND s.erased_at IS NULL OFFSET 0) s
-                WHERE i.blind_index = ANY($1::bytea[])
+                FROM subject_index i JOIN subjects s USING (subject_ref)
+                WHERE i.blind_index = ANY($1::bytea[]) AND s.erased_at IS NULL
             )
             SELECT e.erasures, e.relinks, e.kek_current, x.what, encode(x.blind_index, 'hex'), x.subject_ref, x.kind, x.kek_id,
                    encode(x.wrapped_key, 'hex')
