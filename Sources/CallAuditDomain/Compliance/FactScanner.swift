@@ -49,6 +49,8 @@ private struct EnvelopeFields {
     var data: JSONValue?
     /// Where `data` starts: one of CallAudit's own events reads it again, whole.
     var dataStart: Int?
+    /// `data` was built whole: bytes the pruning scan does not decide (an escape in a member it skips…).
+    var dataIsWhole = false
 
     /// What `FactEvent(document)` makes of a document with these members.
     var scan: FactScan {
@@ -76,9 +78,12 @@ private struct EnvelopeScanner {
             try members(into: &fields)
         }
         guard index == bytes.count else { throw Unsure() }
-        if let start = fields.dataStart, fields.type.flatMap(OwnEventType.init(rawValue:)) != nil {
+        let own = fields.type.flatMap(OwnEventType.init(rawValue:)) != nil
+        if let start = fields.dataStart, own, !fields.dataIsWhole {
             var data = JudgedDataScanner(bytes: bytes, index: start)
             fields.data = try data.whole(depth: 1)
+        } else if let data = fields.data, !own, fields.dataIsWhole {
+            fields.data = JudgedMembers.contractData.prune(data)
         }
         return fields.scan
     }
@@ -103,7 +108,7 @@ private struct EnvelopeScanner {
     private mutating func member(_ name: UnsafeBufferPointer<UInt8>, into fields: inout EnvelopeFields) throws(Unsure) {
         if name.elementsEqual("data".utf8) {
             fields.dataStart = index
-            fields.data = try judgedData()
+            try judgedData(into: &fields)
         } else if name.elementsEqual("id".utf8) {
             fields.id = try text()
         } else if name.elementsEqual("source".utf8) {
@@ -117,12 +122,18 @@ private struct EnvelopeScanner {
         }
     }
 
-    /// What compliance judges of `data`, one level below the root.
-    private mutating func judgedData() throws(Unsure) -> JSONValue {
+    /// What compliance judges of `data`, one level below the root; built
+    /// whole by the tree parser where the pruning scan is unsure.
+    private mutating func judgedData(into fields: inout EnvelopeFields) throws(Unsure) {
         var data = JudgedDataScanner(bytes: bytes, index: index)
-        let value = try data.value(.contractData, depth: 1)
+        if let value = try? data.value(.contractData, depth: 1) {
+            fields.data = value
+        } else {
+            data.index = index
+            fields.data = try data.whole(depth: 1)
+            fields.dataIsWhole = true
+        }
         index = data.index
-        return value
     }
 
     /// A string member the facts keep. Another kind of value (which the tree

@@ -6,7 +6,8 @@
 /// strings without escapes or control bytes, numbers without an exponent and
 /// with at most 15 integer digits (so a Double holds them), no whitespace,
 /// the depth limit. What it keeps whole, the tree parser parses itself, at
-/// its depth. Anything else is `Unsure`, and the caller reads the tree.
+/// its depth. Anything else is `Unsure`: `FactScanner` then builds `data`
+/// whole with the tree parser and prunes the tree.
 struct JudgedDataScanner {
     let bytes: UnsafeBufferPointer<UInt8>
     var index: Int
