@@ -53,9 +53,9 @@ private struct EnvelopeFields {
     var dataIsWhole = false
 
     /// What `FactEvent(document)` makes of a document with these members.
-    var scan: FactScan {
+    /// `own` is `type` as one of CallAudit's own, looked up once by the caller.
+    func scan(own: OwnEventType?) -> FactScan {
         let type = self.type.flatMap(EventType.init(rawValue:))
-        let own = self.type.flatMap(OwnEventType.init(rawValue:))
         guard type != nil || own != nil, let id, let source, let time = self.time.flatMap(Timestamp.init(rfc3339:)), let data else {
             return .notAFact
         }
@@ -78,14 +78,14 @@ private struct EnvelopeScanner {
             try members(into: &fields)
         }
         guard index == bytes.count else { throw Unsure() }
-        let own = fields.type.flatMap(OwnEventType.init(rawValue:)) != nil
-        if let start = fields.dataStart, own, !fields.dataIsWhole {
+        let own = fields.type.flatMap(OwnEventType.init(rawValue:))
+        if let start = fields.dataStart, own != nil, !fields.dataIsWhole {
             var data = JudgedDataScanner(bytes: bytes, index: start)
             fields.data = try data.whole(depth: 1)
-        } else if let data = fields.data, !own, fields.dataIsWhole {
+        } else if let data = fields.data, own == nil, fields.dataIsWhole {
             fields.data = JudgedMembers.contractData.prune(data)
         }
-        return fields.scan
+        return fields.scan(own: own)
     }
 
     /// The members up to the closing brace, each name after the one before in
