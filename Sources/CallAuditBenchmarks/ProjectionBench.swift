@@ -18,6 +18,12 @@ struct ProjectionBench: ParsableCommand {
     @Option(help: "Calls to simulate (about 6.2 events each).")
     var calls = 160_000
 
+    @Option(help: "Events the compliance rebuild folds before writing them out (a small log takes the large log's path below it).")
+    var eventsPerChunk = ComplianceRebuildLimits().eventsPerChunk
+
+    @Option(help: "Facts the compliance rebuild reads back and judges at a time.")
+    var factsPerPage = ComplianceRebuildLimits().factsPerPage
+
     func run() throws {
         let url = database.resolved
         try requireEmptyStore(url)
@@ -27,7 +33,10 @@ struct ProjectionBench: ParsableCommand {
         print("machine:   \(machineDescription())")
         print("events:    \(appended) (\(calls) calls over 30 days)")
         let now = Timestamp(rfc3339: "2026-11-15T00:00:00Z")!
-        for projection in [DailyVolumeProjection(), ComplianceProjection(policy: .default, clock: { now })] as [any Projection] {
+        let limits = ComplianceRebuildLimits(eventsPerChunk: eventsPerChunk, factsPerPage: factsPerPage)
+        let cluster = try PostgresConnection(conninfo: url)
+        for projection in [DailyVolumeProjection(), ComplianceProjection(policy: .default, clock: { now }, rebuildLimits: limits)] as [any Projection] {
+            let cpuBefore = (bench: processCPUSeconds(), postgres: try clusterCPUSeconds(cluster))
             let started = ContinuousClock.now
             let outcome = try ProjectionRunner(
                 projection: projection, configuration: ProjectionConfiguration(database: DatabaseConfiguration(url: url).forMaintenance),
@@ -37,6 +46,12 @@ struct ProjectionBench: ParsableCommand {
             print(
                 "rebuild \(pad(projection.name, 14)) \(outcome.events) events in \(String(format: "%.1f", elapsed)) s: "
                     + "\(Int(Double(outcome.events) / elapsed)) events/s\(outcome.folded ? " (folded in one read)" : "")")
+            usleep(300_000)  // the rebuild's backends end after their connections close
+            let bench = processCPUSeconds() - cpuBefore.bench, postgres = try clusterCPUSeconds(cluster) - cpuBefore.postgres
+            let perEvent = { (seconds: Double) in String(format: "%.2f", seconds * 1e6 / Double(max(outcome.events, 1))) }
+            print(
+                "  CPU: bench process \(String(format: "%.2f", bench)) s (\(perEvent(bench)) µs/event), "
+                    + "PostgreSQL \(String(format: "%.2f", postgres)) s (\(perEvent(postgres)) µs/event)")
         }
         let floor = try postgresFloor(url: url).inSeconds
         print(
@@ -84,4 +99,35 @@ private func postgresFloor(url: String) throws -> Duration {
     let started = ContinuousClock.now
     try psql(url, file: script.path)
     return started.duration(to: .now)
+}
+
+/// User and system CPU seconds of this process, every thread.
+private func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+}
+
+/// User and system CPU seconds of the PostgreSQL cluster `connection` reaches
+/// on this machine: the postmaster's own and its ended children's (reaped
+/// into its cutime and cstime), plus its live children's. The difference
+/// across a rebuild is what every backend and helper spent on it.
+private func clusterCPUSeconds(_ connection: PostgresConnection) throws -> Double {
+    let backend = try connection.query("SELECT pg_backend_pid()::bigint").decodeScalar(Int64.self)
+    guard let postmaster = procStat(Int(backend))?.parent, let own = procStat(postmaster) else { return .nan }
+    var ticks = own.ticks + own.childTicks
+    for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+        guard let pid = Int(entry), let stat = procStat(pid), stat.parent == postmaster else { continue }
+        ticks += stat.ticks
+    }
+    return Double(ticks) / Double(sysconf(Int32(_SC_CLK_TCK)))
+}
+
+/// From /proc/PID/stat: the parent, the process's user+system ticks, and its reaped children's.
+private func procStat(_ pid: Int) -> (parent: Int, ticks: Int, childTicks: Int)? {
+    guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = text.lastIndex(of: ")") else { return nil }
+    // After "pid (comm) ": state ppid … utime(14) stime(15) cutime(16) cstime(17), counted from 1.
+    let fields = text[text.index(after: close)...].split(separator: " ").map { Int($0) ?? 0 }
+    guard fields.count > 14 else { return nil }
+    return (fields[1], fields[11] + fields[12], fields[13] + fields[14])
 }

@@ -125,10 +125,13 @@ struct ComplianceRebuild: ProjectionRebuild {
         _ facts: [String: Facts], extraColumns: (inout CopyTextEncoder, Facts) -> Void
     ) -> CopyTextEncoder {
         var rows = CopyTextEncoder(capacity: facts.count * 512)
+        var document: [UInt8] = []
         for (key, value) in facts.sorted(by: { $0.key < $1.key }) {
             rows.text(key)
             extraColumns(&rows, value)
-            rows.text(bytes: value.document.compactBytes)
+            document.removeAll(keepingCapacity: true)
+            value.writeDocument(into: &document)
+            rows.text(bytes: document)
             rows.endRow()
         }
         return rows

@@ -54,6 +54,40 @@ struct FactDocumentTests {
         #expect(try roundTrip(withRecordings) == record)
     }
 
+    @Test("documents written straight as bytes are the tree's compact bytes, with optionals absent or present and strings escaped")
+    func writtenAsBytes() {
+        let time = EventFactory.origin
+        var call = CallFacts(callID: "c\"1\\é")
+        #expect(bytes(call.writeDocument) == call.document.compactBytes)
+        call.startedEventID = "s"
+        call.parties = [.init(id: "a", role: "agent"), .init(id: "p\n", role: "customer", jurisdiction: "DE", device: "voip")]
+        call.notices = [.init(eventID: "n", time: time, partyID: nil, method: "beep")]
+        call.consents = [.init(eventID: "c", time: time.adding(seconds: 1), partyID: "p", method: "verbal", scope: ["recording", "tr\u{1}"])]
+        call.refusals = [.init(eventID: "r", time: time, partyID: "p", kind: "consent.refused"), .init(eventID: "w", time: time, scope: [])]
+        call.recordingTimeline = [.init(eventID: "t", time: Timestamp(microseconds: 1_234_567), recordingID: "r1", kind: "recording.started")]
+        #expect(bytes(call.writeDocument) == call.document.compactBytes)
+
+        var recording = RecordingFacts(recordingID: "r1")
+        #expect(bytes(recording.writeDocument) == recording.document.compactBytes)
+        recording.callID = "c1"
+        recording.stored = .init(eventID: "st", time: time)
+        recording.deletions = [.init(eventID: "d1", time: time), .init(eventID: "d2", time: time.adding(seconds: 2))]
+        recording.uses = [
+            .init(eventID: "u1", time: time, role: "qa", kind: "recording.accessed", purpose: nil, anonymized: false, country: nil, legalBasis: nil),
+            .init(eventID: "u2", time: time, role: "", kind: "recording.shared", purpose: "p", anonymized: true, country: "US", legalBasis: "b"),
+        ]
+        recording.placeHold("h1", at: time, eventID: "hp")
+        recording.releaseHold("h1", at: time.adding(seconds: 5), eventID: "hr")
+        recording.placeHold("h2", at: time, eventID: "hp2")
+        #expect(bytes(recording.writeDocument) == recording.document.compactBytes)
+    }
+
+    private func bytes(_ write: (inout [UInt8]) -> Void) -> [UInt8] {
+        var out: [UInt8] = []
+        write(&out)
+        return out
+    }
+
     @Test("a document without a required field is an error naming the field, not a fact with holes")
     func missingField() {
         #expect(throws: FactDocumentError(field: "event_id")) {

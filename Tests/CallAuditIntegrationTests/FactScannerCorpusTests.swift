@@ -1,4 +1,5 @@
 import CallAuditDomain
+@testable import CallAuditProjections
 import Testing
 
 /// The rebuild's scanner against the tree on what the store keeps for a
@@ -19,6 +20,34 @@ struct FactScannerCorpusTests {
             }
         }
         #expect(decided == events.count, "\(decided) of \(events.count) stored events decided by the scanner")
+    }
+
+    @Test("a simulated month folds and judges the same from whole events and from what the scanner keeps of them")
+    func judgedMembersAreAllTheFoldReads() throws {
+        let stored = simulatedEvents(calls: 1_500, seed: 8, days: 30, start: "2026-10-01T00:00:00Z")
+            .map { String(decoding: $0.event.canonical, as: UTF8.self) }
+        var whole = ComplianceFold(), judged = ComplianceFold()
+        for json in stored {
+            if let event = FactEvent(try JSONParser.parse(json)) { whole.fold(event) }
+            if let event = try FactScanner.factEvent(json) { judged.fold(event) }
+        }
+        #expect(whole.calls.count > 1_000 && whole.recordings.count > 1_000 && !whole.holds.isEmpty)
+        #expect(judged.calls == whole.calls && judged.recordings == whole.recordings && judged.holds == whole.holds)
+        #expect(judged.requests == whole.requests && judged.changedCalls == whole.changedCalls)
+        #expect(judged.subjectCalls.map { "\($0.key) \($0.callID) \($0.partyID)" } == whole.subjectCalls.map { "\($0.key) \($0.callID) \($0.partyID)" })
+        let now = Timestamp(rfc3339: "2026-11-15T00:00:00Z")!
+        let verdicts = (whole: whole.judge(recordings: Array(whole.recordings.keys), requestRecordings: [:], policy: .default, now: now),
+                        judged: judged.judge(recordings: Array(judged.recordings.keys), requestRecordings: [:], policy: .default, now: now))
+        #expect(verdicts.judged.findings == verdicts.whole.findings)
+        #expect(verdicts.whole.findings.values.contains { !$0.isEmpty }, "the month has findings to compare")
+        // The month's documents, written straight as bytes, are the trees' compact bytes.
+        func written(_ write: (inout [UInt8]) -> Void) -> [UInt8] {
+            var out: [UInt8] = []
+            write(&out)
+            return out
+        }
+        #expect(whole.calls.values.filter { written($0.writeDocument) != $0.document.compactBytes }.isEmpty)
+        #expect(whole.recordings.values.filter { written($0.writeDocument) != $0.document.compactBytes }.isEmpty)
     }
 
     @Test("the hostile-producer corpus, as stored when accepted")

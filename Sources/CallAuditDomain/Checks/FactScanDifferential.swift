@@ -1,6 +1,7 @@
-/// `FactScanner` against the tree (`FactEvent(JSONParser.parse(json))`), the
-/// reference, on any stored text: when the scanner decides, the tree parses
-/// the text and makes the same `FactEvent`, or turns it down as well; when the
+/// `FactScanner` against the tree (`FactEvent(JSONParser.parse(json))?.judged`),
+/// the reference, on any stored text: when the scanner decides, the tree parses
+/// the text and makes the same `FactEvent` (its `data` pruned to what
+/// compliance judges, `JudgedMembers`), or turns it down as well; when the
 /// scanner is unsure, the tree decides (the caller's fall-back).
 ///
 /// Shared by the scanner's differential tests over the corpus, the simulator's
@@ -14,7 +15,7 @@ package enum FactScanDifferential {
         guard let tree = try? JSONParser.parse(json) else {
             throw PropertyViolation("the scanner decides only text the tree parser accepts")
         }
-        let expected = FactEvent(tree).map(FactScan.event) ?? .notAFact
+        let expected = FactEvent(tree).map { FactScan.event($0.judged) } ?? .notAFact
         try PropertyViolation.require(scanned == expected, "the scanner gives the tree's FactEvent")
         return true
     }

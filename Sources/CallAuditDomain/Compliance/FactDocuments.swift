@@ -4,6 +4,13 @@
 package protocol FactDocument {
     var document: JSONValue { get }
     init(document: JSONValue) throws(FactDocumentError)
+    /// `document.compactBytes`, appended to `out`. Calls and recordings, a
+    /// document each for every call of the log, write theirs without the tree.
+    func writeDocument(into out: inout [UInt8])
+}
+
+extension FactDocument {
+    package func writeDocument(into out: inout [UInt8]) { out.append(contentsOf: document.compactBytes) }
 }
 
 /// A stored fact document that does not have the shape its type writes.

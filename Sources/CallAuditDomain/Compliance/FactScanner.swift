@@ -1,6 +1,6 @@
 /// What `FactScanner` made of a stored event.
 package enum FactScan: Sendable, Equatable {
-    /// The event's facts: exactly what `FactEvent(document)` gives.
+    /// The event's facts: exactly what `FactEvent(document)?.judged` gives.
     case event(FactEvent)
     /// A document `FactEvent(document)` turns down too (no id, unknown type…).
     case notAFact
@@ -8,27 +8,29 @@ package enum FactScan: Sendable, Equatable {
     case unsure
 }
 
-/// Reads what compliance folds in (`FactEvent`) straight from a stored event's
-/// canonical bytes: the envelope's `type`, `id`, `source` and `time` are cut
-/// out of the bytes, its other members skipped unbuilt, and only `data`, which
-/// the facts read member by member, becomes a tree. A rebuild reads every
-/// event of the log, and building the whole envelope's tree cost more than
-/// PostgreSQL takes to hand the bytes over.
+/// Reads what compliance folds in (`FactEvent`, `judged`) straight from a
+/// stored event's canonical bytes: the envelope's `type`, `id`, `source` and
+/// `time` are cut out of the bytes, its other members skipped unbuilt, and of
+/// `data` only the members compliance judges become a tree
+/// (`JudgedMembers`, `JudgedDataScanner`). A rebuild reads every event of the
+/// log, and building the whole tree cost more than PostgreSQL takes to hand
+/// the bytes over.
 ///
 /// The stored bytes are RFC 8785 as CallAudit wrote them, but a superuser can
 /// edit them. So the scanner decides only what it checks as strictly as the
-/// tree parser would: the envelope's members in canonical order (so none twice),
-/// ASCII names, strings without escapes, scalars only, no whitespace; `data` is
-/// parsed by the tree parser itself, at its depth. Anything else is `unsure`,
-/// and the caller parses the whole document, which decides, or throws, as before.
+/// tree parser would: members in canonical order (so none twice), ASCII names,
+/// strings without escapes, scalars only in the envelope, no whitespace; what
+/// `data` keeps whole is parsed by the tree parser itself, at its depth.
+/// Anything else is `unsure`, and the caller parses the whole document, which
+/// decides, or throws, as before.
 package enum FactScanner {
-    /// A stored event's `FactEvent`: scanned, or, when the scanner is unsure,
-    /// parsed whole, which then decides, or throws, exactly as before.
+    /// A stored event's judged `FactEvent`: scanned, or, when the scanner is
+    /// unsure, parsed whole, which then decides, or throws, exactly as before.
     package static func factEvent(_ json: String) throws(JSONParseError) -> FactEvent? {
         switch scan(json) {
         case .event(let facts): facts
         case .notAFact: nil
-        case .unsure: FactEvent(try JSONParser.parse(json))
+        case .unsure: FactEvent(try JSONParser.parse(json))?.judged
         }
     }
 
@@ -41,18 +43,19 @@ package enum FactScanner {
     }
 }
 
-/// The scanner met bytes it does not decide.
-private struct Unsure: Error {}
-
 /// The envelope members a `FactEvent` is made of, as found.
 private struct EnvelopeFields {
     var type: String?, id: String?, source: String?, time: String?
     var data: JSONValue?
+    /// Where `data` starts: one of CallAudit's own events reads it again, whole.
+    var dataStart: Int?
+    /// `data` was built whole: bytes the pruning scan does not decide (an escape in a member it skips…).
+    var dataIsWhole = false
 
     /// What `FactEvent(document)` makes of a document with these members.
-    var scan: FactScan {
+    /// `own` is `type` as one of CallAudit's own, looked up once by the caller.
+    func scan(own: OwnEventType?) -> FactScan {
         let type = self.type.flatMap(EventType.init(rawValue:))
-        let own = self.type.flatMap(OwnEventType.init(rawValue:))
         guard type != nil || own != nil, let id, let source, let time = self.time.flatMap(Timestamp.init(rfc3339:)), let data else {
             return .notAFact
         }
@@ -75,7 +78,14 @@ private struct EnvelopeScanner {
             try members(into: &fields)
         }
         guard index == bytes.count else { throw Unsure() }
-        return fields.scan
+        let own = fields.type.flatMap(OwnEventType.init(rawValue:))
+        if let start = fields.dataStart, own != nil, !fields.dataIsWhole {
+            var data = JudgedDataScanner(bytes: bytes, index: start)
+            fields.data = try data.whole(depth: 1)
+        } else if let data = fields.data, own == nil, fields.dataIsWhole {
+            fields.data = JudgedMembers.contractData.prune(data)
+        }
+        return fields.scan(own: own)
     }
 
     /// The members up to the closing brace, each name after the one before in
@@ -97,7 +107,8 @@ private struct EnvelopeScanner {
 
     private mutating func member(_ name: UnsafeBufferPointer<UInt8>, into fields: inout EnvelopeFields) throws(Unsure) {
         if name.elementsEqual("data".utf8) {
-            fields.data = try data()
+            fields.dataStart = index
+            try judgedData(into: &fields)
         } else if name.elementsEqual("id".utf8) {
             fields.id = try text()
         } else if name.elementsEqual("source".utf8) {
@@ -111,15 +122,18 @@ private struct EnvelopeScanner {
         }
     }
 
-    /// `data`, one level below the root, as the tree parser parses it there.
-    private mutating func data() throws(Unsure) -> JSONValue {
-        do {
-            let (value, end) = try JSONParser.value(in: bytes, at: index, depth: 1)
-            index = end
-            return value
-        } catch {
-            throw Unsure()
+    /// What compliance judges of `data`, one level below the root; built
+    /// whole by the tree parser where the pruning scan is unsure.
+    private mutating func judgedData(into fields: inout EnvelopeFields) throws(Unsure) {
+        var data = JudgedDataScanner(bytes: bytes, index: index)
+        if let value = try? data.value(.contractData, depth: 1) {
+            fields.data = value
+        } else {
+            data.index = index
+            fields.data = try data.whole(depth: 1)
+            fields.dataIsWhole = true
         }
+        index = data.index
     }
 
     /// A string member the facts keep. Another kind of value (which the tree

@@ -1,0 +1,167 @@
+/// Builds the judged parts of a stored event's `data` (`JudgedMembers`)
+/// straight from its bytes, skipping the rest unbuilt, for `FactScanner`.
+///
+/// It decides only what it checks as strictly as the tree parser does in
+/// what it skips: members in byte order (so none twice) with ASCII names,
+/// strings without escapes or control bytes, numbers without an exponent and
+/// with at most 15 integer digits (so a Double holds them), no whitespace,
+/// the depth limit. What it keeps whole, the tree parser parses itself, at
+/// its depth. Anything else is `Unsure`: `FactScanner` then builds `data`
+/// whole with the tree parser and prunes the tree.
+struct JudgedDataScanner {
+    let bytes: UnsafeBufferPointer<UInt8>
+    var index: Int
+
+    /// The value at `index`, `depth` levels below the document's root, kept as `keep` says.
+    mutating func value(_ keep: JudgedMembers, depth: Int) throws(Unsure) -> JSONValue {
+        switch (keep, try peek()) {
+        case (.members(let members), UInt8(ascii: "{")): try object(keeping: members, depth: depth)
+        case (.elements(let element), UInt8(ascii: "[")): try array(keeping: element, depth: depth)
+        default: try whole(depth: depth)
+        }
+    }
+
+    /// A value kept whole: the tree parser's own, at the same depth.
+    mutating func whole(depth: Int) throws(Unsure) -> JSONValue {
+        do {
+            let (value, end) = try JSONParser.value(in: bytes, at: index, depth: depth)
+            index = end
+            return value
+        } catch {
+            throw Unsure()
+        }
+    }
+
+    private mutating func object(keeping kept: [JudgedMember], depth: Int) throws(Unsure) -> JSONValue {
+        var members: [(key: String, value: JSONValue)] = []
+        try forEachMember(depth: depth) { (scanner, name) throws(Unsure) in
+            if let member = kept.first(where: { same(name, $0.bytes) }) {
+                members.append((member.name, try scanner.value(member.keep, depth: depth + 1)))
+            } else {
+                try scanner.skip(depth: depth + 1)
+            }
+        }
+        return .object(members)
+    }
+
+    private mutating func array(keeping element: JudgedMembers, depth: Int) throws(Unsure) -> JSONValue {
+        var elements: [JSONValue] = []
+        try forEachElement(depth: depth) { (scanner) throws(Unsure) in elements.append(try scanner.value(element, depth: depth + 1)) }
+        return .array(elements)
+    }
+
+    /// Checks a value nobody judges, building nothing.
+    private mutating func skip(depth: Int) throws(Unsure) {
+        // The tree parser refuses any value this deep, scalars too.
+        guard depth < JSONParser.maximumDepth else { throw Unsure() }
+        switch try peek() {
+        case UInt8(ascii: "{"): try forEachMember(depth: depth) { (scanner, _) throws(Unsure) in try scanner.skip(depth: depth + 1) }
+        case UInt8(ascii: "["): try forEachElement(depth: depth) { (scanner) throws(Unsure) in try scanner.skip(depth: depth + 1) }
+        case UInt8(ascii: "\""): _ = try plainString(asciiOnly: false)
+        case UInt8(ascii: "t"): try literal("true")
+        case UInt8(ascii: "f"): try literal("false")
+        case UInt8(ascii: "n"): try literal("null")
+        default: try skipNumber()
+        }
+    }
+
+    /// The object at `index`: each member's name, in byte order, with the scanner at its value for `body` to read.
+    private mutating func forEachMember(
+        depth: Int, _ body: (inout JudgedDataScanner, UnsafeBufferPointer<UInt8>) throws(Unsure) -> Void
+    ) throws(Unsure) {
+        guard depth < JSONParser.maximumDepth else { throw Unsure() }
+        try expect(UInt8(ascii: "{"))
+        if try peek() == UInt8(ascii: "}") { index += 1; return }
+        var previous: UnsafeBufferPointer<UInt8>?
+        while true {
+            let name = try plainString(asciiOnly: true)
+            if let previous, !previous.lexicographicallyPrecedes(name) { throw Unsure() }
+            previous = name
+            try expect(UInt8(ascii: ":"))
+            try body(&self, name)
+            if try next(closing: UInt8(ascii: "}")) { return }
+        }
+    }
+
+    /// The array at `index`, with the scanner at each element for `body` to read.
+    private mutating func forEachElement(depth: Int, _ body: (inout JudgedDataScanner) throws(Unsure) -> Void) throws(Unsure) {
+        guard depth < JSONParser.maximumDepth else { throw Unsure() }
+        try expect(UInt8(ascii: "["))
+        if try peek() == UInt8(ascii: "]") { index += 1; return }
+        while true {
+            try body(&self)
+            if try next(closing: UInt8(ascii: "]")) { return }
+        }
+    }
+
+    /// After a member or element: true at the closing byte, false at a comma.
+    private mutating func next(closing: UInt8) throws(Unsure) -> Bool {
+        let byte = try peek()
+        index += 1
+        if byte == closing { return true }
+        guard byte == UInt8(ascii: ",") else { throw Unsure() }
+        return false
+    }
+
+    /// A string without escapes or control bytes, as it stands between its
+    /// quotes. The input is a Swift string, so its bytes are valid UTF-8.
+    mutating func plainString(asciiOnly: Bool) throws(Unsure) -> UnsafeBufferPointer<UInt8> {
+        try expect(UInt8(ascii: "\""))
+        let start = index
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                index += 1
+                return UnsafeBufferPointer(rebasing: bytes[start..<index - 1])
+            }
+            guard byte >= 0x20, byte != UInt8(ascii: "\\"), !asciiOnly || byte < 0x80 else { throw Unsure() }
+            index += 1
+        }
+        throw Unsure()
+    }
+
+    /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?` with at most 15 integer digits: a finite
+    /// Double whatever the fraction. Exponents are left to the tree.
+    mutating func skipNumber() throws(Unsure) {
+        if try peek() == UInt8(ascii: "-") { index += 1 }
+        let start = index
+        skipDigits()
+        let count = index - start
+        guard count >= 1, count <= 15, count == 1 || bytes[start] != UInt8(ascii: "0") else { throw Unsure() }
+        guard index < bytes.count, bytes[index] == UInt8(ascii: ".") else { return }
+        index += 1
+        let fraction = index
+        skipDigits()
+        guard index > fraction else { throw Unsure() }
+    }
+
+    private mutating func skipDigits() {
+        while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") { index += 1 }
+    }
+
+    mutating func literal(_ text: StaticString) throws(Unsure) {
+        let count = text.utf8CodeUnitCount
+        guard index + count <= bytes.count else { throw Unsure() }
+        for offset in 0..<count where bytes[index + offset] != text.utf8Start[offset] { throw Unsure() }
+        index += count
+    }
+
+    func peek() throws(Unsure) -> UInt8 {
+        guard index < bytes.count else { throw Unsure() }
+        return bytes[index]
+    }
+
+    mutating func expect(_ byte: UInt8) throws(Unsure) {
+        guard try peek() == byte else { throw Unsure() }
+        index += 1
+    }
+}
+
+/// The scanner met bytes it does not decide.
+struct Unsure: Error {}
+
+private func same(_ name: UnsafeBufferPointer<UInt8>, _ bytes: [UInt8]) -> Bool {
+    guard name.count == bytes.count else { return false }
+    for offset in 0..<bytes.count where name[offset] != bytes[offset] { return false }
+    return true
+}
