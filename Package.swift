@@ -237,7 +237,7 @@ let package = Package(
         .testTarget(name: "CallAuditKafkaTests", dependencies: ["CallAuditKafka"]),
         .testTarget(name: "CallAuditIngestTests", dependencies: ["CallAuditIngest", "CallAuditKafka", "CallAuditStore", "CallAuditDomain"]),
         .testTarget(name: "CallAuditProjectionsTests", dependencies: ["CallAuditProjections", "CallAuditDomain"]),
-        .testTarget(name: "CallAuditIntegrityTests", dependencies: ["CallAuditIntegrity", "CallAuditDomain"]),
+        .testTarget(name: "CallAuditIntegrityTests", dependencies: ["CallAuditIntegrity", "CallAuditDomain", "CallAuditStore"]),
         .testTarget(
             name: "CallAuditIntegrationTests",
             dependencies: [

@@ -182,20 +182,11 @@ struct IngestBench: ParsableCommand {
             }
             if done >= messages { finished.signal() }
         }
-        // The seal chain as `serve` builds it, on threads of its own, and how far behind it falls.
+        // The seal chain as `serve` builds it, on a thread of its own. How far behind it fell is read
+        // from the seals afterwards: sampling it during the pass cost PostgreSQL a count of the
+        // unsealed events twice a second, charged to the sealer though `serve` does no such thing.
         let sealer = keyDirectory.map { SealerService(database: DatabaseConfiguration(url: url), schedule: SealSchedule(), keyDirectory: $0, logger: logger) }
-        let lag = Mutex<(unsealed: Int, seconds: Double)>((0, 0))
-        let sampling = Atomic<Bool>(sealer != nil)
-        if let sealer {
-            Thread { sealer.run() }.start()
-            Thread {
-                guard let connection = try? PostgresConnection(conninfo: url) else { return }
-                while sampling.load(ordering: .relaxed) {
-                    if let (count, age) = try? Self.unsealed(connection) { lag.withLock { $0 = (max($0.unsealed, count), max($0.seconds, age)) } }
-                    Thread.sleep(forTimeInterval: 0.5)
-                }
-            }.start()
-        }
+        if let sealer { Thread { sealer.run() }.start() }
         let (started, startCPU) = (ContinuousClock.now, processCPUSeconds())
         let thread = Thread { do { try loop.run() } catch { note("ingest failed: \(error)") } }
         thread.start()
@@ -205,12 +196,12 @@ struct IngestBench: ParsableCommand {
         var chain: (seals: Int, maxUnsealed: Int, maxLag: Double, catchUp: Double)?
         if let sealer {
             let connection = try PostgresConnection(conninfo: url)
-            while (try Self.unsealed(connection)).count > 0 { Thread.sleep(forTimeInterval: 0.1) }
+            while try !Self.allSealed(connection) { Thread.sleep(forTimeInterval: 0.1) }
             let catchUp = ended.duration(to: .now).inSeconds
-            sampling.store(false, ordering: .relaxed)
             sealer.requestStop()
             let seals = Int(try connection.query("SELECT count(*) FROM seals").scalar ?? "0") ?? 0
-            chain = lag.withLock { (seals, $0.unsealed, $0.seconds, catchUp) }
+            let lag = try Self.mostUnsealed(connection)
+            chain = (seals, lag.count, lag.age, catchUp)
         }
         func seconds(_ counter: borrowing Atomic<Int>) -> Double { Double(counter.load(ordering: .relaxed)) / 1e9 }
         return collected.withLock { state in
@@ -223,14 +214,29 @@ struct IngestBench: ParsableCommand {
         }
     }
 
-    /// Events after the newest seal, and how long the oldest has been stored.
-    private static func unsealed(_ connection: PostgresConnection) throws -> (count: Int, age: Double) {
+    /// Whether every event lies in a seal: one index probe past the newest seal's end.
+    private static func allSealed(_ connection: PostgresConnection) throws -> Bool {
+        try connection.query(
+            """
+            SELECT NOT EXISTS (SELECT FROM events e WHERE (e.transaction_id, e.position) > (
+                coalesce((SELECT through_txid FROM seals ORDER BY seal_no DESC LIMIT 1), '0'::xid8),
+                coalesce((SELECT through_position FROM seals ORDER BY seal_no DESC LIMIT 1), 0)))
+            """
+        ).scalar == "t"
+    }
+
+    /// The most events that waited for a seal at once, and the longest an event waited, from the chain
+    /// once built: both peak just before a seal commits, so each seal's moment is checked (events
+    /// after the seal before it that were stored by then). The same figures the pass used to sample.
+    private static func mostUnsealed(_ connection: PostgresConnection) throws -> (count: Int, age: Double) {
         let row = try connection.query(
             """
-            SELECT count(*), coalesce(extract(epoch FROM now() - min(e.ingested_at)), 0) FROM events e
-            WHERE (e.transaction_id, e.position) > (
-                coalesce((SELECT through_txid FROM seals ORDER BY seal_no DESC LIMIT 1), '0'::xid8),
-                coalesce((SELECT through_position FROM seals ORDER BY seal_no DESC LIMIT 1), 0))
+            SELECT coalesce(max(w.waiting), 0), coalesce(max(extract(epoch FROM s.sealed_at - w.oldest)), 0)
+            FROM seals s LEFT JOIN seals p ON p.seal_no = s.seal_no - 1
+            CROSS JOIN LATERAL (
+                SELECT count(*) AS waiting, min(e.ingested_at) AS oldest FROM events e
+                WHERE (e.transaction_id, e.position) > (coalesce(p.through_txid, '0'::xid8), coalesce(p.through_position, 0))
+                  AND e.ingested_at <= s.sealed_at) w
             """).rows[0]
         return (Int(row[0]!) ?? 0, Double(row[1]!) ?? 0)
     }

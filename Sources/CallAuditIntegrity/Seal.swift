@@ -33,12 +33,23 @@ package struct Seal: Sendable {
     /// SHA-256 of the signed body: what the next seal names as its predecessor.
     package var hash: [UInt8] { Array(SHA256.hash(data: body)) }
 
+    /// Seals `events`, read after `previous`, as the seal after it: their leaves are hashed already.
+    package static func make(after previous: Seal?, events: SealLeaves, at time: Timestamp, key: SigningKey) throws -> Seal {
+        precondition(events.follow(previous), "the events read do not follow the seal they are sealed after")
+        return try make(after: previous, through: events.through, leaves: events.leaves, root: events.merkleRoot(), at: time, key: key)
+    }
+
     /// Seals `leaves` as the seal after `previous`.
     package static func make(
         after previous: Seal?, through: LogCursor, leaves: [UInt8], at time: Timestamp, key: SigningKey
     ) throws -> Seal {
+        try make(after: previous, through: through, leaves: leaves, root: merkleRoot(ofLeaves: leaves), at: time, key: key)
+    }
+
+    private static func make(
+        after previous: Seal?, through: LogCursor, leaves: [UInt8], root: [UInt8], at time: Timestamp, key: SigningKey
+    ) throws -> Seal {
         let count = leaves.count / leafSize
-        let root = merkleRoot(ofLeaves: leaves)
         let sealNo = (previous?.sealNo ?? 0) + 1
         let after = previous?.through ?? .start
         // Its kind is signed with it (as every seal's has been): the same key signs reports and export manifests.
@@ -62,8 +73,16 @@ package struct Seal: Sendable {
         stride(from: 0, to: leaves.count, by: leafSize).map { MerkleTree.leafHash(leaves[$0..<$0 + leafSize]) }
     }
 
+    /// The Merkle root over `leaves`, hashed into one flat buffer (verify-store checks every seal's this way).
     package static func merkleRoot(ofLeaves leaves: [UInt8]) -> [UInt8] {
-        MerkleTree.root(leafHashes: leafHashes(leaves))
+        var hashes: [UInt8] = []
+        hashes.reserveCapacity(leaves.count / leafSize * MerkleTree.hashSize)
+        leaves.withUnsafeBytes { bytes in
+            for offset in stride(from: 0, to: bytes.count - bytes.count % leafSize, by: leafSize) {
+                MerkleTree.appendLeafHash(of: UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + leafSize]), to: &hashes)
+            }
+        }
+        return MerkleTree.root(flatLeafHashes: &hashes)
     }
 
     /// The (position, content hash) of each leaf.

@@ -38,34 +38,50 @@ package struct Sealer {
     /// the rest if the newest seal is older than `interval`, or `force`.
     @discardableResult
     package func sealDue(key: SigningKey, force: Bool = false, now: @autoclosure () -> Timestamp = .now) throws -> [Seal] {
+        var unsealed: SealLeaves?
+        return try sealDue(key: key, carrying: &unsealed, force: force, now: now())
+    }
+
+    /// `sealDue`, for a sealer that runs round after round: `unsealed` holds
+    /// the settled events read but not yet sealed, kept for the next round, which
+    /// then reads only what settled since (nil: read from the newest seal's end).
+    @discardableResult
+    package func sealDue(
+        key: SigningKey, carrying unsealed: inout SealLeaves?, force: Bool = false, now: @autoclosure () -> Timestamp = .now
+    ) throws -> [Seal] {
         var made: [Seal] = []
-        while let seal = try sealOne(key: key, force: force, now: now()) {
+        while let seal = try sealOne(key: key, carrying: &unsealed, force: force, now: now()) {
             made.append(seal)
             if seal.eventCount < schedule.maxEvents { break }
         }
         return made
     }
 
-    private func sealOne(key: SigningKey, force: Bool, now: Timestamp) throws -> Seal? {
+    private func sealOne(key: SigningKey, carrying unsealed: inout SealLeaves?, force: Bool, now: Timestamp) throws -> Seal? {
         try connection.transaction {
             try connection.execute("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('callaudit.seals', 0))")
             let store = SealStore(connection: connection)
             let previous = try store.head()
-            let log = EventLog(connection: connection)
-            let horizon = try log.horizon()
-            var leaves: [UInt8] = []
-            leaves.reserveCapacity(schedule.maxEvents * Seal.leafSize)
-            var through = previous?.through ?? .start
-            try log.forEachContentHash(after: through, below: horizon, limit: schedule.maxEvents) { cursor, contentHash in
-                through = cursor
-                leaves += Seal.leaf(position: cursor.position, contentHash: contentHash)
+            // Under the lock the head is final: events kept from a round before
+            // still count only if no other sealer has sealed past them since.
+            // Taken, not copied: appending to a shared buffer would copy it whole.
+            var events = unsealed.take().flatMap { $0.follow(previous) ? $0 : nil } ?? SealLeaves(after: previous, capacity: schedule.maxEvents)
+            let wanted = schedule.maxEvents - events.count
+            if wanted > 0 {
+                let log = EventLog(connection: connection)
+                try log.forEachContentHash(after: events.through, below: try log.horizon(), limit: wanted) { cursor, contentHash in
+                    try events.append(cursor, contentHash: contentHash)
+                }
             }
-            guard !leaves.isEmpty else { return nil }
-            let full = leaves.count / Seal.leafSize >= schedule.maxEvents
+            unsealed = events
+            guard !events.isEmpty else { return nil }
+            let full = events.count >= schedule.maxEvents
             let stale = previous.map { $0.sealedAt.adding(schedule.interval) <= now } ?? true
             guard full || stale || force else { return nil }
-            let seal = try Seal.make(after: previous, through: through, leaves: leaves, at: now, key: key)
+            let seal = try Seal.make(after: previous, events: events, at: now, key: key)
             try store.insert(seal)
+            // Sealed once this commits; if it does not, the next round sees the old head and reads them again.
+            unsealed = nil
             return seal
         }
     }
@@ -104,6 +120,8 @@ package final class SealerService: Sendable {
     /// missed round only delays a seal, and the next one covers the same events.
     package func run() {
         var connection: PostgresConnection?
+        // Settled events read but not yet due for a seal: each is read and hashed once.
+        var unsealed: SealLeaves?
         defer {
             canceller.hold(nil)
             cancellation.end()
@@ -115,7 +133,7 @@ package final class SealerService: Sendable {
                 connection = session
                 // Read each round: a `keys rotate` takes effect without a restart.
                 let key = try KeyRing.open(keyDirectory).current
-                let made = try Sealer(connection: session, schedule: schedule).sealDue(key: key)
+                let made = try Sealer(connection: session, schedule: schedule).sealDue(key: key, carrying: &unsealed)
                 if let last = made.last {
                     logger.debug("sealed", metadata: ["seal.no": "\(last.sealNo)", "seal.events": "\(made.reduce(0) { $0 + $1.eventCount })"])
                 }

@@ -89,6 +89,39 @@ struct IntegrityTests {
         #expect(try store.verify(fromSeal: 3).intact, "an incremental check from seal 3")
     }
 
+    @Test("a sealer that keeps what it read between rounds reads each event once and seals what it kept; a seal by another sealer in between drops what it kept")
+    func sealerCarriesWhatItReadBetweenRounds() throws {
+        let store = try SealedStore(calls: 10, sealSize: 10_000)
+        defer { store.drop() }
+        let service = try PostgresConnection(conninfo: store.database.serviceURL)
+        let events = simulatedEvents(calls: 30, seed: 23, start: "2026-11-24T00:00:00Z")
+        let (second, third, fourth) = (Array(events[0..<60]), Array(events[60..<120]), Array(events[120...]))
+        // An hour's interval and room for every event: only `force` seals.
+        let sealer = Sealer(connection: service, schedule: SealSchedule(interval: .seconds(3600), maxEvents: 10_000))
+        var kept: SealLeaves?
+
+        try EventStore(connection: service).append(IngestBatch(events: second), consumerGroup: "test")
+        #expect(try sealer.sealDue(key: store.keys.current, carrying: &kept).isEmpty, "not due")
+        #expect(kept?.count == second.count && kept?.headSealNo == 1)
+        try EventStore(connection: service).append(IngestBatch(events: third), consumerGroup: "test")
+        #expect(try sealer.sealDue(key: store.keys.current, carrying: &kept).isEmpty)
+        #expect(kept?.count == second.count + third.count, "the second round appended only what settled since")
+        let sealed = try sealer.sealDue(key: store.keys.current, carrying: &kept, force: true)
+        #expect(sealed.map(\.eventCount) == [second.count + third.count] && kept == nil)
+
+        try EventStore(connection: service).append(IngestBatch(events: fourth), consumerGroup: "test")
+        #expect(try sealer.sealDue(key: store.keys.current, carrying: &kept).isEmpty && kept?.count == fourth.count)
+        // Another sealer (a report generation, another `serve`) seals them first.
+        #expect(try Sealer(connection: service).sealDue(key: store.keys.current, force: true).map(\.eventCount) == [fourth.count])
+        #expect(try sealer.sealDue(key: store.keys.current, carrying: &kept, force: true).isEmpty, "nothing left to seal twice")
+        #expect(kept?.count == 0 && kept?.headSealNo == 3)
+
+        let result = try store.verify()
+        #expect(result.intact, "\(String(describing: result.firstBreak))")
+        #expect(result.sealsChecked == 3 && result.unsealedEvents == 0)
+        #expect(try store.database.count("SELECT sum(event_count) FROM seals") == store.events + events.count)
+    }
+
     @Test("an edited event is named by its position, whether or not its stored hash was edited too")
     func editedEventIsNamed() throws {
         let store = try SealedStore()

@@ -1,5 +1,6 @@
 import CallAuditDomain
 import CallAuditIntegrity
+import CallAuditStore
 import Testing
 
 /// A seal's leaves and Merkle tree, computed in memory: what verify-store and the inclusion proofs rely on.
@@ -30,6 +31,32 @@ struct SealTreeTests {
             #expect(Seal.merkleRoot(ofLeaves: bent) != root, "byte \(index)")
         }
         #expect(Seal.merkleRoot(ofLeaves: leaves(6)) != Seal.merkleRoot(ofLeaves: leaves(7)), "a missing event changes the root")
+    }
+
+    @Test("the root built in one flat buffer is the tree's root over the leaf hashes, for 0 to 70 leaves")
+    func flatRootIsTheTreesRoot() {
+        #expect(Seal.merkleRoot(ofLeaves: []).hexString == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "RFC 9162: the empty tree's hash")
+        for size in 1...70 {
+            let all = leaves(size)
+            #expect(Seal.merkleRoot(ofLeaves: all) == MerkleTree.root(leafHashes: Seal.leafHashes(all)), "\(size) leaves")
+        }
+    }
+
+    @Test("the leaves a sealer appends as it reads are the leaves and root of the events; a content hash of another length is refused")
+    func sealLeavesAsRead() throws {
+        var events = SealLeaves(after: nil, capacity: 4)
+        for position in Int64(1)...23 {
+            let hash = [UInt8](repeating: UInt8(position % 251), count: 32)
+            try hash.withUnsafeBytes { try events.append(LogCursor(transactionID: 700, position: position), contentHash: $0) }
+        }
+        #expect(events.count == 23 && events.leaves == leaves(23) && events.through == LogCursor(transactionID: 700, position: 23))
+        #expect(events.merkleRoot() == Seal.merkleRoot(ofLeaves: leaves(23)))
+        #expect(events.leafHashes == Seal.leafHashes(leaves(23)).flatMap { $0 })
+        #expect(events.follow(nil) && events.headSealNo == 0 && events.after == .start)
+        #expect(throws: SealingError.self) {
+            try [UInt8](repeating: 1, count: 31).withUnsafeBytes { try events.append(LogCursor(transactionID: 700, position: 24), contentHash: $0) }
+        }
+        #expect(events.count == 23, "nothing appended")
     }
 
     @Test("every leaf of trees of 1 to 17 leaves has a proof to the root; a proof for another index or another root fails")

@@ -45,6 +45,52 @@ package enum MerkleTree {
         return level[0]
     }
 
+    /// Bytes in a hash: leaf hashes laid back to back are this far apart.
+    package static let hashSize = 32
+
+    /// Appends `SHA-256(0x00 ‖ leaf)` to `hashes`: the sealer hashes every event
+    /// this way, and a hash per event costs no allocation but the hasher's own.
+    package static func appendLeafHash(of leaf: UnsafeRawBufferPointer, to hashes: inout [UInt8]) {
+        var hasher = SHA256()
+        withUnsafeBytes(of: UInt8(0x00)) { hasher.update(bufferPointer: $0) }
+        hasher.update(bufferPointer: leaf)
+        hasher.finalize().withUnsafeBytes { hashes.append(contentsOf: $0) }
+    }
+
+    /// The root over leaf hashes laid back to back, `hashSize` bytes each: the
+    /// same tree as `root(leafHashes:)`, built in `hashes` itself (overwritten),
+    /// each level written over the first half of the one below it.
+    package static func root(flatLeafHashes hashes: inout [UInt8]) -> Hash {
+        precondition(hashes.count % hashSize == 0)
+        guard !hashes.isEmpty else { return Array(SHA256.hash(data: [UInt8]())) }
+        hashes.withUnsafeMutableBytes { nodes in
+            var count = nodes.count / hashSize
+            while count > 1 {
+                var read = 0
+                var written = 0
+                while read + 1 < count {
+                    // Left ‖ right lie side by side: one update covers both; the pair is read before its slot is overwritten.
+                    var hasher = SHA256()
+                    withUnsafeBytes(of: UInt8(0x01)) { hasher.update(bufferPointer: $0) }
+                    hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: nodes[read * hashSize..<(read + 2) * hashSize]))
+                    hasher.finalize().withUnsafeBytes { digest in
+                        UnsafeMutableRawBufferPointer(rebasing: nodes[written * hashSize..<(written + 1) * hashSize]).copyMemory(from: digest)
+                    }
+                    read += 2
+                    written += 1
+                }
+                if read < count {
+                    // An odd last node goes up unchanged (`written < read`: the slots do not overlap).
+                    UnsafeMutableRawBufferPointer(rebasing: nodes[written * hashSize..<(written + 1) * hashSize])
+                        .copyMemory(from: UnsafeRawBufferPointer(rebasing: nodes[read * hashSize..<(read + 1) * hashSize]))
+                    written += 1
+                }
+                count = written
+            }
+        }
+        return Array(hashes[0..<hashSize])
+    }
+
     /// The audit path of leaf `index` among `leafHashes` (§2.1.3.1), leaf side first.
     package static func inclusionProof(index: Int, leafHashes: [Hash]) -> [Hash] {
         precondition(leafHashes.indices.contains(index))
