@@ -27,16 +27,12 @@ extension SubjectVault {
         // First, so that a writer linking an identifier to one of them either
         // commits before (and its link is deleted below) or fails and resolves again.
         try connection.query("SELECT 1 FROM subjects WHERE subject_ref = ANY($1::text[]) ORDER BY subject_ref FOR UPDATE", [list])
-        // A person's row lists their blind indexes (`subject_index` is found by identifier only).
         let indexes = try connection.query(
-            "SELECT DISTINCT encode(b, 'hex') FROM subjects, unnest(blind_indexes) AS b WHERE subject_ref = ANY($1::text[])", [list]
+            "SELECT encode(blind_index, 'hex') FROM subject_index WHERE subject_ref = ANY($1::text[])", [list]
         ).decode(HexBytes.self).map(\.bytes)
         outcome.deadLetters = try DeadLetterStore(connection: connection).eraseSealedContent(linkedTo: indexes)
         let deleted = try connection.query(
-            """
-            DELETE FROM subject_index WHERE blind_index = ANY($2::bytea[]) AND subject_ref = ANY($1::text[])
-            RETURNING encode(blind_index, 'hex')
-            """, [list, .text(byteaArrayLiteral(indexes))]
+            "DELETE FROM subject_index WHERE subject_ref = ANY($1::text[]) RETURNING encode(blind_index, 'hex')", [list]
         ).decode(String.self)
         outcome.indexEntries = deleted.count
         // A shared identifier nobody alive holds any more is forgotten too: no function of it remains.
@@ -46,10 +42,7 @@ extension SubjectVault {
             AND NOT EXISTS (SELECT FROM subject_index i JOIN subjects s USING (subject_ref) WHERE i.blind_index = h.blind_index AND s.erased_at IS NULL AND NOT s.subject_ref = ANY($2::text[]))
             """, [.text(postgresArrayLiteral(deleted)), list])
         outcome.subjects = try connection.query(
-            """
-            UPDATE subjects SET wrapped_key = NULL, kek_id = NULL, erased_at = now(), blind_indexes = '{}'
-            WHERE subject_ref = ANY($1::text[]) AND erased_at IS NULL
-            """,
+            "UPDATE subjects SET wrapped_key = NULL, kek_id = NULL, erased_at = now() WHERE subject_ref = ANY($1::text[]) AND erased_at IS NULL",
             [list]
         ).affectedRows
         try connection.query("UPDATE vault_epoch SET erasures = erasures + 1")
