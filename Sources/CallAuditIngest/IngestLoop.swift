@@ -360,8 +360,7 @@ package final class IngestLoop: @unchecked Sendable {
     /// the vault remembers them, and a batch PostgreSQL could not take is
     /// retried already sealed. Had they committed without waiting for the
     /// disk, a database crash could lose a person the retry still seals
-    /// under (measured: the next link to that person failed, with 23503
-    /// before migration 14 and as a serialization failure since).
+    /// under (measured: the next link to that person failed with 23503).
     /// A batch that fails after it leaves persons nothing names yet, which
     /// its retry finds.
     private func seal(_ pending: PendingBatch) throws -> PendingBatch {

@@ -119,31 +119,43 @@ package final class SealerService: Sendable {
     /// Runs until `requestStop`. Failures are logged and retried next round: a
     /// missed round only delays a seal, and the next one covers the same events.
     package func run() {
-        var connection: PostgresConnection?
-        // Settled events read but not yet due for a seal: each is read and hashed once.
-        var unsealed: SealLeaves?
+        var session: Session?
         defer {
             canceller.hold(nil)
             cancellation.end()
         }
         while !stop.isSignalled {
             do {
-                let session = try connection ?? database.connect(application: "callaudit-sealer")
-                if connection == nil { canceller.hold(session) }
-                connection = session
+                var current = try session ?? openSession()
+                defer { session = current }
                 // Read each round: a `keys rotate` takes effect without a restart.
                 let key = try KeyRing.open(keyDirectory).current
-                let made = try Sealer(connection: session, schedule: schedule).sealDue(key: key, carrying: &unsealed)
+                let made = try Sealer(connection: current.connection, schedule: schedule).sealDue(key: key, carrying: &current.unsealed)
                 if let last = made.last {
                     logger.debug("sealed", metadata: ["seal.no": "\(last.sealNo)", "seal.events": "\(made.reduce(0) { $0 + $1.eventCount })"])
                 }
             } catch {
-                if let session = connection, session.shouldReplace(after: error) { connection = nil }
+                if let connection = session?.connection, connection.shouldReplace(after: error) { session = nil }
                 if !stop.isSignalled {
                     logger.warning("sealing failed; retrying next round", metadata: ["error": "\(error)"])
                 }
             }
             stop.wait(for: .seconds(1))
         }
+    }
+
+    /// A session, with the settled events read on it but not yet due for a
+    /// seal (each read and hashed once). They live and die with the session:
+    /// after a failover the new primary may lack events the old one had, and
+    /// a seal over them would fork the chain.
+    private struct Session {
+        let connection: PostgresConnection
+        var unsealed: SealLeaves?
+    }
+
+    private func openSession() throws -> Session {
+        let connection = try database.connect(application: "callaudit-sealer")
+        canceller.hold(connection)
+        return Session(connection: connection, unsealed: nil)
     }
 }

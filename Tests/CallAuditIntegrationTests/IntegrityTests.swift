@@ -122,6 +122,33 @@ struct IntegrityTests {
         #expect(try store.database.count("SELECT sum(event_count) FROM seals") == store.events + events.count)
     }
 
+    @Test("a sealer whose session is replaced (a failover) forgets what it kept: an event it read that the database no longer holds is never sealed")
+    func sealerForgetsWhatItKeptWithItsSession() throws {
+        let store = try SealedStore(calls: 10, sealSize: 10_000)
+        defer { store.drop() }
+        let service = try PostgresConnection(conninfo: store.database.serviceURL)
+        let events = simulatedEvents(calls: 10, seed: 29, start: "2026-11-24T00:00:00Z")
+        try EventStore(connection: service).append(IngestBatch(events: events), consumerGroup: "test")
+        // The head seal is fresh: for the interval, each round reads what settled and keeps it unsealed.
+        let sealer = SealerService(
+            database: DatabaseConfiguration(url: store.database.serviceURL), schedule: SealSchedule(interval: .seconds(6), maxEvents: 10_000),
+            keyDirectory: store.keyDirectory, logger: quietLogger)
+        Thread { sealer.run() }.start()
+        defer { sealer.requestStop() }
+        Thread.sleep(forTimeInterval: 2)
+        // A failover to a standby that never received the newest event: it is gone, and the session with it.
+        try store.tamper("DELETE FROM events WHERE position = (SELECT max(position) FROM events)")
+        try store.database.owner().execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'callaudit-sealer'")
+
+        let deadline = ContinuousClock.now + .seconds(30)
+        while try store.database.count("SELECT count(*) FROM seals") < 2, ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.2) }
+        #expect(try store.database.count("SELECT sum(event_count) FROM seals") == store.events + events.count - 1, "the lost event is not sealed")
+        let result = try store.verify()
+        #expect(result.intact, "\(String(describing: result.firstBreak))")
+        #expect(result.unsealedEvents == 0)
+    }
+
     @Test("an edited event is named by its position, whether or not its stored hash was edited too")
     func editedEventIsNamed() throws {
         let store = try SealedStore()

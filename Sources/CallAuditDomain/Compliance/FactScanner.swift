@@ -63,7 +63,7 @@ private struct EnvelopeFields {
     }
 }
 
-private struct EnvelopeScanner {
+private struct EnvelopeScanner: StoredBytesScanning {
     let bytes: UnsafeBufferPointer<UInt8>
     var index = 0
 
@@ -142,23 +142,6 @@ private struct EnvelopeScanner {
         String(decoding: try plainString(asciiOnly: false), as: UTF8.self)
     }
 
-    /// A string without escapes or control bytes, as it stands between its
-    /// quotes. The input is a Swift string, so its bytes are valid UTF-8.
-    private mutating func plainString(asciiOnly: Bool) throws(Unsure) -> UnsafeBufferPointer<UInt8> {
-        try expect(UInt8(ascii: "\""))
-        let start = index
-        while index < bytes.count {
-            let byte = bytes[index]
-            if byte == UInt8(ascii: "\"") {
-                index += 1
-                return UnsafeBufferPointer(rebasing: bytes[start..<index - 1])
-            }
-            guard byte >= 0x20, byte != UInt8(ascii: "\\"), !asciiOnly || byte < 0x80 else { throw Unsure() }
-            index += 1
-        }
-        throw Unsure()
-    }
-
     /// An envelope attribute nobody judges: CloudEvents allows only scalars
     /// there. A string, a literal, or an integer a Double holds exactly.
     private mutating func skipScalar() throws(Unsure) {
@@ -169,31 +152,5 @@ private struct EnvelopeScanner {
         case UInt8(ascii: "n"): try literal("null")
         default: try skipInteger()
         }
-    }
-
-    /// `-?(0|[1-9][0-9]*)`, at most 15 digits; fractions and exponents are left to the tree.
-    private mutating func skipInteger() throws(Unsure) {
-        if try peek() == UInt8(ascii: "-") { index += 1 }
-        let start = index
-        while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") { index += 1 }
-        let count = index - start
-        guard count >= 1, count <= 15, count == 1 || bytes[start] != UInt8(ascii: "0") else { throw Unsure() }
-    }
-
-    private mutating func literal(_ text: StaticString) throws(Unsure) {
-        let count = text.utf8CodeUnitCount
-        guard index + count <= bytes.count else { throw Unsure() }
-        for offset in 0..<count where bytes[index + offset] != text.utf8Start[offset] { throw Unsure() }
-        index += count
-    }
-
-    private func peek() throws(Unsure) -> UInt8 {
-        guard index < bytes.count else { throw Unsure() }
-        return bytes[index]
-    }
-
-    private mutating func expect(_ byte: UInt8) throws(Unsure) {
-        guard try peek() == byte else { throw Unsure() }
-        index += 1
     }
 }

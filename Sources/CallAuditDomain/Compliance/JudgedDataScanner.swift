@@ -8,7 +8,7 @@
 /// the depth limit. What it keeps whole, the tree parser parses itself, at
 /// its depth. Anything else is `Unsure`: `FactScanner` then builds `data`
 /// whole with the tree parser and prunes the tree.
-struct JudgedDataScanner {
+struct JudgedDataScanner: StoredBytesScanning {
     let bytes: UnsafeBufferPointer<UInt8>
     var index: Int
 
@@ -103,62 +103,17 @@ struct JudgedDataScanner {
         return false
     }
 
-    /// A string without escapes or control bytes, as it stands between its
-    /// quotes. The input is a Swift string, so its bytes are valid UTF-8.
-    mutating func plainString(asciiOnly: Bool) throws(Unsure) -> UnsafeBufferPointer<UInt8> {
-        try expect(UInt8(ascii: "\""))
-        let start = index
-        while index < bytes.count {
-            let byte = bytes[index]
-            if byte == UInt8(ascii: "\"") {
-                index += 1
-                return UnsafeBufferPointer(rebasing: bytes[start..<index - 1])
-            }
-            guard byte >= 0x20, byte != UInt8(ascii: "\\"), !asciiOnly || byte < 0x80 else { throw Unsure() }
-            index += 1
-        }
-        throw Unsure()
-    }
-
     /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?` with at most 15 integer digits: a finite
     /// Double whatever the fraction. Exponents are left to the tree.
     mutating func skipNumber() throws(Unsure) {
-        if try peek() == UInt8(ascii: "-") { index += 1 }
-        let start = index
-        skipDigits()
-        let count = index - start
-        guard count >= 1, count <= 15, count == 1 || bytes[start] != UInt8(ascii: "0") else { throw Unsure() }
+        try skipInteger()
         guard index < bytes.count, bytes[index] == UInt8(ascii: ".") else { return }
         index += 1
         let fraction = index
         skipDigits()
         guard index > fraction else { throw Unsure() }
     }
-
-    private mutating func skipDigits() {
-        while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") { index += 1 }
-    }
-
-    mutating func literal(_ text: StaticString) throws(Unsure) {
-        let count = text.utf8CodeUnitCount
-        guard index + count <= bytes.count else { throw Unsure() }
-        for offset in 0..<count where bytes[index + offset] != text.utf8Start[offset] { throw Unsure() }
-        index += count
-    }
-
-    func peek() throws(Unsure) -> UInt8 {
-        guard index < bytes.count else { throw Unsure() }
-        return bytes[index]
-    }
-
-    mutating func expect(_ byte: UInt8) throws(Unsure) {
-        guard try peek() == byte else { throw Unsure() }
-        index += 1
-    }
 }
-
-/// The scanner met bytes it does not decide.
-struct Unsure: Error {}
 
 private func same(_ name: UnsafeBufferPointer<UInt8>, _ bytes: [UInt8]) -> Bool {
     guard name.count == bytes.count else { return false }
