@@ -71,12 +71,7 @@ private struct EnvelopeScanner: StoredBytesScanning {
 
     mutating func scan() throws(Unsure) -> FactScan {
         var fields = EnvelopeFields()
-        try expect(UInt8(ascii: "{"))
-        if try peek() == UInt8(ascii: "}") {
-            index += 1
-        } else {
-            try members(into: &fields)
-        }
+        try forEachMember { (scanner, name) throws(Unsure) in try scanner.member(name, into: &fields) }
         guard index == bytes.count else { throw Unsure() }
         let own = fields.type.flatMap(OwnEventType.init(rawValue:))
         if let start = fields.dataStart, own != nil, !fields.dataIsWhole {
@@ -86,23 +81,6 @@ private struct EnvelopeScanner: StoredBytesScanning {
             fields.data = JudgedMembers.contractData.prune(data)
         }
         return fields.scan(own: own)
-    }
-
-    /// The members up to the closing brace, each name after the one before in
-    /// RFC 8785's order (for ASCII names, byte order): so no name comes twice.
-    private mutating func members(into fields: inout EnvelopeFields) throws(Unsure) {
-        var previous: UnsafeBufferPointer<UInt8>?
-        while true {
-            let name = try plainString(asciiOnly: true)
-            if let previous, !previous.lexicographicallyPrecedes(name) { throw Unsure() }
-            previous = name
-            try expect(UInt8(ascii: ":"))
-            try member(name, into: &fields)
-            let byte = try peek()
-            index += 1
-            if byte == UInt8(ascii: "}") { return }
-            guard byte == UInt8(ascii: ",") else { throw Unsure() }
-        }
     }
 
     private mutating func member(_ name: UnsafeBufferPointer<UInt8>, into fields: inout EnvelopeFields) throws(Unsure) {

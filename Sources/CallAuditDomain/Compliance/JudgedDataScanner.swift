@@ -65,22 +65,12 @@ struct JudgedDataScanner: StoredBytesScanning {
         }
     }
 
-    /// The object at `index`: each member's name, in byte order, with the scanner at its value for `body` to read.
+    /// The object at `index`, members in byte order (`StoredBytesScanning.forEachMember`), within the depth limit.
     private mutating func forEachMember(
         depth: Int, _ body: (inout JudgedDataScanner, UnsafeBufferPointer<UInt8>) throws(Unsure) -> Void
     ) throws(Unsure) {
         guard depth < JSONParser.maximumDepth else { throw Unsure() }
-        try expect(UInt8(ascii: "{"))
-        if try peek() == UInt8(ascii: "}") { index += 1; return }
-        var previous: UnsafeBufferPointer<UInt8>?
-        while true {
-            let name = try plainString(asciiOnly: true)
-            if let previous, !previous.lexicographicallyPrecedes(name) { throw Unsure() }
-            previous = name
-            try expect(UInt8(ascii: ":"))
-            try body(&self, name)
-            if try next(closing: UInt8(ascii: "}")) { return }
-        }
+        try forEachMember(body)
     }
 
     /// The array at `index`, with the scanner at each element for `body` to read.
@@ -92,15 +82,6 @@ struct JudgedDataScanner: StoredBytesScanning {
             try body(&self)
             if try next(closing: UInt8(ascii: "]")) { return }
         }
-    }
-
-    /// After a member or element: true at the closing byte, false at a comma.
-    private mutating func next(closing: UInt8) throws(Unsure) -> Bool {
-        let byte = try peek()
-        index += 1
-        if byte == closing { return true }
-        guard byte == UInt8(ascii: ",") else { throw Unsure() }
-        return false
     }
 
     /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?` with at most 15 integer digits: a finite

@@ -11,6 +11,32 @@ protocol StoredBytesScanning {
 struct Unsure: Error {}
 
 extension StoredBytesScanning {
+    /// The object at `index`: each member's name, with the scanner at its value
+    /// for `body` to read. Each name must come after the one before in RFC
+    /// 8785's order (for ASCII names, byte order), so none comes twice.
+    mutating func forEachMember(_ body: (inout Self, UnsafeBufferPointer<UInt8>) throws(Unsure) -> Void) throws(Unsure) {
+        try expect(UInt8(ascii: "{"))
+        if try peek() == UInt8(ascii: "}") { index += 1; return }
+        var previous: UnsafeBufferPointer<UInt8>?
+        while true {
+            let name = try plainString(asciiOnly: true)
+            if let previous, !previous.lexicographicallyPrecedes(name) { throw Unsure() }
+            previous = name
+            try expect(UInt8(ascii: ":"))
+            try body(&self, name)
+            if try next(closing: UInt8(ascii: "}")) { return }
+        }
+    }
+
+    /// After a member or element: true at the closing byte, false at a comma.
+    mutating func next(closing: UInt8) throws(Unsure) -> Bool {
+        let byte = try peek()
+        index += 1
+        if byte == closing { return true }
+        guard byte == UInt8(ascii: ",") else { throw Unsure() }
+        return false
+    }
+
     /// A string without escapes or control bytes, as it stands between its
     /// quotes. The input is a Swift string, so its bytes are valid UTF-8.
     mutating func plainString(asciiOnly: Bool) throws(Unsure) -> UnsafeBufferPointer<UInt8> {
