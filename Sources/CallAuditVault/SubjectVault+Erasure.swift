@@ -24,28 +24,18 @@ extension SubjectVault {
         guard !refs.isEmpty else { return (ErasureOutcome(), []) }
         let list = PostgresValue.text(postgresArrayLiteral(refs))
         var outcome = ErasureOutcome()
-        // First, so that a writer linking an identifier to one of them either
-        // commits before (and its link is deleted below) or fails and resolves again.
-        try connection.query("SELECT 1 FROM subjects WHERE subject_ref = ANY($1::text[]) ORDER BY subject_ref FOR UPDATE", [list])
-        let indexes = try connection.query(
-            "SELECT encode(blind_index, 'hex') FROM subject_index WHERE subject_ref = ANY($1::text[])", [list]
-        ).decode(HexBytes.self).map(\.bytes)
-        outcome.deadLetters = try DeadLetterStore(connection: connection).eraseSealedContent(linkedTo: indexes)
-        let deleted = try connection.query(
-            "DELETE FROM subject_index WHERE subject_ref = ANY($1::text[]) RETURNING encode(blind_index, 'hex')", [list]
-        ).decode(String.self)
-        outcome.indexEntries = deleted.count
-        // A shared identifier nobody alive holds any more is forgotten too: no function of it remains.
-        try connection.query(
-            """
-            DELETE FROM shared_identifiers h WHERE h.blind_index = ANY(SELECT decode(x, 'hex') FROM unnest($1::text[]) AS x)
-            AND NOT EXISTS (SELECT FROM subject_index i JOIN subjects s USING (subject_ref) WHERE i.blind_index = h.blind_index AND s.erased_at IS NULL AND NOT s.subject_ref = ANY($2::text[]))
-            """, [.text(postgresArrayLiteral(deleted)), list])
-        outcome.subjects = try connection.query(
-            "UPDATE subjects SET wrapped_key = NULL, kek_id = NULL, erased_at = now() WHERE subject_ref = ANY($1::text[]) AND erased_at IS NULL",
+        // One function does the vault's part (`callaudit_erase_subjects`, migration 14): it locks the
+        // persons first, so that a writer linking an identifier to one of them either commits before
+        // (and its link is deleted) or fails and resolves again; it deletes every link by person,
+        // whoever wrote it, and destroys the keys. The service role cannot write those tables itself.
+        let rows = try connection.query(
+            "SELECT e.erased, encode(u, 'hex') FROM callaudit_erase_subjects($1::text[]) e LEFT JOIN LATERAL unnest(e.unlinked) AS u ON true",
             [list]
-        ).affectedRows
-        try connection.query("UPDATE vault_epoch SET erasures = erasures + 1")
+        ).decode((Int, HexBytes?).self)
+        let unlinked = rows.compactMap { $0.1?.bytes }
+        outcome.subjects = rows.first?.0 ?? 0
+        outcome.indexEntries = unlinked.count
+        outcome.deadLetters = try DeadLetterStore(connection: connection).eraseSealedContent(linkedTo: unlinked)
         let exports = try connection.query(
             "DELETE FROM subject_exports WHERE subject_ref = ANY($1::text[]) RETURNING path", [list]
         ).decode(String.self)

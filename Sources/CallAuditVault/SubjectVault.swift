@@ -176,25 +176,12 @@ package final class SubjectVault: Sendable {
     /// a KEK rotation the KEKs are read again.
     private func lookUp(_ indexes: Set<[UInt8]>, on connection: PostgresConnection) throws -> PersonLinking {
         var linking = cache.withLock { $0.linking(for: indexes) }
-        let rows = try connection.query(
-            """
-            WITH links AS (
-                SELECT i.blind_index, i.subject_ref, i.kind, s.kek_id, s.wrapped_key
-                FROM subject_index i JOIN subjects s USING (subject_ref)
-                WHERE i.blind_index = ANY($1::bytea[]) AND s.erased_at IS NULL
-            )
-            SELECT e.erasures, e.relinks, e.kek_current, x.what, encode(x.blind_index, 'hex'), x.subject_ref, x.kind, x.kek_id,
-                   encode(x.wrapped_key, 'hex')
-            FROM vault_epoch e LEFT JOIN LATERAL (
-                SELECT 'link' AS what, l.blind_index, l.subject_ref, l.kind, l.kek_id, l.wrapped_key FROM links l
-                UNION ALL
-                SELECT 'shared', h.blind_index, NULL, NULL, NULL, NULL FROM shared_identifiers h WHERE h.blind_index = ANY($1::bytea[])
-                UNION ALL
-                SELECT 'strong', i.blind_index, i.subject_ref, i.kind, NULL, NULL FROM subject_index i
-                WHERE i.subject_ref IN (SELECT subject_ref FROM links) AND i.kind IN ('customer_id', 'employee_id')
-            ) x ON true
-            """, [.text(byteaArrayLiteral(Array(indexes.filter { linking.entries[$0] == nil })))]
-        ).decode(LookupRow.Columns.self).map(LookupRow.init)
+        let missing = Array(indexes.filter { linking.entries[$0] == nil })
+        // Everything cached: only the epoch is read, by a statement with nothing to plan.
+        let rows = try (missing.isEmpty
+            ? connection.query(LookupSQL.epoch)
+            : connection.query(LookupSQL.links, [.text(byteaArrayLiteral(missing))]))
+            .decode(LookupRow.Columns.self).map(LookupRow.init)
         // vault_epoch holds exactly one row: the join always returns one or more.
         guard let first = rows.first else { throw PostgresDecodingError(reason: .noRow, column: "", expected: "vault_epoch") }
         let epoch = VaultEpoch(erasures: first.erasures, relinks: first.relinks)

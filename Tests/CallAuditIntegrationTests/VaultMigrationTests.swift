@@ -1,0 +1,199 @@
+import CallAuditDomain
+import CallAuditStore
+import CallAuditVault
+import Foundation
+import Synchronization
+import Testing
+
+extension DatabaseTests {
+/// Migration 14 dropped `subject_index`'s foreign key, made its by-person
+/// index `(subject_ref, kind)`, and left the service roles writing the vault
+/// only through `callaudit_link_subjects` and `callaudit_erase_subjects`.
+/// Each test makes one fault of the design rejected before it (a per-person
+/// list of blind indexes) happen, and shows it cannot.
+@Suite("The vault across migration 14")
+struct VaultMigrationTests {
+    /// Events whose one customer party carries `subject`.
+    static func events(_ call: String, _ subject: JSONValue) throws -> [IncomingEvent] {
+        try Events.recordedCall(call, at: "2026-11-20T10:00:00Z", parties: [Events.party("p", "customer", subject)]).map {
+            IncomingEvent(event: try EventDecoder.validate($0), origin: nil)
+        }
+    }
+
+    /// The person the sealed events name.
+    static func ref(in sealed: [IncomingEvent]) -> String? {
+        sealed.lazy.compactMap { $0.event.document["data"]?["parties"]?.arrayValue?.first?["subject"]?["subject_ref"]?.stringValue }.first
+    }
+
+    @Test("a serve from before migration 14, linking while it runs: its links are found, linked further and erased whole after it")
+    func aServeFromBeforeKeepsWorking() throws {
+        let database = try TestDatabase.create(throughVersion: 13)
+        defer { database.drop() }
+        // The service's own role, as a running serve has it.
+        let service = try PostgresConnection(conninfo: database.serviceURL)
+        let vault = try SubjectVault.open(keys: testKeys, on: service)
+        let a = try #require(Self.ref(in: try vault.seal(try Self.events("c1", ["phone": "+14155550100", "customer_id": "C-1"]), on: service)))
+
+        // A batch in flight, linked by migration 9's function, while migration 14 is applied: it waits for the batch.
+        try service.execute("BEGIN")
+        let inFlight = try Self.ref(in: try vault.seal(try Self.events("c2", ["customer_id": "C-1", "email": "a@example.com"]), on: service))
+        #expect(inFlight == a)
+        // nil while it runs; then the error it threw, or "" when it succeeded.
+        let migrated = Mutex<String?>(nil)
+        Thread {
+            let outcome = Result { try Migrations.run(on: database, through: nil) }
+            migrated.withLock { $0 = (try? outcome.get()).map { "" } ?? "\(outcome)" }
+        }.start()
+        Thread.sleep(forTimeInterval: 1)
+        #expect(migrated.withLock { $0 == nil }, "the migration waits for the batch in flight")
+        try service.execute("COMMIT")
+        #expect(waitUntil(seconds: 60) { migrated.withLock { $0 != nil } })
+        #expect(migrated.withLock { $0 } == "", "the migration failed")
+        let owner = try database.owner()
+        #expect(try owner.query("SELECT max(version) FROM schema_migrations").scalar == "14")
+
+        // The same session (it cached migration 9's function) links on, through migration 14's.
+        vault.forgetCachedPersons()
+        let later = try Self.ref(in: try vault.seal(try Self.events("c3", ["customer_id": "C-1", "email": "a.later@example.com"]), on: service))
+        #expect(later == a)
+        #expect(try vault.find([.email("a@example.com")], on: service).refs == [a])
+        #expect(try database.count("SELECT count(*) FROM subject_index WHERE subject_ref = '\(a)'") == 4)
+
+        // Erasure deletes every link A has, before, during and after the migration.
+        let (outcome, _) = try vault.erase([a], on: service)
+        #expect(outcome.subjects == 1 && outcome.indexEntries == 4)
+        #expect(try database.count("SELECT count(*) FROM subject_index") == 0)
+        #expect(try vault.find([.customerID("C-1")], on: service).refs.isEmpty)
+        // And the customer id names a new person from then on, at the first try.
+        let after = try #require(Self.ref(in: try vault.seal(try Self.events("c4", ["customer_id": "C-1"]), on: service)))
+        #expect(after != a)
+    }
+
+    @Test("a link written outside the link function (a superuser's) is erased with its person; one to nobody never blocks a link")
+    func linksWrittenOutsideTheFunction() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let service = try PostgresConnection(conninfo: database.serviceURL)
+        let owner = try database.owner()
+        let vault = try SubjectVault.open(keys: testKeys, on: service)
+        let a = try #require(Self.ref(in: try vault.seal(try Self.events("c1", ["phone": "+14155550100"]), on: service)))
+        let stray = vault.blindIndex(.email("stray@example.com")).hexString
+        try owner.execute("INSERT INTO subject_index VALUES ('\\x\(stray)', '\(a)', 'email')")
+        let (outcome, _) = try vault.erase([a], on: service)
+        #expect(outcome.indexEntries == 2)
+        #expect(try database.count("SELECT count(*) FROM subject_index") == 0, "the link the function did not write is gone too")
+
+        // Links to a person who does not exist, and to one erased: they name nobody, and refuse nothing.
+        for (index, ref) in [(vault.blindIndex(.customerID("C-9")), "sub_nobody"), (vault.blindIndex(.customerID("C-8")), a)] {
+            try owner.execute("INSERT INTO subject_index VALUES ('\\x\(index.hexString)', '\(ref)', 'customer_id')")
+        }
+        vault.forgetCachedPersons()
+        for id in ["C-9", "C-8"] {
+            let sealed = try vault.seal(try Self.events("c-\(id)", ["customer_id": .string(id), "phone": "+14155550199"]), on: service)
+            let person = try #require(Self.ref(in: sealed))
+            #expect(person != a && person != "sub_nobody")
+            #expect(try vault.find([.customerID(id)], on: service).refs == [person])
+        }
+    }
+
+    @Test("a person given thousands of identifiers one by one: each link and each lookup reads the same few index entries")
+    func linksCostTheSameWhateverAPersonHolds() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let service = try PostgresConnection(conninfo: database.serviceURL)
+        let vault = try SubjectVault.open(keys: testKeys, on: service)
+        let stats = try database.owner()
+        /// Index entries and heap rows read from the vault's tables so far, by every session.
+        func read() throws -> Int {
+            try service.execute("SELECT pg_stat_force_next_flush()")
+            return Int(try stats.query(
+                """
+                SELECT sum(coalesce(idx_tup_fetch, 0) + coalesce(seq_tup_read, 0)) FROM pg_stat_user_tables
+                WHERE relname IN ('subject_index', 'subjects', 'shared_identifiers')
+                """).scalar ?? "0") ?? 0
+        }
+        var costs: [Int] = []
+        var last = try read()
+        for n in 0..<1_200 {
+            _ = try vault.seal(try Self.events("c\(n)", ["customer_id": "C-1", "email": .string("a\(n)@example.com")]), on: service)
+            if n % 200 == 199 {
+                let now = try read()
+                costs.append(now - last)
+                last = now
+            }
+        }
+        #expect(try database.count("SELECT count(*) FROM subject_index") == 1_201)
+        // Per 200 links: the first 200 against the last (a read per held identifier would add 200 × 1,000).
+        #expect(costs.last! <= costs.first! + 200, "rows read per 200 links: \(costs)")
+
+        // A lookup that finds them by their customer id reads their strong identifiers by kind, not all 1,201.
+        vault.forgetCachedPersons()
+        let before = try read()
+        _ = try vault.seal(try Self.events("strong", ["customer_id": "C-1", "employee_id": "E-1"]), on: service)
+        let lookup = try read() - before
+        #expect(lookup < 100, "rows read to find and link a person holding 1,201 identifiers: \(lookup)")
+    }
+
+    @Test("the service roles write the vault's tables only through its functions, which pin their search_path")
+    func serviceWritesOnlyThroughTheFunctions() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let service = try PostgresConnection(conninfo: database.serviceURL)
+        let vault = try SubjectVault.open(keys: testKeys, on: service)
+        let a = try #require(Self.ref(in: try vault.seal(try Self.events("c1", ["phone": "+14155550100"]), on: service)))
+        let index = "'\\x\(String(repeating: "ab", count: 32))'"
+        let refused = [
+            "INSERT INTO subject_index VALUES (\(index), '\(a)', 'email')", "UPDATE subject_index SET subject_ref = 'sub_x'",
+            "DELETE FROM subject_index", "TRUNCATE subject_index",
+            "INSERT INTO shared_identifiers (blind_index) VALUES (\(index))", "DELETE FROM shared_identifiers",
+            "INSERT INTO subjects (subject_ref, kek_id, wrapped_key) VALUES ('sub_x', 'k', '\\x00')", "DELETE FROM subjects",
+            "UPDATE subjects SET erased_at = now(), wrapped_key = NULL, kek_id = NULL", "UPDATE subjects SET created_at = now()",
+        ]
+        #expect(LeastPrivilegeTests.accepted(refused, on: service).isEmpty, "the service wrote the vault's tables directly")
+        // A KEK rotation's re-wrap, the link and the erase functions are what it may do.
+        #expect(LeastPrivilegeTests.accepted(["UPDATE subjects SET kek_id = kek_id, wrapped_key = wrapped_key"], on: service).count == 1)
+        let functions = try service.query(
+            """
+            SELECT p.proname, p.prosecdef::text, array_to_string(p.proconfig, ';') FROM pg_proc p
+            WHERE p.proname IN ('callaudit_link_subjects', 'callaudit_erase_subjects') ORDER BY 1
+            """).decode((String, String, String).self)
+        #expect(functions.map(\.0) == ["callaudit_erase_subjects", "callaudit_link_subjects"])
+        for (name, definer, config) in functions {
+            #expect(definer == "true" && config.hasPrefix("search_path=pg_catalog, pg_temp"), "\(name): \(config)")
+        }
+        #expect(try vault.erase([a], on: service).outcome.subjects == 1)
+    }
+
+    @Test("two sessions linking one identifier to one person at once: the second fails as a serialization failure, and its retry succeeds")
+    func racingLinksResolveOnRetry() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let first = try PostgresConnection(conninfo: database.serviceURL)
+        let vault = try SubjectVault.open(keys: testKeys, on: first)
+        let a = try #require(Self.ref(in: try vault.seal(try Self.events("c1", ["phone": "+14155550100"]), on: first)))
+        let email = "'{\"\\\\x\(vault.blindIndex(.email("a@example.com")).hexString)\"}'"
+        let link = "SELECT callaudit_link_subjects('{}', '{}', '\(testKeys.currentID)', \(email)::bytea[], '{\(a)}', '{email}')"
+        try first.execute("BEGIN")
+        try first.execute(link)
+        // nil while the second session waits; then its SQLSTATE, or "" when it succeeded.
+        let failure = Mutex<String?>(nil)
+        let serviceURL = database.serviceURL
+        Thread {
+            do {
+                try PostgresConnection(conninfo: serviceURL).execute(link)
+                failure.withLock { $0 = "" }
+            } catch {
+                failure.withLock { $0 = (error as? PostgresError)?.sqlState ?? "\(error)" }
+            }
+        }.start()
+        Thread.sleep(forTimeInterval: 1)
+        #expect(failure.withLock { $0 == nil }, "the second waits for the first")
+        try first.execute("COMMIT")
+        #expect(waitUntil(seconds: 30) { failure.withLock { $0 != nil } })
+        let state = failure.withLock { $0 }
+        #expect(state == "40001", "a unique violation would dead-letter the batch; got \(String(describing: state))")
+        try PostgresConnection(conninfo: database.serviceURL).execute(link)
+        #expect(try database.count("SELECT count(*) FROM subject_index WHERE subject_ref = '\(a)'") == 2)
+    }
+}
+}
