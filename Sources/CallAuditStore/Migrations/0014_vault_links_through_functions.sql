@@ -68,8 +68,9 @@ BEGIN
     INSERT INTO public.subjects (subject_ref, kek_id, wrapped_key) SELECT r, kek, w FROM unnest(refs, wrapped) AS x(r, w);
 
     -- The persons linked to who existed before this call: locked, and alive.
-    SELECT coalesce(array_agg(DISTINCT r ORDER BY r), '{}') INTO known
-    FROM unnest(index_refs) AS r WHERE r <> ALL (coalesce(refs, '{}'));
+    -- (A hashed EXCEPT: `<> ALL (refs)` compared every link with every new person, 25 ms a batch of 800.)
+    SELECT coalesce(array_agg(k.r ORDER BY k.r), '{}') INTO known
+    FROM (SELECT unnest(index_refs) EXCEPT SELECT unnest(refs)) AS k(r);
     IF cardinality(known) > 0 THEN
         SELECT count(*) INTO alive FROM (
             SELECT 1 FROM public.subjects WHERE subject_ref = ANY (known) AND erased_at IS NULL ORDER BY subject_ref FOR SHARE
