@@ -1,6 +1,5 @@
 import CallAuditDomain
 import CallAuditStore
-import Crypto
 
 /// The findings read model: raises what is newly broken, withdraws what later
 /// events cured, and records every change in `finding_changes`.
@@ -86,6 +85,7 @@ struct FindingsTable {
 
     private static func rows(_ raised: [(finding: Finding, key: String, subject: String)]) -> CopyTextEncoder {
         var rows = CopyTextEncoder(capacity: raised.count * 400)
+        var fingerprinter = FindingFingerprinter()
         for (finding, key, subject) in raised {
             rows.text(finding.rule.rawValue)
             rows.text(finding.severity.rawValue)
@@ -98,7 +98,7 @@ struct FindingsTable {
             rows.text(finding.detail)
             rows.text(finding.policyVersion)
             rows.text(finding.policyHash)
-            rows.text(fingerprint(of: finding))
+            rows.text(bytes: fingerprinter.fingerprint(of: finding))
             rows.text(key)
             rows.text(subject)
             rows.text("open")
@@ -157,19 +157,16 @@ struct FindingsTable {
         default:
             anchor = ""
         }
-        return [finding.rule.rawValue, finding.callID ?? "", finding.recordingID ?? "", finding.partyID ?? "", finding.requestID ?? "", anchor]
-            .joined(separator: "|")
+        // One interpolation, not an array of six joined: a rebuild keys every finding.
+        return "\(finding.rule.rawValue)|\(finding.callID ?? "")|\(finding.recordingID ?? "")|\(finding.partyID ?? "")|\(finding.requestID ?? "")|\(anchor)"
     }
 
     /// A digest of all a re-judgement can change, so unchanged findings are not
     /// rewritten: 128 bits of SHA-256 rather than the text itself, which would
-    /// double every finding's size.
+    /// double every finding's size (`FindingFingerprinter`).
     static func fingerprint(of finding: Finding) -> String {
-        let text = [
-            finding.severity.rawValue, finding.occurredAt.rfc3339, finding.jurisdiction ?? "", finding.citation,
-            finding.evidence.joined(separator: " "), finding.detail, finding.policyVersion, finding.policyHash,
-        ].joined(separator: "\u{1F}")
-        return Array(SHA256.hash(data: Array(text.utf8)).prefix(16)).hexString
+        var fingerprinter = FindingFingerprinter()
+        return String(decoding: fingerprinter.fingerprint(of: finding), as: UTF8.self)
     }
 
     private func values(_ finding: Finding) -> [PostgresValue] {

@@ -122,6 +122,16 @@ struct FactScannerTests {
         }
     }
 
+    @Test("the type looked up from its bytes is what the two enums' raw values give, for every type and near misses")
+    func typeFromBytes() {
+        let names = EventType.allCases.map(\.rawValue) + OwnEventType.allCases.map(\.rawValue)
+        let nearMisses = names.flatMap { name in [String(name.dropLast()), name + "x", name.uppercased(), "x" + name.dropFirst()] }
+        for name in names + nearMisses + ["", "call", "call.started.", String(repeating: "a", count: 200), "é.started", "call\u{0}started"] {
+            let found = Array(name.utf8).withUnsafeBufferPointer { EventTypeBytes.lookUp($0) }
+            #expect(found.contract == EventType(rawValue: name) && found.own == OwnEventType(rawValue: name), "\(name)")
+        }
+    }
+
     /// Runs a check, recording a violation as an issue named after the input.
     private func record(_ name: String, _ body: () throws(PropertyViolation) -> Bool) throws -> Bool {
         do {

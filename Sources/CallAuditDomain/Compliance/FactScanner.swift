@@ -10,7 +10,8 @@ package enum FactScan: Sendable, Equatable {
 
 /// Reads what compliance folds in (`FactEvent`, `judged`) straight from a
 /// stored event's canonical bytes: the envelope's `type`, `id`, `source` and
-/// `time` are cut out of the bytes, its other members skipped unbuilt, and of
+/// `time` are cut out of the bytes (`type` looked up and `time` read where
+/// they lie, no `String` made of either), its other members skipped unbuilt, and of
 /// `data` only the members compliance judges become a tree
 /// (`JudgedMembers`, `JudgedDataScanner`). A rebuild reads every event of the
 /// log, and building the whole tree cost more than PostgreSQL takes to hand
@@ -45,7 +46,11 @@ package enum FactScanner {
 
 /// The envelope members a `FactEvent` is made of, as found.
 private struct EnvelopeFields {
-    var type: String?, id: String?, source: String?, time: String?
+    var id: String?, source: String?
+    /// `type`, looked up from its bytes (`EventTypeBytes`): nil when absent or unknown.
+    var type: (contract: EventType?, own: OwnEventType?) = (nil, nil)
+    /// `time`, read from its bytes: nil when absent or not RFC 3339, as the tree path reads it.
+    var time: Timestamp?
     var data: JSONValue?
     /// Where `data` starts: one of CallAudit's own events reads it again, whole.
     var dataStart: Int?
@@ -53,13 +58,11 @@ private struct EnvelopeFields {
     var dataIsWhole = false
 
     /// What `FactEvent(document)` makes of a document with these members.
-    /// `own` is `type` as one of CallAudit's own, looked up once by the caller.
-    func scan(own: OwnEventType?) -> FactScan {
-        let type = self.type.flatMap(EventType.init(rawValue:))
-        guard type != nil || own != nil, let id, let source, let time = self.time.flatMap(Timestamp.init(rfc3339:)), let data else {
+    func scan() -> FactScan {
+        guard type.contract != nil || type.own != nil, let id, let source, let time, let data else {
             return .notAFact
         }
-        return .event(FactEvent(type: type, own: own, id: id, source: source, time: time, data: data))
+        return .event(FactEvent(type: type.contract, own: type.own, id: id, source: source, time: time, data: data))
     }
 }
 
@@ -73,28 +76,29 @@ private struct EnvelopeScanner: StoredBytesScanning {
         var fields = EnvelopeFields()
         try forEachMember { (scanner, name) throws(Unsure) in try scanner.member(name, into: &fields) }
         guard index == bytes.count else { throw Unsure() }
-        let own = fields.type.flatMap(OwnEventType.init(rawValue:))
+        let own = fields.type.own
         if let start = fields.dataStart, own != nil, !fields.dataIsWhole {
             var data = JudgedDataScanner(bytes: bytes, index: start)
             fields.data = try data.whole(depth: 1)
         } else if let data = fields.data, own == nil, fields.dataIsWhole {
             fields.data = JudgedMembers.contractData.prune(data)
         }
-        return fields.scan(own: own)
+        return fields.scan()
     }
 
     private mutating func member(_ name: UnsafeBufferPointer<UInt8>, into fields: inout EnvelopeFields) throws(Unsure) {
-        if name.elementsEqual("data".utf8) {
+        if name.is("data") {
             fields.dataStart = index
             try judgedData(into: &fields)
-        } else if name.elementsEqual("id".utf8) {
+        } else if name.is("id") {
             fields.id = try text()
-        } else if name.elementsEqual("source".utf8) {
+        } else if name.is("source") {
             fields.source = try text()
-        } else if name.elementsEqual("time".utf8) {
-            fields.time = try text()
-        } else if name.elementsEqual("type".utf8) {
-            fields.type = try text()
+        } else if name.is("time") {
+            // A plain string's bytes are its UTF-8: read where it lies, no String made.
+            fields.time = Timestamp(rfc3339: try plainString(asciiOnly: false))
+        } else if name.is("type") {
+            fields.type = EventTypeBytes.lookUp(try plainString(asciiOnly: false))
         } else {
             try skipScalar()
         }
@@ -130,5 +134,15 @@ private struct EnvelopeScanner: StoredBytesScanning {
         case UInt8(ascii: "n"): try literal("null")
         default: try skipInteger()
         }
+    }
+}
+
+extension UnsafeBufferPointer<UInt8> {
+    /// Whether these bytes are `literal`'s: the length first, then the bytes,
+    /// without walking a `String`'s UTF-8 view for every envelope member.
+    fileprivate func `is`(_ literal: StaticString) -> Bool {
+        guard count == literal.utf8CodeUnitCount else { return false }
+        for offset in 0..<count where self[offset] != literal.utf8Start[offset] { return false }
+        return true
     }
 }
