@@ -79,6 +79,77 @@ struct DecoderDifferentialTests {
         #expect(spliced.document.canonicalBytes == spliced.canonical, "still canonical")
     }
 
+    @Test("binary mode: the contract corpus as ce_* headers takes the fast path, and every hostile variant gets the reference's verdict")
+    func binaryMode() throws {
+        var fast = 0, variants = 0
+        for sample in ContractCorpus.samples where sample.valid && sample.name.hasSuffix(" valid") {
+            guard let document = try? JSONParser.parse(Array(sample.raw.utf8)), let members = document.objectValue,
+                let data = document["data"], members.allSatisfy({ $0.key == "data" || $0.value.stringValue != nil })
+            else { continue }
+            let headers = members.filter { $0.key != "data" }.map { (key: "ce_" + $0.key, value: Optional(Array($0.value.stringValue!.utf8))) }
+            let value = data.canonicalBytes
+            let plain = IncomingMessage(headers: headers, value: value)
+            #expect(try record("\(sample.name) (binary)") { () throws(PropertyViolation) in try DecoderDifferential.check(plain, with: decoder) })
+            fast += 1
+            for (name, message) in Self.binaryVariants(headers: headers, value: value) {
+                _ = try record("\(sample.name) (binary, \(name))") { () throws(PropertyViolation) in try DecoderDifferential.check(message, with: decoder) }
+                variants += 1
+            }
+        }
+        #expect(fast > 10)
+        #expect(variants > 100)
+    }
+
+    /// A binary message's headers and value, edited as a producer could: the
+    /// case of names, content types, duplicates, headers without a value,
+    /// values needing escapes, and a value that tries to close `data` early
+    /// and add members of its own.
+    static func binaryVariants(headers: [(key: String, value: [UInt8]?)], value: [UInt8]) -> [(String, IncomingMessage)] {
+        func message(_ headers: [(key: String, value: [UInt8]?)], _ value: [UInt8]? = value) -> IncomingMessage {
+            IncomingMessage(headers: headers, value: value)
+        }
+        let id = headers.first { $0.key == "ce_id" }!
+        let others = headers.filter { $0.key != "ce_id" }
+        let text = { (s: String) in Optional(Array(s.utf8)) }
+        return [
+            ("content-type json", message(headers + [("content-type", text("application/json"))])),
+            ("Content-Type and ce_datacontenttype", message(headers + [("Content-Type", text("text/plain")), ("ce_datacontenttype", text("application/json"))])),
+            ("content-type twice", message(headers + [("content-type", text("application/json")), ("content-type", text("application/json"))])),
+            ("content-type without a value", message(headers + [("content-type", nil)])),
+            ("structured content type", message(headers + [("content-type", text("application/cloudevents+json"))])),
+            ("content-type not UTF-8", message(headers + [("content-type", [0x61, 0xFF])])),
+            ("upper-case prefix", message(others + [("CE_id", id.value)])),
+            ("upper-case name", message(others + [("ce_ID", id.value)])),
+            ("id twice, two cases", message(headers + [("CE_id", text("other"))])),
+            ("id twice", message(headers + [id])),
+            ("id without a value, then with", message([("ce_id", nil)] + headers)),
+            ("a ce_data header", message(headers + [("ce_data", text("{}"))])),
+            ("an empty attribute name", message(headers + [("ce_", text("x"))])),
+            ("a name with a dash", message(headers + [("ce_x-y", text("x"))])),
+            ("a non-ASCII name", message(headers + [("ce_\u{212A}ey", text("x"))])),
+            ("a name not UTF-8", IncomingMessage(headers: headers + [("ce_x\u{FFFD}", text("x"))], value: value, headerNamesAreUTF8: false)),
+            ("a quote in the id", message(others + [("ce_id", text("a\"b"))])),
+            ("a backslash in the id", message(others + [("ce_id", text(#"a\u0041"#))])),
+            ("a NUL in the id", message(others + [("ce_id", [0x61, 0x00])])),
+            ("a line break in the id", message(others + [("ce_id", text("a\nb"))])),
+            ("a non-ASCII id", message(others + [("ce_id", text("é-1"))])),
+            ("an id not UTF-8", message(others + [("ce_id", [0x61, 0xC3])])),
+            ("no id", message(others)),
+            ("data closed early, an id added", message(others, value + Array(#","id":"x""#.utf8))),
+            ("data closed early, members added", message(headers, value + Array(#","extra":"x""#.utf8))),
+            ("data and a second object", message(headers, value + Array("{}".utf8))),
+            ("data closed inside a string", message(headers, Array(#"{"a":"}","id":"x"}"#.utf8))),
+            ("data with an escaped quote", message(headers, Array(#"{"a":"\"}"}"#.utf8))),
+            ("data spaced out", message(headers, [0x20, 0x0A] + value + [0x09, 0x0D])),
+            ("data an array", message(headers, Array("[]".utf8))),
+            ("data a string", message(headers, Array(#""x""#.utf8))),
+            ("data empty", message(headers, [])),
+            ("no value", message(headers, nil)),
+            ("data unterminated", message(headers, Array(value.dropLast()))),
+            ("data with a stray bracket", message(headers, Array(value.dropLast()) + Array("]}".utf8))),
+        ]
+    }
+
     /// The sample as it is, with every object's members reversed (so each
     /// object is re-sorted, and `data` comes before `type`), and with spaces
     /// and line breaks around every token.

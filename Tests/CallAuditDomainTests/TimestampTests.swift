@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import CallAuditDomain
@@ -68,6 +69,24 @@ struct TimestampTests {
         #expect(text == "\(microseconds)us-since-1970")
         #expect(Timestamp(rfc3339: text) == nil, "\(text)")
         #expect(!instant.humanUTC.isEmpty)
+    }
+
+    @Test("writes every instant as C's gmtime_r reads it, with the fraction only when there is one")
+    func writesWhatGmtimeReads() throws {
+        var generator = SystemRandomNumberGenerator()
+        let range = Timestamp.representable
+        let edges = [range.lowerBound.microseconds, range.upperBound.microseconds - 1, 0, -1, 951_782_400_000_000, 1_700_000_000_000_001]
+        let random = (0..<20_000).map { _ in Int64.random(in: range.lowerBound.microseconds..<range.upperBound.microseconds, using: &generator) }
+        for microseconds in edges + random + random.map({ $0 / 1_000_000 * 1_000_000 }) {
+            var seconds = time_t(microseconds / 1_000_000 - (microseconds % 1_000_000 < 0 ? 1 : 0))
+            var parts = tm()
+            try #require(gmtime_r(&seconds, &parts) != nil)
+            let fraction = microseconds - Int64(seconds) * 1_000_000
+            let expected =
+                String(format: "%04d-%02d-%02dT%02d:%02d:%02d", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec)
+                + (fraction == 0 ? "" : String(format: ".%06lld", fraction)) + "Z"
+            #expect(Timestamp(microseconds: microseconds).rfc3339 == expected)
+        }
     }
 
     @Test("converts between days and civil dates across eras")

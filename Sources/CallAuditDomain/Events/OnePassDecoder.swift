@@ -9,8 +9,9 @@ import Crypto
 /// differential test and the `differential` fuzz target hold it to that);
 /// everything else is handed to the reference, which decides and words the
 /// rejection, so dead-letter reasons are the reference's by construction.
-/// Handed off: binary mode (its attributes are headers, not bytes to scan),
-/// every rejection, and rare shapes: non-ASCII member names (the reference
+/// Binary mode is scanned as the structured event its headers and value make
+/// (`BinaryModeEnvelope`, which hands off what it cannot write exactly).
+/// Handed off: every rejection, and rare shapes: non-ASCII member names (the reference
 /// compares names as Swift strings, by canonical equivalence), names holding
 /// a quote, backslash or control character (their escaped and decoded orders
 /// differ), objects of more than 32 members (duplicates are checked here by
@@ -27,6 +28,8 @@ package final class OnePassDecoder {
     private var captured: [UInt8] = []
     private var slots = CanonicalScanner.Slots()
     private var entry: ContractPlans.Entry?
+    /// A binary-mode message written out as its structured event, to scan.
+    private var binary = BinaryModeEnvelope()
     /// Canonical ranges of the last scanned event's subject objects, in document order.
     package private(set) var subjectRanges: [Range<Int>] = []
 
@@ -61,9 +64,13 @@ package final class OnePassDecoder {
     /// accepts too; then `canonical`, `columns()` and `subjectRanges` describe
     /// it until the next scan. False: the reference must decide.
     package func scan(_ message: IncomingMessage) -> Bool {
-        guard let value = message.value, Self.isStructured(message), fitsLimit(message, value) else { return false }
-        let accepted = value.withUnsafeBufferPointer { input in
-            (try? scanStructured(input)) != nil
+        guard let value = message.value, fitsLimit(message, value) else { return false }
+        let accepted: Bool
+        if Self.isStructured(message) {
+            accepted = value.withUnsafeBufferPointer { (try? scanStructured($0)) != nil }
+        } else {
+            guard !Self.isStructuredContentType(message), binary.write(message, data: value) else { return false }
+            accepted = binary.bytes.withUnsafeBufferPointer { (try? scanStructured($0)) != nil }
         }
         return accepted && isPlausibleAndOurs()
     }
@@ -159,9 +166,15 @@ package final class OnePassDecoder {
         return size <= reference.limits.maximumBytes
     }
 
-    /// Structured mode, as the reference decides it: no `ce_specversion`
-    /// header, or a CloudEvents structured content type. Binary mode hands off.
+    /// Structured mode, as the reference decides it: no `ce_specversion` header.
     private static func isStructured(_ message: IncomingMessage) -> Bool {
         message.headers.isEmpty || message.header("ce_specversion") == nil
+    }
+
+    /// The reference's other sign of structured mode, with a `ce_specversion`
+    /// header: a CloudEvents content type. Rare: handed off.
+    private static func isStructuredContentType(_ message: IncomingMessage) -> Bool {
+        guard let contentType = message.header("content-type") else { return false }
+        return String(decoding: contentType, as: UTF8.self).lowercased().hasPrefix("application/cloudevents")
     }
 }

@@ -1,0 +1,122 @@
+/// A binary-mode message (`ce_*` headers, `data` as the value) written out as
+/// the structured event the reference builds from it, so the one-pass
+/// decoder scans binary mode as it scans structured mode.
+///
+/// The reference (`EventDecoder.binaryDocument`) makes an object of the
+/// `ce_*` headers (name without the prefix, value as a string), adds
+/// `datacontenttype` from `content-type` unless a `ce_datacontenttype` header
+/// gave one, and the value, parsed, as `data`. Written here as JSON text, that
+/// object scans to the same canonical bytes. Anything whose text could differ
+/// from that object is left to the reference (`write` returns false), which
+/// then decides and words any rejection:
+/// - a header name that is not ASCII (Swift's `lowercased()` maps some
+///   non-ASCII letters to ASCII ones, the Kelvin sign to `k`);
+/// - an attribute name that is not `[a-z0-9]+` (CloudEvents' own rule), a
+///   header without a value (the reference skips it but counts it against
+///   duplicates), `content-type` twice;
+/// - a value holding a quote, a backslash or a control character (written
+///   as they are, they would need escaping; NUL the reference refuses);
+/// - a value (`data`) that is not exactly one JSON object. Without that, a
+///   value such as `{},"id":"x"` would close `data` early and add members the
+///   producer never sent as headers. The scanner then proves the object well
+///   formed, and on well-formed JSON this bracket count and the scanner agree
+///   on where it ends.
+/// Duplicate attribute names (`ce_id` and `CE_ID`, or `ce_data`) become
+/// duplicate members, which the scanner hands off.
+struct BinaryModeEnvelope {
+    private(set) var bytes: [UInt8] = []
+
+    init() { bytes.reserveCapacity(4_096) }
+
+    /// Writes `message` as a structured event into `bytes`; false when the reference must decide.
+    mutating func write(_ message: IncomingMessage, data: [UInt8]) -> Bool {
+        guard message.headerNamesAreUTF8, data.withUnsafeBufferPointer(Self.isOneObject) else { return false }
+        bytes.removeAll(keepingCapacity: true)
+        bytes.append(UInt8(ascii: "{"))
+        var contentType: [UInt8]?
+        var hasDataContentType = false
+        for (key, value) in message.headers {
+            switch Self.kind(of: key) {
+            case .other: continue
+            case .unsure: return false
+            case .contentType:
+                guard contentType == nil, let value else { return false }
+                contentType = value
+            case .attribute(let name):
+                guard let value, Self.isPlainString(value) else { return false }
+                hasDataContentType = hasDataContentType || name.elementsEqual("datacontenttype".utf8)
+                appendMember(name, value)
+            }
+        }
+        if let contentType, !hasDataContentType {
+            guard Self.isPlainString(contentType) else { return false }
+            appendMember("datacontenttype".utf8, contentType)
+        }
+        bytes.append(contentsOf: #""data":"#.utf8)
+        bytes.append(contentsOf: data)
+        bytes.append(UInt8(ascii: "}"))
+        return true
+    }
+
+    private mutating func appendMember(_ name: some Sequence<UInt8>, _ value: [UInt8]) {
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(contentsOf: name)
+        bytes.append(contentsOf: #"":""#.utf8)
+        bytes.append(contentsOf: value)
+        bytes.append(contentsOf: #"","#.utf8)
+    }
+
+    private enum HeaderKind {
+        case other, unsure, contentType
+        case attribute(Substring.UTF8View)
+    }
+
+    /// What the reference makes of a header name, decided over ASCII only.
+    private static func kind(of key: String) -> HeaderKind {
+        let utf8 = key.utf8
+        guard utf8.allSatisfy({ $0 < 0x80 }) else { return .unsure }
+        if utf8.count == 12, equalsIgnoringASCIICase(utf8, "content-type") { return .contentType }
+        guard utf8.count >= 3, equalsIgnoringASCIICase(utf8.prefix(3), "ce_") else { return .other }
+        let name = key.dropFirst(3).utf8
+        // Upper-case letters are lowered by the reference; here they hand off (producers write lower
+        // case). So does `ce_` alone, which the reference makes a member named "".
+        guard !name.isEmpty, name.allSatisfy({ (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) }) else { return .unsure }
+        return .attribute(name)
+    }
+
+    private static func equalsIgnoringASCIICase(_ bytes: some Sequence<UInt8>, _ lower: StaticString) -> Bool {
+        let expected = UnsafeBufferPointer(start: lower.utf8Start, count: lower.utf8CodeUnitCount)
+        return bytes.elementsEqual(expected) { ((0x41...0x5A).contains($0) ? $0 | 0x20 : $0) == $1 }
+    }
+
+    /// No quote, backslash or control byte: the bytes are the JSON string's text as they stand.
+    private static func isPlainString(_ value: [UInt8]) -> Bool {
+        !value.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
+    }
+
+    /// True when `value` is one bracketed object and nothing after it but
+    /// JSON whitespace: its outermost `}` is its last byte that is not.
+    static func isOneObject(_ value: UnsafeBufferPointer<UInt8>) -> Bool {
+        func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D }
+        guard let first = value.firstIndex(where: { !isSpace($0) }), value[first] == UInt8(ascii: "{") else { return false }
+        var depth = 0
+        var inString = false
+        var escaped = false
+        for i in first..<value.count {
+            let b = value[i]
+            if inString {
+                if escaped { escaped = false } else if b == UInt8(ascii: "\\") { escaped = true } else if b == UInt8(ascii: "\"") { inString = false }
+                continue
+            }
+            switch b {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                depth -= 1
+                if depth == 0 { return value[(i + 1)...].allSatisfy(isSpace) }
+            default: break
+            }
+        }
+        return false
+    }
+}
