@@ -25,14 +25,14 @@ package final class SubjectVault: Sendable {
 
     private let keyring: Mutex<KeyEncryptionKeys>
     private let reload: KeySource?
-    /// The blind-index key's bytes (swift-crypto's key type is not Sendable).
-    private let indexKey: [UInt8]
+    /// The blind-index HMAC, keyed once.
+    private let indexMAC: BlindIndexMAC
     private let cache = Mutex<SubjectCache>(SubjectCache())
 
     private init(keys: KeyEncryptionKeys, reload: KeySource?, indexKey: [UInt8]) {
         self.keyring = Mutex(keys)
         self.reload = reload
-        self.indexKey = indexKey
+        self.indexMAC = BlindIndexMAC(key: indexKey)
     }
 
     /// The KEKs as last loaded.
@@ -76,7 +76,7 @@ package final class SubjectVault: Sendable {
 
     /// The blind index of one identifier.
     package func blindIndex(_ identifier: Identifier) -> [UInt8] {
-        Array(HMAC<SHA256>.authenticationCode(for: identifier.indexInput, using: SymmetricKey(data: indexKey)))
+        indexMAC.code(for: identifier.indexInput)
     }
 
     // MARK: Sealing events
