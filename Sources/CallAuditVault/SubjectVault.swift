@@ -111,8 +111,10 @@ package final class SubjectVault: Sendable {
     package func sealSubject(_ subject: JSONValue, as person: ResolvedSubject) throws -> JSONValue {
         let plaintext = subject.canonicalBytes
         let key = SymmetricKey(data: person.dataKey)
-        let nonce = try AES.GCM.Nonce(data: Array(HMAC<SHA256>.authenticationCode(for: Array(person.ref.utf8) + [0] + plaintext, using: key)).prefix(12))
-        let box = try AES.GCM.seal(plaintext, using: key, nonce: nonce, authenticating: Array(person.ref.utf8))
+        let ref = Array(person.ref.utf8)
+        // HMAC-SHA256(key, ref ‖ 0 ‖ plaintext), as it always was: only computed without swift-crypto's generic HMAC.
+        let nonce = try AES.GCM.Nonce(data: HMACSHA256(key: person.dataKey).code(for: ref, [0], plaintext).prefix(12))
+        let box = try AES.GCM.seal(plaintext, using: key, nonce: nonce, authenticating: ref)
         return ["subject_ref": .string(person.ref), "sealed": .string(Data(box.combined!).base64EncodedString())]
     }
 
