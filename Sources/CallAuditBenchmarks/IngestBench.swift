@@ -52,19 +52,33 @@ struct IngestBench: ParsableCommand {
     @Flag(inversion: .prefixedEnableDisable, help: "Seal personal data in the main pass (--disable-encryption: the main pass stores it plain; for profiling one kind of pass alone).")
     var encryption = true
 
+    @Flag(inversion: .prefixedEnableDisable, help: "Build the seal chain beside the main pass (--disable-chain: ingest alone, for profiling it).")
+    var chain = true
+
+    @Option(help: "Ingest from this cluster, already holding the backlog (see --messages), instead of starting one and loading it: no child process is started, so the pass can run under valgrind.")
+    var brokers: String?
+
+    @Option(help: "With --brokers: the messages the cluster's topics hold.")
+    var messages: Int?
+
+    @Flag(help: "Run only the ingest passes: no raw COPY or peer INSERT baseline (they run psql as a child process).")
+    var ingestOnly = false
+
     func run() throws {
         let logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
         let url = database.resolved
         try requireEmptyStore(url)
-        let cluster = try BenchCluster(partitions: partitions)
-        defer { cluster.stop() }
-        let (scratch, brokers) = (cluster.scratch, cluster.brokers)
+        let cluster = try brokers == nil ? BenchCluster(partitions: partitions) : nil
+        defer { cluster?.stop() }
+        let scratch = try cluster?.scratch ?? Self.scratchDirectory()
+        defer { if cluster == nil { try? FileManager.default.removeItem(at: scratch) } }
+        let brokers = brokers ?? cluster!.brokers
 
         if let fullURL = preloadedDatabaseURL, preload > 0 {
             try requireEmptyStore(fullURL)
             try preloadStore(url: fullURL, count: preload)
         }
-        let messages = try loadBacklog(brokers: brokers, calls: calls)
+        let messages = try cluster == nil ? Self.given(messages) : loadBacklog(brokers: brokers, calls: calls)
 
         let keys = try KeyEncryptionKeys.single(base64: Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString())
         let chainKeys = try KeyRing.open(scratch.appendingPathComponent("keys"))
@@ -82,7 +96,7 @@ struct IngestBench: ParsableCommand {
         note("ingesting \(messages) events, personal data sealed, building the seal chain")
         let result = try ingest(
             brokers: brokers, url: url, group: "bench-sealed", keys: encryption ? keys : nil, messages: messages, logger: logger,
-            chain: chainKeys.directory)
+            chain: chain ? chainKeys.directory : nil)
         let peakRSS = peakResidentMegabytes()
         let plain = try plainDatabaseURL.map { plainURL in
             try requireEmptyStore(plainURL)
@@ -90,6 +104,11 @@ struct IngestBench: ParsableCommand {
             return try ingest(brokers: brokers, url: plainURL, group: "bench-plain", keys: nil, messages: messages, logger: logger)
         }
 
+        if ingestOnly {
+            print("events: \(messages); CPU per event (main pass): \(result.perEvent(messages))")
+            if let plain { print("CPU per event (off): \(plain.perEvent(messages))") }
+            return
+        }
         note("raw COPY of the same rows")
         let copyRate = try rawCopyRate(url: url, scratch: scratch)
         note("the same rows through INSERT … ON CONFLICT DO NOTHING, \(PeerInsert.rowsPerTransaction) a transaction, as a hand-written consumer would")
@@ -135,6 +154,18 @@ struct IngestBench: ParsableCommand {
                 sealed / off:            \(String(format: "%.1f", result.steadyRate / plain.steadyRate * 100)) % (encryption costs \(String(format: "%.1f", (1 - result.steadyRate / plain.steadyRate) * 100)) %)
                 """)
         }
+    }
+
+    /// A scratch directory of this run's own, when no cluster of the benchmark's provides one.
+    private static func scratchDirectory() throws -> URL {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("callaudit-bench-\(getpid())")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        return scratch
+    }
+
+    private static func given(_ messages: Int?) throws -> Int {
+        guard let messages, messages > 0 else { throw ValidationError("--brokers needs --messages: how many the topics hold") }
+        return messages
     }
 
     private struct IngestResult {

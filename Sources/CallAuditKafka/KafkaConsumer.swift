@@ -184,7 +184,7 @@ package final class KafkaConsumer {
             }
             return nil
         }
-        return KafkaMessage(native: message)
+        return KafkaMessage(native: message, topic: topicNames.name(of: message.pointee.rkt))
     }
 
     /// A partition whose position the broker refused as outside its retained range.
@@ -195,6 +195,7 @@ package final class KafkaConsumer {
     }
 
     private var outOfRange: [OutOfRange] = []
+    private var topicNames = TopicNames()
 
     /// The partitions found outside their range since the last call. librdkafka has stopped fetching them.
     package func takeOutOfRange() -> [OutOfRange] {

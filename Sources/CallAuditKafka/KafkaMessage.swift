@@ -36,9 +36,10 @@ package struct KafkaMessage: Sendable {
         self.value = value
     }
 
-    init(native message: UnsafeMutablePointer<rd_kafka_message_t>) {
+    /// `topic` is the message's topic name, which the consumer reads once while it repeats (`TopicNames`).
+    init(native message: UnsafeMutablePointer<rd_kafka_message_t>, topic: String) {
         let m = message.pointee
-        topic = String(cString: rd_kafka_topic_name(m.rkt))
+        self.topic = topic
         partition = m.partition
         offset = m.offset
         var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE

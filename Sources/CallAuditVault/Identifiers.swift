@@ -41,24 +41,41 @@ package enum Identifier: Sendable, Hashable {
     /// of ` ()./-` between them. `+1 (415) 555-0100` is `+14155550100`.
     /// (The API's schema states the same rule as a pattern.)
     static func e164(_ text: String) -> String? {
-        var rest = Substring(text)
-        if rest.hasPrefix("+") { rest = rest.dropFirst() } else if rest.hasPrefix("00") { rest = rest.dropFirst(2) } else { return nil }
-        var digits = ""
-        for scalar in rest.unicodeScalars {
-            if ("0"..."9").contains(scalar) { digits.unicodeScalars.append(scalar); continue }
-            guard " ()./-".unicodeScalars.contains(scalar) else { return nil }
+        // Over the UTF-8 bytes: every character the rule accepts is ASCII, and a byte of a
+        // non-ASCII scalar is neither a digit nor a separator, so it refuses what the scalars would.
+        var rest = Substring(text).utf8[...]
+        if rest.first == UInt8(ascii: "+") {
+            rest = rest.dropFirst()
+        } else if rest.starts(with: "00".utf8) {
+            rest = rest.dropFirst(2)
+        } else {
+            return nil
         }
-        guard (2...15).contains(digits.count), digits.first != "0" else { return nil }
-        return "+" + digits
+        var digits: [UInt8] = [UInt8(ascii: "+")]
+        digits.reserveCapacity(16)
+        for byte in rest {
+            if (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) {
+                digits.append(byte)
+                guard digits.count <= 16 else { return nil }
+                continue
+            }
+            guard Self.phoneSeparators.contains(byte) else { return nil }
+        }
+        guard digits.count >= 3, digits[1] != UInt8(ascii: "0") else { return nil }
+        return String(decoding: digits, as: UTF8.self)
     }
+
+    private static let phoneSeparators = Array(" ()./-".utf8)
 
     /// What the blind index is computed over: the kind and the normalised value.
     package var indexInput: [UInt8] {
-        switch self {
-        case .phone(let v): Array("phone:\(v)".utf8)
-        case .email(let v): Array("email:\(v)".utf8)
-        case .customerID(let v): Array("customer_id:\(v)".utf8)
-        case .employeeID(let v): Array("employee_id:\(v)".utf8)
+        // The kind, a colon, the value: written once into an array of its size.
+        let (kind, value) = (self.kind.utf8, self.value.utf8)
+        return [UInt8](unsafeUninitializedCapacity: kind.count + 1 + value.count) { buffer, count in
+            var end = buffer.initialize(fromContentsOf: kind)
+            buffer[end] = UInt8(ascii: ":")
+            end += 1
+            count = end + UnsafeMutableBufferPointer(rebasing: buffer[end...]).initialize(fromContentsOf: value)
         }
     }
 
@@ -79,11 +96,15 @@ package enum Identifier: Sendable, Hashable {
     /// Without leading and trailing spaces, tabs and line breaks, scalar by
     /// scalar (as the API's patterns count them; `\r\n` is two).
     package static func trimmed(_ text: String) -> String {
-        let space: Set<Unicode.Scalar> = [" ", "\t", "\n", "\r"]
-        var scalars = Substring(text).unicodeScalars
-        while let first = scalars.first, space.contains(first) { scalars.removeFirst() }
-        while let last = scalars.last, space.contains(last) { scalars.removeLast() }
-        return String(scalars)
+        // The four are ASCII, so trimming bytes trims the same scalars; the usual value, with
+        // nothing to trim, is returned as it is.
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
+        let utf8 = text.utf8
+        guard let first = utf8.first, let last = utf8.last, isSpace(first) || isSpace(last) else { return text }
+        var bytes = Substring(text).utf8[...]
+        while let byte = bytes.first, isSpace(byte) { bytes.removeFirst() }
+        while let byte = bytes.last, isSpace(byte) { bytes.removeLast() }
+        return String(Substring(bytes))
     }
 
     package var kind: String {

@@ -25,14 +25,14 @@ package final class SubjectVault: Sendable {
 
     private let keyring: Mutex<KeyEncryptionKeys>
     private let reload: KeySource?
-    /// The blind-index key's bytes (swift-crypto's key type is not Sendable).
-    private let indexKey: [UInt8]
+    /// The blind-index HMAC, keyed once.
+    private let indexMAC: BlindIndexMAC
     private let cache = Mutex<SubjectCache>(SubjectCache())
 
     private init(keys: KeyEncryptionKeys, reload: KeySource?, indexKey: [UInt8]) {
         self.keyring = Mutex(keys)
         self.reload = reload
-        self.indexKey = indexKey
+        self.indexMAC = BlindIndexMAC(key: indexKey)
     }
 
     /// The KEKs as last loaded.
@@ -76,7 +76,7 @@ package final class SubjectVault: Sendable {
 
     /// The blind index of one identifier.
     package func blindIndex(_ identifier: Identifier) -> [UInt8] {
-        Array(HMAC<SHA256>.authenticationCode(for: identifier.indexInput, using: SymmetricKey(data: indexKey)))
+        indexMAC.code(for: identifier.indexInput)
     }
 
     // MARK: Sealing events
@@ -111,8 +111,10 @@ package final class SubjectVault: Sendable {
     package func sealSubject(_ subject: JSONValue, as person: ResolvedSubject) throws -> JSONValue {
         let plaintext = subject.canonicalBytes
         let key = SymmetricKey(data: person.dataKey)
-        let nonce = try AES.GCM.Nonce(data: Array(HMAC<SHA256>.authenticationCode(for: Array(person.ref.utf8) + [0] + plaintext, using: key)).prefix(12))
-        let box = try AES.GCM.seal(plaintext, using: key, nonce: nonce, authenticating: Array(person.ref.utf8))
+        let ref = Array(person.ref.utf8)
+        // HMAC-SHA256(key, ref ‖ 0 ‖ plaintext), as it always was: only computed without swift-crypto's generic HMAC.
+        let nonce = try AES.GCM.Nonce(data: HMACSHA256(key: person.dataKey).code(for: ref, [0], plaintext).prefix(12))
+        let box = try AES.GCM.seal(plaintext, using: key, nonce: nonce, authenticating: ref)
         return ["subject_ref": .string(person.ref), "sealed": .string(Data(box.combined!).base64EncodedString())]
     }
 
