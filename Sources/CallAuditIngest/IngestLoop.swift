@@ -95,7 +95,9 @@ package final class IngestLoop: @unchecked Sendable {
                 database: database, application: application, maxDelay: configuration.maxRetryDelay, logger: logger,
                 statistics: statistics, stop: stop, resyncOnNewSession: resync)
         }
-        // A writer frozen inside a transaction holds row locks a successor needs: the server ends it as soon as a lock session would be.
+        // A writer frozen inside a transaction holds row locks a successor needs, and a vault session
+        // the lock every link of a customer or employee id takes (migration 14): the server ends
+        // either as soon as a lock session would be.
         let idle = min(configuration.database.idleInTransactionTimeout == .zero ? Leadership.idleSessionTimeout : configuration.database.idleInTransactionTimeout, Leadership.idleSessionTimeout)
         // A lost writer or vault session means a resync (see `ResyncNeeded`): after a failover the new
         // primary may lack batches and persons they committed, and building on them would skip the
@@ -103,7 +105,7 @@ package final class IngestLoop: @unchecked Sendable {
         writerStore = store("callaudit-ingest", settings: [("idle_in_transaction_session_timeout", String(idle.wholeMilliseconds))], resync: true)
         readerStore = store("callaudit-ingest-positions")
         // Persons are durable before anything is sealed under their keys: see `seal`.
-        sealerStore = store("callaudit-ingest-vault", resync: true)
+        sealerStore = store("callaudit-ingest-vault", settings: [("idle_in_transaction_session_timeout", String(idle.wholeMilliseconds))], resync: true)
         cancellation = ShutdownCancellation(
             grace: configuration.shutdownGrace, slots: [writerStore.canceller, readerStore.canceller, sealerStore.canceller])
     }

@@ -71,8 +71,12 @@ package final class PostgresConnection {
     /// the session's own temporary tables last, never before either.
     package static let pinnedSearchPath = "public, pg_temp"
     /// `bytea_output` too: a role or database default of `escape` (which any role may set for
-    /// itself) would otherwise change how every bytea column reads back.
-    private static let pinnedSettings = [("search_path", pinnedSearchPath), ("bytea_output", "hex")]
+    /// itself) would otherwise change how every bytea column reads back. And the default
+    /// isolation: the vault's functions refuse anything but READ COMMITTED (migration 14),
+    /// and a role default of REPEATABLE READ would make every link and erasure fail.
+    private static let pinnedSettings = [
+        ("search_path", pinnedSearchPath), ("bytea_output", "hex"), ("default_transaction_isolation", "'read committed'"),
+    ]
 
     deinit {
         PQfinish(handle)

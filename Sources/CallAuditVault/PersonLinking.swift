@@ -74,7 +74,15 @@ struct PersonLinking {
     func existingPerson(for keys: [Key]) -> String? {
         let strong = keys.filter(\.isStrong)
         for key in strong {
-            if case .person(let ref) = entries[key.index] { return ref }
+            switch entries[key.index] {
+            case .person(let ref): return ref
+            // Held by several live persons (a race before migration 14's lock, or a
+            // hand edit): it names the first of them, always the same one, and is
+            // never linked again. Linking it anew is what the link function
+            // refuses, and a refusal the next lookup repeats would stop ingest for good.
+            case .shared(let holders): if let first = holders.min() { return first }
+            case nil: continue
+            }
         }
         for key in keys where !key.isStrong {
             if case .person(let ref) = entries[key.index], !disagrees(persons[ref], with: strong) { return ref }
@@ -118,7 +126,7 @@ struct PersonLinking {
         case .person(let owner) where owner != ref && !key.isStrong:
             entries[key.index] = .shared([owner, ref])
             links.append(Link(index: key.index, ref: ref, kind: key.kind))
-        case .shared(var holders) where !holders.contains(ref):
+        case .shared(var holders) where !holders.contains(ref) && !key.isStrong:
             holders.insert(ref)
             entries[key.index] = .shared(holders)
             links.append(Link(index: key.index, ref: ref, kind: key.kind))

@@ -195,5 +195,102 @@ struct VaultMigrationTests {
         try PostgresConnection(conninfo: database.serviceURL).execute(link)
         #expect(try database.count("SELECT count(*) FROM subject_index WHERE subject_ref = '\(a)'") == 2)
     }
+    @Test("two writers giving one customer id to two new persons at once: the second waits, fails as a serialization failure, and its retry finds the first's person")
+    func racingStrongIdsNeverMakeTwoHolders() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let first = try PostgresConnection(conninfo: database.serviceURL)
+        let vault = try SubjectVault.open(keys: testKeys, on: first)
+        _ = try vault.seal(try Self.events("c0", ["phone": "+14155550100"]), on: first)
+        let customer = "'{\"\\\\x\(vault.blindIndex(.customerID("C-1")).hexString)\"}'"
+        let wrapped = try first.query("SELECT encode(wrapped_key, 'hex') FROM subjects LIMIT 1").scalar!
+        func link(_ ref: String) -> String {
+            "SELECT callaudit_link_subjects('{\(ref)}', '{\"\\\\x\(wrapped)\"}', '\(testKeys.currentID)', \(customer)::bytea[], '{\(ref)}', '{customer_id}')"
+        }
+        try first.execute("BEGIN")
+        try first.execute(link("sub_a"))
+        let failure = Mutex<String?>(nil)
+        let (serviceURL, second) = (database.serviceURL, link("sub_b"))
+        Thread {
+            do {
+                try PostgresConnection(conninfo: serviceURL).execute(second)
+                failure.withLock { $0 = "" }
+            } catch {
+                failure.withLock { $0 = (error as? PostgresError)?.sqlState ?? "\(error)" }
+            }
+        }.start()
+        Thread.sleep(forTimeInterval: 1)
+        #expect(failure.withLock { $0 == nil }, "the second waits for the first")
+        try first.execute("COMMIT")
+        #expect(waitUntil(seconds: 30) { failure.withLock { $0 != nil } })
+        #expect(failure.withLock { $0 } == "40001")
+        #expect(try database.count("SELECT count(*) FROM subject_index WHERE kind = 'customer_id'") == 1)
+        // What ingest's retry does: it looks the customer id up again and finds the first's person.
+        vault.forgetCachedPersons()
+        #expect(Self.ref(in: try vault.seal(try Self.events("c1", ["customer_id": "C-1"]), on: first)) == "sub_a")
+    }
+
+    @Test("a customer id already held by two live persons (planted by hand) does not stop sealing: it names one of them, every time")
+    func strongIdHeldTwiceDoesNotStopIngest() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let service = try PostgresConnection(conninfo: database.serviceURL)
+        let owner = try database.owner()
+        let vault = try SubjectVault.open(keys: testKeys, on: service)
+        let a = try #require(Self.ref(in: try vault.seal(try Self.events("c1", ["phone": "+14155550100"]), on: service)))
+        let b = try #require(Self.ref(in: try vault.seal(try Self.events("c2", ["phone": "+14155550101"]), on: service)))
+        let customer = vault.blindIndex(.customerID("C-1")).hexString
+        for ref in [a, b] { try owner.execute("INSERT INTO subject_index VALUES ('\\x\(customer)', '\(ref)', 'customer_id')") }
+        vault.forgetCachedPersons()
+        let named = try (0..<3).map { n in try Self.ref(in: try vault.seal(try Self.events("c-\(n)", ["customer_id": "C-1"]), on: service)) }
+        #expect(named == Array(repeating: min(a, b), count: 3))
+        #expect(try database.count("SELECT count(*) FROM subject_index WHERE kind = 'customer_id'") == 2, "no third holder")
+    }
+
+    @Test("the vault's functions refuse REPEATABLE READ (an erasure there would miss a link committed while it waited), and the service's sessions pin READ COMMITTED")
+    func functionsRefuseRepeatableRead() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let service = try PostgresConnection(conninfo: database.serviceURL)
+        let vault = try SubjectVault.open(keys: testKeys, on: service)
+        let a = try #require(Self.ref(in: try vault.seal(try Self.events("c1", ["phone": "+14155550100"]), on: service)))
+        try service.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        #expect(throws: PostgresError.self) { try service.execute("SELECT * FROM callaudit_erase_subjects('{\(a)}')") }
+        try service.execute("ROLLBACK")
+        try service.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        #expect(throws: PostgresError.self) { try service.execute("SELECT callaudit_link_subjects('{}', '{}', 'k', '{}', '{}', '{}')") }
+        try service.execute("ROLLBACK")
+        // A role default of REPEATABLE READ (which the role may set for itself) does not reach our sessions.
+        let role = try service.query("SELECT current_user").scalar!
+        try database.owner().execute("ALTER ROLE \(role) IN DATABASE \(database.name) SET default_transaction_isolation = 'repeatable read'")
+        let fresh = try PostgresConnection(conninfo: database.serviceURL)
+        #expect(try fresh.query("SHOW default_transaction_isolation").scalar == "read committed")
+        #expect(try vault.erase([a], on: fresh).outcome.subjects == 1)
+    }
+
+    @Test("the link function refuses arguments no writer of ours sends: arrays of different lengths, NULLs, a customer id for two persons")
+    func linkFunctionRefusesMalformedArguments() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let service = try PostgresConnection(conninfo: database.serviceURL)
+        _ = try SubjectVault.open(keys: testKeys, on: service)
+        let b = "'{\"\\\\x\(String(repeating: "ab", count: 32))\"}'::bytea[]"
+        let bb = "'{\"\\\\x\(String(repeating: "ab", count: 32))\",\"\\\\x\(String(repeating: "ab", count: 32))\"}'::bytea[]"
+        let calls = [
+            "SELECT callaudit_link_subjects('{sub_x}', '{}', 'k', '{}', '{}', '{}')",
+            "SELECT callaudit_link_subjects('{sub_x}', '{\"\\\\x00\"}', NULL, '{}', '{}', '{}')",
+            "SELECT callaudit_link_subjects('{}', '{}', 'k', \(b), '{sub_x}', '{}')",
+            "SELECT callaudit_link_subjects('{}', '{}', 'k', \(b), '{NULL}', '{email}')",
+            "SELECT callaudit_link_subjects('{sub_x,sub_y}', '{\"\\\\x00\",\"\\\\x01\"}', 'k', \(bb), '{sub_x,sub_y}', '{customer_id,customer_id}')",
+        ]
+        for call in calls {
+            do {
+                try service.execute(call)
+                Issue.record("accepted: \(call)")
+            } catch {
+                #expect((error as? PostgresError)?.sqlState == "22023", "\(call): \(error)")
+            }
+        }
+    }
 }
 }

@@ -22,6 +22,20 @@ struct PersonLinkingTests {
         PersonLinking.Key(kind: identifier.0, index: Array("\(identifier.0):\(identifier.1)".utf8))
     }
 
+    @Test("a customer id two live persons hold (a race, a hand edit) names the first of them, always, and is never linked again")
+    func strongIdHeldTwiceNamesOneHolder() {
+        let customer = Self.key(("customer_id", "C"))
+        var linking = PersonLinking(entries: [customer.index: .shared(["p9", "p3"])], persons: [
+            "p3": PersonLinking.Person(subject: ResolvedSubject(ref: "p3", dataKey: []), strong: ["customer_id": customer.index]),
+            "p9": PersonLinking.Person(subject: ResolvedSubject(ref: "p9", dataKey: []), strong: ["customer_id": customer.index]),
+        ])
+        let alone = linking.resolve([customer]) { ResolvedSubject(ref: "new", dataKey: []) }
+        let withPhone = linking.resolve([customer, Self.key(("phone", "+14155550100"))]) { ResolvedSubject(ref: "new", dataKey: []) }
+        #expect(alone.ref == "p3" && withPhone.ref == "p3")
+        #expect(linking.created.isEmpty)
+        #expect(linking.links.map(\.kind) == ["phone"], "the customer id is not linked to anyone again")
+    }
+
     @Test("two customers calling from one switchboard number stay two persons, and the number then names neither")
     func switchboardNumberNeverMerges() {
         let (refs, linking) = people([

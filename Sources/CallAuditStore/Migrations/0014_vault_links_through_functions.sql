@@ -11,7 +11,8 @@
 -- What this keeps, unlike the per-person list tried before (and rejected):
 -- `subject_index` keeps an index by person, so an erasure deletes every link a
 -- person has, whoever wrote it; no row grows with what one person holds; and
--- the service roles no longer write the vault's tables directly at all.
+-- the service roles no longer write links, persons or the epoch's counters
+-- directly (4.).
 --
 -- 1. No foreign key from `subject_index` to `subjects`. What it guaranteed
 --    (a link names a person who exists) `callaudit_link_subjects` guarantees
@@ -31,7 +32,10 @@
 --    `shared_identifiers`, and INSERT and UPDATE on `subjects` except the
 --    re-wrap of a key (a KEK rotation, `rewrapAll`): links are written only by
 --    `callaudit_link_subjects`, erasures only by `callaudit_erase_subjects`,
---    both SECURITY DEFINER with a pinned search_path (CVE-2018-1058).
+--    both SECURITY DEFINER with a pinned search_path (CVE-2018-1058). On
+--    `vault_epoch` they keep only marking the current KEK. Still theirs, and
+--    not closed here: `dead_letter_subjects` and `subject_exports`, which
+--    erasure reads (docs/security.md).
 
 ALTER TABLE subject_index DROP CONSTRAINT subject_index_subject_ref_fkey;
 
@@ -50,6 +54,17 @@ DROP INDEX subject_index_subject;
 -- A link that already exists is skipped. A phone or e-mail linked to a second
 -- live person (or to two persons of this call) becomes shared.
 --
+-- Calls that link a customer or employee id take one transaction-scoped lock
+-- first, so two writers (a replay beside ingest, two versions during a deploy)
+-- cannot both give one strong id to two persons, or one person two of a kind:
+-- the second waits, then its checks see the first's links. One lock, not one
+-- per identifier: a batch can carry thousands, and the lock table is shared.
+-- READ COMMITTED only: each statement below must see what committed before it
+-- (under REPEATABLE READ a check would judge from the transaction's first
+-- snapshot, and a role's default isolation is the service role's to set).
+-- Arguments no writer of ours sends (arrays of different lengths, a NULL, a
+-- strong id for two persons of the call) are refused as invalid.
+--
 -- Every statement reaches `subject_index` and `subjects` by key (seqscan off:
 -- a table without statistics yet must not turn a probe into a scan).
 CREATE OR REPLACE FUNCTION callaudit_link_subjects(
@@ -62,8 +77,31 @@ DECLARE
     refused boolean;
     newly_shared bigint;
 BEGIN
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'the vault links under READ COMMITTED only' USING ERRCODE = 'invalid_transaction_state';
+    END IF;
+    IF cardinality(coalesce(refs, '{}')) <> cardinality(coalesce(wrapped, '{}'))
+        OR cardinality(coalesce(indexes, '{}')) <> cardinality(coalesce(index_refs, '{}'))
+        OR cardinality(coalesce(indexes, '{}')) <> cardinality(coalesce(kinds, '{}'))
+        OR (cardinality(coalesce(refs, '{}')) > 0 AND kek IS NULL)
+        OR array_position(refs, NULL) IS NOT NULL OR array_position(wrapped, NULL) IS NOT NULL
+        OR array_position(indexes, NULL) IS NOT NULL OR array_position(index_refs, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'the link arrays differ in length or hold a NULL' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     IF EXISTS (SELECT FROM unnest(kinds) AS k WHERE k IS NULL OR k <> ALL ('{phone,email,customer_id,employee_id}'::text[])) THEN
         RAISE EXCEPTION 'an identifier of no known kind' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF EXISTS (
+        SELECT FROM unnest(indexes, index_refs, kinds) AS x(b, r, k) WHERE k IN ('customer_id', 'employee_id')
+        GROUP BY b HAVING count(DISTINCT r) > 1
+    ) OR EXISTS (
+        SELECT FROM unnest(indexes, index_refs, kinds) AS x(b, r, k) WHERE k IN ('customer_id', 'employee_id')
+        GROUP BY r, k HAVING count(DISTINCT b) > 1
+    ) THEN
+        RAISE EXCEPTION 'a customer or employee id for two persons, or two of a kind for one' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF 'customer_id' = ANY (kinds) OR 'employee_id' = ANY (kinds) THEN
+        PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('callaudit.strong_links', 0));
     END IF;
     INSERT INTO public.subjects (subject_ref, kek_id, wrapped_key) SELECT r, kek, w FROM unnest(refs, wrapped) AS x(r, w);
 
@@ -132,6 +170,10 @@ $$;
 CREATE FUNCTION callaudit_erase_subjects(refs text[], OUT erased bigint, OUT unlinked bytea[])
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    -- Under REPEATABLE READ the DELETE below would miss a link committed while it waited for the lock.
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'the vault erases under READ COMMITTED only' USING ERRCODE = 'invalid_transaction_state';
+    END IF;
     PERFORM FROM public.subjects WHERE subject_ref = ANY (refs) ORDER BY subject_ref FOR UPDATE;
     WITH gone AS (DELETE FROM public.subject_index WHERE subject_ref = ANY (refs) RETURNING blind_index)
     SELECT coalesce(array_agg(blind_index), '{}') INTO unlinked FROM gone;
@@ -151,3 +193,8 @@ REVOKE INSERT, DELETE ON shared_identifiers FROM callaudit_writer;
 REVOKE INSERT, UPDATE ON subjects FROM callaudit_writer;
 -- A KEK rotation re-wraps data keys in place (`rewrapAll`); the CHECK keeps it from erasing one.
 GRANT UPDATE (kek_id, wrapped_key) ON subjects TO callaudit_writer;
+-- The epoch's counters move only in the functions above; the service marks the current KEK
+-- (`KEKAcknowledgements`). One row, always: two would let a writer pick which one lookups read.
+REVOKE INSERT, UPDATE, DELETE ON vault_epoch FROM callaudit_writer;
+GRANT UPDATE (kek_current) ON vault_epoch TO callaudit_writer;
+CREATE UNIQUE INDEX vault_epoch_one_row ON vault_epoch ((true));
