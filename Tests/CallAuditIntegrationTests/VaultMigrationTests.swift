@@ -25,6 +25,29 @@ struct VaultMigrationTests {
         sealed.lazy.compactMap { $0.event.document["data"]?["parties"]?.arrayValue?.first?["subject"]?["subject_ref"]?.stringValue }.first
     }
 
+    /// Runs `firstSQL` in an open transaction on `first`, then `secondSQL` in a
+    /// session of its own, which must wait for the first; commits the first
+    /// and returns the second's SQLSTATE ("" when it succeeded).
+    static func race(_ firstSQL: String, then secondSQL: String, on first: PostgresConnection, serviceURL: String) throws -> String? {
+        try first.execute("BEGIN")
+        try first.execute(firstSQL)
+        // nil while the second session waits.
+        let outcome = Mutex<String?>(nil)
+        Thread {
+            do {
+                try PostgresConnection(conninfo: serviceURL).execute(secondSQL)
+                outcome.withLock { $0 = "" }
+            } catch {
+                outcome.withLock { $0 = (error as? PostgresError)?.sqlState ?? "\(error)" }
+            }
+        }.start()
+        Thread.sleep(forTimeInterval: 1)
+        #expect(outcome.withLock { $0 == nil }, "the second waits for the first")
+        try first.execute("COMMIT")
+        #expect(waitUntil(seconds: 30) { outcome.withLock { $0 != nil } })
+        return outcome.withLock { $0 }
+    }
+
     @Test("a serve from before migration 14, linking while it runs: its links are found, linked further and erased whole after it")
     func aServeFromBeforeKeepsWorking() throws {
         let database = try TestDatabase.create(throughVersion: 13)
@@ -177,28 +200,12 @@ struct VaultMigrationTests {
         let a = try #require(Self.ref(in: try vault.seal(try Self.events("c1", ["phone": "+14155550100"]), on: first)))
         let email = "'{\"\\\\x\(vault.blindIndex(.email("a@example.com")).hexString)\"}'"
         let link = "SELECT callaudit_link_subjects('{}', '{}', '\(testKeys.currentID)', \(email)::bytea[], '{\(a)}', '{email}')"
-        try first.execute("BEGIN")
-        try first.execute(link)
-        // nil while the second session waits; then its SQLSTATE, or "" when it succeeded.
-        let failure = Mutex<String?>(nil)
-        let serviceURL = database.serviceURL
-        Thread {
-            do {
-                try PostgresConnection(conninfo: serviceURL).execute(link)
-                failure.withLock { $0 = "" }
-            } catch {
-                failure.withLock { $0 = (error as? PostgresError)?.sqlState ?? "\(error)" }
-            }
-        }.start()
-        Thread.sleep(forTimeInterval: 1)
-        #expect(failure.withLock { $0 == nil }, "the second waits for the first")
-        try first.execute("COMMIT")
-        #expect(waitUntil(seconds: 30) { failure.withLock { $0 != nil } })
-        let state = failure.withLock { $0 }
+        let state = try Self.race(link, then: link, on: first, serviceURL: database.serviceURL)
         #expect(state == "40001", "a unique violation would dead-letter the batch; got \(String(describing: state))")
         try PostgresConnection(conninfo: database.serviceURL).execute(link)
         #expect(try database.count("SELECT count(*) FROM subject_index WHERE subject_ref = '\(a)'") == 2)
     }
+
     @Test("two writers giving one customer id to two new persons at once: the second waits, fails as a serialization failure, and its retry finds the first's person")
     func racingStrongIdsNeverMakeTwoHolders() throws {
         let database = try TestDatabase.create()
@@ -211,23 +218,7 @@ struct VaultMigrationTests {
         func link(_ ref: String) -> String {
             "SELECT callaudit_link_subjects('{\(ref)}', '{\"\\\\x\(wrapped)\"}', '\(testKeys.currentID)', \(customer)::bytea[], '{\(ref)}', '{customer_id}')"
         }
-        try first.execute("BEGIN")
-        try first.execute(link("sub_a"))
-        let failure = Mutex<String?>(nil)
-        let (serviceURL, second) = (database.serviceURL, link("sub_b"))
-        Thread {
-            do {
-                try PostgresConnection(conninfo: serviceURL).execute(second)
-                failure.withLock { $0 = "" }
-            } catch {
-                failure.withLock { $0 = (error as? PostgresError)?.sqlState ?? "\(error)" }
-            }
-        }.start()
-        Thread.sleep(forTimeInterval: 1)
-        #expect(failure.withLock { $0 == nil }, "the second waits for the first")
-        try first.execute("COMMIT")
-        #expect(waitUntil(seconds: 30) { failure.withLock { $0 != nil } })
-        #expect(failure.withLock { $0 } == "40001")
+        #expect(try Self.race(link("sub_a"), then: link("sub_b"), on: first, serviceURL: database.serviceURL) == "40001")
         #expect(try database.count("SELECT count(*) FROM subject_index WHERE kind = 'customer_id'") == 1)
         // What ingest's retry does: it looks the customer id up again and finds the first's person.
         vault.forgetCachedPersons()
