@@ -237,7 +237,7 @@ struct VaultMigrationTests {
         let customer = vault.blindIndex(.customerID("C-1")).hexString
         for ref in [a, b] { try owner.execute("INSERT INTO subject_index VALUES ('\\x\(customer)', '\(ref)', 'customer_id')") }
         vault.forgetCachedPersons()
-        let named = try (0..<3).map { n in try Self.ref(in: try vault.seal(try Self.events("c-\(n)", ["customer_id": "C-1"]), on: service)) }
+        let named = try (0..<3).map { n in Self.ref(in: try vault.seal(try Self.events("c-\(n)", ["customer_id": "C-1"]), on: service)) }
         #expect(named == Array(repeating: min(a, b), count: 3))
         #expect(try database.count("SELECT count(*) FROM subject_index WHERE kind = 'customer_id'") == 2, "no third holder")
     }
@@ -283,7 +283,7 @@ struct VaultMigrationTests {
                 try service.execute(call)
                 Issue.record("accepted: \(call)")
             } catch {
-                #expect((error as? PostgresError)?.sqlState == "22023", "\(call): \(error)")
+                #expect(error.sqlState == "22023", "\(call): \(error)")
             }
         }
     }

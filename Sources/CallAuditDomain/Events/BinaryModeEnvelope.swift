@@ -36,17 +36,25 @@ struct BinaryModeEnvelope {
         var contentType: [UInt8]?
         var hasDataContentType = false
         for (key, value) in message.headers {
-            switch Self.kind(of: key) {
-            case .other: continue
-            case .unsure: return false
-            case .contentType:
-                guard contentType == nil, let value else { return false }
-                contentType = value
-            case .attribute(let name):
-                guard let value, Self.isPlainString(value) else { return false }
-                hasDataContentType = hasDataContentType || name.elementsEqual("datacontenttype".utf8)
-                appendMember(name, value)
+            var key = key
+            // Over the name's UTF-8 where it lies: no Substring or generic sequence per header.
+            let added = key.withUTF8 { name -> Bool in
+                switch Self.kind(of: name) {
+                case .other: return true
+                case .unsure: return false
+                case .contentType:
+                    guard contentType == nil, let value else { return false }
+                    contentType = value
+                    return true
+                case .attribute:
+                    let attribute = UnsafeBufferPointer(rebasing: name[3...])
+                    guard let value, Self.isPlainString(value) else { return false }
+                    hasDataContentType = hasDataContentType || attribute.elementsEqual("datacontenttype".utf8)
+                    appendMember(attribute, value)
+                    return true
+                }
             }
+            guard added else { return false }
         }
         if let contentType, !hasDataContentType {
             guard Self.isPlainString(contentType) else { return false }
@@ -66,27 +74,28 @@ struct BinaryModeEnvelope {
         bytes.append(contentsOf: #"","#.utf8)
     }
 
+    /// What the reference makes of a header name: `attribute` is `ce_` and the attribute's name after it.
     private enum HeaderKind {
-        case other, unsure, contentType
-        case attribute(Substring.UTF8View)
+        case other, unsure, contentType, attribute
     }
 
     /// What the reference makes of a header name, decided over ASCII only.
-    private static func kind(of key: String) -> HeaderKind {
-        let utf8 = key.utf8
-        guard utf8.allSatisfy({ $0 < 0x80 }) else { return .unsure }
-        if utf8.count == 12, equalsIgnoringASCIICase(utf8, "content-type") { return .contentType }
-        guard utf8.count >= 3, equalsIgnoringASCIICase(utf8.prefix(3), "ce_") else { return .other }
-        let name = key.dropFirst(3).utf8
+    private static func kind(of name: UnsafeBufferPointer<UInt8>) -> HeaderKind {
+        guard !name.contains(where: { $0 >= 0x80 }) else { return .unsure }
+        if name.count == 12, equalsIgnoringASCIICase(name, "content-type") { return .contentType }
+        guard name.count >= 3, equalsIgnoringASCIICase(UnsafeBufferPointer(rebasing: name[..<3]), "ce_") else { return .other }
+        let attribute = name[3...]
         // Upper-case letters are lowered by the reference; here they hand off (producers write lower
         // case). So does `ce_` alone, which the reference makes a member named "".
-        guard !name.isEmpty, name.allSatisfy({ (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) }) else { return .unsure }
-        return .attribute(name)
+        guard !attribute.isEmpty, attribute.allSatisfy({ (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) }) else { return .unsure }
+        return .attribute
     }
 
-    private static func equalsIgnoringASCIICase(_ bytes: some Sequence<UInt8>, _ lower: StaticString) -> Bool {
+    private static func equalsIgnoringASCIICase(_ bytes: UnsafeBufferPointer<UInt8>, _ lower: StaticString) -> Bool {
+        guard bytes.count == lower.utf8CodeUnitCount else { return false }
         let expected = UnsafeBufferPointer(start: lower.utf8Start, count: lower.utf8CodeUnitCount)
-        return bytes.elementsEqual(expected) { ((0x41...0x5A).contains($0) ? $0 | 0x20 : $0) == $1 }
+        for i in 0..<bytes.count where ((0x41...0x5A).contains(bytes[i]) ? bytes[i] | 0x20 : bytes[i]) != expected[i] { return false }
+        return true
     }
 
     /// No quote, backslash or control byte: the bytes are the JSON string's text as they stand.
