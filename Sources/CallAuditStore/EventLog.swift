@@ -50,10 +50,11 @@ package struct EventLog {
         self.connection = connection
     }
 
-    // The cast is aliased so ORDER BY transaction_id sorts the xid8 column by its
-    // index, not this text (which would sort "10" before "9" and scan the table).
-    private static let columns =
-        "transaction_id::text AS transaction_text, position, stream, type, (extract(epoch FROM event_time) * 1000000)::bigint, event"
+    // Read in binary form: the time as PostgreSQL holds it (microseconds since
+    // 2000) and the ids as 8 bytes. In text, the time had to go through
+    // `extract(epoch …)`, numeric arithmetic on every row that cost a rebuild
+    // about 1 µs of the server's CPU per event.
+    private static let columns = "transaction_id, position, stream, type, event_time, event"
 
     /// The oldest transaction still in flight, in the log's ids (`LogClock`):
     /// events at or above it may still change.
@@ -203,12 +204,13 @@ package struct EventLog {
     /// Runs a select of `columns`, decoding rows straight from libpq's buffers.
     private func events(_ sql: String, _ parameters: [PostgresValue]) throws -> [StoredEvent] {
         var events: [StoredEvent] = []
-        try connection.forEachRow(sql, parameters) { row in
+        try connection.forEachRow(sql, parameters, binary: true) { row in
+            func text(_ column: Int) throws -> String { String(decoding: try row.requiredBytes(column), as: UTF8.self) }
             events.append(
                 StoredEvent(
-                    cursor: LogCursor(transactionID: UInt64(try row.requiredInt64(0)), position: try row.requiredInt64(1)),
-                    stream: try row.requiredString(2), type: try row.requiredString(3),
-                    time: Timestamp(microseconds: try row.requiredInt64(4)), json: try row.requiredString(5)))
+                    cursor: LogCursor(transactionID: try row.requiredBigEndian(0), position: Int64(bitPattern: try row.requiredBigEndian(1))),
+                    stream: try text(2), type: try text(3),
+                    time: Timestamp(postgresBinary: Int64(bitPattern: try row.requiredBigEndian(4))), json: try text(5)))
         }
         return events
     }

@@ -46,6 +46,31 @@ struct ProjectionTests {
         #expect(try volume(database) == 5, "no event skipped when the cursor crosses from 9 to 10")
     }
 
+    @Test("the log reader gives back each event's columns as stored: times before 1970 and 2000, to the microsecond, and non-ASCII text")
+    func logReaderGivesBackStoredColumns() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let owner = try database.owner()
+        let times = ["1969-07-20T20:17:40.000001Z", "1999-12-31T23:59:59.999999Z", "2000-01-01T00:00:00Z",
+                     "2026-11-24T10:00:00.123456Z", "2199-06-30T12:00:00.5Z"]
+        let events = try times.indices.map { try EventDecoder.validate(ContractEvent.callEnded(id: "t-\($0)", call: "anruf-ä-\($0)")) }
+        for (event, time) in zip(events, times) {
+            try owner.query(
+                "INSERT INTO events (stream, type, source, event_id, event_time, event, content_hash) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                [.text(event.stream), .text(event.typeName), .text(event.source), .text(event.id), .text(time),
+                 .text(String(decoding: event.canonical, as: UTF8.self)), .bytes(event.contentHash)])
+        }
+        let log = EventLog(connection: owner)
+        let read = try log.read(after: .start, below: try log.horizon(), limit: 100)
+        #expect(read.map(\.time) == times.map { Timestamp(rfc3339: $0)! })
+        #expect(read.map(\.stream) == events.map(\.stream))
+        #expect(read.map(\.type) == events.map(\.typeName))
+        #expect(read.map(\.json) == events.map { String(decoding: $0.canonical, as: UTF8.self) })
+        let stored = try database.count("SELECT max(transaction_id::text::bigint) FROM events")
+        #expect(read.map(\.cursor.transactionID).allSatisfy { $0 > 0 && $0 <= UInt64(stored) })
+        #expect(zip(read, read.dropFirst()).allSatisfy { $0.cursor.position < $1.cursor.position })
+    }
+
     @Test("concurrent appenders while the projection runs: no event skipped, none applied twice; a rebuild gives the same result")
     func concurrentAppendersAndRebuild() throws {
         let database = try TestDatabase.create()
