@@ -84,7 +84,8 @@ package struct CopyBinaryEncoder: Sendable {
         append(UInt64(UInt32(count)), byteCount: 4)
     }
 
+    /// The value's last `byteCount` bytes, big-endian, in one append (one per byte was 40 appends a row).
     private mutating func append(_ value: UInt64, byteCount: Int) {
-        for shift in stride(from: (byteCount - 1) * 8, through: 0, by: -8) { buffer.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+        withUnsafeBytes(of: value.bigEndian) { buffer.append(contentsOf: $0[(8 - byteCount)...]) }
     }
 }

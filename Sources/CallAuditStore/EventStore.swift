@@ -152,7 +152,8 @@ package final class EventStore {
 
     /// The events in binary COPY form (`CopyBinaryEncoder`: the server parses less than in text form).
     static func copyPayload(_ events: [IncomingEvent], withSequence: Bool) -> [UInt8] {
-        var encoder = CopyBinaryEncoder(capacity: events.reduce(0) { $0 + $1.event.canonical.count + 200 })
+        // A guess (rows of simulated days average about 560 bytes); a larger batch grows the buffer once or twice.
+        var encoder = CopyBinaryEncoder(capacity: events.count * 800)
         for (index, incoming) in events.enumerated() {
             let event = incoming.event
             encoder.beginRow()
