@@ -2,8 +2,8 @@ import CallAuditDomain
 
 /// Writes rows in PostgreSQL's COPY text format straight into a byte buffer.
 ///
-/// Text format is what psql's `\copy` sends, so the ingest path and the raw
-/// COPY baseline in the benchmark move the same bytes.
+/// For the projections' rebuild tables. The ingest writer's COPY into `events`
+/// is binary (`CopyBinaryEncoder`), which the server parses with less work.
 package struct CopyTextEncoder: Sendable {
     package private(set) var bytes: [UInt8] = []
     private var fieldsInRow = 0

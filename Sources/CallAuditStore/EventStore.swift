@@ -68,7 +68,7 @@ package final class EventStore {
         }
         try prepareStaging()
         try connection.copyIn(
-            "COPY events_staging (seq, \(Self.eventColumns)) FROM STDIN",
+            "COPY events_staging (seq, \(Self.eventColumns)) FROM STDIN WITH (FORMAT binary)",
             payload: Self.copyPayload(events, withSequence: true))
         let inserted = try connection.query(
             """
@@ -128,7 +128,7 @@ package final class EventStore {
     private func copyUnlessDuplicate(_ payload: [UInt8]) throws -> Bool {
         try connection.execute("SAVEPOINT append_events")
         do {
-            try connection.copyIn("COPY events (\(Self.eventColumns)) FROM STDIN", payload: payload)
+            try connection.copyIn("COPY events (\(Self.eventColumns)) FROM STDIN WITH (FORMAT binary)", payload: payload)
         } catch {
             guard error.sqlState == "23505" else { throw error }
             try connection.execute("ROLLBACK TO SAVEPOINT append_events")
@@ -150,28 +150,31 @@ package final class EventStore {
             """)
     }
 
+    /// The events in binary COPY form (`CopyBinaryEncoder`: the server parses less than in text form).
     static func copyPayload(_ events: [IncomingEvent], withSequence: Bool) -> [UInt8] {
-        var encoder = CopyTextEncoder(capacity: events.count * 700)
+        // A guess (rows of simulated days average about 560 bytes); a larger batch grows the buffer once or twice.
+        var encoder = CopyBinaryEncoder(capacity: events.count * 800)
         for (index, incoming) in events.enumerated() {
             let event = incoming.event
-            if withSequence { encoder.integer(index) }
+            encoder.beginRow()
+            if withSequence { encoder.int32(Int32(index)) }
             encoder.text(event.stream)
             encoder.text(event.typeName)
             encoder.text(event.source)
             encoder.text(event.id)
             encoder.timestamp(event.time)
-            encoder.text(bytes: event.canonical)
-            encoder.bytea(event.contentHash)
+            encoder.bytes(event.canonical)
+            encoder.bytes(event.contentHash)
             if let origin = incoming.origin {
                 encoder.text(origin.topic)
-                encoder.integer(origin.partition)
-                encoder.integer(origin.offset)
+                encoder.int32(origin.partition)
+                encoder.int64(origin.offset)
             } else {
                 encoder.null(); encoder.null(); encoder.null()
             }
             encoder.endRow()
         }
-        return encoder.bytes
+        return encoder.finished()
     }
 
     /// Each dead letter under a savepoint of its own: should PostgreSQL refuse
