@@ -40,6 +40,11 @@ package struct ComplianceProjection: BulkRebuildable {
         try batch.judgeAndSave(now: clock(), logPosition: events.last?.position)
     }
 
+    /// A rebuild held in one chunk only COPYs into its tables; one written out
+    /// chunk by chunk indexes the fact tables before the first chunk
+    /// (`ComplianceRebuild.factTables`). Findings, deadlines and requests are only ever COPYed.
+    package var indexedAfterFill: [String] { tables }
+
     package func makeRebuild() -> some ProjectionRebuild { ComplianceRebuild(policy: policy, clock: clock, limits: rebuildLimits) }
 
     package func tick(in connection: PostgresConnection) throws {

@@ -18,6 +18,9 @@ private enum WrittenKey {
 
 /// Writing a chunk out, and loading back what a later chunk touches again.
 extension ComplianceRebuild {
+    /// The tables a rebuild written out chunk by chunk reads back and upserts.
+    static let factTables = ["compliance_calls", "compliance_recordings", "compliance_holds", "compliance_subject_calls"]
+
     /// Loads the facts the page's events touch that an earlier chunk wrote out,
     /// so they are folded on, not started afresh. The key filter spares the
     /// lookups of the (many) keys never written out.
@@ -54,7 +57,11 @@ extension ComplianceRebuild {
     /// fresh tables and drops them: new ones by COPY, reloaded ones by upsert.
     /// Requests and conflict records stay for judging.
     mutating func writeChunk(in connection: PostgresConnection) throws {
-        if written == nil { written = KeyFilter(bits: limits.filterBits) }
+        if written == nil {
+            // Later chunks load and upsert these by key.
+            try ShadowTables.index(Self.factTables, on: connection)
+            written = KeyFilter(bits: limits.filterBits)
+        }
         for key in fold.calls.keys { written!.insert(key, tag: WrittenKey.call) }
         for key in fold.recordings.keys { written!.insert(key, tag: WrittenKey.recording) }
         for key in fold.holds.keys { written!.insert(key, tag: WrittenKey.hold) }

@@ -37,8 +37,16 @@ extension Projection {
 /// events in memory, then write its tables by bulk, much faster than batch by batch.
 package protocol BulkRebuildable: Projection {
     associatedtype Rebuild: ProjectionRebuild
+    /// Tables (of `tables` and `scratchTables`) a folded rebuild fills before
+    /// it reads or upserts them by key, if ever: their copies are made without
+    /// indexes and indexed before the swap, or when the rebuild asks (`ShadowTables.index`).
+    var indexedAfterFill: [String] { get }
     /// An empty rebuild, to be fed the whole log in order.
     func makeRebuild() -> Rebuild
+}
+
+extension BulkRebuildable {
+    package var indexedAfterFill: [String] { [] }
 }
 
 /// One rebuild in progress.

@@ -178,7 +178,7 @@ package final class ProjectionRunner: @unchecked Sendable {
         var fallbackReason: String?
         if let bulk = projection as? any BulkRebuildable {
             do {
-                let folded = try rebuildInShadow(on: connection) { horizon in
+                let folded = try rebuildInShadow(on: connection, unindexed: bulk.indexedAfterFill) { horizon in
                     try self.foldLog(bulk, below: horizon, on: connection, progress: progress)
                 }
                 let newer = try catchUp { progress?(folded + $0) }
@@ -195,14 +195,16 @@ package final class ProjectionRunner: @unchecked Sendable {
         return RebuildOutcome(events: applied + (try catchUp { progress?(applied + $0) }), folded: false, fallbackReason: fallbackReason)
     }
 
-    /// One transaction: fresh tables, `fill` up to the horizon, audit records
-    /// reconciled, the swap, the checkpoint. No statement or idle limits apply:
-    /// a large log takes minutes to fold.
-    private func rebuildInShadow(on connection: PostgresConnection, fill: (UInt64) throws -> (cursor: LogCursor, count: Int)) throws -> Int {
+    /// One transaction: fresh tables (`unindexed` ones without indexes until
+    /// filled), `fill` up to the horizon, audit records reconciled, the swap,
+    /// the checkpoint. No statement or idle limits apply: a large log takes minutes to fold.
+    private func rebuildInShadow(
+        on connection: PostgresConnection, unindexed: [String] = [], fill: (UInt64) throws -> (cursor: LogCursor, count: Int)
+    ) throws -> Int {
         let horizon = try EventLog(connection: connection).horizon()
         return try fenced(connection) {
             try connection.execute("SET LOCAL statement_timeout = 0; SET LOCAL idle_in_transaction_session_timeout = 0")
-            let shadow = ShadowTables(connection: connection, tables: projection.tables, scratch: projection.scratchTables)
+            let shadow = ShadowTables(connection: connection, tables: projection.tables, scratch: projection.scratchTables, unindexed: unindexed)
             try shadow.create()
             try ProjectionQuarantine(connection: connection, projection: projection.name).clear()
             let (cursor, count) = try fill(horizon)

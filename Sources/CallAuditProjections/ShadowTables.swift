@@ -27,15 +27,41 @@ struct ShadowTables {
     let tables: [String]
     /// Copied so the projection can write them, then dropped.
     let scratch: [String]
+    /// Copies made without indexes, given them at the latest just before the
+    /// swap (`index`): PostgreSQL builds an index over loaded rows once, from
+    /// sorted keys, for less than inserting each row into it as it comes.
+    let unindexed: [String]
 
-    /// Creates empty copies (columns, defaults, identity, constraints, indexes) and points `search_path` at them.
+    init(connection: PostgresConnection, tables: [String], scratch: [String], unindexed: [String] = []) {
+        self.connection = connection
+        self.tables = tables
+        self.scratch = scratch
+        self.unindexed = unindexed
+    }
+
+    /// Creates empty copies (columns, defaults, identity, constraints, and
+    /// indexes unless `unindexed`) and points `search_path` at them.
     func create() throws {
-        try connection.query("SELECT callaudit_rebuild_prepare($1::text[])", [.text(postgresArrayLiteral(tables + scratch))])
+        let copies = PostgresValue.text(postgresArrayLiteral(tables + scratch))
+        if unindexed.isEmpty {
+            try connection.query("SELECT callaudit_rebuild_prepare($1::text[])", [copies])
+        } else {
+            try connection.query("SELECT callaudit_rebuild_prepare($1::text[], $2::text[])", [copies, .text(postgresArrayLiteral(unindexed))])
+        }
         try connection.execute("SET LOCAL search_path = \(Self.schema), \(PostgresConnection.pinnedSearchPath)")
     }
 
-    /// Replaces each live table with its copy, which carries the live table's grants.
+    /// Gives those of `tables` still without indexes the live tables' indexes,
+    /// under the live names. Before anything reads or upserts them by key.
+    static func index(_ tables: [String], on connection: PostgresConnection) throws {
+        guard !tables.isEmpty else { return }
+        try connection.query("SELECT callaudit_rebuild_index($1::text[])", [.text(postgresArrayLiteral(tables))])
+    }
+
+    /// Indexes what is still unindexed, then replaces each live table with its
+    /// copy, which carries the live table's grants.
     func swap(lockAttempts: Int = 120) throws {
+        try Self.index(unindexed, on: connection)
         try connection.execute("SET LOCAL search_path = \(PostgresConnection.pinnedSearchPath)")
         try lockLiveTables(attempts: lockAttempts)
         try connection.query(

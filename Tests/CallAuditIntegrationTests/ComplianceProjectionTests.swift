@@ -226,6 +226,10 @@ struct ComplianceProjectionTests {
         let before = try state().map { $0.filter { $0.last != "withdrawn" } }
         let historyBefore = try owner.query("SELECT id, finding_key, change FROM finding_changes ORDER BY id").rows
         #expect(!historyBefore.isEmpty)
+        // The copies are indexed after they are filled (in memory) or before the first chunk is written out: the same indexes, named alike.
+        let indexes = "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND (tablename LIKE 'compliance%' OR tablename LIKE 'finding%') ORDER BY 1, 2"
+        let indexesBefore = try owner.query(indexes).rows
+        #expect(indexesBefore.count >= 14)
         let runner = ProjectionRunner(
             projection: ComplianceProjection(policy: .default, clock: { Self.clockStart }, rebuildLimits: limits),
             databaseURL: database.serviceURL, logger: quietLogger, batchSize: 250)
@@ -234,6 +238,7 @@ struct ComplianceProjectionTests {
         #expect(outcome.events == 2_000)
         #expect(try openFindings(database) == incremental)
         #expect(try state() == before)
+        #expect(try owner.query(indexes).rows == indexesBefore)
         // The finding history is kept, not rewritten: the rebuild found what was already reported, so it adds nothing.
         #expect(try owner.query("SELECT id, finding_key, change FROM finding_changes ORDER BY id").rows == historyBefore)
 
