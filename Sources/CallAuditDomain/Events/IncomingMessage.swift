@@ -14,30 +14,8 @@ package struct IncomingMessage: Sendable {
         self.headerNamesAreUTF8 = headerNamesAreUTF8
     }
 
-    /// The last header whose name, lower-cased, is `name` (header names are
-    /// matched without regard to case, as the reference always has).
     package func header(_ name: String) -> [UInt8]? {
-        headers.last { Self.name($0.key, lowercasesTo: name) }?.value
-    }
-
-    /// `key.lowercased() == name`, without making a String per header when
-    /// both are ASCII (the usual case): then lower-casing is the ASCII fold
-    /// and equality is byte equality. Otherwise the String comparison decides,
-    /// since `lowercased()` maps some non-ASCII letters to ASCII ones (the
-    /// Kelvin sign to `k`).
-    static func name(_ key: String, lowercasesTo name: String) -> Bool {
-        var (key, name) = (key, name)
-        // Over the UTF-8 where it lies (String's byte views iterate slowly).
-        let decided = key.withUTF8 { key in name.withUTF8 { name in asciiName(key, lowercasesTo: name) } }
-        return decided ?? (key.lowercased() == name)
-    }
-
-    /// The answer over bytes when both are ASCII and `name` is lower case; nil when the String comparison must decide.
-    private static func asciiName(_ key: UnsafeBufferPointer<UInt8>, lowercasesTo name: UnsafeBufferPointer<UInt8>) -> Bool? {
-        guard !key.contains(where: { $0 >= 0x80 }), !name.contains(where: { $0 >= 0x80 || (0x41...0x5A).contains($0) }) else { return nil }
-        guard key.count == name.count else { return false }
-        for index in 0..<key.count where ((0x41...0x5A).contains(key[index]) ? key[index] | 0x20 : key[index]) != name[index] { return false }
-        return true
+        headers.last { $0.key.lowercased() == name }?.value
     }
 }
 

@@ -46,7 +46,9 @@ extension UnsafeBufferPointer<UInt8> {
     /// event, where the generic `elementsEqual` over a UTF-8 view was a hot spot.
     func equals(_ text: StaticString) -> Bool {
         guard count == text.utf8CodeUnitCount else { return false }
-        return count == 0 || Self.sameBytes(baseAddress!, text.utf8Start, count)
+        let other = text.utf8Start
+        for offset in 0..<count where self[offset] != other[offset] { return false }
+        return true
     }
 
     func equals(_ bytes: [UInt8]) -> Bool {
@@ -55,20 +57,7 @@ extension UnsafeBufferPointer<UInt8> {
 
     func equals(_ other: UnsafeBufferPointer<UInt8>) -> Bool {
         guard count == other.count else { return false }
-        return count == 0 || Self.sameBytes(baseAddress!, other.baseAddress!, count)
-    }
-
-    /// Eight bytes compared at a time, then the rest one by one.
-    private static func sameBytes(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ count: Int) -> Bool {
-        var offset = 0
-        while offset + 8 <= count {
-            guard ByteWords.load(a, offset) == ByteWords.load(b, offset) else { return false }
-            offset += 8
-        }
-        while offset < count {
-            guard a[offset] == b[offset] else { return false }
-            offset += 1
-        }
+        for offset in 0..<count where self[offset] != other[offset] { return false }
         return true
     }
 }
