@@ -111,15 +111,7 @@ struct BinaryModeEnvelope {
         var depth = 0
         var inString = false
         var escaped = false
-        var i = first - 1
-        var passed: UInt64 = 0
-        while i + 1 < value.count {
-            i += 1
-            // Plain bytes inside a string (most of `data`) are passed over a word at a time.
-            if inString && !escaped {
-                i = ByteWords.skipStringRun(value.baseAddress!, from: i, count: value.count, seen: &passed)
-                guard i < value.count else { break }
-            }
+        for i in first..<value.count {
             let b = value[i]
             if inString {
                 if escaped { escaped = false } else if b == UInt8(ascii: "\\") { escaped = true } else if b == UInt8(ascii: "\"") { inString = false }
