@@ -3,28 +3,26 @@
 /// Each test is exact about whether *some* byte of the word qualifies (the
 /// borrow trick can only mark bytes above the first qualifying one), which is
 /// all a skip needs: the byte loop after it finds which one.
-/// Inlinable: the COPY encoder (another module) calls them for every word,
-/// and a call per test cost more than the test (measured).
 package enum ByteWords {
-    @inlinable static func repeating(_ byte: UInt8) -> UInt64 { 0x0101_0101_0101_0101 &* UInt64(byte) }
+    @inline(__always) static func repeating(_ byte: UInt8) -> UInt64 { 0x0101_0101_0101_0101 &* UInt64(byte) }
 
-    @inlinable static var highBits: UInt64 { 0x8080_8080_8080_8080 }
+    static let highBits: UInt64 = 0x8080_8080_8080_8080
 
     /// Whether some byte of `word` is below `limit` (at most 0x80).
-    @inlinable package static func hasByte(below limit: UInt8, in word: UInt64) -> Bool {
+    @inline(__always) package static func hasByte(below limit: UInt8, in word: UInt64) -> Bool {
         (word &- repeating(limit)) & ~word & highBits != 0
     }
 
     /// Whether some byte of `word` is `byte`.
-    @inlinable package static func hasByte(_ byte: UInt8, in word: UInt64) -> Bool {
+    @inline(__always) package static func hasByte(_ byte: UInt8, in word: UInt64) -> Bool {
         hasByte(below: 1, in: word ^ repeating(byte))
     }
 
     /// Whether some byte of `word` is 0x80 or above (not ASCII).
-    @inlinable package static func hasNonASCII(_ word: UInt64) -> Bool { word & highBits != 0 }
+    @inline(__always) package static func hasNonASCII(_ word: UInt64) -> Bool { word & highBits != 0 }
 
     /// The eight bytes at `offset`, in memory order (byte 0 lowest on little-endian; the tests do not care which).
-    @inlinable package static func load(_ base: UnsafePointer<UInt8>, _ offset: Int) -> UInt64 {
+    @inline(__always) package static func load(_ base: UnsafePointer<UInt8>, _ offset: Int) -> UInt64 {
         UnsafeRawPointer(base + offset).loadUnaligned(as: UInt64.self)
     }
 
@@ -32,7 +30,7 @@ package enum ByteWords {
     /// or a control byte (below 0x20) may be: every byte before the returned
     /// offset is none of those. ORs every byte it passes into `seen`, so the
     /// caller learns whether the run held non-ASCII bytes.
-    @inlinable package static func skipStringRun(_ base: UnsafePointer<UInt8>, from start: Int, count: Int, seen: inout UInt64) -> Int {
+    @inline(__always) package static func skipStringRun(_ base: UnsafePointer<UInt8>, from start: Int, count: Int, seen: inout UInt64) -> Int {
         var at = start
         while at + 8 <= count {
             let word = load(base, at)
