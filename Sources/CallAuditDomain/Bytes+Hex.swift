@@ -11,11 +11,17 @@ extension Array where Element == UInt8 {
 
     /// Appends the lowercase hexadecimal digits of these bytes to `out`.
     package func writeHex(into out: inout [UInt8]) {
-        for byte in self {
-            out.append(hexDigits[Int(byte >> 4)])
-            out.append(hexDigits[Int(byte & 0x0F)])
+        // Written into scratch and appended once: an append per digit checked the array's storage 64 times per hash.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count * 2) { digits in
+            for (index, byte) in enumerated() {
+                digits[2 * index] = Self.hexDigit(byte >> 4)
+                digits[2 * index + 1] = Self.hexDigit(byte & 0x0F)
+            }
+            out.append(contentsOf: digits)
         }
     }
+
+    private static func hexDigit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? 0x30 + nibble : 0x57 + nibble }
 
     package init?(hexString: some StringProtocol) {
         let utf8 = Array<UInt8>(hexString.utf8)

@@ -64,7 +64,7 @@ package final class IngestLoop: @unchecked Sendable {
 
     // Touched only by the polling thread (rebalance callbacks run inside poll).
     private var pending = PendingBatch()
-    private var nextOffsets: [TopicPartition: Int64] = [:]
+    private var nextOffsets = NextOffsets()
     /// Partitions whose position Kafka refused as outside what it keeps, with the offset refused:
     /// paused until an operator accepts the gap (`hold`, `releaseAcceptedGaps`). The hold itself is
     /// stored in PostgreSQL (`PartitionHolds`) before it is listed here, and every assignment reads it
@@ -339,18 +339,16 @@ package final class IngestLoop: @unchecked Sendable {
             pending.batch.deadLetters.append(Self.deadLetter(message, origin: origin, rejection: rejection))
         }
         pending.messages.append(message)
-        nextOffsets[TopicPartition(topic: message.topic, partition: message.partition)] = message.offset + 1
+        nextOffsets.note(topic: message.topic, partition: message.partition, offset: message.offset)
     }
 
     private func submitPending(to pipeline: Pipeline) {
         guard !pending.messages.isEmpty else { return }
-        pending.batch.resumePoints = nextOffsets.map {
-            KafkaResumePoint(topic: $0.key.topic, partition: $0.key.partition, nextOffset: $0.value)
-        }
+        pending.batch.resumePoints = nextOffsets.resumePoints()
         pending.fence = currentFence
         pipeline.submit(pending)
         pending = PendingBatch()
-        nextOffsets.removeAll(keepingCapacity: true)
+        nextOffsets.removeAll()
     }
 
     /// On the sealer thread: the batch with its personal data sealed (subjects

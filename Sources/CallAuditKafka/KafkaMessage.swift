@@ -64,22 +64,32 @@ package struct KafkaMessage: Sendable {
         var native: OpaquePointer?
         guard rd_kafka_message_headers(message, &native) == RD_KAFKA_RESP_ERR_NO_ERROR, let native else { return ([], nil) }
         var result: [(key: String, value: [UInt8]?)] = []
-        var names: [UnsafePointer<CChar>] = []
+        // Sized once: growing it header by header copied the tuples at each doubling.
+        result.reserveCapacity(rd_kafka_header_cnt(native))
         var allValid = true
         var index = 0
-        while true {
-            var name: UnsafePointer<CChar>?
-            var value: UnsafeRawPointer?
-            var size = 0
-            guard rd_kafka_header_get_all(native, index, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR, let name else { break }
+        while case let (name, value)? = header(native, index) {
             // One pass to read and check the name: the usual, valid case copies nothing else.
             let text = String(validatingCString: name)
             allValid = allValid && text != nil
-            names.append(name)
-            result.append((key: text ?? String(cString: name), value: value.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }))
+            result.append((key: text ?? String(cString: name), value: value.map { Array($0) }))
             index += 1
         }
-        return (result, allValid ? nil : names.map { Array(UnsafeRawBufferPointer(start: $0, count: strlen($0))) })
+        return (result, allValid ? nil : rawNames(native, count: index))
+    }
+
+    /// The header at `index`: its name as librdkafka holds it (a C string), and its value if it has one.
+    private static func header(_ native: OpaquePointer, _ index: Int) -> (UnsafePointer<CChar>, UnsafeRawBufferPointer?)? {
+        var name: UnsafePointer<CChar>?
+        var value: UnsafeRawPointer?
+        var size = 0
+        guard rd_kafka_header_get_all(native, index, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR, let name else { return nil }
+        return (name, value.map { UnsafeRawBufferPointer(start: $0, count: size) })
+    }
+
+    /// Every name's bytes, read again only when some name is not UTF-8 (rare).
+    private static func rawNames(_ native: OpaquePointer, count: Int) -> [[UInt8]] {
+        (0..<count).compactMap { header(native, $0).map { Array(UnsafeRawBufferPointer(start: $0.0, count: strlen($0.0))) } }
     }
 }
 

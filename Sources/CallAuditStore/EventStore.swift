@@ -59,8 +59,7 @@ package final class EventStore {
     fileprivate func appendEvents(_ events: [IncomingEvent]) throws -> AppendOutcome {
         guard !events.isEmpty else { return AppendOutcome() }
         let payload = Self.copyPayload(events, withSequence: false)
-        var offered: [String: Int] = [:]
-        for case let origin? in events.lazy.map(\.origin) { offered[origin.topic, default: 0] += 1 }
+        let offered = TopicCounts.of(events)
         if try copyUnlessDuplicate(payload) {
             var outcome = AppendOutcome(stored: events.count)
             outcome.byTopic = offered.mapValues { TopicOutcome(stored: $0) }

@@ -54,7 +54,7 @@ package struct DecodedEvent: Sendable {
         time = columns.time
         stream = columns.stream
         self.canonical = canonical
-        contentHash = Array(SHA256.hash(data: canonical))
+        contentHash = ContentHash.of(canonical)
         self.subjectRanges = subjectRanges
     }
 
@@ -66,6 +66,6 @@ package struct DecodedEvent: Sendable {
         self.stream = stream
         self.tree = document
         self.canonical = document.canonicalBytes
-        self.contentHash = Array(SHA256.hash(data: canonical))
+        self.contentHash = ContentHash.of(canonical)
     }
 }

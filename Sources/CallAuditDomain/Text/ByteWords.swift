@@ -1,0 +1,43 @@
+/// Eight bytes tested at once (SWAR), so loops over text skip runs of
+/// ordinary bytes a word at a time and stop only near a byte that matters.
+/// Each test is exact about whether *some* byte of the word qualifies (the
+/// borrow trick can only mark bytes above the first qualifying one), which is
+/// all a skip needs: the byte loop after it finds which one.
+package enum ByteWords {
+    @inline(__always) static func repeating(_ byte: UInt8) -> UInt64 { 0x0101_0101_0101_0101 &* UInt64(byte) }
+
+    static let highBits: UInt64 = 0x8080_8080_8080_8080
+
+    /// Whether some byte of `word` is below `limit` (at most 0x80).
+    @inline(__always) package static func hasByte(below limit: UInt8, in word: UInt64) -> Bool {
+        (word &- repeating(limit)) & ~word & highBits != 0
+    }
+
+    /// Whether some byte of `word` is `byte`.
+    @inline(__always) package static func hasByte(_ byte: UInt8, in word: UInt64) -> Bool {
+        hasByte(below: 1, in: word ^ repeating(byte))
+    }
+
+    /// Whether some byte of `word` is 0x80 or above (not ASCII).
+    @inline(__always) package static func hasNonASCII(_ word: UInt64) -> Bool { word & highBits != 0 }
+
+    /// The eight bytes at `offset`, in memory order (byte 0 lowest on little-endian; the tests do not care which).
+    @inline(__always) package static func load(_ base: UnsafePointer<UInt8>, _ offset: Int) -> UInt64 {
+        UnsafeRawPointer(base + offset).loadUnaligned(as: UInt64.self)
+    }
+
+    /// Where the first byte at or after `start` that is a quote, a backslash
+    /// or a control byte (below 0x20) may be: every byte before the returned
+    /// offset is none of those. ORs every byte it passes into `seen`, so the
+    /// caller learns whether the run held non-ASCII bytes.
+    @inline(__always) package static func skipStringRun(_ base: UnsafePointer<UInt8>, from start: Int, count: Int, seen: inout UInt64) -> Int {
+        var at = start
+        while at + 8 <= count {
+            let word = load(base, at)
+            if hasByte(below: 0x20, in: word) || hasByte(0x22, in: word) || hasByte(0x5C, in: word) { break }
+            seen |= word
+            at += 8
+        }
+        return at
+    }
+}
