@@ -76,6 +76,10 @@ package final class PostgresConnection {
     /// and a role default of REPEATABLE READ would make every link and erasure fail.
     private static let pinnedSettings = [
         ("search_path", pinnedSearchPath), ("bytea_output", "hex"), ("default_transaction_isolation", "'read committed'"),
+        // Text goes to and from the server as the UTF-8 it is: under another client encoding
+        // (a role's or database's default) the server would convert what the binary COPY and
+        // reads carry, storing an event's text double-encoded, no longer matching its hash.
+        ("client_encoding", "'UTF8'"),
     ]
 
     deinit {

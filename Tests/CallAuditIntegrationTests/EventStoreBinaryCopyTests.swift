@@ -43,5 +43,21 @@ struct EventStoreBinaryCopyTests {
         let again = try store.append(IngestBatch(events: events), consumerGroup: "g")
         #expect(again.stored == 0 && again.duplicates == events.count)
     }
+
+    @Test("a role default of client_encoding = LATIN1, which any role may set for itself, changes no byte stored or read")
+    func clientEncodingIsPinned() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        try database.owner().execute("ALTER ROLE callaudit_service IN DATABASE \(database.name) SET client_encoding = 'LATIN1'")
+        let connection = try PostgresConnection(conninfo: database.serviceURL)
+        let event = try EventDecoder.validate(ContractEvent.callEnded(id: "é-1", call: "anruf-ä-€"))
+        #expect(try EventStore(connection: connection).append(IngestBatch(events: [IncomingEvent(event: event, origin: nil)]), consumerGroup: "g").stored == 1)
+        let hashMatches = try database.owner().query(
+            "SELECT sha256(convert_to(event::text, 'UTF8')) = content_hash FROM events").decodeScalar(Bool.self)
+        #expect(hashMatches, "the stored bytes are the canonical UTF-8 the hash was taken of")
+        let log = EventLog(connection: connection)
+        let read = try log.read(after: .start, below: try log.horizon(), limit: 10)
+        #expect(read.map(\.json) == [String(decoding: event.canonical, as: UTF8.self)])
+    }
 }
 }

@@ -44,6 +44,44 @@ struct ShadowIndexTests {
         #expect(duplicate?.sqlState == "23505")
     }
 
+    @Test("copies swapped in before they were indexed get the live tables' indexes from the swap itself (migration 17)")
+    func swapIndexesWhatItSwapsIn() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let service = try PostgresConnection(conninfo: database.serviceURL)
+        let live = try Self.indexes(in: "public", on: service)
+        let tables = postgresArrayLiteral(Self.tables)
+        // What a holder of the service's credential can do: skip callaudit_rebuild_index, swap at once.
+        try service.execute("BEGIN")
+        try service.query("SELECT callaudit_rebuild_prepare($1::text[], $1::text[])", [.text(tables)])
+        try service.query("SELECT callaudit_rebuild_swap($1::text[], '{}')", [.text(tables)])
+        try service.execute("COMMIT")
+        #expect(try Self.indexes(in: "public", on: service) == live)
+        try service.execute("INSERT INTO compliance_deadlines VALUES ('recording:r1', now(), false)")
+        let duplicate = #expect(throws: PostgresError.self) {
+            try service.execute("INSERT INTO compliance_deadlines VALUES ('recording:r1', now(), false)")
+        }
+        #expect(duplicate?.sqlState == "23505", "the live table's primary key is there")
+    }
+
+    @Test("the swap refuses a copy whose indexes are not the live table's")
+    func swapRefusesADifferentlyIndexedCopy() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let service = try PostgresConnection(conninfo: database.serviceURL)
+        let live = try Self.indexes(in: "public", on: service)
+        try service.execute("BEGIN; SELECT callaudit_rebuild_prepare('{findings}'); COMMIT")
+        // One index fewer than the live table: only the owner can do this (a copy is the owner's).
+        let owner = try database.owner()
+        let dropped = try #require(try owner.query(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = 'callaudit_rebuild' AND tablename = 'findings' AND indexdef NOT LIKE '%UNIQUE%' LIMIT 1"
+        ).scalar)
+        try owner.execute("DROP INDEX callaudit_rebuild.\"\(dropped)\"")
+        let refused = #expect(throws: PostgresError.self) { try service.execute("SELECT callaudit_rebuild_swap('{findings}', '{}')") }
+        #expect(refused?.sqlState == "42501")
+        #expect(try Self.indexes(in: "public", on: service) == live, "the live table is untouched")
+    }
+
     @Test("the service can make unindexed copies and index them only of projection tables")
     func onlyProjectionTables() throws {
         let database = try TestDatabase.create()
