@@ -59,7 +59,9 @@ struct ShadowTables {
     }
 
     /// Indexes what is still unindexed, then replaces each live table with its
-    /// copy, which carries the live table's grants.
+    /// copy, which carries the live table's grants. The swap function would
+    /// index them too (migration 17, so no caller can skip it), but under the
+    /// live tables' locks: indexed here first, readers wait only for the swap.
     func swap(lockAttempts: Int = 120) throws {
         try Self.index(unindexed, on: connection)
         try connection.execute("SET LOCAL search_path = \(PostgresConnection.pinnedSearchPath)")

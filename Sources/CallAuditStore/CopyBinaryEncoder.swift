@@ -18,8 +18,6 @@ package struct CopyBinaryEncoder: Sendable {
 
     /// "PGCOPY\n\377\r\n\0", no flags (no OIDs), no header extension.
     private static let header: [UInt8] = [0x50, 0x47, 0x43, 0x4F, 0x50, 0x59, 0x0A, 0xFF, 0x0D, 0x0A, 0x00, 0, 0, 0, 0, 0, 0, 0, 0]
-    /// PostgreSQL's timestamps count from 2000-01-01T00:00:00Z; ours from 1970.
-    static let postgresEpochMicroseconds: Int64 = 946_684_800_000_000
 
     package init(capacity: Int = 1 << 20) {
         buffer.reserveCapacity(capacity + Self.header.count + 2)
@@ -66,7 +64,7 @@ package struct CopyBinaryEncoder: Sendable {
     /// A `timestamptz`: microseconds since PostgreSQL's epoch.
     package mutating func timestamp(_ value: Timestamp) {
         length(8)
-        append(UInt64(bitPattern: value.microseconds - Self.postgresEpochMicroseconds), byteCount: 8)
+        append(UInt64(bitPattern: value.postgresBinary), byteCount: 8)
     }
 
     package mutating func null() {

@@ -12,10 +12,16 @@ package struct StoredEventRecord: Sendable {
 }
 
 extension Timestamp {
+    /// PostgreSQL's timestamps count from 2000-01-01T00:00:00Z; ours from 1970.
+    private static let postgresEpochMicroseconds: Int64 = 946_684_800_000_000
+
     /// A `timestamptz` in PostgreSQL's binary form: microseconds since 2000-01-01, where Unix time counts from 1970.
     package init(postgresBinary microseconds: Int64) {
-        self.init(microseconds: microseconds &+ 946_684_800_000_000)
+        self.init(microseconds: microseconds &+ Self.postgresEpochMicroseconds)
     }
+
+    /// This time in PostgreSQL's binary form, as `init(postgresBinary:)` reads it.
+    package var postgresBinary: Int64 { microseconds - Self.postgresEpochMicroseconds }
 }
 
 /// The reads verify-store and the seal checks make of the log.
