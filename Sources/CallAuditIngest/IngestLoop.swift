@@ -82,7 +82,9 @@ package final class IngestLoop: @unchecked Sendable {
         self.logger = logger
         let reference = EventDecoder(limits: configuration.limits)
         switch decoding {
-        case .onePass: self.decode = OnePassDecoder(reference: reference).decode
+        case .onePass:
+            // With a KEK, `seal` replaces every subject object (and hashes the event again) before anything is stored.
+            self.decode = OnePassDecoder(reference: reference, subjectsWillBeSealed: configuration.keyEncryption != nil).decode
         case .tree: self.decode = reference.decode
         }
         self.statistics = statistics

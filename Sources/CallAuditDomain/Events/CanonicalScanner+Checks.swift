@@ -40,18 +40,12 @@ extension CanonicalScanner {
 
     /// Whether a name (of ASCII without escapes, so its bytes are its UTF-16 code units) sorts before another's.
     private func precedes(_ a: MemberSpan, _ b: MemberSpan) -> Bool {
-        out.withUnsafeBufferPointer { bytes in
-            let x = UnsafeBufferPointer(rebasing: bytes[(a.start + 1)..<(a.nameEnd - 1)])
-            let y = UnsafeBufferPointer(rebasing: bytes[(b.start + 1)..<(b.nameEnd - 1)])
-            return x.lexicographicallyPrecedes(y)
-        }
+        out[(a.start + 1)..<(a.nameEnd - 1)].lexicographicallyPrecedes(out[(b.start + 1)..<(b.nameEnd - 1)])
     }
 
     func isDuplicate(_ span: MemberSpan, from base: Int) -> Bool {
-        out.withUnsafeBufferPointer { bytes in
-            let name = UnsafeBufferPointer(rebasing: bytes[span.start..<span.nameEnd])
-            return members[base...].contains { UnsafeBufferPointer(rebasing: bytes[$0.start..<$0.nameEnd]).equals(name) }
-        }
+        let name = out[span.start..<span.nameEnd]
+        return members[base...].contains { out[$0.start..<$0.nameEnd].equals(name) }
     }
 
     func isSorted(from base: Int) -> Bool {
@@ -89,14 +83,12 @@ extension CanonicalScanner {
             guard let span = members[base...].first(where: { $0.start <= range.lowerBound && range.lowerBound < $0.end }) else { continue }
             subjects[subject] = (range.lowerBound + span.target - span.start)..<(range.upperBound + span.target - span.start)
         }
-        reorderBuffer.removeAll(keepingCapacity: true)
-        reorderBuffer.append(contentsOf: out[regionStart...])
+        reorderBuffer.removeAll()
+        reorderBuffer.append(out[regionStart..<out.count])
         for index in base..<members.count {
             let span = members[index]
-            if index > base { out[span.target - 1] = UInt8(ascii: ",") }
-            out.replaceSubrange(
-                span.target..<(span.target + span.end - span.start),
-                with: reorderBuffer[(span.start - regionStart)..<(span.end - regionStart)])
+            if index > base { out.overwrite(at: span.target - 1, with: UInt8(ascii: ",")) }
+            out.overwrite(at: span.target, with: reorderBuffer[(span.start - regionStart)..<(span.end - regionStart)])
         }
     }
 }

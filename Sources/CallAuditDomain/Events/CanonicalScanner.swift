@@ -49,9 +49,9 @@ struct CanonicalScanner {
 
     let input: UnsafeBufferPointer<UInt8>
     var index = 0
-    var out: [UInt8]
+    var out: OutputBytes
     let scratch: ScratchBuffer
-    var reorderBuffer: [UInt8]
+    var reorderBuffer: OutputBytes
     var members: [MemberSpan]
     var subjects: [Range<Int>]
     var captured: [UInt8]
@@ -60,6 +60,9 @@ struct CanonicalScanner {
 
     /// Objects with more members hand off: duplicate checks here are quadratic, the reference's are not.
     static let maximumMembers = 32
+
+    /// Made once: each `ValuePlan` case made allocates its box (the enum is indirect).
+    private static let anyString = ValuePlan.string(maximum: .max)
 
     // MARK: Values
 
@@ -159,7 +162,8 @@ struct CanonicalScanner {
         let name = try string()
         // Non-ASCII names hand off: the reference compares names as Swift
         // strings (canonical equivalence), and sorts them by UTF-16.
-        guard name.isASCII, name.bytes.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C }) else { throw HandOff() }
+        // Unescaped, a name holds none of the bytes refused here: only escaped names are searched.
+        guard name.isASCII, !name.wasEscaped || name.bytes.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C }) else { throw HandOff() }
         let span = MemberSpan(start: start, nameEnd: out.count, end: 0)
         guard !isDuplicate(span, from: base) else { throw HandOff() }
         if !place.insideSubject, Self.isPersonalName(name.bytes) { throw HandOff() }
@@ -202,10 +206,10 @@ struct CanonicalScanner {
         if name.equals("source") { return (.any, .source) }
         if name.equals("type") { return (.any, .type) }
         if name.equals("time") { return (.any, .time) }
-        if name.equals("datacontenttype") || name.equals("dataschema") || name.equals("subject") { return (.string(maximum: .max), nil) }
+        if name.equals("datacontenttype") || name.equals("dataschema") || name.equals("subject") { return (Self.anyString, nil) }
         if name.equals("data") {
             if entry == nil { entry = try typeEntry() }
-            return (.object(entry!.data), nil)
+            return (entry!.dataPlan, nil)
         }
         return (.any, nil)
     }

@@ -25,8 +25,12 @@ package struct DecodedEvent: Sendable {
     package var holdsNoSubjects: Bool { subjectRanges?.isEmpty == true }
     /// `document` in RFC 8785 canonical form: exactly the bytes the store keeps.
     package var canonical: [UInt8]
-    /// SHA-256 of `canonical`.
-    package var contentHash: [UInt8]
+    /// SHA-256 of `canonical`: the one taken when the event was made, or
+    /// taken now when its maker left it out (see `init(columns:canonical:subjectRanges:hashed:)`).
+    package var contentHash: [UInt8] { storedHash ?? ContentHash.of(canonical) }
+    private var storedHash: [UInt8]?
+    /// Whether the hash was taken when the event was made.
+    package var isHashed: Bool { storedHash != nil }
 
     /// The contract type, nil for one of CallAudit's own events.
     package var type: EventType? { EventType(rawValue: typeName) }
@@ -47,14 +51,19 @@ package struct DecodedEvent: Sendable {
     /// An event in its canonical bytes, with no tree: one the one-pass
     /// decoder wrote (with its subject objects' ranges), or one whose subjects
     /// were sealed in its bytes (`subjectRanges` nil: none left to seal).
-    package init(columns: EventColumns, canonical: [UInt8], subjectRanges: [Range<Int>]?) {
+    ///
+    /// `hashed: false` leaves the hash out, for an event the vault will seal:
+    /// sealing replaces its bytes and makes the event again, hashed, so a
+    /// hash of these bytes would be thrown away (SHA-256 was a fifth of the
+    /// polling thread's instructions). Read before that, it is taken then.
+    package init(columns: EventColumns, canonical: [UInt8], subjectRanges: [Range<Int>]?, hashed: Bool = true) {
         source = columns.source
         id = columns.id
         typeName = columns.typeName
         time = columns.time
         stream = columns.stream
         self.canonical = canonical
-        contentHash = ContentHash.of(canonical)
+        storedHash = hashed ? ContentHash.of(canonical) : nil
         self.subjectRanges = subjectRanges
     }
 
@@ -66,6 +75,6 @@ package struct DecodedEvent: Sendable {
         self.stream = stream
         self.tree = document
         self.canonical = document.canonicalBytes
-        self.contentHash = ContentHash.of(canonical)
+        self.storedHash = ContentHash.of(canonical)
     }
 }

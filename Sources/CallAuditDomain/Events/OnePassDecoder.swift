@@ -21,9 +21,14 @@ import Crypto
 /// Not Sendable: one per thread that decodes (its buffers are its state).
 package final class OnePassDecoder {
     package let reference: EventDecoder
-    private var out: [UInt8] = []
+    /// True when the vault seals every subject object before events are
+    /// stored: an event holding one is then made without its hash (sealing
+    /// hashes it again, in its sealed form).
+    package let subjectsWillBeSealed: Bool
+    /// Raw buffers (`OutputBytes`): this decoder owns them, lends them to each scan and frees them in deinit.
+    private var out = OutputBytes(capacity: 4_096)
     private let scratch = ScratchBuffer()
-    private var reorderBuffer: [UInt8] = []
+    private var reorderBuffer = OutputBytes(capacity: 1_024)
     private var members: [MemberSpan] = []
     private var captured: [UInt8] = []
     private var slots = CanonicalScanner.Slots()
@@ -33,31 +38,33 @@ package final class OnePassDecoder {
     /// Canonical ranges of the last scanned event's subject objects, in document order.
     package private(set) var subjectRanges: [Range<Int>] = []
 
-    package init(reference: EventDecoder = EventDecoder()) {
+    package init(reference: EventDecoder = EventDecoder(), subjectsWillBeSealed: Bool = false) {
         self.reference = reference
-        out.reserveCapacity(4_096)
-        reorderBuffer.reserveCapacity(4_096)
+        self.subjectsWillBeSealed = subjectsWillBeSealed
         members.reserveCapacity(64)
         captured.reserveCapacity(1_024)
         subjectRanges.reserveCapacity(8)
+    }
+
+    deinit {
+        out.deallocate()
+        reorderBuffer.deallocate()
     }
 
     /// Decodes as `EventDecoder.decode` does, scanning once when it can.
     package func decode(_ message: IncomingMessage) -> Result<DecodedEvent, Rejection> {
         guard scan(message) else { return reference.decode(message) }
         let subjects = subjectRanges.isEmpty ? [] : subjectRanges.withUnsafeBufferPointer { [Range<Int>]($0) }
-        return .success(DecodedEvent(columns: columns(), canonical: canonicalCopy(), subjectRanges: subjects))
+        let hashed = subjects.isEmpty || !subjectsWillBeSealed
+        return .success(DecodedEvent(columns: columns(), canonical: canonicalCopy(), subjectRanges: subjects, hashed: hashed))
     }
 
-    /// The canonical bytes in an array of their own size. Handing out `out`
-    /// itself would share its storage (4 KiB or more) with the event: the
-    /// next scan's `removeAll(keepingCapacity:)` then finds it shared and
-    /// allocates a fresh buffer of the full capacity, so every event in
-    /// flight kept a 4 KiB buffer for its ~330 bytes (ingest peaked at 499 MB
-    /// against the tree decoder's 261). `Array(out[...])` would not do
-    /// either: a slice of the whole array converts back to the same storage.
+    /// The canonical bytes in an array of their own size, copied out of the
+    /// reused buffer once. (An event must never keep a buffer of the
+    /// decoder's capacity: when the output was an array shared with the
+    /// event, ingest peaked at 499 MB against the tree decoder's 261.)
     private func canonicalCopy() -> [UInt8] {
-        out.withUnsafeBufferPointer { [UInt8]($0) }
+        [UInt8](out.bytes)
     }
 
     /// The fast path alone: true when the message is an event the reference
@@ -76,7 +83,7 @@ package final class OnePassDecoder {
     }
 
     /// The canonical bytes of the last event scanned.
-    package var canonical: [UInt8] { out }
+    package var canonical: [UInt8] { canonicalCopy() }
 
     /// The columns of the last event scanned. It makes the id's and the
     /// stream's Strings (one allocation each when longer than 15 bytes); the
@@ -112,15 +119,16 @@ package final class OnePassDecoder {
     private var time: Timestamp?
 
     private func scanStructured(_ input: UnsafeBufferPointer<UInt8>) throws(HandOff) {
-        out.removeAll(keepingCapacity: true)
+        out.removeAll()
         members.removeAll(keepingCapacity: true)
         subjectRanges.removeAll(keepingCapacity: true)
         captured.removeAll(keepingCapacity: true)
         var scanner = CanonicalScanner(
             input: input, out: out, scratch: scratch, reorderBuffer: reorderBuffer, members: members, subjects: subjectRanges,
             captured: captured)
-        // The buffers move into the scanner and back, so appending never copies them.
-        (out, reorderBuffer, members, subjectRanges, captured) = ([], [], [], [], [])
+        // The arrays move into the scanner and back, so appending never copies them. The raw
+        // buffers are lent: the scanner's copies, which may have grown, are the ones kept.
+        (members, subjectRanges, captured) = ([], [], [])
         defer {
             (out, reorderBuffer, members, subjectRanges, captured) =
                 (scanner.out, scanner.reorderBuffer, scanner.members, scanner.subjects, scanner.captured)

@@ -89,6 +89,8 @@ struct ContractPlans: Sendable {
         /// `name` as the type column's String, made once (an event's columns share it).
         let typeName: String
         let data: ObjectPlan
+        /// `data`'s plan as a value: made once, since making a case of the indirect `ValuePlan` allocates its box.
+        let dataPlan: ValuePlan
         let category: [UInt8]
         let idField: [UInt8]
 
@@ -96,6 +98,7 @@ struct ContractPlans: Sendable {
             self.name = name
             self.typeName = String(decoding: name, as: UTF8.self)
             self.data = data
+            self.dataPlan = .object(data)
             self.category = category
             self.idField = idField
         }

@@ -9,6 +9,8 @@ struct ScannedString {
     var bytes: UnsafeBufferPointer<UInt8>
     var isASCII: Bool
     var containsNUL: Bool
+    /// Whether the string had escapes. Without, its bytes hold no quote, backslash or control byte.
+    var wasEscaped = false
 }
 
 extension CanonicalScanner {
@@ -35,7 +37,7 @@ extension CanonicalScanner {
         let count = text.utf8CodeUnitCount
         guard index + count <= input.count else { throw HandOff() }
         for offset in 0..<count where input[index + offset] != text.utf8Start[offset] { throw HandOff() }
-        out.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: count))
+        out.append(UnsafeBufferPointer(start: text.utf8Start, count: count))
         index += count
     }
 
@@ -56,7 +58,7 @@ extension CanonicalScanner {
                 guard highBits < 0x80 || UTF8Validation.isValid(raw) else { throw HandOff() }
                 // Unescaped, a string holds no quote, backslash or control byte: it is canonical
                 // as it stands, and copied with its quotes in one append.
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: input[(start - 1)...at]))
+                out.append(UnsafeBufferPointer(rebasing: input[(start - 1)...at]))
                 return ScannedString(bytes: raw, isASCII: highBits < 0x80, containsNUL: false)
             }
             if byte == UInt8(ascii: "\\") {
@@ -84,7 +86,8 @@ extension CanonicalScanner {
                 let decoded = UnsafeBufferPointer(start: buffer, count: length)
                 guard UTF8Validation.isValid(decoded) else { throw HandOff() }
                 JSONValue.writeCanonicalString(utf8: decoded, into: &out)
-                return ScannedString(bytes: decoded, isASCII: !decoded.contains { $0 >= 0x80 }, containsNUL: decoded.contains(0))
+                return ScannedString(
+                    bytes: decoded, isASCII: !decoded.contains { $0 >= 0x80 }, containsNUL: decoded.contains(0), wasEscaped: true)
             }
             if byte == UInt8(ascii: "\\") {
                 index += 1
@@ -201,13 +204,14 @@ extension CanonicalScanner {
             if magnitude == 0 {
                 out.append(UInt8(ascii: "0"))  // -0 too
             } else {
-                out.append(contentsOf: literal)
+                out.append(literal)
             }
             return Double(negative ? -magnitude : magnitude)
         }
         // Fractions and exponents: the reference's conversion and writer (these allocate; they are rare in events).
         guard let value = Double(String(decoding: literal, as: UTF8.self)), value.isFinite else { throw HandOff() }
-        out.append(contentsOf: JSONValue.ecmaScriptString(value).utf8)
+        var text = JSONValue.ecmaScriptString(value)
+        text.withUTF8 { out.append($0) }
         return value
     }
 

@@ -80,32 +80,35 @@ extension JSONValue {
         string.withUTF8 { writeCanonicalString(utf8: $0, into: &out) }
     }
 
-    static func writeCanonicalString(utf8: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
+    /// Generic over where the bytes go: the tree writes an `[UInt8]`, the one-pass scanner its `OutputBytes`.
+    static func writeCanonicalString<Sink: CanonicalByteSink>(utf8: UnsafeBufferPointer<UInt8>, into out: inout Sink) {
+        out.writeByte(UInt8(ascii: "\""))
         // Most strings need no escaping: copy them whole.
         if utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C }) {
-            out.append(contentsOf: utf8)
-            out.append(UInt8(ascii: "\""))
+            out.writeBytes(utf8)
+            out.writeByte(UInt8(ascii: "\""))
             return
         }
         for byte in utf8 {
             switch byte {
-            case 0x22: out.append(contentsOf: [0x5C, 0x22])
-            case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
-            case 0x08: out.append(contentsOf: [0x5C, UInt8(ascii: "b")])
-            case 0x0C: out.append(contentsOf: [0x5C, UInt8(ascii: "f")])
-            case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-            case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-            case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+            case 0x22: out.writeEscape(0x22)
+            case 0x5C: out.writeEscape(0x5C)
+            case 0x08: out.writeEscape(UInt8(ascii: "b"))
+            case 0x0C: out.writeEscape(UInt8(ascii: "f"))
+            case 0x0A: out.writeEscape(UInt8(ascii: "n"))
+            case 0x0D: out.writeEscape(UInt8(ascii: "r"))
+            case 0x09: out.writeEscape(UInt8(ascii: "t"))
             case 0x00..<0x20:
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: [0x5C, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
-                out.append(hex[Int(byte >> 4)])
-                out.append(hex[Int(byte & 0x0F)])
-            default: out.append(byte)
+                let hex: StaticString = "0123456789abcdef"
+                out.writeEscape(UInt8(ascii: "u"))
+                out.writeByte(UInt8(ascii: "0"))
+                out.writeByte(UInt8(ascii: "0"))
+                out.writeByte(hex.utf8Start[Int(byte >> 4)])
+                out.writeByte(hex.utf8Start[Int(byte & 0x0F)])
+            default: out.writeByte(byte)
             }
         }
-        out.append(UInt8(ascii: "\""))
+        out.writeByte(UInt8(ascii: "\""))
     }
 
     /// ECMAScript Number::toString (ECMA-262 §7.1.12.1), as RFC 8785 §3.2.2.3 requires.
