@@ -14,8 +14,25 @@ package struct IncomingMessage: Sendable {
         self.headerNamesAreUTF8 = headerNamesAreUTF8
     }
 
+    /// The last header whose name, lowercased, is `name`.
     package func header(_ name: String) -> [UInt8]? {
-        headers.last { $0.key.lowercased() == name }?.value
+        headers.last { Self.lowercased($0.key, equals: name) }?.value
+    }
+
+    /// `key.lowercased() == name`. Both ASCII (the usual case), compared byte by
+    /// byte: `lowercased()` made a String per header per lookup, three lookups
+    /// per message. Anything else goes through `lowercased()` and String
+    /// equality, which map some non-ASCII letters to ASCII (the Kelvin sign to `k`).
+    static func lowercased(_ key: String, equals name: String) -> Bool {
+        let ascii = key.utf8.withContiguousStorageIfAvailable { key in
+            name.utf8.withContiguousStorageIfAvailable { name -> Bool? in
+                guard !key.contains(where: { $0 >= 0x80 }), !name.contains(where: { $0 >= 0x80 }) else { return nil }
+                guard key.count == name.count else { return false }
+                for index in 0..<key.count where ByteWords.lowercasedASCII(key[index]) != name[index] { return false }
+                return true
+            } ?? nil
+        } ?? nil
+        return ascii ?? (key.lowercased() == name)
     }
 }
 

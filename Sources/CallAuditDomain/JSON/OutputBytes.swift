@@ -26,12 +26,6 @@ struct OutputBytes {
 
     mutating func removeAll() { count = 0 }
 
-    /// Forgets every byte from `index` on.
-    mutating func truncate(to index: Int) {
-        precondition(index >= 0 && index <= count)
-        count = index
-    }
-
     @inline(__always) mutating func append(_ byte: UInt8) {
         if count == capacity { grow(toHold: count + 1) }
         base[count] = byte

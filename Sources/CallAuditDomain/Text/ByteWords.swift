@@ -18,6 +18,11 @@ package enum ByteWords {
         hasByte(below: 1, in: word ^ repeating(byte))
     }
 
+    /// An ASCII upper-case letter lowered; any other byte as it is.
+    @inline(__always) package static func lowercasedASCII(_ byte: UInt8) -> UInt8 {
+        byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
+    }
+
     /// Whether some byte of `word` is 0x80 or above (not ASCII).
     @inline(__always) package static func hasNonASCII(_ word: UInt64) -> Bool { word & highBits != 0 }
 
