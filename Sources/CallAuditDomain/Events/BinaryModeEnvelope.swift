@@ -49,7 +49,7 @@ struct BinaryModeEnvelope {
                 case .attribute:
                     let attribute = UnsafeBufferPointer(rebasing: name[3...])
                     guard let value, Self.isPlainString(value) else { return false }
-                    hasDataContentType = hasDataContentType || attribute.elementsEqual("datacontenttype".utf8)
+                    hasDataContentType = hasDataContentType || attribute.equals("datacontenttype")
                     appendMember(attribute, value)
                     return true
                 }

@@ -102,7 +102,8 @@ package final class OnePassDecoder {
     private var lastSource = (bytes: [UInt8](), text: "")
 
     private func source(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
-        if !bytes.elementsEqual(lastSource.bytes) { lastSource = (Array(bytes), String(decoding: bytes, as: UTF8.self)) }
+        // `equals`, not the generic `elementsEqual`: this runs for every event.
+        if !bytes.equals(lastSource.bytes) { lastSource = (Array(bytes), String(decoding: bytes, as: UTF8.self)) }
         return lastSource.text
     }
 
