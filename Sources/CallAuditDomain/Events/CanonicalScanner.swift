@@ -200,18 +200,20 @@ struct CanonicalScanner {
     /// A root member's plan: the CloudEvents attributes the columns come from,
     /// those that must be strings, and `data` by the event's type.
     private mutating func rootMember(_ name: UnsafeBufferPointer<UInt8>) throws(HandOff) -> (ValuePlan, Slot?) {
-        // Bytes compared by length first: most names are rejected on their length.
-        if name.equals("specversion") { return (.any, .specversion) }
-        if name.equals("id") { return (.any, .id) }
-        if name.equals("source") { return (.any, .source) }
-        if name.equals("type") { return (.any, .type) }
-        if name.equals("time") { return (.any, .time) }
-        if name.equals("datacontenttype") || name.equals("dataschema") || name.equals("subject") { return (Self.anyString, nil) }
-        if name.equals("data") {
+        // By length first: each name is then compared with at most three of the same length.
+        switch name.count {
+        case 2 where name.equals("id"): return (.any, .id)
+        case 4 where name.equals("type"): return (.any, .type)
+        case 4 where name.equals("time"): return (.any, .time)
+        case 4 where name.equals("data"):
             if entry == nil { entry = try typeEntry() }
             return (entry!.dataPlan, nil)
+        case 6 where name.equals("source"): return (.any, .source)
+        case 11 where name.equals("specversion"): return (.any, .specversion)
+        case 7 where name.equals("subject"), 10 where name.equals("dataschema"), 15 where name.equals("datacontenttype"):
+            return (Self.anyString, nil)
+        default: return (.any, nil)
         }
-        return (.any, nil)
     }
 
     /// The type's plan, from the `type` already read or, when `data` comes first, from a look ahead.
