@@ -44,7 +44,8 @@ struct SealedSubjectTests {
             #expect(try SealedSubject.canonicalBytes(of: padded[2..<(2 + canonical.count)], as: Self.person) == alone)
             let parsed = try JSONParser.parse(alone)
             #expect(parsed.canonicalBytes == alone, "written in canonical form")
-            let box = try AES.GCM.SealedBox(combined: try #require(Data(base64Encoded: try #require(parsed["sealed"]?.stringValue))))
+            let text = try #require(parsed["sealed"]?.stringValue)
+            let box = try AES.GCM.SealedBox(combined: try #require(Data(base64Encoded: text)))
             let opened = try AES.GCM.open(box, using: SymmetricKey(data: Self.person.dataKey), authenticating: Array(Self.person.ref.utf8))
             #expect(Array(opened) == canonical)
         }
