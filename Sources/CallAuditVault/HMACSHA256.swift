@@ -34,8 +34,16 @@ struct HMACSHA256: @unchecked Sendable {
 
     /// The code of the parts' concatenation, without concatenating them.
     func code(for parts: [UInt8]...) -> [UInt8] {
+        code { inner in
+            for part in parts { part.withUnsafeBytes { inner.update(bufferPointer: $0) } }
+        }
+    }
+
+    /// The code of what `feed` hashes into the keyed inner state: parts that are
+    /// slices of larger buffers (a subject inside its event) go in uncopied.
+    func code(_ feed: (inout SHA256) -> Void) -> [UInt8] {
         var inner = inner
-        for part in parts { part.withUnsafeBytes { inner.update(bufferPointer: $0) } }
+        feed(&inner)
         var outer = outer
         inner.finalize().withUnsafeBytes { outer.update(bufferPointer: $0) }
         return Array(outer.finalize())

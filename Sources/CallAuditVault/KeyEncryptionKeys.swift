@@ -18,6 +18,8 @@ package struct KeyEncryptionKeys: Sendable {
     private let keys: [String: [UInt8]]
     /// `keys[currentID]`, which `init` requires.
     private let currentKey: [UInt8]
+    /// `currentID`'s bytes: the associated data of every wrap.
+    private let currentAAD: [UInt8]
 
     package init(currentID: String, keys: [String: [UInt8]]) throws(VaultError) {
         guard let currentKey = keys[currentID] else { throw .configuration("the KEK file names current key \(currentID) but does not hold it") }
@@ -25,6 +27,7 @@ package struct KeyEncryptionKeys: Sendable {
         self.currentID = currentID
         self.keys = keys
         self.currentKey = currentKey
+        currentAAD = Array(currentID.utf8)
     }
 
     /// The ids of every key held, current first.
@@ -97,7 +100,13 @@ package struct KeyEncryptionKeys: Sendable {
 
     /// Wraps a data key with the current KEK: AES-GCM, the KEK id as associated data.
     package func wrap(_ dataKey: [UInt8]) throws -> (kekID: String, wrapped: [UInt8]) {
-        let sealed = try AES.GCM.seal(dataKey, using: SymmetricKey(data: currentKey), authenticating: Array(currentID.utf8))
+        try wrap(dataKey, nonce: randomBytes(12))
+    }
+
+    /// The same with a random nonce the caller drew (the vault draws a batch's
+    /// from one pool: swift-crypto's own nonce costs two system calls).
+    func wrap(_ dataKey: [UInt8], nonce: [UInt8]) throws -> (kekID: String, wrapped: [UInt8]) {
+        let sealed = try AES.GCM.seal(dataKey, using: SymmetricKey(data: currentKey), nonce: AES.GCM.Nonce(data: nonce), authenticating: currentAAD)
         return (currentID, Array(sealed.combined!))
     }
 

@@ -22,38 +22,59 @@ struct PersonLinking {
         case person(String)
         /// Linked to these persons, so naming none of them.
         case shared(Set<String>)
+
+        /// Each person linked to the identifier.
+        func forEachHolder(_ body: (String) -> Void) {
+            switch self {
+            case .person(let ref): body(ref)
+            case .shared(let holders): holders.forEach(body)
+            }
+        }
     }
 
     /// A person the vault knows: their key, and their strong identifiers by kind.
     struct Person: Equatable {
         var subject: ResolvedSubject
-        var strong: [String: [UInt8]] = [:]
+        var strong: [String: BlindIndex] = [:]
     }
 
     /// One identifier of a subject, as its blind index.
     struct Key: Equatable {
         var kind: String
-        var index: [UInt8]
+        var index: BlindIndex
+        init(kind: String, index: [UInt8]) {
+            self.kind = kind
+            self.index = BlindIndex(index)
+        }
         var isStrong: Bool { PersonLinking.strongKinds.contains(kind) }
     }
 
     /// A link to store: this identifier, this person.
     struct Link: Equatable {
-        var index: [UInt8]
+        var index: BlindIndex
         var ref: String
         var kind: String
     }
 
     static let strongKinds: Set<String> = ["customer_id", "employee_id"]
 
-    var entries: [[UInt8]: Entry]
+    var entries: [BlindIndex: Entry]
     var persons: [String: Person]
     private(set) var created: [ResolvedSubject] = []
     private(set) var links: [Link] = []
 
-    init(entries: [[UInt8]: Entry] = [:], persons: [String: Person] = [:]) {
+    init(entries: [BlindIndex: Entry] = [:], persons: [String: Person] = [:]) {
         self.entries = entries
         self.persons = persons
+    }
+
+    /// Room for a batch's subjects and identifiers: growing the tables one
+    /// insertion at a time rehashed every key already in them.
+    mutating func reserveCapacity(subjects: Int, identifiers: Int) {
+        entries.reserveCapacity(entries.count + identifiers)
+        persons.reserveCapacity(persons.count + subjects)
+        created.reserveCapacity(subjects)
+        links.reserveCapacity(identifiers)
     }
 
     /// The person a subject with these identifiers is, linking what is new;

@@ -4,6 +4,10 @@ import Crypto
 import Foundation
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Personal data at rest: every subject object (a party's or a request's
 /// identifiers and name) is stored encrypted with the data key of the person
 /// it names, so erasure is destroying one key.
@@ -85,38 +89,33 @@ package final class SubjectVault: Sendable {
     /// The events with every subject object sealed under its person's key;
     /// persons met for the first time are created, new identifiers linked.
     ///
-    /// An event the one-pass decoder wrote is sealed in its bytes (each subject
-    /// parsed alone, its sealed form spliced in); one made from a tree is
-    /// walked. Both give the same bytes (`DecoderDifferential`).
+    /// An event the one-pass decoder wrote is sealed in its bytes (each subject's
+    /// canonical bytes are its plaintext, its sealed form written as bytes and
+    /// spliced in); one made from a tree is walked. Both give the same bytes
+    /// (`DecoderDifferential`, `SealedSubjectTests`).
     package func seal(_ events: [IncomingEvent], on connection: PostgresConnection) throws -> [IncomingEvent] {
-        let plain = events.indices.flatMap { index in SubjectPaths.subjects(in: events[index].event).map { (index, $0) } }
-        guard !plain.isEmpty else { return events }
-        let resolved = try resolve(plain.map { Identifier.all(in: $0.1) }, on: connection)
-        var sealed: [Int: [JSONValue]] = [:]
-        for ((index, subject), person) in zip(plain, resolved) {
-            sealed[index, default: []].append(try sealSubject(subject, as: person))
-        }
+        let subjects = events.map { SubjectPaths.subjects(in: $0.event) }
+        let identifiers = subjects.joined().map(Identifier.all(in:))
+        guard !identifiers.isEmpty else { return events }
+        var persons = try resolve(identifiers, on: connection)[...]
         var result = events
-        for (index, replacements) in sealed {
-            result[index].event = events[index].event.replacingSubjects(with: replacements)
+        for (index, objects) in zip(events.indices, subjects) where !objects.isEmpty {
+            let event = events[index].event
+            let mine = persons.prefix(objects.count)
+            persons = persons.dropFirst(objects.count)
+            if let ranges = event.subjectRanges {
+                let sealed = try zip(ranges, mine).map { try SealedSubject.canonicalBytes(of: event.canonical[$0], as: $1) }
+                result[index].event = event.replacingSubjects(withCanonical: sealed)
+            } else {
+                result[index].event = event.replacingSubjects(with: try zip(objects, mine).map { try sealSubject($0, as: $1) })
+            }
         }
         return result
     }
 
-    /// `{"subject_ref", "sealed"}` for one subject object.
-    ///
-    /// The nonce is synthetic (HMAC of the plaintext under the person's key,
-    /// as in SIV): the same object for the same person seals to the same
-    /// bytes, so a republished event keeps its content hash, and a nonce never
-    /// repeats for different plaintexts.
+    /// `{"subject_ref", "sealed"}` for one subject object (`SealedSubject`).
     package func sealSubject(_ subject: JSONValue, as person: ResolvedSubject) throws -> JSONValue {
-        let plaintext = subject.canonicalBytes
-        let key = SymmetricKey(data: person.dataKey)
-        let ref = Array(person.ref.utf8)
-        // HMAC-SHA256(key, ref ‖ 0 ‖ plaintext), as it always was: only computed without swift-crypto's generic HMAC.
-        let nonce = try AES.GCM.Nonce(data: HMACSHA256(key: person.dataKey).code(for: ref, [0], plaintext).prefix(12))
-        let box = try AES.GCM.seal(plaintext, using: key, nonce: nonce, authenticating: ref)
-        return ["subject_ref": .string(person.ref), "sealed": .string(Data(box.combined!).base64EncodedString())]
+        try SealedSubject.value(of: subject.canonicalBytes[...], as: person)
     }
 
     /// The plaintext of a sealed subject object; nil when its person was erased.
@@ -160,11 +159,12 @@ package final class SubjectVault: Sendable {
     func resolve(_ subjects: [[Identifier]], on connection: PostgresConnection) throws -> [ResolvedSubject] {
         let keys = subjects.map { $0.map { PersonLinking.Key(kind: $0.kind, index: blindIndex($0)) } }
         var linking = try lookUp(Set(keys.joined().map(\.index)), on: connection)
+        linking.reserveCapacity(subjects: keys.count, identifiers: keys.reduce(0) { $0 + $1.count })
         var random = RandomPool()
         let result = keys.map { subject in
             linking.resolve(subject) { ResolvedSubject(ref: "sub_" + random.take(12).hexString, dataKey: random.take(32)) }
         }
-        try persist(linking, on: connection)
+        try persist(linking, nonces: &random, on: connection)
         return result
     }
 
@@ -177,13 +177,13 @@ package final class SubjectVault: Sendable {
     /// same query reads the vault's epoch: after an erasure or a newly shared
     /// identifier the cache is dropped and everything looked up again; after
     /// a KEK rotation the KEKs are read again.
-    private func lookUp(_ indexes: Set<[UInt8]>, on connection: PostgresConnection) throws -> PersonLinking {
+    private func lookUp(_ indexes: Set<BlindIndex>, on connection: PostgresConnection) throws -> PersonLinking {
         var linking = cache.withLock { $0.linking(for: indexes) }
         let missing = Array(indexes.filter { linking.entries[$0] == nil })
         // Everything cached: only the epoch is read, by a statement with nothing to plan.
         let rows = try (missing.isEmpty
             ? connection.query(LookupSQL.epoch)
-            : connection.query(LookupSQL.links, [PostgresBinaryArray.bytea(missing)]))
+            : connection.query(LookupSQL.links, [PostgresBinaryArray.bytea(missing.map(\.bytes))]))
             .decode(LookupRow.Columns.self).map(LookupRow.init)
         // vault_epoch holds exactly one row: the join always returns one or more.
         guard let first = rows.first else { throw PostgresDecodingError(reason: .noRow, column: "", expected: "vault_epoch") }
@@ -193,16 +193,16 @@ package final class SubjectVault: Sendable {
         // Someone was erased, or an identifier shared, since: what the cache said may be wrong.
         if stale && !linking.entries.isEmpty { return try lookUp(indexes, on: connection) }
         try add(rows, to: &linking)
-        cache.withLock { $0.remember(linking) }
+        cache.withLock { $0.remember(linking, indexes: missing) }
         return linking
     }
 
     /// Folds looked-up rows into what the cache knew: each link, the shared
     /// identifiers, and the strong identifiers of the persons found.
     private func add(_ rows: [LookupRow], to linking: inout PersonLinking) throws {
-        var holders: [[UInt8]: Set<String>] = [:]
-        var shared: Set<[UInt8]> = []
-        var strong: [(ref: String, kind: String, index: [UInt8])] = []
+        var holders: [BlindIndex: Set<String>] = [:]
+        var shared: Set<BlindIndex> = []
+        var strong: [(ref: String, kind: String, index: BlindIndex)] = []
         for row in rows {
             switch row.found {
             case nil: continue
@@ -231,29 +231,40 @@ package final class SubjectVault: Sendable {
     /// A person erased meanwhile, or a strong identifier another writer linked
     /// first, fails it as a serialization failure: the caller's transaction is
     /// retried and resolves again, from the database.
-    private func persist(_ linking: PersonLinking, on connection: PostgresConnection) throws {
+    private func persist(_ linking: PersonLinking, nonces: inout RandomPool, on connection: PostgresConnection) throws {
         guard !linking.links.isEmpty || !linking.created.isEmpty else { return }
         let keys = self.keys
         var wrapped: [[UInt8]] = []
-        for person in linking.created { wrapped.append(try keys.wrap(person.dataKey).wrapped) }
+        wrapped.reserveCapacity(linking.created.count)
+        for person in linking.created { wrapped.append(try keys.wrap(person.dataKey, nonce: nonces.take(12)).wrapped) }
         do {
             try connection.query(
                 "SELECT callaudit_link_subjects($1::text[], $2::bytea[], $3, $4::bytea[], $5::text[], $6::text[])",
                 [PostgresBinaryArray.text(linking.created.map(\.ref)), PostgresBinaryArray.bytea(wrapped), .text(keys.currentID),
-                 PostgresBinaryArray.bytea(linking.links.map(\.index)), PostgresBinaryArray.text(linking.links.map(\.ref)),
+                 PostgresBinaryArray.bytea(linking.links.map(\.index.bytes)), PostgresBinaryArray.text(linking.links.map(\.ref)),
                  PostgresBinaryArray.text(linking.links.map(\.kind))])
         } catch {
             cache.withLock { $0.forget() }
             throw error
         }
-        cache.withLock { $0.remember(linking) }
+        cache.withLock { $0.remember(linking, indexes: linking.links.lazy.map(\.index)) }
     }
 }
 
-/// A person: their pseudonym and data key.
+/// A person: their pseudonym and data key, and that key set up for sealing.
 package struct ResolvedSubject: Sendable, Equatable {
-    package var ref: String
-    var dataKey: [UInt8]
+    package let ref: String
+    let dataKey: [UInt8]
+    let sealing: SealingKey
+
+    init(ref: String, dataKey: [UInt8]) {
+        self.ref = ref
+        self.dataKey = dataKey
+        sealing = SealingKey(dataKey: dataKey)
+    }
+
+    /// The same person: the sealing state follows from the key.
+    package static func == (a: ResolvedSubject, b: ResolvedSubject) -> Bool { a.ref == b.ref && a.dataKey == b.dataKey }
 }
 
 /// The vault's counters of what invalidates a cache: erasures, and identifiers that became shared.
@@ -265,20 +276,17 @@ private struct VaultEpoch: Equatable {
 /// What blind indexes named lately, and the persons they named, as of one epoch.
 private struct SubjectCache {
     var epoch: VaultEpoch?
-    var entries: [[UInt8]: PersonLinking.Entry] = [:]
+    var entries: [BlindIndex: PersonLinking.Entry] = [:]
     var persons: [String: PersonLinking.Person] = [:]
 
     /// What the cache knows of these indexes (and of the persons they name).
-    func linking(for indexes: Set<[UInt8]>) -> PersonLinking {
+    func linking(for indexes: Set<BlindIndex>) -> PersonLinking {
         var linking = PersonLinking()
+        linking.reserveCapacity(subjects: indexes.count, identifiers: indexes.count)
         for index in indexes {
             guard let entry = entries[index] else { continue }
             linking.entries[index] = entry
-            let refs: Set<String> = switch entry {
-            case .person(let ref): [ref]
-            case .shared(let holders): holders
-            }
-            for ref in refs { linking.persons[ref] = persons[ref] }
+            entry.forEachHolder { ref in linking.persons[ref] = persons[ref] }
         }
         return linking
     }
@@ -291,10 +299,18 @@ private struct SubjectCache {
         return true
     }
 
-    mutating func remember(_ linking: PersonLinking) {
+    /// Remembers what `linking` says of these indexes (the ones looked up, or
+    /// linked), and the persons they name: not the whole batch's entries again,
+    /// most of which came from here.
+    mutating func remember(_ linking: PersonLinking, indexes: some Sequence<BlindIndex>) {
         if entries.count > 500_000 { forget() }
-        entries.merge(linking.entries) { _, new in new }
-        persons.merge(linking.persons) { _, new in new }
+        for index in indexes {
+            guard let entry = linking.entries[index] else { continue }
+            entries[index] = entry
+            entry.forEachHolder { ref in
+                if let person = linking.persons[ref] { persons[ref] = person }
+            }
+        }
     }
 
     mutating func forget() {
@@ -303,14 +319,20 @@ private struct SubjectCache {
     }
 }
 
-/// Random bytes from BoringSSL's generator (seeded from the system; no system call per draw).
+/// Random bytes from the kernel's generator, in one system call (`arc4random_buf`:
+/// glibc's is `getrandom`). Not `SymmetricKey(size:)`: swift-crypto fills it
+/// 8 bytes per `getrandom` call, 512 calls for a 4 KiB pool (about 180 µs here).
 func randomBytes(_ count: Int) -> [UInt8] {
-    SymmetricKey(size: SymmetricKeySize(bitCount: count * 8)).withUnsafeBytes { Array($0) }
+    [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+        if count > 0 { arc4random_buf(buffer.baseAddress!, count) }
+        initialized = count
+    }
 }
 
 /// Random bytes drawn from the system 4 KiB at a time: a batch's new persons
-/// (a ref and a data key each) cost one system call, not two each. Each byte
-/// is handed out once; a pool lives for one batch and is never shared.
+/// (a ref, a data key and their wrap's nonce each) cost one system call, not
+/// three each. Each byte is handed out once; a pool lives for one batch and
+/// is never shared.
 struct RandomPool {
     private var block: [UInt8] = []
     private var next = 0
@@ -332,11 +354,11 @@ private struct LookupRow {
 
     enum Found {
         /// A live person holds the identifier: their data key comes with it.
-        case link(index: [UInt8], ref: String, kekID: String, wrapped: [UInt8])
+        case link(index: BlindIndex, ref: String, kekID: String, wrapped: [UInt8])
         /// Several persons hold it (`shared_identifiers`).
-        case shared(index: [UInt8])
+        case shared(index: BlindIndex)
         /// A strong identifier (customer or employee id) of a person linked here.
-        case strong(index: [UInt8], ref: String, kind: String)
+        case strong(index: BlindIndex, ref: String, kind: String)
     }
 
     var erasures: Int64
@@ -352,7 +374,7 @@ private struct LookupRow {
             guard let value else { throw PostgresDecodingError(reason: .unexpectedNull, column: column, expected: "\(T.self)") }
             return value
         }
-        let index = indexHex?.bytes, wrapped = wrappedHex?.bytes
+        let index = indexHex.map { BlindIndex($0.bytes) }, wrapped = wrappedHex?.bytes
         switch what {
         case nil: found = nil
         case "link":

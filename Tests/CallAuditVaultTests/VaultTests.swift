@@ -1,4 +1,4 @@
-import CallAuditVault
+@testable import CallAuditVault
 import Foundation
 import Testing
 
@@ -46,6 +46,18 @@ struct VaultTests {
         let retired = try rotated.removing(kekID)
         #expect(throws: VaultError.missingKEK(kekID)) { try retired.unwrap(wrapped, kekID: kekID) }
         #expect(throws: VaultError.self) { try KeyEncryptionKeys.single(base64: "c2hvcnQ=") }
+    }
+
+    @Test("a wrap with the caller's nonce stores that nonce first and unwraps; wraps without one get different nonces")
+    func wrappingWithANonce() throws {
+        let keys = try KeyEncryptionKeys.single(base64: Data(repeating: 7, count: 32).base64EncodedString())
+        let dataKey = Array(repeating: UInt8(9), count: 32)
+        let nonce = Array(UInt8(1)...UInt8(12))
+        let (kekID, wrapped) = try keys.wrap(dataKey, nonce: nonce)
+        #expect(Array(wrapped.prefix(12)) == nonce && wrapped.count == 12 + 32 + 16)
+        #expect(try keys.unwrap(wrapped, kekID: kekID) == dataKey)
+        let random = try (0..<50).map { _ in Array(try keys.wrap(dataKey).wrapped.prefix(12)) }
+        #expect(Set(random).count == 50)
     }
 
     @Test("the KEK file is made with mode 0600 on first use, read back as written, and never holds a key in another form")

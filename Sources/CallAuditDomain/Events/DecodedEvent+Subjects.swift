@@ -22,14 +22,8 @@ extension DecodedEvent {
     /// hash made again. The replaced event has no subject ranges: what is
     /// there now is sealed.
     package func replacingSubjects(with replacements: [JSONValue]) -> DecodedEvent {
-        if let ranges = subjectRanges {
-            precondition(ranges.count == replacements.count, "one replacement for each subject object")
-            // The ranges are in the message's order (the reference's), which sorting objects may
-            // have moved: spliced in the order of the bytes. (No fall-back to the tree here: the
-            // canonical tree lists the subjects in the bytes' order, not the message's.)
-            let spliced = zip(ranges, replacements).sorted { $0.0.lowerBound < $1.0.lowerBound }
-            precondition(Self.disjoint(spliced.map(\.0)), "subject objects do not overlap")
-            return DecodedEvent(columns: columns, canonical: splicing(spliced), subjectRanges: nil)
+        if subjectRanges != nil {
+            return replacingSubjects(withCanonical: replacements.map(\.canonicalBytes))
         }
         var document = document
         for (path, replacement) in zip(PersonalData.subjectPaths(in: document), replacements) {
@@ -38,15 +32,28 @@ extension DecodedEvent {
         return DecodedEvent(columns: columns, document: document)
     }
 
-    /// `canonical` with each range's bytes replaced by its value's canonical
-    /// form. Still canonical: a member's value changed, not its name, so no
-    /// object's order moves.
-    private func splicing(_ replacements: [(Range<Int>, JSONValue)]) -> [UInt8] {
-        let written = replacements.map { ($0.0, $0.1.canonicalBytes) }
+    /// The same for an event the one-pass decoder wrote (`subjectRanges` not
+    /// nil), the replacements given in their canonical bytes: spliced in, no
+    /// value serialised again (the vault writes a sealed subject's bytes directly).
+    package func replacingSubjects(withCanonical replacements: [[UInt8]]) -> DecodedEvent {
+        guard let ranges = subjectRanges else { preconditionFailure("only an event with its subjects' ranges is spliced") }
+        precondition(ranges.count == replacements.count, "one replacement for each subject object")
+        // The ranges are in the message's order (the reference's), which sorting objects may
+        // have moved: spliced in the order of the bytes. (No fall-back to the tree here: the
+        // canonical tree lists the subjects in the bytes' order, not the message's.)
+        let spliced = zip(ranges, replacements).sorted { $0.0.lowerBound < $1.0.lowerBound }
+        precondition(Self.disjoint(spliced.map(\.0)), "subject objects do not overlap")
+        return DecodedEvent(columns: columns, canonical: splicing(spliced), subjectRanges: nil)
+    }
+
+    /// `canonical` with each range's bytes replaced, into one buffer of the
+    /// result's size. Still canonical: a member's value changed, not its
+    /// name, so no object's order moves.
+    private func splicing(_ replacements: [(Range<Int>, [UInt8])]) -> [UInt8] {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(canonical.count + written.reduce(0) { $0 + $1.1.count - $1.0.count })
+        bytes.reserveCapacity(canonical.count + replacements.reduce(0) { $0 + $1.1.count - $1.0.count })
         var next = 0
-        for (range, replacement) in written {
+        for (range, replacement) in replacements {
             bytes.append(contentsOf: canonical[next..<range.lowerBound])
             bytes.append(contentsOf: replacement)
             next = range.upperBound

@@ -1,0 +1,47 @@
+import CallAuditDomain
+import Crypto
+import Foundation
+
+/// A subject object sealed under its person's key: `{"sealed": base64,
+/// "subject_ref": ref}`, where `sealed` is nonce ‖ AES-GCM ciphertext ‖ tag
+/// of the object's canonical bytes, the ref as associated data.
+///
+/// The nonce is synthetic (HMAC of the plaintext under the person's key, as
+/// in SIV): the same object for the same person seals to the same bytes, so
+/// a republished event keeps its content hash, and a nonce never repeats for
+/// different plaintexts. `SealedSubjectTests` pins the bytes against an
+/// outside implementation: a changed nonce, ciphertext or encoding would
+/// change every re-sealed event's hash.
+enum SealedSubject {
+    /// nonce ‖ ciphertext ‖ tag of a subject object given in its canonical bytes.
+    static func combined(_ plaintext: ArraySlice<UInt8>, as person: ResolvedSubject) throws -> Data {
+        let ref = Array(person.ref.utf8)
+        // HMAC-SHA256(key, ref ‖ 0 ‖ plaintext), as it always was; the plaintext read in place.
+        let code = person.sealing.nonceMAC.code { hash in
+            ref.withUnsafeBytes { hash.update(bufferPointer: $0) }
+            withUnsafeBytes(of: UInt8(0)) { hash.update(bufferPointer: $0) }
+            plaintext.withUnsafeBytes { hash.update(bufferPointer: $0) }
+        }
+        let nonce = try AES.GCM.Nonce(data: code.prefix(12))
+        return try AES.GCM.seal(plaintext, using: SymmetricKey(data: person.dataKey), nonce: nonce, authenticating: ref).combined!
+    }
+
+    /// The sealed object's canonical bytes, written directly: its two members in
+    /// RFC 8785's order, and base64, which has nothing to escape.
+    static func canonicalBytes(of plaintext: ArraySlice<UInt8>, as person: ResolvedSubject) throws -> [UInt8] {
+        let sealed = try combined(plaintext, as: person).base64EncodedString()
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(sealed.utf8.count + person.ref.utf8.count + 30)
+        bytes.append(contentsOf: #"{"sealed":""#.utf8)
+        bytes.append(contentsOf: sealed.utf8)
+        bytes.append(contentsOf: #"","subject_ref":"#.utf8)
+        JSONValue.writeCanonicalString(person.ref, into: &bytes)
+        bytes.append(UInt8(ascii: "}"))
+        return bytes
+    }
+
+    /// The sealed object as a tree, for an event walked as one.
+    static func value(of plaintext: ArraySlice<UInt8>, as person: ResolvedSubject) throws -> JSONValue {
+        ["subject_ref": .string(person.ref), "sealed": .string(try combined(plaintext, as: person).base64EncodedString())]
+    }
+}
