@@ -21,6 +21,21 @@ struct ComplianceFold {
     var conflicts: [String: FactEvent] = [:]
     /// This batch's openings of requests another source opened first, by subject: judged alone, like conflicts.
     var requestClaims: [String: (requestID: String, openedBy: String, claim: FactEvent)] = [:]
+    /// Whether folding notes what changed (`changed…`). A rebuild judges every
+    /// fact it folds, so it turns this off and takes them all at once
+    /// (`markEverythingChanged`) instead of hashing each key again per event.
+    var recordsChanges = true
+
+    init(recordsChanges: Bool = true) { self.recordsChanges = recordsChanges }
+
+    /// Marks every call and request changed, as folding them with
+    /// `recordsChanges` would have: each was created by an event that marks it.
+    mutating func markEverythingChanged() {
+        changedCalls = Set(calls.keys)
+        changedRecordings = Set(recordings.keys)
+        changedHolds = Set(holds.keys)
+        changedRequests = Set(requests.keys)
+    }
 
     mutating func fold(_ event: FactEvent) {
         if event.own == .eventConflict {
@@ -41,12 +56,12 @@ struct ComplianceFold {
         default:
             if let callID = data["call_id"]?.stringValue, type.topic == .calls || type.topic == .consents {
                 calls[callID, default: CallFacts(callID: callID)].record(event)
-                changedCalls.insert(callID)
+                if recordsChanges { changedCalls.insert(callID) }
                 if type == .callStarted { indexSubjects(of: data, callID: callID) }
             }
             if let recordingID = data["recording_id"]?.stringValue {
                 recordings[recordingID, default: RecordingFacts(recordingID: recordingID)].record(event)
-                changedRecordings.insert(recordingID)
+                if recordsChanges { changedRecordings.insert(recordingID) }
             }
         }
     }

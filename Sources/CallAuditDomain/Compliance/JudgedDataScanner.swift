@@ -11,6 +11,13 @@
 struct JudgedDataScanner: StoredBytesScanning {
     let bytes: UnsafeBufferPointer<UInt8>
     var index: Int
+    /// Where objects and arrays gather their kept parts before taking them at their size.
+    var buffers = FactScanBuffers()
+
+    init(bytes: UnsafeBufferPointer<UInt8>, index: Int) {
+        self.bytes = bytes
+        self.index = index
+    }
 
     /// The value at `index`, `depth` levels below the document's root, kept as `keep` says.
     mutating func value(_ keep: JudgedMembers, depth: Int) throws(Unsure) -> JSONValue {
@@ -32,21 +39,31 @@ struct JudgedDataScanner: StoredBytesScanning {
         }
     }
 
+    /// Nested objects gather above their parent's members in the one buffer,
+    /// and leave it as they found it.
     private mutating func object(keeping kept: [JudgedMember], depth: Int) throws(Unsure) -> JSONValue {
-        var members: [(key: String, value: JSONValue)] = []
+        let start = buffers.members.count
         try forEachMember(depth: depth) { (scanner, name) throws(Unsure) in
             if let member = kept.first(where: { same(name, $0.bytes) }) {
-                members.append((member.name, try scanner.value(member.keep, depth: depth + 1)))
+                let value = try scanner.value(member.keep, depth: depth + 1)
+                scanner.buffers.members.append((member.name, value))
             } else {
                 try scanner.skip(depth: depth + 1)
             }
         }
+        let members = Array(buffers.members[start...])
+        buffers.members.removeSubrange(start...)
         return .object(members)
     }
 
     private mutating func array(keeping element: JudgedMembers, depth: Int) throws(Unsure) -> JSONValue {
-        var elements: [JSONValue] = []
-        try forEachElement(depth: depth) { (scanner) throws(Unsure) in elements.append(try scanner.value(element, depth: depth + 1)) }
+        let start = buffers.elements.count
+        try forEachElement(depth: depth) { (scanner) throws(Unsure) in
+            let value = try scanner.value(element, depth: depth + 1)
+            scanner.buffers.elements.append(value)
+        }
+        let elements = Array(buffers.elements[start...])
+        buffers.elements.removeSubrange(start...)
         return .array(elements)
     }
 
