@@ -72,6 +72,28 @@ struct FactScannerTests {
         #expect(FactScanner.scan(rows[13]) == .unsure, "data nested past the limit is left to the tree, which rejects it")
     }
 
+    @Test("strings read eight bytes at a time: a quote, backslash, control or non-ASCII byte anywhere in a name or value is handled as the tree does")
+    func specialBytesAnywhere() throws {
+        let time = #""time":"2026-12-01T10:00:00Z""#
+        var buffers = FactScanBuffers()
+        for length in 0...24 {
+            for special in ["\\\"", "\\\\", "\\n", "\u{1}", "\u{1F}", "\u{7F}", "é", "😀", "\"", "\\"] {
+                for at in 0...length {
+                    let text = String(repeating: "a", count: at) + special + String(repeating: "b", count: length - at)
+                    let rows = [
+                        #"{"data":{"call_id":"\#(text)","skipped":"\#(text)"},"id":"\#(text)","source":"\#(text)",\#(time),"type":"call.ended"}"#,
+                        #"{"data":{"\#(text)":"c"},"id":"e","\#(text)":"x","source":"s",\#(time),"type":"call.ended"}"#,
+                    ]
+                    for row in rows {
+                        _ = try record(row) { () throws(PropertyViolation) in try FactScanDifferential.check(row, reusing: &buffers) }
+                    }
+                    let plain = !special.utf8.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
+                    #expect((FactScanner.scan(rows[0]) != .unsure) == plain, "\(text.debugDescription)")
+                }
+            }
+        }
+    }
+
     @Test("data pruned to what compliance judges: kept members as the tree builds them, skipped ones checked as strictly")
     func prunedData() throws {
         let envelope = #""id":"e","source":"s","time":"2026-12-01T10:00:00Z","type":"call.started""#
