@@ -137,6 +137,13 @@ struct FactScannerTests {
         ])
     }
 
+    @Test("the judged members are listed in byte order at every level, as the scanner's one walk needs; a list out of order is noticed")
+    func judgedMembersInByteOrder() {
+        #expect(JudgedMembers.contractData.isInByteOrder)
+        #expect(!JudgedMembers.members([.init("b"), .init("a")]).isInByteOrder)
+        #expect(!JudgedMembers.elements(.members([.init("x", .members([.init("id"), .init("id")]))])).isInByteOrder)
+    }
+
     @Test("every prefix and one-byte edit of some stored forms")
     func edits() throws {
         for (name, json) in Self.stored.prefix(12) {

@@ -43,10 +43,14 @@ struct JudgedDataScanner: StoredBytesScanning {
     /// and leave it as they found it.
     private mutating func object(keeping kept: [JudgedMember], depth: Int) throws(Unsure) -> JSONValue {
         let start = buffers.members.count
+        // Names come in byte order (`forEachMember` checks it), and `kept` is
+        // in byte order too: one walk through both, not a search per member.
+        var next = 0
         try forEachMember(depth: depth) { (scanner, name) throws(Unsure) in
-            if let member = kept.first(where: { same(name, $0.bytes) }) {
-                let value = try scanner.value(member.keep, depth: depth + 1)
-                scanner.buffers.members.append((member.name, value))
+            while next < kept.count, kept[next].bytes.lexicographicallyPrecedes(name) { next += 1 }
+            if next < kept.count, same(name, kept[next].bytes) {
+                let value = try scanner.value(kept[next].keep, depth: depth + 1)
+                scanner.buffers.members.append((kept[next].name, value))
             } else {
                 try scanner.skip(depth: depth + 1)
             }
