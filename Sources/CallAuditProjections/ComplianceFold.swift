@@ -55,14 +55,27 @@ struct ComplianceFold {
             openRequest(data: data, kind: .erasure, event: event)
         default:
             if let callID = data["call_id"]?.stringValue, type.topic == .calls || type.topic == .consents {
-                calls[callID, default: CallFacts(callID: callID)].record(event)
+                Self.update(&calls, at: callID, new: CallFacts.init(callID:)) { $0.record(event) }
                 if recordsChanges { changedCalls.insert(callID) }
                 if type == .callStarted { indexSubjects(of: data, callID: callID) }
             }
             if let recordingID = data["recording_id"]?.stringValue {
-                recordings[recordingID, default: RecordingFacts(recordingID: recordingID)].record(event)
+                Self.update(&recordings, at: recordingID, new: RecordingFacts.init(recordingID:)) { $0.record(event) }
                 if recordsChanges { changedRecordings.insert(recordingID) }
             }
+        }
+    }
+
+    /// Changes `table[key]` in place, made with `new` first if absent. Through
+    /// the entry's index: the `default:` subscript (an accessor holding a copy
+    /// of the facts) allocated twice per event folded.
+    private static func update<Facts>(_ table: inout [String: Facts], at key: String, new: (String) -> Facts, _ change: (inout Facts) -> Void) {
+        if let index = table.index(forKey: key) {
+            change(&table.values[index])
+        } else {
+            var facts = new(key)
+            change(&facts)
+            table[key] = facts
         }
     }
 
@@ -159,10 +172,10 @@ struct ComplianceFold {
         }
         for recordingID in judgedRecordings {
             let recording = recordings[recordingID]!
-            verdicts.findings["recording:\(recordingID)"] =
-                RecordingRules.evaluate(recording, call: recording.callID.flatMap { calls[$0] }, policy: policy, now: now)
+            let subject = "recording:\(recordingID)"
+            verdicts.findings[subject] = RecordingRules.evaluate(recording, call: recording.callID.flatMap { calls[$0] }, policy: policy, now: now)
             let due = recording.stored.flatMap { RecordingRules.retentionDue(recording, stored: $0, policy: policy) }
-            verdicts.deadlines.append(("recording:\(recordingID)", recording.deleted == nil ? due : nil))
+            verdicts.deadlines.append((subject, recording.deleted == nil ? due : nil))
         }
         for requestID in changedRequests {
             var record = requests[requestID]!
