@@ -162,6 +162,9 @@ struct ComplianceFold {
         recordings judgedRecordings: some Sequence<String>, requestRecordings: [String: Set<String>], policy: Policy, now: Timestamp
     ) -> ComplianceVerdicts {
         var verdicts = ComplianceVerdicts()
+        // A rebuild judges every subject at once: one table of the right size, not a dozen regrowths.
+        verdicts.findings.reserveCapacity(
+            conflicts.count + requestClaims.count + changedCalls.count + judgedRecordings.underestimatedCount + changedRequests.count)
         for (subject, event) in conflicts { verdicts.findings[subject] = ConflictRule.evaluate(event, policy: policy) }
         for (subject, claim) in requestClaims {
             verdicts.findings[subject] = RequestClaimRule.evaluate(requestID: claim.requestID, openedBy: claim.openedBy, claim: claim.claim, policy: policy)

@@ -158,8 +158,9 @@ struct ComplianceRebuild: ProjectionRebuild {
 
     static func deadlineRows(_ verdicts: ComplianceVerdicts, now: Timestamp) -> CopyTextEncoder {
         var rows = CopyTextEncoder()
-        for (subject, due) in verdicts.deadlines.sorted(by: { $0.subject < $1.subject }) {
-            guard let due else { continue }
+        // Subjects without a deadline write nothing: left out before the sort, not after.
+        let due = verdicts.deadlines.compactMap { deadline in deadline.due.map { (subject: deadline.subject, due: $0) } }
+        for (subject, due) in due.sorted(by: { $0.subject < $1.subject }) {
             rows.text(subject)
             rows.timestamp(due)
             rows.text(due < now ? "t" : "f")
