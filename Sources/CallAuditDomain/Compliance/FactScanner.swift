@@ -64,16 +64,16 @@ package enum FactScanner {
 package struct FactScanBuffers {
     var members: [(key: String, value: JSONValue)] = []
     var elements: [JSONValue] = []
-    var source: (bytes: [UInt8], text: String) = ([], "")
+    var lastSource: (bytes: [UInt8], text: String) = ([], "")
 
     package init() {}
 
     /// `bytes` as a `String`: the last one made when the bytes are the same.
     mutating func source(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
-        if !source.bytes.elementsEqual(bytes) {
-            source = (Array(bytes), String(decoding: bytes, as: UTF8.self))
+        if !lastSource.bytes.elementsEqual(bytes) {
+            lastSource = (Array(bytes), String(decoding: bytes, as: UTF8.self))
         }
-        return source.text
+        return lastSource.text
     }
 }
 
