@@ -137,6 +137,25 @@ struct FactScannerTests {
         ])
     }
 
+    @Test("the kept source is reused only for the same bytes: compared eight at a time, each length and each place of a difference")
+    func sameBytes() {
+        for length in 0...20 {
+            let a = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 1) }
+            a.withUnsafeBufferPointer { left in
+                #expect(FactScanBuffers.same(left, left))
+                var copy = a
+                copy.withUnsafeBufferPointer { #expect(FactScanBuffers.same(left, $0)) }
+                copy.append(0)
+                copy.withUnsafeBufferPointer { #expect(!FactScanBuffers.same(left, $0)) }
+                for at in 0..<length {
+                    var edited = a
+                    edited[at] ^= 0x40
+                    edited.withUnsafeBufferPointer { #expect(!FactScanBuffers.same(left, $0), "length \(length), at \(at)") }
+                }
+            }
+        }
+    }
+
     @Test("the judged members are listed in byte order at every level, as the scanner's one walk needs; a list out of order is noticed")
     func judgedMembersInByteOrder() {
         #expect(JudgedMembers.contractData.isInByteOrder)
