@@ -56,8 +56,9 @@ struct JudgedDataScanner: StoredBytesScanning {
             }
         }
         let members = Array(buffers.members[start...])
-        // `removeLast`, not `removeSubrange(start...)`: the generic range replacement cost a thousand instructions a call.
-        buffers.members.removeLast(buffers.members.count - start)
+        // One at a time: `removeSubrange(start...)` and `removeLast(k)` go through
+        // the generic range replacement, about a thousand instructions a call.
+        while buffers.members.count > start { buffers.members.removeLast() }
         return .object(members)
     }
 
@@ -68,7 +69,7 @@ struct JudgedDataScanner: StoredBytesScanning {
             scanner.buffers.elements.append(value)
         }
         let elements = Array(buffers.elements[start...])
-        buffers.elements.removeLast(buffers.elements.count - start)
+        while buffers.elements.count > start { buffers.elements.removeLast() }
         return .array(elements)
     }
 
