@@ -55,7 +55,9 @@ struct JudgedDataScanner: StoredBytesScanning {
                 try scanner.skip(depth: depth + 1)
             }
         }
-        let members = Array(buffers.members[start...])
+        // Copied through a pointer: a slice would still hold the buffer when
+        // `removeLast` runs, which then copied the whole buffer first.
+        let members = buffers.members.withUnsafeBufferPointer { Array($0[start...]) }
         // One at a time: `removeSubrange(start...)` and `removeLast(k)` go through
         // the generic range replacement, about a thousand instructions a call.
         while buffers.members.count > start { buffers.members.removeLast() }
@@ -68,7 +70,7 @@ struct JudgedDataScanner: StoredBytesScanning {
             let value = try scanner.value(element, depth: depth + 1)
             scanner.buffers.elements.append(value)
         }
-        let elements = Array(buffers.elements[start...])
+        let elements = buffers.elements.withUnsafeBufferPointer { Array($0[start...]) }
         while buffers.elements.count > start { buffers.elements.removeLast() }
         return .array(elements)
     }
