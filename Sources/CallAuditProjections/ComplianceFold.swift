@@ -21,6 +21,21 @@ struct ComplianceFold {
     var conflicts: [String: FactEvent] = [:]
     /// This batch's openings of requests another source opened first, by subject: judged alone, like conflicts.
     var requestClaims: [String: (requestID: String, openedBy: String, claim: FactEvent)] = [:]
+    /// Whether folding notes what changed (`changed…`). A rebuild judges every
+    /// fact it folds, so it turns this off and takes them all at once
+    /// (`markEverythingChanged`) instead of hashing each key again per event.
+    var recordsChanges = true
+
+    init(recordsChanges: Bool = true) { self.recordsChanges = recordsChanges }
+
+    /// Marks every call and request changed, as folding them with
+    /// `recordsChanges` would have: each was created by an event that marks it.
+    mutating func markEverythingChanged() {
+        changedCalls = Set(calls.keys)
+        changedRecordings = Set(recordings.keys)
+        changedHolds = Set(holds.keys)
+        changedRequests = Set(requests.keys)
+    }
 
     mutating func fold(_ event: FactEvent) {
         if event.own == .eventConflict {
@@ -40,14 +55,27 @@ struct ComplianceFold {
             openRequest(data: data, kind: .erasure, event: event)
         default:
             if let callID = data["call_id"]?.stringValue, type.topic == .calls || type.topic == .consents {
-                calls[callID, default: CallFacts(callID: callID)].record(event)
-                changedCalls.insert(callID)
+                Self.update(&calls, at: callID, new: CallFacts.init(callID:)) { $0.record(event) }
+                if recordsChanges { changedCalls.insert(callID) }
                 if type == .callStarted { indexSubjects(of: data, callID: callID) }
             }
             if let recordingID = data["recording_id"]?.stringValue {
-                recordings[recordingID, default: RecordingFacts(recordingID: recordingID)].record(event)
-                changedRecordings.insert(recordingID)
+                Self.update(&recordings, at: recordingID, new: RecordingFacts.init(recordingID:)) { $0.record(event) }
+                if recordsChanges { changedRecordings.insert(recordingID) }
             }
+        }
+    }
+
+    /// Changes `table[key]` in place, made with `new` first if absent. Through
+    /// the entry's index: the `default:` subscript (an accessor holding a copy
+    /// of the facts) allocated twice per event folded.
+    private static func update<Facts>(_ table: inout [String: Facts], at key: String, new: (String) -> Facts, _ change: (inout Facts) -> Void) {
+        if let index = table.index(forKey: key) {
+            change(&table.values[index])
+        } else {
+            var facts = new(key)
+            change(&facts)
+            table[key] = facts
         }
     }
 
@@ -134,6 +162,9 @@ struct ComplianceFold {
         recordings judgedRecordings: some Sequence<String>, requestRecordings: [String: Set<String>], policy: Policy, now: Timestamp
     ) -> ComplianceVerdicts {
         var verdicts = ComplianceVerdicts()
+        // A rebuild judges every subject at once: one table of the right size, not a dozen regrowths.
+        verdicts.findings.reserveCapacity(
+            conflicts.count + requestClaims.count + changedCalls.count + judgedRecordings.underestimatedCount + changedRequests.count)
         for (subject, event) in conflicts { verdicts.findings[subject] = ConflictRule.evaluate(event, policy: policy) }
         for (subject, claim) in requestClaims {
             verdicts.findings[subject] = RequestClaimRule.evaluate(requestID: claim.requestID, openedBy: claim.openedBy, claim: claim.claim, policy: policy)
@@ -144,10 +175,10 @@ struct ComplianceFold {
         }
         for recordingID in judgedRecordings {
             let recording = recordings[recordingID]!
-            verdicts.findings["recording:\(recordingID)"] =
-                RecordingRules.evaluate(recording, call: recording.callID.flatMap { calls[$0] }, policy: policy, now: now)
+            let subject = "recording:\(recordingID)"
+            verdicts.findings[subject] = RecordingRules.evaluate(recording, call: recording.callID.flatMap { calls[$0] }, policy: policy, now: now)
             let due = recording.stored.flatMap { RecordingRules.retentionDue(recording, stored: $0, policy: policy) }
-            verdicts.deadlines.append(("recording:\(recordingID)", recording.deleted == nil ? due : nil))
+            verdicts.deadlines.append((subject, recording.deleted == nil ? due : nil))
         }
         for requestID in changedRequests {
             var record = requests[requestID]!

@@ -80,7 +80,7 @@ extension ComplianceRebuild {
         try FactTable.holds(on: connection).save(fold.holds.filter { reloaded.holds.contains($0.key) })
         try SubjectCallIndex(connection: connection).add(fold.subjectCalls.filter { reloaded.calls.contains($0.callID) })
 
-        var next = ComplianceFold()
+        var next = ComplianceFold(recordsChanges: false)
         next.requests = fold.requests
         next.conflicts = fold.conflicts
         next.requestClaims = fold.requestClaims

@@ -33,7 +33,8 @@ struct ComplianceRebuild: ProjectionRebuild {
     let policy: Policy
     let clock: @Sendable () -> Timestamp
     let limits: ComplianceRebuildLimits
-    var fold = ComplianceFold()
+    /// Every fact folded is judged, so the fold does not note changes per event.
+    var fold = ComplianceFold(recordsChanges: false)
     /// Keys of the facts written out so far; nil until the first chunk is.
     var written: KeyFilter?
     /// This chunk's facts that an earlier chunk wrote out: saved again by upsert, not COPY.
@@ -49,7 +50,8 @@ struct ComplianceRebuild: ProjectionRebuild {
     /// The events' compliance-relevant parts, scanned from their stored bytes
     /// (`FactScanner`); batches prepare theirs the same way.
     static func prepare(_ events: [StoredEvent]) throws -> [FactEvent] {
-        try events.compactMap { event throws(JSONParseError) in try FactScanner.factEvent(event.json) }
+        var buffers = FactScanBuffers()
+        return try events.compactMap { event throws(JSONParseError) in try FactScanner.factEvent(event.json, reusing: &buffers) }
     }
 
     mutating func fold(_ page: [FactEvent], in connection: PostgresConnection) throws {
@@ -74,6 +76,7 @@ struct ComplianceRebuild: ProjectionRebuild {
     /// The whole log was one chunk: judge it in memory, write every table once.
     private func finishInMemory(in connection: PostgresConnection) throws {
         var fold = fold
+        fold.markEverythingChanged()
         let now = clock()
         // The fact tables do not depend on the verdicts: another thread encodes
         // them while this one judges and PostgreSQL takes in the findings.
@@ -155,8 +158,9 @@ struct ComplianceRebuild: ProjectionRebuild {
 
     static func deadlineRows(_ verdicts: ComplianceVerdicts, now: Timestamp) -> CopyTextEncoder {
         var rows = CopyTextEncoder()
-        for (subject, due) in verdicts.deadlines.sorted(by: { $0.subject < $1.subject }) {
-            guard let due else { continue }
+        // Subjects without a deadline write nothing: left out before the sort, not after.
+        let due = verdicts.deadlines.compactMap { deadline in deadline.due.map { (subject: deadline.subject, due: $0) } }
+        for (subject, due) in due.sorted(by: { $0.subject < $1.subject }) {
             rows.text(subject)
             rows.timestamp(due)
             rows.text(due < now ? "t" : "f")

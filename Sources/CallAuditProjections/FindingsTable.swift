@@ -55,7 +55,12 @@ struct FindingsTable {
 
     /// `insertAll`'s rows, encoded on any thread.
     static func rows(filling judged: [String: [Finding]]) -> CopyTextEncoder {
-        rows(judged.flatMap { subject, findings in findings.map { ($0, Self.key(of: $0), subject) } })
+        var rows = CopyTextEncoder(capacity: judged.values.reduce(0) { $0 + $1.count } * 400)
+        var writer = FindingRows()
+        for (subject, findings) in judged {
+            for finding in findings { writer.append(finding, key: nil, subject: subject, to: &rows) }
+        }
+        return rows
     }
 
     /// Writes rows made by `rows(filling:)`.
@@ -83,27 +88,10 @@ struct FindingsTable {
                        evidence, detail, policy_version, policy_hash, fingerprint, finding_key, subject, status) FROM STDIN
         """
 
-    private static func rows(_ raised: [(finding: Finding, key: String, subject: String)]) -> CopyTextEncoder {
+    static func rows(_ raised: [(finding: Finding, key: String, subject: String)]) -> CopyTextEncoder {
         var rows = CopyTextEncoder(capacity: raised.count * 400)
-        var fingerprinter = FindingFingerprinter()
-        for (finding, key, subject) in raised {
-            rows.text(finding.rule.rawValue)
-            rows.text(finding.severity.rawValue)
-            rows.timestamp(finding.occurredAt)
-            for id in [finding.callID, finding.recordingID, finding.partyID, finding.requestID, finding.jurisdiction] {
-                if let id { rows.text(id) } else { rows.null() }
-            }
-            rows.text(finding.citation)
-            rows.text(postgresArrayLiteral(finding.evidence))
-            rows.text(finding.detail)
-            rows.text(finding.policyVersion)
-            rows.text(finding.policyHash)
-            rows.text(bytes: fingerprinter.fingerprint(of: finding))
-            rows.text(key)
-            rows.text(subject)
-            rows.text("open")
-            rows.endRow()
-        }
+        var writer = FindingRows()
+        for (finding, key, subject) in raised { writer.append(finding, key: key, subject: subject, to: &rows) }
         return rows
     }
 
@@ -148,17 +136,20 @@ struct FindingsTable {
     /// What makes a finding the same finding as time goes on: the rule, the ids
     /// it concerns and, for rules about one access or refusal, that event.
     static func key(of finding: Finding) -> String {
-        let anchor: String
+        // One interpolation, not an array of six joined (a rebuild writes its keys as bytes: `FindingRows`).
+        "\(finding.rule.rawValue)|\(finding.callID ?? "")|\(finding.recordingID ?? "")|\(finding.partyID ?? "")|\(finding.requestID ?? "")|\(anchor(of: finding) ?? "")"
+    }
+
+    /// The event a finding about one access or refusal is anchored to; nil for the others.
+    static func anchor(of finding: Finding) -> String? {
         switch finding.rule {
         case .accessUnauthorizedRole, .accessInvalidPurpose, .trainingNotAnonymized, .accessAfterDeletion, .transferWithoutBasis, .eventConflict:
-            anchor = finding.evidence.last ?? ""
+            finding.evidence.last ?? ""
         case .recordedAfterRefusal:
-            anchor = finding.evidence.first ?? ""
+            finding.evidence.first ?? ""
         default:
-            anchor = ""
+            nil
         }
-        // One interpolation, not an array of six joined: a rebuild keys every finding.
-        return "\(finding.rule.rawValue)|\(finding.callID ?? "")|\(finding.recordingID ?? "")|\(finding.partyID ?? "")|\(finding.requestID ?? "")|\(anchor)"
     }
 
     /// A digest of all a re-judgement can change, so unchanged findings are not

@@ -42,6 +42,20 @@ struct ConsentRuleTests {
         event(.consentGiven, "e-consent", at: offset, ["call_id": "c1", "party_id": "p1", "method": .string(method), "scope": ["recording"]])
     }
 
+    @Test("the first recording start is the earliest (the first of equal ones), as the filtered array's min gives it")
+    func firstRecordingStart() {
+        var facts = CallFacts(callID: "c")
+        #expect(facts.firstRecordingStart == nil)
+        let kinds = [EventType.recordingStopped, .recordingStarted, .recordingPaused, .recordingStarted, .recordingStarted, .recordingResumed]
+        for (index, kind) in kinds.enumerated() {
+            let offsets: [Int64] = [0, 30, -10, 5, 5, 1]
+            facts.recordingTimeline.append(
+                .init(eventID: "e\(index)", time: recordingStart.adding(seconds: offsets[index]), recordingID: "r\(index % 2)", kind: kind.rawValue))
+            #expect(facts.firstRecordingStart == facts.recordingStarts.min { $0.time < $1.time }, "after \(index + 1) facts")
+        }
+        #expect(facts.firstRecordingStart?.eventID == "e3")
+    }
+
     @Test("California: a notice exactly at the grace limit counts, one second past it does not")
     func graceLimit() {
         #expect(findings(customer: party("p1", "customer", "US-CA"), [notice(at: 10)]).isEmpty)

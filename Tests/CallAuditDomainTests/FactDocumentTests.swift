@@ -82,6 +82,21 @@ struct FactDocumentTests {
         #expect(bytes(recording.writeDocument) == recording.document.compactBytes)
     }
 
+    @Test("strings needing an escape at any place, long or short, or none, are written as the tree writes them")
+    func escapesAnywhere() {
+        for length in 0...19 {
+            for special in ["\"", "\\", "\n", "\u{1}", "\u{1F}", "é", "😀", " ", "~"] {
+                for at in 0...length {
+                    let id = String(repeating: "a", count: at) + special + String(repeating: "b", count: length - at)
+                    var call = CallFacts(callID: id)
+                    call.parties = [.init(id: String(repeating: "p", count: length), role: id)]
+                    call.consents = [.init(eventID: id, time: EventFactory.origin, scope: [id, ""])]
+                    #expect(bytes(call.writeDocument) == call.document.compactBytes, "\(id.debugDescription)")
+                }
+            }
+        }
+    }
+
     private func bytes(_ write: (inout [UInt8]) -> Void) -> [UInt8] {
         var out: [UInt8] = []
         write(&out)

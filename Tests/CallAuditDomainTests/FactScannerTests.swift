@@ -72,6 +72,28 @@ struct FactScannerTests {
         #expect(FactScanner.scan(rows[13]) == .unsure, "data nested past the limit is left to the tree, which rejects it")
     }
 
+    @Test("strings read eight bytes at a time: a quote, backslash, control or non-ASCII byte anywhere in a name or value is handled as the tree does")
+    func specialBytesAnywhere() throws {
+        let time = #""time":"2026-12-01T10:00:00Z""#
+        var buffers = FactScanBuffers()
+        for length in 0...24 {
+            for special in ["\\\"", "\\\\", "\\n", "\u{1}", "\u{1F}", "\u{7F}", "é", "😀", "\"", "\\"] {
+                for at in 0...length {
+                    let text = String(repeating: "a", count: at) + special + String(repeating: "b", count: length - at)
+                    let rows = [
+                        #"{"data":{"call_id":"\#(text)","skipped":"\#(text)"},"id":"\#(text)","source":"\#(text)",\#(time),"type":"call.ended"}"#,
+                        #"{"data":{"\#(text)":"c"},"id":"e","\#(text)":"x","source":"s",\#(time),"type":"call.ended"}"#,
+                    ]
+                    for row in rows {
+                        _ = try record(row) { () throws(PropertyViolation) in try FactScanDifferential.check(row, reusing: &buffers) }
+                    }
+                    let plain = !special.utf8.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
+                    #expect((FactScanner.scan(rows[0]) != .unsure) == plain, "\(text.debugDescription)")
+                }
+            }
+        }
+    }
+
     @Test("data pruned to what compliance judges: kept members as the tree builds them, skipped ones checked as strictly")
     func prunedData() throws {
         let envelope = #""id":"e","source":"s","time":"2026-12-01T10:00:00Z","type":"call.started""#
@@ -113,6 +135,32 @@ struct FactScannerTests {
         #expect(event.data == [
             "call_id": "c", "parties": [["device": "voip", "jurisdiction": "DE", "party_id": "p", "role": "agent", "subject": ["subject_ref": "ref"]]],
         ])
+    }
+
+    @Test("the kept source is reused only for the same bytes: compared eight at a time, each length and each place of a difference")
+    func sameBytes() {
+        for length in 0...20 {
+            let a = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 1) }
+            a.withUnsafeBufferPointer { left in
+                #expect(FactScanBuffers.same(left, left))
+                var copy = a
+                copy.withUnsafeBufferPointer { #expect(FactScanBuffers.same(left, $0)) }
+                copy.append(0)
+                copy.withUnsafeBufferPointer { #expect(!FactScanBuffers.same(left, $0)) }
+                for at in 0..<length {
+                    var edited = a
+                    edited[at] ^= 0x40
+                    edited.withUnsafeBufferPointer { #expect(!FactScanBuffers.same(left, $0), "length \(length), at \(at)") }
+                }
+            }
+        }
+    }
+
+    @Test("the judged members are listed in byte order at every level, as the scanner's one walk needs; a list out of order is noticed")
+    func judgedMembersInByteOrder() {
+        #expect(JudgedMembers.contractData.isInByteOrder)
+        #expect(!JudgedMembers.members([.init("b"), .init("a")]).isInByteOrder)
+        #expect(!JudgedMembers.elements(.members([.init("x", .members([.init("id"), .init("id")]))])).isInByteOrder)
     }
 
     @Test("every prefix and one-byte edit of some stored forms")

@@ -47,6 +47,33 @@ struct PolicyTests {
         #expect([ConsentRegime.allPartyNotice, .oneParty, .allPartyConsent].max() == .allPartyConsent)
     }
 
+    @Test("the order of regimes is their declaration order, for every pair")
+    func strictnessIsDeclarationOrder() {
+        for (i, a) in ConsentRegime.allCases.enumerated() {
+            for (j, b) in ConsentRegime.allCases.enumerated() { #expect((a < b) == (i < j), "\(a) < \(b)") }
+        }
+    }
+
+    @Test("a call is governed by its strictest party's rule; between equals, by the first such party's jurisdiction")
+    func governingRule() throws {
+        var call = CallFacts(callID: "c")
+        #expect(call.governingRule(.default) == nil)
+        call.parties = [.init(id: "a", role: "agent", jurisdiction: "US"), .init(id: "b", role: "customer", jurisdiction: "FR"),
+                        .init(id: "c", role: "customer", jurisdiction: "AT"), .init(id: "d", role: "customer", jurisdiction: nil)]
+        #expect(try #require(call.governingRule(.default)).jurisdiction == "FR")
+        call.parties.append(.init(id: "e", role: "customer", jurisdiction: "DE"))
+        #expect(try #require(call.governingRule(.default)).jurisdiction == "DE")
+        #expect(try #require(call.governingRule(.default)).rule.regime == .allPartyConsent)
+    }
+
+    @Test("a subdivision's country is what splitting at \"-\" gives, for odd and non-ASCII names too")
+    func countryOfSubdivision() {
+        let names = ["", "-", "--", "DE", "US-CA", "-US", "--US-CA", "US--CA", "US-", "a-b-c", "é-x", "x-\u{301}y", "-\u{301}", "日本-13", "US-CA\u{0}"]
+        for name in names { #expect(Policy.country(of: name) == name.split(separator: "-").first.map(String.init), "\(name.debugDescription)") }
+        let policy = Policy.default
+        #expect(policy.jurisdictions["DE-BY"] == nil && policy.rule(for: "DE-BY") == policy.jurisdictions["DE"] && policy.rule(for: "--DE") == policy.jurisdictions["DE"])
+    }
+
     @Test(
         "a bad policy file is refused with the path and what to fix",
         arguments: [

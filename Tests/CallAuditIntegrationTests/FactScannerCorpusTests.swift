@@ -11,9 +11,10 @@ struct FactScannerCorpusTests {
         let events = simulatedEvents(calls: 1_500, seed: 8, days: 30, start: "2026-10-01T00:00:00Z")
         #expect(events.count > 9_000)
         var decided = 0
+        var buffers = FactScanBuffers()
         for (index, stored) in events.enumerated() {
             do {
-                if try FactScanDifferential.check(String(decoding: stored.event.canonical, as: UTF8.self)) { decided += 1 }
+                if try FactScanDifferential.check(String(decoding: stored.event.canonical, as: UTF8.self), reusing: &buffers) { decided += 1 }
                 if index % 2_000 == 0 { try FactScanDifferential.checkEdits(of: stored.event.canonical) }
             } catch {
                 Issue.record("simulated event \(index) (\(stored.event.typeName)): \(error)")
@@ -48,6 +49,29 @@ struct FactScannerCorpusTests {
         }
         #expect(whole.calls.values.filter { written($0.writeDocument) != $0.document.compactBytes }.isEmpty)
         #expect(whole.recordings.values.filter { written($0.writeDocument) != $0.document.compactBytes }.isEmpty)
+    }
+
+    @Test("a simulated month folded the rebuild's way (buffers kept across events, changes not noted then all marked) is the batch's fold")
+    func rebuildFoldIsTheBatchFold() throws {
+        let stored = simulatedEvents(calls: 1_500, seed: 8, days: 30, start: "2026-10-01T00:00:00Z")
+            .map { String(decoding: $0.event.canonical, as: UTF8.self) }
+        var batch = ComplianceFold(), rebuild = ComplianceFold(recordsChanges: false)
+        var buffers = FactScanBuffers()
+        for json in stored {
+            if let event = FactEvent(try JSONParser.parse(json)) { batch.fold(event) }
+            if let event = try FactScanner.factEvent(json, reusing: &buffers) { rebuild.fold(event) }
+        }
+        // Holds (a few) still mark their recordings as they fold; calls and recordings' own events do not.
+        #expect(rebuild.changedCalls.isEmpty && rebuild.changedRecordings.count < batch.changedRecordings.count / 10, "no change noted per event")
+        rebuild.markEverythingChanged()
+        #expect(!batch.requests.isEmpty && !batch.holds.isEmpty, "the month has requests and holds")
+        #expect(rebuild.calls == batch.calls && rebuild.recordings == batch.recordings && rebuild.holds == batch.holds && rebuild.requests == batch.requests)
+        #expect(rebuild.changedCalls == batch.changedCalls && rebuild.changedRecordings == batch.changedRecordings)
+        #expect(rebuild.changedHolds == batch.changedHolds && rebuild.changedRequests == batch.changedRequests)
+        let now = Timestamp(rfc3339: "2026-11-15T00:00:00Z")!
+        let findings = (batch: batch.judge(recordings: Array(batch.recordings.keys), requestRecordings: [:], policy: .default, now: now).findings,
+                        rebuild: rebuild.judge(recordings: Array(rebuild.recordings.keys), requestRecordings: [:], policy: .default, now: now).findings)
+        #expect(findings.rebuild == findings.batch && findings.batch.values.contains { !$0.isEmpty })
     }
 
     @Test("the hostile-producer corpus, as stored when accepted")

@@ -2,6 +2,7 @@ import Testing
 
 @testable import CallAuditDomain
 @testable import CallAuditProjections
+import CallAuditStore
 
 /// `findings.fingerprint` is stored, and a rebuild that fingerprinted
 /// differently would rewrite every finding: the bytes-written digest must
@@ -41,6 +42,24 @@ struct FindingFingerprintTests {
             #expect(fingerprinter.text(of: finding) == Self.referenceText(finding))
             #expect(String(decoding: fingerprinter.fingerprint(of: finding), as: UTF8.self) == FindingsTable.fingerprint(of: finding))
         }
+    }
+
+    @Test("a rebuild's rows write each key and evidence literal as bytes: the same rows as from the key's and literal's Strings")
+    func rowsWithKeysAsBytes() {
+        var findings = RuleID.allCases.map { rule in Self.finding { $0.rule = rule; $0.evidence = ["first", "mid\"dle\\", "last"] } }
+        findings += [
+            Self.finding { $0.rule = .accessInvalidPurpose; $0.evidence = [] },
+            Self.finding { $0.rule = .recordedAfterRefusal; $0.evidence = [] },
+            Self.finding { $0.callID = nil; $0.recordingID = "r|1"; $0.partyID = nil; $0.requestID = "q\té😀"; $0.evidence = ["", "{,}", "NULL"] },
+        ]
+        var writer = FindingRows()
+        for finding in findings + findings.reversed() {
+            #expect(writer.key(of: finding) == Array(FindingsTable.key(of: finding).utf8), "\(finding.rule)")
+            #expect(writer.arrayLiteral(finding.evidence) == Array(postgresArrayLiteral(finding.evidence).utf8))
+        }
+        let judged = Dictionary(grouping: findings) { "subject-\($0.rule.rawValue.count % 3)" }
+        let asStrings = FindingsTable.rows(judged.flatMap { subject, findings in findings.map { ($0, FindingsTable.key(of: $0), subject) } })
+        #expect(FindingsTable.rows(filling: judged).bytes == asStrings.bytes)
     }
 
     @Test("a known answer: the first 128 bits of SHA-256, in lowercase hex")

@@ -10,7 +10,16 @@ package enum FactScanDifferential {
     /// Checks one stored text; true when the scanner decided it (for coverage counts).
     @discardableResult
     package static func check(_ json: String) throws(PropertyViolation) -> Bool {
+        var buffers = FactScanBuffers()
+        return try check(json, reusing: &buffers)
+    }
+
+    /// The same, and scanned again with `buffers` as earlier scans left them
+    /// (a rebuild keeps them across a page): they must change nothing.
+    @discardableResult
+    package static func check(_ json: String, reusing buffers: inout FactScanBuffers) throws(PropertyViolation) -> Bool {
         let scanned = FactScanner.scan(json)
+        try PropertyViolation.require(FactScanner.scan(json, reusing: &buffers) == scanned, "buffers kept from earlier scans change nothing")
         if scanned == .unsure { return false }
         guard let tree = try? JSONParser.parse(json) else {
             throw PropertyViolation("the scanner decides only text the tree parser accepts")
@@ -23,13 +32,16 @@ package enum FactScanDifferential {
     /// Checks `canonical` and copies of it a superuser might have made: every
     /// prefix, and each byte in turn replaced by one of a few that change the
     /// syntax (quotes, escapes, brackets, separators, whitespace, digits).
+    /// One set of buffers goes through them all, so each edit is scanned after
+    /// others that stopped midway.
     package static func checkEdits(of canonical: [UInt8]) throws(PropertyViolation) {
-        for end in 0...canonical.count { try check(String(decoding: canonical[..<end], as: UTF8.self)) }
+        var buffers = FactScanBuffers()
+        for end in 0...canonical.count { try check(String(decoding: canonical[..<end], as: UTF8.self), reusing: &buffers) }
         for offset in canonical.indices {
             for byte in editBytes {
                 var edited = canonical
                 edited[offset] = byte
-                try check(String(decoding: edited, as: UTF8.self))
+                try check(String(decoding: edited, as: UTF8.self), reusing: &buffers)
             }
         }
     }

@@ -35,9 +35,25 @@ package struct CallFacts: Sendable, Equatable {
     /// recording.started events, from the timeline.
     package var recordingStarts: [Fact] { recordingTimeline.filter { $0.kind == EventType.recordingStarted.rawValue } }
 
+    /// The earliest recording.started (the first of equals), as
+    /// `recordingStarts.min { $0.time < $1.time }` gives it, without the array.
+    package var firstRecordingStart: Fact? {
+        var first: Fact?
+        for fact in recordingTimeline where fact.kind == EventType.recordingStarted.rawValue {
+            if first.map({ fact.time < $0.time }) ?? true { first = fact }
+        }
+        return first
+    }
+
     /// The rule the whole call is judged by: the strictest of all its parties' jurisdictions.
+    /// Ties go to the first party, as `max(by:)` gives them.
     package func governingRule(_ policy: Policy) -> (jurisdiction: String?, rule: JurisdictionRule)? {
-        parties.map { (jurisdiction: $0.jurisdiction, rule: policy.rule(for: $0.jurisdiction)) }.max { $0.rule.regime < $1.rule.regime }
+        var governing: (jurisdiction: String?, rule: JurisdictionRule)?
+        for party in parties {
+            let rule = policy.rule(for: party.jurisdiction)
+            if governing.map({ $0.rule.regime < rule.regime }) ?? true { governing = (party.jurisdiction, rule) }
+        }
+        return governing
     }
 
     /// The recordings of this call.

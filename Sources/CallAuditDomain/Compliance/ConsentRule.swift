@@ -7,7 +7,7 @@
 package enum ConsentRule {
     package static func evaluate(_ facts: CallFacts, policy: Policy) -> [Finding] {
         // Without call.started the parties are unknown: nothing can be judged yet.
-        guard facts.startedEventID != nil, let start = facts.recordingStarts.min(by: { $0.time < $1.time }) else { return [] }
+        guard facts.startedEventID != nil, let start = facts.firstRecordingStart else { return [] }
         guard let governing = facts.governingRule(policy), governing.rule.regime != .oneParty else { return [] }
         let deadline = start.time.adding(seconds: Int64(policy.noticeGraceSeconds))
         return facts.parties.filter(\.isExternal).compactMap { party in
@@ -27,18 +27,21 @@ package enum ConsentRule {
     private static func isSatisfied(
         _ party: CallFacts.Party, regime: ConsentRegime, start: Timestamp, deadline: Timestamp, facts: CallFacts
     ) -> Bool {
-        let consents = facts.consents.filter { $0.partyID == party.id && $0.time <= deadline }
+        // Tested in place, not filtered into an array per party first.
+        func consented(_ counts: (CallFacts.Fact) -> Bool) -> Bool {
+            facts.consents.contains { $0.partyID == party.id && $0.time <= deadline && counts($0) }
+        }
         switch regime {
         case .oneParty:
             return true
         case .allPartyConsent:
-            return consents.contains { $0.method != "implied_by_continuing" }
+            return consented { $0.method != "implied_by_continuing" }
         case .allPartyNotice, .allPartyNoticeRecorded:
             let notified = facts.notices.contains { notice in
                 (notice.partyID == nil || notice.partyID == party.id) && notice.time <= deadline
                     && (regime == .allPartyNotice || notice.time >= start)
             }
-            return notified || !consents.isEmpty
+            return notified || consented { _ in true }
         }
     }
 

@@ -11,6 +11,13 @@
 struct JudgedDataScanner: StoredBytesScanning {
     let bytes: UnsafeBufferPointer<UInt8>
     var index: Int
+    /// Where objects and arrays gather their kept parts before taking them at their size.
+    var buffers = FactScanBuffers()
+
+    init(bytes: UnsafeBufferPointer<UInt8>, index: Int) {
+        self.bytes = bytes
+        self.index = index
+    }
 
     /// The value at `index`, `depth` levels below the document's root, kept as `keep` says.
     mutating func value(_ keep: JudgedMembers, depth: Int) throws(Unsure) -> JSONValue {
@@ -32,21 +39,39 @@ struct JudgedDataScanner: StoredBytesScanning {
         }
     }
 
+    /// Nested objects gather above their parent's members in the one buffer,
+    /// and leave it as they found it.
     private mutating func object(keeping kept: [JudgedMember], depth: Int) throws(Unsure) -> JSONValue {
-        var members: [(key: String, value: JSONValue)] = []
+        let start = buffers.members.count
+        // Names come in byte order (`forEachMember` checks it), and `kept` is
+        // in byte order too: one walk through both, not a search per member.
+        var next = 0
         try forEachMember(depth: depth) { (scanner, name) throws(Unsure) in
-            if let member = kept.first(where: { same(name, $0.bytes) }) {
-                members.append((member.name, try scanner.value(member.keep, depth: depth + 1)))
+            while next < kept.count, kept[next].bytes.lexicographicallyPrecedes(name) { next += 1 }
+            if next < kept.count, same(name, kept[next].bytes) {
+                let value = try scanner.value(kept[next].keep, depth: depth + 1)
+                scanner.buffers.members.append((kept[next].name, value))
             } else {
                 try scanner.skip(depth: depth + 1)
             }
         }
+        // Copied through a pointer: a slice would still hold the buffer when
+        // `removeLast` runs, which then copied the whole buffer first.
+        let members = buffers.members.withUnsafeBufferPointer { Array($0[start...]) }
+        // One at a time: `removeSubrange(start...)` and `removeLast(k)` go through
+        // the generic range replacement, about a thousand instructions a call.
+        while buffers.members.count > start { buffers.members.removeLast() }
         return .object(members)
     }
 
     private mutating func array(keeping element: JudgedMembers, depth: Int) throws(Unsure) -> JSONValue {
-        var elements: [JSONValue] = []
-        try forEachElement(depth: depth) { (scanner) throws(Unsure) in elements.append(try scanner.value(element, depth: depth + 1)) }
+        let start = buffers.elements.count
+        try forEachElement(depth: depth) { (scanner) throws(Unsure) in
+            let value = try scanner.value(element, depth: depth + 1)
+            scanner.buffers.elements.append(value)
+        }
+        let elements = buffers.elements.withUnsafeBufferPointer { Array($0[start...]) }
+        while buffers.elements.count > start { buffers.elements.removeLast() }
         return .array(elements)
     }
 

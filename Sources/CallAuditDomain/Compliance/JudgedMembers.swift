@@ -13,8 +13,8 @@
 package indirect enum JudgedMembers: Sendable {
     /// The value as it stands, whatever it is.
     case whole
-    /// Of an object, only the members named (in byte order), each kept as
-    /// its entry says; any other kind of value stays whole.
+    /// Of an object, only the members named (in byte order, which the scanner
+    /// relies on: `isInByteOrder`), each kept as its entry says; any other kind of value stays whole.
     case members([JudgedMember])
     /// Of an array, every element kept as this says; any other kind of value stays whole.
     case elements(JudgedMembers)
@@ -45,6 +45,16 @@ package indirect enum JudgedMembers: Sendable {
         .init("scope"),
         .init("subject", .members([.init("subject_ref")])),
     ])
+
+    /// Whether every list of members, at every level, is in strictly increasing byte order.
+    package var isInByteOrder: Bool {
+        switch self {
+        case .whole: true
+        case .elements(let element): element.isInByteOrder
+        case .members(let members):
+            zip(members, members.dropFirst()).allSatisfy { $0.bytes.lexicographicallyPrecedes($1.bytes) } && members.allSatisfy(\.keep.isInByteOrder)
+        }
+    }
 
     /// `value` with only what this keeps, built from a whole tree: the reference.
     package func prune(_ value: JSONValue) -> JSONValue {

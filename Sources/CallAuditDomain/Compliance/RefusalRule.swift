@@ -3,6 +3,8 @@
 /// notice grace after that had passed.
 package enum RefusalRule {
     package static func evaluate(_ facts: CallFacts, policy: Policy) -> [Finding] {
+        // Most calls have no refusal: spare them the parties' set and the governing rule.
+        guard !facts.refusals.isEmpty else { return [] }
         let external = Set(facts.parties.filter(\.isExternal).map(\.id))
         let governing = facts.governingRule(policy)
         var findings: [Finding] = []

@@ -42,6 +42,13 @@ extension StoredBytesScanning {
     mutating func plainString(asciiOnly: Bool) throws(Unsure) -> UnsafeBufferPointer<UInt8> {
         try expect(UInt8(ascii: "\""))
         let start = index
+        // Eight bytes at a time up to the word that may hold the closing quote
+        // (ids, sources, times and sealed blobs are long runs of plain bytes).
+        if let base = bytes.baseAddress {
+            var seen: UInt64 = 0
+            index = ByteWords.skipStringRun(base, from: index, count: bytes.count, seen: &seen)
+            if asciiOnly, ByteWords.hasNonASCII(seen) { throw Unsure() }
+        }
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {

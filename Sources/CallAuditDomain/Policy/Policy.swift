@@ -11,8 +11,18 @@ package enum ConsentRegime: String, Sendable, CaseIterable, Comparable {
     /// Every external party gave explicit consent (not implied by continuing).
     case allPartyConsent = "all_party_consent"
 
-    package static func < (a: ConsentRegime, b: ConsentRegime) -> Bool {
-        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+    /// Declaration order, weakest first. A switch, not `allCases.firstIndex`:
+    /// judging compares regimes for every party of every call, and each
+    /// `allCases` made an array.
+    package static func < (a: ConsentRegime, b: ConsentRegime) -> Bool { a.strictness < b.strictness }
+
+    private var strictness: Int {
+        switch self {
+        case .oneParty: 0
+        case .allPartyNotice: 1
+        case .allPartyNoticeRecorded: 2
+        case .allPartyConsent: 3
+        }
     }
 }
 
@@ -54,12 +64,23 @@ package struct Policy: Sendable {
     /// The policy shipped with CallAudit (`schemas/policy/default-policy.json`).
     package static let `default`: Policy = try! Policy(json: PackageResources.default_policy_json)
 
+    /// What `jurisdiction.split(separator: "-").first` gives (the first piece
+    /// that is not empty), without the array of every piece. By bytes only for
+    /// ASCII: elsewhere a combining mark after "-" makes one `Character` that is not "-".
+    static func country(of jurisdiction: String) -> String? {
+        let utf8 = jurisdiction.utf8
+        guard utf8.allSatisfy({ $0 < 0x80 }) else { return jurisdiction.split(separator: "-").first.map(String.init) }
+        guard let start = utf8.firstIndex(where: { $0 != UInt8(ascii: "-") }) else { return nil }
+        let end = utf8[start...].firstIndex(of: UInt8(ascii: "-")) ?? utf8.endIndex
+        return String(jurisdiction[start..<end])
+    }
+
     /// The rule for a party's jurisdiction: the subdivision's own entry, else its
     /// country's, else the fallback for a missing or unknown jurisdiction.
     package func rule(for jurisdiction: String?) -> JurisdictionRule {
         guard let jurisdiction else { return fallback }
         if let exact = jurisdictions[jurisdiction] { return exact }
-        if let country = jurisdiction.split(separator: "-").first, let rule = jurisdictions[String(country)] { return rule }
+        if let country = Self.country(of: jurisdiction), let rule = jurisdictions[country] { return rule }
         return fallback
     }
 }
