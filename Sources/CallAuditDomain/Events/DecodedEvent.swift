@@ -24,7 +24,7 @@ package struct DecodedEvent: Sendable {
     /// vault has nothing to seal and need not read the document at all.
     package var holdsNoSubjects: Bool { subjectRanges?.isEmpty == true }
     /// `document` in RFC 8785 canonical form: exactly the bytes the store keeps.
-    package var canonical: [UInt8]
+    package private(set) var canonical: [UInt8]
     /// SHA-256 of `canonical`: the one taken when the event was made, or
     /// taken now when its maker left it out (see `init(columns:canonical:subjectRanges:hashed:)`).
     package var contentHash: [UInt8] { storedHash ?? ContentHash.of(canonical) }
