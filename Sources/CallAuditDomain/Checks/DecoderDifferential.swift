@@ -54,8 +54,12 @@ package enum DecoderDifferential {
     }
 
     /// The fuzz input as a message (`EventDecoderProperties.message`), checked with the fixed clock.
-    package static func check(fuzzInput input: [UInt8]) throws(PropertyViolation) {
-        try check(EventDecoderProperties.message(fromFuzzInput: input), with: OnePassDecoder(reference: EventDecoderProperties.decoder))
+    /// The fuzz target passes one decoder for the whole run, so what a message leaves in its
+    /// buffers (grown, or cut short by a throw) meets the next, as on the polling thread.
+    package static func check(
+        fuzzInput input: [UInt8], with decoder: OnePassDecoder = OnePassDecoder(reference: EventDecoderProperties.decoder)
+    ) throws(PropertyViolation) {
+        try check(EventDecoderProperties.message(fromFuzzInput: input), with: decoder)
     }
 
     /// The canonical bytes of each subject object the vault would seal, in the reference's order.
