@@ -58,7 +58,15 @@ final class ServeProcess {
         return ended(within: seconds) ? Date().timeIntervalSince(started) : nil
     }
 
-    var status: Int32 { process.terminationStatus }
+    /// The exit status. One still running is killed first: Foundation traps on the status of a
+    /// running process, which took the whole test run down after a failed `ended(within:)`.
+    var status: Int32 {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        return process.terminationStatus
+    }
 
     var standardError: String { (try? String(contentsOf: errorFile, encoding: .utf8)) ?? "" }
 }
