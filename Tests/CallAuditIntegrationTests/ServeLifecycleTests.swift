@@ -24,9 +24,12 @@ struct ServeLifecycleTests {
             (["--kafka-property", "auto.offset.reset=earliest"], "--kafka-property auto.offset.reset"),
             (["--policy", badPolicy.path], "--policy \(badPolicy.path)"),
             (["--batch-size", "0"], "--batch-size"),
+            // Rejected credentials are retried for the start-up timeout (a passing identity-provider
+            // hiccup must not stop start-up); 2 s keeps this case well inside 10 s on a loaded machine.
             (
                 ["--kafka-property", "security.protocol=SASL_PLAINTEXT", "--kafka-property", "sasl.mechanism=PLAIN",
-                 "--kafka-property", "sasl.username=ingest", "--kafka-property", "sasl.password=wrong"],
+                 "--kafka-property", "sasl.username=ingest", "--kafka-property", "sasl.password=wrong",
+                 "--kafka-startup-timeout", "2"],
                 "credentials"
             ),
             (["--topic", "calls=no-such-topic"], "no-such-topic"),
