@@ -36,6 +36,9 @@ struct PersonLinking {
     struct Person: Equatable {
         var subject: ResolvedSubject
         var strong: [String: BlindIndex] = [:]
+
+        /// The person as the cache keeps them: without the batch's sealing state.
+        var withoutSealing: Person { Person(subject: subject.withoutSealing, strong: strong) }
     }
 
     /// One identifier of a subject, as its blind index.
@@ -78,7 +81,9 @@ struct PersonLinking {
     }
 
     /// The person a subject with these identifiers is, linking what is new;
-    /// `makePerson` makes one when nobody known is this subject.
+    /// `makePerson` makes one when nobody known is this subject. Returned set
+    /// up for sealing, keyed once per batch: this linking lives for one batch,
+    /// and its persons go into the cache without the sealing state.
     mutating func resolve(_ keys: [Key], makePerson: () -> ResolvedSubject) -> ResolvedSubject {
         let ref = existingPerson(for: keys) ?? {
             let fresh = makePerson()
@@ -87,7 +92,7 @@ struct PersonLinking {
             return fresh.ref
         }()
         for key in keys { link(key, to: ref) }
-        return persons[ref]!.subject
+        return persons[ref]!.subject.keyedForSealing()
     }
 
     /// The person a strong identifier names; else the one a phone or e-mail

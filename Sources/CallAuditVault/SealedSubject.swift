@@ -15,25 +15,27 @@ import Foundation
 enum SealedSubject {
     /// nonce ‖ ciphertext ‖ tag of a subject object given in its canonical bytes.
     static func combined(_ plaintext: ArraySlice<UInt8>, as person: ResolvedSubject) throws -> Data {
-        let ref = Array(person.ref.utf8)
+        // A person resolved outside a batch (a test, a tool) is keyed here, for this subject alone.
+        let sealing = person.sealing ?? SealingKey(ref: person.ref, dataKey: person.dataKey)
+        let ref = sealing.ref
         // HMAC-SHA256(key, ref ‖ 0 ‖ plaintext), as it always was; the plaintext read in place.
-        let code = person.sealing.nonceMAC.code { hash in
+        let code = sealing.nonceMAC.code { hash in
             ref.withUnsafeBytes { hash.update(bufferPointer: $0) }
             withUnsafeBytes(of: UInt8(0)) { hash.update(bufferPointer: $0) }
             plaintext.withUnsafeBytes { hash.update(bufferPointer: $0) }
         }
         let nonce = try AES.GCM.Nonce(data: code.prefix(12))
-        return try AES.GCM.seal(plaintext, using: SymmetricKey(data: person.dataKey), nonce: nonce, authenticating: ref).combined!
+        return try AES.GCM.seal(plaintext, using: sealing.aesKey, nonce: nonce, authenticating: ref).combined!
     }
 
     /// The sealed object's canonical bytes, written directly: its two members in
     /// RFC 8785's order, and base64, which has nothing to escape.
     static func canonicalBytes(of plaintext: ArraySlice<UInt8>, as person: ResolvedSubject) throws -> [UInt8] {
-        let sealed = try combined(plaintext, as: person).base64EncodedString()
+        let sealed = try combined(plaintext, as: person)
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(sealed.utf8.count + person.ref.utf8.count + 30)
+        bytes.reserveCapacity(Base64Writer.encodedCount(sealed.count) + person.ref.utf8.count + 30)
         bytes.append(contentsOf: #"{"sealed":""#.utf8)
-        bytes.append(contentsOf: sealed.utf8)
+        sealed.withUnsafeBytes { Base64Writer.append($0, to: &bytes) }
         bytes.append(contentsOf: #"","subject_ref":"#.utf8)
         JSONValue.writeCanonicalString(person.ref, into: &bytes)
         bytes.append(UInt8(ascii: "}"))

@@ -162,7 +162,7 @@ package final class SubjectVault: Sendable {
         linking.reserveCapacity(subjects: keys.count, identifiers: keys.reduce(0) { $0 + $1.count })
         var random = RandomPool()
         let result = keys.map { subject in
-            linking.resolve(subject) { ResolvedSubject(ref: "sub_" + random.take(12).hexString, dataKey: random.take(32)) }
+            linking.resolve(subject) { ResolvedSubject(ref: SubjectRef.random(from: &random), dataKey: random.take(32)) }
         }
         try persist(linking, nonces: &random, on: connection)
         return result
@@ -251,72 +251,31 @@ package final class SubjectVault: Sendable {
     }
 }
 
-/// A person: their pseudonym and data key, and that key set up for sealing.
+/// A person: their pseudonym and data key, and, while a batch seals under
+/// them, that key set up for sealing.
 package struct ResolvedSubject: Sendable, Equatable {
     package let ref: String
     let dataKey: [UInt8]
-    let sealing: SealingKey
+    /// Set only for the persons of the batch being sealed (`PersonLinking.resolve`):
+    /// the cache keeps persons without it (`SealingKey` says why).
+    private(set) var sealing: SealingKey?
 
     init(ref: String, dataKey: [UInt8]) {
         self.ref = ref
         self.dataKey = dataKey
-        sealing = SealingKey(dataKey: dataKey)
     }
+
+    /// This person set up for sealing: keyed the first time only.
+    mutating func keyedForSealing() -> ResolvedSubject {
+        if sealing == nil { sealing = SealingKey(ref: ref, dataKey: dataKey) }
+        return self
+    }
+
+    /// This person as the cache keeps them, without the sealing state.
+    var withoutSealing: ResolvedSubject { ResolvedSubject(ref: ref, dataKey: dataKey) }
 
     /// The same person: the sealing state follows from the key.
     package static func == (a: ResolvedSubject, b: ResolvedSubject) -> Bool { a.ref == b.ref && a.dataKey == b.dataKey }
-}
-
-/// The vault's counters of what invalidates a cache: erasures, and identifiers that became shared.
-private struct VaultEpoch: Equatable {
-    var erasures: Int64
-    var relinks: Int64
-}
-
-/// What blind indexes named lately, and the persons they named, as of one epoch.
-private struct SubjectCache {
-    var epoch: VaultEpoch?
-    var entries: [BlindIndex: PersonLinking.Entry] = [:]
-    var persons: [String: PersonLinking.Person] = [:]
-
-    /// What the cache knows of these indexes (and of the persons they name).
-    func linking(for indexes: Set<BlindIndex>) -> PersonLinking {
-        var linking = PersonLinking()
-        linking.reserveCapacity(subjects: indexes.count, identifiers: indexes.count)
-        for index in indexes {
-            guard let entry = entries[index] else { continue }
-            linking.entries[index] = entry
-            entry.forEachHolder { ref in linking.persons[ref] = persons[ref] }
-        }
-        return linking
-    }
-
-    /// Moves to `epoch`; true (and everything forgotten) when it changed.
-    mutating func moveTo(_ epoch: VaultEpoch) -> Bool {
-        guard self.epoch != epoch else { return false }
-        forget()
-        self.epoch = epoch
-        return true
-    }
-
-    /// Remembers what `linking` says of these indexes (the ones looked up, or
-    /// linked), and the persons they name: not the whole batch's entries again,
-    /// most of which came from here.
-    mutating func remember(_ linking: PersonLinking, indexes: some Sequence<BlindIndex>) {
-        if entries.count > 500_000 { forget() }
-        for index in indexes {
-            guard let entry = linking.entries[index] else { continue }
-            entries[index] = entry
-            entry.forEachHolder { ref in
-                if let person = linking.persons[ref] { persons[ref] = person }
-            }
-        }
-    }
-
-    mutating func forget() {
-        entries.removeAll()
-        persons.removeAll()
-    }
 }
 
 /// Random bytes from the kernel's generator, in one system call (`arc4random_buf`:
