@@ -68,7 +68,7 @@ struct JudgedLeafTests {
             for start in 0...count {
                 // Long enough to live on the heap: a value moved twice or dropped would show.
                 var buffer = (0..<count).map { "member number \($0) of the buffer" }
-                let tail = JudgedDataScanner.takeTail(of: &buffer, from: start)
+                let tail = JudgedDataScanner.takeTail(of: &buffer, from: start, leaving: "")
                 #expect(tail == (start..<count).map { "member number \($0) of the buffer" })
                 #expect(buffer == (0..<start).map { "member number \($0) of the buffer" })
             }
