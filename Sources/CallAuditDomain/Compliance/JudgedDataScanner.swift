@@ -30,6 +30,7 @@ struct JudgedDataScanner: StoredBytesScanning {
 
     /// A value kept whole: the tree parser's own, at the same depth.
     mutating func whole(depth: Int) throws(Unsure) -> JSONValue {
+        if let leaf = plainLeaf(depth: depth) { return leaf }
         do {
             let (value, end) = try JSONParser.value(in: bytes, at: index, depth: depth)
             index = end
@@ -37,6 +38,31 @@ struct JudgedDataScanner: StoredBytesScanning {
         } catch {
             throw Unsure()
         }
+    }
+
+    /// A string without escapes or a `true`, `false` or `null`, made here as
+    /// the tree parser makes it (the bytes are a Swift string's, so valid
+    /// UTF-8, and a plain string is its own bytes), without entering the
+    /// parser for each kept leaf: that cost about 1,200 instructions per event.
+    /// Nil, with `index` unmoved, for anything else: the parser decides it.
+    private mutating func plainLeaf(depth: Int) -> JSONValue? {
+        // The tree parser refuses any value this deep, scalars too.
+        guard depth < JSONParser.maximumDepth, index < bytes.count else { return nil }
+        let start = index
+        switch bytes[index] {
+        case UInt8(ascii: "\""):
+            if let text = try? plainString(asciiOnly: false) { return .string(String(decoding: text, as: UTF8.self)) }
+        case UInt8(ascii: "t"):
+            if (try? literal("true")) != nil { return .bool(true) }
+        case UInt8(ascii: "f"):
+            if (try? literal("false")) != nil { return .bool(false) }
+        case UInt8(ascii: "n"):
+            if (try? literal("null")) != nil { return .null }
+        default:
+            break
+        }
+        index = start
+        return nil
     }
 
     /// Nested objects gather above their parent's members in the one buffer,
@@ -47,21 +73,48 @@ struct JudgedDataScanner: StoredBytesScanning {
         // in byte order too: one walk through both, not a search per member.
         var next = 0
         try forEachMember(depth: depth) { (scanner, name) throws(Unsure) in
-            while next < kept.count, kept[next].bytes.lexicographicallyPrecedes(name) { next += 1 }
-            if next < kept.count, same(name, kept[next].bytes) {
+            var order = 1
+            while next < kept.count {
+                order = kept[next].bytes.withUnsafeBufferPointer { NameOrder.compare($0, name) }
+                if order >= 0 { break }
+                next += 1
+            }
+            if order == 0 {
                 let value = try scanner.value(kept[next].keep, depth: depth + 1)
                 scanner.buffers.members.append((kept[next].name, value))
             } else {
                 try scanner.skip(depth: depth + 1)
             }
         }
-        // Copied through a pointer: a slice would still hold the buffer when
-        // `removeLast` runs, which then copied the whole buffer first.
-        let members = buffers.members.withUnsafeBufferPointer { Array($0[start...]) }
-        // One at a time: `removeSubrange(start...)` and `removeLast(k)` go through
-        // the generic range replacement, about a thousand instructions a call.
-        while buffers.members.count > start { buffers.members.removeLast() }
-        return .object(members)
+        return .object(Self.takeTail(of: &buffers.members, from: start, leaving: ("", .null)))
+    }
+
+    /// The buffer's elements from `start` on, moved out into an array of their
+    /// size, the buffer left `start` long. Moved, not copied: copying a slice
+    /// went through the tuple's generic copy witness and a retain and release
+    /// per member. The array is made by `reserveCapacity`, which is
+    /// specialised here: `init(unsafeUninitializedCapacity:)` allocated
+    /// through the runtime's generic path, about 700 instructions an object.
+    /// Each moved element's place takes `placeholder` (a value holding no
+    /// reference), so the buffer stays initialised until it is cut back one at
+    /// a time: `removeSubrange(start...)` and `removeLast(k)` go through the
+    /// generic range replacement, about a thousand instructions a call.
+    static func takeTail<Element>(of buffer: inout [Element], from start: Int, leaving placeholder: Element) -> [Element] {
+        let count = buffer.count - start
+        guard count > 0 else { return [] }
+        var tail: [Element] = []
+        tail.reserveCapacity(count)
+        buffer.withUnsafeMutableBufferPointer { elements in
+            // `offset` runs over start..<elements.count, inside the buffer; each
+            // place is moved from, then initialised again at once.
+            guard let base = elements.baseAddress else { return }
+            for offset in start..<elements.count {
+                tail.append((base + offset).move())
+                (base + offset).initialize(to: placeholder)
+            }
+        }
+        while buffer.count > start { buffer.removeLast() }
+        return tail
     }
 
     private mutating func array(keeping element: JudgedMembers, depth: Int) throws(Unsure) -> JSONValue {
@@ -70,9 +123,7 @@ struct JudgedDataScanner: StoredBytesScanning {
             let value = try scanner.value(element, depth: depth + 1)
             scanner.buffers.elements.append(value)
         }
-        let elements = buffers.elements.withUnsafeBufferPointer { Array($0[start...]) }
-        while buffers.elements.count > start { buffers.elements.removeLast() }
-        return .array(elements)
+        return .array(Self.takeTail(of: &buffers.elements, from: start, leaving: .null))
     }
 
     /// Checks a value nobody judges, building nothing.
@@ -119,10 +170,4 @@ struct JudgedDataScanner: StoredBytesScanning {
         skipDigits()
         guard index > fraction else { throw Unsure() }
     }
-}
-
-private func same(_ name: UnsafeBufferPointer<UInt8>, _ bytes: [UInt8]) -> Bool {
-    guard name.count == bytes.count else { return false }
-    for offset in 0..<bytes.count where name[offset] != bytes[offset] { return false }
-    return true
 }

@@ -20,7 +20,7 @@ extension StoredBytesScanning {
         var previous: UnsafeBufferPointer<UInt8>?
         while true {
             let name = try plainString(asciiOnly: true)
-            if let previous, !previous.lexicographicallyPrecedes(name) { throw Unsure() }
+            if let previous, !NameOrder.precedes(previous, name) { throw Unsure() }
             previous = name
             try expect(UInt8(ascii: ":"))
             try body(&self, name)
