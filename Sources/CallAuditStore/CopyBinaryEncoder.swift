@@ -46,9 +46,20 @@ package struct CopyBinaryEncoder: ~Copyable {
         base.storeBytes(of: fields.bigEndian, toByteOffset: rowStart, as: UInt16.self)
     }
 
-    /// The rows and the trailer (a field count of -1): what COPY reads, copied out once. Nothing is written after it.
-    package mutating func finished() -> [UInt8] {
+    /// Writes the trailer (a field count of -1): what COPY reads ends there. Nothing is written after it.
+    package mutating func finish() {
         append(UInt64(UInt16.max), byteCount: 2)
+    }
+
+    /// The bytes written so far, lent to `body` where they lie: the writer sends a batch's rows
+    /// from here, without a copy (about 530 instructions a row under callgrind, memcpy's `rep movsb`).
+    package func withBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        try body(UnsafeRawBufferPointer(start: base, count: count))
+    }
+
+    /// The rows and the trailer, copied out once. Nothing is written after it.
+    package mutating func finished() -> [UInt8] {
+        finish()
         // One copy of the memory (`[UInt8](UnsafeRawBufferPointer)` copied byte by byte, about 500 instructions a row).
         return [UInt8](unsafeUninitializedCapacity: count) { target, initialized in
             // `count` is at least the header's 19 bytes and the trailer's 2, so the target has an address.
