@@ -60,15 +60,15 @@ package final class EventStore {
         guard !events.isEmpty else { return AppendOutcome() }
         let payload = Self.copyPayload(events, withSequence: false)
         let offered = TopicCounts.of(events)
-        if try copyUnlessDuplicate(payload) {
+        if try payload.withBytes({ try copyUnlessDuplicate($0) }) {
             var outcome = AppendOutcome(stored: events.count)
             outcome.byTopic = offered.mapValues { TopicOutcome(stored: $0) }
             return outcome
         }
         try prepareStaging()
-        try connection.copyIn(
-            "COPY events_staging (seq, \(Self.eventColumns)) FROM STDIN WITH (FORMAT binary)",
-            payload: Self.copyPayload(events, withSequence: true))
+        try Self.copyPayload(events, withSequence: true).withBytes {
+            try connection.copyIn("COPY events_staging (seq, \(Self.eventColumns)) FROM STDIN WITH (FORMAT binary)", bytes: $0)
+        }
         let inserted = try connection.query(
             """
             INSERT INTO events (\(Self.eventColumns))
@@ -124,10 +124,10 @@ package final class EventStore {
     }
 
     /// COPY into `events` under a savepoint; false (and nothing written) if a row's (source, id) is already stored.
-    private func copyUnlessDuplicate(_ payload: [UInt8]) throws -> Bool {
+    private func copyUnlessDuplicate(_ payload: UnsafeRawBufferPointer) throws -> Bool {
         try connection.execute("SAVEPOINT append_events")
         do {
-            try connection.copyIn("COPY events (\(Self.eventColumns)) FROM STDIN WITH (FORMAT binary)", payload: payload)
+            try connection.copyIn("COPY events (\(Self.eventColumns)) FROM STDIN WITH (FORMAT binary)", bytes: payload)
         } catch {
             guard error.sqlState == "23505" else { throw error }
             try connection.execute("ROLLBACK TO SAVEPOINT append_events")
@@ -150,30 +150,35 @@ package final class EventStore {
     }
 
     /// The events in binary COPY form (`CopyBinaryEncoder`: the server parses less than in text form).
-    static func copyPayload(_ events: [IncomingEvent], withSequence: Bool) -> [UInt8] {
+    static func copyPayload(_ events: [IncomingEvent], withSequence: Bool) -> CopyBinaryEncoder {
         // A guess (rows of simulated days average about 560 bytes); a larger batch grows the buffer once or twice.
         var encoder = CopyBinaryEncoder(capacity: events.count * 800)
-        for (index, incoming) in events.enumerated() {
-            let event = incoming.event
-            encoder.beginRow()
-            if withSequence { encoder.int32(Int32(index)) }
-            encoder.text(event.stream)
-            encoder.text(event.typeName)
-            encoder.text(event.source)
-            encoder.text(event.id)
-            encoder.timestamp(event.time)
-            encoder.bytes(event.canonical)
-            encoder.bytes(event.contentHash)
-            if let origin = incoming.origin {
-                encoder.text(origin.topic)
-                encoder.int32(origin.partition)
-                encoder.int64(origin.offset)
-            } else {
-                encoder.null(); encoder.null(); encoder.null()
+        // Each row's fields read in place through the buffer: a copy of each `IncomingEvent`
+        // (`enumerated()`, then the array's subscript) retained and released every String and array in it.
+        events.withUnsafeBufferPointer { rows in
+            for index in rows.indices {
+                let event = rows.baseAddress! + index  // index < rows.count: inside the buffer
+                encoder.beginRow()
+                if withSequence { encoder.int32(Int32(index)) }
+                encoder.text(event.pointee.event.stream)
+                encoder.text(event.pointee.event.typeName)
+                encoder.text(event.pointee.event.source)
+                encoder.text(event.pointee.event.id)
+                encoder.timestamp(event.pointee.event.time)
+                encoder.bytes(event.pointee.event.canonical)
+                encoder.bytes(event.pointee.event.contentHash)
+                if let origin = event.pointee.origin {
+                    encoder.text(origin.topic)
+                    encoder.int32(origin.partition)
+                    encoder.int64(origin.offset)
+                } else {
+                    encoder.null(); encoder.null(); encoder.null()
+                }
+                encoder.endRow()
             }
-            encoder.endRow()
         }
-        return encoder.finished()
+        encoder.finish()
+        return encoder
     }
 
     /// Each dead letter under a savepoint of its own: should PostgreSQL refuse

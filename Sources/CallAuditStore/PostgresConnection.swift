@@ -164,6 +164,15 @@ package final class PostgresConnection {
 
     /// `COPY ... FROM STDIN` with the given payload in COPY text format.
     package func copyIn(_ sql: String, payload: [UInt8]) throws(PostgresError) {
+        var failure: PostgresError?
+        payload.withUnsafeBytes { bytes in
+            do throws(PostgresError) { try copyIn(sql, bytes: bytes) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
+    /// `copyIn` from bytes where they lie (the writer's rows, in its encoder's memory).
+    package func copyIn(_ sql: String, bytes payload: UnsafeRawBufferPointer) throws(PostgresError) {
         let start = PQexec(handle, sql)
         guard PQresultStatus(start) == PGRES_COPY_IN else {
             _ = try PostgresRows(checking: start, connection: handle)
@@ -178,19 +187,16 @@ package final class PostgresConnection {
         if let failure { throw failure }
     }
 
-    private func send(_ bytes: [UInt8]) -> Bool {
-        bytes.withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { chars in
-                var offset = 0
-                let chunk = 1 << 20
-                while offset < chars.count {
-                    let length = min(chunk, chars.count - offset)
-                    guard PQputCopyData(handle, chars.baseAddress! + offset, Int32(length)) == 1 else { return false }
-                    offset += length
-                }
-                return true
-            }
+    private func send(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard let base = bytes.baseAddress else { return true }
+        var offset = 0
+        let chunk = 1 << 20
+        while offset < bytes.count {
+            let length = min(chunk, bytes.count - offset)
+            guard PQputCopyData(handle, (base + offset).assumingMemoryBound(to: CChar.self), Int32(length)) == 1 else { return false }
+            offset += length
         }
+        return true
     }
 
     /// Runs `body` in a transaction: committed if it returns, rolled back if it throws.

@@ -26,6 +26,23 @@ struct OutputBytesTests {
         #expect(out.count == 0)
     }
 
+    @Test("short copies through registers: every length, each byte copied and none past the end written")
+    func copiesEveryLength() {
+        let source = (0..<64).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+        for count in 0...40 {
+            for offset in 0..<8 {
+                var target = [UInt8](repeating: 0xEE, count: 8 + count + 8)
+                source.withUnsafeBufferPointer { from in
+                    target.withUnsafeMutableBufferPointer { to in
+                        OutputBytes.copy(from.baseAddress! + offset, to: to.baseAddress! + 8, count: count)
+                    }
+                }
+                #expect(Array(target[8..<(8 + count)]) == Array(source[offset..<(offset + count)]), "count \(count), offset \(offset)")
+                #expect(target[..<8].allSatisfy { $0 == 0xEE } && target[(8 + count)...].allSatisfy { $0 == 0xEE }, "count \(count)")
+            }
+        }
+    }
+
     @Test("overwrite changes only the bytes it names")
     func editsInPlace() {
         var out = OutputBytes(capacity: 4)

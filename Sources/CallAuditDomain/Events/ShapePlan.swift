@@ -51,6 +51,7 @@ final class ObjectPlan: Sendable {
     init(_ shape: ObjectShape) {
         precondition(shape.fields.count <= 64, "an object plan holds at most 64 fields")
         names = shape.fields.map { Array($0.name.utf8) }
+        lengths = names.map(\.count)
         plans = shape.fields.map { ValuePlan($0.shape) }
         var required: UInt64 = 0
         var atLeastOne: UInt64 = 0
@@ -66,9 +67,14 @@ final class ObjectPlan: Sendable {
         reserved = shape.reserved.map { Array($0.utf8) }
     }
 
-    /// The field named by `key`, if any.
+    /// Each name's length, so most names are passed over without touching their bytes.
+    private let lengths: [Int]
+
+    /// The field named by `key`, if any. An index loop: `firstIndex` with a closure retained and
+    /// released each name it passed, about 95 instructions per member of a planned object.
     func field(_ key: UnsafeBufferPointer<UInt8>) -> Int? {
-        names.firstIndex { key.equals($0) }
+        for index in lengths.indices where lengths[index] == key.count && key.equals(names[index]) { return index }
+        return nil
     }
 
     func isReserved(_ key: UnsafeBufferPointer<UInt8>) -> Bool {

@@ -46,9 +46,7 @@ extension UnsafeBufferPointer<UInt8> {
     /// event, where the generic `elementsEqual` over a UTF-8 view was a hot spot.
     func equals(_ text: StaticString) -> Bool {
         guard count == text.utf8CodeUnitCount else { return false }
-        let other = text.utf8Start
-        for offset in 0..<count where self[offset] != other[offset] { return false }
-        return true
+        return Self.sameBytes(baseAddress, text.utf8Start, count)
     }
 
     func equals(_ bytes: [UInt8]) -> Bool {
@@ -57,7 +55,28 @@ extension UnsafeBufferPointer<UInt8> {
 
     func equals(_ other: UnsafeBufferPointer<UInt8>) -> Bool {
         guard count == other.count else { return false }
-        for offset in 0..<count where self[offset] != other[offset] { return false }
+        return Self.sameBytes(baseAddress, other.baseAddress, count)
+    }
+
+    /// `count` bytes at `a` and at `b` compared a word at a time (a byte loop cost about five
+    /// instructions a byte, and member names are compared several times each). Every load reads
+    /// bytes within `0..<count` of its side: the last word of each size overlaps the one before.
+    @inline(__always) private static func sameBytes(_ a: UnsafePointer<UInt8>?, _ b: UnsafePointer<UInt8>?, _ count: Int) -> Bool {
+        guard count > 0, let a, let b else { return true }
+        let (left, right) = (UnsafeRawPointer(a), UnsafeRawPointer(b))
+        if count >= 8 {
+            var offset = 0
+            while offset < count - 8 {
+                if left.loadUnaligned(fromByteOffset: offset, as: UInt64.self) != right.loadUnaligned(fromByteOffset: offset, as: UInt64.self) { return false }
+                offset += 8
+            }
+            return left.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self) == right.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+        }
+        if count >= 4 {
+            return left.loadUnaligned(as: UInt32.self) == right.loadUnaligned(as: UInt32.self)
+                && left.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self) == right.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)
+        }
+        for offset in 0..<count where a[offset] != b[offset] { return false }
         return true
     }
 }

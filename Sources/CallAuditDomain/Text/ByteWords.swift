@@ -31,6 +31,23 @@ package enum ByteWords {
         UnsafeRawPointer(base + offset).loadUnaligned(as: UInt64.self)
     }
 
+    /// The eight bytes at `offset` with the first in memory in the lowest bits, on any platform:
+    /// what `firstStringSpecial` needs to count bytes from the low end.
+    @inline(__always) package static func loadLittleEndian(_ base: UnsafePointer<UInt8>, _ offset: Int) -> UInt64 {
+        UInt64(littleEndian: load(base, offset))
+    }
+
+    /// How many bytes of `word` (loaded little-endian) come before its first quote, backslash or
+    /// control byte (below 0x20); 8 when it holds none. Exact, not a "may be": each of the three
+    /// tests can only mark a byte wrongly above a byte it marks rightly (the borrow runs upwards),
+    /// so the lowest byte any of them marks is a right mark.
+    @inline(__always) package static func firstStringSpecial(in word: UInt64) -> Int {
+        let quote = word ^ repeating(0x22)
+        let backslash = word ^ repeating(0x5C)
+        let marks = ((word &- repeating(0x20)) & ~word | (quote &- repeating(1)) & ~quote | (backslash &- repeating(1)) & ~backslash) & highBits
+        return marks.trailingZeroBitCount / 8
+    }
+
     /// Where the first byte at or after `start` that is a quote, a backslash
     /// or a control byte (below 0x20) may be: every byte before the returned
     /// offset is none of those. ORs every byte it passes into `seen`, so the
