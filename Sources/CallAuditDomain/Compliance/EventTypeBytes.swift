@@ -12,7 +12,7 @@ enum EventTypeBytes {
     /// `Found` for `name`'s bytes.
     static func lookUp(_ name: UnsafeBufferPointer<UInt8>) -> Found {
         guard name.count < byLength.count else { return (nil, nil) }
-        for entry in byLength[name.count] where entry.bytes.withUnsafeBufferPointer({ FactScanBuffers.same($0, name) }) {
+        for entry in byLength[name.count] where entry.bytes.withUnsafeBufferPointer({ $0.equals(name) }) {
             return entry.found
         }
         return (nil, nil)

@@ -70,26 +70,10 @@ package struct FactScanBuffers {
 
     /// `bytes` as a `String`: the last one made when the bytes are the same.
     mutating func source(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
-        if !lastSource.bytes.withUnsafeBufferPointer({ Self.same($0, bytes) }) {
+        if !lastSource.bytes.withUnsafeBufferPointer({ $0.equals(bytes) }) {
             lastSource = (Array(bytes), String(decoding: bytes, as: UTF8.self))
         }
         return lastSource.text
-    }
-
-    /// Byte equality eight bytes at a time (`elementsEqual` went byte by byte, nearly the cost of the String it spares).
-    static func same(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard a.count == b.count else { return false }
-        guard let left = a.baseAddress, let right = b.baseAddress else { return true }
-        var at = 0
-        while at + 8 <= a.count {
-            if ByteWords.load(left, at) != ByteWords.load(right, at) { return false }
-            at += 8
-        }
-        while at < a.count {
-            if left[at] != right[at] { return false }
-            at += 1
-        }
-        return true
     }
 }
 
