@@ -234,9 +234,10 @@ package final class SubjectVault: Sendable {
     private func persist(_ linking: PersonLinking, nonces: inout RandomPool, on connection: PostgresConnection) throws {
         guard !linking.links.isEmpty || !linking.created.isEmpty else { return }
         let keys = self.keys
+        let wrapper = keys.currentWrapper()
         var wrapped: [[UInt8]] = []
         wrapped.reserveCapacity(linking.created.count)
-        for person in linking.created { wrapped.append(try keys.wrap(person.dataKey, nonce: nonces.take(12)).wrapped) }
+        for person in linking.created { wrapped.append(try wrapper.wrap(person.dataKey, nonce: nonces.take(12))) }
         do {
             try connection.query(
                 "SELECT callaudit_link_subjects($1::text[], $2::bytea[], $3, $4::bytea[], $5::text[], $6::text[])",
