@@ -106,9 +106,11 @@ package struct KeyEncryptionKeys: Sendable {
     /// The same with a random nonce the caller drew (the vault draws a batch's
     /// from one pool: swift-crypto's own nonce costs two system calls).
     func wrap(_ dataKey: [UInt8], nonce: [UInt8]) throws -> (kekID: String, wrapped: [UInt8]) {
-        let sealed = try AES.GCM.seal(dataKey, using: SymmetricKey(data: currentKey), nonce: AES.GCM.Nonce(data: nonce), authenticating: currentAAD)
-        return (currentID, Array(sealed.combined!))
+        (currentID, try currentWrapper().wrap(dataKey, nonce: nonce))
     }
+
+    /// The current KEK set up once for wrapping a batch's new persons' keys.
+    func currentWrapper() -> KeyWrapper { KeyWrapper(key: SymmetricKey(data: currentKey), aad: currentAAD) }
 
     package func unwrap(_ wrapped: [UInt8], kekID: String) throws(VaultError) -> [UInt8] {
         guard let kek = keys[kekID] else { throw .missingKEK(kekID) }
@@ -118,6 +120,22 @@ package struct KeyEncryptionKeys: Sendable {
         } catch {
             throw .corrupt("a wrapped key does not open with KEK \(kekID)")
         }
+    }
+}
+
+/// The current KEK as a `SymmetricKey`, made once for many wraps: one per new
+/// person was about 450 instructions each (BENCHMARKS.md, issue 21). Lives
+/// for one call of `SubjectVault.persist`, like the keys it wraps.
+struct KeyWrapper {
+    let key: SymmetricKey
+    /// The KEK's id: the associated data of every wrap.
+    let aad: [UInt8]
+
+    /// nonce ‖ AES-GCM ciphertext ‖ tag of a data key, the form `unwrap` opens.
+    func wrap(_ dataKey: [UInt8], nonce: [UInt8]) throws -> [UInt8] {
+        let sealed = try AES.GCM.seal(dataKey, using: key, nonce: AES.GCM.Nonce(data: nonce), authenticating: aad)
+        // Copied out through its buffer: `Array(Data)` went through `Data._copyContents` (about 670 instructions a key).
+        return sealed.combined!.withUnsafeBytes { Array($0) }
     }
 }
 

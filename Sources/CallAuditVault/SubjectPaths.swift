@@ -3,12 +3,38 @@ import CallAuditDomain
 /// Where the vault finds the subject objects it seals.
 enum SubjectPaths {
     /// Every subject object in the event's data, wherever it sits and whatever
-    /// it holds, in document order: the decoder refuses the vault's own
-    /// members (`sealed`, `subject_ref`) in incoming events, so nothing here
-    /// is sealed already. `DecodedEvent.replacingSubjects` puts them back sealed.
-    static func subjects(in event: DecodedEvent) -> [JSONValue] {
-        // The one-pass decoder looked already, and found none: no tree to read.
-        guard !event.holdsNoSubjects else { return [] }
-        return event.subjectObjects
+    /// it holds, in document order (`DecodedEvent.subjectObjects`): the decoder
+    /// refuses the vault's own members (`sealed`, `subject_ref`) in incoming
+    /// events, so nothing here is sealed already. Given as each one's
+    /// identifiers, and the objects themselves only for an event made from a
+    /// tree (`DecodedEvent.replacingSubjects` puts them back sealed). An event
+    /// the one-pass decoder wrote is sealed in its bytes, so its subjects'
+    /// identifiers are read from those bytes, no tree made (`CanonicalSubject`;
+    /// a subject it cannot read so is parsed).
+    static func found(in event: DecodedEvent) -> FoundSubjects {
+        // The one-pass decoder looked already, and found none: nothing to read.
+        guard !event.holdsNoSubjects else { return FoundSubjects(trees: [], identifiers: []) }
+        guard let ranges = event.subjectRanges else {
+            let trees = event.subjectObjects
+            return FoundSubjects(trees: trees, identifiers: trees.map(Identifier.all(in:)))
+        }
+        let canonical = event.canonical
+        return FoundSubjects(trees: [], identifiers: ranges.map { CanonicalSubject.identifiers(in: canonical[$0]) ?? parsed(canonical[$0]) })
     }
+
+    /// The identifiers through the tree. The decoder checked these bytes: they parse.
+    private static func parsed(_ subject: ArraySlice<UInt8>) -> [Identifier] {
+        // swiftlint:disable:next force_try
+        Identifier.all(in: try! JSONParser.parse(subject))
+    }
+}
+
+/// One event's subject objects, as `SubjectPaths.found(in:)` reads them.
+struct FoundSubjects {
+    /// The objects, for an event made from a tree (sealed by walking it); empty otherwise.
+    var trees: [JSONValue]
+    /// Each subject object's identifiers, one list per object.
+    var identifiers: [[Identifier]]
+
+    var count: Int { identifiers.count }
 }

@@ -94,20 +94,20 @@ package final class SubjectVault: Sendable {
     /// spliced in); one made from a tree is walked. Both give the same bytes
     /// (`DecoderDifferential`, `SealedSubjectTests`).
     package func seal(_ events: [IncomingEvent], on connection: PostgresConnection) throws -> [IncomingEvent] {
-        let subjects = events.map { SubjectPaths.subjects(in: $0.event) }
-        let identifiers = subjects.joined().map(Identifier.all(in:))
+        let subjects = events.map { SubjectPaths.found(in: $0.event) }
+        let identifiers = subjects.flatMap(\.identifiers)
         guard !identifiers.isEmpty else { return events }
         var persons = try resolve(identifiers, on: connection)[...]
         var result = events
-        for (index, objects) in zip(events.indices, subjects) where !objects.isEmpty {
+        for (index, found) in zip(events.indices, subjects) where found.count > 0 {
             let event = events[index].event
-            let mine = persons.prefix(objects.count)
-            persons = persons.dropFirst(objects.count)
+            let mine = persons.prefix(found.count)
+            persons = persons.dropFirst(found.count)
             if let ranges = event.subjectRanges {
                 let sealed = try zip(ranges, mine).map { try SealedSubject.canonicalBytes(of: event.canonical[$0], as: $1) }
                 result[index].event = event.replacingSubjects(withCanonical: sealed)
             } else {
-                result[index].event = event.replacingSubjects(with: try zip(objects, mine).map { try sealSubject($0, as: $1) })
+                result[index].event = event.replacingSubjects(with: try zip(found.trees, mine).map { try sealSubject($0, as: $1) })
             }
         }
         return result
@@ -234,9 +234,10 @@ package final class SubjectVault: Sendable {
     private func persist(_ linking: PersonLinking, nonces: inout RandomPool, on connection: PostgresConnection) throws {
         guard !linking.links.isEmpty || !linking.created.isEmpty else { return }
         let keys = self.keys
+        let wrapper = keys.currentWrapper()
         var wrapped: [[UInt8]] = []
         wrapped.reserveCapacity(linking.created.count)
-        for person in linking.created { wrapped.append(try keys.wrap(person.dataKey, nonce: nonces.take(12)).wrapped) }
+        for person in linking.created { wrapped.append(try wrapper.wrap(person.dataKey, nonce: nonces.take(12))) }
         do {
             try connection.query(
                 "SELECT callaudit_link_subjects($1::text[], $2::bytea[], $3, $4::bytea[], $5::text[], $6::text[])",

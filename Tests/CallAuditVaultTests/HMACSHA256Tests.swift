@@ -21,9 +21,13 @@ struct HMACSHA256Tests {
                 case 2: #expect(mac.code(for: parts[0], parts[1]) == expected)
                 default: #expect(mac.code(for: parts[0], parts[1], parts[2]) == expected)
                 }
+                // The digest form (a sealed subject's nonce is its first 12 bytes) is the same code.
+                #expect(Array(mac.digest { hash in parts.forEach { part in part.withUnsafeBytes { hash.update(bufferPointer: $0) } } }) == expected)
             }
         }
         // RFC 4231, test case 2.
+        #expect(Array(HMACSHA256(key: Array("Jefe".utf8)).digest { $0.update(data: Array("what do ya want for nothing?".utf8)) }).hexString
+            == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
         #expect(HMACSHA256(key: Array("Jefe".utf8)).code(for: Array("what do ya want ".utf8), Array("for nothing?".utf8)).hexString
             == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
     }

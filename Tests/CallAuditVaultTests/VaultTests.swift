@@ -1,4 +1,5 @@
 @testable import CallAuditVault
+import Crypto
 import Foundation
 import Testing
 
@@ -58,6 +59,22 @@ struct VaultTests {
         #expect(try keys.unwrap(wrapped, kekID: kekID) == dataKey)
         let random = try (0..<50).map { _ in Array(try keys.wrap(dataKey).wrapped.prefix(12)) }
         #expect(Set(random).count == 50)
+    }
+
+    @Test("one wrapper made per batch wraps each key to AES-GCM's own bytes under the KEK (its id authenticated), and each unwraps")
+    func wrapperPerBatch() throws {
+        let kek = Array(repeating: UInt8(7), count: 32)
+        let keys = try KeyEncryptionKeys.single(base64: Data(kek).base64EncodedString())
+        let wrapper = keys.currentWrapper()
+        for index in 0..<20 {
+            let dataKey = (0..<32).map { _ in UInt8.random(in: 0...255) }
+            let nonce = (0..<12).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ index) }
+            let wrapped = try wrapper.wrap(dataKey, nonce: nonce)
+            let reference = try AES.GCM.seal(dataKey, using: SymmetricKey(data: kek), nonce: AES.GCM.Nonce(data: nonce), authenticating: Array(keys.currentID.utf8))
+            #expect(wrapped == Array(reference.combined!))
+            #expect(try keys.wrap(dataKey, nonce: nonce).wrapped == wrapped)
+            #expect(try keys.unwrap(wrapped, kekID: keys.currentID) == dataKey)
+        }
     }
 
     @Test("the KEK file is made with mode 0600 on first use, read back as written, and never holds a key in another form")
