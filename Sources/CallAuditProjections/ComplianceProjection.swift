@@ -33,7 +33,7 @@ package struct ComplianceProjection: BulkRebuildable {
     }
 
     package func apply(_ events: [StoredEvent], in connection: PostgresConnection) throws {
-        let facts = try ComplianceRebuild.prepare(events)
+        let facts = try ComplianceRebuild.prepare(events.map(\.json))
         var batch = ComplianceBatch(connection: connection, policy: policy)
         try batch.load(for: facts)
         for event in facts { batch.fold.fold(event) }

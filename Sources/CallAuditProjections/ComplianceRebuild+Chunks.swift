@@ -175,25 +175,33 @@ struct JudgedPage: Sendable {
     }
 }
 
-/// Pages judged one at a time on another thread; each page's verdicts are
-/// written when the next page is submitted (or at `drain`).
+/// Pages judged on other threads, `depth` at once; their verdicts are written
+/// in the order the pages were submitted, the oldest when more than `depth`
+/// are being judged (or at `drain`).
+///
+/// Judging (parsing the facts back, every rule, the findings' rows) costs far
+/// more than reading a page and writing its verdicts: with one page at a
+/// time, one core judged while the reader waited on it and the other core
+/// idled. Two at once keep both cores busy; a page is at most 10,000 facts.
 struct VerdictPipeline {
     let connection: PostgresConnection
-    private var inFlight: BackgroundWork<JudgedPage, any Error>?
+    let depth: Int
+    private var judging = OrderedWork<JudgedPage>()
 
-    init(connection: PostgresConnection) { self.connection = connection }
-
-    mutating func submit(_ judge: @escaping @Sendable () throws -> JudgedPage) throws {
-        let next = BackgroundWork(name: "callaudit-rebuild-judge", judge)
-        try drain()
-        inFlight = next
+    init(connection: PostgresConnection, depth: Int = 2) {
+        precondition(depth > 0, "at least one page is judged at a time")
+        self.connection = connection
+        self.depth = depth
     }
 
-    /// Waits for the page being judged and writes it.
+    mutating func submit(_ judge: @escaping @Sendable () throws -> JudgedPage) throws {
+        judging.start(name: "rebuild-judge", judge)
+        while judging.count > depth { try write(try judging.takeOldest()!) }
+    }
+
+    /// Waits for every page being judged and writes them, in order.
     mutating func drain() throws {
-        guard let work = inFlight else { return }
-        inFlight = nil
-        try write(try work.value())
+        while let page = try judging.takeOldest() { try write(page) }
     }
 
     func write(_ page: JudgedPage) throws {

@@ -49,9 +49,9 @@ struct ComplianceRebuild: ProjectionRebuild {
 
     /// The events' compliance-relevant parts, scanned from their stored bytes
     /// (`FactScanner`); batches prepare theirs the same way.
-    static func prepare(_ events: [StoredEvent]) throws -> [FactEvent] {
+    static func prepare(_ documents: [String]) throws -> [FactEvent] {
         var buffers = FactScanBuffers()
-        return try events.compactMap { event throws(JSONParseError) in try FactScanner.factEvent(event.json, reusing: &buffers) }
+        return try documents.compactMap { json throws(JSONParseError) in try FactScanner.factEvent(json, reusing: &buffers) }
     }
 
     mutating func fold(_ page: [FactEvent], in connection: PostgresConnection) throws {

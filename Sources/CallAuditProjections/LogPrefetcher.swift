@@ -16,22 +16,23 @@ final class LogPrefetcher<Page: Sendable>: Sendable {
         var count: Int
     }
 
-    private let fetched = BoundedQueue<(events: [StoredEvent], last: LogCursor)>(depth: 2)
+    private let fetched = BoundedQueue<LogDocuments>(depth: 2)
     private let prepared = BoundedQueue<Item>(depth: 2)
 
-    init(database: DatabaseConfiguration, horizon: UInt64, pageSize: Int, prepare: @escaping @Sendable ([StoredEvent]) throws -> Page) {
+    /// `prepare` is given each page's stored JSON documents, in log order.
+    init(database: DatabaseConfiguration, horizon: UInt64, pageSize: Int, prepare: @escaping @Sendable ([String]) throws -> Page) {
         let (fetched, prepared) = (fetched, prepared)
         Self.start("log-fetch", feeding: fetched) {
             let log = EventLog(connection: try database.connect(application: "callaudit-rebuild-reader"))
             var cursor = LogCursor.start
-            while case let events = try log.read(after: cursor, below: horizon, limit: pageSize), let last = events.last?.cursor {
-                guard fetched.put((events, last)) else { return }
-                cursor = last
+            while let page = try log.readDocuments(after: cursor, below: horizon, limit: pageSize) {
+                guard fetched.put(page) else { return }
+                cursor = page.last
             }
         }
         Self.start("log-prepare", feeding: prepared) {
-            while let (events, last) = try fetched.take() {
-                guard prepared.put(Item(page: try prepare(events), last: last, count: events.count)) else { return }
+            while let page = try fetched.take() {
+                guard prepared.put(Item(page: try prepare(page.documents), last: page.last, count: page.documents.count)) else { return }
             }
         }
     }
@@ -47,6 +48,7 @@ final class LogPrefetcher<Page: Sendable>: Sendable {
 
     private static func start<T>(_ name: String, feeding output: BoundedQueue<T>, _ body: @escaping @Sendable () throws -> Void) {
         let thread = Thread {
+            nameCurrentThread(name)
             do {
                 try body()
                 output.finish(failure: nil)

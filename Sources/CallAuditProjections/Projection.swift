@@ -53,8 +53,9 @@ extension BulkRebuildable {
 package protocol ProjectionRebuild {
     /// A page of events made ready to fold.
     associatedtype Page: Sendable
-    /// Readies a page (parsing, say). Runs on the reader's thread, a page ahead of `fold`.
-    static func prepare(_ events: [StoredEvent]) throws -> Page
+    /// Readies a page (parsing, say) from its events' stored JSON, in log
+    /// order. Runs on the reader's thread, a page ahead of `fold`.
+    static func prepare(_ documents: [String]) throws -> Page
     /// Folds the next page of the log in; `connection` is the rebuild's, for a
     /// projection that writes out part of what it folded to bound its memory.
     /// Throwing bad input abandons the fold; the runner then rebuilds batch by

