@@ -44,7 +44,8 @@ let package = Package(
         // librdkafka: consumer, producer, mock cluster.
         .target(
             name: "CallAuditKafka",
-            dependencies: ["CRDKafka", .product(name: "Logging", package: "swift-log")]
+            // The domain's `MessageHeaders`: a message's headers are made once, in the form the decoder reads.
+            dependencies: ["CRDKafka", "CallAuditDomain", .product(name: "Logging", package: "swift-log")]
         ),
         // CSV and HTML for people: formula-safe CSV fields, an escaping HTML page. Reports and access exports write with them.
         .target(name: "CallAuditRendering"),

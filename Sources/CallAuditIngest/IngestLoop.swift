@@ -332,9 +332,7 @@ package final class IngestLoop: @unchecked Sendable {
         let origin = KafkaOrigin(
             topic: message.topic, partition: message.partition, offset: message.offset,
             timestampMilliseconds: message.timestampMilliseconds, timestampType: message.timestampType?.rawValue)
-        let incoming = IncomingMessage(
-            headers: message.headers, value: message.value, keyBytes: message.key?.count ?? 0,
-            headerNamesAreUTF8: message.rawHeaderNames == nil)
+        let incoming = IncomingMessage(headers: message.headers, value: message.value, keyBytes: message.key?.count ?? 0)
         switch decode(incoming) {
         case .success(let event):
             pending.batch.events.append(IncomingEvent(event: event, origin: origin))
@@ -494,7 +492,7 @@ package final class IngestLoop: @unchecked Sendable {
     /// A message kept verbatim: key, headers (names as bytes too when they are not UTF-8) and value.
     private static func deadLetter(_ message: KafkaMessage, origin: KafkaOrigin, rejection: Rejection) -> DeadLetter {
         DeadLetter(
-            origin: origin, rejection: rejection, key: message.key, headers: message.headers, rawHeaderNames: message.rawHeaderNames,
+            origin: origin, rejection: rejection, key: message.key, headers: Array(message.headers), rawHeaderNames: message.headers.rawNames,
             value: message.value)
     }
 

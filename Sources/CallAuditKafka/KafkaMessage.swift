@@ -1,4 +1,5 @@
 import CRDKafka
+import CallAuditDomain
 
 #if canImport(Glibc)
 import Glibc
@@ -15,15 +16,13 @@ package struct KafkaMessage: Sendable {
     /// Whether the timestamp is the producer's (`create_time`) or the broker's (`log_append_time`).
     package var timestampType: KafkaTimestampType?
     package var key: [UInt8]?
-    /// Header names as text: a name that is not UTF-8 has its bad bytes replaced (see `rawHeaderNames`).
-    package var headers: [(key: String, value: [UInt8]?)]
-    /// Every header name's bytes, in order, when some name is not UTF-8; nil otherwise (the usual case).
-    package var rawHeaderNames: [[UInt8]]?
+    /// In wire order, names as bytes (a name that is not UTF-8 is kept as sent, for dead letters).
+    package var headers: MessageHeaders
     package var value: [UInt8]?
 
     package init(
         topic: String, partition: Int32, offset: Int64, timestampMilliseconds: Int64? = nil, timestampType: KafkaTimestampType? = nil,
-        key: [UInt8]? = nil, headers: [(key: String, value: [UInt8]?)] = [], rawHeaderNames: [[UInt8]]? = nil, value: [UInt8]?
+        key: [UInt8]? = nil, headers: MessageHeaders = MessageHeaders(), value: [UInt8]?
     ) {
         self.topic = topic
         self.partition = partition
@@ -32,7 +31,6 @@ package struct KafkaMessage: Sendable {
         self.timestampType = timestampType
         self.key = key
         self.headers = headers
-        self.rawHeaderNames = rawHeaderNames
         self.value = value
     }
 
@@ -52,44 +50,35 @@ package struct KafkaMessage: Sendable {
         }
         key = m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) }
         value = m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: m.len)) }
-        (headers, rawHeaderNames) = KafkaMessage.headers(of: message)
+        headers = KafkaMessage.headers(of: message)
     }
 
-    /// The headers in wire order. librdkafka hands names out as C strings, so
-    /// a name is read up to its first NUL byte; one that is not UTF-8 is kept
-    /// as bytes too, so a dead letter can store it without loss.
-    private static func headers(of message: UnsafeMutablePointer<rd_kafka_message_t>)
-        -> (headers: [(key: String, value: [UInt8]?)], rawNames: [[UInt8]]?)
-    {
+    /// The headers in wire order, copied into one buffer sized first (one allocation). librdkafka
+    /// hands names out as C strings, so a name is read up to its first NUL byte.
+    private static func headers(of message: UnsafeMutablePointer<rd_kafka_message_t>) -> MessageHeaders {
         var native: OpaquePointer?
-        guard rd_kafka_message_headers(message, &native) == RD_KAFKA_RESP_ERR_NO_ERROR, let native else { return ([], nil) }
-        var result: [(key: String, value: [UInt8]?)] = []
-        // Sized once: growing it header by header copied the tuples at each doubling.
-        result.reserveCapacity(rd_kafka_header_cnt(native))
-        var allValid = true
-        var index = 0
-        while case let (name, value)? = header(native, index) {
-            // One pass to read and check the name: the usual, valid case copies nothing else.
-            let text = String(validatingCString: name)
-            allValid = allValid && text != nil
-            result.append((key: text ?? String(cString: name), value: value.map { Array($0) }))
-            index += 1
+        var headers = MessageHeaders()
+        guard rd_kafka_message_headers(message, &native) == RD_KAFKA_RESP_ERR_NO_ERROR, let native else { return headers }
+        var (count, size) = (0, 0)
+        while case let (name, value)? = header(native, count) {
+            size += name.count + (value?.count ?? 0)
+            count += 1
         }
-        return (result, allValid ? nil : rawNames(native, count: index))
+        headers.reserve(headers: count, bytes: size)
+        for index in 0..<count {
+            guard case let (name, value)? = header(native, index) else { break }
+            headers.append(name: name, value: value)
+        }
+        return headers
     }
 
-    /// The header at `index`: its name as librdkafka holds it (a C string), and its value if it has one.
-    private static func header(_ native: OpaquePointer, _ index: Int) -> (UnsafePointer<CChar>, UnsafeRawBufferPointer?)? {
+    /// The header at `index`: its name's bytes (up to its NUL), and its value if it has one.
+    private static func header(_ native: OpaquePointer, _ index: Int) -> (UnsafeRawBufferPointer, UnsafeRawBufferPointer?)? {
         var name: UnsafePointer<CChar>?
         var value: UnsafeRawPointer?
         var size = 0
         guard rd_kafka_header_get_all(native, index, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR, let name else { return nil }
-        return (name, value.map { UnsafeRawBufferPointer(start: $0, count: size) })
-    }
-
-    /// Every name's bytes, read again only when some name is not UTF-8 (rare).
-    private static func rawNames(_ native: OpaquePointer, count: Int) -> [[UInt8]] {
-        (0..<count).compactMap { header(native, $0).map { Array(UnsafeRawBufferPointer(start: $0.0, count: strlen($0.0))) } }
+        return (UnsafeRawBufferPointer(start: name, count: strlen(name)), value.map { UnsafeRawBufferPointer(start: $0, count: size) })
     }
 }
 

@@ -33,42 +33,47 @@ struct BinaryModeEnvelope {
         guard message.headerNamesAreUTF8, data.withUnsafeBufferPointer(Self.isOneObject) else { return false }
         bytes.removeAll(keepingCapacity: true)
         bytes.append(UInt8(ascii: "{"))
-        var contentType: [UInt8]?
-        var hasDataContentType = false
-        for (key, value) in message.headers {
-            var key = key
-            // Over the name's UTF-8 where it lies: no Substring or generic sequence per header.
-            let added = key.withUTF8 { name -> Bool in
-                switch Self.kind(of: name) {
-                case .other: return true
-                case .unsure: return false
-                case .contentType:
-                    guard contentType == nil, let value else { return false }
-                    contentType = value
-                    return true
-                case .attribute:
-                    let attribute = UnsafeBufferPointer(rebasing: name[3...])
-                    guard let value, Self.isPlainString(value) else { return false }
-                    hasDataContentType = hasDataContentType || attribute.equals("datacontenttype")
-                    appendMember(attribute, value)
-                    return true
-                }
-            }
-            guard added else { return false }
+        // Over the headers' bytes where they lie: no String or array per header.
+        let written = message.headers.bytes.withUnsafeBufferPointer { all in
+            appendAttributes(of: message.headers.entries, in: all)
         }
-        if let contentType, !hasDataContentType {
-            guard Self.isPlainString(contentType) else { return false }
-            appendMember(Self.buffer("datacontenttype"), contentType)
-        }
+        guard written else { return false }
         append(#""data":"#)
         bytes.append(contentsOf: data)
         bytes.append(UInt8(ascii: "}"))
         return true
     }
 
+    /// Each `ce_` header as a member, then `datacontenttype` from `content-type` unless one was given.
+    private mutating func appendAttributes(of entries: MessageHeaders.Entries, in all: UnsafeBufferPointer<UInt8>) -> Bool {
+        var contentType: UnsafeBufferPointer<UInt8>?
+        var hasDataContentType = false
+        for entry in entries {
+            let name = UnsafeBufferPointer(rebasing: all[entry.name])
+            let value = entry.value.map { UnsafeBufferPointer(rebasing: all[$0]) }
+            switch Self.kind(of: name) {
+            case .other: continue
+            case .unsure: return false
+            case .contentType:
+                guard contentType == nil, let value else { return false }
+                contentType = value
+            case .attribute:
+                let attribute = UnsafeBufferPointer(rebasing: name[3...])
+                guard let value, Self.isPlainString(value) else { return false }
+                hasDataContentType = hasDataContentType || attribute.equals("datacontenttype")
+                appendMember(attribute, value)
+            }
+        }
+        if let contentType, !hasDataContentType {
+            guard Self.isPlainString(contentType) else { return false }
+            appendMember(Self.buffer("datacontenttype"), contentType)
+        }
+        return true
+    }
+
     // Every piece is appended as a buffer of bytes: appending a String's UTF-8 view went through
     // the generic, slower path, about 170 instructions each, some twenty per message.
-    private mutating func appendMember(_ name: UnsafeBufferPointer<UInt8>, _ value: [UInt8]) {
+    private mutating func appendMember(_ name: UnsafeBufferPointer<UInt8>, _ value: UnsafeBufferPointer<UInt8>) {
         bytes.append(UInt8(ascii: "\""))
         bytes.append(contentsOf: name)
         append(#"":""#)
@@ -109,7 +114,7 @@ struct BinaryModeEnvelope {
     }
 
     /// No quote, backslash or control byte: the bytes are the JSON string's text as they stand.
-    private static func isPlainString(_ value: [UInt8]) -> Bool {
+    private static func isPlainString(_ value: UnsafeBufferPointer<UInt8>) -> Bool {
         !value.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
     }
 

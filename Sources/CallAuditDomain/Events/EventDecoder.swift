@@ -19,7 +19,7 @@ package struct EventDecoder: Sendable {
 
     package func decodeThrowing(_ message: IncomingMessage) throws(Rejection) -> DecodedEvent {
         let value = message.value ?? []
-        let headerBytes = message.headers.reduce(0) { $0 + $1.key.utf8.count + ($1.value?.count ?? 0) }
+        let headerBytes = message.headers.textByteCount
         let size = message.keyBytes + value.count + headerBytes
         guard size <= limits.maximumBytes else {
             throw Rejection(.oversize, "message of \(size) bytes (key, headers and value) exceeds the limit of \(limits.maximumBytes)")

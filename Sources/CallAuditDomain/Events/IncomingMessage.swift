@@ -1,14 +1,22 @@
 /// A message as it came off the wire: what the decoder needs, nothing of Kafka's API.
 package struct IncomingMessage: Sendable {
-    package var headers: [(key: String, value: [UInt8]?)]
+    package var headers: MessageHeaders
     package var value: [UInt8]?
     /// The key's size: it counts toward the message size limit like the rest.
     package var keyBytes: Int
-    /// False when some header name was not UTF-8 (its bad bytes replaced in `headers`).
+    /// False when some header name was not UTF-8 (its bad bytes replaced in the names read as text).
     package var headerNamesAreUTF8: Bool
 
-    package init(headers: [(key: String, value: [UInt8]?)] = [], value: [UInt8]?, keyBytes: Int = 0, headerNamesAreUTF8: Bool = true) {
+    /// The headers as the consumer holds them: whether their names are UTF-8 is theirs to say.
+    package init(headers: MessageHeaders, value: [UInt8]?, keyBytes: Int = 0) {
         self.headers = headers
+        self.value = value
+        self.keyBytes = keyBytes
+        self.headerNamesAreUTF8 = headers.namesAreUTF8
+    }
+
+    package init(headers: [(key: String, value: [UInt8]?)] = [], value: [UInt8]?, keyBytes: Int = 0, headerNamesAreUTF8: Bool = true) {
+        self.headers = MessageHeaders(headers)
         self.value = value
         self.keyBytes = keyBytes
         self.headerNamesAreUTF8 = headerNamesAreUTF8
@@ -16,7 +24,12 @@ package struct IncomingMessage: Sendable {
 
     /// The last header whose name, lowercased, is `name`.
     package func header(_ name: String) -> [UInt8]? {
-        headers.last { Self.lowercased($0.key, equals: name) }?.value
+        headers.lastValue(lowercasedName: name).map { Array(headers.bytes[$0]) }
+    }
+
+    /// Whether `header(name)` is not nil, without copying the value.
+    package func hasHeaderValue(_ name: String) -> Bool {
+        headers.lastValue(lowercasedName: name) != nil
     }
 
     /// `key.lowercased() == name`. Both ASCII (the usual case), compared byte by
@@ -24,15 +37,8 @@ package struct IncomingMessage: Sendable {
     /// per message. Anything else goes through `lowercased()` and String
     /// equality, which map some non-ASCII letters to ASCII (the Kelvin sign to `k`).
     static func lowercased(_ key: String, equals name: String) -> Bool {
-        let ascii = key.utf8.withContiguousStorageIfAvailable { key in
-            name.utf8.withContiguousStorageIfAvailable { name -> Bool? in
-                guard !key.contains(where: { $0 >= 0x80 }), !name.contains(where: { $0 >= 0x80 }) else { return nil }
-                guard key.count == name.count else { return false }
-                for index in 0..<key.count where ByteWords.lowercasedASCII(key[index]) != name[index] { return false }
-                return true
-            } ?? nil
-        } ?? nil
-        return ascii ?? (key.lowercased() == name)
+        var (key, name) = (key, name)
+        return key.withUTF8 { key in name.withUTF8 { MessageHeaders.lowercased(key, equals: $0) } }
     }
 }
 

@@ -186,14 +186,12 @@ package final class OnePassDecoder {
 
     /// The reference's size rule: key, header names and values, and value.
     private func fitsLimit(_ message: IncomingMessage, _ value: [UInt8]) -> Bool {
-        var size = message.keyBytes + value.count
-        for header in message.headers { size += header.key.utf8.count + (header.value?.count ?? 0) }
-        return size <= reference.limits.maximumBytes
+        message.keyBytes + value.count + message.headers.textByteCount <= reference.limits.maximumBytes
     }
 
     /// Structured mode, as the reference decides it: no `ce_specversion` header.
     private static func isStructured(_ message: IncomingMessage) -> Bool {
-        message.headers.isEmpty || message.header("ce_specversion") == nil
+        message.headers.isEmpty || !message.hasHeaderValue("ce_specversion")
     }
 
     /// The reference's other sign of structured mode, with a `ce_specversion`
