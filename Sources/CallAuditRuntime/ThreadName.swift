@@ -12,11 +12,9 @@ import Glibc
 /// continuation byte so the name stays valid text.
 package func nameCurrentThread(_ name: String) {
     #if os(Linux)
-    let bytes = osThreadName(name)
-    let descriptor = open("/proc/thread-self/comm", O_WRONLY)
-    guard descriptor >= 0 else { return }
-    defer { close(descriptor) }
-    _ = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+    // pthread_setname_np refuses (ERANGE) a name of more than 15 bytes.
+    let terminated = osThreadName(name).map { CChar(bitPattern: $0) } + [0]
+    _ = pthread_setname_np(pthread_self(), terminated)
     #endif
 }
 
