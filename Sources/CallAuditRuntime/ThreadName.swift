@@ -12,9 +12,13 @@ import Glibc
 /// continuation byte so the name stays valid text.
 package func nameCurrentThread(_ name: String) {
     #if os(Linux)
-    // pthread_setname_np refuses (ERANGE) a name of more than 15 bytes.
-    let terminated = osThreadName(name).map { CChar(bitPattern: $0) } + [0]
-    _ = pthread_setname_np(pthread_self(), terminated)
+    // Swift's Glibc module does not export pthread_setname_np (a _GNU_SOURCE
+    // extension), so the name goes where that call would write it.
+    let bytes = osThreadName(name)
+    let descriptor = open("/proc/thread-self/comm", O_WRONLY)
+    guard descriptor >= 0 else { return }
+    defer { close(descriptor) }
+    _ = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
     #endif
 }
 
