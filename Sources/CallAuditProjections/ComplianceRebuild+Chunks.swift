@@ -98,7 +98,9 @@ extension ComplianceRebuild {
     /// judging overlap instead of taking turns.
     func judgeWrittenFacts(in connection: PostgresConnection) throws {
         let (policy, now) = (policy, clock())
-        var verdicts = VerdictPipeline(connection: connection)
+        // Three pages judged at once: what the rebuild was measured with (the
+        // sixth pass of issue 21); each page is at most 10,000 facts.
+        var verdicts = VerdictPipeline(connection: connection, depth: 3)
 
         var conflicts = ComplianceFold()
         conflicts.conflicts = fold.conflicts
@@ -175,28 +177,28 @@ struct JudgedPage: Sendable {
     }
 }
 
-/// Pages judged on other threads, `depth` at once; their verdicts are written
-/// in the order the pages were submitted, the oldest when more than `depth`
-/// are being judged (or at `drain`).
+/// Pages judged on other threads, at most `depth` at once; their verdicts are
+/// written in the order the pages were submitted: the oldest before another
+/// page starts once `depth` are being judged (and all of them at `drain`).
 ///
 /// Judging (parsing the facts back, every rule, the findings' rows) costs far
 /// more than reading a page and writing its verdicts: with one page at a
 /// time, one core judged while the reader waited on it and the other core
-/// idled. Two at once keep both cores busy; a page is at most 10,000 facts.
+/// idled. Several at once keep both cores busy while this thread waits.
 struct VerdictPipeline {
     let connection: PostgresConnection
     let depth: Int
     private var judging = OrderedWork<JudgedPage>()
 
-    init(connection: PostgresConnection, depth: Int = 2) {
+    init(connection: PostgresConnection, depth: Int) {
         precondition(depth > 0, "at least one page is judged at a time")
         self.connection = connection
         self.depth = depth
     }
 
     mutating func submit(_ judge: @escaping @Sendable () throws -> JudgedPage) throws {
+        while judging.count >= depth { try write(try judging.takeOldest()!) }
         judging.start(name: "rebuild-judge", judge)
-        while judging.count > depth { try write(try judging.takeOldest()!) }
     }
 
     /// Waits for every page being judged and writes them, in order.

@@ -15,7 +15,7 @@ package func nameCurrentThread(_ name: String) {
     // Swift's Glibc module does not export pthread_setname_np (a _GNU_SOURCE
     // extension), so the name goes where that call would write it.
     let bytes = osThreadName(name)
-    let descriptor = open("/proc/thread-self/comm", O_WRONLY)
+    let descriptor = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
     guard descriptor >= 0 else { return }
     defer { close(descriptor) }
     _ = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
