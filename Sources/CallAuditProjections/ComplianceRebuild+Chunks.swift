@@ -98,9 +98,9 @@ extension ComplianceRebuild {
     /// judging overlap instead of taking turns.
     func judgeWrittenFacts(in connection: PostgresConnection) throws {
         let (policy, now) = (policy, clock())
-        // Three pages judged at once: what the rebuild was measured with (the
-        // sixth pass of issue 21); each page is at most 10,000 facts.
-        var verdicts = VerdictPipeline(connection: connection, depth: 3)
+        // Two pages judged at once: three were no faster on two cores and took
+        // the rebuild's peak RSS past 300 MB (BENCHMARKS.md, issue 21's sixth pass).
+        var verdicts = VerdictPipeline(connection: connection, depth: 2)
 
         var conflicts = ComplianceFold()
         conflicts.conflicts = fold.conflicts
