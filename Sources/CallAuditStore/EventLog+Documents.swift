@@ -21,12 +21,8 @@ extension EventLog {
         documents.reserveCapacity(limit)
         var last = cursor
         try connection.forEachRow(
-            """
-            SELECT transaction_id, position, event FROM events
-            WHERE (transaction_id, position) > ($1::xid8, $2::bigint) AND transaction_id < $3::xid8
-            ORDER BY transaction_id, position LIMIT $4
-            """,
-            [.text(String(cursor.transactionID)), .int(cursor.position), .text(String(horizon)), .int(limit)],
+            Self.settledPage(of: "transaction_id, position, event"),
+            Self.settledPageParameters(after: cursor, below: horizon, limit: limit),
             binary: true
         ) { row in
             last = LogCursor(transactionID: try row.requiredBigEndian(0), position: Int64(bitPattern: try row.requiredBigEndian(1)))

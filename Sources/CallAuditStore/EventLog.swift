@@ -64,13 +64,21 @@ package struct EventLog {
 
     /// Up to `limit` settled events after `cursor`, below `horizon`.
     package func read(after cursor: LogCursor, below horizon: UInt64, limit: Int) throws -> [StoredEvent] {
-        try events(
-            """
-            SELECT \(Self.columns) FROM events
-            WHERE (transaction_id, position) > ($1::xid8, $2::bigint) AND transaction_id < $3::xid8
-            ORDER BY transaction_id, position LIMIT $4
-            """,
-            [.text(String(cursor.transactionID)), .int(cursor.position), .text(String(horizon)), .int(limit)])
+        try events(Self.settledPage(of: Self.columns), Self.settledPageParameters(after: cursor, below: horizon, limit: limit))
+    }
+
+    /// The keyset query for a page of the settled log, of `columns`: every
+    /// reader of pages (`read`, `readDocuments`) orders and bounds them alike.
+    static func settledPage(of columns: String) -> String {
+        """
+        SELECT \(columns) FROM events
+        WHERE (transaction_id, position) > ($1::xid8, $2::bigint) AND transaction_id < $3::xid8
+        ORDER BY transaction_id, position LIMIT $4
+        """
+    }
+
+    static func settledPageParameters(after cursor: LogCursor, below horizon: UInt64, limit: Int) -> [PostgresValue] {
+        [.text(String(cursor.transactionID)), .int(cursor.position), .text(String(horizon)), .int(limit)]
     }
 
     /// One stream's events in the window (from, through], in log order.

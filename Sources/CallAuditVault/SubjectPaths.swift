@@ -19,13 +19,9 @@ enum SubjectPaths {
             return FoundSubjects(trees: trees, identifiers: trees.map(Identifier.all(in:)))
         }
         let canonical = event.canonical
-        return FoundSubjects(trees: [], identifiers: ranges.map { CanonicalSubject.identifiers(in: canonical[$0]) ?? parsed(canonical[$0]) })
-    }
-
-    /// The identifiers through the tree. The decoder checked these bytes: they parse.
-    private static func parsed(_ subject: ArraySlice<UInt8>) -> [Identifier] {
-        // swiftlint:disable:next force_try
-        Identifier.all(in: try! JSONParser.parse(subject))
+        return FoundSubjects(trees: [], identifiers: ranges.map {
+            CanonicalSubject.identifiers(in: canonical[$0]) ?? Identifier.all(in: event.subjectObject(at: $0))
+        })
     }
 }
 

@@ -8,13 +8,17 @@ extension DecodedEvent {
     /// holds them (the order of `PersonalData.subjectPaths` over the
     /// reference's tree; not always the canonical bytes' order).
     package var subjectObjects: [JSONValue] {
-        if let ranges = subjectRanges {
-            // The decoder checked these bytes: they parse. The subject is small; the event is not walked.
-            // swiftlint:disable:next force_try
-            return ranges.map { try! JSONParser.parse(canonical[$0]) }
-        }
+        if let ranges = subjectRanges { return ranges.map(subjectObject(at:)) }
         let document = document
         return PersonalData.subjectPaths(in: document).compactMap { document.value(at: $0) }
+    }
+
+    /// The subject object at one of `subjectRanges`, parsed alone: the subject
+    /// is small; the event is not walked.
+    package func subjectObject(at range: Range<Int>) -> JSONValue {
+        // The decoder checked these bytes: they parse.
+        // swiftlint:disable:next force_try
+        try! JSONParser.parse(canonical[range])
     }
 
     /// The event with its subject objects, in `subjectObjects`' order,
