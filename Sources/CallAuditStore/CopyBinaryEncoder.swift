@@ -81,6 +81,10 @@ package struct CopyBinaryEncoder: ~Copyable {
         value.withUnsafeBytes { field($0) }
     }
 
+    package mutating func bytes(_ value: UnsafeRawBufferPointer) {
+        field(value)
+    }
+
     package mutating func int32(_ value: Int32) {
         length(4)
         append(UInt64(UInt32(bitPattern: value)), byteCount: 4)

@@ -166,7 +166,7 @@ package final class EventStore {
                 encoder.text(event.pointee.event.id)
                 encoder.timestamp(event.pointee.event.time)
                 encoder.bytes(event.pointee.event.canonical)
-                encoder.bytes(event.pointee.event.contentHash)
+                event.pointee.event.withContentHash { encoder.bytes($0) }
                 if let origin = event.pointee.origin {
                     encoder.text(origin.topic)
                     encoder.int32(origin.partition)

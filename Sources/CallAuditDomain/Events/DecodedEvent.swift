@@ -27,8 +27,14 @@ package struct DecodedEvent: Sendable {
     package private(set) var canonical: [UInt8]
     /// SHA-256 of `canonical`: the one taken when the event was made, or
     /// taken now when its maker left it out (see `init(columns:canonical:subjectRanges:hashed:)`).
-    package var contentHash: [UInt8] { storedHash ?? ContentHash.of(canonical) }
-    private var storedHash: [UInt8]?
+    package var contentHash: [UInt8] { (storedHash ?? ContentHash.of(canonical)).bytes }
+    private var storedHash: ContentHash?
+
+    /// `contentHash`'s bytes in place: the COPY writer reads every event's
+    /// without making an array of it.
+    package func withContentHash<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        try (storedHash ?? ContentHash.of(canonical)).withUnsafeBytes(body)
+    }
     /// Whether the hash was taken when the event was made.
     package var isHashed: Bool { storedHash != nil }
 

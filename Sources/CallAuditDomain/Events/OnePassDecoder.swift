@@ -197,7 +197,23 @@ package final class OnePassDecoder {
     /// The reference's other sign of structured mode, with a `ce_specversion`
     /// header: a CloudEvents content type. Rare: handed off.
     private static func isStructuredContentType(_ message: IncomingMessage) -> Bool {
-        guard let contentType = message.header("content-type") else { return false }
-        return String(decoding: contentType, as: UTF8.self).lowercased().hasPrefix("application/cloudevents")
+        guard let contentType = message.headers.lastValue(lowercasedName: "content-type") else { return false }
+        return message.headers.bytes.withUnsafeBufferPointer { hasCloudEventsType(UnsafeBufferPointer(rebasing: $0[contentType])) }
     }
+
+    /// The reference's `String(decoding:as:).lowercased().hasPrefix("application/cloudevents")`,
+    /// on the bytes where they lie: three allocations per binary-mode message, each freed on
+    /// another thread. No character but an ASCII letter lowercases to one of the prefix's (the
+    /// Kelvin sign gives `k`, which it lacks; `İ` gives `i` and a combining dot, which no `i` of it
+    /// is followed by), so the prefix is compared byte by byte. A character after it may join its
+    /// last letter into another `Character` only when it is not ASCII: that rare case is read as text.
+    static func hasCloudEventsType(_ value: UnsafeBufferPointer<UInt8>) -> Bool {
+        let prefix = cloudEventsType
+        guard value.count >= prefix.count else { return false }
+        for index in prefix.indices where ByteWords.lowercasedASCII(value[index]) != prefix[index] { return false }
+        guard value.count > prefix.count, value[prefix.count] >= 0x80 else { return true }
+        return String(decoding: value, as: UTF8.self).lowercased().hasPrefix("application/cloudevents")
+    }
+
+    private static let cloudEventsType = Array("application/cloudevents".utf8)
 }
