@@ -110,7 +110,7 @@ package enum Application {
     private static func statusSampler(
         _ configuration: ServeConfiguration, policy: Policy, runners: [ProjectionRunner], statistics: IngestStatistics, logger: Logger
     ) throws -> StatusSampler {
-        var settings = StatusSampler.Settings(
+        let settings = StatusSampler.Settings(
             consumerGroup: configuration.ingest.groupID, topics: configuration.ingest.topics, projections: runners.map(\.projection.name),
             reports: configuration.reports, policy: policy)
         let watermarks = try KafkaWatermarks(configuration: configuration.ingest.consumerConfiguration, logger: logger)

@@ -61,6 +61,12 @@ package final class IngestLoop: @unchecked Sendable {
     private let vault = Mutex<SubjectVault?>(nil)
     /// Set by the writer when a batch was refused because another instance took the lead since it was read.
     private let superseded = Atomic<Bool>(false)
+    /// Batches the sealer and the writer are through with, for the polling thread to drop
+    /// (`dropSpentBatches`). glibc returns a chunk to the arena it came from: freed on the writer
+    /// thread, each of an event's allocations took the polling thread's arena lock on cold cache
+    /// lines, and the frees were about half of the writer thread's CPU natively (BENCHMARKS.md,
+    /// issue 21's seventh pass). Holds at most the few batches finished since the last poll.
+    private let spent = Mutex<[PendingBatch]>([])
 
     // Touched only by the polling thread (rebalance callbacks run inside poll, when no access to
     // these is open). Not checked for exclusive access at run time: three checks per message.
@@ -127,8 +133,15 @@ package final class IngestLoop: @unchecked Sendable {
     package func run() throws(IngestFailure) {
         // Last, once every batch in flight is through: nothing of this loop's runs any more.
         defer { cancellation.end() }
-        let writer = BatchWriter(name: "callaudit-ingest-writer") { [unowned self] batch in try self.commit(batch) }
-        let sealer = BatchWriter(name: "callaudit-ingest-sealer") { [unowned self] batch in writer.submit(try self.seal(batch)) }
+        let writer = BatchWriter(name: "callaudit-ingest-writer") { [unowned self] batch in
+            try self.commit(batch)
+            self.spent.withLock { $0.append(batch) }
+        }
+        let sealer = BatchWriter(name: "callaudit-ingest-sealer") { [unowned self] batch in
+            writer.submit(try self.seal(batch))
+            // Its unsealed events: the sealed ones went on to the writer.
+            self.spent.withLock { $0.append(batch) }
+        }
         let pipeline = Pipeline(sealer: sealer, writer: writer)
         defer { pipeline.finish() }
         let consumer = try openConsumer(pipeline: pipeline)
@@ -149,6 +162,7 @@ package final class IngestLoop: @unchecked Sendable {
             statistics.pollNanoseconds.add(started.duration(to: .now).nanoseconds, ordering: .relaxed)
             statistics.pollCPUNanoseconds.add(threadCPUNanoseconds() - cpu, ordering: .relaxed)
             submitPending(to: pipeline)
+            dropSpentBatches()
             hold(consumer.takeOutOfRange(), consumer: consumer)
             releaseAcceptedGaps(consumer: consumer, pipeline: pipeline)
             if pipeline.needsResync { try resynchronise(consumer, pipeline: pipeline) }
@@ -340,6 +354,13 @@ package final class IngestLoop: @unchecked Sendable {
     }
 
     private static let clockEvery = 32
+
+    /// On the polling thread, which allocated what they hold (`spent`). Taken out under the lock
+    /// and freed after it, so a stage that finishes meanwhile does not wait for the frees.
+    private func dropSpentBatches() {
+        var done: [PendingBatch] = []
+        spent.withLock { swap(&$0, &done) }
+    }
 
     private func add(_ message: KafkaMessage) {
         let origin = KafkaOrigin(
