@@ -143,6 +143,9 @@ package final class IngestLoop: @unchecked Sendable {
             self.spent.withLock { $0.append(batch) }
         }
         let pipeline = Pipeline(sealer: sealer, writer: writer)
+        // Runs after `finish` (the last defer runs first): what the stages finished last is freed
+        // when the loop ends, however it ends, not when the loop itself goes.
+        defer { dropSpentBatches() }
         defer { pipeline.finish() }
         let consumer = try openConsumer(pipeline: pipeline)
         logger.info("ingest started", metadata: ["kafka.group": "\(configuration.groupID)", "ingest.membership": "\(configuration.membership)"])
