@@ -238,6 +238,8 @@ package final class IngestLoop: @unchecked Sendable {
     /// Waits for the lock, then consumes every partition of the topics from
     /// the positions stored in PostgreSQL. False when stopped while standing by.
     private func lead(_ state: inout ExclusiveAssignment, consumer: KafkaConsumer) throws(IngestFailure) -> Bool {
+        // Standing by may last: what the stages finished (messages still in the clear) goes first.
+        dropSpentBatches()
         guard let fence = state.leadership.acquire(until: stop) else { return false }
         currentFence = fence
         superseded.store(false, ordering: .relaxed)

@@ -27,21 +27,5 @@ struct BlindIndex: Hashable, Sendable {
         }
     }
 
-    /// What `Set` and `Dictionary` bucket by: the same first word, mixed with their seed, without
-    /// `Hasher`. Its SipHash rounds were about a tenth of the seal stage's CPU natively (the cache and
-    /// a batch's links look up every identifier); the word is already an HMAC's output, as evenly
-    /// spread as a hash can make it, and nobody without the index key can choose it.
-    func _rawHashValue(seed: Int) -> Int {
-        bytes.withUnsafeBytes { raw in
-            guard raw.count >= 8 else {
-                var hasher = Hasher()
-                hasher.combine(seed)
-                hasher.combine(bytes: raw)
-                return hasher.finalize()
-            }
-            return Int(truncatingIfNeeded: raw.loadUnaligned(as: UInt64.self)) ^ seed
-        }
-    }
-
     static func == (a: BlindIndex, b: BlindIndex) -> Bool { a.bytes == b.bytes }
 }

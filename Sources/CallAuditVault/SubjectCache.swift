@@ -36,6 +36,8 @@ struct SubjectCache {
     /// state, which is the batch's (`SealingKey`).
     mutating func remember(_ linking: PersonLinking, indexes: some Sequence<BlindIndex>) {
         if entries.count > 500_000 { forget() }
+        // Room first: grown while filled in another table's order, a table probes far more.
+        entries.reserveCapacity(entries.count + indexes.underestimatedCount)
         for index in indexes {
             guard let entry = linking.entries[index] else { continue }
             entries[index] = entry

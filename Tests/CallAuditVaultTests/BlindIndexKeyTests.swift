@@ -31,19 +31,4 @@ struct BlindIndexKeyTests {
         let short: Set<BlindIndex> = [BlindIndex([1, 2, 3]), BlindIndex([1, 2, 3]), BlindIndex([1, 2, 4]), BlindIndex([])]
         #expect(short.count == 3 && short.contains(BlindIndex([1, 2, 4])))
     }
-
-    @Test("tables bucket by that word and their own seed, without Hasher; 100,000 indexes fill a table and a set, each found once")
-    func bucketedByTheWordAndSeed() {
-        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255) }
-        let word = bytes.withUnsafeBytes { Int(truncatingIfNeeded: $0.loadUnaligned(as: UInt64.self)) }
-        #expect(BlindIndex(bytes)._rawHashValue(seed: 0) == word)
-        #expect(BlindIndex(bytes)._rawHashValue(seed: 12_345) == word ^ 12_345, "the table's seed changes the bucket")
-        #expect(BlindIndex([1, 2, 3])._rawHashValue(seed: 1) != BlindIndex([1, 2, 3])._rawHashValue(seed: 2), "a short index is hashed with the seed")
-        let indexes = (0..<100_000).map { _ in BlindIndex((0..<32).map { _ in UInt8.random(in: 0...255) }) }
-        var table: [BlindIndex: Int] = [:]
-        for (position, index) in indexes.enumerated() { table[index] = position }
-        #expect(table.count == indexes.count && indexes.enumerated().allSatisfy { table[$0.element] == $0.offset })
-        let every = Set(indexes)
-        #expect(every.count == indexes.count && Set(every.filter { $0.bytes[0] < 128 }).count == indexes.filter { $0.bytes[0] < 128 }.count)
-    }
 }
