@@ -33,12 +33,14 @@ package struct EventDecoder: Sendable {
     /// Binary mode per the Kafka binding: `ce_specversion` present and the
     /// content type is not a CloudEvents structured media type.
     private func isBinaryMode(_ message: IncomingMessage) -> Bool {
-        if let contentType = message.header("content-type"),
-            String(decoding: contentType, as: UTF8.self).lowercased().hasPrefix("application/cloudevents")
-        {
-            return false
-        }
+        if let contentType = message.header("content-type"), Self.isCloudEventsType(contentType) { return false }
         return message.header("ce_specversion") != nil
+    }
+
+    /// A CloudEvents structured media type, read as text and lowercased: the rule the one-pass
+    /// decoder's byte comparison (`OnePassDecoder.hasCloudEventsType`) must answer as.
+    static func isCloudEventsType(_ contentType: some Collection<UInt8>) -> Bool {
+        String(decoding: contentType, as: UTF8.self).lowercased().hasPrefix("application/cloudevents")
     }
 
     private func structuredDocument(_ value: [UInt8]) throws(Rejection) -> JSONValue {
