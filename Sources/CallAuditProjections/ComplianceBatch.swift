@@ -25,12 +25,10 @@ struct ComplianceBatch {
         var recordingIDs: Set<String> = []
         var holdIDs: Set<String> = []
         var requestIDs: Set<String> = []
-        for data in events.map(\.data) {
-            if let id = data["call_id"]?.stringValue { callIDs.insert(id) }
-            if let id = data["recording_id"]?.stringValue { recordingIDs.insert(id) }
-            if let id = data["hold_id"]?.stringValue { holdIDs.insert(id) }
-            if let id = data["request_id"]?.stringValue { requestIDs.insert(id) }
-            for id in data["recording_ids"]?.arrayValue ?? [] { if let id = id.stringValue { recordingIDs.insert(id) } }
+        for event in events {
+            if let id = event.requestID { requestIDs.insert(id) }
+            // One of CallAudit's own events keeps `data` whole: read from it, as for any event.
+            event.judgedData.collectKeys(calls: &callIDs, recordings: &recordingIDs, holds: &holdIDs)
         }
         fold.holds = try holdTable.load(holdIDs)
         for hold in fold.holds.values { recordingIDs.formUnion(hold.recordingIDs) }

@@ -47,19 +47,23 @@ struct ComplianceFold {
             return
         }
         guard let type = event.type else { return }
-        let data = event.data
+        foldContract(type, event, data: event.judgedData)
+    }
+
+    private mutating func foldContract(_ type: EventType, _ event: FactEvent, data: SharedJudgedData) {
         switch type {
         case .legalHoldPlaced, .legalHoldReleased:
             foldHold(type, data: data, mark: RecordingFacts.Mark(eventID: event.id, time: event.time))
         case .subjectErasureRequested:
-            openRequest(data: data, kind: .erasure, event: event)
+            guard let requestID = data.value.requestID else { return }
+            openRequest(requestID, kind: .erasure, regime: data.value.regime, subjectKeys: data.value.subjectKeys, event: event)
         default:
-            if let callID = data["call_id"]?.stringValue, type.topic == .calls || type.topic == .consents {
+            if let callID = data.value.callID, type.topic == .calls || type.topic == .consents {
                 Self.update(&calls, at: callID, new: CallFacts.init(callID:)) { $0.record(event) }
                 if recordsChanges { changedCalls.insert(callID) }
                 if type == .callStarted { indexSubjects(of: data, callID: callID) }
             }
-            if let recordingID = data["recording_id"]?.stringValue {
+            if let recordingID = data.value.recordingID {
                 Self.update(&recordings, at: recordingID, new: RecordingFacts.init(recordingID:)) { $0.record(event) }
                 if recordsChanges { changedRecordings.insert(recordingID) }
             }
@@ -79,12 +83,12 @@ struct ComplianceFold {
         }
     }
 
-    private mutating func foldHold(_ type: EventType, data: JSONValue, mark: RecordingFacts.Mark) {
-        guard let holdID = data["hold_id"]?.stringValue else { return }
+    private mutating func foldHold(_ type: EventType, data: SharedJudgedData, mark: RecordingFacts.Mark) {
+        guard let holdID = data.value.holdID else { return }
         var hold = holds[holdID] ?? HoldFacts()
         if type == .legalHoldPlaced {
             hold.placed = mark
-            hold.recordingIDs = Array(Set(hold.recordingIDs + (data["recording_ids"]?.arrayValue ?? []).compactMap(\.stringValue))).sorted()
+            hold.recordingIDs = Array(Set(hold.recordingIDs + data.value.recordingIDs)).sorted()
         } else {
             hold.released = mark
         }
@@ -106,7 +110,12 @@ struct ComplianceFold {
         guard let requestID = event.data["request_id"]?.stringValue else { return }
         switch type {
         case .requestOpened:
-            openRequest(data: event.data, kind: event.data["kind"]?.stringValue == "erasure" ? .erasure : .access, event: event)
+            let data = event.data
+            // Only CallAudit's own openings name persons beyond the subject (`subject_refs`).
+            let named = (data["subject_refs"]?.arrayValue ?? []).compactMap(\.stringValue)
+            openRequest(
+                requestID, kind: data["kind"]?.stringValue == "erasure" ? .erasure : .access, regime: data["regime"]?.stringValue,
+                subjectKeys: SubjectKeys.keys(of: data["subject"]) + named, event: event)
         case .requestExtended:
             guard requests[requestID] != nil else { return }
             requests[requestID]?.facts.extended = true
@@ -128,15 +137,15 @@ struct ComplianceFold {
     /// one that says the same (same source, kind, regime and person: a
     /// republish, perhaps with an earlier time) changes nothing; any other is
     /// a claim on a request that is not theirs, kept as evidence, since a
-    /// `source` is only what the producer wrote. Only CallAudit's own openings
-    /// name persons beyond the subject (`subject_refs`).
-    private mutating func openRequest(data: JSONValue, kind: SubjectRequestFacts.Kind, event: FactEvent) {
-        guard let requestID = data["request_id"]?.stringValue else { return }
-        let named = event.own == .requestOpened ? (data["subject_refs"]?.arrayValue ?? []).compactMap(\.stringValue) : []
+    /// `source` is only what the producer wrote. `subjectKeys` are the persons
+    /// the opening names, by pseudonym.
+    private mutating func openRequest(
+        _ requestID: String, kind: SubjectRequestFacts.Kind, regime: String?, subjectKeys: [String], event: FactEvent
+    ) {
         let opened = RequestRecord(
-            subjectKeys: Array(Set(SubjectKeys.keys(of: data["subject"]) + named)).sorted(),
+            subjectKeys: Array(Set(subjectKeys)).sorted(),
             facts: SubjectRequestFacts(
-                requestID: requestID, kind: kind, regime: data["regime"]?.stringValue ?? "gdpr", receivedAt: event.time, receivedEventID: event.id),
+                requestID: requestID, kind: kind, regime: regime ?? "gdpr", receivedAt: event.time, receivedEventID: event.id),
             source: event.source)
         if let existing = requests[requestID] {
             if existing.source != nil, !existing.saysTheSame(as: opened) {
@@ -148,10 +157,9 @@ struct ComplianceFold {
         changedRequests.insert(requestID)
     }
 
-    private mutating func indexSubjects(of data: JSONValue, callID: String) {
-        for party in data["parties"]?.arrayValue ?? [] {
-            let partyID = party["party_id"]?.stringValue ?? ""
-            for key in SubjectKeys.keys(of: party["subject"]) { subjectCalls.append((key, callID, partyID)) }
+    private mutating func indexSubjects(of data: SharedJudgedData, callID: String) {
+        for party in data.value.parties ?? [] {
+            if let key = party.subjectRef { subjectCalls.append((key, callID, party.partyID ?? "")) }
         }
     }
 

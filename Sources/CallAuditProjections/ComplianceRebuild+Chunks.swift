@@ -26,11 +26,9 @@ extension ComplianceRebuild {
     /// lookups of the (many) keys never written out.
     mutating func reloadWrittenFacts(touchedBy page: ArraySlice<FactEvent>, in connection: PostgresConnection) throws {
         var callIDs: Set<String> = [], recordingIDs: Set<String> = [], holdIDs: Set<String> = []
-        for data in page.lazy.map(\.data) {
-            if let id = data["call_id"]?.stringValue { callIDs.insert(id) }
-            if let id = data["recording_id"]?.stringValue { recordingIDs.insert(id) }
-            if let id = data["hold_id"]?.stringValue { holdIDs.insert(id) }
-            for id in data["recording_ids"]?.arrayValue ?? [] { if let id = id.stringValue { recordingIDs.insert(id) } }
+        for event in page {
+            // One of CallAudit's own events keeps `data` whole: read from it, as for any event.
+            event.judgedData.collectKeys(calls: &callIDs, recordings: &recordingIDs, holds: &holdIDs)
         }
         let filter = written!
         let holds = try Self.reload(holdIDs, tag: WrittenKey.hold, filter: filter, from: .holds(on: connection), into: &fold.holds, marking: &reloaded.holds)

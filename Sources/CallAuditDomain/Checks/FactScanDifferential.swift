@@ -1,7 +1,7 @@
 /// `FactScanner` against the tree (`FactEvent(JSONParser.parse(json))?.judged`),
 /// the reference, on any stored text: when the scanner decides, the tree parses
-/// the text and makes the same `FactEvent` (its `data` pruned to what
-/// compliance judges, `JudgedMembers`), or turns it down as well; when the
+/// the text and makes the same `FactEvent` (a contract event's `data` read
+/// into `JudgedData`, field by field), or turns it down as well; when the
 /// scanner is unsure, the tree decides (the caller's fall-back).
 ///
 /// Shared by the scanner's differential tests over the corpus, the simulator's

@@ -68,24 +68,25 @@ package struct CallFacts: Sendable, Equatable {
 
     package mutating func record(_ event: FactEvent) {
         guard let type = event.type else { return }
-        let (id, time, data) = (event.id, event.time, event.data)
+        record(type, id: event.id, time: event.time, data: event.judgedData)
+    }
+
+    private mutating func record(_ type: EventType, id: String, time: Timestamp, data: SharedJudgedData) {
         switch type {
         case .callStarted:
             startedEventID = id
-            parties = (data["parties"]?.arrayValue ?? []).compactMap { party in
-                guard let partyID = party["party_id"]?.stringValue, let role = party["role"]?.stringValue else { return nil }
-                return Party(id: partyID, role: role, jurisdiction: party["jurisdiction"]?.stringValue, device: party["device"]?.stringValue)
+            parties = (data.value.parties ?? []).compactMap { party in
+                guard let partyID = party.partyID, let role = party.role else { return nil }
+                return Party(id: partyID, role: role, jurisdiction: party.jurisdiction, device: party.device)
             }
         case .recordingStarted, .recordingPaused, .recordingResumed, .recordingStopped:
-            recordingTimeline.append(Fact(eventID: id, time: time, recordingID: data["recording_id"]?.stringValue, kind: type.rawValue))
+            recordingTimeline.append(Fact(eventID: id, time: time, recordingID: data.value.recordingID, kind: type.rawValue))
         case .noticePlayed:
-            notices.append(Fact(eventID: id, time: time, partyID: data["party_id"]?.stringValue, method: data["method"]?.stringValue))
+            notices.append(Fact(eventID: id, time: time, partyID: data.value.partyID, method: data.value.method))
         case .consentGiven:
-            consents.append(
-                Fact(eventID: id, time: time, partyID: data["party_id"]?.stringValue, method: data["method"]?.stringValue,
-                     scope: data["scope"]?.arrayValue?.compactMap(\.stringValue)))
+            consents.append(Fact(eventID: id, time: time, partyID: data.value.partyID, method: data.value.method, scope: data.value.scope))
         case .consentRefused, .consentWithdrawn:
-            refusals.append(Fact(eventID: id, time: time, partyID: data["party_id"]?.stringValue, kind: type.rawValue))
+            refusals.append(Fact(eventID: id, time: time, partyID: data.value.partyID, kind: type.rawValue))
         default:
             break
         }

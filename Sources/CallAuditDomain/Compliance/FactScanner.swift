@@ -12,16 +12,16 @@ package enum FactScan: Sendable, Equatable {
 /// stored event's canonical bytes: the envelope's `type`, `id`, `source` and
 /// `time` are cut out of the bytes (`type` looked up and `time` read where
 /// they lie, no `String` made of either), its other members skipped unbuilt, and of
-/// `data` only the members compliance judges become a tree
-/// (`JudgedMembers`, `JudgedDataScanner`). A rebuild reads every event of the
+/// a contract event's `data` only the members compliance judges are read, into
+/// `JudgedData` (`JudgedDataScanner.judgedData`), no tree built. A rebuild reads every event of the
 /// log, and building the whole tree cost more than PostgreSQL takes to hand
 /// the bytes over.
 ///
 /// The stored bytes are RFC 8785 as CallAudit wrote them, but a superuser can
 /// edit them. So the scanner decides only what it checks as strictly as the
 /// tree parser would: members in canonical order (so none twice), ASCII names,
-/// strings without escapes, scalars only in the envelope, no whitespace; what
-/// `data` keeps whole is parsed by the tree parser itself, at its depth.
+/// strings without escapes, scalars only in the envelope, no whitespace; the
+/// whole `data` of CallAudit's own events is parsed by the tree parser, at its depth.
 /// Anything else is `unsure`, and the caller parses the whole document, which
 /// decides, or throws, as before.
 package enum FactScanner {
@@ -57,13 +57,9 @@ package enum FactScanner {
     }
 }
 
-/// What scanning one event leaves for the next to reuse: the pruned `data`'s
-/// members and elements gathered in one growing buffer each, then copied out
-/// at their exact size (an array grown member by member reallocated about
-/// twice per event), and the last `source` made a `String` (a log holds few).
+/// What scanning one event leaves for the next to reuse: the last `source`
+/// made a `String` (a log holds few).
 package struct FactScanBuffers {
-    var members: [(key: String, value: JSONValue)] = []
-    var elements: [JSONValue] = []
     var lastSource: (bytes: [UInt8], text: String) = ([], "")
 
     package init() {}
@@ -84,18 +80,24 @@ private struct EnvelopeFields {
     var type: (contract: EventType?, own: OwnEventType?) = (nil, nil)
     /// `time`, read from its bytes: nil when absent or not RFC 3339, as the tree path reads it.
     var time: Timestamp?
-    var data: JSONValue?
+    /// A contract event's `data`, typed (shared from the start: moved, not
+    /// copied, into the event); nil when absent or built whole instead.
+    var judged: SharedJudgedData?
+    /// `data` built whole: one of CallAudit's own events, or bytes the typed scan does not decide.
+    var whole: JSONValue?
     /// Where `data` starts: one of CallAudit's own events reads it again, whole.
     var dataStart: Int?
-    /// `data` was built whole: bytes the pruning scan does not decide (an escape in a member it skips…).
-    var dataIsWhole = false
 
-    /// What `FactEvent(document)` makes of a document with these members.
-    func scan() -> FactScan {
-        guard type.contract != nil || type.own != nil, let id, let source, let time, let data else {
+    /// What `FactEvent(document)?.judged` makes of a document with these members.
+    consuming func scan() -> FactScan {
+        guard type.contract != nil || type.own != nil, let id, let source, let time, dataStart != nil else {
             return .notAFact
         }
-        return .event(FactEvent(type: type.contract, own: type.own, id: id, source: source, time: time, data: data))
+        if type.own != nil, let whole {
+            return .event(FactEvent(type: type.contract, own: type.own, id: id, source: source, time: time, data: whole))
+        }
+        guard let judged = judged ?? whole.map({ SharedJudgedData(JudgedData($0)) }) else { return .notAFact }
+        return .event(FactEvent(type: type.contract, own: type.own, id: id, source: source, time: time, judgedData: judged))
     }
 }
 
@@ -110,12 +112,10 @@ private struct EnvelopeScanner: StoredBytesScanning {
         var fields = EnvelopeFields()
         try forEachMember { (scanner, name) throws(Unsure) in try scanner.member(name, into: &fields) }
         guard index == bytes.count else { throw Unsure() }
-        let own = fields.type.own
-        if let start = fields.dataStart, own != nil, !fields.dataIsWhole {
+        // `type` comes after `data` in byte order: only now is it known whose event this is.
+        if let start = fields.dataStart, fields.type.own != nil, fields.whole == nil {
             var data = JudgedDataScanner(bytes: bytes, index: start)
-            fields.data = try data.whole(depth: 1)
-        } else if let data = fields.data, own == nil, fields.dataIsWhole {
-            fields.data = JudgedMembers.contractData.prune(data)
+            fields.whole = try data.whole(depth: 1)
         }
         return fields.scan()
     }
@@ -138,21 +138,15 @@ private struct EnvelopeScanner: StoredBytesScanning {
         }
     }
 
-    /// What compliance judges of `data`, one level below the root; built
-    /// whole by the tree parser where the pruning scan is unsure.
+    /// What compliance judges of `data`, one level below the root, typed;
+    /// built whole by the tree parser where the typed scan is unsure.
     private mutating func judgedData(into fields: inout EnvelopeFields) throws(Unsure) {
         var data = JudgedDataScanner(bytes: bytes, index: index)
-        swap(&data.buffers, &buffers)
-        defer { swap(&data.buffers, &buffers) }
-        // An unsure scan of an earlier event may have left parts behind.
-        data.buffers.members.removeAll(keepingCapacity: true)
-        data.buffers.elements.removeAll(keepingCapacity: true)
-        if let value = try? data.value(.contractData, depth: 1) {
-            fields.data = value
+        if let judged = try? data.judgedData() {
+            fields.judged = SharedJudgedData(judged)
         } else {
             data.index = index
-            fields.data = try data.whole(depth: 1)
-            fields.dataIsWhole = true
+            fields.whole = try data.whole(depth: 1)
         }
         index = data.index
     }
@@ -179,7 +173,7 @@ private struct EnvelopeScanner: StoredBytesScanning {
 extension UnsafeBufferPointer<UInt8> {
     /// Whether these bytes are `literal`'s: the length first, then the bytes,
     /// without walking a `String`'s UTF-8 view for every envelope member.
-    fileprivate func `is`(_ literal: StaticString) -> Bool {
+    func `is`(_ literal: StaticString) -> Bool {
         guard count == literal.utf8CodeUnitCount else { return false }
         for offset in 0..<count where self[offset] != literal.utf8Start[offset] { return false }
         return true

@@ -53,20 +53,22 @@ package struct RecordingFacts: Sendable, Equatable {
 
     package mutating func record(_ event: FactEvent) {
         guard let type = event.type else { return }
-        let (id, time, data) = (event.id, event.time, event.data)
+        record(type, id: event.id, time: event.time, data: event.judgedData)
+    }
+
+    private mutating func record(_ type: EventType, id: String, time: Timestamp, data: SharedJudgedData) {
         switch type {
         case .recordingStored:
-            callID = data["call_id"]?.stringValue ?? callID
+            callID = data.value.callID ?? callID
             if stored.map({ time < $0.time }) ?? true { stored = Mark(eventID: id, time: time) }
         case .recordingStarted:
-            callID = data["call_id"]?.stringValue ?? callID
+            callID = data.value.callID ?? callID
         case .recordingDeleted:
             deletions.append(Mark(eventID: id, time: time))
         case .recordingAccessed, .recordingShared:
             uses.append(
-                Use(eventID: id, time: time, role: data["actor"]?["role"]?.stringValue ?? "", kind: type.rawValue,
-                    purpose: data["purpose"]?.stringValue, anonymized: data["anonymized"]?.boolValue ?? false,
-                    country: data["recipient"]?["country"]?.stringValue, legalBasis: data["legal_basis"]?.stringValue))
+                Use(eventID: id, time: time, role: data.value.actorRole ?? "", kind: type.rawValue, purpose: data.value.purpose, anonymized: data.value.anonymized,
+                    country: data.value.recipientCountry, legalBasis: data.value.legalBasis))
         default:
             break
         }
