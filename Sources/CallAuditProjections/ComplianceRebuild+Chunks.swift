@@ -70,9 +70,7 @@ extension ComplianceRebuild {
         fresh.holds = fold.holds.filter { !reloaded.holds.contains($0.key) }
         // A pair can be in the table already only if its call was written out (and so reloaded).
         fresh.subjectCalls = fold.subjectCalls.filter { !reloaded.calls.contains($0.callID) }
-        for (table, rows) in Self.factRows(fresh) {
-            try connection.copyIn("COPY \(table) FROM STDIN", payload: rows.bytes)
-        }
+        try FactRowStream(fresh).copy(into: connection)
         try FactTable.calls(on: connection).save(fold.calls.filter { reloaded.calls.contains($0.key) })
         try FactTable.recordings(on: connection).saveWithCalls(fold.recordings.filter { reloaded.recordings.contains($0.key) })
         try FactTable.holds(on: connection).save(fold.holds.filter { reloaded.holds.contains($0.key) })

@@ -106,14 +106,30 @@ struct ComplianceRebuild: ProjectionRebuild {
     /// COPY payloads for the call, recording and hold facts and the subject
     /// index of `fold` (none of them in the tables yet), keyed by the COPY target.
     static func factRows(_ fold: ComplianceFold) -> [(table: String, rows: CopyTextEncoder)] {
-        [
-            ("compliance_calls (call_id, facts)", documentRows(fold.calls) { _, _ in }),
-            ("compliance_recordings (recording_id, call_id, facts)", documentRows(fold.recordings) { row, recording in
-                if let callID = recording.callID { row.text(callID) } else { row.null() }
-            }),
-            ("compliance_holds (hold_id, facts)", documentRows(fold.holds) { _, _ in }),
-            ("compliance_subject_calls (subject_key, call_id, party_id)", subjectCallRows(fold.subjectCalls)),
-        ]
+        var tables: [(table: String, rows: CopyTextEncoder)] = []
+        encodeFactRows(fold) { table, rows, _ in tables.append((table, rows)) }
+        return tables
+    }
+
+    /// Encodes the fact tables of `fold` one after another, giving `slice`
+    /// the rows of `table` whenever `sliceBytes` or more are written and at
+    /// each table's end (with `tableEnds`): whole tables by default.
+    static func encodeFactRows(
+        _ fold: ComplianceFold, sliceBytes: Int = .max, _ slice: (_ table: String, _ rows: CopyTextEncoder, _ tableEnds: Bool) -> Void
+    ) {
+        // The tables are encoded one after another, never re-entering `slice`.
+        withoutActuallyEscaping(slice) { slice in
+            func table(_ name: String, _ encode: (_ flush: (inout CopyTextEncoder) -> Void) -> CopyTextEncoder) {
+                let rest = encode { rows in if rows.bytes.count >= sliceBytes { slice(name, CopyTextEncoder(taking: &rows), false) } }
+                slice(name, rest, true)
+            }
+            table("compliance_calls (call_id, facts)") { documentRows(fold.calls, flush: $0) { _, _ in } }
+            table("compliance_recordings (recording_id, call_id, facts)") {
+                documentRows(fold.recordings, flush: $0) { row, recording in if let callID = recording.callID { row.text(callID) } else { row.null() } }
+            }
+            table("compliance_holds (hold_id, facts)") { documentRows(fold.holds, flush: $0) { _, _ in } }
+            table("compliance_subject_calls (subject_key, call_id, party_id)") { subjectCallRows(fold.subjectCalls, flush: $0) }
+        }
     }
 
     static func requestRows(_ requests: [String: RequestRecord]) -> (table: String, rows: CopyTextEncoder) {
@@ -124,10 +140,11 @@ struct ComplianceRebuild: ProjectionRebuild {
 
     /// One row per key, in key order (a primary key grows at its right edge
     /// instead of splitting pages at random): the key, any extra columns, the facts.
+    /// `flush` is given the rows after each row ends.
     private static func documentRows<Facts: FactDocument>(
-        _ facts: [String: Facts], extraColumns: (inout CopyTextEncoder, Facts) -> Void
+        _ facts: [String: Facts], flush: (inout CopyTextEncoder) -> Void = { _ in }, extraColumns: (inout CopyTextEncoder, Facts) -> Void
     ) -> CopyTextEncoder {
-        var rows = CopyTextEncoder(capacity: facts.count * 512)
+        var rows = CopyTextEncoder(capacity: min(facts.count * 512, 1 << 24))
         var document: [UInt8] = []
         for (key, value) in facts.sorted(by: { $0.key < $1.key }) {
             rows.text(key)
@@ -136,22 +153,26 @@ struct ComplianceRebuild: ProjectionRebuild {
             value.writeDocument(into: &document)
             rows.text(bytes: document)
             rows.endRow()
+            flush(&rows)
         }
         return rows
     }
 
     /// Who took part in which call, each pair once (the first party it was), in key order.
-    private static func subjectCallRows(_ pairs: [(key: String, callID: String, partyID: String)]) -> CopyTextEncoder {
+    private static func subjectCallRows(
+        _ pairs: [(key: String, callID: String, partyID: String)], flush: (inout CopyTextEncoder) -> Void = { _ in }
+    ) -> CopyTextEncoder {
         var party: [SubjectCall: String] = [:]
         for pair in pairs where party[SubjectCall(key: pair.key, callID: pair.callID)] == nil {
             party[SubjectCall(key: pair.key, callID: pair.callID)] = pair.partyID
         }
-        var rows = CopyTextEncoder(capacity: party.count * 120)
+        var rows = CopyTextEncoder(capacity: min(party.count * 120, 1 << 24))
         for (pair, partyID) in party.sorted(by: { $0.key < $1.key }) {
             rows.text(pair.key)
             rows.text(pair.callID)
             rows.text(partyID)
             rows.endRow()
+            flush(&rows)
         }
         return rows
     }

@@ -10,6 +10,17 @@ package struct CopyTextEncoder: Sendable {
 
     package init(capacity: Int = 1 << 20) { bytes.reserveCapacity(capacity) }
 
+    /// The rows `other` holds, taken over; `other` starts again empty, with
+    /// room for as many bytes as it gave. Only between rows.
+    package init(taking other: inout CopyTextEncoder) {
+        precondition(other.fieldsInRow == 0, "rows are handed over whole")
+        self.init(capacity: 0)
+        var room: [UInt8] = []
+        room.reserveCapacity(other.bytes.count)
+        swap(&bytes, &other.bytes)
+        other.bytes = room
+    }
+
     package mutating func text(_ value: String) {
         separate()
         var value = value

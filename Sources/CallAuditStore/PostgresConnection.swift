@@ -173,13 +173,41 @@ package final class PostgresConnection {
 
     /// `copyIn` from bytes where they lie (the writer's rows, in its encoder's memory).
     package func copyIn(_ sql: String, bytes payload: UnsafeRawBufferPointer) throws(PostgresError) {
+        try startCopy(sql)
+        guard send(payload) else { throw connectionError() }
+        try endCopy(abortingWith: nil)
+    }
+
+    /// `COPY ... FROM STDIN` of the slices `next` gives until it gives nil,
+    /// each sent as it comes: the server parses one while the caller's
+    /// producer makes the next, instead of waiting for a whole payload. A
+    /// slice need not end at a row's end. If `next` throws, the COPY is
+    /// aborted (nothing of it is kept) and its error rethrown.
+    package func copyIn(_ sql: String, slices next: () throws -> [UInt8]?) throws {
+        try startCopy(sql)
+        do {
+            while let slice = try next() {
+                guard slice.withUnsafeBytes(send) else { throw connectionError() }
+            }
+        } catch {
+            try? endCopy(abortingWith: "the client's rows could not be made")
+            throw error
+        }
+        try endCopy(abortingWith: nil)
+    }
+
+    private func startCopy(_ sql: String) throws(PostgresError) {
         let start = PQexec(handle, sql)
         guard PQresultStatus(start) == PGRES_COPY_IN else {
             _ = try PostgresRows(checking: start, connection: handle)
             throw PostgresError(kind: .client, message: "COPY did not enter COPY IN state")
         }
         PQclear(start)
-        guard send(payload), PQputCopyEnd(handle, nil) == 1 else { throw connectionError() }
+    }
+
+    /// Ends the COPY (failed with `reason`, if given) and reads its results.
+    private func endCopy(abortingWith reason: String?) throws(PostgresError) {
+        guard PQputCopyEnd(handle, reason) == 1 else { throw connectionError() }
         var failure: PostgresError?
         while let result = PQgetResult(handle) {
             do { _ = try PostgresRows(checking: result, connection: handle) } catch { failure = failure ?? error }
