@@ -40,7 +40,7 @@ struct ComplianceProjectionTests {
         let size = max(events.count / batches, 1)
         for start in stride(from: 0, to: events.count, by: size) {
             try store.append(IngestBatch(events: Array(events[start..<min(start + size, events.count)])), consumerGroup: "g")
-            try runner.catchUp()
+            try runner.catchUpWithTheLog(of: database)
         }
         return (database, try openFindings(database))
     }
@@ -86,14 +86,14 @@ struct ComplianceProjectionTests {
             ]]),
             try event("r", .recordingStarted, at: "2026-11-23T10:00:05Z", ["call_id": "c", "recording_id": "r1"]),
         ]), consumerGroup: "g")
-        try runner.catchUp()
+        try runner.catchUpWithTheLog(of: database)
         #expect(try openFindings(database).map { $0[0]! } == ["CONSENT_MISSING"])
 
         // The consent was given two seconds after recording began; its event arrives late.
         try store.append(IngestBatch(events: [
             try event("k", .consentGiven, at: "2026-11-23T10:00:07Z", ["call_id": "c", "party_id": "p", "method": "verbal", "scope": ["recording"]]),
         ]), consumerGroup: "g")
-        try runner.catchUp()
+        try runner.catchUpWithTheLog(of: database)
         #expect(try openFindings(database).isEmpty)
         let history = "SELECT rule, string_agg(change, ',' ORDER BY id) FROM finding_changes GROUP BY finding_key, rule"
         #expect(try database.owner().query(history).rows == [["CONSENT_MISSING", "raised,withdrawn"]])
@@ -120,13 +120,13 @@ struct ComplianceProjectionTests {
                      "duration_seconds": 5, "bytes": 10],
         ])
         try store.append(IngestBatch(events: [IncomingEvent(event: stored, origin: nil)]), consumerGroup: "g")
-        try runner.catchUp()
+        try runner.catchUpWithTheLog(of: database)
         #expect(try openFindings(database).isEmpty)
         clock.set(Timestamp(rfc3339: "2026-12-24T00:00:00Z")!)
-        try runner.catchUp()
+        try runner.catchUpWithTheLog(of: database)
         #expect(try openFindings(database).isEmpty, "due exactly now, not yet past")
         clock.set(Timestamp(rfc3339: "2026-12-24T00:00:01Z")!)
-        try runner.catchUp()
+        try runner.catchUpWithTheLog(of: database)
         let findings = try openFindings(database)
         #expect(findings.map { $0[0]! } == ["RETENTION_EXCEEDED"])
         #expect(findings.first?[1]?.hasPrefix("2026-12-24 00:00:00") == true)
@@ -136,7 +136,7 @@ struct ComplianceProjectionTests {
             "data": ["recording_id": "r9", "reason": "retention_expired", "method": "purge", "actor": ["id": "svc", "role": "system"]],
         ])
         try store.append(IngestBatch(events: [IncomingEvent(event: lateDeletion, origin: nil)]), consumerGroup: "g")
-        try runner.catchUp()
+        try runner.catchUpWithTheLog(of: database)
         let afterDeletion = try openFindings(database)
         #expect(afterDeletion.map { $0[0]! } == ["RETENTION_EXCEEDED"])
         #expect(afterDeletion.first?[7] == "st del", "the late deletion is now part of the evidence")
@@ -165,7 +165,7 @@ struct ComplianceProjectionTests {
         let outcome = try runner.rebuild()
         #expect(outcome.folded)
         #expect(try waitUntil(seconds: 60) { try database.count("SELECT count(*) FROM events") == events.count })
-        try runner.catchUp()
+        try runner.catchUpWithTheLog(of: database)
         #expect(try openFindings(database) == expected)
         #expect(try database.count("SELECT events_applied FROM projection_checkpoints WHERE projection = 'compliance'") == events.count)
     }
@@ -245,7 +245,7 @@ struct ComplianceProjectionTests {
         // The rest of the log, batch by batch on top of the rebuild, ends where applying it all incrementally does.
         let store = EventStore(connection: try PostgresConnection(conninfo: database.serviceURL))
         try store.append(IngestBatch(events: Array(events.dropFirst(2_000))), consumerGroup: "g")
-        try runner.catchUp()
+        try runner.catchUpWithTheLog(of: database)
         let (reference, all) = try project(events, batches: 3)
         defer { reference.drop() }
         #expect(try openFindings(database) == all)

@@ -2,6 +2,7 @@ import CallAuditDomain
 import CallAuditOperations
 import CallAuditProjections
 import CallAuditReports
+import CallAuditRuntime
 import CallAuditRequests
 import CallAuditSimulator
 import CallAuditStore
@@ -122,6 +123,31 @@ struct SubjectRequestProjectionTests {
             return answered.compactMap { $0["request_id"]?.stringValue } == [openedID]
         })
         #expect(waitUntil(seconds: 30) { openInStatus() == ["plat-1"] }, "\(String(describing: openInStatus()))")
+    }
+
+    @Test("the tests' catch-up waits out a transaction open in another database, which holds back the log's horizon cluster-wide")
+    func catchUpOutlastsAnotherDatabasesTransaction() throws {
+        let world = try DPOWorld()
+        defer { world.drop() }
+        // Another test's work elsewhere on the cluster, holding a transaction id (as CREATE DATABASE does) for a while.
+        let holding = DispatchSemaphore(value: 0)
+        let elsewhere = BackgroundWork<Void, any Error> {
+            let connection = try PostgresConnection(conninfo: TestDatabase.adminURL)
+            try connection.execute("BEGIN")
+            _ = try connection.query("SELECT pg_current_xact_id()")
+            holding.signal()
+            Thread.sleep(forTimeInterval: 1.5)
+            try connection.execute("COMMIT")
+        }
+        try #require(holding.wait(timeout: .now() + 10) == .success)
+        let request = try world.desk.open(
+            kind: .access, regime: "gdpr", identifiers: SubjectIdentifiers(phone: "+14155550100"), verifiedBy: "call-back", by: world.dpo,
+            at: world.now)
+        let log = EventLog(connection: world.connection)
+        #expect(try log.countWaiting(after: .start, horizon: try log.horizon()) > 0, "the request waits behind the horizon")
+        try world.project()
+        try elsewhere.value()
+        #expect(try world.desk.list().map(\.id) == [request.id])
     }
 
     @Test("the list lags the log until the projection runs, and then agrees again after a restart, a rebuild and `projections rebuild`")

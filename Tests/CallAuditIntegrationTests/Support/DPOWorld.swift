@@ -64,8 +64,9 @@ final class DPOWorld: @unchecked Sendable {
         try project()
     }
 
+    /// Every runner caught up with all that is committed (`catchUpWithTheLog`).
     func project() throws {
-        for runner in runners { _ = try runner.catchUp() }
+        for runner in runners { try runner.catchUpWithTheLog(of: database) }
     }
 
     func rebuild() throws {
