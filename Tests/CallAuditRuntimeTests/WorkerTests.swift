@@ -22,6 +22,21 @@ struct WorkerTests {
         var all: [[Int]] { handled.withLock { $0 } }
     }
 
+    final class Box: Sendable {}
+
+    @Test("the handler owns its items: the worker and the submitter keep no reference to them")
+    func handlerOwnsItems() {
+        let unique = Mutex<[Bool]>([])
+        let worker = Worker<Box>(name: "test-worker", depth: 4, batch: 4) { items in
+            var items = consume items
+            let owned = items.indices.map { isKnownUniquelyReferenced(&items[$0]) }
+            unique.withLock { $0 += owned }
+        }
+        for _ in 0..<6 { worker.submit(Box()) }
+        worker.finish()
+        #expect(unique.withLock { $0 } == Array(repeating: true, count: 6))
+    }
+
     @Test("submit waits while the queue is full (back-pressure); items are handled in order")
     func backPressure() {
         let recorder = Recorder()
