@@ -110,7 +110,7 @@ package final class SubjectVault: Sendable {
     /// events as they were. Only AES-GCM failing, which no retry mends, would
     /// leave some sealed and some not.
     package func seal(_ events: inout [IncomingEvent], on connection: PostgresConnection) throws -> [DecodedEvent.Cleartext] {
-        let subjects = events.map { SubjectPaths.found(in: $0.event) }
+        let subjects = Self.subjects(in: events)
         let identifiers = subjects.flatMap(\.identifiers)
         guard !identifiers.isEmpty else { return [] }
         var persons = try resolve(identifiers, on: connection)[...]
@@ -130,6 +130,15 @@ package final class SubjectVault: Sendable {
             }
         }
         return cleartext
+    }
+
+    /// Each event's subjects, read where the events are: `events.map` copied
+    /// every event out of the array (each field retained, then released).
+    private static func subjects(in events: [IncomingEvent]) -> [FoundSubjects] {
+        var subjects: [FoundSubjects] = []
+        subjects.reserveCapacity(events.count)
+        for index in events.indices { subjects.append(SubjectPaths.found(in: events[index].event)) }
+        return subjects
     }
 
     /// `{"subject_ref", "sealed"}` for one subject object (`SealedSubject`).
