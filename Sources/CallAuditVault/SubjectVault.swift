@@ -132,12 +132,20 @@ package final class SubjectVault: Sendable {
         return cleartext
     }
 
-    /// Each event's subjects, read where the events are: `events.map` copied
-    /// every event out of the array (each field retained, then released).
+    /// Each event's subjects. Passed whole to a function, an event is copied
+    /// out of the array (each field retained, then released: most of the seal
+    /// stage's `swift_retain`), so an event the one-pass decoder wrote gives
+    /// only its subjects' ranges and its bytes.
     private static func subjects(in events: [IncomingEvent]) -> [FoundSubjects] {
         var subjects: [FoundSubjects] = []
         subjects.reserveCapacity(events.count)
-        for index in events.indices { subjects.append(SubjectPaths.found(in: events[index].event)) }
+        for index in events.indices {
+            guard let ranges = events[index].event.subjectRanges else {
+                subjects.append(SubjectPaths.found(in: events[index].event))
+                continue
+            }
+            subjects.append(ranges.isEmpty ? FoundSubjects(trees: [], identifiers: []) : SubjectPaths.found(in: events[index].event.canonical, at: ranges))
+        }
         return subjects
     }
 

@@ -12,12 +12,14 @@ extension DatabaseTests {
 /// when it fails for a reason a retry mends.
 @Suite("Sealing a batch in place")
 struct SealInPlaceTests {
-    /// Two calls, as messages: only each call's start names persons (a customer and an agent).
+    /// Two calls, as messages: only each call's start names persons (a customer, an agent, and
+    /// a customer whose e-mail holds an escape, so that subject is read by parsing it).
     static func messages() -> [IncomingMessage] {
         ["1", "2"].flatMap { call in
             Events.recordedCall("c\(call)", at: "2026-11-20T10:00:00Z", parties: [
                 Events.party("p1", "customer", ["phone": .string("+4915100000\(call)"), "name": "A. Caller"]),
                 Events.party("p2", "agent", ["employee_id": "E-7"]),
+                Events.party("p3", "customer", ["email": .string("q\"uote\(call)@example.com")]),
             ])
         }.map { IncomingMessage(value: $0.canonicalBytes) }
     }
