@@ -25,12 +25,18 @@ struct PendingBatch: Sendable {
 /// A handler that throws `ResyncNeeded` puts the stage in resync instead: it
 /// drops what is queued and every batch submitted until `resume`, which the
 /// polling thread calls once it has rewound the partitions to the stored positions.
+///
+/// The handler owns its batch (`Worker` keeps no reference): the seal stage
+/// seals it in place, and a stage that hands a batch on holds nothing after.
 struct BatchWriter: Sendable {
     private let worker: Worker<PendingBatch>
 
-    init(name: String, handle: @escaping @Sendable (PendingBatch) throws -> Void) {
+    init(name: String, handle: @escaping @Sendable (consuming PendingBatch) throws -> Void) {
         worker = Worker(name: name, depth: 1) { batches in
-            for batch in batches { try handle(batch) }
+            // Each taken out of the array, which would otherwise hold a second reference to it.
+            var batches = consume batches
+            batches.reverse()
+            while let batch = batches.popLast() { try handle(consume batch) }
         }
     }
 
@@ -38,7 +44,7 @@ struct BatchWriter: Sendable {
     var failure: (any Error)? { worker.halt.flatMap { $0 is ResyncNeeded ? nil : $0 } }
 
     /// Queues a batch, waiting while another one waits; dropped, uncommitted, once the writer has stopped.
-    func submit(_ batch: PendingBatch) { worker.submit(batch) }
+    func submit(_ batch: consuming PendingBatch) { worker.submit(consume batch) }
 
     /// Whether a handler asked for a resync and the stage drops batches until `resume`.
     var needsResync: Bool { worker.halt is ResyncNeeded }

@@ -61,12 +61,12 @@ package final class IngestLoop: @unchecked Sendable {
     private let vault = Mutex<SubjectVault?>(nil)
     /// Set by the writer when a batch was refused because another instance took the lead since it was read.
     private let superseded = Atomic<Bool>(false)
-    /// Batches the sealer and the writer are through with, for the polling thread to drop
+    /// What the sealer and the writer are through with, for the polling thread to drop
     /// (`dropSpentBatches`). glibc returns a chunk to the arena it came from: freed on the writer
     /// thread, each of an event's allocations took the polling thread's arena lock on cold cache
     /// lines, and the frees were about half of the writer thread's CPU natively (BENCHMARKS.md,
     /// issue 21's seventh pass). Holds at most the few batches finished since the last poll.
-    private let spent = Mutex<[PendingBatch]>([])
+    private let spent = Mutex(SpentBatches())
 
     // Touched only by the polling thread (rebalance callbacks run inside poll, when no access to
     // these is open). Not checked for exclusive access at run time: three checks per message.
@@ -135,12 +135,15 @@ package final class IngestLoop: @unchecked Sendable {
         defer { cancellation.end() }
         let writer = BatchWriter(name: "callaudit-ingest-writer") { [unowned self] batch in
             try self.commit(batch)
-            self.spent.withLock { $0.append(batch) }
+            self.setAside(consume batch)
         }
         let sealer = BatchWriter(name: "callaudit-ingest-sealer") { [unowned self] batch in
-            writer.submit(try self.seal(batch))
-            // Its unsealed events: the sealed ones went on to the writer.
-            self.spent.withLock { $0.append(batch) }
+            // Owned here alone (`BatchWriter`), so sealed in place, and moved on to the writer.
+            var batch = consume batch
+            let unsealed = try self.seal(&batch)
+            writer.submit(consume batch)
+            // What it replaced, in the clear: for the polling thread to free.
+            self.setAside(consume unsealed)
         }
         let pipeline = Pipeline(sealer: sealer, writer: writer)
         // Runs after `finish` (the last defer runs first): what the stages finished last is freed
@@ -363,8 +366,21 @@ package final class IngestLoop: @unchecked Sendable {
     /// On the polling thread, which allocated what they hold (`spent`). Taken out under the lock
     /// and freed after it, so a stage that finishes meanwhile does not wait for the frees.
     private func dropSpentBatches() {
-        var done: [PendingBatch] = []
+        var done = SpentBatches()
         spent.withLock { swap(&$0, &done) }
+    }
+
+    /// On a stage's thread: hands a batch it is through with to the polling thread, moved.
+    private func setAside(_ batch: consuming PendingBatch) {
+        var batch = Optional(consume batch)
+        spent.withLock { $0.add(batch.take()!) }
+    }
+
+    /// The same for what sealing took out of a batch.
+    private func setAside(_ unsealed: consuming Unsealed) {
+        guard !unsealed.events.isEmpty || !unsealed.deadLetters.isEmpty else { return }
+        var unsealed = Optional(consume unsealed)
+        spent.withLock { $0.add(unsealed.take()!) }
     }
 
     private func add(_ message: KafkaMessage) {
@@ -408,8 +424,11 @@ package final class IngestLoop: @unchecked Sendable {
     /// under (measured: the next link to that person failed with 23503).
     /// A batch that fails after it leaves persons nothing names yet, which
     /// its retry finds.
-    private func seal(_ pending: PendingBatch) throws -> PendingBatch {
-        guard let keys = configuration.keyEncryption else { return pending }
+    ///
+    /// Sealed in place: the batch's events and dead letters are replaced, and
+    /// what they held in the clear returned, for the polling thread to free.
+    private func seal(_ pending: inout PendingBatch) throws -> Unsealed {
+        guard let keys = configuration.keyEncryption else { return Unsealed() }
         let (started, cpu) = (ContinuousClock.now, threadCPUNanoseconds())
         defer {
             statistics.sealNanoseconds.add(started.duration(to: .now).nanoseconds, ordering: .relaxed)
@@ -418,18 +437,22 @@ package final class IngestLoop: @unchecked Sendable {
         var backoff = Backoff(maximum: .seconds(10))
         while true {
             do {
-                let sealed = try sealerStore.run { store in
+                let unsealed = try sealerStore.run { store in
                     let vault = try openVault(keys, on: store.connection)
-                    var sealed = pending
-                    sealed.batch.events = try vault.seal(pending.batch.events, on: store.connection)
-                    sealed.batch.deadLetters = try pending.batch.deadLetters.map { $0.sealed == nil ? try vault.sealDeadLetter($0) : $0 }
-                    return sealed
+                    // The dead letters first, aside: a KEK not held fails them, and the batch is
+                    // sealed again from the start; the events must be as read then (`SubjectVault.seal`
+                    // fails, for a reason a retry mends, only before it changes one).
+                    let deadLetters = try pending.batch.deadLetters.map { $0.sealed == nil ? try vault.sealDeadLetter($0) : $0 }
+                    var unsealed = Unsealed(events: try vault.seal(&pending.batch.events, on: store.connection))
+                    unsealed.deadLetters = pending.batch.deadLetters
+                    pending.batch.deadLetters = deadLetters
+                    return unsealed
                 }
                 if statistics.kekMissing.exchange(false, ordering: .relaxed) {
                     IngestMetrics.recordKEKMissing(false)
                     logger.notice("the KEK file holds the key it lacked; sealing and ingest resume")
                 }
-                return sealed
+                return unsealed
             } catch VaultError.missingKEK(let id) {
                 // A host the rotation missed: not fatal. Nothing is stored until
                 // the file (re-read on each try) gains the key; then ingest resumes.

@@ -5,7 +5,10 @@ import Foundation
 /// fast producer runs at most `depth` items ahead of the worker.
 ///
 /// The handler gets up to `batch` queued items at a time (1 for a pipeline
-/// stage; more for a group commit, which takes everything waiting). When it
+/// stage; more for a group commit, which takes everything waiting), and owns
+/// them: the worker keeps no reference, so a handler may change an item in
+/// place without copying it, and the last reference is the handler's to hand
+/// on (ingest frees its batches on the thread that allocated them). When it
 /// throws, the worker halts: what is queued is dropped, every later
 /// submission is refused, and `halt` says why, until `resume`. `finish`
 /// handles what is queued, then ends the thread.
@@ -32,7 +35,7 @@ package final class Worker<Item: Sendable>: Sendable {
     private let depth: Int
     private let state = ConditionLock(State())
 
-    package init(name: String, depth: Int, batch: Int = 1, handle: @escaping @Sendable (_ items: [Item]) throws -> Void) {
+    package init(name: String, depth: Int, batch: Int = 1, handle: @escaping @Sendable (_ items: consuming [Item]) throws -> Void) {
         precondition(depth > 0 && batch > 0, "a worker takes at least one item")
         self.depth = depth
         let state = state
@@ -45,11 +48,13 @@ package final class Worker<Item: Sendable>: Sendable {
     deinit { state.withLock { $0.finishing = true } }
 
     /// Queues `item`, waiting while the queue is full. False (the item dropped) once the worker halted or is finishing.
+    /// Takes `item` over: the queue holds the only reference the caller gave it.
     @discardableResult
-    package func submit(_ item: Item) -> Bool {
-        state.withLock(when: { $0.queue.count < depth || !$0.accepts }) { state in
+    package func submit(_ item: consuming Item) -> Bool {
+        var item = Optional(consume item)
+        return state.withLock(when: { $0.queue.count < depth || !$0.accepts }) { state in
             guard state.accepts else { return false }
-            state.queue.append(item)
+            state.queue.append(item.take()!)
             return true
         }
     }
@@ -85,9 +90,9 @@ package final class Worker<Item: Sendable>: Sendable {
         state.withLock(when: { $0.exited }) { _ in }
     }
 
-    private static func loop(_ state: ConditionLock<State>, batch: Int, handle: ([Item]) throws -> Void) {
+    private static func loop(_ state: ConditionLock<State>, batch: Int, handle: (consuming [Item]) throws -> Void) {
         while true {
-            let items: [Item]? = state.withLock(when: { !$0.queue.isEmpty || $0.finishing }) { state in
+            let taken = state.withLock(when: { !$0.queue.isEmpty || $0.finishing }) { state -> [Item]? in
                 guard !state.queue.isEmpty else {
                     state.exited = true
                     return nil
@@ -97,9 +102,12 @@ package final class Worker<Item: Sendable>: Sendable {
                 state.handling = true
                 return taken
             }
-            guard let items else { return }
+            // Unwrapped by moving: the optional would hold a second reference until the loop goes round.
+            guard let items = consume taken else { return }
             var failure: (any Error)?
-            do { try handle(items) } catch { failure = error }
+            // Handed over: holding `items` until the handler returns kept a second reference to
+            // each (a copy on its first change, and now and then its last release on this thread).
+            do { try handle(consume items) } catch { failure = error }
             state.withLock { state in
                 state.handling = false
                 if let failure {

@@ -10,11 +10,14 @@ enum Base64Writer {
     static func append(_ input: UnsafeRawBufferPointer, to out: inout [UInt8]) {
         // Written through a raw buffer of the exact size: `Array.append` per
         // character checked uniqueness and room each time (3.7 k instructions
-        // a subject, against Foundation's 1.7 k).
-        let encoded = [UInt8](unsafeUninitializedCapacity: encodedCount(input.count)) { output, written in
-            alphabet.withUnsafeBufferPointer { table in written = encode(input, into: output, table: table) }
+        // a subject, against Foundation's 1.7 k). The buffer is `out`'s own room
+        // (`encodedCount` bytes after its end), not an array of its own that was
+        // allocated, copied in and freed for every subject.
+        out.append(addingCapacity: encodedCount(input.count)) { room in
+            room.withUnsafeMutableBufferPointer { output, written in
+                alphabet.withUnsafeBufferPointer { table in written = encode(input, into: output, table: table) }
+            }
         }
-        out.append(contentsOf: encoded)
     }
 
     /// Writes `input` encoded into `output` (at least `encodedCount(input.count)`

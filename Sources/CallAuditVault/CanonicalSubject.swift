@@ -15,10 +15,12 @@ enum CanonicalSubject {
             var scan = MemberScan(buffer)
             guard let values = scan.identifierValues() else { return nil }
             var found: [Identifier] = []
-            for (kind, value) in zip(Identifier.kinds, values) {
-                guard let value else { continue }
+            // Room once: grown one identifier at a time, a subject's list was allocated again for its second.
+            found.reserveCapacity(values.indices.count(where: { values[$0] != nil }))
+            for kind in values.indices {
+                guard let value = values[kind] else { continue }
                 let text = String(decoding: UnsafeBufferPointer(rebasing: buffer[value]), as: UTF8.self)
-                if let identifier = Identifier(kind: kind, value: text) { found.append(identifier) }
+                if let identifier = Identifier(kind: Identifier.kinds[kind], value: text) { found.append(identifier) }
             }
             return found
         }
@@ -39,9 +41,11 @@ private struct MemberScan {
     /// For each of `Identifier.kinds`, the range of its first member's string
     /// value, without quotes (nil when absent or not a string, as
     /// `subject[kind]?.stringValue` reads it).
-    mutating func identifierValues() -> [Range<Int>?]? {
-        var values: [Range<Int>?] = [nil, nil, nil, nil]
-        var seen = [false, false, false, false]
+    ///
+    /// Held inline, one slot per kind: two arrays were two allocations per subject.
+    mutating func identifierValues() -> InlineArray<4, Range<Int>?>? {
+        var values = InlineArray<4, Range<Int>?>(repeating: nil)
+        var seen = InlineArray<4, Bool>(repeating: false)
         guard take(UInt8(ascii: "{")) else { return nil }
         if take(UInt8(ascii: "}")) { return end(values) }
         repeat {
@@ -63,7 +67,7 @@ private struct MemberScan {
     }
 
     /// The values, when nothing follows the object.
-    private func end(_ values: [Range<Int>?]) -> [Range<Int>?]? { at == bytes.count ? values : nil }
+    private func end(_ values: InlineArray<4, Range<Int>?>) -> InlineArray<4, Range<Int>?>? { at == bytes.count ? values : nil }
 
     /// The position of a member name in `Identifier.kinds`. A name with an escape
     /// is none of them: the kinds hold nothing canonical form escapes.

@@ -43,13 +43,16 @@ struct PersonLinking {
 
     /// One identifier of a subject, as its blind index.
     struct Key: Equatable {
-        var kind: String
-        var index: BlindIndex
+        let kind: String
+        let index: BlindIndex
+        /// Whether `kind` is a strong one, looked up once: the rule asks it of
+        /// a key three or four times, each a hash of the kind's string.
+        let isStrong: Bool
         init(kind: String, index: [UInt8]) {
             self.kind = kind
             self.index = BlindIndex(index)
+            isStrong = PersonLinking.strongKinds.contains(kind)
         }
-        var isStrong: Bool { PersonLinking.strongKinds.contains(kind) }
     }
 
     /// A link to store: this identifier, this person.

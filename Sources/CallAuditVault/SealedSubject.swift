@@ -34,15 +34,26 @@ enum SealedSubject {
     /// The sealed object's canonical bytes, written directly: its two members in
     /// RFC 8785's order, and base64, which has nothing to escape.
     static func canonicalBytes(of plaintext: ArraySlice<UInt8>, as person: ResolvedSubject) throws -> [UInt8] {
-        let sealed = try combined(plaintext, as: person)
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(Base64Writer.encodedCount(sealed.count) + person.ref.utf8.count + 30)
+        bytes.reserveCapacity(canonicalCount(plaintext: plaintext.count, ref: person.ref))
+        try appendCanonicalBytes(of: plaintext, as: person, to: &bytes)
+        return bytes
+    }
+
+    /// The same bytes appended to `bytes`: the seal stage writes them straight into the sealed event's.
+    static func appendCanonicalBytes(of plaintext: ArraySlice<UInt8>, as person: ResolvedSubject, to bytes: inout [UInt8]) throws {
+        let sealed = try combined(plaintext, as: person)
         bytes.append(contentsOf: #"{"sealed":""#.utf8)
         sealed.withUnsafeBytes { Base64Writer.append($0, to: &bytes) }
         bytes.append(contentsOf: #"","subject_ref":"#.utf8)
         JSONValue.writeCanonicalString(person.ref, into: &bytes)
         bytes.append(UInt8(ascii: "}"))
-        return bytes
+    }
+
+    /// The sealed object's length for a plaintext of this many bytes (a ref with nothing to
+    /// escape, as every ref the vault makes): nonce and tag add 28 bytes, base64, the members' 30.
+    static func canonicalCount(plaintext count: Int, ref: String) -> Int {
+        Base64Writer.encodedCount(12 + count + 16) + ref.utf8.count + 30
     }
 
     /// The sealed object as a tree, for an event walked as one.

@@ -18,9 +18,17 @@ enum SubjectPaths {
             let trees = event.subjectObjects
             return FoundSubjects(trees: trees, identifiers: trees.map(Identifier.all(in:)))
         }
-        let canonical = event.canonical
-        return FoundSubjects(trees: [], identifiers: ranges.map {
-            CanonicalSubject.identifiers(in: canonical[$0]) ?? Identifier.all(in: event.subjectObject(at: $0))
+        return found(in: event.canonical, at: ranges)
+    }
+
+    /// The same for an event the one-pass decoder wrote, given its bytes and
+    /// its subjects' ranges: the seal stage reads just these two from a batch's
+    /// events, where passing a whole event copied it out of the batch.
+    static func found(in canonical: [UInt8], at ranges: [Range<Int>]) -> FoundSubjects {
+        FoundSubjects(trees: [], identifiers: ranges.map {
+            // The decoder checked these bytes: they parse (`DecodedEvent.subjectObject(at:)`).
+            // swiftlint:disable:next force_try
+            CanonicalSubject.identifiers(in: canonical[$0]) ?? Identifier.all(in: try! JSONParser.parse(canonical[$0]))
         })
     }
 }

@@ -88,29 +88,65 @@ package final class SubjectVault: Sendable {
 
     /// The events with every subject object sealed under its person's key;
     /// persons met for the first time are created, new identifiers linked.
+    package func seal(_ events: [IncomingEvent], on connection: PostgresConnection) throws -> [IncomingEvent] {
+        var events = events
+        _ = try seal(&events, on: connection)
+        return events
+    }
+
+    /// The same, in place, returning what sealing took out of the events (their
+    /// bytes in the clear) for the caller to free where it allocated them. Held
+    /// by nothing else, the array is changed without a copy: copying each event
+    /// (every field retained, later released twice) was about two thirds of the
+    /// seal thread's `swift_retain` (BENCHMARKS.md, issue 21's seventh pass).
     ///
     /// An event the one-pass decoder wrote is sealed in its bytes (each subject's
-    /// canonical bytes are its plaintext, its sealed form written as bytes and
-    /// spliced in); one made from a tree is walked. Both give the same bytes
-    /// (`DecoderDifferential`, `SealedSubjectTests`).
-    package func seal(_ events: [IncomingEvent], on connection: PostgresConnection) throws -> [IncomingEvent] {
-        let subjects = events.map { SubjectPaths.found(in: $0.event) }
+    /// canonical bytes are its plaintext, its sealed form written straight into
+    /// the event's new bytes); one made from a tree is walked. Both give the same
+    /// bytes (`DecoderDifferential`, `SealedSubjectTests`).
+    ///
+    /// Everything that can fail for a reason a retry mends (the database, a KEK
+    /// not held) fails before any event changes: a caller retries with the
+    /// events as they were. Only AES-GCM failing, which no retry mends, would
+    /// leave some sealed and some not.
+    package func seal(_ events: inout [IncomingEvent], on connection: PostgresConnection) throws -> [DecodedEvent.Cleartext] {
+        let subjects = Self.subjects(in: events)
         let identifiers = subjects.flatMap(\.identifiers)
-        guard !identifiers.isEmpty else { return events }
+        guard !identifiers.isEmpty else { return [] }
         var persons = try resolve(identifiers, on: connection)[...]
-        var result = events
+        var cleartext: [DecodedEvent.Cleartext] = []
+        cleartext.reserveCapacity(events.count)
         for (index, found) in zip(events.indices, subjects) where found.count > 0 {
-            let event = events[index].event
             let mine = persons.prefix(found.count)
             persons = persons.dropFirst(found.count)
-            if let ranges = event.subjectRanges {
-                let sealed = try zip(ranges, mine).map { try SealedSubject.canonicalBytes(of: event.canonical[$0], as: $1) }
-                result[index].event = event.replacingSubjects(withCanonical: sealed)
+            if let ranges = events[index].event.subjectRanges {
+                let growth = zip(ranges, mine).reduce(0) { $0 + SealedSubject.canonicalCount(plaintext: $1.0.count, ref: $1.1.ref) - $1.0.count }
+                cleartext.append(try events[index].event.replaceSubjects(growth: growth) { subject, plaintext, bytes in
+                    try SealedSubject.appendCanonicalBytes(of: plaintext, as: mine[mine.startIndex + subject], to: &bytes)
+                })
             } else {
-                result[index].event = event.replacingSubjects(with: try zip(found.trees, mine).map { try sealSubject($0, as: $1) })
+                let sealed = try zip(found.trees, mine).map { try sealSubject($0, as: $1) }
+                cleartext.append(events[index].event.replaceSubjects(with: sealed))
             }
         }
-        return result
+        return cleartext
+    }
+
+    /// Each event's subjects. Passed whole to a function, an event is copied
+    /// out of the array (each field retained, then released: most of the seal
+    /// stage's `swift_retain`), so an event the one-pass decoder wrote gives
+    /// only its subjects' ranges and its bytes.
+    private static func subjects(in events: [IncomingEvent]) -> [FoundSubjects] {
+        var subjects: [FoundSubjects] = []
+        subjects.reserveCapacity(events.count)
+        for index in events.indices {
+            guard let ranges = events[index].event.subjectRanges else {
+                subjects.append(SubjectPaths.found(in: events[index].event))
+                continue
+            }
+            subjects.append(ranges.isEmpty ? FoundSubjects(trees: [], identifiers: []) : SubjectPaths.found(in: events[index].event.canonical, at: ranges))
+        }
+        return subjects
     }
 
     /// `{"subject_ref", "sealed"}` for one subject object (`SealedSubject`).

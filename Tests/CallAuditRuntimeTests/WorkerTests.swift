@@ -22,6 +22,22 @@ struct WorkerTests {
         var all: [[Int]] { handled.withLock { $0 } }
     }
 
+    final class Box: Sendable {}
+
+    @Test("the handler owns its items: the worker and the submitter keep no reference to them")
+    func handlerOwnsItems() {
+        let recorder = Recorder()
+        let worker = Worker<Box>(name: "test-worker", depth: 4, batch: 4) { items in
+            var items = consume items
+            // 1 for each item the handler holds alone, 0 for one held elsewhere too.
+            try recorder.handle(items.indices.map { isKnownUniquelyReferenced(&items[$0]) ? 1 : 0 })
+        }
+        recorder.gate.signal()
+        for _ in 0..<6 { worker.submit(Box()) }
+        worker.finish()
+        #expect(recorder.all.joined().allSatisfy { $0 == 1 } && recorder.all.joined().count == 6)
+    }
+
     @Test("submit waits while the queue is full (back-pressure); items are handled in order")
     func backPressure() {
         let recorder = Recorder()

@@ -41,6 +41,11 @@ struct SealedSubjectTests {
             let canonical = subject.canonicalBytes
             let padded = Array("xx".utf8) + canonical + Array("yy".utf8)
             let alone = try SealedSubject.canonicalBytes(of: canonical[...], as: Self.person)
+            // Its length known beforehand (the sealed event's room), and the same bytes appended after others.
+            #expect(SealedSubject.canonicalCount(plaintext: canonical.count, ref: Self.person.ref) == alone.count)
+            var appended = Array("prefix".utf8)
+            try SealedSubject.appendCanonicalBytes(of: canonical[...], as: Self.person, to: &appended)
+            #expect(appended == Array("prefix".utf8) + alone)
             #expect(try SealedSubject.canonicalBytes(of: padded[2..<(2 + canonical.count)], as: Self.person) == alone)
             let parsed = try JSONParser.parse(alone)
             #expect(parsed.canonicalBytes == alone, "written in canonical form")

@@ -38,37 +38,75 @@ extension DecodedEvent {
 
     /// The same for an event the one-pass decoder wrote (`subjectRanges` not
     /// nil), the replacements given in their canonical bytes: spliced in, no
-    /// value serialised again (the vault writes a sealed subject's bytes directly).
+    /// value serialised again.
     package func replacingSubjects(withCanonical replacements: [[UInt8]]) -> DecodedEvent {
-        guard let ranges = subjectRanges else { preconditionFailure("only an event with its subjects' ranges is spliced") }
-        precondition(ranges.count == replacements.count, "one replacement for each subject object")
-        // The ranges are in the message's order (the reference's), which sorting objects may
-        // have moved: spliced in the order of the bytes. (No fall-back to the tree here: the
-        // canonical tree lists the subjects in the bytes' order, not the message's.)
-        let spliced = zip(ranges, replacements).sorted { $0.0.lowerBound < $1.0.lowerBound }
-        precondition(Self.disjoint(spliced.map(\.0)), "subject objects do not overlap")
-        return DecodedEvent(columns: columns, canonical: splicing(spliced), subjectRanges: nil)
+        precondition(subjectRanges?.count == replacements.count, "one replacement for each subject object")
+        var event = self
+        _ = event.replaceSubjects(growth: replacements.reduce(0) { $0 + $1.count }) { subject, _, bytes in
+            bytes.append(contentsOf: replacements[subject])
+        }
+        return event
     }
 
-    /// `canonical` with each range's bytes replaced, into one buffer of the
-    /// result's size. Still canonical: a member's value changed, not its
-    /// name, so no object's order moves.
-    private func splicing(_ replacements: [(Range<Int>, [UInt8])]) -> [UInt8] {
+    /// What sealing an event in place took out of it: its bytes in the clear,
+    /// their subject ranges and its tree. Handed back rather than freed where
+    /// the event is sealed: ingest frees them on the polling thread, which
+    /// allocated them (glibc returns a chunk to the arena it came from).
+    package struct Cleartext: Sendable {
+        let canonical: [UInt8]
+        let subjectRanges: [Range<Int>]?
+        let tree: JSONValue?
+    }
+
+    /// Replaces, in place, the subject objects of an event the one-pass decoder
+    /// wrote (`subjectRanges` not nil): `write` appends each one's replacement
+    /// (given its index in `subjectRanges` and its bytes) straight into the new
+    /// canonical bytes, which are then hashed. No array per replacement, and the
+    /// event is not made again. `growth`: about how many bytes the replacements
+    /// add, for the buffer's room. When `write` throws the event is unchanged.
+    package mutating func replaceSubjects(
+        growth: Int, writing write: (_ subject: Int, _ plaintext: ArraySlice<UInt8>, _ bytes: inout [UInt8]) throws -> Void
+    ) rethrows -> Cleartext {
+        guard let ranges = subjectRanges else { preconditionFailure("only an event with its subjects' ranges is spliced") }
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(canonical.count + replacements.reduce(0) { $0 + $1.1.count - $1.0.count })
+        bytes.reserveCapacity(canonical.count + growth)
+        // The ranges are in the message's order (the reference's), which sorting objects may
+        // have moved: spliced in the order of the bytes, sorted only when they are not. (No
+        // fall-back to the tree here: the canonical tree lists the subjects in the bytes' order.)
+        if zip(ranges, ranges.dropFirst()).allSatisfy({ $0.lowerBound <= $1.lowerBound }) {
+            try splice(ranges, in: ranges.indices, into: &bytes, writing: write)
+        } else {
+            try splice(ranges, in: ranges.indices.sorted { ranges[$0].lowerBound < ranges[$1].lowerBound }, into: &bytes, writing: write)
+        }
+        return takeCleartext(replacingWith: bytes)
+    }
+
+    /// The tree-made event's counterpart of `replaceSubjects(growth:writing:)`:
+    /// made again with `replacingSubjects(with:)`, its old bytes and tree handed back.
+    package mutating func replaceSubjects(with replacements: [JSONValue]) -> Cleartext {
+        let sealed = replacingSubjects(with: replacements)
+        let cleartext = self.cleartext
+        self = sealed
+        return cleartext
+    }
+
+    /// `canonical` with each subject's bytes replaced by what `write` appends,
+    /// visiting the subjects in `order` (ascending in the bytes). Still canonical:
+    /// a member's value changed, not its name, so no object's order moves.
+    private func splice(
+        _ ranges: [Range<Int>], in order: some Collection<Int>, into bytes: inout [UInt8],
+        writing write: (Int, ArraySlice<UInt8>, inout [UInt8]) throws -> Void
+    ) rethrows {
         var next = 0
-        for (range, replacement) in replacements {
+        for subject in order {
+            let range = ranges[subject]
+            // A subject inside a subject is part of it, never listed.
+            precondition(range.lowerBound >= next, "subject objects do not overlap")
             bytes.append(contentsOf: canonical[next..<range.lowerBound])
-            bytes.append(contentsOf: replacement)
+            try write(subject, canonical[range], &bytes)
             next = range.upperBound
         }
         bytes.append(contentsOf: canonical[next...])
-        return bytes
-    }
-
-    /// Sorted ranges that do not overlap (a subject inside a subject is part of it, never listed).
-    private static func disjoint(_ ranges: [Range<Int>]) -> Bool {
-        zip(ranges, ranges.dropFirst()).allSatisfy { $0.upperBound <= $1.lowerBound }
     }
 }
 

@@ -73,6 +73,21 @@ package struct DecodedEvent: Sendable {
         self.subjectRanges = subjectRanges
     }
 
+    /// What the event holds that sealing replaces.
+    var cleartext: Cleartext { Cleartext(canonical: canonical, subjectRanges: subjectRanges, tree: tree) }
+
+    /// Gives the event these canonical bytes (hashed; no subject ranges: what
+    /// is there now is sealed), returning what it held: the caller frees the
+    /// old bytes where they were allocated (`DecodedEvent.Cleartext`).
+    mutating func takeCleartext(replacingWith sealed: [UInt8]) -> Cleartext {
+        let cleartext = self.cleartext
+        canonical = sealed
+        storedHash = ContentHash.of(sealed)
+        subjectRanges = nil
+        tree = nil
+        return cleartext
+    }
+
     package init(source: String, id: String, typeName: String, time: Timestamp, stream: String, document: JSONValue) {
         self.source = source
         self.id = id
