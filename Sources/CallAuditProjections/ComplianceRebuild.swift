@@ -107,28 +107,42 @@ struct ComplianceRebuild: ProjectionRebuild {
     /// index of `fold` (none of them in the tables yet), keyed by the COPY target.
     static func factRows(_ fold: ComplianceFold) -> [(table: String, rows: CopyTextEncoder)] {
         var tables: [(table: String, rows: CopyTextEncoder)] = []
-        encodeFactRows(fold) { table, rows, _ in tables.append((table, rows)) }
+        encodeFactRows(fold) { table, rows, _ in
+            tables.append((table, rows))
+            return true
+        }
         return tables
     }
 
     /// Encodes the fact tables of `fold` one after another, giving `slice`
     /// the rows of `table` whenever `sliceBytes` or more are written and at
-    /// each table's end (with `tableEnds`): whole tables by default.
+    /// each table's end (with `tableEnds`): whole tables by default. Stops as
+    /// soon as `slice` returns false (its reader has gone).
     static func encodeFactRows(
-        _ fold: ComplianceFold, sliceBytes: Int = .max, _ slice: (_ table: String, _ rows: CopyTextEncoder, _ tableEnds: Bool) -> Void
+        _ fold: ComplianceFold, sliceBytes: Int = .max, _ slice: (_ table: String, _ rows: CopyTextEncoder, _ tableEnds: Bool) -> Bool
     ) {
+        // Room for a slice and its last row, not for a whole table, when slicing.
+        let room = sliceBytes == .max ? 1 << 24 : min(sliceBytes + (1 << 16), 1 << 24)
         // The tables are encoded one after another, never re-entering `slice`.
         withoutActuallyEscaping(slice) { slice in
-            func table(_ name: String, _ encode: (_ flush: (inout CopyTextEncoder) -> Void) -> CopyTextEncoder) {
-                let rest = encode { rows in if rows.bytes.count >= sliceBytes { slice(name, CopyTextEncoder(taking: &rows), false) } }
-                slice(name, rest, true)
+            var goOn = true
+            func table(_ name: String, _ encode: (_ flush: (inout CopyTextEncoder) -> Bool) -> CopyTextEncoder) {
+                guard goOn else { return }
+                let rest = encode { rows in
+                    guard rows.bytes.count >= sliceBytes else { return true }
+                    goOn = slice(name, CopyTextEncoder(taking: &rows), false)
+                    return goOn
+                }
+                if goOn { goOn = slice(name, rest, true) }
             }
-            table("compliance_calls (call_id, facts)") { documentRows(fold.calls, flush: $0) { _, _ in } }
+            table("compliance_calls (call_id, facts)") { documentRows(fold.calls, room: room, flush: $0) { _, _ in } }
             table("compliance_recordings (recording_id, call_id, facts)") {
-                documentRows(fold.recordings, flush: $0) { row, recording in if let callID = recording.callID { row.text(callID) } else { row.null() } }
+                documentRows(fold.recordings, room: room, flush: $0) { row, recording in
+                    if let callID = recording.callID { row.text(callID) } else { row.null() }
+                }
             }
-            table("compliance_holds (hold_id, facts)") { documentRows(fold.holds, flush: $0) { _, _ in } }
-            table("compliance_subject_calls (subject_key, call_id, party_id)") { subjectCallRows(fold.subjectCalls, flush: $0) }
+            table("compliance_holds (hold_id, facts)") { documentRows(fold.holds, room: room, flush: $0) { _, _ in } }
+            table("compliance_subject_calls (subject_key, call_id, party_id)") { subjectCallRows(fold.subjectCalls, room: room, flush: $0) }
         }
     }
 
@@ -140,11 +154,12 @@ struct ComplianceRebuild: ProjectionRebuild {
 
     /// One row per key, in key order (a primary key grows at its right edge
     /// instead of splitting pages at random): the key, any extra columns, the facts.
-    /// `flush` is given the rows after each row ends.
+    /// `flush` is given the rows after each row ends, and stops the rows when it returns false.
     private static func documentRows<Facts: FactDocument>(
-        _ facts: [String: Facts], flush: (inout CopyTextEncoder) -> Void = { _ in }, extraColumns: (inout CopyTextEncoder, Facts) -> Void
+        _ facts: [String: Facts], room: Int = 1 << 24, flush: (inout CopyTextEncoder) -> Bool = { _ in true },
+        extraColumns: (inout CopyTextEncoder, Facts) -> Void
     ) -> CopyTextEncoder {
-        var rows = CopyTextEncoder(capacity: min(facts.count * 512, 1 << 24))
+        var rows = CopyTextEncoder(capacity: min(facts.count * 512, room))
         var document: [UInt8] = []
         for (key, value) in facts.sorted(by: { $0.key < $1.key }) {
             rows.text(key)
@@ -153,26 +168,26 @@ struct ComplianceRebuild: ProjectionRebuild {
             value.writeDocument(into: &document)
             rows.text(bytes: document)
             rows.endRow()
-            flush(&rows)
+            guard flush(&rows) else { break }
         }
         return rows
     }
 
     /// Who took part in which call, each pair once (the first party it was), in key order.
     private static func subjectCallRows(
-        _ pairs: [(key: String, callID: String, partyID: String)], flush: (inout CopyTextEncoder) -> Void = { _ in }
+        _ pairs: [(key: String, callID: String, partyID: String)], room: Int, flush: (inout CopyTextEncoder) -> Bool
     ) -> CopyTextEncoder {
         var party: [SubjectCall: String] = [:]
         for pair in pairs where party[SubjectCall(key: pair.key, callID: pair.callID)] == nil {
             party[SubjectCall(key: pair.key, callID: pair.callID)] = pair.partyID
         }
-        var rows = CopyTextEncoder(capacity: min(party.count * 120, 1 << 24))
+        var rows = CopyTextEncoder(capacity: min(party.count * 120, room))
         for (pair, partyID) in party.sorted(by: { $0.key < $1.key }) {
             rows.text(pair.key)
             rows.text(pair.callID)
             rows.text(partyID)
             rows.endRow()
-            flush(&rows)
+            guard flush(&rows) else { break }
         }
         return rows
     }

@@ -1,6 +1,5 @@
 import CallAuditRuntime
 import CallAuditStore
-import Foundation
 
 /// A chunk's fact tables (`ComplianceRebuild.encodeFactRows`), encoded on a
 /// thread of their own and handed over a slice at a time, so that PostgreSQL
@@ -19,35 +18,50 @@ struct FactRowStream {
     static let sliceBytes = 1 << 20
 
     private let pieces = BoundedQueue<Piece>(depth: 4)
+    private let encoding: BackgroundWork<Void, Never>
 
     /// Starts encoding `fold`'s fact tables, handed over every `sliceBytes` or so.
     init(_ fold: ComplianceFold, sliceBytes: Int = Self.sliceBytes) {
         let pieces = pieces
-        let thread = Thread {
-            nameCurrentThread("rebuild-rows")
+        encoding = BackgroundWork(name: "rebuild-rows") {
             var current: String?
+            // `put` is false once the reader closed the queue: the encoding stops there.
             ComplianceRebuild.encodeFactRows(fold, sliceBytes: sliceBytes) { table, rows, tableEnds in
-                if current != table { _ = pieces.put(.tableStart(table)) }
+                if current != table, !pieces.put(.tableStart(table)) { return false }
                 current = tableEnds ? nil : table
-                if !rows.bytes.isEmpty { _ = pieces.put(.rows(rows.bytes)) }
-                if tableEnds { _ = pieces.put(.tableEnd) }
+                if !rows.bytes.isEmpty, !pieces.put(.rows(rows.bytes)) { return false }
+                return !tableEnds || pieces.put(.tableEnd)
             }
             pieces.finish()
         }
-        thread.name = "rebuild-rows"
-        thread.start()
     }
 
-    /// COPYs each table as its slices come, in the order encoded. A failed
-    /// COPY stops the encoding (its thread's next `put` returns false).
+    /// COPYs each table as its slices come, in the order encoded. Returns
+    /// once the encoding has ended too: a failed COPY closes the queue, and
+    /// the encoding stops at its next slice instead of finishing the chunk.
     func copy(into connection: PostgresConnection) throws {
-        defer { pieces.close() }
-        while case .tableStart(let table)? = try pieces.take() {
+        defer {
+            pieces.close()
+            encoding.value()
+        }
+        while let piece = try pieces.take() {
+            guard case .tableStart(let table) = piece else { throw OutOfOrder() }
             try connection.copyIn("COPY \(table) FROM STDIN") { () throws -> [UInt8]? in
-                // `.tableEnd` ends the table's slices.
-                guard case .rows(let bytes)? = try pieces.take() else { return nil }
-                return bytes
+                switch try pieces.take() {
+                case .rows(let bytes): bytes
+                case .tableEnd: nil
+                case .tableStart, nil: throw OutOfOrder()
+                }
             }
         }
+    }
+
+    /// Whether the encoding thread is through (it always is once `copy` returns).
+    var encodingHasEnded: Bool { encoding.isDone }
+
+    /// The stream broke its order (a table's slices not between its start and
+    /// its end): a defect, refused rather than taken for a table's or the stream's end.
+    struct OutOfOrder: Error, CustomStringConvertible {
+        var description: String { "the chunk's fact rows came out of order" }
     }
 }

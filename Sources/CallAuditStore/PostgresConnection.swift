@@ -190,11 +190,18 @@ package final class PostgresConnection {
                 guard slice.withUnsafeBytes(send) else { throw connectionError() }
             }
         } catch {
-            try? endCopy(abortingWith: "the client's rows could not be made")
+            var ended: PostgresError?
+            do { try endCopy(abortingWith: Self.copyAbortReason) } catch { ended = error }
+            // The server had refused a row before the client stopped: that is the cause.
+            if let ended, ended.sqlState != Self.copyAbortedState { throw ended }
             throw error
         }
         try endCopy(abortingWith: nil)
     }
+
+    private static let copyAbortReason = "the client's rows could not be made"
+    /// What PostgreSQL answers a COPY the client ended with an error (query_canceled).
+    private static let copyAbortedState = "57014"
 
     private func startCopy(_ sql: String) throws(PostgresError) {
         let start = PQexec(handle, sql)

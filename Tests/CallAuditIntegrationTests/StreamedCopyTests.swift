@@ -1,4 +1,4 @@
-import CallAuditDomain
+@testable import CallAuditDomain
 @testable import CallAuditProjections
 import CallAuditStore
 import Testing
@@ -46,6 +46,17 @@ struct StreamedCopyTests {
             }
         }
         #expect(try connection.query("SELECT count(*) FROM streamed").scalar == "15")
+
+        // The server refused a row before the producer failed: the refusal is the cause given.
+        var slices = [Array("six\t6\n".utf8)]
+        let refusal = #expect(throws: PostgresError.self) {
+            try connection.copyIn("COPY streamed FROM STDIN") { () throws -> [UInt8]? in
+                guard !slices.isEmpty else { throw ProducerFailed() }
+                return slices.removeFirst()
+            }
+        }
+        #expect(refusal?.sqlState == "22P02", "\(String(describing: refusal))")
+        #expect(try connection.query("SELECT count(*) FROM streamed").scalar == "15")
     }
 
     @Test("a month's fact tables, streamed in small slices, are the whole tables' rows in the same order, and COPY to the same contents")
@@ -70,10 +81,17 @@ struct StreamedCopyTests {
             if !tableEnds {
                 #expect(rows.bytes.count >= 4_096 && rows.bytes.last == 0x0A, "a slice is handed over at a row's end once it is big enough")
             }
+            return true
         }
         #expect(sliced.map(\.table) == whole.map(\.table))
         #expect(zip(sliced, whole).allSatisfy { $0.bytes == $1.rows.bytes })
         #expect(whole[0].rows.bytes.count > 4 * 4_096, "the calls' table is several slices long")
+        var handed = 0
+        ComplianceRebuild.encodeFactRows(fold, sliceBytes: 4_096) { _, _, _ in
+            handed += 1
+            return handed < 2
+        }
+        #expect(handed == 2, "the encoding stops at the first slice its reader turns down")
 
         let connection = try database.owner()
         let tables = [("compliance_calls", "call_id"), ("compliance_recordings", "recording_id"), ("compliance_holds", "hold_id"),
@@ -89,5 +107,46 @@ struct StreamedCopyTests {
         for (table, rows) in whole { try connection.copyIn("COPY \(table) FROM STDIN", payload: rows.bytes) }
         #expect(streamed == (try digests()))
         #expect([streamed[0], streamed[1], streamed[3]].allSatisfy { $0?.hasPrefix("0 ") == false }, "calls, recordings and subjects have rows: \(streamed)")
+    }
+
+    @Test("a COPY refused at its first table ends the encoding at its next slice, not after the whole chunk")
+    func failedCopyStopsTheEncoding() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        // Calls with long timelines: encoding their rows, not sorting their keys, is most of the work.
+        var fold = ComplianceFold()
+        let time = Timestamp(rfc3339: "2026-11-23T10:00:00Z")!
+        let notices = (0..<40).map { CallFacts.Fact(eventID: "notice-\($0)", time: time.adding(seconds: Int64($0)), partyID: "p2", method: "beep") }
+        for index in 0..<10_000 {
+            let callID = "call-\(100_000 + index)"
+            var call = CallFacts(callID: callID)
+            call.parties = [.init(id: "p1", role: "agent", jurisdiction: "DE", device: "voip"), .init(id: "p2", role: "customer", jurisdiction: "US")]
+            call.notices = notices
+            fold.calls[callID] = call
+        }
+        // Sorting the keys comes before the first slice: stopping there is as soon as the encoding can stop.
+        func encodingTime(slices: Int) -> Duration {
+            var handed = 0
+            let started = ContinuousClock.now
+            ComplianceRebuild.encodeFactRows(fold, sliceBytes: 1 << 16) { _, _, _ in
+                handed += 1
+                return handed < slices
+            }
+            return ContinuousClock.now - started
+        }
+        let (firstSlice, wholeEncoding) = (encodingTime(slices: 1), encodingTime(slices: .max))
+
+        let connection = try database.owner()
+        try connection.execute("BEGIN")
+        try connection.execute("ALTER TABLE compliance_calls RENAME TO compliance_calls_gone")
+        let started = ContinuousClock.now
+        let stream = FactRowStream(fold, sliceBytes: 1 << 16)
+        #expect(throws: PostgresError.self) { try stream.copy(into: connection) }
+        let failed = ContinuousClock.now - started
+        try connection.execute("ROLLBACK")
+        #expect(stream.encodingHasEnded, "no encoding outlives the COPY that failed")
+        #expect(
+            failed < (firstSlice + wholeEncoding) / 2,
+            "copy returned, its encoding ended, after \(failed); the first slice takes \(firstSlice), the whole chunk \(wholeEncoding)")
     }
 }
