@@ -18,21 +18,25 @@ struct FactRowStream {
     static let sliceBytes = 1 << 20
 
     private let pieces = BoundedQueue<Piece>(depth: 4)
-    private let encoding: BackgroundWork<Void, Never>
+    /// The encoding thread; its result is how many slices it made.
+    private let encoding: BackgroundWork<Int, Never>
 
     /// Starts encoding `fold`'s fact tables, handed over every `sliceBytes` or so.
     init(_ fold: ComplianceFold, sliceBytes: Int = Self.sliceBytes) {
         let pieces = pieces
         encoding = BackgroundWork(name: "rebuild-rows") {
             var current: String?
+            var slices = 0
             // `put` is false once the reader closed the queue: the encoding stops there.
             ComplianceRebuild.encodeFactRows(fold, sliceBytes: sliceBytes) { table, rows, tableEnds in
+                slices += 1
                 if current != table, !pieces.put(.tableStart(table)) { return false }
                 current = tableEnds ? nil : table
                 if !rows.bytes.isEmpty, !pieces.put(.rows(rows.bytes)) { return false }
                 return !tableEnds || pieces.put(.tableEnd)
             }
             pieces.finish()
+            return slices
         }
     }
 
@@ -42,7 +46,7 @@ struct FactRowStream {
     func copy(into connection: PostgresConnection) throws {
         defer {
             pieces.close()
-            encoding.value()
+            _ = encoding.value()
         }
         while let piece = try pieces.take() {
             guard case .tableStart(let table) = piece else { throw OutOfOrder() }
@@ -56,8 +60,9 @@ struct FactRowStream {
         }
     }
 
-    /// Whether the encoding thread is through (it always is once `copy` returns).
-    var encodingHasEnded: Bool { encoding.isDone }
+    /// How many slices the encoding made; nil while it runs (it has always
+    /// ended once `copy` returns).
+    var slicesEncoded: Int? { encoding.isDone ? encoding.value() : nil }
 
     /// The stream broke its order (a table's slices not between its start and
     /// its end): a defect, refused rather than taken for a table's or the stream's end.
