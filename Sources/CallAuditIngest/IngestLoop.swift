@@ -442,7 +442,7 @@ package final class IngestLoop: @unchecked Sendable {
                     // The dead letters first, aside: a KEK not held fails them, and the batch is
                     // sealed again from the start; the events must be as read then (`SubjectVault.seal`
                     // fails, for a reason a retry mends, only before it changes one).
-                    let deadLetters = try pending.batch.deadLetters.map { $0.sealed == nil ? try vault.sealDeadLetter($0) : $0 }
+                    let deadLetters = try vault.sealDeadLetters(pending.batch.deadLetters, on: store.connection)
                     var unsealed = Unsealed(events: try vault.seal(&pending.batch.events, on: store.connection))
                     unsealed.deadLetters = pending.batch.deadLetters
                     pending.batch.deadLetters = deadLetters
@@ -500,9 +500,9 @@ package final class IngestLoop: @unchecked Sendable {
     }
 
     /// A dead letter the writer makes from an event the server rejected, sealed like the others.
-    private func sealed(_ letter: DeadLetter) throws -> DeadLetter {
+    private func sealed(_ letter: DeadLetter, on store: EventStore) throws -> DeadLetter {
         guard let vault = vault.withLock({ $0 }) else { return letter }
-        return try vault.sealDeadLetter(letter)
+        return try vault.sealDeadLetters([letter], on: store.connection)[0]
     }
 
     /// Appends the batch. An event the server names as bad input is moved to
@@ -517,7 +517,7 @@ package final class IngestLoop: @unchecked Sendable {
                 guard let line = error.copyLine, batch.events.indices.contains(line - 1) else { break }
                 let rejected = batch.events.remove(at: line - 1)
                 logger.error("event rejected by PostgreSQL; dead-lettered", metadata: ["error": "\(error)", "kafka.origin": "\(rejected.origin.map(describe) ?? "")"])
-                batch.deadLetters.append(try sealed(deadLetter(for: rejected, error: error, messages: pending.messages)))
+                batch.deadLetters.append(try sealed(deadLetter(for: rejected, error: error, messages: pending.messages), on: store))
             }
         }
         logger.error("batch rejected by PostgreSQL without naming an event; storing its events one by one")
@@ -534,7 +534,7 @@ package final class IngestLoop: @unchecked Sendable {
             do {
                 outcome += try store.append(IngestBatch(events: [incoming]), consumerGroup: configuration.groupID, fence: fence)
             } catch let error as PostgresError where error.failureClass == .badInput {
-                deadLetters.append(try sealed(deadLetter(for: incoming, error: error, messages: messages)))
+                deadLetters.append(try sealed(deadLetter(for: incoming, error: error, messages: messages), on: store))
             }
         }
         outcome += try store.append(

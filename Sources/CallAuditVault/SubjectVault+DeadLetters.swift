@@ -4,6 +4,14 @@ import Crypto
 import Foundation
 
 extension SubjectVault {
+    /// The letters not sealed yet sealed (`sealDeadLetter`), under the KEK the
+    /// vault wraps with now (`followKEKRotation`), not the one it last looked up.
+    package func sealDeadLetters(_ letters: [DeadLetter], on connection: PostgresConnection) throws -> [DeadLetter] {
+        guard letters.contains(where: { $0.sealed == nil }) else { return letters }
+        try followKEKRotation(on: connection)
+        return try letters.map { $0.sealed == nil ? try sealDeadLetter($0) : $0 }
+    }
+
     /// A dead letter's key, headers and value sealed under a key of its own,
     /// with the blind indexes of every identifier found in it, so erasing a
     /// person shreds the raw messages that named them.

@@ -73,6 +73,15 @@ package final class SubjectVault: Sendable {
         }
     }
 
+    /// Reads the KEK the vault wraps new keys with now, and the keys again if
+    /// it rotated since. A person's look-up notices a rotation by itself; a
+    /// dead letter is wrapped without one, and wrapped with a KEK retired
+    /// meanwhile it was refused (CA001) for as long as its batch was retried.
+    func followKEKRotation(on connection: PostgresConnection) throws {
+        let epoch = try connection.query(LookupSQL.epoch).decode(LookupRow.Columns.self).map(LookupRow.init)
+        if let current = epoch.first?.currentKEK, current != keys.currentID { try reloadKeys() }
+    }
+
     private func reloadKeys() throws {
         guard let reload else { return }
         let fresh = try reload()
