@@ -181,8 +181,9 @@ package final class PostgresConnection {
     /// `COPY ... FROM STDIN` of the slices `next` gives until it gives nil,
     /// each sent as it comes: the server parses one while the caller's
     /// producer makes the next, instead of waiting for a whole payload. A
-    /// slice need not end at a row's end. If `next` throws, the COPY is
-    /// aborted (nothing of it is kept) and its error rethrown.
+    /// slice need not end at a row's end. If `next` throws (or a slice cannot
+    /// be sent), the COPY is aborted, nothing of it kept, and that error
+    /// rethrown, unless the server had refused a row before: then the refusal.
     package func copyIn(_ sql: String, slices next: () throws -> [UInt8]?) throws {
         try startCopy(sql)
         do {
