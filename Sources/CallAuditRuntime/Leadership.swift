@@ -137,9 +137,15 @@ package final class Leadership: Sendable {
         }
     }
 
-    /// Gives leadership up by ending the lock session.
+    /// Gives leadership up: unlocks, then ends the lock session.
+    /// Hanging up alone frees the lock only once the server's backend has exited, after the
+    /// client has gone on; a standby trying in that gap would be refused. Unlocking first
+    /// frees it before this returns. If the session cannot answer, hanging up is all there is.
     package func release() {
         state.withLock { state in
+            if state.held != nil, let session = state.session {
+                _ = try? session.query("SELECT pg_catalog.pg_advisory_unlock_all()")
+            }
             state.held = nil
             state.session = nil
         }
