@@ -19,11 +19,14 @@ package struct SubjectRequestProjection: Projection {
     package init() {}
 
     package func apply(_ events: [StoredEvent], in connection: PostgresConnection) throws {
-        let streams = Set(events.lazy.map(\.stream).filter { $0.hasPrefix(EventLog.requestStreamPrefix) })
+        // Streams told apart by their bytes, as the log tells them apart: a `Set<String>` took
+        // canonically equivalent names ("é" and "e" + U+0301) for one, and refolded only one of them.
+        var seen = Set<[UInt8]>()
+        let streams = events.map(\.stream).filter { $0.hasPrefix(EventLog.requestStreamPrefix) && seen.insert(Array($0.utf8)).inserted }
         guard !streams.isEmpty else { return }
         let log = EventLog(connection: connection)
         var requests: [SubjectRequestSummary] = []
-        for stream in streams.sorted() {
+        for stream in streams.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
             let documents = try log.requestDocuments(inStream: stream).map { try JSONParser.parse($0) }
             // A stream with no valid opening (only a stray extension, say) is no request.
             if let request = SubjectRequest.fold(documents) { requests.append(request.summary) }
