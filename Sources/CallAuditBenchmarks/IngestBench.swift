@@ -110,7 +110,7 @@ struct IngestBench: ParsableCommand {
             return
         }
         note("raw COPY of the same rows")
-        let copyRate = try rawCopyRate(url: url, scratch: scratch)
+        let (copyRate, copyPostgresCPU) = try rawCopy(url: url, scratch: scratch)
         note("the same rows through INSERT … ON CONFLICT DO NOTHING, \(PeerInsert.rowsPerTransaction) a transaction, as a hand-written consumer would")
         let peerRate = try PeerInsert.rate(url: url)
 
@@ -120,7 +120,7 @@ struct IngestBench: ParsableCommand {
             events:                  \(messages)
             decoder:                 \(decoder.rawValue)
             end-to-end ingest:       \(Int(result.steadyRate)) events/s (first poll to last commit; \(Int(result.totalRate)) events/s including the consumer group join)
-            raw psql \\copy:          \(Int(copyRate)) events/s (same rows, identically indexed table, one transaction)
+            raw psql \\copy:          \(Int(copyRate)) events/s (same rows, identically indexed table, one transaction); PostgreSQL \(String(format: "%.1f µs", copyPostgresCPU * 1e6)) per row
             ingest / raw COPY:       \(String(format: "%.0f", result.steadyRate / copyRate * 100)) %
             peer INSERT … ON CONFLICT: \(Int(peerRate)) events/s (same rows, identically indexed table, \(PeerInsert.rowsPerTransaction) per transaction, from Swift)
             ingest / peer INSERT:    \(String(format: "%.0f", result.steadyRate / peerRate * 100)) %
@@ -136,7 +136,7 @@ struct IngestBench: ParsableCommand {
         }
         if let noChain {
             print("""
-                without the seal chain:  \(Int(noChain.steadyRate)) events/s (same backlog, third database, ingested first)
+                without the seal chain:  \(Int(noChain.steadyRate)) events/s (same backlog, third database, ingested first); CPU per event: \(noChain.perEvent(messages))
                 with / without chain:    \(String(format: "%.1f", result.steadyRate / noChain.steadyRate * 100)) % (the sealer costs \(String(format: "%.1f", (1 - result.steadyRate / noChain.steadyRate) * 100)) %)
                 """)
         }
@@ -177,6 +177,8 @@ struct IngestBench: ParsableCommand {
         var cpu: (poll: Double, seal: Double, commit: Double)
         /// CPU seconds of the whole process over the pass (every thread: librdkafka's, the seal chain's, the stages').
         var processCPU: Double
+        /// CPU seconds of the PostgreSQL cluster over the pass, to its last commit (`clusterCPUSeconds`).
+        var postgresCPU: Double
         var elapsed: Double
         /// The seal chain built alongside, when it was.
         var chain: (seals: Int, maxUnsealed: Int, maxLag: Double, catchUp: Double)?
@@ -191,7 +193,7 @@ struct IngestBench: ParsableCommand {
         /// The stages' thread CPU and the process's, in µs per event.
         func perEvent(_ events: Int) -> String {
             func micros(_ seconds: Double) -> String { String(format: "%.1f µs", seconds / Double(events) * 1e6) }
-            return "poll+decode \(micros(cpu.poll)), seal \(micros(cpu.seal)), commit \(micros(cpu.commit)); whole process \(micros(processCPU))"
+            return "poll+decode \(micros(cpu.poll)), seal \(micros(cpu.seal)), commit \(micros(cpu.commit)); whole process \(micros(processCPU)); PostgreSQL \(micros(postgresCPU))"
         }
     }
 
@@ -222,11 +224,12 @@ struct IngestBench: ParsableCommand {
         // unsealed events twice a second, charged to the sealer though `serve` does no such thing.
         let sealer = keyDirectory.map { SealerService(database: DatabaseConfiguration(url: url), schedule: SealSchedule(), keyDirectory: $0, logger: logger) }
         if let sealer { Thread { sealer.run() }.start() }
-        let (started, startCPU) = (ContinuousClock.now, processCPUSeconds())
+        let watcher = try PostgresConnection(conninfo: url)
+        let (started, startCPU, startPostgres) = (ContinuousClock.now, processCPUSeconds(), try clusterCPUSeconds(watcher))
         let thread = Thread { do { try loop.run() } catch { note("ingest failed: \(error)") } }
         thread.start()
         finished.wait()
-        let (ended, endCPU) = (ContinuousClock.now, processCPUSeconds())
+        let (ended, endCPU, endPostgres) = (ContinuousClock.now, processCPUSeconds(), try clusterCPUSeconds(watcher))
         loop.requestStop()
         var chain: (seals: Int, maxUnsealed: Int, maxLag: Double, catchUp: Double)?
         if let sealer {
@@ -245,7 +248,8 @@ struct IngestBench: ParsableCommand {
                 totalRate: Double(messages) / started.duration(to: ended).inSeconds, latencies: state.latencies,
                 stages: (seconds(statistics.pollNanoseconds), seconds(statistics.sealNanoseconds), seconds(statistics.commitNanoseconds)),
                 cpu: (seconds(statistics.pollCPUNanoseconds), seconds(statistics.sealCPUNanoseconds), seconds(statistics.commitCPUNanoseconds)),
-                processCPU: endCPU - startCPU, elapsed: started.duration(to: ended).inSeconds, chain: chain)
+                processCPU: endCPU - startCPU, postgresCPU: endPostgres - startPostgres, elapsed: started.duration(to: ended).inSeconds,
+                chain: chain)
         }
     }
 
@@ -276,17 +280,20 @@ struct IngestBench: ParsableCommand {
         return (Int(row[0]!) ?? 0, Double(row[1]!) ?? 0)
     }
 
-    /// psql `\copy` of the ingested rows, exported first, into a table with the same columns, indexes and constraints.
-    private func rawCopyRate(url: String, scratch: URL) throws -> Double {
+    /// psql `\copy` of the ingested rows, exported first, into a table with the same columns, indexes and
+    /// constraints: its rate, and the cluster's CPU seconds per row over the copy.
+    private func rawCopy(url: String, scratch: URL) throws -> (rate: Double, postgresCPU: Double) {
         let file = scratch.appendingPathComponent("rows.copy").path
         let columns = "stream, type, source, event_id, event_time, event, content_hash, kafka_topic, kafka_partition, kafka_offset"
         try psql(url, "\\copy (SELECT \(columns) FROM events ORDER BY position) TO '\(file)'")
         try psql(url, "DROP TABLE IF EXISTS bench_copy_baseline; CREATE TABLE bench_copy_baseline (LIKE events INCLUDING ALL)")
         defer { try? psql(url, "DROP TABLE IF EXISTS bench_copy_baseline") }
-        let rows = Double(try PostgresConnection(conninfo: url).query("SELECT count(*) FROM events").scalar ?? "0") ?? 0
-        let started = ContinuousClock.now
+        let watcher = try PostgresConnection(conninfo: url)
+        let rows = Double(try watcher.query("SELECT count(*) FROM events").scalar ?? "0") ?? 0
+        let (started, startPostgres) = (ContinuousClock.now, try clusterCPUSeconds(watcher))
         try psql(url, "\\copy bench_copy_baseline (\(columns)) FROM '\(file)'")
-        return rows / started.duration(to: .now).inSeconds
+        let (elapsed, postgres) = (started.duration(to: .now).inSeconds, try clusterCPUSeconds(watcher) - startPostgres)
+        return (rows / elapsed, postgres / rows)
     }
 }
 
