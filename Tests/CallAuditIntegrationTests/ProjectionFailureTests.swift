@@ -67,7 +67,7 @@ struct ProjectionFailureTests {
         try faults.arm("test_applied")
         try faults.inject("22P02", into: "test_applied", eventID: "e13")
         let runner = ProjectionRunner(projection: PerEventProjection(), databaseURL: database.serviceURL, logger: quietLogger)
-        try runner.catchUp()
+        try runner.catchUpWithTheLog(of: database)
         #expect(try quarantined(database, "test_per_event") == ["call-c3"])
         #expect(try database.count("SELECT count(*) FROM test_applied") == 91, "c3 stops at e13; the other nine calls go on")
         let error = try ProjectionQuarantine(connection: try database.owner(), projection: "test_per_event").entries().first?.error ?? ""
@@ -79,7 +79,7 @@ struct ProjectionFailureTests {
         let database = try logWithEvents(3_000)
         defer { database.drop() }
         let runner = ProjectionRunner(projection: DailyVolumeProjection(), databaseURL: database.serviceURL, logger: quietLogger, batchSize: 100)
-        try runner.catchUp()
+        try runner.catchUpWithTheLog(of: database)
         let reader = try PostgresConnection(conninfo: database.serviceURL)
         try reader.execute("SET lock_timeout = '300ms'")
         func total() throws -> Int { Int(try reader.query("SELECT coalesce(sum(events), 0) FROM projection_daily_volume").scalar ?? "0")! }
