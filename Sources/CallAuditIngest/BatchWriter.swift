@@ -46,8 +46,9 @@ struct BatchWriter: Sendable {
     /// Queues a batch, waiting while another one waits; dropped, uncommitted, once the writer has stopped.
     func submit(_ batch: consuming PendingBatch) { worker.submit(consume batch) }
 
-    /// Whether a handler asked for a resync and the stage drops batches until `resume`.
-    var needsResync: Bool { worker.halt is ResyncNeeded }
+    /// Why a handler asked for a resync, while the stage drops batches until `resume`.
+    var resync: ResyncNeeded? { worker.halt as? ResyncNeeded }
+    var needsResync: Bool { resync != nil }
 
     /// Takes batches again after a resync (never after a failure).
     func resume() { worker.resume(if: { $0 is ResyncNeeded }) }

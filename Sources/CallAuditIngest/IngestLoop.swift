@@ -193,6 +193,7 @@ package final class IngestLoop: @unchecked Sendable {
 
         var failure: (any Error)? { sealer.failure ?? writer.failure }
         var needsResync: Bool { sealer.needsResync || writer.needsResync }
+        var resync: ResyncNeeded? { sealer.resync ?? writer.resync }
         func submit(_ batch: PendingBatch) { sealer.submit(batch) }
         func resume() {
             sealer.resume()
@@ -284,11 +285,17 @@ package final class IngestLoop: @unchecked Sendable {
 
     // MARK: Resync after a lost session
 
-    /// A writer or vault session was lost, so what it committed may be gone (see
-    /// `ResyncNeeded`): drop every batch in flight, forget the vault's persons,
-    /// and rewind every assigned partition to the position stored in PostgreSQL.
+    /// A writer or vault session was lost, so what it committed may be gone, or
+    /// a batch was sealed under a KEK retired since (see `ResyncNeeded`): drop
+    /// every batch in flight, forget the vault's persons, and rewind every
+    /// assigned partition to the position stored in PostgreSQL.
     private func resynchronise(_ consumer: KafkaConsumer, pipeline: Pipeline) throws(IngestFailure) {
-        logger.warning("a PostgreSQL session of ingest was lost; reading every partition again from the positions stored in PostgreSQL")
+        if pipeline.resync?.sealedUnderRetiredKEK == true {
+            logger.warning(
+                "a batch was sealed under a KEK retired before it was stored; reading every partition again from the positions stored in PostgreSQL, to seal it under the current KEK")
+        } else {
+            logger.warning("a PostgreSQL session of ingest was lost; reading every partition again from the positions stored in PostgreSQL")
+        }
         pending = PendingBatch()
         nextOffsets.removeAll()
         pipeline.drain()

@@ -14,6 +14,9 @@ import Logging
 /// `ResyncNeeded` instead of retrying on a new one: what that session
 /// committed may be gone (a failover onto a standby that had not received it),
 /// so what was built on it (positions, persons in the vault) must be read again.
+/// So does a key refused as wrapped with a retired KEK (CA001): the batch was
+/// sealed before the retirement, and the same bytes would be refused for ever;
+/// read again, its messages are sealed under the KEK that is current now.
 final class RetryingStore {
     private let database: DatabaseConfiguration
     private let application: String
@@ -51,6 +54,7 @@ final class RetryingStore {
                 IngestMetrics.recordRetry()
                 try stop.check()
                 if reconnect && resyncOnNewSession { throw ResyncNeeded(cause: error) }
+                if error.sqlState == PostgresError.retiredKEK && resyncOnNewSession { throw ResyncNeeded(cause: error, sealedUnderRetiredKEK: true) }
                 let delay = backoff.step()
                 logger.warning(
                     "PostgreSQL failed transiently; retrying the same batch",
@@ -82,5 +86,12 @@ final class RetryingStore {
 /// again from the positions stored in PostgreSQL; events found stored are skipped.
 struct ResyncNeeded: Error, CustomStringConvertible {
     let cause: PostgresError
-    var description: String { "a PostgreSQL session of ingest was lost (\(cause)); reading again from the stored positions" }
+    /// Not a lost session: a batch sealed under a KEK retired before it was stored.
+    var sealedUnderRetiredKEK = false
+
+    var description: String {
+        sealedUnderRetiredKEK
+            ? "a batch was sealed under a KEK retired before it could be stored (\(cause)); reading it again from the stored positions, to seal it under the current KEK"
+            : "a PostgreSQL session of ingest was lost (\(cause)); reading again from the stored positions"
+    }
 }

@@ -56,7 +56,7 @@ extension PostgresError {
         case "57P04": return .fatal(remedy: "the database was dropped: check the database URL")
         case "57014": return .transient(reconnect: false)  // statement timeout or an administrator's cancel
         // CallAudit's own: a key wrapped with a retired KEK (this host's KEK file is out of date). Retried until the file is current.
-        case "CA001": return .transient(reconnect: false)
+        case PostgresError.retiredKEK: return .transient(reconnect: false)
         case "55P03", "55006": return .transient(reconnect: false)  // lock not available, object in use
         case "42501":
             return .fatal(remedy: "the service's role lacks a privilege: run `callaudit migrate` as the schema owner and make the login role a member of callaudit_writer")

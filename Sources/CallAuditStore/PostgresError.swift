@@ -37,6 +37,9 @@ package struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDe
 
     package var isUnconfirmedCommit: Bool { sqlState == "57014" && message == Self.unconfirmedCommitMessage }
 
+    /// CallAudit's own SQLSTATE (migration 11): a key wrapped with a KEK that was retired.
+    package static let retiredKEK = "CA001"
+
     package var sqlState: String? {
         if case .server(let state) = kind { return state }
         return nil
