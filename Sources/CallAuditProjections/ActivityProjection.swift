@@ -49,9 +49,8 @@ private struct ActivityRows {
 
     mutating func add(_ event: FactEvent, position: Int64, source: String?, policy: Policy) {
         let (data, time) = (event.data, event.time)
-        // Keys of rows in NFC, as the compliance fold's (`String.normalizedKey`).
-        let callID = data["call_id"]?.stringValue.normalizedKey
-        let recordingID = data["recording_id"]?.stringValue.normalizedKey
+        let callID = data["call_id"]?.stringValue
+        let recordingID = data["recording_id"]?.stringValue
         switch event.type {
         case .callStarted:
             guard let callID else { return }
@@ -91,11 +90,11 @@ private struct ActivityRows {
                     country: data["recipient"]?["country"]?.stringValue, organization: data["recipient"]?["organization"]?.stringValue,
                     legalBasis: data["legal_basis"]?.stringValue))
         case .legalHoldPlaced, .legalHoldReleased:
-            guard let holdID = data["hold_id"]?.stringValue.normalizedKey else { return }
+            guard let holdID = data["hold_id"]?.stringValue else { return }
             var hold = holds[holdID] ?? Hold()
             if event.type == .legalHoldPlaced {
                 hold.placedAt = earliest(hold.placedAt, time)
-                hold.recordingIDs.formUnion((data["recording_ids"]?.arrayValue ?? []).compactMap(\.stringValue?.normalizedKey))
+                hold.recordingIDs.formUnion((data["recording_ids"]?.arrayValue ?? []).compactMap(\.stringValue))
             } else {
                 hold.releasedAt = latest(hold.releasedAt, time)
             }

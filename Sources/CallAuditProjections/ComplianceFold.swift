@@ -39,8 +39,7 @@ struct ComplianceFold {
 
     mutating func fold(_ event: FactEvent) {
         if event.own == .eventConflict {
-            // Keys of rows (findings' subjects here) are in NFC, as `JudgedData`'s are: `String.normalizedKey`.
-            conflicts["conflict:\(event.data["conflict_id"]?.stringValue ?? event.id)".normalizedKey] = event
+            conflicts["conflict:\(event.data["conflict_id"]?.stringValue ?? event.id)"] = event
             return
         }
         if let own = event.own {
@@ -108,7 +107,7 @@ struct ComplianceFold {
     /// platform received), extended, closed, erased. CallAudit writes its own
     /// request events in order, so each finds its request opened.
     private mutating func foldRequestEvent(_ type: OwnEventType, _ event: FactEvent) {
-        guard let requestID = event.data["request_id"]?.stringValue.normalizedKey else { return }
+        guard let requestID = event.data["request_id"]?.stringValue else { return }
         switch type {
         case .requestOpened:
             let data = event.data
@@ -150,7 +149,7 @@ struct ComplianceFold {
             source: event.source)
         if let existing = requests[requestID] {
             if existing.source != nil, !existing.saysTheSame(as: opened) {
-                requestClaims["request-claim:\(event.id)".normalizedKey] = (requestID, existing.facts.receivedEventID, event)
+                requestClaims["request-claim:\(event.id)"] = (requestID, existing.facts.receivedEventID, event)
             }
             return
         }

@@ -20,19 +20,22 @@ struct FindingsTable {
     /// Makes the open findings of each subject exactly `judged[subject]`.
     func reconcile(_ judged: [String: [Finding]], logPosition: Int64?) throws {
         guard !judged.isEmpty else { return }
-        var existing: [String: (id: Int64, status: String, fingerprint: String)] = [:]
+        // Keyed by bytes, as `finding_key` is unique in PostgreSQL: a `String` key takes canonically
+        // equivalent keys ("é" and "e" + U+0301) for one, and withdrew or rewrote the other's finding.
+        var existing: [[UInt8]: (id: Int64, status: String, fingerprint: String)] = [:]
         let stored = try connection.query(
             "SELECT finding_key, id, status, fingerprint FROM findings WHERE subject = ANY($1::text[])",
             [.text(postgresArrayLiteral(Array(judged.keys)))]
         ).decode((String, Int64, String, String).self)
-        for (key, id, status, fingerprint) in stored { existing[key] = (id, status, fingerprint) }
-        var wanted: Set<String> = []
+        for (key, id, status, fingerprint) in stored { existing[Array(key.utf8)] = (id, status, fingerprint) }
+        var wanted: Set<[UInt8]> = []
         var raised: [(finding: Finding, key: String, subject: String)] = []
         for (subject, findings) in judged {
             for finding in findings {
                 let key = Self.key(of: finding)
-                wanted.insert(key)
-                if let current = existing[key] {
+                let bytes = Array(key.utf8)
+                wanted.insert(bytes)
+                if let current = existing[bytes] {
                     let unchanged = current.status == "open" && current.fingerprint == Self.fingerprint(of: finding)
                     if !unchanged { try update(current.id, with: finding, reopen: current.status != "open", logPosition: logPosition) }
                 } else {

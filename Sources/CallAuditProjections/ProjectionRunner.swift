@@ -131,20 +131,22 @@ package final class ProjectionRunner: @unchecked Sendable {
     /// transient and fatal errors go up, rolling the batch back. Returns how many were applied.
     private func apply(_ events: [StoredEvent], on connection: PostgresConnection) throws -> Int {
         let quarantine = ProjectionQuarantine(connection: connection, projection: projection.name)
-        var quarantined = try quarantine.streams()
-        let live = events.filter { !quarantined.contains($0.stream) }
+        // Streams by their bytes, as the log and the quarantine table tell them apart: a `Set<String>`
+        // took a stream canonically equivalent to a quarantined one for it, and its events were skipped.
+        var quarantined = Set(try quarantine.streams().map { Array($0.utf8) })
+        let live = quarantined.isEmpty ? events : events.filter { !quarantined.contains(Array($0.stream.utf8)) }
         do {
             try connection.savepoint("batch") { try projection.apply(live, in: connection) }
             return live.count
         } catch where FailureClass(of: error) == .badInput {
             var applied = 0
-            for event in live where !quarantined.contains(event.stream) {
+            for event in live where !quarantined.contains(Array(event.stream.utf8)) {
                 do {
                     try connection.savepoint("one") { try projection.apply([event], in: connection) }
                     applied += 1
                 } catch where FailureClass(of: error) == .badInput {
                     try quarantine.add(event, error: String(describing: error))
-                    quarantined.insert(event.stream)
+                    quarantined.insert(Array(event.stream.utf8))
                     logger.error(
                         "stream quarantined",
                         metadata: ["projection": "\(projection.name)", "stream": "\(event.stream)", "position": "\(event.position)", "error": "\(error)"])

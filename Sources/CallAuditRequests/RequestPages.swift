@@ -55,9 +55,11 @@ extension RequestDesk {
             found = try table.list(status: status, before: after.map(Self.receipt), limit: limit + 1)
         case .deadline:
             if status == nil || status == .open, after.map({ $0.phase == .open }) ?? true {
+                // Ids compared by bytes, as the cursor's keyset and `COLLATE "C"` compare them: Swift's `<`
+                // took canonically equivalent ids for one, and a page lost one of them.
                 found = try table.list(status: .open).map { (key: deadlineKey($0), request: $0) }
-                    .filter { entry in after.map { (entry.key, entry.request.id) > ($0.microseconds, $0.requestID) } ?? true }
-                    .sorted { ($0.key, $0.request.id) < ($1.key, $1.request.id) }
+                    .filter { entry in after.map { Self.precedes(($0.microseconds, $0.requestID), (entry.key, entry.request.id)) } ?? true }
+                    .sorted { Self.precedes(($0.key, $0.request.id), ($1.key, $1.request.id)) }
                     .prefix(limit + 1).map(\.request)
             }
             if found.count <= limit, status != .open {
@@ -67,6 +69,11 @@ extension RequestDesk {
         }
         let shown = Array(found.prefix(limit))
         return RequestPage(requests: shown, next: found.count > limit ? shown.last.map { key(of: $0, in: order) } : nil)
+    }
+
+    /// Deadline order: by the deadline, then by the id's bytes.
+    private static func precedes(_ lhs: (Int64, String), _ rhs: (Int64, String)) -> Bool {
+        lhs.0 != rhs.0 ? lhs.0 < rhs.0 : lhs.1.utf8.lexicographicallyPrecedes(rhs.1.utf8)
     }
 
     /// Where `request` stands in `order`.

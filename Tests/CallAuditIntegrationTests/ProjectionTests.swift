@@ -163,6 +163,31 @@ struct ProjectionTests {
         #expect(try ProjectionQuarantine(connection: try database.owner(), projection: projection.name).entries().isEmpty)
     }
 
+    @Test("a quarantined stream holds back only its own events, by bytes; a canonically equivalent stream's are applied, and none is lost")
+    func quarantineTellsStreamsApartByBytes() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        try database.owner().execute(
+            "CREATE TABLE test_applied (stream text, event_id text); GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON test_applied TO callaudit_writer; INSERT INTO rebuildable_tables VALUES ('test_applied')")
+        let projection = RecordingProjection()
+        let store = EventStore(connection: try PostgresConnection(conninfo: database.serviceURL))
+        // "c-é" as one code point, and as e + U+0301: two streams in the log.
+        let events = [("c-\u{E9}", ["a", "poison", "b"]), ("c-e\u{301}", ["x", "y"])].flatMap { call, ids in
+            ids.map { IncomingEvent(event: try! EventDecoder.validate(ContractEvent.callEnded(id: "ev-\($0)", call: call)), origin: nil) }
+        }
+        try store.append(IngestBatch(events: events), consumerGroup: "g")
+        let runner = ProjectionRunner(projection: projection, databaseURL: database.serviceURL, logger: quietLogger)
+        try runner.catchUpWithTheLog(of: database)
+        let applied = Set(try database.owner().query("SELECT event_id FROM test_applied").map { $0[0]! })
+        let quarantined = try ProjectionQuarantine(connection: try database.owner(), projection: projection.name).entries()
+        #expect(quarantined.count == 1)
+        #expect(applied == ["ev-a", "ev-x", "ev-y"], "the NFD stream is not the quarantined one: \(applied.sorted())")
+        projection.fixed.store(true, ordering: .relaxed)
+        #expect(try runner.retryQuarantined() == 1)
+        let after = Set(try database.owner().query("SELECT event_id FROM test_applied").map { $0[0]! })
+        #expect(after == ["ev-a", "ev-poison", "ev-b", "ev-x", "ev-y"], "every event applied once the stream is retried: \(after.sorted())")
+    }
+
     @Test("a rebuild folds a clean log in one read; one that meets a poison event is rolled back and goes batch by batch, quarantining only its stream")
     func foldedRebuildFallsBackOnPoison() throws {
         let database = try TestDatabase.create()

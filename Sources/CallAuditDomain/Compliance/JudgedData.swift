@@ -11,7 +11,6 @@
 ///
 /// A member that is absent, or not of the kind read here (a number where a
 /// string is read…), is nil, as `JSONValue.stringValue` and friends give it.
-/// Members that key rows are in NFC (`normalizeKeys`).
 package struct JudgedData: Sendable, Equatable {
     /// One element of `parties`; every member nil for an element that is not an object.
     package struct Party: Sendable, Equatable {
@@ -79,23 +78,6 @@ package struct JudgedData: Sendable, Equatable {
         requestID = data["request_id"]?.stringValue
         scope = data["scope"]?.arrayValue?.compactMap(\.stringValue)
         subjectRef = data["subject"]?["subject_ref"]?.stringValue
-        normalizeKeys()
-    }
-
-    /// The members that key a read model's rows (calls, recordings, holds,
-    /// requests, persons) in NFC, so that the fold's dictionaries and
-    /// PostgreSQL's keys agree on which are equal (`String.normalizedKey`).
-    /// Both readers end with it.
-    package mutating func normalizeKeys() {
-        callID = callID.normalizedKey
-        holdID = holdID.normalizedKey
-        recordingID = recordingID.normalizedKey
-        requestID = requestID.normalizedKey
-        subjectRef = subjectRef.normalizedKey
-        if !recordingIDs.isEmpty { recordingIDs = recordingIDs.map(\.normalizedKey) }
-        if let parties, parties.contains(where: { $0.subjectRef != nil }) {
-            self.parties = parties.map { var party = $0; party.subjectRef = party.subjectRef.normalizedKey; return party }
-        }
     }
 
     /// The persons named as the event's subject, by pseudonym (`SubjectKeys`).

@@ -13,7 +13,6 @@ extension JudgedDataScanner {
             return data
         }
         try forEachMember(depth: 1) { (scanner, name) throws(Unsure) in try scanner.member(name, into: &data) }
-        data.normalizeKeys()
         // Moved out: a copy retained and released each of its strings.
         return consume data
     }
