@@ -92,4 +92,19 @@ struct JudgedDataTests {
         fromJudged.record(judged)
         #expect(fromWhole == fromJudged && fromJudged.uses.first?.role == "dpo")
     }
+
+    /// `==` on strings is canonical equivalence; the differential also compares bytes.
+    @Test("the differential tells apart judged data whose ids differ only in bytes (NFC and NFD), which == takes for equal")
+    func differentialComparesBytes() {
+        var composed = JudgedData()
+        composed.callID = "c-\u{E9}"
+        composed.parties = [JudgedData.Party(partyID: "p-\u{E9}")]
+        var decomposed = composed
+        decomposed.callID = "c-e\u{301}"
+        #expect(composed == decomposed, "Swift's == is canonical equivalence")
+        #expect(FactScanDifferential.texts(of: composed) != FactScanDifferential.texts(of: decomposed))
+        #expect(FactScanDifferential.texts(of: composed) == [Array("c-\u{E9}".utf8), Array("p-\u{E9}".utf8)])
+        let event = FactEvent(type: .callStarted, own: nil, id: "e", source: "urn:t", time: Timestamp(rfc3339: "2026-11-24T00:00:00Z")!, judgedData: decomposed)
+        #expect(FactScanDifferential.texts(of: FactScan.event(event)).contains(Array("c-e\u{301}".utf8)), "through the event and its shared data")
+    }
 }

@@ -26,7 +26,21 @@ package enum FactScanDifferential {
         }
         let expected = FactEvent(tree).map { FactScan.event($0.judged) } ?? .notAFact
         try PropertyViolation.require(scanned == expected, "the scanner gives the tree's FactEvent")
+        try PropertyViolation.require(texts(of: scanned) == texts(of: expected), "the scanner gives the tree's FactEvent, byte for byte")
         return true
+    }
+
+    /// Every string in `value`, in order, as its UTF-8 bytes. `==` on strings is
+    /// canonical equivalence, but tables key by bytes: a reader that gave an id
+    /// other bytes ("e" + U+0301 for "é") would pass `==` and split a table.
+    package static func texts(of value: Any) -> [[UInt8]] {
+        var texts: [[UInt8]] = []
+        func walk(_ value: Any) {
+            if let text = value as? String { return texts.append(Array(text.utf8)) }
+            for child in Mirror(reflecting: value).children { walk(child.value) }
+        }
+        walk(value)
+        return texts
     }
 
     /// Checks `canonical` and copies of it a superuser might have made: every
