@@ -97,12 +97,12 @@ package final class IngestLoop: @unchecked Sendable {
         self.statistics = statistics
         self.onCommit = onCommit
         let stop = stop
-        func store(_ application: String, settings: [(String, String)] = [], resync: Bool = false) -> RetryingStore {
+        func store(_ application: String, settings: [(String, String)] = [], resync: Bool = false, resealing: Bool = false) -> RetryingStore {
             var database = configuration.database
             database.sessionSettings += settings
             return RetryingStore(
                 database: database, application: application, maxDelay: configuration.maxRetryDelay, logger: logger,
-                statistics: statistics, stop: stop, resyncOnNewSession: resync)
+                statistics: statistics, stop: stop, resyncOnNewSession: resync, resyncOnRetiredKEK: resealing)
         }
         // A writer frozen inside a transaction holds row locks a successor needs, and a vault session
         // the lock every link of a customer or employee id takes (migration 14): the server ends
@@ -111,7 +111,10 @@ package final class IngestLoop: @unchecked Sendable {
         // A lost writer or vault session means a resync (see `ResyncNeeded`): after a failover the new
         // primary may lack batches and persons they committed, and building on them would skip the
         // batches or seal under persons that no longer exist.
-        writerStore = store("callaudit-ingest", settings: [("idle_in_transaction_session_timeout", String(idle.wholeMilliseconds))], resync: true)
+        // Only the writer holds batches already sealed: a key it stores wrapped with a KEK retired since
+        // (CA001) means reading them again. The vault session's retry seals afresh from the clear text.
+        writerStore = store(
+            "callaudit-ingest", settings: [("idle_in_transaction_session_timeout", String(idle.wholeMilliseconds))], resync: true, resealing: true)
         readerStore = store("callaudit-ingest-positions")
         // Persons are durable before anything is sealed under their keys: see `seal`.
         sealerStore = store("callaudit-ingest-vault", settings: [("idle_in_transaction_session_timeout", String(idle.wholeMilliseconds))], resync: true)

@@ -14,9 +14,11 @@ import Logging
 /// `ResyncNeeded` instead of retrying on a new one: what that session
 /// committed may be gone (a failover onto a standby that had not received it),
 /// so what was built on it (positions, persons in the vault) must be read again.
-/// So does a key refused as wrapped with a retired KEK (CA001): the batch was
-/// sealed before the retirement, and the same bytes would be refused for ever;
-/// read again, its messages are sealed under the KEK that is current now.
+/// With `resyncOnRetiredKEK` (the writer's), so does a key refused as wrapped
+/// with a retired KEK (CA001): the batch was sealed before the retirement, and
+/// the same bytes would be refused for ever; read again, its messages are sealed
+/// under the KEK that is current now. Such resyncs back off as retries do, until
+/// a batch commits: a host that still wraps with the retired KEK re-reads slowly.
 final class RetryingStore {
     private let database: DatabaseConfiguration
     private let application: String
@@ -25,15 +27,20 @@ final class RetryingStore {
     private let statistics: IngestStatistics
     private let stop: StopSignal
     private let resyncOnNewSession: Bool
+    private let resyncOnRetiredKEK: Bool
+    /// Kept across calls: reset when a body succeeds.
+    private var retiredKEKBackoff: Backoff
     private var store: EventStore?
     /// The session in use, for cancelling its statement from another thread.
     let canceller = CancelSlot()
 
     init(
         database: DatabaseConfiguration, application: String, maxDelay: Duration, logger: Logger, statistics: IngestStatistics,
-        stop: StopSignal, resyncOnNewSession: Bool = false
+        stop: StopSignal, resyncOnNewSession: Bool = false, resyncOnRetiredKEK: Bool = false
     ) {
         self.resyncOnNewSession = resyncOnNewSession
+        self.resyncOnRetiredKEK = resyncOnRetiredKEK
+        self.retiredKEKBackoff = Backoff(maximum: maxDelay)
         self.database = database
         self.application = application
         self.maxDelay = maxDelay
@@ -46,7 +53,9 @@ final class RetryingStore {
         var backoff = Backoff(maximum: maxDelay)
         while true {
             do {
-                return try body(try session())
+                let result = try body(try session())
+                retiredKEKBackoff = Backoff(maximum: maxDelay)
+                return result
             } catch let error as PostgresError {
                 guard case .transient(let reconnect) = error.failureClass else { throw error }
                 if reconnect { close() }
@@ -54,7 +63,10 @@ final class RetryingStore {
                 IngestMetrics.recordRetry()
                 try stop.check()
                 if reconnect && resyncOnNewSession { throw ResyncNeeded(cause: error) }
-                if error.sqlState == PostgresError.retiredKEK && resyncOnNewSession { throw ResyncNeeded(cause: error, sealedUnderRetiredKEK: true) }
+                if error.sqlState == PostgresError.retiredKEK && resyncOnRetiredKEK {
+                    try stop.sleep(for: retiredKEKBackoff.step())
+                    throw ResyncNeeded(cause: error, sealedUnderRetiredKEK: true)
+                }
                 let delay = backoff.step()
                 logger.warning(
                     "PostgreSQL failed transiently; retrying the same batch",

@@ -37,10 +37,17 @@ struct ComplianceBatch {
         fold.requests = try requestTable.load(requestIDs)
     }
 
+    /// The id in a subject (`recording:<id>`), by bytes: `hasPrefix` and `dropFirst` count
+    /// characters, and an id that begins with a combining mark joins the ":" into one.
+    private static func id(in subject: String, after prefix: String) -> String? {
+        guard subject.utf8.starts(with: prefix.utf8) else { return nil }
+        return String(decoding: subject.utf8.dropFirst(prefix.utf8.count), as: UTF8.self)
+    }
+
     /// Loads the subjects whose deadline has passed, marked changed so they are re-judged.
     mutating func loadForDeadlines(_ subjects: [String]) throws {
-        let recordingIDs = subjects.filter { $0.hasPrefix("recording:") }.map { String($0.dropFirst(10)) }
-        let requestIDs = subjects.filter { $0.hasPrefix("request:") }.map { String($0.dropFirst(8)) }
+        let recordingIDs = subjects.compactMap { Self.id(in: $0, after: "recording:") }
+        let requestIDs = subjects.compactMap { Self.id(in: $0, after: "request:") }
         fold.recordings = try recordingTable.load(recordingIDs)
         fold.requests = try requestTable.load(requestIDs)
         fold.changedRecordings = Set(fold.recordings.keys)

@@ -22,7 +22,11 @@ package struct SubjectRequestProjection: Projection {
         // Streams told apart by their bytes, as the log tells them apart: a `Set<String>` took
         // canonically equivalent names ("é" and "e" + U+0301) for one, and refolded only one of them.
         var seen = Set<[UInt8]>()
-        let streams = events.map(\.stream).filter { $0.hasPrefix(EventLog.requestStreamPrefix) && seen.insert(Array($0.utf8)).inserted }
+        // The prefix by bytes too: `hasPrefix` compares characters, and an id that begins with a
+        // combining mark joins the prefix's last "-" into another character.
+        let streams = events.map(\.stream).filter {
+            $0.utf8.starts(with: EventLog.requestStreamPrefix.utf8) && seen.insert(Array($0.utf8)).inserted
+        }
         guard !streams.isEmpty else { return }
         let log = EventLog(connection: connection)
         var requests: [SubjectRequestSummary] = []

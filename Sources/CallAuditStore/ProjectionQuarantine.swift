@@ -16,8 +16,10 @@ package struct ProjectionQuarantine {
         self.projection = projection
     }
 
-    package func streams() throws -> Set<String> {
-        Set(try connection.query("SELECT stream FROM projection_quarantine WHERE projection = $1", [.text(projection)]).decode(String.self))
+    /// The quarantined streams, as stored: a `Set<String>` here would take two canonically
+    /// equivalent names ("é" and "e" + U+0301) for one, which the table keeps apart by bytes.
+    package func streams() throws -> [String] {
+        try connection.query("SELECT stream FROM projection_quarantine WHERE projection = $1", [.text(projection)]).decode(String.self)
     }
 
     package func entries(onlyRequested: Bool = false) throws -> [Entry] {

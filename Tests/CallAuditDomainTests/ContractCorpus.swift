@@ -170,6 +170,9 @@ enum ContractCorpus {
         add("erasure subject with sealed", event("subject.erasure_requested", data: with(erasure, "subject", ["email": "a@example.com", "sealed": "x"])), false)
         add("erasure with the DPO's own id prefix", event("subject.erasure_requested", data: with(erasure, "request_id", "dsr-1234")), false)
         add("erasure id merely containing dsr-", event("subject.erasure_requested", data: with(erasure, "request_id", "x-dsr-1")), true)
+        // Prefixes are bytes: a combining mark after them joins their last character into another one,
+        // and `hasPrefix`, which compares characters, missed them.
+        add("erasure with the DPO's prefix, then a combining mark", event("subject.erasure_requested", data: with(erasure, "request_id", "dsr-\u{301}1")), false)
         return samples
     }
 }

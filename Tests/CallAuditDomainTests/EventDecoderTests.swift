@@ -142,6 +142,20 @@ struct PersonalDataTests {
         decoder.decode(IncomingMessage(value: event.canonicalBytes))
     }
 
+    /// `hasPrefix` compares characters: a combining mark after "urn:callaudit:" joined the ":" into
+    /// another one, and the source passed for a producer's. Prefixes are compared as bytes.
+    @Test("a source under CallAudit's own is refused, also when a combining mark follows its prefix")
+    func ownSourceBehindACombiningMark() {
+        for source in ["urn:callaudit", "urn:callaudit:x", "urn:callaudit:\u{301}x"] {
+            guard case .failure(let rejection) = decode(ContractCorpus.with(ContractCorpus.event("call.ended", data: ["call_id": "c1"]), "source", .string(source))) else {
+                Issue.record("accepted a producer's event under CallAudit's source \(Array(source.utf8))")
+                continue
+            }
+            #expect(rejection.reason == .notCloudEvent && rejection.detail.contains("CallAudit's own"), "\(rejection)")
+        }
+        #expect(!OwnEventType.isOwn(source: "urn:callauditx") && OwnEventType.isOwn(source: "urn:callaudit:\u{301}x"))
+    }
+
     @Test("an identifier or a name anywhere but in a subject object is refused, naming the place and not the value",
           arguments: [
               ["call_id": "c1", "phone": "+14155550100"],

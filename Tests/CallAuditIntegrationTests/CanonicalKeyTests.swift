@@ -225,6 +225,24 @@ struct CanonicalKeyTests {
         #expect(Set(seen).count == 2, "both requests are listed, one page each: \(seen)")
     }
 
+    @Test("ids that begin with a combining mark: the request is listed, and the recording's retention deadline is judged when it passes")
+    func idsBeginningWithACombiningMark() throws {
+        let world = try DPOWorld(now: Timestamp(rfc3339: "2026-10-02T00:00:00Z")!)
+        defer { world.drop() }
+        let party = Events.party("p", "customer", ["phone": "+4930123456"])
+        try world.ingest(
+            Events.recordedCall("c-mark", at: "2026-10-01T10:00:00Z", parties: [party], recording: "\u{301}rec")
+                + [erasureRequest("\u{301}req", at: "2026-10-01T11:00:00Z")])
+        // Stream "subject-request-" + U+0301…: its last "-" and the mark are one character, so `hasPrefix` said no.
+        #expect(try world.desk.list().contains { $0.id.utf8.elementsEqual("\u{301}req".utf8) }, "the request is listed")
+        #expect(try world.openFindings("RETENTION_EXCEEDED").isEmpty)
+        // Subject "recording:" + U+0301…: read back by bytes when its deadline passes.
+        world.advance(to: Timestamp(rfc3339: "2027-06-01T00:00:00Z")!)
+        try world.project()
+        let overdue = try world.openFindings("RETENTION_EXCEEDED").map { $0[1].map { Array($0.utf8) } }
+        #expect(overdue == [Array("\u{301}rec".utf8)], "the retention deadline passed: \(overdue)")
+    }
+
     private func erasureRequest(_ id: String, at time: String) -> JSONValue {
         Events.event("erasure-\(id)", .subjectErasureRequested, time, ["request_id": .string(id), "subject": ["email": "someone@example.com"], "regime": "gdpr"])
     }

@@ -188,6 +188,34 @@ struct ProjectionTests {
         #expect(after == ["ev-a", "ev-poison", "ev-b", "ev-x", "ev-y"], "every event applied once the stream is retried: \(after.sorted())")
     }
 
+    @Test("two canonically equivalent streams both quarantined: neither's events are applied until retried, then each once")
+    func equivalentStreamsBothQuarantined() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        try database.owner().execute(
+            "CREATE TABLE test_applied (stream text, event_id text); GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON test_applied TO callaudit_writer; INSERT INTO rebuildable_tables VALUES ('test_applied')")
+        let projection = RecordingProjection()
+        let store = EventStore(connection: try PostgresConnection(conninfo: database.serviceURL))
+        let runner = ProjectionRunner(projection: projection, databaseURL: database.serviceURL, logger: quietLogger)
+        func calls(_ batch: [(call: String, ids: [String])]) throws {
+            let events = batch.flatMap { call, ids in
+                ids.map { IncomingEvent(event: try! EventDecoder.validate(ContractEvent.callEnded(id: "ev-\($0)", call: call)), origin: nil) }
+            }
+            try store.append(IngestBatch(events: events), consumerGroup: "g")
+            try runner.catchUpWithTheLog(of: database)
+        }
+        try calls([("c-\u{E9}", ["a", "poison", "b"]), ("c-e\u{301}", ["x", "poison2", "y"])])
+        #expect(try ProjectionQuarantine(connection: try database.owner(), projection: projection.name).entries().count == 2)
+        // Later events of both streams wait behind their quarantine.
+        try calls([("c-\u{E9}", ["c"]), ("c-e\u{301}", ["z"])])
+        let applied = Set(try database.owner().query("SELECT event_id FROM test_applied").map { $0[0]! })
+        #expect(applied == ["ev-a", "ev-x"], "held back behind each stream's own poison: \(applied.sorted())")
+        projection.fixed.store(true, ordering: .relaxed)
+        #expect(try runner.retryQuarantined() == 2)
+        let rows = try database.owner().query("SELECT event_id FROM test_applied ORDER BY 1").map { $0[0]! }
+        #expect(rows == ["ev-a", "ev-b", "ev-c", "ev-poison", "ev-poison2", "ev-x", "ev-y", "ev-z"], "each once: \(rows)")
+    }
+
     @Test("a rebuild folds a clean log in one read; one that meets a poison event is rolled back and goes batch by batch, quarantining only its stream")
     func foldedRebuildFallsBackOnPoison() throws {
         let database = try TestDatabase.create()

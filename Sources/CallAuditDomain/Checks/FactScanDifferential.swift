@@ -19,7 +19,8 @@ package enum FactScanDifferential {
     @discardableResult
     package static func check(_ json: String, reusing buffers: inout FactScanBuffers) throws(PropertyViolation) -> Bool {
         let scanned = FactScanner.scan(json)
-        try PropertyViolation.require(FactScanner.scan(json, reusing: &buffers) == scanned, "buffers kept from earlier scans change nothing")
+        let again = FactScanner.scan(json, reusing: &buffers)
+        try PropertyViolation.require(again == scanned && texts(of: again) == texts(of: scanned), "buffers kept from earlier scans change nothing")
         if scanned == .unsure { return false }
         guard let tree = try? JSONParser.parse(json) else {
             throw PropertyViolation("the scanner decides only text the tree parser accepts")

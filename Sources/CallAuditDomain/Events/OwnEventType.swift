@@ -21,7 +21,10 @@ package enum OwnEventType: String, CaseIterable, Sendable {
 
     /// Whether `source` is CallAudit's own (or under it): no producer may publish as it,
     /// or it could take the ids CallAudit gives its own records.
-    package static func isOwn(source: String) -> Bool { source == Self.source || source.hasPrefix(Self.source + ":") }
+    /// By bytes: `hasPrefix` compares characters, and a combining mark after the ":" hid the prefix.
+    package static func isOwn(source: String) -> Bool {
+        source.utf8.elementsEqual(Self.source.utf8) || source.utf8.starts(with: (Self.source + ":").utf8)
+    }
 
     /// The stream it belongs to, by the id field of its data.
     package var streamCategory: (category: String, idField: String) {

@@ -29,7 +29,11 @@ extension Shape {
             if case .text = self { try Self.bound(s, Self.textMaxLength, fail) } else { try Self.bound(s, Self.identifierMaxLength, fail) }
         case .identifier(let reservedPrefix):
             try Shape.nonEmptyString.validate(value, at: path())
-            if value.stringValue!.hasPrefix(reservedPrefix) { throw fail("must not begin with \(reservedPrefix): CallAudit names its own that way") }
+            // By bytes, as the one-pass decoder's plan checks it: `hasPrefix` compares characters, so
+            // "dsr-" followed by a combining mark did not begin with "dsr-" for it.
+            if value.stringValue!.utf8.starts(with: reservedPrefix.utf8) {
+                throw fail("must not begin with \(reservedPrefix): CallAudit names its own that way")
+            }
         case .string:
             guard let s = value.stringValue else { throw fail("expected a string, found \(value.typeName)") }
             try Self.bound(s, Self.textMaxLength, fail)
