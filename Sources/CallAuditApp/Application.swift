@@ -73,28 +73,32 @@ package enum Application {
             configuration: apiConfiguration, database: configuration.database, policy: policy, reportTimeZone: configuration.reports.timeZone,
             keyEncryption: keyEncryption, reloadKeys: reloadKeys, operations: OperationsAccess(board: board, registry: ProcessMetrics.registry),
             logger: logger)
-        let services: [any Service] =
+        let blocking =
             runners.map { runner in
-                BlockingService(description: "projection \(runner.projection.name)", work: { try runner.run() }, stop: { runner.requestStop() })
+                BlockingWork(description: "projection \(runner.projection.name)", work: { try runner.run() }, stop: { runner.requestStop() })
             }
             + [
-                BlockingService(description: "reports", work: { try scheduler.run() }, stop: { scheduler.requestStop() }),
-                BlockingService(
+                BlockingWork(description: "reports", work: { try scheduler.run() }, stop: { scheduler.requestStop() }),
+                BlockingWork(
                     description: "status", work: { board.run(sampler: sampler, database: configuration.database, logger: logger) },
                     stop: { board.requestStop() }),
-                BlockingService(description: "sealer", work: { sealer.run() }, stop: { sealer.requestStop() }),
-                BlockingService(description: "kek acknowledgement", work: { acknowledger.run() }, stop: { acknowledger.requestStop() }),
-                StatisticsReporter(statistics: statistics, interval: configuration.statisticsInterval, logger: logger),
-                // Services stop in reverse order: the pool and the read recorder after the API, once no request uses them.
-                api.pool,
-                api.recorder,
-                api.service,
-                // Told to stop before the API: from then, a request still waiting for PostgreSQL
-                // after a few seconds (a commit waiting for a synchronous standby that is down)
-                // is cancelled, so the API can finish its requests.
-                CancelOnShutdown([api.pool.cancellation, api.recorder.cancellation]),
-                BlockingService(description: "ingest", work: { try loop.run() }, stop: { loop.requestStop() }),
+                BlockingWork(description: "sealer", work: { sealer.run() }, stop: { sealer.requestStop() }),
+                BlockingWork(description: "kek acknowledgement", work: { acknowledger.run() }, stop: { acknowledger.requestStop() }),
+                BlockingWork(description: "ingest", work: { try loop.run() }, stop: { loop.requestStop() }),
             ]
+        let services: [any Service] = [
+            StatisticsReporter(statistics: statistics, interval: configuration.statisticsInterval, logger: logger),
+            // Services stop in reverse order: the pool and the read recorder after the API, once no request uses them.
+            api.pool,
+            api.recorder,
+            api.service,
+            // Told to stop before the API: from then, a request still waiting for PostgreSQL
+            // after a few seconds (a commit waiting for a synchronous standby that is down)
+            // is cancelled, so the API can finish its requests.
+            CancelOnShutdown([api.pool.cancellation, api.recorder.cancellation]),
+            // Stopped first, all at once (see `BlockingServices`).
+            BlockingServices(members: blocking),
+        ]
         var group = ServiceGroupConfiguration(
             services: services.map {
                 .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)

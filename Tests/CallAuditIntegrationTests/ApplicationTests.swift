@@ -2,6 +2,7 @@ import CallAuditApp
 import CallAuditIngest
 import Foundation
 import Logging
+import ServiceLifecycle
 import Synchronization
 import Testing
 
@@ -56,5 +57,43 @@ struct ApplicationTests {
         let batch = #expect(throws: ConfigurationError.self) { try configuration.validate() }
         #expect(batch?.description == "ingest.maxBatchSize: must be at least 1")
         #expect(throws: Never.self) { try ServeConfiguration().validate() }
+    }
+
+    /// A work that, once told to stop, takes `windDown` to end (a consumer leaving its
+    /// group, a watermark query waiting on brokers that are down), then throws `error` if any.
+    private static func slowToStop(_ name: String, windDown: Double, error: (any Error)? = nil) -> BlockingWork {
+        let told = DispatchSemaphore(value: 0)
+        return BlockingWork(
+            description: name,
+            work: {
+                told.wait()
+                Thread.sleep(forTimeInterval: windDown)
+                if let error { throw error }
+            },
+            stop: { told.signal() })
+    }
+
+    @Test("blocking works stop together: a graceful shutdown waits for the slowest, not for the sum of their wind-downs")
+    func blockingWorksStopTogether() async throws {
+        let members = (1...4).map { Self.slowToStop("work \($0)", windDown: 1.5) }
+        let group = ServiceGroup(services: [BlockingServices(members: members)], logger: Logger(label: "test"))
+        async let ran: Void = group.run()
+        try await Task.sleep(for: .milliseconds(200))
+        let started = ContinuousClock.now
+        await group.triggerGracefulShutdown()
+        try await ran
+        let took = started.duration(to: .now)
+        // One after another, as the group stops separate services, they took 6 s.
+        #expect(took >= .seconds(1.5) && took < .seconds(4), "took \(took)")
+    }
+
+    struct Fatal: Error, Equatable {}
+
+    @Test("the first blocking work to fail stops the others, and its error is what the group throws", .timeLimit(.minutes(1)))
+    func firstFailureStopsTheRest() async throws {
+        let unstopped = Self.slowToStop("waits to be told", windDown: 0)
+        let failing = BlockingWork(description: "fails", work: { throw Fatal() }, stop: {})
+        let group = ServiceGroup(services: [BlockingServices(members: [unstopped, failing])], logger: Logger(label: "test"))
+        await #expect(throws: Fatal.self) { try await group.run() }
     }
 }

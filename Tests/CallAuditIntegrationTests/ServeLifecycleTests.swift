@@ -121,7 +121,8 @@ struct ServeLifecycleTests {
         defer { database.drop() }
         let kafka = try TestKafka(partitions: 2)
         try kafka.produce(simulatedMessages(calls: 100, seed: 34))
-        let serve = try ServeProcess(kafka: kafka, database: database)
+        // Sampled every 200 ms, status is nearly always waiting on Kafka when the SIGTERM comes.
+        let serve = try ServeProcess(kafka: kafka, database: database, extra: ["--status-interval-ms", "200"])
         #expect(try waitUntil(seconds: 60) { try consumed(database) > 0 })
         for broker in 1...kafka.cluster.brokerCount { try kafka.cluster.setBrokerDown(broker) }
         #expect(holdsThroughout(seconds: 1) { serve.process.isRunning }, "serve rides out the outage: \(serve.standardError)")
