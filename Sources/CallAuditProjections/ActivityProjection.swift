@@ -36,24 +36,25 @@ private struct ActivityRows {
         var direction: String?, channel: String?, source: String?, startedPosition: Int64?
     }
     struct Recording { var callID: String?; var storedAt: Timestamp?; var deletedAt: Timestamp?; var reason: String?; var method: String? }
-    struct Hold { var placedAt: Timestamp?; var releasedAt: Timestamp?; var recordingIDs: Set<String> = [] }
+    struct Hold { var placedAt: Timestamp?; var releasedAt: Timestamp?; var recordingIDs: Set<ExactKey> = [] }
     struct Access {
         var position: Int64, eventID: String, recordingID: String, time: Timestamp, kind: String, actorID: String, actorRole: String
         var action: String?, purpose: String?, anonymized: Bool, country: String?, organization: String?, legalBasis: String?
     }
 
-    var calls: [String: Call] = [:]
-    var recordings: [String: Recording] = [:]
-    var holds: [String: Hold] = [:]
+    // Keyed by bytes, as the tables are (`ExactKey`): a batch holding two equivalent spellings writes two rows.
+    var calls: [ExactKey: Call] = [:]
+    var recordings: [ExactKey: Recording] = [:]
+    var holds: [ExactKey: Hold] = [:]
     var accesses: [Access] = []
 
     mutating func add(_ event: FactEvent, position: Int64, source: String?, policy: Policy) {
         let (data, time) = (event.data, event.time)
         let callID = data["call_id"]?.stringValue
-        let recordingID = data["recording_id"]?.stringValue
+        let recordingID = data["recording_id"]?.stringValue.map(\.exactKey)
         switch event.type {
         case .callStarted:
-            guard let callID else { return }
+            guard let callID = callID?.exactKey else { return }
             let jurisdictions = (data["parties"]?.arrayValue ?? []).map { $0["jurisdiction"]?.stringValue }
             let regime = jurisdictions.map { policy.rule(for: $0).regime }.max()
             var call = calls[callID] ?? Call()
@@ -64,7 +65,7 @@ private struct ActivityRows {
             call.regime = regime?.rawValue
             calls[callID] = call
         case .recordingStarted:
-            guard let callID else { return }
+            guard let callID = callID?.exactKey else { return }
             calls[callID, default: Call()].recordedAt = earliest(calls[callID]?.recordedAt, time)
         case .recordingStored:
             guard let recordingID else { return }
@@ -83,18 +84,18 @@ private struct ActivityRows {
             guard let recordingID else { return }
             accesses.append(
                 Access(
-                    position: position, eventID: event.id, recordingID: recordingID, time: time,
+                    position: position, eventID: event.id, recordingID: recordingID.text, time: time,
                     kind: event.type == .recordingAccessed ? "accessed" : "shared", actorID: data["actor"]?["id"]?.stringValue ?? "",
                     actorRole: data["actor"]?["role"]?.stringValue ?? "", action: data["action"]?.stringValue,
                     purpose: data["purpose"]?.stringValue, anonymized: data["anonymized"]?.boolValue ?? false,
                     country: data["recipient"]?["country"]?.stringValue, organization: data["recipient"]?["organization"]?.stringValue,
                     legalBasis: data["legal_basis"]?.stringValue))
         case .legalHoldPlaced, .legalHoldReleased:
-            guard let holdID = data["hold_id"]?.stringValue else { return }
+            guard let holdID = data["hold_id"]?.stringValue.map(\.exactKey) else { return }
             var hold = holds[holdID] ?? Hold()
             if event.type == .legalHoldPlaced {
                 hold.placedAt = earliest(hold.placedAt, time)
-                hold.recordingIDs.formUnion((data["recording_ids"]?.arrayValue ?? []).compactMap(\.stringValue))
+                hold.recordingIDs.formUnion((data["recording_ids"]?.arrayValue ?? []).compactMap(\.stringValue?.exactKey))
             } else {
                 hold.releasedAt = latest(hold.releasedAt, time)
             }
@@ -147,18 +148,18 @@ private struct ActivityRows {
                 "recording_ids = ARRAY(SELECT DISTINCT unnest(t.recording_ids || excluded.recording_ids) ORDER BY 1)",
             ]
         ) { hold in
-            [hold.placedAt?.rfc3339, hold.releasedAt?.rfc3339, postgresArrayLiteral(hold.recordingIDs.sorted())]
+            [hold.placedAt?.rfc3339, hold.releasedAt?.rfc3339, postgresArrayLiteral(hold.recordingIDs.sorted().map(\.text))]
         }
         try insertAccesses(connection)
     }
 
     /// `INSERT … ON CONFLICT (key) DO UPDATE SET merge` for every entry, in key order, from one array per column.
     private func upsert<Value>(
-        _ connection: PostgresConnection, _ table: String, _ entries: [String: Value], _ columns: [String], types: [String], merge: [String],
+        _ connection: PostgresConnection, _ table: String, _ entries: [ExactKey: Value], _ columns: [String], types: [String], merge: [String],
         values: (Value) -> [String?]
     ) throws {
         guard !entries.isEmpty else { return }
-        let rows = entries.sorted { $0.key < $1.key }.map { [$0.key] + values($0.value) }
+        let rows = entries.sorted { $0.key < $1.key }.map { [$0.key.text] + values($0.value) }
         let parameters = columns.indices.map { column in PostgresValue.text(postgresArrayLiteral(rows.map { $0[column] })) }
         let unnest = columns.indices.map { "$\($0 + 1)::text[]" }.joined(separator: ", ")
         let select = zip(columns, types).map { column, type in type == "text[]" ? "\(column)::text[]" : "\(column)::\(type)" }

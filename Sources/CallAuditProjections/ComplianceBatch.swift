@@ -21,17 +21,17 @@ struct ComplianceBatch {
 
     /// Loads every fact the batch's events touch, and the recordings of touched holds.
     mutating func load(for events: [FactEvent]) throws {
-        var callIDs: Set<String> = []
-        var recordingIDs: Set<String> = []
-        var holdIDs: Set<String> = []
-        var requestIDs: Set<String> = []
+        var callIDs: Set<ExactKey> = []
+        var recordingIDs: Set<ExactKey> = []
+        var holdIDs: Set<ExactKey> = []
+        var requestIDs: Set<ExactKey> = []
         for event in events {
-            if let id = event.requestID { requestIDs.insert(id) }
+            if let id = event.requestID { requestIDs.insert(ExactKey(id)) }
             // One of CallAudit's own events keeps `data` whole: read from it, as for any event.
             event.judgedData.collectKeys(calls: &callIDs, recordings: &recordingIDs, holds: &holdIDs)
         }
         fold.holds = try holdTable.load(holdIDs)
-        for hold in fold.holds.values { recordingIDs.formUnion(hold.recordingIDs) }
+        for hold in fold.holds.values { recordingIDs.formUnion(hold.recordingIDs.map(\.exactKey)) }
         fold.calls = try callTable.load(callIDs)
         fold.recordings = try recordingTable.load(recordingIDs)
         fold.requests = try requestTable.load(requestIDs)
@@ -46,8 +46,8 @@ struct ComplianceBatch {
 
     /// Loads the subjects whose deadline has passed, marked changed so they are re-judged.
     mutating func loadForDeadlines(_ subjects: [String]) throws {
-        let recordingIDs = subjects.compactMap { Self.id(in: $0, after: "recording:") }
-        let requestIDs = subjects.compactMap { Self.id(in: $0, after: "request:") }
+        let recordingIDs = subjects.compactMap { Self.id(in: $0, after: "recording:")?.exactKey }
+        let requestIDs = subjects.compactMap { Self.id(in: $0, after: "request:")?.exactKey }
         fold.recordings = try recordingTable.load(recordingIDs)
         fold.requests = try requestTable.load(requestIDs)
         fold.changedRecordings = Set(fold.recordings.keys)
@@ -61,9 +61,9 @@ struct ComplianceBatch {
         let callRecordings = try recordingIDs(ofCalls: fold.changedCalls)
         fold.recordings.merge(try recordingTable.load(callRecordings.subtracting(fold.recordings.keys))) { current, _ in current }
         let judgedRecordings = fold.changedRecordings.union(callRecordings).filter { fold.recordings[$0] != nil }
-        let neededCalls = Set(judgedRecordings.compactMap { fold.recordings[$0]?.callID }).subtracting(fold.calls.keys)
+        let neededCalls = Set(judgedRecordings.compactMap { fold.recordings[$0]?.callID?.exactKey }).subtracting(fold.calls.keys)
         fold.calls.merge(try callTable.load(neededCalls)) { current, _ in current }
-        var requestRecordings: [String: Set<String>] = [:]
+        var requestRecordings: [ExactKey: Set<ExactKey>] = [:]
         for requestID in fold.changedRequests {
             requestRecordings[requestID] = try subjectRecordings(fold.requests[requestID]!.subjectKeys)
         }
@@ -79,18 +79,18 @@ struct ComplianceBatch {
         try saveDeadlines(verdicts.deadlines, now: now)
     }
 
-    private func recordingIDs(ofCalls callIDs: Set<String>) throws -> Set<String> {
-        var ids = Set(callIDs.flatMap { fold.calls[$0]?.recordingIDs ?? [] })
+    private func recordingIDs(ofCalls callIDs: Set<ExactKey>) throws -> Set<ExactKey> {
+        var ids = Set(callIDs.flatMap { fold.calls[$0]?.recordingIDs ?? [] }.map(\.exactKey))
         guard !callIDs.isEmpty else { return ids }
         ids.formUnion(
             try connection.query(
-                "SELECT recording_id FROM compliance_recordings WHERE call_id = ANY($1::text[])", [.text(postgresArrayLiteral(Array(callIDs)))]
-            ).decode(String.self))
+                "SELECT recording_id FROM compliance_recordings WHERE call_id = ANY($1::text[])", [.text(postgresArrayLiteral(callIDs.map(\.text)))]
+            ).decode(String.self).map(\.exactKey))
         return ids
     }
 
     /// The recordings of every call the subject took part in, loaded into the fold.
-    private mutating func subjectRecordings(_ keys: [String]) throws -> Set<String> {
+    private mutating func subjectRecordings(_ keys: [String]) throws -> Set<ExactKey> {
         let ids = try SubjectCallIndex(connection: connection).recordingIDs(ofSubjects: keys)
         fold.recordings.merge(try recordingTable.load(ids.subtracting(fold.recordings.keys))) { current, _ in current }
         return ids

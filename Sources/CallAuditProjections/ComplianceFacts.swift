@@ -7,20 +7,21 @@ struct FactTable<Facts: FactDocument> {
     let table: String
     let keyColumn: String
 
-    func load(_ keys: some Collection<String>) throws -> [String: Facts] {
+    /// The facts stored under `keys`, keyed by bytes as the table is.
+    func load(_ keys: some Collection<ExactKey>) throws -> [ExactKey: Facts] {
         guard !keys.isEmpty else { return [:] }
-        var result: [String: Facts] = [:]
+        var result: [ExactKey: Facts] = [:]
         let rows = try connection.query(
-            "SELECT \(keyColumn), facts::text FROM \(table) WHERE \(keyColumn) = ANY($1::text[])", [.text(postgresArrayLiteral(Array(keys)))]
+            "SELECT \(keyColumn), facts::text FROM \(table) WHERE \(keyColumn) = ANY($1::text[])", [.text(postgresArrayLiteral(keys.map(\.text)))]
         ).decode((String, String).self)
-        for (key, facts) in rows { result[key] = try Facts(document: try JSONParser.parse(facts)) }
+        for (key, facts) in rows { result[ExactKey(key)] = try Facts(document: try JSONParser.parse(facts)) }
         return result
     }
 
-    func save(_ facts: [String: Facts], extraColumn: (name: String, type: String, value: (Facts) -> String?)? = nil) throws {
+    func save(_ facts: [ExactKey: Facts], extraColumn: (name: String, type: String, value: (Facts) -> String?)? = nil) throws {
         guard !facts.isEmpty else { return }
         let sorted = facts.sorted { $0.key < $1.key }
-        let keys = sorted.map(\.key)
+        let keys = sorted.map(\.key.text)
         let documents = sorted.map { String(decoding: $0.value.document.compactBytes, as: UTF8.self) }
         if let extra = extraColumn {
             try connection.query(
@@ -55,18 +56,18 @@ extension FactTable<RecordingFacts> {
     }
 
     /// The recordings of some calls, by the column that names their call.
-    func load(ofCalls callIDs: [String]) throws -> [String: RecordingFacts] {
+    func load(ofCalls callIDs: [String]) throws -> [ExactKey: RecordingFacts] {
         guard !callIDs.isEmpty else { return [:] }
-        var result: [String: RecordingFacts] = [:]
+        var result: [ExactKey: RecordingFacts] = [:]
         let rows = try connection.query(
             "SELECT recording_id, facts::text FROM compliance_recordings WHERE call_id = ANY($1::text[])", [.text(postgresArrayLiteral(callIDs))]
         ).decode((String, String).self)
-        for (recordingID, facts) in rows { result[recordingID] = try RecordingFacts(document: try JSONParser.parse(facts)) }
+        for (recordingID, facts) in rows { result[ExactKey(recordingID)] = try RecordingFacts(document: try JSONParser.parse(facts)) }
         return result
     }
 
     /// Saves recordings with their call, the column calls find their recordings by.
-    func saveWithCalls(_ facts: [String: RecordingFacts]) throws {
+    func saveWithCalls(_ facts: [ExactKey: RecordingFacts]) throws {
         try save(facts, extraColumn: ("call_id", "text", { $0.callID }))
     }
 }
@@ -98,13 +99,13 @@ struct SubjectCallIndex {
     }
 
     /// The recordings of every call a person with one of `keys` took part in.
-    func recordingIDs(ofSubjects keys: [String]) throws -> Set<String> {
+    func recordingIDs(ofSubjects keys: [String]) throws -> Set<ExactKey> {
         guard !keys.isEmpty else { return [] }
         return Set(try connection.query(
             """
             SELECT r.recording_id FROM compliance_subject_calls s
             JOIN compliance_recordings r ON r.call_id = s.call_id WHERE s.subject_key = ANY($1::text[])
             """, [.text(postgresArrayLiteral(keys))]
-        ).decode(String.self))
+        ).decode(String.self).map(\.exactKey))
     }
 }

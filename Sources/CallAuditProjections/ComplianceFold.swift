@@ -7,20 +7,21 @@ import CallAuditDomain
 /// rebuild from nothing (`ComplianceRebuild`). Judging needs every fact it
 /// reads already present.
 struct ComplianceFold {
-    var calls: [String: CallFacts] = [:]
-    var recordings: [String: RecordingFacts] = [:]
-    var holds: [String: HoldFacts] = [:]
-    var requests: [String: RequestRecord] = [:]
+    // Keyed by bytes, as the fact tables are (`ExactKey`).
+    var calls: [ExactKey: CallFacts] = [:]
+    var recordings: [ExactKey: RecordingFacts] = [:]
+    var holds: [ExactKey: HoldFacts] = [:]
+    var requests: [ExactKey: RequestRecord] = [:]
     /// Who took part in which call, as which party (by subject ref), from call.started events.
     var subjectCalls: [(key: String, callID: String, partyID: String)] = []
-    var changedCalls: Set<String> = []
-    var changedRecordings: Set<String> = []
-    var changedHolds: Set<String> = []
-    var changedRequests: Set<String> = []
+    var changedCalls: Set<ExactKey> = []
+    var changedRecordings: Set<ExactKey> = []
+    var changedHolds: Set<ExactKey> = []
+    var changedRequests: Set<ExactKey> = []
     /// This batch's conflict records, by subject: each is judged alone (EVENT_CONFLICT) and never changes.
-    var conflicts: [String: FactEvent] = [:]
+    var conflicts: [ExactKey: FactEvent] = [:]
     /// This batch's openings of requests another source opened first, by subject: judged alone, like conflicts.
-    var requestClaims: [String: (requestID: String, openedBy: String, claim: FactEvent)] = [:]
+    var requestClaims: [ExactKey: (requestID: String, openedBy: String, claim: FactEvent)] = [:]
     /// Whether folding notes what changed (`changed…`). A rebuild judges every
     /// fact it folds, so it turns this off and takes them all at once
     /// (`markEverythingChanged`) instead of hashing each key again per event.
@@ -39,7 +40,7 @@ struct ComplianceFold {
 
     mutating func fold(_ event: FactEvent) {
         if event.own == .eventConflict {
-            conflicts["conflict:\(event.data["conflict_id"]?.stringValue ?? event.id)"] = event
+            conflicts[ExactKey("conflict:\(event.data["conflict_id"]?.stringValue ?? event.id)")] = event
             return
         }
         if let own = event.own {
@@ -55,15 +56,15 @@ struct ComplianceFold {
         case .legalHoldPlaced, .legalHoldReleased:
             foldHold(type, data: data, mark: RecordingFacts.Mark(eventID: event.id, time: event.time))
         case .subjectErasureRequested:
-            guard let requestID = data.value.requestID else { return }
+            guard let requestID = data.value.requestID.map(\.exactKey) else { return }
             openRequest(requestID, kind: .erasure, regime: data.value.regime, subjectKeys: data.value.subjectKeys, event: event)
         default:
-            if let callID = data.value.callID, type.topic == .calls || type.topic == .consents {
+            if let callID = data.value.callID.map(\.exactKey), type.topic == .calls || type.topic == .consents {
                 Self.update(&calls, at: callID, new: CallFacts.init(callID:)) { $0.record(event) }
                 if recordsChanges { changedCalls.insert(callID) }
                 if type == .callStarted { indexSubjects(of: data, callID: callID) }
             }
-            if let recordingID = data.value.recordingID {
+            if let recordingID = data.value.recordingID.map(\.exactKey) {
                 Self.update(&recordings, at: recordingID, new: RecordingFacts.init(recordingID:)) { $0.record(event) }
                 if recordsChanges { changedRecordings.insert(recordingID) }
             }
@@ -73,31 +74,31 @@ struct ComplianceFold {
     /// Changes `table[key]` in place, made with `new` first if absent. Through
     /// the entry's index: the `default:` subscript (an accessor holding a copy
     /// of the facts) allocated twice per event folded.
-    private static func update<Facts>(_ table: inout [String: Facts], at key: String, new: (String) -> Facts, _ change: (inout Facts) -> Void) {
+    private static func update<Facts>(_ table: inout [ExactKey: Facts], at key: ExactKey, new: (String) -> Facts, _ change: (inout Facts) -> Void) {
         if let index = table.index(forKey: key) {
             change(&table.values[index])
         } else {
-            var facts = new(key)
+            var facts = new(key.text)
             change(&facts)
             table[key] = facts
         }
     }
 
     private mutating func foldHold(_ type: EventType, data: SharedJudgedData, mark: RecordingFacts.Mark) {
-        guard let holdID = data.value.holdID else { return }
+        guard let holdID = data.value.holdID.map(\.exactKey) else { return }
         var hold = holds[holdID] ?? HoldFacts()
         if type == .legalHoldPlaced {
             hold.placed = mark
-            hold.recordingIDs = Array(Set(hold.recordingIDs + data.value.recordingIDs)).sorted()
+            hold.recordingIDs = Set((hold.recordingIDs + data.value.recordingIDs).map(\.exactKey)).sorted().map(\.text)
         } else {
             hold.released = mark
         }
         holds[holdID] = hold
         changedHolds.insert(holdID)
-        for recordingID in hold.recordingIDs {
-            var recording = recordings[recordingID] ?? RecordingFacts(recordingID: recordingID)
-            if let placed = hold.placed { recording.placeHold(holdID, at: placed.time, eventID: placed.eventID) }
-            if let released = hold.released { recording.releaseHold(holdID, at: released.time, eventID: released.eventID) }
+        for recordingID in hold.recordingIDs.map(\.exactKey) {
+            var recording = recordings[recordingID] ?? RecordingFacts(recordingID: recordingID.text)
+            if let placed = hold.placed { recording.placeHold(holdID.text, at: placed.time, eventID: placed.eventID) }
+            if let released = hold.released { recording.releaseHold(holdID.text, at: released.time, eventID: released.eventID) }
             recordings[recordingID] = recording
             changedRecordings.insert(recordingID)
         }
@@ -107,7 +108,7 @@ struct ComplianceFold {
     /// platform received), extended, closed, erased. CallAudit writes its own
     /// request events in order, so each finds its request opened.
     private mutating func foldRequestEvent(_ type: OwnEventType, _ event: FactEvent) {
-        guard let requestID = event.data["request_id"]?.stringValue else { return }
+        guard let requestID = event.data["request_id"]?.stringValue.map(\.exactKey) else { return }
         switch type {
         case .requestOpened:
             let data = event.data
@@ -140,16 +141,16 @@ struct ComplianceFold {
     /// `source` is only what the producer wrote. `subjectKeys` are the persons
     /// the opening names, by pseudonym.
     private mutating func openRequest(
-        _ requestID: String, kind: SubjectRequestFacts.Kind, regime: String?, subjectKeys: [String], event: FactEvent
+        _ requestID: ExactKey, kind: SubjectRequestFacts.Kind, regime: String?, subjectKeys: [String], event: FactEvent
     ) {
         let opened = RequestRecord(
             subjectKeys: Array(Set(subjectKeys)).sorted(),
             facts: SubjectRequestFacts(
-                requestID: requestID, kind: kind, regime: regime ?? "gdpr", receivedAt: event.time, receivedEventID: event.id),
+                requestID: requestID.text, kind: kind, regime: regime ?? "gdpr", receivedAt: event.time, receivedEventID: event.id),
             source: event.source)
         if let existing = requests[requestID] {
             if existing.source != nil, !existing.saysTheSame(as: opened) {
-                requestClaims["request-claim:\(event.id)"] = (requestID, existing.facts.receivedEventID, event)
+                requestClaims[ExactKey("request-claim:\(event.id)")] = (requestID.text, existing.facts.receivedEventID, event)
             }
             return
         }
@@ -157,9 +158,9 @@ struct ComplianceFold {
         changedRequests.insert(requestID)
     }
 
-    private mutating func indexSubjects(of data: SharedJudgedData, callID: String) {
+    private mutating func indexSubjects(of data: SharedJudgedData, callID: ExactKey) {
         for party in data.value.parties ?? [] {
-            if let key = party.subjectRef { subjectCalls.append((key, callID, party.partyID ?? "")) }
+            if let key = party.subjectRef { subjectCalls.append((key, callID.text, party.partyID ?? "")) }
         }
     }
 
@@ -167,7 +168,7 @@ struct ComplianceFold {
     /// by subject, and when each judged recording or request next changes by the
     /// clock alone. `requestRecordings` names each changed request's recordings.
     mutating func judge(
-        recordings judgedRecordings: some Sequence<String>, requestRecordings: [String: Set<String>], policy: Policy, now: Timestamp
+        recordings judgedRecordings: some Sequence<ExactKey>, requestRecordings: [ExactKey: Set<ExactKey>], policy: Policy, now: Timestamp
     ) -> ComplianceVerdicts {
         var verdicts = ComplianceVerdicts()
         // A rebuild judges every subject at once: one table of the right size, not a dozen regrowths.
@@ -179,25 +180,25 @@ struct ComplianceFold {
         }
         for callID in changedCalls {
             let facts = calls[callID]!
-            verdicts.findings["call:\(callID)"] = ConsentRule.evaluate(facts, policy: policy) + RefusalRule.evaluate(facts, policy: policy)
+            verdicts.findings[ExactKey("call:\(callID.text)")] = ConsentRule.evaluate(facts, policy: policy) + RefusalRule.evaluate(facts, policy: policy)
         }
         for recordingID in judgedRecordings {
             let recording = recordings[recordingID]!
-            let subject = "recording:\(recordingID)"
-            verdicts.findings[subject] = RecordingRules.evaluate(recording, call: recording.callID.flatMap { calls[$0] }, policy: policy, now: now)
+            let subject = ExactKey("recording:\(recordingID.text)")
+            verdicts.findings[subject] = RecordingRules.evaluate(recording, call: recording.callID.flatMap { calls[ExactKey($0)] }, policy: policy, now: now)
             let due = recording.stored.flatMap { RecordingRules.retentionDue(recording, stored: $0, policy: policy) }
-            verdicts.deadlines.append((subject, recording.deleted == nil ? due : nil))
+            verdicts.deadlines.append((subject.text, recording.deleted == nil ? due : nil))
         }
         for requestID in changedRequests {
             var record = requests[requestID]!
             record.facts.recordings = Dictionary(
-                uniqueKeysWithValues: (requestRecordings[requestID] ?? []).map { id -> (String, Timestamp?) in (id, recordings[id]?.deleted?.time) })
+                uniqueKeysWithValues: (requestRecordings[requestID] ?? []).map { id -> (ExactKey, Timestamp?) in (id, recordings[id]?.deleted?.time) })
             if let due = record.facts.deadline(policy: policy) {
                 record.facts.held = Set(record.facts.recordings.keys.filter { id in recordings[id]?.holds.contains { $0.covers(due) } ?? false })
             }
             requests[requestID] = record
-            verdicts.findings["request:\(requestID)"] = SubjectRequestRule.evaluate(record.facts, policy: policy, now: now)
-            verdicts.deadlines.append(("request:\(requestID)", record.facts.deadline(policy: policy)))
+            verdicts.findings[ExactKey("request:\(requestID.text)")] = SubjectRequestRule.evaluate(record.facts, policy: policy, now: now)
+            verdicts.deadlines.append(("request:\(requestID.text)", record.facts.deadline(policy: policy)))
         }
         return verdicts
     }
@@ -206,6 +207,6 @@ struct ComplianceFold {
 /// What judging some subjects found: their findings (empty when none), and the
 /// time each one's verdict next changes by the clock alone (nil: never).
 struct ComplianceVerdicts {
-    var findings: [String: [Finding]] = [:]
+    var findings: [ExactKey: [Finding]] = [:]
     var deadlines: [(subject: String, due: Timestamp?)] = []
 }

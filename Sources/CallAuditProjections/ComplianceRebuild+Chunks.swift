@@ -4,9 +4,9 @@ import CallAuditStore
 
 /// Keys of facts an earlier chunk wrote out and this chunk loaded back.
 struct ReloadedKeys {
-    var calls: Set<String> = []
-    var recordings: Set<String> = []
-    var holds: Set<String> = []
+    var calls: Set<ExactKey> = []
+    var recordings: Set<ExactKey> = []
+    var holds: Set<ExactKey> = []
 }
 
 /// The kinds of key in the filter of written facts.
@@ -25,7 +25,7 @@ extension ComplianceRebuild {
     /// so they are folded on, not started afresh. The key filter spares the
     /// lookups of the (many) keys never written out.
     mutating func reloadWrittenFacts(touchedBy page: ArraySlice<FactEvent>, in connection: PostgresConnection) throws {
-        var callIDs: Set<String> = [], recordingIDs: Set<String> = [], holdIDs: Set<String> = []
+        var callIDs: Set<ExactKey> = [], recordingIDs: Set<ExactKey> = [], holdIDs: Set<ExactKey> = []
         for event in page {
             // One of CallAudit's own events keeps `data` whole: read from it, as for any event.
             event.judgedData.collectKeys(calls: &callIDs, recordings: &recordingIDs, holds: &holdIDs)
@@ -33,7 +33,7 @@ extension ComplianceRebuild {
         let filter = written!
         let holds = try Self.reload(holdIDs, tag: WrittenKey.hold, filter: filter, from: .holds(on: connection), into: &fold.holds, marking: &reloaded.holds)
         // A hold folded again re-applies itself to every recording it names.
-        for hold in holds.values { recordingIDs.formUnion(hold.recordingIDs) }
+        for hold in holds.values { recordingIDs.formUnion(hold.recordingIDs.map(\.exactKey)) }
         _ = try Self.reload(callIDs, tag: WrittenKey.call, filter: filter, from: .calls(on: connection), into: &fold.calls, marking: &reloaded.calls)
         _ = try Self.reload(
             recordingIDs, tag: WrittenKey.recording, filter: filter, from: .recordings(on: connection), into: &fold.recordings, marking: &reloaded.recordings)
@@ -42,10 +42,10 @@ extension ComplianceRebuild {
     /// Loads those of `keys` the chunk lacks that may have been written out
     /// into it, and marks them reloaded. Returns what it loaded.
     private static func reload<Facts>(
-        _ keys: Set<String>, tag: UInt8, filter: KeyFilter, from table: FactTable<Facts>,
-        into chunk: inout [String: Facts], marking reloaded: inout Set<String>
-    ) throws -> [String: Facts] {
-        let loaded = try table.load(keys.filter { chunk[$0] == nil && filter.mayContain($0, tag: tag) })
+        _ keys: Set<ExactKey>, tag: UInt8, filter: KeyFilter, from table: FactTable<Facts>,
+        into chunk: inout [ExactKey: Facts], marking reloaded: inout Set<ExactKey>
+    ) throws -> [ExactKey: Facts] {
+        let loaded = try table.load(keys.filter { chunk[$0] == nil && filter.mayContain($0.text, tag: tag) })
         chunk.merge(loaded) { current, _ in current }
         reloaded.formUnion(loaded.keys)
         return loaded
@@ -60,21 +60,21 @@ extension ComplianceRebuild {
             try ShadowTables.index(Self.factTables, on: connection)
             written = KeyFilter(bits: limits.filterBits)
         }
-        for key in fold.calls.keys { written!.insert(key, tag: WrittenKey.call) }
-        for key in fold.recordings.keys { written!.insert(key, tag: WrittenKey.recording) }
-        for key in fold.holds.keys { written!.insert(key, tag: WrittenKey.hold) }
+        for key in fold.calls.keys { written!.insert(key.text, tag: WrittenKey.call) }
+        for key in fold.recordings.keys { written!.insert(key.text, tag: WrittenKey.recording) }
+        for key in fold.holds.keys { written!.insert(key.text, tag: WrittenKey.hold) }
 
         var fresh = ComplianceFold()
         fresh.calls = fold.calls.filter { !reloaded.calls.contains($0.key) }
         fresh.recordings = fold.recordings.filter { !reloaded.recordings.contains($0.key) }
         fresh.holds = fold.holds.filter { !reloaded.holds.contains($0.key) }
         // A pair can be in the table already only if its call was written out (and so reloaded).
-        fresh.subjectCalls = fold.subjectCalls.filter { !reloaded.calls.contains($0.callID) }
+        fresh.subjectCalls = fold.subjectCalls.filter { !reloaded.calls.contains($0.callID.exactKey) }
         try FactRowStream(fresh).copy(into: connection)
         try FactTable.calls(on: connection).save(fold.calls.filter { reloaded.calls.contains($0.key) })
         try FactTable.recordings(on: connection).saveWithCalls(fold.recordings.filter { reloaded.recordings.contains($0.key) })
         try FactTable.holds(on: connection).save(fold.holds.filter { reloaded.holds.contains($0.key) })
-        try SubjectCallIndex(connection: connection).add(fold.subjectCalls.filter { reloaded.calls.contains($0.callID) })
+        try SubjectCallIndex(connection: connection).add(fold.subjectCalls.filter { reloaded.calls.contains($0.callID.exactKey) })
 
         var next = ComplianceFold(recordsChanges: false)
         next.requests = fold.requests
@@ -127,7 +127,7 @@ extension ComplianceRebuild {
         var requests = ComplianceFold()
         requests.requests = fold.requests
         requests.changedRequests = Set(fold.requests.keys)
-        var requestRecordings: [String: Set<String>] = [:]
+        var requestRecordings: [ExactKey: Set<ExactKey>] = [:]
         let index = SubjectCallIndex(connection: connection)
         for (requestID, request) in fold.requests { requestRecordings[requestID] = try index.recordingIDs(ofSubjects: request.subjectKeys) }
         requests.recordings = try FactTable.recordings(on: connection).load(Set(requestRecordings.values.joined()))
@@ -138,8 +138,8 @@ extension ComplianceRebuild {
     /// each recording with its call when the page holds it.
     private static func judge(calls: [FactRow], recordings: [FactRow], policy: Policy, now: Timestamp) throws -> JudgedPage {
         var page = ComplianceFold()
-        for row in calls { page.calls[row.key] = try CallFacts(document: try JSONParser.parse(row.facts)) }
-        for row in recordings { page.recordings[row.key] = try RecordingFacts(document: try JSONParser.parse(row.facts)) }
+        for row in calls { page.calls[ExactKey(row.key)] = try CallFacts(document: try JSONParser.parse(row.facts)) }
+        for row in recordings { page.recordings[ExactKey(row.key)] = try RecordingFacts(document: try JSONParser.parse(row.facts)) }
         page.changedCalls = Set(page.calls.keys)
         return JudgedPage(page.judge(recordings: Array(page.recordings.keys), requestRecordings: [:], policy: policy, now: now), now: now)
     }

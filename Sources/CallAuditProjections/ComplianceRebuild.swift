@@ -93,11 +93,13 @@ struct ComplianceRebuild: ProjectionRebuild {
     static let deadlineCopy = "COPY compliance_deadlines (subject, due_at, judged_after_due) FROM STDIN"
 
     /// Each request's recordings: those of every call a party with one of its identifiers took part in.
-    private func requestRecordings() -> [String: Set<String>] {
+    private func requestRecordings() -> [ExactKey: Set<ExactKey>] {
         guard !fold.requests.isEmpty else { return [:] }
-        let callsBySubject = Dictionary(grouping: fold.subjectCalls, by: \.key).mapValues { $0.map(\.callID) }
-        var recordingsByCall: [String: [String]] = [:]
-        for recording in fold.recordings.values { if let callID = recording.callID { recordingsByCall[callID, default: []].append(recording.recordingID) } }
+        let callsBySubject = Dictionary(grouping: fold.subjectCalls, by: \.key).mapValues { $0.map(\.callID.exactKey) }
+        var recordingsByCall: [ExactKey: [ExactKey]] = [:]
+        for (recordingID, recording) in fold.recordings {
+            if let callID = recording.callID { recordingsByCall[ExactKey(callID), default: []].append(recordingID) }
+        }
         return fold.requests.mapValues { request in
             Set(request.subjectKeys.flatMap { callsBySubject[$0] ?? [] }.flatMap { recordingsByCall[$0] ?? [] })
         }
@@ -146,7 +148,7 @@ struct ComplianceRebuild: ProjectionRebuild {
         }
     }
 
-    static func requestRows(_ requests: [String: RequestRecord]) -> (table: String, rows: CopyTextEncoder) {
+    static func requestRows(_ requests: [ExactKey: RequestRecord]) -> (table: String, rows: CopyTextEncoder) {
         ("compliance_requests (request_id, subject_keys, facts)", documentRows(requests) { row, request in
             row.text(postgresArrayLiteral(request.subjectKeys))
         })
@@ -156,13 +158,13 @@ struct ComplianceRebuild: ProjectionRebuild {
     /// instead of splitting pages at random): the key, any extra columns, the facts.
     /// `flush` is given the rows after each row ends, and stops the rows when it returns false.
     private static func documentRows<Facts: FactDocument>(
-        _ facts: [String: Facts], room: Int = 1 << 24, flush: (inout CopyTextEncoder) -> Bool = { _ in true },
+        _ facts: [ExactKey: Facts], room: Int = 1 << 24, flush: (inout CopyTextEncoder) -> Bool = { _ in true },
         extraColumns: (inout CopyTextEncoder, Facts) -> Void
     ) -> CopyTextEncoder {
         var rows = CopyTextEncoder(capacity: min(facts.count * 512, room))
         var document: [UInt8] = []
         for (key, value) in facts.sorted(by: { $0.key < $1.key }) {
-            rows.text(key)
+            rows.text(key.text)
             extraColumns(&rows, value)
             document.removeAll(keepingCapacity: true)
             value.writeDocument(into: &document)
@@ -183,8 +185,8 @@ struct ComplianceRebuild: ProjectionRebuild {
         }
         var rows = CopyTextEncoder(capacity: min(party.count * 120, room))
         for (pair, partyID) in party.sorted(by: { $0.key < $1.key }) {
-            rows.text(pair.key)
-            rows.text(pair.callID)
+            rows.text(pair.key.text)
+            rows.text(pair.callID.text)
             rows.text(partyID)
             rows.endRow()
             guard flush(&rows) else { break }
@@ -206,9 +208,15 @@ struct ComplianceRebuild: ProjectionRebuild {
     }
 }
 
+/// A (person, call) pair, by bytes as the table's primary key is.
 private struct SubjectCall: Hashable, Comparable {
-    var key: String
-    var callID: String
+    var key: ExactKey
+    var callID: ExactKey
+
+    init(key: String, callID: String) {
+        self.key = ExactKey(key)
+        self.callID = ExactKey(callID)
+    }
 
     static func < (a: SubjectCall, b: SubjectCall) -> Bool { (a.key, a.callID) < (b.key, b.callID) }
 }

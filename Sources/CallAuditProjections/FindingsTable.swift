@@ -18,14 +18,14 @@ struct FindingsTable {
     }
 
     /// Makes the open findings of each subject exactly `judged[subject]`.
-    func reconcile(_ judged: [String: [Finding]], logPosition: Int64?) throws {
+    func reconcile(_ judged: [ExactKey: [Finding]], logPosition: Int64?) throws {
         guard !judged.isEmpty else { return }
         // Keyed by bytes, as `finding_key` is unique in PostgreSQL: a `String` key takes canonically
         // equivalent keys ("é" and "e" + U+0301) for one, and withdrew or rewrote the other's finding.
         var existing: [[UInt8]: (id: Int64, status: String, fingerprint: String)] = [:]
         let stored = try connection.query(
             "SELECT finding_key, id, status, fingerprint FROM findings WHERE subject = ANY($1::text[])",
-            [.text(postgresArrayLiteral(Array(judged.keys)))]
+            [.text(postgresArrayLiteral(judged.keys.map(\.text)))]
         ).decode((String, Int64, String, String).self)
         for (key, id, status, fingerprint) in stored { existing[Array(key.utf8)] = (id, status, fingerprint) }
         var wanted: Set<[UInt8]> = []
@@ -39,7 +39,7 @@ struct FindingsTable {
                     let unchanged = current.status == "open" && current.fingerprint == Self.fingerprint(of: finding)
                     if !unchanged { try update(current.id, with: finding, reopen: current.status != "open", logPosition: logPosition) }
                 } else {
-                    raised.append((finding, key, subject))
+                    raised.append((finding, key, subject.text))
                 }
             }
         }
@@ -52,16 +52,16 @@ struct FindingsTable {
     /// a batch, but no 'raised' changes. A rebuild writes its changes to a
     /// throwaway copy of the history; `reconcileHistory` records what really
     /// changed against the kept one.
-    func insertAll(_ judged: [String: [Finding]]) throws {
+    func insertAll(_ judged: [ExactKey: [Finding]]) throws {
         try fill(with: Self.rows(filling: judged))
     }
 
     /// `insertAll`'s rows, encoded on any thread.
-    static func rows(filling judged: [String: [Finding]]) -> CopyTextEncoder {
+    static func rows(filling judged: [ExactKey: [Finding]]) -> CopyTextEncoder {
         var rows = CopyTextEncoder(capacity: judged.values.reduce(0) { $0 + $1.count } * 400)
         var writer = FindingRows()
         for (subject, findings) in judged {
-            for finding in findings { writer.append(finding, key: nil, subject: subject, to: &rows) }
+            for finding in findings { writer.append(finding, key: nil, subject: subject.text, to: &rows) }
         }
         return rows
     }

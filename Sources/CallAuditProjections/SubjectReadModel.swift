@@ -25,12 +25,12 @@ package struct SubjectReadModel {
     }
 
     /// The calls' facts, by call id.
-    package func callFacts(_ callIDs: [String]) throws -> [String: CallFacts] {
-        try FactTable.calls(on: connection).load(callIDs)
+    package func callFacts(_ callIDs: [String]) throws -> [ExactKey: CallFacts] {
+        try FactTable.calls(on: connection).load(callIDs.map(\.exactKey))
     }
 
     /// The facts of every recording of these calls, by recording id.
-    package func recordingFacts(ofCalls callIDs: [String]) throws -> [String: RecordingFacts] {
+    package func recordingFacts(ofCalls callIDs: [String]) throws -> [ExactKey: RecordingFacts] {
         try FactTable.recordings(on: connection).load(ofCalls: callIDs)
     }
 

@@ -13,19 +13,15 @@ extension DatabaseTests {
 /// rows went missing or merged: the subject-request projection refolded one of
 /// two equivalent streams, the findings table withdrew one of two equivalent
 /// findings, the quarantine held back an equivalent stream's events, and the
-/// desk's deadline pages dropped one of two equivalent requests. Those compare
-/// bytes now. The compliance and activity folds still key their facts by
-/// `String`, so a rebuild, which folds both spellings at once, merges what the
-/// batches kept apart: known issues below, which fail once that is fixed (key
-/// the folds by bytes). Found by the eighth and ninth passes' reviews.
+/// desk's deadline pages dropped one of two equivalent requests, and the
+/// compliance and activity folds, keyed by `String`, merged in a rebuild (both
+/// spellings in one fold) what the batches had kept apart. All of them compare
+/// bytes now (`ExactKey`). Found by the eighth and ninth passes' reviews.
 @Suite("Canonically equivalent ids, incremental against rebuild")
 struct CanonicalKeyTests {
     static let (nfc, nfd) = ("\u{E9}", "e\u{301}")
 
-    /// Tables whose keys every path compares by bytes.
-    static let byBytes: Set<String> = ["subject_requests"]
-
-    @Test("ids in NFC in one batch and in NFD in the next: the request list is the same after a rebuild; the folds' tables are not yet (known issue)")
+    @Test("ids in NFC in one batch and in NFD in the next: every read model is the same after a rebuild")
     func nfcThenNFD() throws {
         let world = try DPOWorld(now: Timestamp(rfc3339: "2026-11-24T00:00:00Z")!)
         defer { world.drop() }
@@ -45,11 +41,9 @@ struct CanonicalKeyTests {
         #expect(incremental["subject_requests"]?.count == 2, "two request streams in the log")
         try world.rebuild()
         let rebuilt = try readModels(world)
-        for table in Self.byBytes { #expect(incremental[table] == rebuilt[table], "\(table)") }
-        withKnownIssue("the compliance and activity folds key facts by String: a rebuild merges what batches kept apart") {
-            for (table, rows) in incremental.sorted(by: { $0.key < $1.key }) where !Self.byBytes.contains(table) {
-                #expect(rows == rebuilt[table], "\(table): incremental \(rows), rebuilt \(rebuilt[table] ?? [])")
-            }
+        #expect(incremental["compliance_calls"]?.count == 2 && incremental["activity_recordings"]?.count == 2, "two calls, two recordings")
+        for (table, rows) in incremental.sorted(by: { $0.key < $1.key }) {
+            #expect(rows == rebuilt[table], "\(table): incremental \(rows), rebuilt \(rebuilt[table] ?? [])")
         }
     }
 
@@ -124,7 +118,7 @@ struct CanonicalKeyTests {
         #expect(incrementalOpen == rebuiltOpen, "incremental \(incrementalOpen) open, rebuilt \(rebuiltOpen)")
     }
 
-    @Test("two claims on two requests whose event ids are canonically equivalent: both stay findings; a rebuild does not yet (known issue)")
+    @Test("two claims on two requests whose event ids are canonically equivalent: both stay findings, after a rebuild too")
     func requestClaimsOfCanonicallyEquivalentEventIDs() throws {
         let world = try DPOWorld(now: Timestamp(rfc3339: "2026-11-24T00:00:00Z")!)
         defer { world.drop() }
@@ -143,12 +137,10 @@ struct CanonicalKeyTests {
         let rebuilt = try world.openFindings("EVENT_CONFLICT")
         #expect(first.count == 1, "the first claim is a finding: \(first)")
         #expect(incremental.count == 2, "each claim stays a finding (incremental): \(incremental)")
-        withKnownIssue("the compliance fold keys claims by String: a rebuild merges the two") {
-            #expect(rebuilt.count == 2, "each claim stays a finding (rebuilt): \(rebuilt)")
-        }
+        #expect(rebuilt.count == 2, "each claim stays a finding (rebuilt): \(rebuilt)")
     }
 
-    @Test("a request opened first under a KELVIN SIGN spelling of a legitimate ASCII request id, then rejected: the legitimate request still goes overdue; a rebuild does not yet (known issue)")
+    @Test("a request opened first under a KELVIN SIGN spelling of a legitimate ASCII request id, then rejected: the legitimate request still goes overdue, after a rebuild too")
     func squattedRequestID() throws {
         let world = try DPOWorld(now: Timestamp(rfc3339: "2027-01-20T00:00:00Z")!)
         defer { world.drop() }
@@ -166,12 +158,10 @@ struct CanonicalKeyTests {
         let rebuilt = try world.openFindings("ERASURE_OVERDUE")
         #expect(listed.count == 2, "the desk lists two requests: \(listed)")
         #expect(incremental.count == 1, "the legitimate request req-K1, open past its deadline, is overdue (incremental): \(incremental); listed \(listed)")
-        withKnownIssue("the compliance fold keys requests by String: a rebuild merges the squatter's request with the legitimate one") {
-            #expect(rebuilt.count == 1, "the same after a rebuild: \(rebuilt)")
-        }
+        #expect(rebuilt.count == 1, "the same after a rebuild: \(rebuilt)")
     }
 
-    @Test("the same log rebuilt in chunks of 2 events (facts written out, the key filter, reloads, paged judging) gives the incremental tables; a rebuild does not yet (known issue)")
+    @Test("the same log rebuilt in chunks of 2 events (facts written out, the key filter, reloads, paged judging) gives the incremental tables")
     func chunkedRebuildAgrees() throws {
         let now = Timestamp(rfc3339: "2026-11-24T00:00:00Z")!
         let world = try DPOWorld(now: now)
@@ -201,10 +191,31 @@ struct CanonicalKeyTests {
         let outcome = try runner.rebuild()
         #expect(outcome.folded)
         let rebuilt = try readModels(world)
-        withKnownIssue("the compliance fold keys facts by String: a rebuild merges what batches kept apart") {
-            for table in ComplianceProjection(policy: .default).tables {
-                #expect(incremental[table] == rebuilt[table], "\(table): incremental \(incremental[table] ?? []), rebuilt \(rebuilt[table] ?? [])")
-            }
+        for table in ComplianceProjection(policy: .default).tables {
+            #expect(incremental[table] == rebuilt[table], "\(table): incremental \(incremental[table] ?? []), rebuilt \(rebuilt[table] ?? [])")
+        }
+    }
+
+    @Test("both spellings in one batch: two calls, two recordings, each under the hold that names it; a rebuild agrees")
+    func bothSpellingsInOneBatch() throws {
+        let world = try DPOWorld(now: Timestamp(rfc3339: "2026-11-24T00:00:00Z")!)
+        defer { world.drop() }
+        let (nfc, nfd) = (Self.nfc, Self.nfd)
+        let party = Events.party("p", "customer", ["phone": "+4930123456"])
+        try world.ingest(
+            Events.recordedCall("call-\(nfc)", at: "2026-11-02T10:00:00Z", parties: [party], recording: "rec-\(nfc)")
+                + Events.recordedCall("call-\(nfd)", at: "2026-11-02T11:00:00Z", parties: [party], recording: "rec-\(nfd)")
+                + [Events.hold("hold-1", recordings: ["rec-\(nfc)", "rec-\(nfd)"], at: "2026-11-03T10:00:00Z")])
+        let incremental = try readModels(world)
+        let held = try world.connection.query(
+            "SELECT count(*) FROM compliance_recordings WHERE facts::text LIKE '%hold-1%'").decodeScalar(Int64.self)
+        #expect(incremental["compliance_calls"]?.count == 2 && incremental["compliance_recordings"]?.count == 2, "\(incremental)")
+        #expect(incremental["activity_calls"]?.count == 2 && incremental["activity_recordings"]?.count == 2)
+        #expect(held == 2, "the hold covers both recordings")
+        try world.rebuild()
+        let rebuilt = try readModels(world)
+        for (table, rows) in incremental.sorted(by: { $0.key < $1.key }) {
+            #expect(rows == rebuilt[table], "\(table): incremental \(rows), rebuilt \(rebuilt[table] ?? [])")
         }
     }
 

@@ -70,7 +70,7 @@ struct StreamedCopyTests {
             if let event = try FactScanner.factEvent(String(decoding: stored.event.canonical, as: UTF8.self)) { fold.fold(event) }
         }
         // The simulator's parties carry no sealed subject reference (ingest writes those): give each call two.
-        for callID in fold.calls.keys { fold.subjectCalls += [("subject-a-\(callID)", callID, "p1"), ("subject-b-\(callID)", callID, "p2")] }
+        for callID in fold.calls.keys.map(\.text) { fold.subjectCalls += [("subject-a-\(callID)", callID, "p1"), ("subject-b-\(callID)", callID, "p2")] }
         #expect(fold.calls.count == 400 && !fold.recordings.isEmpty)
 
         let whole = ComplianceRebuild.factRows(fold)
@@ -120,7 +120,7 @@ struct StreamedCopyTests {
             let callID = "call-\(100_000 + index)"
             var call = CallFacts(callID: callID)
             call.notices = notices
-            fold.calls[callID] = call
+            fold.calls[ExactKey(callID)] = call
         }
         var wholeChunk = 0
         ComplianceRebuild.encodeFactRows(fold, sliceBytes: 1 << 14) { _, _, _ in

@@ -57,8 +57,8 @@ struct FindingFingerprintTests {
             #expect(writer.key(of: finding) == Array(FindingsTable.key(of: finding).utf8), "\(finding.rule)")
             #expect(writer.arrayLiteral(finding.evidence) == Array(postgresArrayLiteral(finding.evidence).utf8))
         }
-        let judged = Dictionary(grouping: findings) { "subject-\($0.rule.rawValue.count % 3)" }
-        let asStrings = FindingsTable.rows(judged.flatMap { subject, findings in findings.map { ($0, FindingsTable.key(of: $0), subject) } })
+        let judged = Dictionary(grouping: findings) { ExactKey("subject-\($0.rule.rawValue.count % 3)") }
+        let asStrings = FindingsTable.rows(judged.flatMap { subject, findings in findings.map { ($0, FindingsTable.key(of: $0), subject.text) } })
         #expect(FindingsTable.rows(filling: judged).bytes == asStrings.bytes)
     }
 

@@ -56,8 +56,8 @@ package struct CallFacts: Sendable, Equatable {
         return governing
     }
 
-    /// The recordings of this call.
-    package var recordingIDs: [String] { Array(Set(recordingTimeline.compactMap(\.recordingID))).sorted() }
+    /// The recordings of this call, told apart by bytes (`ExactKey`), in byte order.
+    package var recordingIDs: [String] { Set(recordingTimeline.compactMap(\.recordingID?.exactKey)).sorted().map(\.text) }
 
     package init(callID: String) { self.callID = callID }
 

@@ -89,11 +89,11 @@ package final class SharedJudgedData: Sendable, Equatable {
 
     /// Adds the keys of the facts this event touches: its call, its recording
     /// and hold, and the recordings a hold names.
-    package func collectKeys(calls: inout Set<String>, recordings: inout Set<String>, holds: inout Set<String>) {
-        if let callID = value.callID { calls.insert(callID) }
-        if let recordingID = value.recordingID { recordings.insert(recordingID) }
-        if let holdID = value.holdID { holds.insert(holdID) }
-        recordings.formUnion(value.recordingIDs)
+    package func collectKeys(calls: inout Set<ExactKey>, recordings: inout Set<ExactKey>, holds: inout Set<ExactKey>) {
+        if let callID = value.callID { calls.insert(ExactKey(callID)) }
+        if let recordingID = value.recordingID { recordings.insert(ExactKey(recordingID)) }
+        if let holdID = value.holdID { holds.insert(ExactKey(holdID)) }
+        for recordingID in value.recordingIDs { recordings.insert(ExactKey(recordingID)) }
     }
 
     package static func == (lhs: SharedJudgedData, rhs: SharedJudgedData) -> Bool { lhs === rhs || lhs.value == rhs.value }

@@ -30,9 +30,9 @@ package struct SubjectRequestFacts: Sendable, Equatable {
     package var extended = false
     package var completedAt: Timestamp?
     /// The subject's recordings and when each was deleted, if it was.
-    package var recordings: [String: Timestamp?] = [:]
+    package var recordings: [ExactKey: Timestamp?] = [:]
     /// Of those, the ones a legal hold kept at the deadline: held back from erasure (GDPR Art. 17(3)(e)).
-    package var held: Set<String> = []
+    package var held: Set<ExactKey> = []
 
     package init(requestID: String, kind: Kind, regime: String, receivedAt: Timestamp, receivedEventID: String) {
         self.requestID = requestID
@@ -77,7 +77,7 @@ package enum SubjectRequestRule {
         return [
             Finding(
                 rule: request.kind == .access ? .subjectRequestOverdue : .erasureOverdue, severity: .high, occurredAt: due,
-                callID: nil, recordingID: pendingRecordings.first, partyID: nil, requestID: request.requestID, jurisdiction: nil,
+                callID: nil, recordingID: pendingRecordings.first?.text, partyID: nil, requestID: request.requestID, jurisdiction: nil,
                 citation: citation, evidence: [request.receivedEventID], detail: detail,
                 policyVersion: policy.version, policyHash: policy.hash)
         ]
