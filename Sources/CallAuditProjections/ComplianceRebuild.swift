@@ -163,8 +163,11 @@ struct ComplianceRebuild: ProjectionRebuild {
     ) -> CopyTextEncoder {
         var rows = CopyTextEncoder(capacity: min(facts.count * 512, room))
         var document: [UInt8] = []
-        for (key, value) in facts.sorted(by: { $0.key < $1.key }) {
-            rows.text(key.text)
+        // Positions are sorted, by key: sorting the pairs copied every fact document a dozen times.
+        let (keys, values) = (facts.keys, facts.values)
+        for index in keys.indices.sorted(by: { keys[$0] < keys[$1] }) {
+            let value = values[index]
+            rows.text(keys[index].text)
             extraColumns(&rows, value)
             document.removeAll(keepingCapacity: true)
             value.writeDocument(into: &document)

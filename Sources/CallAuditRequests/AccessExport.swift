@@ -52,14 +52,14 @@ package struct AccessExport: Sendable {
 
     /// One entry per call and party the person was, oldest first.
     var calls: [JSONValue] {
-        records.participations.sorted { (startedAt($0.callID), $0.callID) < (startedAt($1.callID), $1.callID) }.map(call)
+        records.participations.sorted { (startedAt($0.callID), $0.callID.exactKey) < (startedAt($1.callID), $1.callID.exactKey) }.map(call)
     }
 
-    private func startedAt(_ callID: String) -> Int64 { records.summaries[callID]?.startedAt?.microseconds ?? .max }
+    private func startedAt(_ callID: String) -> Int64 { records.summaries[ExactKey(callID)]?.startedAt?.microseconds ?? .max }
 
     private func call(_ participation: SubjectRecords.Participation) -> JSONValue {
-        let facts = records.calls[participation.callID]
-        let summary = records.summaries[participation.callID]
+        let facts = records.calls[ExactKey(participation.callID)]
+        let summary = records.summaries[ExactKey(participation.callID)]
         let me = facts?.parties.first { $0.id == participation.partyID }
         let mine: (CallFacts.Fact) -> Bool = { $0.partyID == participation.partyID }
         return object([
@@ -100,7 +100,7 @@ package struct AccessExport: Sendable {
     // MARK: Recordings and their uses
 
     var recordings: [JSONValue] {
-        records.recordings.values.sorted { $0.recordingID < $1.recordingID }.map { recording in
+        records.recordings.sorted { $0.key < $1.key }.map { id, recording in
             let deleted = recording.deleted
             return object([
                 "recording_id": .string(recording.recordingID),
@@ -108,7 +108,7 @@ package struct AccessExport: Sendable {
                 "stored_at": recording.stored.map { .string($0.time.rfc3339) },
                 "exists": .bool(deleted == nil),
                 "deleted_at": deleted.map { .string($0.time.rfc3339) },
-                "deletion_reason": records.deletionReasons[recording.recordingID].map(JSONValue.string),
+                "deletion_reason": records.deletionReasons[id].map(JSONValue.string),
                 "retention_until": recording.stored.map { .string($0.time.adding(seconds: Int64(policy.retentionDays) * 86_400).rfc3339) },
                 "legal_holds": .array(recording.holds.sorted { $0.placedAt < $1.placedAt }.map { hold in
                     object([

@@ -82,10 +82,10 @@ extension RequestDesk {
             let (outcome, exports) = try vault.erase(refs, on: connection)
             exportFiles = exports
             try append(.subjectErased, erasedEvent(id, refs: refs, outcome: outcome, held: held, by: actor), at: time)
-            let heldIDs = Set(held.map(\.recordingID))
+            let heldIDs = Set(held.map(\.recordingID.exactKey))
             report = ErasureReport(
                 request: request, subjects: refs, outcome: outcome, heldBack: held,
-                recordingsToDelete: records.recordings.values.filter { $0.deleted == nil && !heldIDs.contains($0.recordingID) }.map(\.recordingID).sorted(),
+                recordingsToDelete: records.recordings.filter { $0.value.deleted == nil && !heldIDs.contains($0.key) }.keys.sorted().map(\.text),
                 removedFiles: [])
         }
     }

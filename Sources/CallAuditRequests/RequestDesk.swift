@@ -109,12 +109,12 @@ package struct RequestDesk {
         var recordings: [JSONValue]? = nil
         if request.kind == .erasure {
             let records = try SubjectRecords.load(try subjects(of: request), from: connection)
-            let held = Set((request.erasure?["held_back"]?.arrayValue ?? []).compactMap { $0["recording_id"]?.stringValue })
-            recordings = records.recordings.values.sorted { $0.recordingID < $1.recordingID }.map { recording in
+            let held = Set((request.erasure?["held_back"]?.arrayValue ?? []).compactMap { $0["recording_id"]?.stringValue?.exactKey })
+            recordings = records.recordings.sorted { $0.key < $1.key }.map { id, recording in
                 object([
                     "recording_id": .string(recording.recordingID),
                     "deleted_at": recording.deleted.map { .string($0.time.rfc3339) },
-                    "held_back": .bool(held.contains(recording.recordingID)),
+                    "held_back": .bool(held.contains(id)),
                 ])
             }
         }

@@ -23,10 +23,12 @@ package struct SubjectRecords: Sendable {
     package typealias Use = SubjectReadModel.Use
 
     package var participations: [Participation] = []
-    package var calls: [String: CallFacts] = [:]
-    package var summaries: [String: CallSummary] = [:]
-    package var recordings: [String: RecordingFacts] = [:]
-    package var deletionReasons: [String: String] = [:]
+    // Keyed by bytes, as the tables are (`ExactKey`): two ids Unicode calls equivalent are two
+    // recordings, each exported, and each deleted or held back on its own.
+    package var calls: [ExactKey: CallFacts] = [:]
+    package var summaries: [ExactKey: CallSummary] = [:]
+    package var recordings: [ExactKey: RecordingFacts] = [:]
+    package var deletionReasons: [ExactKey: String] = [:]
     package var uses: [Use] = []
     /// The log position the read models had reached: the export covers the events up to it.
     package var position: Int64 = 0
@@ -38,24 +40,24 @@ package struct SubjectRecords: Sendable {
         var records = SubjectRecords()
         records.position = try model.position()
         records.participations = try model.participations(ofSubjects: refs).map { Participation(callID: $0.callID, partyID: $0.partyID) }
-        let callIDs = Array(Set(records.participations.map(\.callID)))
-        for facts in try model.callFacts(callIDs).values { records.calls[facts.callID] = facts }
+        let callIDs = Set(records.participations.map(\.callID.exactKey)).map(\.text)
+        records.calls = try model.callFacts(callIDs)
         for call in try model.callSummaries(callIDs) {
-            records.summaries[call.callID] = CallSummary(
+            records.summaries[ExactKey(call.callID)] = CallSummary(
                 startedAt: call.startedAt, direction: call.direction, channel: call.channel, source: call.source)
         }
-        for facts in try model.recordingFacts(ofCalls: callIDs).values { records.recordings[facts.recordingID] = facts }
-        let recordingIDs = records.recordings.keys.sorted()
-        for deletion in try model.deletionReasons(recordingIDs) { records.deletionReasons[deletion.recordingID] = deletion.reason }
+        records.recordings = try model.recordingFacts(ofCalls: callIDs)
+        let recordingIDs = records.recordings.keys.sorted().map(\.text)
+        for deletion in try model.deletionReasons(recordingIDs) { records.deletionReasons[ExactKey(deletion.recordingID)] = deletion.reason }
         records.uses = try model.uses(ofRecordings: recordingIDs)
         return records
     }
 
     /// The recordings a legal hold keeps at `time`, with the holds.
     package func held(at time: Timestamp) -> [(recordingID: String, holdIDs: [String])] {
-        recordings.values.compactMap { recording in
+        recordings.sorted { $0.key < $1.key }.compactMap { id, recording in
             let holds = recording.holds.filter { $0.covers(time) }.map(\.holdID).sorted()
-            return holds.isEmpty ? nil : (recording.recordingID, holds)
-        }.sorted { $0.recordingID < $1.recordingID }
+            return holds.isEmpty ? nil : (id.text, holds)
+        }
     }
 }

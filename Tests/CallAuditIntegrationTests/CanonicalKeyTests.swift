@@ -219,6 +219,28 @@ struct CanonicalKeyTests {
         }
     }
 
+    @Test("a person's two recordings whose ids are canonically equivalent, one under a legal hold: the export lists both, the erasure holds one back and lists the other to delete")
+    func erasureTellsEquivalentRecordingsApart() throws {
+        let world = try DPOWorld(now: Timestamp(rfc3339: "2026-11-22T12:00:00Z")!)
+        defer { world.drop() }
+        let (nfc, nfd) = (Self.nfc, Self.nfd)
+        let party = Events.party("p", "customer", ["phone": "+14155550100"])
+        try world.ingest(
+            Events.recordedCall("c1", at: "2026-11-20T10:00:00Z", parties: [party], recording: "rec-\(nfc)")
+                + Events.recordedCall("c2", at: "2026-11-21T10:00:00Z", parties: [party], recording: "rec-\(nfd)")
+                + [Events.hold("H1", recordings: ["rec-\(nfc)"], at: "2026-11-21T12:00:00Z")])
+        let identifiers = SubjectIdentifiers(phone: "+14155550100")
+        let access = try world.desk.open(kind: .access, regime: "gdpr", identifiers: identifiers, verifiedBy: "call-back", by: world.dpo, at: world.now)
+        let files = try world.unzip(try world.desk.export(access.id, signingKey: world.signingKeys.current, by: world.dpo, at: world.now))
+        let exported = try JSONParser.parse(Array(files["export.json"]!.utf8))["recordings"]?.arrayValue?.compactMap { $0["recording_id"]?.stringValue } ?? []
+        #expect(exported.map { Array($0.utf8) } == [Array("rec-\(nfd)".utf8), Array("rec-\(nfc)".utf8)], "both recordings, in byte order: \(exported)")
+
+        let erasure = try world.desk.open(kind: .erasure, regime: "gdpr", identifiers: identifiers, verifiedBy: "call-back", by: world.dpo, at: world.now)
+        let report = try world.desk.erase(erasure.id, by: world.dpo, at: world.now)
+        #expect(report.heldBack.map { Array($0.recordingID.utf8) } == [Array("rec-\(nfc)".utf8)], "the held one is held back")
+        #expect(report.recordingsToDelete.map { Array($0.utf8) } == [Array("rec-\(nfd)".utf8)], "the other is to be deleted")
+    }
+
     @Test("two open requests whose ids are canonically equivalent, received at once: paging the desk by deadline, one page each, lists both")
     func deadlinePagesListBoth() throws {
         let world = try DPOWorld(now: Timestamp(rfc3339: "2026-11-24T00:00:00Z")!)

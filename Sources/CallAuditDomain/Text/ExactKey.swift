@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// An id used as a key, compared, hashed and ordered by its UTF-8 bytes.
 ///
 /// `String` compares and hashes by canonical equivalence: "é" as one code point
@@ -15,7 +19,7 @@ package struct ExactKey: Hashable, Comparable, Sendable, CustomStringConvertible
     package var description: String { text }
 
     package static func == (a: ExactKey, b: ExactKey) -> Bool {
-        a.text.utf8.count == b.text.utf8.count && a.withBytes { x in b.withBytes { y in x.elementsEqual(y) } }
+        a.text.utf8.count == b.text.utf8.count && a.withBytes { x in b.withBytes { y in x.equals(y) } }
     }
 
     package func hash(into hasher: inout Hasher) {
@@ -24,7 +28,13 @@ package struct ExactKey: Hashable, Comparable, Sendable, CustomStringConvertible
 
     /// Byte order: what PostgreSQL's "C" collation and a B-tree over bytes give.
     package static func < (a: ExactKey, b: ExactKey) -> Bool {
-        a.withBytes { x in b.withBytes { y in x.lexicographicallyPrecedes(y) } }
+        a.withBytes { x in
+            b.withBytes { y in
+                guard let left = x.baseAddress, let right = y.baseAddress else { return x.count < y.count }
+                let common = memcmp(left, right, min(x.count, y.count))
+                return common != 0 ? common < 0 : x.count < y.count
+            }
+        }
     }
 
     private func withBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
