@@ -17,11 +17,12 @@ import ServiceLifecycle
 ///
 /// It checks what can be checked before anything starts (settings, policy,
 /// Kafka properties, the database and its schema), then builds the service
-/// group: projections first, ingest last. The group starts them in that
-/// order and stops them in reverse, so on SIGTERM ingest commits its batch in
-/// flight and leaves the consumer group before projections stop. A fatal
-/// failure in any service shuts the others down gracefully and ends `run`
-/// with that failure, so the process exits non-zero with its message.
+/// group. On SIGTERM the blocking loops (ingest, the projections, reports,
+/// status, the sealer) are told to stop at once, and ingest commits its batch
+/// in flight and leaves the consumer group; the API, its resources and the
+/// KEK acknowledgement stop after them. A fatal failure in any service shuts
+/// the others down and ends `run` with that failure, so the process exits
+/// non-zero with its message.
 package enum Application {
     /// Runs the service until SIGTERM or SIGINT, or until a service fails.
     package static func run(_ configuration: ServeConfiguration, logger: Logger) async throws {
@@ -83,21 +84,27 @@ package enum Application {
                     description: "status", work: { board.run(sampler: sampler, database: configuration.database, logger: logger) },
                     stop: { board.requestStop() }),
                 BlockingWork(description: "sealer", work: { sealer.run() }, stop: { sealer.requestStop() }),
-                BlockingWork(description: "kek acknowledgement", work: { acknowledger.run() }, stop: { acknowledger.requestStop() }),
                 BlockingWork(description: "ingest", work: { try loop.run() }, stop: { loop.requestStop() }),
             ]
+        let windDown = configuration.shutdownTimeout
+        // Services stop in reverse order.
         let services: [any Service] = [
+            // Last: its acknowledgement is withdrawn only once nothing here can wrap a data key
+            // with the KEK (ingest's batch in flight, the API's requests).
+            BlockingServices(
+                members: [BlockingWork(description: "kek acknowledgement", work: { acknowledger.run() }, stop: { acknowledger.requestStop() })],
+                windDown: windDown, logger: logger),
             StatisticsReporter(statistics: statistics, interval: configuration.statisticsInterval, logger: logger),
-            // Services stop in reverse order: the pool and the read recorder after the API, once no request uses them.
+            // The pool and the read recorder after the API, once no request uses them.
             api.pool,
             api.recorder,
             api.service,
-            // Told to stop before the API: from then, a request still waiting for PostgreSQL
-            // after a few seconds (a commit waiting for a synchronous standby that is down)
-            // is cancelled, so the API can finish its requests.
+            // Stopped all at once (see `BlockingServices`), ingest's batch in flight committed before the API stops.
+            BlockingServices(members: blocking, windDown: windDown, logger: logger),
+            // First: from then, an API request still waiting for PostgreSQL after a few seconds
+            // (a commit waiting for a synchronous standby that is down) is cancelled, so the API
+            // can finish its requests.
             CancelOnShutdown([api.pool.cancellation, api.recorder.cancellation]),
-            // Stopped first, all at once (see `BlockingServices`).
-            BlockingServices(members: blocking),
         ]
         var group = ServiceGroupConfiguration(
             services: services.map {

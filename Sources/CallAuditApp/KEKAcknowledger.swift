@@ -20,7 +20,10 @@ final class KEKAcknowledger: Sendable {
         self.source = source
         // Liveness, not a record: it commits locally and never waits for a standby (a failover that
         // loses one is made good by the next round; the retired-KEK triggers refuse a stale wrap anyway).
-        self.database = database.forDerivedRecords
+        var database = database.forDerivedRecords
+        // A round stuck behind a lock is worth less than the next one, and must not hold up a shutdown.
+        database.statementTimeout = min(database.statementTimeout == .zero ? .seconds(2) : database.statementTimeout, .seconds(2))
+        self.database = database
         self.logger = logger
     }
 

@@ -63,6 +63,11 @@ struct ComplianceBatch {
         let judgedRecordings = fold.changedRecordings.union(callRecordings).filter { fold.recordings[$0] != nil }
         let neededCalls = Set(judgedRecordings.compactMap { fold.recordings[$0]?.callID?.exactKey }).subtracting(fold.calls.keys)
         fold.calls.merge(try callTable.load(neededCalls)) { current, _ in current }
+        // Saved before the requests look up their subjects' recordings in the tables, so a request
+        // finds the recordings of this very batch, as a rebuild does. Judging reads facts, never changes them.
+        try callTable.save(fold.calls.filter { fold.changedCalls.contains($0.key) })
+        try recordingTable.saveWithCalls(fold.recordings.filter { fold.changedRecordings.contains($0.key) })
+        try holdTable.save(fold.holds.filter { fold.changedHolds.contains($0.key) })
         var requestRecordings: [ExactKey: Set<ExactKey>] = [:]
         for requestID in fold.changedRequests {
             requestRecordings[requestID] = try subjectRecordings(fold.requests[requestID]!.subjectKeys)
@@ -70,9 +75,6 @@ struct ComplianceBatch {
 
         let verdicts = fold.judge(recordings: judgedRecordings, requestRecordings: requestRecordings, policy: policy, now: now)
         try FindingsTable(connection: connection).reconcile(verdicts.findings, logPosition: logPosition)
-        try callTable.save(fold.calls.filter { fold.changedCalls.contains($0.key) })
-        try recordingTable.saveWithCalls(fold.recordings.filter { fold.changedRecordings.contains($0.key) })
-        try holdTable.save(fold.holds.filter { fold.changedHolds.contains($0.key) })
         try requestTable.save(
             fold.requests.filter { fold.changedRequests.contains($0.key) },
             extraColumn: ("subject_keys", "text[]", { postgresArrayLiteral($0.subjectKeys) }))

@@ -11,8 +11,7 @@ package struct ProjectionConfiguration: Sendable {
     /// Longest wait between retries after a transient failure. Default 5 s.
     package var maxRetryDelay: Duration
     /// On shutdown, how long a running statement may finish before it is cancelled. Cancelling
-    /// only rolls the batch back (it is applied again on the next start), and the group stops
-    /// projections after ingest, so this is short. Default 1 s.
+    /// only rolls the batch back (it is applied again on the next start), so this is short. Default 1 s.
     package var shutdownGrace: Duration
     /// Warn when committed events wait behind a transaction older than this. Default 60 s.
     package var horizonWarning: Duration

@@ -60,8 +60,8 @@ package struct AccessExport: Sendable {
     private func call(_ participation: SubjectRecords.Participation) -> JSONValue {
         let facts = records.calls[ExactKey(participation.callID)]
         let summary = records.summaries[ExactKey(participation.callID)]
-        let me = facts?.parties.first { $0.id == participation.partyID }
-        let mine: (CallFacts.Fact) -> Bool = { $0.partyID == participation.partyID }
+        let me = facts?.parties.first { $0.id.isExactly(participation.partyID) }
+        let mine: (CallFacts.Fact) -> Bool = { participation.partyID.isExactly($0.partyID) }
         return object([
             "call_id": .string(participation.callID),
             "started_at": summary?.startedAt.map { .string($0.rfc3339) },

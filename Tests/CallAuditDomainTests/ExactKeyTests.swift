@@ -40,4 +40,10 @@ struct ExactKeyTests {
         #expect(sorted == expected)
         #expect(!(ExactKey("a") < ExactKey("a")) && ExactKey("") < ExactKey("a") && !(ExactKey("a") < ExactKey("")))
     }
+
+    @Test("a pair of keys hashes its parts apart: (\"a\", \"bc\") and (\"ab\", \"c\") are fed to the hasher differently")
+    func pairsHashApart() {
+        struct Pair: Hashable { var a: ExactKey; var b: ExactKey }
+        #expect(Pair(a: "a", b: "bc").hashValue != Pair(a: "ab", b: "c").hashValue)
+    }
 }

@@ -73,10 +73,11 @@ struct ApplicationTests {
             stop: { told.signal() })
     }
 
-    @Test("blocking works stop together: a graceful shutdown waits for the slowest, not for the sum of their wind-downs")
+    @Test("blocking works stop together: a graceful shutdown waits for the slowest (past the wind-down a failure gets), not for the sum")
     func blockingWorksStopTogether() async throws {
         let members = (1...4).map { Self.slowToStop("work \($0)", windDown: 1.5) }
-        let group = ServiceGroup(services: [BlockingServices(members: members)], logger: Logger(label: "test"))
+        let services = BlockingServices(members: members, windDown: .milliseconds(500), logger: Logger(label: "test"))
+        let group = ServiceGroup(services: [services], logger: Logger(label: "test"))
         async let ran: Void = group.run()
         try await Task.sleep(for: .milliseconds(200))
         let started = ContinuousClock.now
@@ -93,7 +94,20 @@ struct ApplicationTests {
     func firstFailureStopsTheRest() async throws {
         let unstopped = Self.slowToStop("waits to be told", windDown: 0)
         let failing = BlockingWork(description: "fails", work: { throw Fatal() }, stop: {})
-        let group = ServiceGroup(services: [BlockingServices(members: [unstopped, failing])], logger: Logger(label: "test"))
+        let services = BlockingServices(members: [unstopped, failing], windDown: .seconds(10), logger: Logger(label: "test"))
+        let group = ServiceGroup(services: [services], logger: Logger(label: "test"))
         await #expect(throws: Fatal.self) { try await group.run() }
+    }
+
+    @Test("a failure while another work ignores its stop (stuck behind a lock): the group is told within the wind-down, not when the stuck one ends", .timeLimit(.minutes(1)))
+    func failureWhileAnotherIsStuck() async throws {
+        let stuck = BlockingWork(description: "stuck", work: { Thread.sleep(forTimeInterval: 12) }, stop: {})
+        let failing = BlockingWork(description: "fails", work: { Thread.sleep(forTimeInterval: 0.2); throw Fatal() }, stop: {})
+        let services = BlockingServices(members: [stuck, failing], windDown: .seconds(1), logger: Logger(label: "test"))
+        let group = ServiceGroup(services: [services], logger: Logger(label: "test"))
+        let started = ContinuousClock.now
+        await #expect(throws: Fatal.self) { try await group.run() }
+        let took = started.duration(to: .now)
+        #expect(took >= .seconds(1.2) && took < .seconds(6), "took \(took)")
     }
 }

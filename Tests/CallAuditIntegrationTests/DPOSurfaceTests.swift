@@ -87,6 +87,26 @@ struct DPOSurfaceTests {
         #expect(try world.desk.subjects(of: request).count == 1, "one person")
     }
 
+    /// The batch judged its requests before it saved its recordings, so a request that came with the
+    /// subject's recordings was judged without them (found by the tenth review).
+    @Test("an erasure request in the same batch as its subject's recording: judged with it, as a rebuild judges it")
+    func requestJudgedWithItsBatchsRecordings() throws {
+        let world = try DPOWorld(now: Timestamp(rfc3339: "2026-12-10T00:00:00Z")!)
+        defer { world.drop() }
+        let party = Events.party("p", "customer", ["phone": "+4930123456"])
+        try world.ingest(
+            Events.recordedCall("call-a", at: "2026-11-02T10:00:00Z", parties: [party], recording: "rec-a")
+                + [Events.event("erasure-l", .subjectErasureRequested, "2026-11-03T11:00:00Z", [
+                    "request_id": "req-l", "subject": ["phone": "+4930123456"], "regime": "gdpr",
+                ])])
+        let overdue = "SELECT recording_id, detail FROM findings WHERE status = 'open' AND rule = 'ERASURE_OVERDUE'"
+        let incremental = try world.connection.query(overdue).rows
+        try world.rebuild()
+        let rebuilt = try world.connection.query(overdue).rows
+        #expect(incremental.first?[0] == "rec-a", "overdue for the recording never deleted: \(incremental)")
+        #expect(incremental == rebuilt, "incremental \(incremental), rebuilt \(rebuilt)")
+    }
+
     @Test("erasure: key and index destroyed, a held recording held back with its reason, the rest tracked to deletion")
     func erasureWithHold() throws {
         let world = try DPOWorld(now: Timestamp(rfc3339: "2026-11-22T12:00:00Z")!)

@@ -92,6 +92,7 @@ struct ServeLifecycleTests {
                 try database.count("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'") > 0
             }, "the writer waits on the lock")
         #expect(serve.terminate(within: 10) != nil, "ended within 10 s: \(serve.standardError)")
+        #expect(serve.exitedByItself, "exited, not trapped: \(serve.standardError.suffix(2_000))")
         try locker.execute("ROLLBACK")
         #expect(try consumed(database) == 0, "the blocked batch was not committed")
         #expect(try database.count("SELECT count(*) FROM dead_letters") == 0)
@@ -113,6 +114,7 @@ struct ServeLifecycleTests {
         try kafka.produce(simulatedMessages(calls: 20, seed: 33))
         #expect(holdsThroughout(seconds: 2) { serve.process.isRunning }, "serve rides out the outage, retrying: \(serve.standardError)")
         #expect(serve.terminate(within: 10) != nil, "ended within 10 s")
+        #expect(serve.exitedByItself, "exited, not trapped: \(serve.standardError.suffix(2_000))")
     }
 
     @Test("SIGTERM with every broker down: ends within 10 s")
@@ -151,6 +153,69 @@ struct ServeLifecycleTests {
         #expect(try Leadership.current(on: database.owner()).allSatisfy { !$0.name.hasPrefix("callaudit.projection.") }, "no runner leads")
         #expect(serve.terminate(within: 10) != nil, "ended within 10 s")
         #expect(serve.status == 0, "\(serve.standardError)")
+    }
+
+    /// The KEK acknowledgement waits on a row lock (a DBA's open transaction) when ingest fails. With
+    /// the blocking loops as one service, the group heard of the failure only once every loop had ended,
+    /// so the API served on, and stderr said nothing, until the lock went (found by the tenth review).
+    @Test("a fatal error in one loop ends serve within 20 s, non-zero, even while another loop is blocked in PostgreSQL")
+    func fatalErrorWhileAnotherLoopIsBlocked() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let faults = FaultInjector(database: database)
+        try faults.arm("events")
+        let kafka = try TestKafka(partitions: 2)
+        try kafka.produce(simulatedMessages(calls: 20, seed: 36))
+        let serve = try ServeProcess(kafka: kafka, database: database)
+        #expect(try waitUntil(seconds: 60) { try consumed(database) > 0 }, "serve ingests: \(serve.standardError)")
+        let locker = try database.owner()
+        try locker.execute("BEGIN; SELECT 1 FROM kek_acknowledgements FOR UPDATE")
+        defer { try? locker.execute("ROLLBACK") }
+        let kekWaits = """
+            SELECT count(*) FROM pg_stat_activity
+            WHERE datname = current_database() AND application_name = 'callaudit-kek' AND wait_event_type = 'Lock'
+            """
+        #expect(try waitUntil(seconds: 20) { try database.count(kekWaits) > 0 }, "the KEK acknowledgement waits on the row lock")
+        try faults.inject("42501", into: "events")
+        try kafka.produce(simulatedMessages(calls: 20, seed: 37))
+        #expect(serve.ended(within: 20), "serve ended within 20 s of the fatal error, the lock still held: \(serve.standardError)")
+        try locker.execute("ROLLBACK")
+        #expect(serve.status != 0)
+        #expect(serve.standardError.contains("callaudit migrate"), "\(serve.standardError)")
+    }
+
+    /// "A stopped instance wraps nothing" (`KEKAcknowledger`): its acknowledgement is withdrawn only once
+    /// ingest's batch in flight, sealed under the KEK, has ended.
+    @Test("SIGTERM: the KEK acknowledgement is withdrawn only after ingest's batch in flight has ended")
+    func kekAcknowledgementOutlivesIngest() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let kafka = try TestKafka(partitions: 2)
+        let serve = try ServeProcess(kafka: kafka, database: database)
+        #expect(try waitUntil(seconds: 30) { try ingestLeads(database) }, "serve ingests: \(serve.standardError)")
+        #expect(try waitUntil(seconds: 10) { try database.count("SELECT count(*) FROM kek_acknowledgements") > 0 }, "acknowledged")
+        let locker = try database.owner()
+        try locker.execute("BEGIN; LOCK TABLE events IN ACCESS EXCLUSIVE MODE")
+        defer { try? locker.execute("ROLLBACK") }
+        try kafka.produce(simulatedMessages(calls: 50, seed: 38))
+        let writerWaits = """
+            SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
+            AND application_name LIKE 'callaudit-ingest%'
+            """
+        #expect(try waitUntil(seconds: 30) { try database.count(writerWaits) > 0 }, "the writer waits on the lock")
+        serve.process.terminate()
+        var withdrawnWhileInFlight = false
+        let deadline = Date().addingTimeInterval(4)
+        while Date() < deadline, serve.process.isRunning {
+            if try database.count("SELECT count(*) FROM kek_acknowledgements") == 0, try database.count(writerWaits) > 0 {
+                withdrawnWhileInFlight = true
+                break
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        #expect(!withdrawnWhileInFlight, "the acknowledgement was withdrawn while ingest's batch was still waiting to commit")
+        try locker.execute("ROLLBACK")
+        #expect(serve.ended(within: 15))
     }
 
     @Test("a fatal error in one service stops the whole process, non-zero, with its message")

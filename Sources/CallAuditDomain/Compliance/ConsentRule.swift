@@ -29,7 +29,7 @@ package enum ConsentRule {
     ) -> Bool {
         // Tested in place, not filtered into an array per party first.
         func consented(_ counts: (CallFacts.Fact) -> Bool) -> Bool {
-            facts.consents.contains { $0.partyID == party.id && $0.time <= deadline && counts($0) }
+            facts.consents.contains { party.id.isExactly($0.partyID) && $0.time <= deadline && counts($0) }
         }
         switch regime {
         case .oneParty:
@@ -38,7 +38,7 @@ package enum ConsentRule {
             return consented { $0.method != "implied_by_continuing" }
         case .allPartyNotice, .allPartyNoticeRecorded:
             let notified = facts.notices.contains { notice in
-                (notice.partyID == nil || notice.partyID == party.id) && notice.time <= deadline
+                (notice.partyID == nil || party.id.isExactly(notice.partyID)) && notice.time <= deadline
                     && (regime == .allPartyNotice || notice.time >= start)
             }
             return notified || consented { _ in true }

@@ -5,11 +5,12 @@ package enum RefusalRule {
     package static func evaluate(_ facts: CallFacts, policy: Policy) -> [Finding] {
         // Most calls have no refusal: spare them the parties' set and the governing rule.
         guard !facts.refusals.isEmpty else { return [] }
-        let external = Set(facts.parties.filter(\.isExternal).map(\.id))
+        // Ids by bytes: a party or recording spelt another way is another one (`ExactKey`).
+        let external = Set(facts.parties.filter(\.isExternal).map(\.id.exactKey))
         let governing = facts.governingRule(policy)
         var findings: [Finding] = []
         for refusal in facts.refusals {
-            guard let partyID = refusal.partyID, external.contains(partyID) else { continue }
+            guard let partyID = refusal.partyID, external.contains(partyID.exactKey) else { continue }
             let limit = refusal.time.adding(seconds: Int64(policy.noticeGraceSeconds))
             for recordingID in facts.recordingIDs {
                 guard let last = lastChange(of: recordingID, atOrBefore: limit, in: facts),
@@ -30,7 +31,7 @@ package enum RefusalRule {
     /// The recording's state-changing event in force at `time` (ties: stop and pause win, they end recording).
     private static func lastChange(of recordingID: String, atOrBefore time: Timestamp, in facts: CallFacts) -> CallFacts.Fact? {
         facts.recordingTimeline
-            .filter { $0.recordingID == recordingID && $0.time <= time }
+            .filter { recordingID.isExactly($0.recordingID) && $0.time <= time }
             .max { a, b in (a.time, rank(a.kind)) < (b.time, rank(b.kind)) }
     }
 
@@ -108,7 +109,7 @@ package enum RecordingRules {
     private static func everyExternalPartyConsentedToTraining(_ call: CallFacts?) -> Bool {
         guard let call, !call.parties.isEmpty else { return false }
         return call.parties.filter(\.isExternal).allSatisfy { party in
-            call.consents.contains { $0.partyID == party.id && ($0.scope ?? []).contains("training") }
+            call.consents.contains { party.id.isExactly($0.partyID) && ($0.scope ?? []).contains("training") }
         }
     }
 

@@ -24,6 +24,8 @@ package struct ExactKey: Hashable, Comparable, Sendable, CustomStringConvertible
 
     package func hash(into hasher: inout Hasher) {
         withBytes { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+        // A terminator, as `String` has: in a pair of keys, ("a", "bc") and ("ab", "c") hash apart.
+        hasher.combine(0xFF as UInt8)
     }
 
     /// Byte order: what PostgreSQL's "C" collation and a B-tree over bytes give.
@@ -46,4 +48,7 @@ package struct ExactKey: Hashable, Comparable, Sendable, CustomStringConvertible
 extension String {
     /// This id as a key compared by its bytes.
     package var exactKey: ExactKey { ExactKey(self) }
+
+    /// Whether `other` is this id, byte for byte (`==` is canonical equivalence).
+    package func isExactly(_ other: String?) -> Bool { other.map { utf8.elementsEqual($0.utf8) } ?? false }
 }

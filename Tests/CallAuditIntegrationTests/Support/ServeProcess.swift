@@ -68,5 +68,9 @@ final class ServeProcess {
         return process.terminationStatus
     }
 
+    /// Whether it has ended by exiting, whatever its status: not killed, not trapped (a trap
+    /// in the shutdown, such as the service group's "Cancellation took longer", is a signal).
+    var exitedByItself: Bool { !process.isRunning && process.terminationReason == .exit }
+
     var standardError: String { (try? String(contentsOf: errorFile, encoding: .utf8)) ?? "" }
 }
