@@ -145,7 +145,8 @@ private struct ActivityRows {
             merge: [
                 "placed_at = least(t.placed_at, excluded.placed_at)",
                 "released_at = greatest(t.released_at, excluded.released_at)",
-                "recording_ids = ARRAY(SELECT DISTINCT unnest(t.recording_ids || excluded.recording_ids) ORDER BY 1)",
+                // In byte order, as a rebuild writes them, whatever the database's default collation.
+                "recording_ids = ARRAY(SELECT DISTINCT r COLLATE \"C\" FROM unnest(t.recording_ids || excluded.recording_ids) AS r ORDER BY 1)",
             ]
         ) { hold in
             [hold.placedAt?.rfc3339, hold.releasedAt?.rfc3339, postgresArrayLiteral(hold.recordingIDs.sorted().map(\.text))]

@@ -241,6 +241,26 @@ struct CanonicalKeyTests {
         #expect(report.recordingsToDelete.map { Array($0.utf8) } == [Array("rec-\(nfd)".utf8)], "the other is to be deleted")
     }
 
+    /// On a database whose default collation is not "C" (a stock PostgreSQL image's en_US, say), the
+    /// hold's merge sorted its recordings by that collation ("rec-a" before "rec-B") and a rebuild by
+    /// bytes ("rec-B" first). The column is given an ICU collation here to stand for such a database.
+    @Test("a hold placed in two batches on a database whose collation is not C: its recordings in byte order, as a rebuild writes them")
+    func holdRecordingsInByteOrder() throws {
+        let world = try DPOWorld(now: Timestamp(rfc3339: "2026-11-24T00:00:00Z")!)
+        defer { world.drop() }
+        try world.database.owner().execute("ALTER TABLE activity_holds ALTER COLUMN recording_ids TYPE text[] COLLATE \"en-x-icu\"")
+        try world.ingest([Events.hold("H", recordings: ["rec-a"], at: "2026-11-03T10:00:00Z")])
+        try world.ingest([Events.event("hold-again", .legalHoldPlaced, "2026-11-04T10:00:00Z", [
+            "hold_id": "H", "recording_ids": ["rec-B"], "case_ref": "LIT-1", "actor": ["id": "legal-1", "role": "legal"],
+        ])])
+        let holds = "SELECT recording_ids::text FROM activity_holds"
+        let incremental = try world.connection.query(holds).rows
+        try world.rebuild()
+        let rebuilt = try world.connection.query(holds).rows
+        #expect(incremental == [["{rec-B,rec-a}"]], "byte order: \(incremental)")
+        #expect(incremental == rebuilt, "incremental \(incremental), rebuilt \(rebuilt)")
+    }
+
     @Test("two open requests whose ids are canonically equivalent, received at once: paging the desk by deadline, one page each, lists both")
     func deadlinePagesListBoth() throws {
         let world = try DPOWorld(now: Timestamp(rfc3339: "2026-11-24T00:00:00Z")!)
