@@ -150,7 +150,10 @@ struct ComplianceFold {
             source: event.source)
         if let existing = requests[requestID] {
             if existing.source != nil, !existing.saysTheSame(as: opened) {
-                requestClaims[ExactKey("request-claim:\(event.id)")] = (requestID.text, existing.facts.receivedEventID, event)
+                // Each claim its own subject, as the log keeps events: by source and id. By id alone, a claim
+                // from another source with the same id took the first one's place and withdrew its finding.
+                let subject = "request-claim:\(event.source.utf8.count):\(event.source):\(event.id)"
+                requestClaims[ExactKey(subject)] = (requestID.text, existing.facts.receivedEventID, event)
             }
             return
         }

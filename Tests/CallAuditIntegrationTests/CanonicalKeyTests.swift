@@ -140,6 +140,28 @@ struct CanonicalKeyTests {
         #expect(rebuilt.count == 2, "each claim stays a finding (rebuilt): \(rebuilt)")
     }
 
+    /// Claims were judged under the subject "request-claim:<event id>", so a claim from another source
+    /// that reused the id took the first one's place and withdrew its finding (noticed in the ninth review).
+    @Test("two claims from two sources with the same event id, on two requests: both stay findings, after a rebuild too")
+    func requestClaimsWithOneIDFromTwoSources() throws {
+        let world = try DPOWorld(now: Timestamp(rfc3339: "2026-11-24T00:00:00Z")!)
+        defer { world.drop() }
+        func claim(from source: String, request: String, at time: String) -> JSONValue {
+            [
+                "specversion": "1.0", "id": "claim-1", "source": .string(source), "type": "subject.erasure_requested", "time": .string(time),
+                "data": ["request_id": .string(request), "subject": ["email": "someone@example.com"], "regime": "gdpr"],
+            ]
+        }
+        try world.ingest([erasureRequest("req-1", at: "2026-11-03T11:00:00Z"), erasureRequest("req-2", at: "2026-11-03T11:00:00Z")])
+        try world.ingest([claim(from: "urn:other-a", request: "req-1", at: "2026-11-04T11:00:00Z")])
+        try world.ingest([claim(from: "urn:other-b", request: "req-2", at: "2026-11-05T11:00:00Z")])
+        let incremental = try world.openFindings("EVENT_CONFLICT")
+        try world.rebuild()
+        let rebuilt = try world.openFindings("EVENT_CONFLICT")
+        #expect(incremental.count == 2, "each claim stays a finding (incremental): \(incremental)")
+        #expect(rebuilt.count == 2, "each claim stays a finding (rebuilt): \(rebuilt)")
+    }
+
     @Test("a request opened first under a KELVIN SIGN spelling of a legitimate ASCII request id, then rejected: the legitimate request still goes overdue, after a rebuild too")
     func squattedRequestID() throws {
         let world = try DPOWorld(now: Timestamp(rfc3339: "2027-01-20T00:00:00Z")!)
