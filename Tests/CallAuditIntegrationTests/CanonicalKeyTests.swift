@@ -42,9 +42,7 @@ struct CanonicalKeyTests {
         try world.rebuild()
         let rebuilt = try readModels(world)
         #expect(incremental["compliance_calls"]?.count == 2 && incremental["activity_recordings"]?.count == 2, "two calls, two recordings")
-        for (table, rows) in incremental.sorted(by: { $0.key < $1.key }) {
-            #expect(rows == rebuilt[table], "\(table): incremental \(rows), rebuilt \(rebuilt[table] ?? [])")
-        }
+        expectSame(incremental, rebuilt)
     }
 
     @Test("the DPO extends and closes a request a producer opened in NFD; incremental and rebuild agree")
@@ -67,9 +65,7 @@ struct CanonicalKeyTests {
         let rebuiltFacts = try world.connection.query("SELECT facts::text FROM compliance_requests").rows.map { $0[0] ?? "" }
         #expect(incrementalFacts == rebuiltFacts, "incremental \(incrementalFacts), rebuilt \(rebuiltFacts)")
         #expect(incrementalOverdue == (try world.openFindings("SUBJECT_REQUEST_OVERDUE")), "overdue findings")
-        for (table, rows) in incremental.sorted(by: { $0.key < $1.key }) {
-            #expect(rows == rebuilt[table], "\(table): incremental \(rows), rebuilt \(rebuilt[table] ?? [])")
-        }
+        expectSame(incremental, rebuilt)
     }
 
     @Test("two unauthorized accesses whose event ids are canonically equivalent, in two batches: two findings, as a rebuild makes")
@@ -213,9 +209,7 @@ struct CanonicalKeyTests {
         let outcome = try runner.rebuild()
         #expect(outcome.folded)
         let rebuilt = try readModels(world)
-        for table in ComplianceProjection(policy: .default).tables {
-            #expect(incremental[table] == rebuilt[table], "\(table): incremental \(incremental[table] ?? []), rebuilt \(rebuilt[table] ?? [])")
-        }
+        expectSame(incremental, rebuilt, tables: ComplianceProjection(policy: .default).tables)
     }
 
     @Test("both spellings in one batch: two calls, two recordings, each under the hold that names it; a rebuild agrees")
@@ -236,9 +230,7 @@ struct CanonicalKeyTests {
         #expect(held == 2, "the hold covers both recordings")
         try world.rebuild()
         let rebuilt = try readModels(world)
-        for (table, rows) in incremental.sorted(by: { $0.key < $1.key }) {
-            #expect(rows == rebuilt[table], "\(table): incremental \(rows), rebuilt \(rebuilt[table] ?? [])")
-        }
+        expectSame(incremental, rebuilt)
     }
 
     @Test("a person's two recordings whose ids are canonically equivalent, one under a legal hold: the export lists both, the erasure holds one back and lists the other to delete")
@@ -320,6 +312,16 @@ struct CanonicalKeyTests {
 
     private func erasureRequest(_ id: String, at time: String) -> JSONValue {
         Events.event("erasure-\(id)", .subjectErasureRequested, time, ["request_id": .string(id), "subject": ["email": "someone@example.com"], "regime": "gdpr"])
+    }
+
+    /// Each table's rows the same, by bytes, incrementally and after a rebuild (every table of `incremental` by default).
+    private func expectSame(
+        _ incremental: [String: [String]], _ rebuilt: [String: [String]], tables: [String]? = nil, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        for table in tables ?? incremental.keys.sorted() {
+            #expect(incremental[table] == rebuilt[table], "\(table): incremental \(incremental[table] ?? []), rebuilt \(rebuilt[table] ?? [])",
+                    sourceLocation: sourceLocation)
+        }
     }
 
     /// Every row of every read model, each as hex of its text's bytes, sorted: equal means equal bytes.

@@ -75,7 +75,7 @@ package struct RecordingFacts: Sendable, Equatable {
     }
 
     package mutating func placeHold(_ holdID: String, at time: Timestamp, eventID: String) {
-        if let index = holds.firstIndex(where: { $0.holdID.utf8.elementsEqual(holdID.utf8) }) {
+        if let index = holds.firstIndex(where: { holdID.isExactly($0.holdID) }) {
             holds[index].placedAt = min(holds[index].placedAt, time)
             holds[index].placedEventID = eventID
         } else {
@@ -84,7 +84,7 @@ package struct RecordingFacts: Sendable, Equatable {
     }
 
     package mutating func releaseHold(_ holdID: String, at time: Timestamp, eventID: String) {
-        if let index = holds.firstIndex(where: { $0.holdID.utf8.elementsEqual(holdID.utf8) }) {
+        if let index = holds.firstIndex(where: { holdID.isExactly($0.holdID) }) {
             holds[index].releasedAt = time
             holds[index].releasedEventID = eventID
         } else {
