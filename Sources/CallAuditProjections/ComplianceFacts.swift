@@ -14,7 +14,7 @@ struct FactTable<Facts: FactDocument> {
         let rows = try connection.query(
             "SELECT \(keyColumn), facts::text FROM \(table) WHERE \(keyColumn) = ANY($1::text[])", [.text(postgresArrayLiteral(keys.map(\.text)))]
         ).decode((String, String).self)
-        for (key, facts) in rows { result[ExactKey(key)] = try Facts(document: try JSONParser.parse(facts)) }
+        for (key, facts) in rows { result[ExactKey(key)] = try Facts(stored: facts) }
         return result
     }
 
@@ -22,7 +22,7 @@ struct FactTable<Facts: FactDocument> {
         guard !facts.isEmpty else { return }
         let sorted = facts.sorted { $0.key < $1.key }
         let keys = sorted.map(\.key.text)
-        let documents = sorted.map { String(decoding: $0.value.document.compactBytes, as: UTF8.self) }
+        let documents = sorted.map(\.value.documentText)
         if let extra = extraColumn {
             try connection.query(
                 """
@@ -62,7 +62,7 @@ extension FactTable<RecordingFacts> {
         let rows = try connection.query(
             "SELECT recording_id, facts::text FROM compliance_recordings WHERE call_id = ANY($1::text[])", [.text(postgresArrayLiteral(callIDs))]
         ).decode((String, String).self)
-        for (recordingID, facts) in rows { result[ExactKey(recordingID)] = try RecordingFacts(document: try JSONParser.parse(facts)) }
+        for (recordingID, facts) in rows { result[ExactKey(recordingID)] = try RecordingFacts(stored: facts) }
         return result
     }
 

@@ -138,8 +138,8 @@ extension ComplianceRebuild {
     /// each recording with its call when the page holds it.
     private static func judge(calls: [FactRow], recordings: [FactRow], policy: Policy, now: Timestamp) throws -> JudgedPage {
         var page = ComplianceFold()
-        for row in calls { page.calls[ExactKey(row.key)] = try CallFacts(document: try JSONParser.parse(row.facts)) }
-        for row in recordings { page.recordings[ExactKey(row.key)] = try RecordingFacts(document: try JSONParser.parse(row.facts)) }
+        for row in calls { page.calls[ExactKey(row.key)] = try CallFacts(stored: row.facts) }
+        for row in recordings { page.recordings[ExactKey(row.key)] = try RecordingFacts(stored: row.facts) }
         page.changedCalls = Set(page.calls.keys)
         return JudgedPage(page.judge(recordings: Array(page.recordings.keys), requestRecordings: [:], policy: policy, now: now), now: now)
     }

@@ -97,6 +97,58 @@ struct FactDocumentTests {
         }
     }
 
+    @Test("documents as written are scanned to what was written, unless a string needed an escape; every edit scans to the tree's facts or is left to it")
+    func scannedAsTheTreeReads() throws {
+        let time = EventFactory.origin
+        for id in ["c1", "", "é", "e\u{301}", "😀", "a\"b", "a\\b", "a\nb", "\u{1}", "a b", "\u{7F}", "末"] {
+            var call = CallFacts(callID: id)
+            try FactDocumentDifferential.checkWritten(call)
+            call.startedEventID = "s-" + id
+            call.parties = [.init(id: "a", role: "agent"), .init(id: id, role: "customer", jurisdiction: "DE", device: id)]
+            call.notices = [.init(eventID: "n", time: time, partyID: nil, method: "beep")]
+            call.consents = [.init(eventID: id, time: time.adding(seconds: 1), partyID: "p", method: "verbal", scope: ["recording", id])]
+            call.refusals = [.init(eventID: "r", time: time, partyID: id, kind: "consent.refused"), .init(eventID: "w", time: time, scope: [])]
+            call.recordingTimeline = [.init(eventID: "t", time: Timestamp(microseconds: 1_234_567), recordingID: id, kind: "recording.started")]
+            try FactDocumentDifferential.checkWritten(call)
+
+            var recording = RecordingFacts(recordingID: id)
+            try FactDocumentDifferential.checkWritten(recording)
+            recording.callID = id
+            recording.stored = .init(eventID: "st", time: time)
+            recording.deletions = [.init(eventID: id, time: time), .init(eventID: "d2", time: time.adding(seconds: 2))]
+            recording.uses = [
+                .init(eventID: "u1", time: time, role: id, kind: "recording.accessed", purpose: nil, anonymized: false, country: nil, legalBasis: nil),
+                .init(eventID: "u2", time: time, role: "", kind: "recording.shared", purpose: id, anonymized: true, country: "US", legalBasis: "b"),
+            ]
+            recording.placeHold(id, at: time, eventID: "hp")
+            recording.releaseHold(id, at: time.adding(seconds: 5), eventID: "hr")
+            recording.placeHold("h2", at: time, eventID: id)
+            try FactDocumentDifferential.checkWritten(recording)
+        }
+    }
+
+    @Test("a document whose members are reordered, doubled, unknown or spaced is left to the tree, which decides")
+    func otherShapesLeftToTheTree() throws {
+        let call = #"{"call_id":"c","parties":[],"notices":[],"consents":[],"refusals":[],"recording_timeline":[]}"#
+        #expect(CallFacts.scanned(call) == CallFacts(callID: "c"))
+        for other in [
+            #"{"parties":[],"call_id":"c","notices":[],"consents":[],"refusals":[],"recording_timeline":[]}"#,
+            #"{"call_id":"c","call_id":"d","parties":[],"notices":[],"consents":[],"refusals":[],"recording_timeline":[]}"#,
+            #"{"call_id":"c","parties":[],"notices":[],"consents":[],"refusals":[],"recording_timeline":[],"x":1}"#,
+            #"{"call_id": "c","parties":[],"notices":[],"consents":[],"refusals":[],"recording_timeline":[]}"#,
+            #"{"call_id":"c"}"#,
+            call + " ",
+        ] {
+            #expect(CallFacts.scanned(other) == nil, "\(other)")
+            try FactDocumentDifferential.check(other, as: CallFacts.self)
+        }
+        // The tree still reads what it reads: members in another order, missing arrays.
+        #expect(try CallFacts(stored: #"{"call_id":"c"}"#) == CallFacts(callID: "c"))
+        #expect(throws: FactDocumentError(field: "time")) {
+            try RecordingFacts(stored: #"{"recording_id":"r","stored":{"event_id":"e","time":"yesterday"},"deletions":[],"uses":[],"holds":[]}"#)
+        }
+    }
+
     private func bytes(_ write: (inout [UInt8]) -> Void) -> [UInt8] {
         var out: [UInt8] = []
         write(&out)

@@ -74,15 +74,31 @@ struct FactScannerCorpusTests {
         #expect(findings.rebuild == findings.batch && findings.batch.values.contains { !$0.isEmpty })
     }
 
+    @Test("a simulated month's call and recording documents: every one scanned to the tree's facts; edits of some decided alike or left to the tree")
+    func factDocumentsOfAMonth() throws {
+        var fold = ComplianceFold()
+        for stored in simulatedEvents(calls: 1_500, seed: 8, days: 30, start: "2026-10-01T00:00:00Z") {
+            if let event = try FactScanner.factEvent(String(decoding: stored.event.canonical, as: UTF8.self)) { fold.fold(event) }
+        }
+        #expect(fold.calls.count > 1_000 && fold.recordings.count > 1_000)
+        var decided = 0
+        for (index, call) in fold.calls.values.enumerated() {
+            if try FactDocumentDifferential.check(call.documentText, as: CallFacts.self) { decided += 1 }
+            if index % 300 == 0 { try FactDocumentDifferential.checkWritten(call) }
+        }
+        for (index, recording) in fold.recordings.values.enumerated() {
+            if try FactDocumentDifferential.check(recording.documentText, as: RecordingFacts.self) { decided += 1 }
+            if index % 300 == 0 { try FactDocumentDifferential.checkWritten(recording) }
+        }
+        #expect(decided == fold.calls.count + fold.recordings.count, "\(decided) documents scanned")
+        #expect(fold.recordings.values.contains { !$0.uses.isEmpty && !$0.holds.isEmpty }, "the month has recordings with uses and holds")
+    }
+
     @Test("the hostile-producer corpus, as stored when accepted")
     func hostileCorpus() throws {
         var stored = 0
         for hostile in DatabaseTests.HostileProducerTests.corpus {
-            let names = hostile.headers.map { String(validating: $0.name, as: UTF8.self) }
-            let message = IncomingMessage(
-                headers: zip(hostile.headers, names).map { (key: $1 ?? String(decoding: $0.name, as: UTF8.self), value: $0.value) },
-                value: hostile.value, keyBytes: hostile.key?.count ?? 0, headerNamesAreUTF8: !names.contains(nil))
-            guard case .success(let event) = EventDecoderProperties.decoder.decode(message) else { continue }
+            guard case .success(let event) = EventDecoderProperties.decoder.decode(hostile.incoming) else { continue }
             stored += 1
             do {
                 try FactScanDifferential.check(String(decoding: event.canonical, as: UTF8.self))
@@ -91,5 +107,15 @@ struct FactScannerCorpusTests {
             }
         }
         #expect(stored > 10, "\(stored) hostile messages stored")
+    }
+}
+
+extension DatabaseTests.HostileProducerTests.Hostile {
+    /// The message as the decoder is given it off the wire.
+    var incoming: IncomingMessage {
+        let names = headers.map { String(validating: $0.name, as: UTF8.self) }
+        return IncomingMessage(
+            headers: zip(headers, names).map { (key: $1 ?? String(decoding: $0.name, as: UTF8.self), value: $0.value) },
+            value: value, keyBytes: key?.count ?? 0, headerNamesAreUTF8: !names.contains(nil))
     }
 }

@@ -44,19 +44,26 @@ package enum FactScanDifferential {
         return texts
     }
 
-    /// Checks `canonical` and copies of it a superuser might have made: every
-    /// prefix, and each byte in turn replaced by one of a few that change the
-    /// syntax (quotes, escapes, brackets, separators, whitespace, digits).
-    /// One set of buffers goes through them all, so each edit is scanned after
-    /// others that stopped midway.
+    /// Checks `canonical` and copies of it a superuser might have made
+    /// (`StoredEdits`). One set of buffers goes through them all, so each
+    /// edit is scanned after others that stopped midway.
     package static func checkEdits(of canonical: [UInt8]) throws(PropertyViolation) {
         var buffers = FactScanBuffers()
-        for end in 0...canonical.count { try check(String(decoding: canonical[..<end], as: UTF8.self), reusing: &buffers) }
+        try StoredEdits.forEach(of: canonical) { (edited) throws(PropertyViolation) in try check(edited, reusing: &buffers) }
+    }
+}
+
+/// Copies of stored bytes a superuser might have made: every prefix, and each
+/// byte in turn replaced by one of a few that change the syntax (quotes,
+/// escapes, brackets, separators, whitespace, digits).
+package enum StoredEdits {
+    package static func forEach(of canonical: [UInt8], _ body: (String) throws(PropertyViolation) -> Void) throws(PropertyViolation) {
+        for end in 0...canonical.count { try body(String(decoding: canonical[..<end], as: UTF8.self)) }
         for offset in canonical.indices {
             for byte in editBytes {
                 var edited = canonical
                 edited[offset] = byte
-                try check(String(decoding: edited, as: UTF8.self), reusing: &buffers)
+                try body(String(decoding: edited, as: UTF8.self))
             }
         }
     }

@@ -7,10 +7,33 @@ package protocol FactDocument {
     /// `document.compactBytes`, appended to `out`. Calls and recordings, a
     /// document each for every call of the log, write theirs without the tree.
     func writeDocument(into out: inout [UInt8])
+    /// The facts read straight from the bytes `writeDocument` writes; nil for
+    /// any other shape (`FactDocuments+Scan`). Calls and recordings, read back
+    /// for every call of a long log, scan theirs.
+    static func scanned(_ text: String) -> Self?
 }
 
 extension FactDocument {
     package func writeDocument(into out: inout [UInt8]) { out.append(contentsOf: document.compactBytes) }
+
+    package static func scanned(_ text: String) -> Self? { nil }
+
+    /// Facts as a fact table keeps them: scanned when they have the writer's
+    /// shape, else read from the tree, which decides or throws.
+    package init(stored text: String) throws {
+        if let scanned = Self.scanned(text) {
+            self = scanned
+        } else {
+            try self.init(document: try JSONParser.parse(text))
+        }
+    }
+
+    /// The document's bytes, as `writeDocument` writes them.
+    package var documentText: String {
+        var bytes: [UInt8] = []
+        writeDocument(into: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
 }
 
 /// A stored fact document that does not have the shape its type writes.
