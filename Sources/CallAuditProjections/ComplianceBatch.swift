@@ -68,6 +68,7 @@ struct ComplianceBatch {
         try callTable.save(fold.calls.filter { fold.changedCalls.contains($0.key) })
         try recordingTable.saveWithCalls(fold.recordings.filter { fold.changedRecordings.contains($0.key) })
         try holdTable.save(fold.holds.filter { fold.changedHolds.contains($0.key) })
+        try loadRequests(ofCalls: fold.changedCalls.union(judgedRecordings.compactMap { fold.recordings[$0]?.callID?.exactKey }))
         var requestRecordings: [ExactKey: Set<ExactKey>] = [:]
         for requestID in fold.changedRequests {
             requestRecordings[requestID] = try subjectRecordings(fold.requests[requestID]!.subjectKeys)
@@ -89,6 +90,24 @@ struct ComplianceBatch {
                 "SELECT recording_id FROM compliance_recordings WHERE call_id = ANY($1::text[])", [.text(postgresArrayLiteral(callIDs.map(\.text)))]
             ).decode(String.self).map(\.exactKey))
         return ids
+    }
+
+    /// Loads, marked changed, the requests naming a person who took part in one
+    /// of these calls. A request is judged with its persons' recordings as they
+    /// stand (a rebuild judges it once, with all of them): a recording or
+    /// deletion that arrives after its deadline changes its verdict too.
+    private mutating func loadRequests(ofCalls callIDs: Set<ExactKey>) throws {
+        guard !callIDs.isEmpty else { return }
+        let requestIDs = try connection.query(
+            """
+            SELECT DISTINCT r.request_id
+            FROM compliance_subject_calls s
+            JOIN (SELECT request_id, unnest(subject_keys) AS subject_key FROM compliance_requests) r USING (subject_key)
+            WHERE s.call_id = ANY($1::text[])
+            """, [.text(postgresArrayLiteral(callIDs.map(\.text)))]
+        ).decode(String.self).map(\.exactKey)
+        fold.requests.merge(try requestTable.load(Set(requestIDs).subtracting(fold.requests.keys))) { current, _ in current }
+        fold.changedRequests.formUnion(requestIDs)
     }
 
     /// The recordings of every call the subject took part in, loaded into the fold.

@@ -107,6 +107,50 @@ struct DPOSurfaceTests {
         #expect(incremental == rebuilt, "incremental \(incremental), rebuilt \(rebuilt)")
     }
 
+    @Test("a call of the subject that arrives after the erasure's deadline: the request is judged again with its recording, as a rebuild judges it")
+    func lateRecordingAfterTheDeadline() throws {
+        let world = try DPOWorld(now: Timestamp(rfc3339: "2026-12-10T00:00:00Z")!)
+        defer { world.drop() }
+        let party = Events.party("p", "customer", ["phone": "+4930123456"])
+        try world.ingest(
+            Events.recordedCall("call-a", at: "2026-09-20T10:00:00Z", parties: [party], recording: "rec-a")
+                + [Events.event("erasure-l", .subjectErasureRequested, "2026-10-01T11:00:00Z", [
+                    "request_id": "req-l", "subject": ["phone": "+4930123456"], "regime": "gdpr",
+                ])])
+        // Judged after its deadline (1 November) with the one recording known: overdue for rec-a.
+        #expect(try world.openFindings("ERASURE_OVERDUE").map { $0[1] } == ["rec-a"])
+        // Then the platform delivers an older call of the same person, and rec-a's deletion, dated before the deadline.
+        try world.ingest(
+            Events.recordedCall("call-late", at: "2026-09-25T10:00:00Z", parties: [party], recording: "rec-late")
+                + [Events.deletion("rec-a", at: "2026-10-15T00:00:00Z")])
+        let overdue = "SELECT recording_id, detail FROM findings WHERE status = 'open' AND rule = 'ERASURE_OVERDUE'"
+        let incremental = try world.connection.query(overdue).rows
+        try world.rebuild()
+        let rebuilt = try world.connection.query(overdue).rows
+        #expect(incremental.first?[0] == "rec-late", "overdue for the recording delivered late, rec-a deleted in time: \(incremental)")
+        #expect(incremental == rebuilt, "incremental \(incremental), rebuilt \(rebuilt)")
+    }
+
+    @Test("a deletion, dated before the erasure's deadline, that arrives after it: the request is judged again, as a rebuild judges it")
+    func lateDeletionAfterTheDeadline() throws {
+        let world = try DPOWorld(now: Timestamp(rfc3339: "2026-12-10T00:00:00Z")!)
+        defer { world.drop() }
+        let party = Events.party("p", "customer", ["phone": "+4930123456"])
+        try world.ingest(
+            Events.recordedCall("call-a", at: "2026-09-20T10:00:00Z", parties: [party], recording: "rec-a")
+                + [Events.event("erasure-l", .subjectErasureRequested, "2026-10-01T11:00:00Z", [
+                    "request_id": "req-l", "subject": ["phone": "+4930123456"], "regime": "gdpr",
+                ])])
+        #expect(try world.openFindings("ERASURE_OVERDUE").map { $0[1] } == ["rec-a"])
+        try world.ingest([Events.deletion("rec-a", at: "2026-10-15T00:00:00Z")])
+        let overdue = "SELECT recording_id, detail FROM findings WHERE status = 'open' AND rule = 'ERASURE_OVERDUE'"
+        let incremental = try world.connection.query(overdue).rows
+        try world.rebuild()
+        let rebuilt = try world.connection.query(overdue).rows
+        #expect(incremental.count == 1 && incremental.first?[0] == nil, "still overdue, no longer for rec-a: \(incremental)")
+        #expect(incremental == rebuilt, "incremental \(incremental), rebuilt \(rebuilt)")
+    }
+
     @Test("erasure: key and index destroyed, a held recording held back with its reason, the rest tracked to deletion")
     func erasureWithHold() throws {
         let world = try DPOWorld(now: Timestamp(rfc3339: "2026-11-22T12:00:00Z")!)
