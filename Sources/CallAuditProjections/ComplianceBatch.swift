@@ -8,6 +8,9 @@ struct ComplianceBatch {
     let connection: PostgresConnection
     let policy: Policy
     var fold = ComplianceFold()
+    /// The calls of the recordings loaded, before the batch folded in: a
+    /// recording moved to another call changes its old call's persons' requests too.
+    private var callsOfLoadedRecordings: Set<ExactKey> = []
 
     init(connection: PostgresConnection, policy: Policy) {
         self.connection = connection
@@ -34,6 +37,7 @@ struct ComplianceBatch {
         for hold in fold.holds.values { recordingIDs.formUnion(hold.recordingIDs.map(\.exactKey)) }
         fold.calls = try callTable.load(callIDs)
         fold.recordings = try recordingTable.load(recordingIDs)
+        callsOfLoadedRecordings = Set(fold.recordings.values.compactMap { $0.callID?.exactKey })
         fold.requests = try requestTable.load(requestIDs)
     }
 
@@ -68,18 +72,26 @@ struct ComplianceBatch {
         try callTable.save(fold.calls.filter { fold.changedCalls.contains($0.key) })
         try recordingTable.saveWithCalls(fold.recordings.filter { fold.changedRecordings.contains($0.key) })
         try holdTable.save(fold.holds.filter { fold.changedHolds.contains($0.key) })
-        try loadRequests(ofCalls: fold.changedCalls.union(judgedRecordings.compactMap { fold.recordings[$0]?.callID?.exactKey }))
+        let touchedCalls = fold.changedCalls.union(judgedRecordings.compactMap { fold.recordings[$0]?.callID?.exactKey })
+        let judgedAgain = try loadRequestsToJudgeAgain(ofCalls: touchedCalls.union(callsOfLoadedRecordings))
         var requestRecordings: [ExactKey: Set<ExactKey>] = [:]
+        // Many requests may name the same persons: their recordings are looked up once.
+        var recordingsOfPersons: [[ExactKey]: Set<ExactKey>] = [:]
         for requestID in fold.changedRequests {
-            requestRecordings[requestID] = try subjectRecordings(fold.requests[requestID]!.subjectKeys)
+            let keys = fold.requests[requestID]!.subjectKeys
+            let persons = keys.map(\.exactKey)
+            if recordingsOfPersons[persons] == nil { recordingsOfPersons[persons] = try subjectRecordings(keys) }
+            requestRecordings[requestID] = recordingsOfPersons[persons]
         }
 
         let verdicts = fold.judge(recordings: judgedRecordings, requestRecordings: requestRecordings, policy: policy, now: now)
         try FindingsTable(connection: connection).reconcile(verdicts.findings, logPosition: logPosition)
+        // Requests judged again for their recordings alone keep their stored facts and deadlines.
         try requestTable.save(
-            fold.requests.filter { fold.changedRequests.contains($0.key) },
+            fold.requests.filter { fold.changedRequests.contains($0.key) && !judgedAgain.contains($0.key) },
             extraColumn: ("subject_keys", "text[]", { postgresArrayLiteral($0.subjectKeys) }))
-        try saveDeadlines(verdicts.deadlines, now: now)
+        let unchangedDeadlines = Set(judgedAgain.map { "request:\($0.text)".exactKey })
+        try saveDeadlines(verdicts.deadlines.filter { !unchangedDeadlines.contains($0.subject.exactKey) }, now: now)
     }
 
     private func recordingIDs(ofCalls callIDs: Set<ExactKey>) throws -> Set<ExactKey> {
@@ -92,22 +104,31 @@ struct ComplianceBatch {
         return ids
     }
 
-    /// Loads, marked changed, the requests naming a person who took part in one
-    /// of these calls. A request is judged with its persons' recordings as they
-    /// stand (a rebuild judges it once, with all of them): a recording or
-    /// deletion that arrives after its deadline changes its verdict too.
-    private mutating func loadRequests(ofCalls callIDs: Set<ExactKey>) throws {
-        guard !callIDs.isEmpty else { return }
+    /// Loads, marked changed, the requests whose verdict these calls may
+    /// change: those naming a person who took part in one of them, and already
+    /// judged after their deadline. A rebuild judges every request once, with
+    /// all its persons' recordings; batch by batch, a recording or deletion
+    /// that arrives after the deadline must change the verdict too. A request
+    /// not yet due is judged with its recordings when its deadline comes (`tick`).
+    /// Returns the requests loaded here, not changed by the batch's own events.
+    private mutating func loadRequestsToJudgeAgain(ofCalls callIDs: Set<ExactKey>) throws -> Set<ExactKey> {
+        guard !callIDs.isEmpty else { return [] }
+        let persons = try connection.query(
+            "SELECT DISTINCT subject_key FROM compliance_subject_calls WHERE call_id = ANY($1::text[])",
+            [.text(postgresArrayLiteral(callIDs.map(\.text)))]
+        ).decode(String.self)
+        guard !persons.isEmpty else { return [] }
         let requestIDs = try connection.query(
             """
-            SELECT DISTINCT r.request_id
-            FROM compliance_subject_calls s
-            JOIN (SELECT request_id, unnest(subject_keys) AS subject_key FROM compliance_requests) r USING (subject_key)
-            WHERE s.call_id = ANY($1::text[])
-            """, [.text(postgresArrayLiteral(callIDs.map(\.text)))]
+            SELECT r.request_id FROM compliance_requests r
+            JOIN compliance_deadlines d ON d.subject = 'request:' || r.request_id
+            WHERE r.subject_keys && $1::text[] AND d.judged_after_due
+            """, [.text(postgresArrayLiteral(persons))]
         ).decode(String.self).map(\.exactKey)
-        fold.requests.merge(try requestTable.load(Set(requestIDs).subtracting(fold.requests.keys))) { current, _ in current }
-        fold.changedRequests.formUnion(requestIDs)
+        let judgedAgain = Set(requestIDs).subtracting(fold.changedRequests)
+        fold.requests.merge(try requestTable.load(judgedAgain.subtracting(fold.requests.keys))) { current, _ in current }
+        fold.changedRequests.formUnion(judgedAgain)
+        return judgedAgain
     }
 
     /// The recordings of every call the subject took part in, loaded into the fold.

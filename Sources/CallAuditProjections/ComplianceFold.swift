@@ -194,9 +194,14 @@ struct ComplianceFold {
         }
         for requestID in changedRequests {
             var record = requests[requestID]!
-            record.facts.recordings = Dictionary(
-                uniqueKeysWithValues: (requestRecordings[requestID] ?? []).map { id -> (ExactKey, Timestamp?) in (id, recordings[id]?.deleted?.time) })
-            if let due = record.facts.deadline(policy: policy) {
+            let due = record.facts.deadline(policy: policy)
+            // A recording stored after the deadline was made after it: the erasure did not owe its deletion.
+            let owed = (requestRecordings[requestID] ?? []).filter { id in
+                guard let due, let stored = recordings[id]?.stored else { return true }
+                return stored.time <= due
+            }
+            record.facts.recordings = Dictionary(uniqueKeysWithValues: owed.map { id -> (ExactKey, Timestamp?) in (id, recordings[id]?.deleted?.time) })
+            if let due {
                 record.facts.held = Set(record.facts.recordings.keys.filter { id in recordings[id]?.holds.contains { $0.covers(due) } ?? false })
             }
             requests[requestID] = record

@@ -151,6 +151,75 @@ struct DPOSurfaceTests {
         #expect(incremental == rebuilt, "incremental \(incremental), rebuilt \(rebuilt)")
     }
 
+    @Test("a person recorded again after their erasure request's deadline: the new recording was not owed, no finding, after a rebuild too")
+    func recordingMadeAfterTheDeadlineIsNotOwed() throws {
+        let world = try DPOWorld(now: Timestamp(rfc3339: "2026-10-02T00:00:00Z")!)
+        defer { world.drop() }
+        let party = Events.party("p", "customer", ["phone": "+4930123456"])
+        try world.ingest([Events.event("erasure-l", .subjectErasureRequested, "2026-10-01T11:00:00Z", [
+            "request_id": "req-l", "subject": ["phone": "+4930123456"], "regime": "gdpr",
+        ])])
+        _ = try world.desk.close("req-l", outcome: .answered, by: world.dpo, at: Timestamp(rfc3339: "2026-10-05T00:00:00Z")!)
+        world.advance(to: Timestamp(rfc3339: "2026-12-10T00:00:00Z")!)
+        try world.project()
+        #expect(try world.openFindings("ERASURE_OVERDUE").isEmpty, "answered in time, nothing of the person's to delete")
+        try world.ingest(Events.recordedCall("call-new", at: "2026-12-05T10:00:00Z", parties: [party], recording: "rec-new"))
+        #expect(try world.openFindings("ERASURE_OVERDUE").isEmpty, "a recording made after the deadline is not overdue")
+        try world.rebuild()
+        #expect(try world.openFindings("ERASURE_OVERDUE").isEmpty, "nor after a rebuild")
+    }
+
+    @Test("a recording moved to another call after the erasure's deadline: the first call's person's request is judged again, as a rebuild judges it")
+    func recordingMovedToAnotherCall() throws {
+        let world = try DPOWorld(now: Timestamp(rfc3339: "2026-12-10T00:00:00Z")!)
+        defer { world.drop() }
+        let p = Events.party("p", "customer", ["phone": "+4930123456"])
+        let q = Events.party("q", "customer", ["phone": "+4930999999"])
+        try world.ingest(
+            Events.recordedCall("call-a", at: "2026-09-20T10:00:00Z", parties: [p], recording: "rec-a")
+                + Events.recordedCall("call-b", at: "2026-09-21T10:00:00Z", parties: [q], recording: "rec-b")
+                + [Events.event("erasure-l", .subjectErasureRequested, "2026-10-01T11:00:00Z", [
+                    "request_id": "req-l", "subject": ["phone": "+4930123456"], "regime": "gdpr",
+                ])])
+        let overdue = "SELECT request_id, recording_id, detail FROM findings WHERE status = 'open' AND rule = 'ERASURE_OVERDUE' ORDER BY 1"
+        #expect(try world.connection.query(overdue).rows.first?[1] == "rec-a")
+        try world.ingest([Events.event("rec-a-restored", .recordingStored, "2026-09-20T10:06:00Z", [
+            "call_id": "call-b", "recording_id": "rec-a", "storage_uri": "s3://recordings/rec-a",
+            "sha256": .string(String(repeating: "ab", count: 32)), "duration_seconds": 297, "bytes": 1_000_000,
+        ])])
+        let incremental = try world.connection.query(overdue).rows
+        try world.rebuild()
+        let rebuilt = try world.connection.query(overdue).rows
+        #expect(incremental.first?[1] == nil, "rec-a is call-b's now, not the person's: \(incremental)")
+        #expect(incremental == rebuilt, "incremental \(incremental), rebuilt \(rebuilt)")
+    }
+
+    @Test("overdue requests judged again for their persons' recordings keep their stored facts and deadlines")
+    func judgedAgainOnlyWhereTheVerdictCanChange() throws {
+        let world = try DPOWorld(now: Timestamp(rfc3339: "2026-12-10T00:00:00Z")!)
+        defer { world.drop() }
+        let party = Events.party("p", "customer", ["phone": "+4930123456"])
+        try world.ingest(
+            Events.recordedCall("call-a", at: "2026-09-20T10:00:00Z", parties: [party], recording: "rec-a")
+                + [("req-overdue", "2026-10-01T11:00:00Z"), ("req-due-later", "2026-12-01T11:00:00Z")].map { id, time in
+                    Events.event("opened-\(id)", .subjectErasureRequested, time, ["request_id": .string(id), "subject": ["phone": "+4930123456"], "regime": "gdpr"])
+                })
+        let access = try world.desk.open(
+            kind: .access, regime: "gdpr", identifiers: SubjectIdentifiers(phone: "+49 30 123456"), verifiedBy: "call-back", by: world.dpo,
+            at: Timestamp(rfc3339: "2026-10-01T11:00:00Z")!)
+        try world.project()
+        let rows = "SELECT r.request_id, r.xmin::text, d.xmin::text FROM compliance_requests r JOIN compliance_deadlines d ON d.subject = 'request:' || r.request_id ORDER BY 1"
+        let before = try world.connection.query(rows).rows
+        #expect(before.count == 3)
+        let findings = "SELECT request_id, recording_id FROM findings WHERE status = 'open' AND request_id IS NOT NULL ORDER BY 1"
+        // Both overdue findings name the first recording not deleted by the deadline; the request due later has none yet.
+        let ids = [access.id, "req-overdue"].sorted()
+        #expect(try world.connection.query(findings).rows == ids.map { [$0, "rec-a"] })
+        try world.ingest([Events.deletion("rec-a", at: "2026-10-15T00:00:00Z")])
+        #expect(try world.connection.query(rows).rows == before, "no request or deadline row rewritten")
+        #expect(try world.connection.query(findings).rows == ids.map { [$0, nil] }, "both judged again")
+    }
+
     @Test("erasure: key and index destroyed, a held recording held back with its reason, the rest tracked to deletion")
     func erasureWithHold() throws {
         let world = try DPOWorld(now: Timestamp(rfc3339: "2026-11-22T12:00:00Z")!)

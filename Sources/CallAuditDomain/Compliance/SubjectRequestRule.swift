@@ -29,7 +29,9 @@ package struct SubjectRequestFacts: Sendable, Equatable {
     package var receivedEventID: String
     package var extended = false
     package var completedAt: Timestamp?
-    /// The subject's recordings and when each was deleted, if it was.
+    /// The subject's recordings stored by the deadline (or whose storing is not
+    /// known), and when each was deleted, if it was. One made after the
+    /// deadline was not owed by it.
     package var recordings: [ExactKey: Timestamp?] = [:]
     /// Of those, the ones a legal hold kept at the deadline: held back from erasure (GDPR Art. 17(3)(e)).
     package var held: Set<ExactKey> = []
