@@ -11,6 +11,8 @@ struct ComplianceBatch {
     /// The calls of the recordings loaded, before the batch folded in: a
     /// recording moved to another call changes its old call's persons' requests too.
     private var callsOfLoadedRecordings: Set<ExactKey> = []
+    /// Whether the batch folds events in; a tick of the clock changes no call or recording.
+    private var foldsEvents = false
 
     init(connection: PostgresConnection, policy: Policy) {
         self.connection = connection
@@ -38,6 +40,7 @@ struct ComplianceBatch {
         fold.calls = try callTable.load(callIDs)
         fold.recordings = try recordingTable.load(recordingIDs)
         callsOfLoadedRecordings = Set(fold.recordings.values.compactMap { $0.callID?.exactKey })
+        foldsEvents = true
         fold.requests = try requestTable.load(requestIDs)
     }
 
@@ -73,7 +76,7 @@ struct ComplianceBatch {
         try recordingTable.saveWithCalls(fold.recordings.filter { fold.changedRecordings.contains($0.key) })
         try holdTable.save(fold.holds.filter { fold.changedHolds.contains($0.key) })
         let touchedCalls = fold.changedCalls.union(judgedRecordings.compactMap { fold.recordings[$0]?.callID?.exactKey })
-        let judgedAgain = try loadRequestsToJudgeAgain(ofCalls: touchedCalls.union(callsOfLoadedRecordings))
+        let judgedAgain = foldsEvents ? try loadRequestsToJudgeAgain(ofCalls: touchedCalls.union(callsOfLoadedRecordings)) : []
         var requestRecordings: [ExactKey: Set<ExactKey>] = [:]
         // Many requests may name the same persons: their recordings are looked up once.
         var recordingsOfPersons: [[ExactKey]: Set<ExactKey>] = [:]

@@ -192,24 +192,42 @@ struct ComplianceFold {
             let due = recording.stored.flatMap { RecordingRules.retentionDue(recording, stored: $0, policy: policy) }
             verdicts.deadlines.append((subject.text, recording.deleted == nil ? due : nil))
         }
+        // Requests naming the same persons, due at the same time, owe the same recordings: worked out once.
+        var owedByPersons: [OwedKey: (recordings: [ExactKey: Timestamp?], held: Set<ExactKey>)] = [:]
         for requestID in changedRequests {
             var record = requests[requestID]!
             let due = record.facts.deadline(policy: policy)
-            // A recording stored after the deadline was made after it: the erasure did not owe its deletion.
-            let owed = (requestRecordings[requestID] ?? []).filter { id in
-                guard let due, let stored = recordings[id]?.stored else { return true }
-                return stored.time <= due
-            }
-            record.facts.recordings = Dictionary(uniqueKeysWithValues: owed.map { id -> (ExactKey, Timestamp?) in (id, recordings[id]?.deleted?.time) })
-            if let due {
-                record.facts.held = Set(record.facts.recordings.keys.filter { id in recordings[id]?.holds.contains { $0.covers(due) } ?? false })
-            }
+            let key = OwedKey(persons: record.subjectKeys.map(\.exactKey), due: due)
+            let owed = owedByPersons[key] ?? owedRecordings(requestRecordings[requestID] ?? [], due: due)
+            owedByPersons[key] = owed
+            (record.facts.recordings, record.facts.held) = owed
             requests[requestID] = record
             verdicts.findings[ExactKey("request:\(requestID.text)")] = SubjectRequestRule.evaluate(record.facts, policy: policy, now: now)
             verdicts.deadlines.append(("request:\(requestID.text)", record.facts.deadline(policy: policy)))
         }
         return verdicts
     }
+}
+
+extension ComplianceFold {
+    /// Which of a request's recordings it owes, with when each was deleted, and
+    /// which of those a legal hold kept at the deadline. A recording stored
+    /// after the deadline was made after it: the erasure did not owe its deletion.
+    fileprivate func owedRecordings(_ ids: Set<ExactKey>, due: Timestamp?) -> (recordings: [ExactKey: Timestamp?], held: Set<ExactKey>) {
+        let owed = ids.filter { id in
+            guard let due, let stored = recordings[id]?.stored else { return true }
+            return stored.time <= due
+        }
+        let deleted = Dictionary(uniqueKeysWithValues: owed.map { id -> (ExactKey, Timestamp?) in (id, recordings[id]?.deleted?.time) })
+        guard let due else { return (deleted, []) }
+        return (deleted, Set(owed.filter { id in recordings[id]?.holds.contains { $0.covers(due) } ?? false }))
+    }
+}
+
+/// The persons a request names and its deadline: what its owed recordings depend on.
+private struct OwedKey: Hashable {
+    var persons: [ExactKey]
+    var due: Timestamp?
 }
 
 /// What judging some subjects found: their findings (empty when none), and the
