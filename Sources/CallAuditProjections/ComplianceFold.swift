@@ -193,16 +193,17 @@ struct ComplianceFold {
             verdicts.deadlines.append((subject.text, recording.deleted == nil ? due : nil))
         }
         // Requests naming the same persons, due at the same time, owe the same recordings: worked out once.
-        var owedByPersons: [OwedKey: (recordings: [ExactKey: Timestamp?], held: Set<ExactKey>)] = [:]
+        var owedByPersons: [OwedKey: Owed] = [:]
         for requestID in changedRequests {
             var record = requests[requestID]!
             let due = record.facts.deadline(policy: policy)
             let key = OwedKey(persons: record.subjectKeys.map(\.exactKey), due: due)
             let owed = owedByPersons[key] ?? owedRecordings(requestRecordings[requestID] ?? [], due: due)
             owedByPersons[key] = owed
-            (record.facts.recordings, record.facts.held) = owed
+            (record.facts.recordings, record.facts.held) = (owed.recordings, owed.held)
             requests[requestID] = record
-            verdicts.findings[ExactKey("request:\(requestID.text)")] = SubjectRequestRule.evaluate(record.facts, policy: policy, now: now)
+            verdicts.findings[ExactKey("request:\(requestID.text)")] = SubjectRequestRule.evaluate(
+                record.facts, pending: owed.pending, policy: policy, now: now)
             verdicts.deadlines.append(("request:\(requestID.text)", record.facts.deadline(policy: policy)))
         }
         return verdicts
@@ -213,15 +214,23 @@ extension ComplianceFold {
     /// Which of a request's recordings it owes, with when each was deleted, and
     /// which of those a legal hold kept at the deadline. A recording stored
     /// after the deadline was made after it: the erasure did not owe its deletion.
-    fileprivate func owedRecordings(_ ids: Set<ExactKey>, due: Timestamp?) -> (recordings: [ExactKey: Timestamp?], held: Set<ExactKey>) {
+    fileprivate func owedRecordings(_ ids: Set<ExactKey>, due: Timestamp?) -> Owed {
         let owed = ids.filter { id in
             guard let due, let stored = recordings[id]?.stored else { return true }
             return stored.time <= due
         }
         let deleted = Dictionary(uniqueKeysWithValues: owed.map { id -> (ExactKey, Timestamp?) in (id, recordings[id]?.deleted?.time) })
-        guard let due else { return (deleted, []) }
-        return (deleted, Set(owed.filter { id in recordings[id]?.holds.contains { $0.covers(due) } ?? false }))
+        guard let due else { return Owed(recordings: deleted, held: [], pending: nil) }
+        let held = Set(owed.filter { id in recordings[id]?.holds.contains { $0.covers(due) } ?? false })
+        return Owed(recordings: deleted, held: held, pending: SubjectRequestFacts.pending(deleted, held: held, due: due))
     }
+}
+
+/// The recordings a request owes (`owedRecordings`), and those still pending at its deadline.
+private struct Owed {
+    var recordings: [ExactKey: Timestamp?]
+    var held: Set<ExactKey>
+    var pending: [ExactKey]?
 }
 
 /// The persons a request names and its deadline: what its owed recordings depend on.

@@ -57,13 +57,24 @@ package struct SubjectRequestFacts: Sendable, Equatable {
     }
 }
 
+extension SubjectRequestFacts {
+    /// The recordings not held and not deleted by `due`, in byte order.
+    package func pendingRecordings(due: Timestamp) -> [ExactKey] { Self.pending(recordings, held: held, due: due) }
+
+    /// Of `recordings` (with when each was deleted), those not `held` and not deleted by `due`, in byte order.
+    package static func pending(_ recordings: [ExactKey: Timestamp?], held: Set<ExactKey>, due: Timestamp) -> [ExactKey] {
+        recordings.filter { id, deleted in !held.contains(id) && (deleted.map { $0 > due } ?? true) }.keys.sorted()
+    }
+}
+
 /// ERASURE_OVERDUE and SUBJECT_REQUEST_OVERDUE, judged against the clock.
 package enum SubjectRequestRule {
-    package static func evaluate(_ request: SubjectRequestFacts, policy: Policy, now: Timestamp) -> [Finding] {
+    /// `pending`, when given, is `request.pendingRecordings(due:)`, worked out
+    /// once for the requests that name the same persons and are due together.
+    package static func evaluate(_ request: SubjectRequestFacts, pending: [ExactKey]? = nil, policy: Policy, now: Timestamp) -> [Finding] {
         guard let due = request.deadline(policy: policy), let citation = policy.subjectRequests[request.regime]?.citation else { return [] }
         let completedInTime = request.completedAt.map { $0 <= due } ?? false
-        let pendingRecordings = request.recordings.filter { id, deleted in !request.held.contains(id) && (deleted.map { $0 > due } ?? true) }
-            .keys.sorted()
+        let pendingRecordings = pending ?? request.pendingRecordings(due: due)
         let overdue: Bool
         switch request.kind {
         case .access: overdue = !completedInTime && (request.completedAt != nil || now > due)
