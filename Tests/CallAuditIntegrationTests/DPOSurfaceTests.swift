@@ -220,6 +220,26 @@ struct DPOSurfaceTests {
         #expect(try world.connection.query(findings).rows == ids.map { [$0, nil] }, "both judged again")
     }
 
+    @Test("two erasures naming one person, due a month apart: each owes the recordings stored by its own deadline, in one batch and after a rebuild")
+    func eachRequestOwesByItsOwnDeadline() throws {
+        let world = try DPOWorld(now: Timestamp(rfc3339: "2027-01-10T00:00:00Z")!)
+        defer { world.drop() }
+        let party = Events.party("p", "customer", ["phone": "+4930123456"])
+        let erasure = { (id: String, time: String) in
+            Events.event("opened-\(id)", .subjectErasureRequested, time, ["request_id": .string(id), "subject": ["phone": "+4930123456"], "regime": "gdpr"])
+        }
+        try world.ingest(
+            Events.recordedCall("call-early", at: "2026-09-20T10:00:00Z", parties: [party], recording: "rec-early")
+                + Events.recordedCall("call-late", at: "2026-11-15T10:00:00Z", parties: [party], recording: "rec-late")
+                + [erasure("req-october", "2026-10-01T11:00:00Z"), erasure("req-november", "2026-11-01T11:00:00Z")])
+        let overdue = "SELECT request_id, recording_id, detail FROM findings WHERE status = 'open' AND rule = 'ERASURE_OVERDUE' ORDER BY 1"
+        let incremental = try world.connection.query(overdue).rows
+        #expect(incremental.map { [$0[0], $0[1]] } == [["req-november", "rec-early"], ["req-october", "rec-early"]])
+        #expect(incremental.map { $0[2]?.contains("2 recording(s)") } == [true, false], "rec-late was stored after October's deadline only: \(incremental)")
+        try world.rebuild()
+        #expect(try world.connection.query(overdue).rows == incremental)
+    }
+
     @Test("erasure: key and index destroyed, a held recording held back with its reason, the rest tracked to deletion")
     func erasureWithHold() throws {
         let world = try DPOWorld(now: Timestamp(rfc3339: "2026-11-22T12:00:00Z")!)
