@@ -169,7 +169,8 @@ struct ComplianceFold {
 
     /// The findings of every changed call and request and of `judgedRecordings`,
     /// by subject, and when each judged recording or request next changes by the
-    /// clock alone. `requestRecordings` names each changed request's recordings.
+    /// clock alone. `requestRecordings` names each changed request's recordings:
+    /// those of its persons' calls, so the same for requests naming the same persons.
     mutating func judge(
         recordings judgedRecordings: some Sequence<ExactKey>, requestRecordings: [ExactKey: Set<ExactKey>], policy: Policy, now: Timestamp
     ) -> ComplianceVerdicts {
