@@ -75,8 +75,11 @@ struct ComplianceBatch {
         try callTable.save(fold.calls.filter { fold.changedCalls.contains($0.key) })
         try recordingTable.saveWithCalls(fold.recordings.filter { fold.changedRecordings.contains($0.key) })
         try holdTable.save(fold.holds.filter { fold.changedHolds.contains($0.key) })
-        let touchedCalls = fold.changedCalls.union(judgedRecordings.compactMap { fold.recordings[$0]?.callID?.exactKey })
-        let judgedAgain = foldsEvents ? try loadRequestsToJudgeAgain(ofCalls: touchedCalls.union(callsOfLoadedRecordings)) : []
+        var judgedAgain: Set<ExactKey> = []
+        if foldsEvents {
+            let touchedCalls = fold.changedCalls.union(judgedRecordings.compactMap { fold.recordings[$0]?.callID?.exactKey })
+            judgedAgain = try loadRequestsToJudgeAgain(ofCalls: touchedCalls.union(callsOfLoadedRecordings))
+        }
         var requestRecordings: [ExactKey: Set<ExactKey>] = [:]
         // Many requests may name the same persons: their recordings are looked up once.
         var recordingsOfPersons: [[ExactKey]: Set<ExactKey>] = [:]

@@ -199,8 +199,8 @@ struct ComplianceFold {
             var record = requests[requestID]!
             let due = record.facts.deadline(policy: policy)
             let key = OwedKey(persons: record.subjectKeys.map(\.exactKey), due: due)
-            let owed = owedByPersons[key] ?? owedRecordings(requestRecordings[requestID] ?? [], due: due)
-            owedByPersons[key] = owed
+            if owedByPersons[key] == nil { owedByPersons[key] = owedRecordings(requestRecordings[requestID] ?? [], due: due) }
+            let owed = owedByPersons[key]!
             (record.facts.recordings, record.facts.held) = (owed.recordings, owed.held)
             requests[requestID] = record
             verdicts.findings[ExactKey("request:\(requestID.text)")] = SubjectRequestRule.evaluate(
