@@ -87,6 +87,24 @@ struct DPOSurfaceTests {
         #expect(try world.desk.subjects(of: request).count == 1, "one person")
     }
 
+    static let erasureOverdue = "SELECT recording_id, detail FROM findings WHERE status = 'open' AND rule = 'ERASURE_OVERDUE'"
+    static let person = Events.party("p", "customer", ["phone": "+4930123456"])
+
+    /// On 10 December: the person's call-a of 20 September, recorded as rec-a, and their
+    /// erasure received on 1 October, due 1 November. The caller drops the world.
+    static func overdueErasure() throws -> DPOWorld {
+        let world = try DPOWorld(now: Timestamp(rfc3339: "2026-12-10T00:00:00Z")!)
+        do {
+            try world.ingest(
+                Events.recordedCall("call-a", at: "2026-09-20T10:00:00Z", parties: [person], recording: "rec-a")
+                    + [Events.erasure("req-l", at: "2026-10-01T11:00:00Z")])
+        } catch {
+            world.drop()
+            throw error
+        }
+        return world
+    }
+
     /// The batch judged its requests before it saved its recordings, so a request that came with the
     /// subject's recordings was judged without them (found by the tenth review).
     @Test("an erasure request in the same batch as its subject's recording: judged with it, as a rebuild judges it")
@@ -96,57 +114,34 @@ struct DPOSurfaceTests {
         let party = Events.party("p", "customer", ["phone": "+4930123456"])
         try world.ingest(
             Events.recordedCall("call-a", at: "2026-11-02T10:00:00Z", parties: [party], recording: "rec-a")
-                + [Events.event("erasure-l", .subjectErasureRequested, "2026-11-03T11:00:00Z", [
-                    "request_id": "req-l", "subject": ["phone": "+4930123456"], "regime": "gdpr",
-                ])])
-        let overdue = "SELECT recording_id, detail FROM findings WHERE status = 'open' AND rule = 'ERASURE_OVERDUE'"
-        let incremental = try world.connection.query(overdue).rows
-        try world.rebuild()
-        let rebuilt = try world.connection.query(overdue).rows
+                + [Events.erasure("req-l", at: "2026-11-03T11:00:00Z")])
+        let (incremental, rebuilt) = try world.incrementalAndRebuilt(Self.erasureOverdue)
         #expect(incremental.first?[0] == "rec-a", "overdue for the recording never deleted: \(incremental)")
         #expect(incremental == rebuilt, "incremental \(incremental), rebuilt \(rebuilt)")
     }
 
     @Test("a call of the subject that arrives after the erasure's deadline: the request is judged again with its recording, as a rebuild judges it")
     func lateRecordingAfterTheDeadline() throws {
-        let world = try DPOWorld(now: Timestamp(rfc3339: "2026-12-10T00:00:00Z")!)
+        let world = try Self.overdueErasure()
         defer { world.drop() }
-        let party = Events.party("p", "customer", ["phone": "+4930123456"])
-        try world.ingest(
-            Events.recordedCall("call-a", at: "2026-09-20T10:00:00Z", parties: [party], recording: "rec-a")
-                + [Events.event("erasure-l", .subjectErasureRequested, "2026-10-01T11:00:00Z", [
-                    "request_id": "req-l", "subject": ["phone": "+4930123456"], "regime": "gdpr",
-                ])])
         // Judged after its deadline (1 November) with the one recording known: overdue for rec-a.
         #expect(try world.openFindings("ERASURE_OVERDUE").map { $0[1] } == ["rec-a"])
         // Then the platform delivers an older call of the same person, and rec-a's deletion, dated before the deadline.
         try world.ingest(
-            Events.recordedCall("call-late", at: "2026-09-25T10:00:00Z", parties: [party], recording: "rec-late")
+            Events.recordedCall("call-late", at: "2026-09-25T10:00:00Z", parties: [Self.person], recording: "rec-late")
                 + [Events.deletion("rec-a", at: "2026-10-15T00:00:00Z")])
-        let overdue = "SELECT recording_id, detail FROM findings WHERE status = 'open' AND rule = 'ERASURE_OVERDUE'"
-        let incremental = try world.connection.query(overdue).rows
-        try world.rebuild()
-        let rebuilt = try world.connection.query(overdue).rows
+        let (incremental, rebuilt) = try world.incrementalAndRebuilt(Self.erasureOverdue)
         #expect(incremental.first?[0] == "rec-late", "overdue for the recording delivered late, rec-a deleted in time: \(incremental)")
         #expect(incremental == rebuilt, "incremental \(incremental), rebuilt \(rebuilt)")
     }
 
     @Test("a deletion, dated before the erasure's deadline, that arrives after it: the request is judged again, as a rebuild judges it")
     func lateDeletionAfterTheDeadline() throws {
-        let world = try DPOWorld(now: Timestamp(rfc3339: "2026-12-10T00:00:00Z")!)
+        let world = try Self.overdueErasure()
         defer { world.drop() }
-        let party = Events.party("p", "customer", ["phone": "+4930123456"])
-        try world.ingest(
-            Events.recordedCall("call-a", at: "2026-09-20T10:00:00Z", parties: [party], recording: "rec-a")
-                + [Events.event("erasure-l", .subjectErasureRequested, "2026-10-01T11:00:00Z", [
-                    "request_id": "req-l", "subject": ["phone": "+4930123456"], "regime": "gdpr",
-                ])])
         #expect(try world.openFindings("ERASURE_OVERDUE").map { $0[1] } == ["rec-a"])
         try world.ingest([Events.deletion("rec-a", at: "2026-10-15T00:00:00Z")])
-        let overdue = "SELECT recording_id, detail FROM findings WHERE status = 'open' AND rule = 'ERASURE_OVERDUE'"
-        let incremental = try world.connection.query(overdue).rows
-        try world.rebuild()
-        let rebuilt = try world.connection.query(overdue).rows
+        let (incremental, rebuilt) = try world.incrementalAndRebuilt(Self.erasureOverdue)
         #expect(incremental.count == 1 && incremental.first?[0] == nil, "still overdue, no longer for rec-a: \(incremental)")
         #expect(incremental == rebuilt, "incremental \(incremental), rebuilt \(rebuilt)")
     }
@@ -156,9 +151,7 @@ struct DPOSurfaceTests {
         let world = try DPOWorld(now: Timestamp(rfc3339: "2026-10-02T00:00:00Z")!)
         defer { world.drop() }
         let party = Events.party("p", "customer", ["phone": "+4930123456"])
-        try world.ingest([Events.event("erasure-l", .subjectErasureRequested, "2026-10-01T11:00:00Z", [
-            "request_id": "req-l", "subject": ["phone": "+4930123456"], "regime": "gdpr",
-        ])])
+        try world.ingest([Events.erasure("req-l", at: "2026-10-01T11:00:00Z")])
         _ = try world.desk.close("req-l", outcome: .answered, by: world.dpo, at: Timestamp(rfc3339: "2026-10-05T00:00:00Z")!)
         world.advance(to: Timestamp(rfc3339: "2026-12-10T00:00:00Z")!)
         try world.project()
@@ -178,18 +171,14 @@ struct DPOSurfaceTests {
         try world.ingest(
             Events.recordedCall("call-a", at: "2026-09-20T10:00:00Z", parties: [p], recording: "rec-a")
                 + Events.recordedCall("call-b", at: "2026-09-21T10:00:00Z", parties: [q], recording: "rec-b")
-                + [Events.event("erasure-l", .subjectErasureRequested, "2026-10-01T11:00:00Z", [
-                    "request_id": "req-l", "subject": ["phone": "+4930123456"], "regime": "gdpr",
-                ])])
+                + [Events.erasure("req-l", at: "2026-10-01T11:00:00Z")])
         let overdue = "SELECT request_id, recording_id, detail FROM findings WHERE status = 'open' AND rule = 'ERASURE_OVERDUE' ORDER BY 1"
         #expect(try world.connection.query(overdue).rows.first?[1] == "rec-a")
         try world.ingest([Events.event("rec-a-restored", .recordingStored, "2026-09-20T10:06:00Z", [
             "call_id": "call-b", "recording_id": "rec-a", "storage_uri": "s3://recordings/rec-a",
             "sha256": .string(String(repeating: "ab", count: 32)), "duration_seconds": 297, "bytes": 1_000_000,
         ])])
-        let incremental = try world.connection.query(overdue).rows
-        try world.rebuild()
-        let rebuilt = try world.connection.query(overdue).rows
+        let (incremental, rebuilt) = try world.incrementalAndRebuilt(overdue)
         #expect(incremental.first?[1] == nil, "rec-a is call-b's now, not the person's: \(incremental)")
         #expect(incremental == rebuilt, "incremental \(incremental), rebuilt \(rebuilt)")
     }
@@ -201,9 +190,7 @@ struct DPOSurfaceTests {
         let party = Events.party("p", "customer", ["phone": "+4930123456"])
         try world.ingest(
             Events.recordedCall("call-a", at: "2026-09-20T10:00:00Z", parties: [party], recording: "rec-a")
-                + [("req-overdue", "2026-10-01T11:00:00Z"), ("req-due-later", "2026-12-01T11:00:00Z")].map { id, time in
-                    Events.event("opened-\(id)", .subjectErasureRequested, time, ["request_id": .string(id), "subject": ["phone": "+4930123456"], "regime": "gdpr"])
-                })
+                + [Events.erasure("req-overdue", at: "2026-10-01T11:00:00Z"), Events.erasure("req-due-later", at: "2026-12-01T11:00:00Z")])
         let access = try world.desk.open(
             kind: .access, regime: "gdpr", identifiers: SubjectIdentifiers(phone: "+49 30 123456"), verifiedBy: "call-back", by: world.dpo,
             at: Timestamp(rfc3339: "2026-10-01T11:00:00Z")!)
@@ -225,13 +212,10 @@ struct DPOSurfaceTests {
         let world = try DPOWorld(now: Timestamp(rfc3339: "2027-01-10T00:00:00Z")!)
         defer { world.drop() }
         let party = Events.party("p", "customer", ["phone": "+4930123456"])
-        let erasure = { (id: String, time: String) in
-            Events.event("opened-\(id)", .subjectErasureRequested, time, ["request_id": .string(id), "subject": ["phone": "+4930123456"], "regime": "gdpr"])
-        }
         try world.ingest(
             Events.recordedCall("call-early", at: "2026-09-20T10:00:00Z", parties: [party], recording: "rec-early")
                 + Events.recordedCall("call-late", at: "2026-11-15T10:00:00Z", parties: [party], recording: "rec-late")
-                + [erasure("req-october", "2026-10-01T11:00:00Z"), erasure("req-november", "2026-11-01T11:00:00Z")])
+                + [Events.erasure("req-october", at: "2026-10-01T11:00:00Z"), Events.erasure("req-november", at: "2026-11-01T11:00:00Z")])
         let overdue = "SELECT request_id, recording_id, detail FROM findings WHERE status = 'open' AND rule = 'ERASURE_OVERDUE' ORDER BY 1"
         let incremental = try world.connection.query(overdue).rows
         #expect(incremental.map { [$0[0], $0[1]] } == [["req-november", "rec-early"], ["req-october", "rec-early"]])

@@ -73,6 +73,13 @@ final class DPOWorld: @unchecked Sendable {
         for runner in runners { try runner.rebuild() }
     }
 
+    /// The rows of `sql` as the projections hold them, then after a rebuild of every projection.
+    func incrementalAndRebuilt(_ sql: String) throws -> (incremental: [[String?]], rebuilt: [[String?]]) {
+        let incremental = try connection.query(sql).rows
+        try rebuild()
+        return (incremental, try connection.query(sql).rows)
+    }
+
     func openFindings(_ rule: String) throws -> [[String?]] {
         try connection.query(
             "SELECT request_id, recording_id, occurred_at::text FROM findings WHERE status = 'open' AND rule = $1 ORDER BY 1, 2", [.text(rule)]
@@ -144,6 +151,13 @@ enum Events {
     static func hold(_ id: String, recordings: [String], at time: String) -> JSONValue {
         event("hold-\(id)", .legalHoldPlaced, time, [
             "hold_id": .string(id), "recording_ids": .array(recordings.map(JSONValue.string)), "case_ref": "LIT-1", "actor": ["id": "legal-1", "role": "legal"],
+        ])
+    }
+
+    /// An erasure request from the platform, under GDPR, for whoever holds `phone`.
+    static func erasure(_ requestID: String, at time: String, phone: String = "+4930123456") -> JSONValue {
+        event("opened-\(requestID)", .subjectErasureRequested, time, [
+            "request_id": .string(requestID), "subject": ["phone": .string(phone)], "regime": "gdpr",
         ])
     }
 
