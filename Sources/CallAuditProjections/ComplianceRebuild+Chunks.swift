@@ -3,7 +3,7 @@ import CallAuditRuntime
 import CallAuditStore
 
 /// Keys of facts an earlier chunk wrote out and this chunk loaded back.
-struct ReloadedKeys {
+struct ReloadedKeys: Sendable {
     var calls: Set<ExactKey> = []
     var recordings: Set<ExactKey> = []
     var holds: Set<ExactKey> = []
@@ -22,8 +22,9 @@ extension ComplianceRebuild {
     static let factTables = ["compliance_calls", "compliance_recordings", "compliance_holds", "compliance_subject_calls"]
 
     /// Loads the facts the page's events touch that an earlier chunk wrote out,
-    /// so they are folded on, not started afresh. The key filter spares the
-    /// lookups of the (many) keys never written out.
+    /// so they are folded on, not started afresh: from the chunk still being
+    /// written out, in memory, and from the tables for older chunks. The key
+    /// filter spares the lookups of the (many) keys never written out.
     mutating func reloadWrittenFacts(touchedBy page: ArraySlice<FactEvent>, in connection: PostgresConnection) throws {
         var callIDs: Set<ExactKey> = [], recordingIDs: Set<ExactKey> = [], holdIDs: Set<ExactKey> = []
         for event in page {
@@ -31,30 +32,53 @@ extension ComplianceRebuild {
             event.judgedData.collectKeys(calls: &callIDs, recordings: &recordingIDs, holds: &holdIDs)
         }
         let filter = written!
-        let holds = try Self.reload(holdIDs, tag: WrittenKey.hold, filter: filter, from: .holds(on: connection), into: &fold.holds, marking: &reloaded.holds)
-        // A hold folded again re-applies itself to every recording it names.
-        for hold in holds.values { recordingIDs.formUnion(hold.recordingIDs.map(\.exactKey)) }
-        _ = try Self.reload(callIDs, tag: WrittenKey.call, filter: filter, from: .calls(on: connection), into: &fold.calls, marking: &reloaded.calls)
-        _ = try Self.reload(
-            recordingIDs, tag: WrittenKey.recording, filter: filter, from: .recordings(on: connection), into: &fold.recordings, marking: &reloaded.recordings)
+        let writing = writing?.chunk
+        // The chunk being written out holds the connection between its statements; the fold's lookups go first.
+        let turns = self.writing?.turns ?? Turns(connection)
+        try turns.foreground { connection in
+            let holds = try Self.reload(
+                holdIDs, tag: WrittenKey.hold, filter: filter, writing: writing?.holds, from: .holds(on: connection),
+                into: &fold.holds, marking: &reloaded.holds)
+            // A hold folded again re-applies itself to every recording it names.
+            for hold in holds.values { recordingIDs.formUnion(hold.recordingIDs.map(\.exactKey)) }
+            _ = try Self.reload(
+                callIDs, tag: WrittenKey.call, filter: filter, writing: writing?.calls, from: .calls(on: connection),
+                into: &fold.calls, marking: &reloaded.calls)
+            _ = try Self.reload(
+                recordingIDs, tag: WrittenKey.recording, filter: filter, writing: writing?.recordings, from: .recordings(on: connection),
+                into: &fold.recordings, marking: &reloaded.recordings)
+        }
     }
 
-    /// Loads those of `keys` the chunk lacks that may have been written out
-    /// into it, and marks them reloaded. Returns what it loaded.
+    /// Loads those of `keys` the chunk lacks that may have been written out,
+    /// and marks them reloaded. A key of the chunk being written out
+    /// (`writing`) is taken from it: its rows may be only half written.
+    /// Returns what it loaded.
     private static func reload<Facts>(
-        _ keys: Set<ExactKey>, tag: UInt8, filter: KeyFilter, from table: FactTable<Facts>,
+        _ keys: Set<ExactKey>, tag: UInt8, filter: KeyFilter, writing: [ExactKey: Facts]?, from table: FactTable<Facts>,
         into chunk: inout [ExactKey: Facts], marking reloaded: inout Set<ExactKey>
     ) throws -> [ExactKey: Facts] {
-        let loaded = try table.load(keys.filter { chunk[$0] == nil && filter.mayContain($0.text, tag: tag) })
+        var loaded: [ExactKey: Facts] = [:]
+        var older: [ExactKey] = []
+        for key in keys where chunk[key] == nil {
+            if let facts = writing?[key] {
+                loaded[key] = facts
+            } else if filter.mayContain(key.text, tag: tag) {
+                older.append(key)
+            }
+        }
+        loaded.merge(try table.load(older)) { inMemory, _ in inMemory }
         chunk.merge(loaded) { current, _ in current }
         reloaded.formUnion(loaded.keys)
         return loaded
     }
 
-    /// Writes the chunk's calls, recordings, holds and subject index to the
-    /// fresh tables and drops them: new ones by COPY, reloaded ones by upsert.
-    /// Requests and conflict records stay for judging.
+    /// Hands the chunk's calls, recordings, holds and subject index to a
+    /// thread that writes them to the fresh tables (`ChunkWrite`), once the
+    /// chunk before is written, and starts the next chunk. Requests and
+    /// conflict records stay for judging.
     mutating func writeChunk(in connection: PostgresConnection) throws {
+        try waitForChunkWritten()
         if written == nil {
             // Later chunks load and upsert these by key.
             try ShadowTables.index(Self.factTables, on: connection)
@@ -63,18 +87,7 @@ extension ComplianceRebuild {
         for key in fold.calls.keys { written!.insert(key.text, tag: WrittenKey.call) }
         for key in fold.recordings.keys { written!.insert(key.text, tag: WrittenKey.recording) }
         for key in fold.holds.keys { written!.insert(key.text, tag: WrittenKey.hold) }
-
-        var fresh = ComplianceFold()
-        fresh.calls = fold.calls.filter { !reloaded.calls.contains($0.key) }
-        fresh.recordings = fold.recordings.filter { !reloaded.recordings.contains($0.key) }
-        fresh.holds = fold.holds.filter { !reloaded.holds.contains($0.key) }
-        // A pair can be in the table already only if its call was written out (and so reloaded).
-        fresh.subjectCalls = fold.subjectCalls.filter { !reloaded.calls.contains($0.callID.exactKey) }
-        try FactRowStream(fresh).copy(into: connection)
-        try FactTable.calls(on: connection).save(fold.calls.filter { reloaded.calls.contains($0.key) })
-        try FactTable.recordings(on: connection).saveWithCalls(fold.recordings.filter { reloaded.recordings.contains($0.key) })
-        try FactTable.holds(on: connection).save(fold.holds.filter { reloaded.holds.contains($0.key) })
-        try SubjectCallIndex(connection: connection).add(fold.subjectCalls.filter { reloaded.calls.contains($0.callID.exactKey) })
+        writing = ChunkWrite(fold, reloaded: reloaded, connection: connection)
 
         var next = ComplianceFold(recordsChanges: false)
         next.requests = fold.requests
@@ -83,6 +96,19 @@ extension ComplianceRebuild {
         fold = next
         reloaded = ReloadedKeys()
         eventsInChunk = 0
+    }
+
+    /// Waits for the chunk being written out, if one is, and rethrows what
+    /// writing it threw. The connection is the fold's alone again after it.
+    mutating func waitForChunkWritten() throws {
+        guard let chunk = writing else { return }
+        writing = nil
+        try chunk.wait()
+    }
+
+    /// Drops the chunk written out once it is, so its facts are not held longer than needed.
+    mutating func dropChunkWritten() throws {
+        if writing?.isDone == true { try waitForChunkWritten() }
     }
 
     /// Judges every subject once the whole log is written out: conflict records
@@ -159,6 +185,50 @@ extension ComplianceRebuild {
             if rows.count < limits.factsPerPage { return }
             after = last
         }
+    }
+}
+
+/// A chunk's facts written out on a thread of its own while the fold goes on
+/// with the next chunk. Written out on the fold's thread, each chunk stalled
+/// the fold for PostgreSQL's COPY (about 0.6 s per 250,000 events) while the
+/// other core was mostly idle (BENCHMARKS.md, issue 21's eleventh pass).
+///
+/// The fold still uses the connection to load back facts of older chunks:
+/// the two take turns a statement at a time, the fold's first (`Turns`). A
+/// fact of this chunk is taken from `chunk` in memory, never from its
+/// half-written rows, and a fact the next chunk takes from it is upserted when
+/// that chunk is written, which is always after this one is.
+final class ChunkWrite: Sendable {
+    /// The chunk's facts as folded, read by the fold while they are written.
+    let chunk: ComplianceFold
+    let turns: Turns<PostgresConnection>
+    private let work: BackgroundWork<Void, any Error>
+
+    init(_ chunk: ComplianceFold, reloaded: ReloadedKeys, connection: PostgresConnection) {
+        let turns = Turns(connection)
+        self.chunk = chunk
+        self.turns = turns
+        work = BackgroundWork(name: "rebuild-chunk") { try Self.write(chunk, reloaded: reloaded, turns: turns) }
+    }
+
+    var isDone: Bool { work.isDone }
+
+    /// Waits until the chunk is written; rethrows what writing it threw.
+    func wait() throws { try work.value() }
+
+    /// New facts by COPY, a statement a slice; facts an earlier chunk wrote out, by upsert.
+    private static func write(_ chunk: ComplianceFold, reloaded: ReloadedKeys, turns: Turns<PostgresConnection>) throws {
+        try FactRowStream(chunk, skipping: reloaded).copy { statement, rows in
+            try turns.background { try $0.copyIn(statement, payload: rows) }
+        }
+        let calls = chunk.calls.filter { reloaded.calls.contains($0.key) }
+        try turns.background { try FactTable.calls(on: $0).save(calls) }
+        let recordings = chunk.recordings.filter { reloaded.recordings.contains($0.key) }
+        try turns.background { try FactTable.recordings(on: $0).saveWithCalls(recordings) }
+        let holds = chunk.holds.filter { reloaded.holds.contains($0.key) }
+        try turns.background { try FactTable.holds(on: $0).save(holds) }
+        let pairs = chunk.subjectCalls.filter { reloaded.calls.contains($0.callID.exactKey) }
+        try turns.background { try SubjectCallIndex(connection: $0).add(pairs) }
     }
 }
 

@@ -8,7 +8,7 @@ package struct ComplianceRebuildLimits: Sendable {
     package var eventsPerChunk = 250_000
     /// Facts read back and judged at a time once the log took more than one chunk.
     package var factsPerPage = 10_000
-    /// Size of the filter of keys written out (see `KeyFilter`).
+    /// The most bits the filter of keys written out grows to (see `KeyFilter`).
     package var filterBits = 1 << 29
 
     package init(eventsPerChunk: Int = 250_000, factsPerPage: Int = 10_000, filterBits: Int = 1 << 29) {
@@ -24,8 +24,8 @@ package struct ComplianceRebuildLimits: Sendable {
 ///
 /// Memory is bounded whatever the log's size: after each chunk of
 /// `limits.eventsPerChunk` events, the chunk's facts are written to the fresh
-/// tables and dropped (`writeChunk`); a later event of a fact written out loads
-/// it back first. Once the log is folded, subjects are judged from the tables a
+/// tables and dropped (`writeChunk`), on another thread while the next chunk
+/// is folded (`ChunkWrite`); a later event of a fact written out loads it back first. Once the log is folded, subjects are judged from the tables a
 /// page at a time (`judgeWrittenFacts`). A log that fits in one chunk never
 /// touches the tables until it is judged, straight from memory.
 /// Requests and conflict records stay in memory throughout: a few per thousand calls.
@@ -40,6 +40,8 @@ struct ComplianceRebuild: ProjectionRebuild {
     /// This chunk's facts that an earlier chunk wrote out: saved again by upsert, not COPY.
     var reloaded = ReloadedKeys()
     var eventsInChunk = 0
+    /// The chunk before, while it is being written out.
+    var writing: ChunkWrite?
 
     init(policy: Policy, clock: @escaping @Sendable () -> Timestamp, limits: ComplianceRebuildLimits) {
         self.policy = policy
@@ -59,7 +61,10 @@ struct ComplianceRebuild: ProjectionRebuild {
         while !rest.isEmpty {
             let part = rest.prefix(limits.eventsPerChunk - eventsInChunk)
             rest = rest.dropFirst(part.count)
-            if written != nil { try reloadWrittenFacts(touchedBy: part, in: connection) }
+            if written != nil {
+                try dropChunkWritten()
+                try reloadWrittenFacts(touchedBy: part, in: connection)
+            }
             for event in part { fold.fold(event) }
             eventsInChunk += part.count
             if eventsInChunk >= limits.eventsPerChunk { try writeChunk(in: connection) }
@@ -70,7 +75,13 @@ struct ComplianceRebuild: ProjectionRebuild {
         // Findings carry no log position: a rebuild records no changes of its own (`FindingsTable.insertAll`).
         if written == nil { return try finishInMemory(in: connection) }
         try writeChunk(in: connection)
+        try waitForChunkWritten()
         try judgeWrittenFacts(in: connection)
+    }
+
+    /// The rebuild failed: the connection is the caller's again only once the chunk being written out is.
+    mutating func abandon() {
+        try? waitForChunkWritten()
     }
 
     /// The whole log was one chunk: judge it in memory, write every table once.
@@ -119,9 +130,12 @@ struct ComplianceRebuild: ProjectionRebuild {
     /// Encodes the fact tables of `fold` one after another, giving `slice`
     /// the rows of `table` whenever `sliceBytes` or more are written and at
     /// each table's end (with `tableEnds`): whole tables by default. Stops as
-    /// soon as `slice` returns false (its reader has gone).
+    /// soon as `slice` returns false (its reader has gone). Facts in
+    /// `skipping` (and the pairs of its calls) are left out: they are in the
+    /// tables already, and skipped here rather than filtered into a copy of the chunk.
     static func encodeFactRows(
-        _ fold: ComplianceFold, sliceBytes: Int = .max, _ slice: (_ table: String, _ rows: CopyTextEncoder, _ tableEnds: Bool) -> Bool
+        _ fold: ComplianceFold, skipping: ReloadedKeys = ReloadedKeys(), sliceBytes: Int = .max,
+        _ slice: (_ table: String, _ rows: CopyTextEncoder, _ tableEnds: Bool) -> Bool
     ) {
         // Room for a slice and its last row, not for a whole table, when slicing.
         let room = sliceBytes == .max ? 1 << 24 : min(sliceBytes + (1 << 16), 1 << 24)
@@ -137,14 +151,19 @@ struct ComplianceRebuild: ProjectionRebuild {
                 }
                 if goOn { goOn = slice(name, rest, true) }
             }
-            table("compliance_calls (call_id, facts)") { documentRows(fold.calls, room: room, flush: $0) { _, _ in } }
+            table("compliance_calls (call_id, facts)") {
+                documentRows(fold.calls, skipping: skipping.calls, room: room, flush: $0) { _, _ in }
+            }
             table("compliance_recordings (recording_id, call_id, facts)") {
-                documentRows(fold.recordings, room: room, flush: $0) { row, recording in
+                documentRows(fold.recordings, skipping: skipping.recordings, room: room, flush: $0) { row, recording in
                     if let callID = recording.callID { row.text(callID) } else { row.null() }
                 }
             }
-            table("compliance_holds (hold_id, facts)") { documentRows(fold.holds, room: room, flush: $0) { _, _ in } }
-            table("compliance_subject_calls (subject_key, call_id, party_id)") { subjectCallRows(fold.subjectCalls, room: room, flush: $0) }
+            table("compliance_holds (hold_id, facts)") { documentRows(fold.holds, skipping: skipping.holds, room: room, flush: $0) { _, _ in } }
+            table("compliance_subject_calls (subject_key, call_id, party_id)") {
+                // A pair can be in the table already only if its call was written out (and so reloaded).
+                subjectCallRows(fold.subjectCalls, skippingCalls: skipping.calls, room: room, flush: $0)
+            }
         }
     }
 
@@ -158,14 +177,15 @@ struct ComplianceRebuild: ProjectionRebuild {
     /// instead of splitting pages at random): the key, any extra columns, the facts.
     /// `flush` is given the rows after each row ends, and stops the rows when it returns false.
     private static func documentRows<Facts: FactDocument>(
-        _ facts: [ExactKey: Facts], room: Int = 1 << 24, flush: (inout CopyTextEncoder) -> Bool = { _ in true },
+        _ facts: [ExactKey: Facts], skipping: Set<ExactKey> = [], room: Int = 1 << 24, flush: (inout CopyTextEncoder) -> Bool = { _ in true },
         extraColumns: (inout CopyTextEncoder, Facts) -> Void
     ) -> CopyTextEncoder {
         var rows = CopyTextEncoder(capacity: min(facts.count * 512, room))
         var document: [UInt8] = []
         // Positions are sorted, by key: sorting the pairs copied every fact document a dozen times.
         let (keys, values) = (facts.keys, facts.values)
-        for index in keys.indices.sorted(by: { keys[$0] < keys[$1] }) {
+        let written = skipping.isEmpty ? Array(keys.indices) : keys.indices.filter { !skipping.contains(keys[$0]) }
+        for index in written.sorted(by: { keys[$0] < keys[$1] }) {
             let value = values[index]
             rows.text(keys[index].text)
             extraColumns(&rows, value)
@@ -180,10 +200,12 @@ struct ComplianceRebuild: ProjectionRebuild {
 
     /// Who took part in which call, each pair once (the first party it was), in key order.
     private static func subjectCallRows(
-        _ pairs: [(key: String, callID: String, partyID: String)], room: Int, flush: (inout CopyTextEncoder) -> Bool
+        _ pairs: [(key: String, callID: String, partyID: String)], skippingCalls: Set<ExactKey>, room: Int,
+        flush: (inout CopyTextEncoder) -> Bool
     ) -> CopyTextEncoder {
         var party: [SubjectCall: String] = [:]
         for pair in pairs where party[SubjectCall(key: pair.key, callID: pair.callID)] == nil {
+            if !skippingCalls.isEmpty, skippingCalls.contains(pair.callID.exactKey) { continue }
             party[SubjectCall(key: pair.key, callID: pair.callID)] = pair.partyID
         }
         var rows = CopyTextEncoder(capacity: min(party.count * 120, room))

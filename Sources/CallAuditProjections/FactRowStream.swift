@@ -21,14 +21,14 @@ struct FactRowStream {
     /// The encoding thread; its result is how many slices it made.
     private let encoding: BackgroundWork<Int, Never>
 
-    /// Starts encoding `fold`'s fact tables, handed over every `sliceBytes` or so.
-    init(_ fold: ComplianceFold, sliceBytes: Int = Self.sliceBytes) {
+    /// Starts encoding `fold`'s fact tables but those `skipping`, handed over every `sliceBytes` or so.
+    init(_ fold: ComplianceFold, skipping: ReloadedKeys = ReloadedKeys(), sliceBytes: Int = Self.sliceBytes) {
         let pieces = pieces
         encoding = BackgroundWork(name: "rebuild-rows") {
             var current: String?
             var slices = 0
             // `put` is false once the reader closed the queue: the encoding stops there.
-            ComplianceRebuild.encodeFactRows(fold, sliceBytes: sliceBytes) { table, rows, tableEnds in
+            ComplianceRebuild.encodeFactRows(fold, skipping: skipping, sliceBytes: sliceBytes) { table, rows, tableEnds in
                 slices += 1
                 if current != table, !pieces.put(.tableStart(table)) { return false }
                 current = tableEnds ? nil : table
@@ -40,20 +40,28 @@ struct FactRowStream {
         }
     }
 
-    /// COPYs each table as its slices come, in the order encoded. Returns
-    /// once the encoding has ended too: a failed COPY closes the queue, and
-    /// the encoding stops at its next slice instead of finishing the chunk.
+    /// COPYs each slice as it comes, in the order encoded, one statement a
+    /// slice. Returns once the encoding has ended too: a failed COPY closes
+    /// the queue, and the encoding stops at its next slice instead of
+    /// finishing the chunk.
     func copy(into connection: PostgresConnection) throws {
+        try copy { statement, rows in try connection.copyIn(statement, payload: rows) }
+    }
+
+    /// As `copy(into:)`, giving each slice's COPY statement and rows to
+    /// `send`: a statement a slice lets another thread use the connection
+    /// between slices (`ComplianceRebuild.ChunkWrite`).
+    func copy(_ send: (_ statement: String, _ rows: [UInt8]) throws -> Void) throws {
         defer {
             pieces.close()
             _ = encoding.value()
         }
         while let piece = try pieces.take() {
             guard case .tableStart(let table) = piece else { throw OutOfOrder() }
-            try connection.copyIn("COPY \(table) FROM STDIN") { () throws -> [UInt8]? in
+            slices: while true {
                 switch try pieces.take() {
-                case .rows(let bytes): bytes
-                case .tableEnd: nil
+                case .rows(let bytes): try send("COPY \(table) FROM STDIN", bytes)
+                case .tableEnd: break slices
                 case .tableStart, nil: throw OutOfOrder()
                 }
             }

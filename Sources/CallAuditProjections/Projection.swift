@@ -63,4 +63,11 @@ package protocol ProjectionRebuild {
     mutating func fold(_ page: Page, in connection: PostgresConnection) throws
     /// Writes everything folded into the projection's fresh tables; `lastPosition` is where the log was read to.
     mutating func finish(in connection: PostgresConnection, lastPosition: Int64?) throws
+    /// The fold failed (here or in reading the log): ends any work still using
+    /// `connection`, which the runner then rolls back.
+    mutating func abandon()
+}
+
+extension ProjectionRebuild {
+    package mutating func abandon() {}
 }

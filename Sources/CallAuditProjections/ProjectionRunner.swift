@@ -226,13 +226,18 @@ package final class ProjectionRunner: @unchecked Sendable {
         defer { reader.cancel() }
         var cursor = LogCursor.start
         var total = 0
-        while let item = try reader.next() {
-            try rebuild.fold(item.page, in: connection)
-            cursor = item.last
-            total += item.count
-            progress?(total)
+        do {
+            while let item = try reader.next() {
+                try rebuild.fold(item.page, in: connection)
+                cursor = item.last
+                total += item.count
+                progress?(total)
+            }
+            try rebuild.finish(in: connection, lastPosition: total > 0 ? cursor.position : nil)
+        } catch {
+            rebuild.abandon()
+            throw error
         }
-        try rebuild.finish(in: connection, lastPosition: total > 0 ? cursor.position : nil)
         return (cursor, total)
     }
 

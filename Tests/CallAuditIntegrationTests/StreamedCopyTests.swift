@@ -139,4 +139,55 @@ struct StreamedCopyTests {
         let made = try #require(stream.slicesEncoded, "the encoding has ended when copy returns")
         #expect(made <= 6, "the encoding stopped after \(made) of \(wholeChunk) slices")
     }
+
+    /// A fold of `calls` calls, each with 40 notices: a chunk of many slices.
+    private static func chunk(calls: Int) -> ComplianceFold {
+        var fold = ComplianceFold()
+        let time = Timestamp(rfc3339: "2026-11-23T10:00:00Z")!
+        let notices = (0..<40).map { CallFacts.Fact(eventID: "notice-\($0)", time: time.adding(seconds: Int64($0)), partyID: "p2", method: "beep") }
+        for index in 0..<calls {
+            let callID = "call-\(100_000 + index)"
+            var call = CallFacts(callID: callID)
+            call.notices = notices
+            fold.calls[ExactKey(callID)] = call
+        }
+        return fold
+    }
+
+    @Test("a chunk written out on its own thread: the fold's statements go between its slices, and it writes what one COPY writes")
+    func chunkWrittenBesideTheFold() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let fold = Self.chunk(calls: 3_000)
+        let connection = try database.owner()
+        try connection.execute("BEGIN")
+        let write = ChunkWrite(fold, reloaded: ReloadedKeys(), connection: connection)
+        var seen: [Int64] = []
+        while !write.isDone {
+            seen.append(try write.turns.foreground { try $0.query("SELECT count(*) FROM compliance_calls").decodeScalar(Int64.self) })
+        }
+        try write.wait()
+        #expect(seen == seen.sorted(), "each statement of the fold sees the slices written before it: \(seen)")
+        #expect(seen.contains { $0 > 0 && $0 < 3_000 }, "the fold had turns while the chunk was half written: \(seen.count) turns")
+        let digest = "SELECT count(*) || ' ' || md5(string_agg(t::text, '|' ORDER BY call_id)) FROM compliance_calls t"
+        let written = try connection.query(digest).scalar
+        try connection.execute("TRUNCATE compliance_calls")
+        let whole = ComplianceRebuild.factRows(fold)
+        for (table, rows) in whole { try connection.copyIn("COPY \(table) FROM STDIN", payload: rows.bytes) }
+        #expect(written == (try connection.query(digest).scalar))
+        try connection.execute("COMMIT")
+    }
+
+    @Test("a chunk whose writing fails: the error comes at the wait, after which the connection is the caller's to roll back")
+    func chunkWriteFails() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let connection = try database.owner()
+        try connection.execute("BEGIN")
+        try connection.execute("ALTER TABLE compliance_calls RENAME TO compliance_calls_gone")
+        let write = ChunkWrite(Self.chunk(calls: 2_000), reloaded: ReloadedKeys(), connection: connection)
+        #expect(throws: PostgresError.self) { try write.wait() }
+        try connection.execute("ROLLBACK")
+        #expect(try connection.query("SELECT count(*) FROM compliance_calls").decodeScalar(Int64.self) == 0)
+    }
 }
