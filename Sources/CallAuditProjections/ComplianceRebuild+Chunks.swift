@@ -87,6 +87,7 @@ extension ComplianceRebuild {
         for key in fold.calls.keys { written!.insert(key.text, tag: WrittenKey.call) }
         for key in fold.recordings.keys { written!.insert(key.text, tag: WrittenKey.recording) }
         for key in fold.holds.keys { written!.insert(key.text, tag: WrittenKey.hold) }
+        recordingsOfNoCall.note(fold)
         writing = ChunkWrite(fold, reloaded: reloaded, connection: connection)
 
         var next = ComplianceFold(recordsChanges: false)
@@ -137,13 +138,26 @@ extension ComplianceRebuild {
             ).decode((String, String).self).map { (key: $0, facts: $1) }
             try verdicts.submit { try Self.judge(calls: calls, recordings: recordings, policy: policy, now: now) }
         }
-        try forEachPage(
-            """
-            SELECT recording_id, facts::text FROM compliance_recordings r
-            WHERE recording_id > $1 AND NOT EXISTS (SELECT FROM compliance_calls c WHERE c.call_id = r.call_id) ORDER BY recording_id
-            """, in: connection
-        ) { recordings in
-            try verdicts.submit { try Self.judge(calls: [], recordings: recordings, policy: policy, now: now) }
+        if let candidates = recordingsOfNoCall.candidates {
+            // Only these can lack a call (usually none): no scan of every recording for them.
+            try forEachPage(
+                """
+                SELECT recording_id, facts::text FROM compliance_recordings r
+                WHERE recording_id > $1 AND recording_id = ANY($2::text[])
+                    AND NOT EXISTS (SELECT FROM compliance_calls c WHERE c.call_id = r.call_id) ORDER BY recording_id
+                """, [.text(postgresArrayLiteral(candidates.map(\.text)))], in: connection
+            ) { recordings in
+                try verdicts.submit { try Self.judge(calls: [], recordings: recordings, policy: policy, now: now) }
+            }
+        } else {
+            try forEachPage(
+                """
+                SELECT recording_id, facts::text FROM compliance_recordings r
+                WHERE recording_id > $1 AND NOT EXISTS (SELECT FROM compliance_calls c WHERE c.call_id = r.call_id) ORDER BY recording_id
+                """, in: connection
+            ) { recordings in
+                try verdicts.submit { try Self.judge(calls: [], recordings: recordings, policy: policy, now: now) }
+            }
         }
         try verdicts.drain()
 
@@ -171,20 +185,46 @@ extension ComplianceRebuild {
     }
 
     /// Runs `body` on the rows of `sql` (whose first column is a text key, its
-    /// one parameter the key to read after) a page at a time, in key order.
+    /// first parameter the key to read after, then `parameters`) a page at a time, in key order.
     /// A fact table's row: its key and its facts as JSON text.
     typealias FactRow = (key: String, facts: String)
 
-    private func forEachPage(_ sql: String, in connection: PostgresConnection, _ body: ([FactRow]) throws -> Void) throws {
+    private func forEachPage(
+        _ sql: String, _ parameters: [PostgresValue] = [], in connection: PostgresConnection, _ body: ([FactRow]) throws -> Void
+    ) throws {
         var after = ""
         while true {
-            let rows = try connection.query("\(sql) LIMIT \(limits.factsPerPage)", [.text(after)])
+            let rows = try connection.query("\(sql) LIMIT \(limits.factsPerPage)", [.text(after)] + parameters)
                 .decode((String, String).self).map { (key: $0, facts: $1) }
             guard let last = rows.last?.key else { return }
             try body(rows)
             if rows.count < limits.factsPerPage { return }
             after = last
         }
+    }
+}
+
+/// The recordings written out that may have no call in the tables, so that
+/// judging does not scan every recording for the few (usually none) that
+/// have none. A recording written with its call in the same chunk has one
+/// (facts are never removed); any other may not, until a later chunk writes
+/// it with its call. Past `limit` candidates it stops keeping them, and
+/// judging scans every recording instead.
+struct RecordingsOfNoCall {
+    static let limit = 100_000
+    /// nil once there were too many to keep.
+    private(set) var candidates: Set<ExactKey>? = []
+
+    mutating func note(_ chunk: ComplianceFold) {
+        guard var kept = candidates else { return }
+        for (recordingID, recording) in chunk.recordings {
+            if let callID = recording.callID, chunk.calls[ExactKey(callID)] != nil {
+                kept.remove(recordingID)
+            } else {
+                kept.insert(recordingID)
+            }
+        }
+        candidates = kept.count > Self.limit ? nil : kept
     }
 }
 

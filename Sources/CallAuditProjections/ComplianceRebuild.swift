@@ -42,6 +42,8 @@ struct ComplianceRebuild: ProjectionRebuild {
     var eventsInChunk = 0
     /// The chunk before, while it is being written out.
     var writing: ChunkWrite?
+    /// Which recordings written out may lack a call, for judging.
+    var recordingsOfNoCall = RecordingsOfNoCall()
 
     init(policy: Policy, clock: @escaping @Sendable () -> Timestamp, limits: ComplianceRebuildLimits) {
         self.policy = policy

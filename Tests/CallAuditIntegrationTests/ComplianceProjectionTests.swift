@@ -195,6 +195,19 @@ struct ComplianceProjectionTests {
         #expect(try runCallAudit(period + ["--rule", "NOT_A_RULE"]).status != 0, "an unknown rule is a usage error")
     }
 
+    /// Every fact, deadline and finding of the projection, table by table.
+    static func state(of owner: PostgresConnection) throws -> [[[String?]]] {
+        try [
+            "SELECT call_id, facts::text FROM compliance_calls ORDER BY 1",
+            "SELECT recording_id, call_id, facts::text FROM compliance_recordings ORDER BY 1",
+            "SELECT hold_id, facts::text FROM compliance_holds ORDER BY 1",
+            "SELECT request_id, subject_keys::text, facts::text FROM compliance_requests ORDER BY 1",
+            "SELECT subject_key, call_id FROM compliance_subject_calls ORDER BY 1, 2",
+            "SELECT subject, due_at::text, judged_after_due::text FROM compliance_deadlines ORDER BY 1",
+            "SELECT finding_key, subject, fingerprint, status FROM findings ORDER BY 1",
+        ].map { try owner.query($0).rows }
+    }
+
     /// In one chunk (judged in memory); in chunks of 300 events, facts read back 7 at a time, with a filter
     /// that remembers what was written out and with one too small to rule anything out (every key looked up).
     static let rebuildLimits = [
@@ -211,17 +224,7 @@ struct ComplianceProjectionTests {
         let (database, incremental) = try project(Array(events.prefix(2_000)), batches: 5)
         defer { database.drop() }
         let owner = try database.owner()
-        func state() throws -> [[[String?]]] {
-            try [
-                "SELECT call_id, facts::text FROM compliance_calls ORDER BY 1",
-                "SELECT recording_id, call_id, facts::text FROM compliance_recordings ORDER BY 1",
-                "SELECT hold_id, facts::text FROM compliance_holds ORDER BY 1",
-                "SELECT request_id, subject_keys::text, facts::text FROM compliance_requests ORDER BY 1",
-                "SELECT subject_key, call_id FROM compliance_subject_calls ORDER BY 1, 2",
-                "SELECT subject, due_at::text, judged_after_due::text FROM compliance_deadlines ORDER BY 1",
-                "SELECT finding_key, subject, fingerprint, status FROM findings ORDER BY 1",
-            ].map { try owner.query($0).rows }
-        }
+        func state() throws -> [[[String?]]] { try Self.state(of: owner) }
         // Withdrawn findings differ by history, not by verdict: compare the open ones and every fact.
         let before = try state().map { $0.filter { $0.last != "withdrawn" } }
         let historyBefore = try owner.query("SELECT id, finding_key, change FROM finding_changes ORDER BY id").rows
@@ -249,6 +252,61 @@ struct ComplianceProjectionTests {
         let (reference, all) = try project(events, batches: 3)
         defer { reference.drop() }
         #expect(try openFindings(database) == all)
+    }
+
+    @Test(
+        "recordings of a call never started, started chunks later or moved to one never started, and a recording of no call at all, are judged by a chunked rebuild as batches judge them",
+        arguments: [
+            ComplianceRebuildLimits(eventsPerChunk: 2, factsPerPage: 3, filterBits: 1 << 16),
+            ComplianceRebuildLimits(eventsPerChunk: 300, factsPerPage: 7, filterBits: 64),
+        ])
+    func recordingsOfNoCall(limits: ComplianceRebuildLimits) throws {
+        func event(_ id: String, _ type: EventType, at time: String, _ data: JSONValue) throws -> IncomingEvent {
+            IncomingEvent(event: try EventDecoder.validate(
+                ["specversion": "1.0", "id": .string(id), "source": "urn:t", "type": .string(type.rawValue), "time": .string(time), "data": data]),
+                origin: nil)
+        }
+        func stored(_ recording: String, of call: String, at time: String) throws -> IncomingEvent {
+            try event("stored-\(recording)-\(call)", .recordingStored, at: time, [
+                "call_id": .string(call), "recording_id": .string(recording), "storage_uri": .string("s3://recordings/\(recording)"),
+                "sha256": .string(String(repeating: "ab", count: 32)), "duration_seconds": 60, "bytes": 4_096,
+            ])
+        }
+        let simulated = simulatedEvents(calls: 40)
+        let events = try [
+            stored("orphan", of: "never-started", at: "2026-10-01T09:00:00Z"),
+            stored("early", of: "started-later", at: "2026-10-01T09:05:00Z"),
+            stored("moved", of: "started-later", at: "2026-10-01T09:06:00Z"),
+        ] + simulated.prefix(150) + [
+            try event("late-start", .callStarted, at: "2026-10-01T09:00:00Z", [
+                "call_id": "started-later", "direction": "inbound", "channel": "phone", "parties": [
+                    ["party_id": "a", "role": "agent", "jurisdiction": "DE", "subject": ["employee_id": "E1"]],
+                ],
+            ]),
+            try event("access-orphan", .recordingAccessed, at: "2026-10-02T09:00:00Z", [
+                "recording_id": "orphan", "actor": ["id": "x1", "role": "marketing"], "action": "download",
+            ]),
+            // A recording known only from an access: no call at all.
+            try event("access-unknown", .recordingAccessed, at: "2026-10-02T09:01:00Z", [
+                "recording_id": "never-stored", "actor": ["id": "x1", "role": "marketing"], "action": "download",
+            ]),
+        ] + simulated.dropFirst(150) + [
+            stored("moved", of: "never-started-either", at: "2026-10-03T09:00:00Z"),
+        ]
+        let (database, incremental) = try project(events, batches: 4)
+        defer { database.drop() }
+        let owner = try database.owner()
+        let before = try Self.state(of: owner).map { $0.filter { $0.last != "withdrawn" } }
+        let orphans = "SELECT count(*) FROM compliance_deadlines WHERE subject LIKE '%orphan%' OR subject LIKE '%moved%'"
+        let judged = try owner.query(orphans).decodeScalar(Int64.self)
+        let runner = ProjectionRunner(
+            projection: ComplianceProjection(policy: .default, clock: { Self.clockStart }, rebuildLimits: limits),
+            databaseURL: database.serviceURL, logger: quietLogger, batchSize: 250)
+        #expect(try runner.rebuild().folded)
+        #expect(try openFindings(database) == incremental)
+        #expect(try Self.state(of: owner) == before)
+        #expect(judged == 2, "the recordings of a call never started have their retention deadlines")
+        #expect(incremental.contains { $0[3] == "never-stored" }, "the access to a recording of no call is a finding")
     }
 }
 }
