@@ -5,8 +5,9 @@ import Foundation
 ///
 /// `Synchronization.Mutex` cannot wait, so the primitives that block a thread
 /// until something changes (a queue, a stop signal, a background result) are
-/// built on this one class, the module's only unchecked `Sendable` conformance:
-/// `state` is read and written only while `condition` is locked.
+/// built on this one class. Its unchecked `Sendable` conformance is one of
+/// two in the module (the other is `Turns`, built on it): `state` is read and
+/// written only while `condition` is locked.
 final class ConditionLock<State>: @unchecked Sendable {
     private let condition = NSCondition()
     private var state: State
