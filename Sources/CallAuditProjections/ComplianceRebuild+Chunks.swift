@@ -84,16 +84,19 @@ extension ComplianceRebuild {
             try ShadowTables.index(Self.factTables, on: connection)
             written = KeyFilter(bits: limits.filterBits)
         }
-        for key in fold.calls.keys { written!.insert(key.text, tag: WrittenKey.call) }
-        for key in fold.recordings.keys { written!.insert(key.text, tag: WrittenKey.recording) }
-        for key in fold.holds.keys { written!.insert(key.text, tag: WrittenKey.hold) }
+        // Reloaded keys are in the filter already: added again, they would grow it for nothing.
+        for key in fold.calls.keys where !reloaded.calls.contains(key) { written!.insert(key.text, tag: WrittenKey.call) }
+        for key in fold.recordings.keys where !reloaded.recordings.contains(key) { written!.insert(key.text, tag: WrittenKey.recording) }
+        for key in fold.holds.keys where !reloaded.holds.contains(key) { written!.insert(key.text, tag: WrittenKey.hold) }
         recordingsOfNoCall.note(fold)
-        writing = ChunkWrite(fold, reloaded: reloaded, connection: connection)
 
+        // Requests and conflict records move to the next chunk rather than
+        // being shared with the one written out, whose first change would copy them all.
         var next = ComplianceFold(recordsChanges: false)
-        next.requests = fold.requests
-        next.conflicts = fold.conflicts
-        next.requestClaims = fold.requestClaims
+        swap(&next.requests, &fold.requests)
+        swap(&next.conflicts, &fold.conflicts)
+        swap(&next.requestClaims, &fold.requestClaims)
+        writing = ChunkWrite(fold, reloaded: reloaded, connection: connection)
         fold = next
         reloaded = ReloadedKeys()
         eventsInChunk = 0

@@ -81,9 +81,18 @@ struct ComplianceRebuild: ProjectionRebuild {
         try judgeWrittenFacts(in: connection)
     }
 
-    /// The rebuild failed: the connection is the caller's again only once the chunk being written out is.
-    mutating func abandon() {
-        try? waitForChunkWritten()
+    /// The rebuild failed: the connection is the caller's again only once the
+    /// chunk being written out is. If writing it failed too, and `error` is
+    /// only the fold's next statement meeting the aborted transaction, the
+    /// write's error is the one to report (bad input there means the rebuild
+    /// goes batch by batch, as it would have had the fold written the chunk).
+    mutating func abandon(after error: any Error) -> any Error {
+        do {
+            try waitForChunkWritten()
+            return error
+        } catch let written {
+            return (error as? PostgresError)?.isInFailedTransaction == true ? written : error
+        }
     }
 
     /// The whole log was one chunk: judge it in memory, write every table once.

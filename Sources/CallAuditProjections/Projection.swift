@@ -63,11 +63,13 @@ package protocol ProjectionRebuild {
     mutating func fold(_ page: Page, in connection: PostgresConnection) throws
     /// Writes everything folded into the projection's fresh tables; `lastPosition` is where the log was read to.
     mutating func finish(in connection: PostgresConnection, lastPosition: Int64?) throws
-    /// The fold failed (here or in reading the log): ends any work still using
-    /// `connection`, which the runner then rolls back.
-    mutating func abandon()
+    /// The fold failed with `error` (here or in reading the log): ends any
+    /// work still using `connection`, which the runner then rolls back, and
+    /// returns the error to report: the first failure, not one that followed
+    /// from it (the runner rebuilds batch by batch only after bad input).
+    mutating func abandon(after error: any Error) -> any Error
 }
 
 extension ProjectionRebuild {
-    package mutating func abandon() {}
+    package mutating func abandon(after error: any Error) -> any Error { error }
 }

@@ -235,8 +235,7 @@ package final class ProjectionRunner: @unchecked Sendable {
             }
             try rebuild.finish(in: connection, lastPosition: total > 0 ? cursor.position : nil)
         } catch {
-            rebuild.abandon()
-            throw error
+            throw rebuild.abandon(after: error)
         }
         return (cursor, total)
     }

@@ -40,6 +40,10 @@ package struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDe
     /// CallAudit's own SQLSTATE (migration 11): a key wrapped with a KEK that was retired.
     package static let retiredKEK = "CA001"
 
+    /// A statement after an earlier one failed in the same transaction
+    /// (25P02): never the cause, which is that earlier failure.
+    package var isInFailedTransaction: Bool { sqlState == "25P02" }
+
     package var sqlState: String? {
         if case .server(let state) = kind { return state }
         return nil

@@ -1,5 +1,5 @@
 import CallAuditDomain
-import CallAuditProjections
+@testable import CallAuditProjections
 import CallAuditSimulator
 import CallAuditStore
 import Foundation
@@ -74,24 +74,19 @@ struct ComplianceProjectionTests {
         defer { database.drop() }
         let store = EventStore(connection: try PostgresConnection(conninfo: database.serviceURL))
         let runner = ProjectionRunner(projection: ComplianceProjection(policy: .default, clock: { Self.clockStart }), databaseURL: database.serviceURL, logger: quietLogger)
-        func event(_ id: String, _ type: EventType, at time: String, _ data: JSONValue) throws -> IncomingEvent {
-            IncomingEvent(event: try EventDecoder.validate(
-                ["specversion": "1.0", "id": .string(id), "source": "urn:t", "type": .string(type.rawValue), "time": .string(time), "data": data]),
-                origin: nil)
-        }
         try store.append(IngestBatch(events: [
-            try event("s", .callStarted, at: "2026-11-23T10:00:00Z", ["call_id": "c", "direction": "inbound", "channel": "phone", "parties": [
+            try Self.event("s", .callStarted, at: "2026-11-23T10:00:00Z", ["call_id": "c", "direction": "inbound", "channel": "phone", "parties": [
                 ["party_id": "a", "role": "agent", "jurisdiction": "DE", "subject": ["employee_id": "E1"]],
                 ["party_id": "p", "role": "customer", "jurisdiction": "DE", "subject": ["phone": "+4930123456"]],
             ]]),
-            try event("r", .recordingStarted, at: "2026-11-23T10:00:05Z", ["call_id": "c", "recording_id": "r1"]),
+            try Self.event("r", .recordingStarted, at: "2026-11-23T10:00:05Z", ["call_id": "c", "recording_id": "r1"]),
         ]), consumerGroup: "g")
         try runner.catchUpWithTheLog(of: database)
         #expect(try openFindings(database).map { $0[0]! } == ["CONSENT_MISSING"])
 
         // The consent was given two seconds after recording began; its event arrives late.
         try store.append(IngestBatch(events: [
-            try event("k", .consentGiven, at: "2026-11-23T10:00:07Z", ["call_id": "c", "party_id": "p", "method": "verbal", "scope": ["recording"]]),
+            try Self.event("k", .consentGiven, at: "2026-11-23T10:00:07Z", ["call_id": "c", "party_id": "p", "method": "verbal", "scope": ["recording"]]),
         ]), consumerGroup: "g")
         try runner.catchUpWithTheLog(of: database)
         #expect(try openFindings(database).isEmpty)
@@ -195,6 +190,13 @@ struct ComplianceProjectionTests {
         #expect(try runCallAudit(period + ["--rule", "NOT_A_RULE"]).status != 0, "an unknown rule is a usage error")
     }
 
+    /// One event of `type` with `data`, as ingest would store it.
+    static func event(_ id: String, _ type: EventType, at time: String, _ data: JSONValue) throws -> IncomingEvent {
+        IncomingEvent(event: try EventDecoder.validate(
+            ["specversion": "1.0", "id": .string(id), "source": "urn:t", "type": .string(type.rawValue), "time": .string(time), "data": data]),
+            origin: nil)
+    }
+
     /// Every fact, deadline and finding of the projection, table by table.
     static func state(of owner: PostgresConnection) throws -> [[[String?]]] {
         try [
@@ -261,13 +263,8 @@ struct ComplianceProjectionTests {
             ComplianceRebuildLimits(eventsPerChunk: 300, factsPerPage: 7, filterBits: 64),
         ])
     func recordingsOfNoCall(limits: ComplianceRebuildLimits) throws {
-        func event(_ id: String, _ type: EventType, at time: String, _ data: JSONValue) throws -> IncomingEvent {
-            IncomingEvent(event: try EventDecoder.validate(
-                ["specversion": "1.0", "id": .string(id), "source": "urn:t", "type": .string(type.rawValue), "time": .string(time), "data": data]),
-                origin: nil)
-        }
         func stored(_ recording: String, of call: String, at time: String) throws -> IncomingEvent {
-            try event("stored-\(recording)-\(call)", .recordingStored, at: time, [
+            try Self.event("stored-\(recording)-\(call)", .recordingStored, at: time, [
                 "call_id": .string(call), "recording_id": .string(recording), "storage_uri": .string("s3://recordings/\(recording)"),
                 "sha256": .string(String(repeating: "ab", count: 32)), "duration_seconds": 60, "bytes": 4_096,
             ])
@@ -278,16 +275,16 @@ struct ComplianceProjectionTests {
             stored("early", of: "started-later", at: "2026-10-01T09:05:00Z"),
             stored("moved", of: "started-later", at: "2026-10-01T09:06:00Z"),
         ] + simulated.prefix(150) + [
-            try event("late-start", .callStarted, at: "2026-10-01T09:00:00Z", [
+            try Self.event("late-start", .callStarted, at: "2026-10-01T09:00:00Z", [
                 "call_id": "started-later", "direction": "inbound", "channel": "phone", "parties": [
                     ["party_id": "a", "role": "agent", "jurisdiction": "DE", "subject": ["employee_id": "E1"]],
                 ],
             ]),
-            try event("access-orphan", .recordingAccessed, at: "2026-10-02T09:00:00Z", [
+            try Self.event("access-orphan", .recordingAccessed, at: "2026-10-02T09:00:00Z", [
                 "recording_id": "orphan", "actor": ["id": "x1", "role": "marketing"], "action": "download",
             ]),
             // A recording known only from an access: no call at all.
-            try event("access-unknown", .recordingAccessed, at: "2026-10-02T09:01:00Z", [
+            try Self.event("access-unknown", .recordingAccessed, at: "2026-10-02T09:01:00Z", [
                 "recording_id": "never-stored", "actor": ["id": "x1", "role": "marketing"], "action": "download",
             ]),
         ] + simulated.dropFirst(150) + [
@@ -307,6 +304,45 @@ struct ComplianceProjectionTests {
         #expect(try Self.state(of: owner) == before)
         #expect(judged == 2, "the recordings of a call never started have their retention deadlines")
         #expect(incremental.contains { $0[3] == "never-stored" }, "the access to a recording of no call is a finding")
+    }
+
+    /// Review 13's probe: a chunk's write fails in the background (a CHECK its rows break: 23514, bad input)
+    /// while the fold goes on; the fold's next statement meets the aborted transaction (25P02). The write's
+    /// error is the one reported, so the runner goes batch by batch as it does for bad input, not fatal.
+    @Test("a chunk write that fails on its own thread is reported as its own error, not as the aborted transaction the fold then meets")
+    func failedChunkWriteIsTheErrorReported() throws {
+        let perChunk = 40_000
+        let facts = try ComplianceRebuild.prepare(simulatedEvents(calls: 300).map { String(decoding: $0.event.canonical, as: UTF8.self) })
+        let cycled = (0..<perChunk).map { facts[$0 % facts.count] }
+        for _ in 0..<3 {
+            let database = try TestDatabase.create()
+            defer { database.drop() }
+            let connection = try database.owner()
+            try connection.execute("BEGIN")
+            let projection = ComplianceProjection(policy: .default, clock: { Self.clockStart })
+            try ShadowTables(connection: connection, tables: projection.tables, scratch: projection.scratchTables, unindexed: projection.indexedAfterFill)
+                .create()
+            var rebuild = ComplianceRebuild(
+                policy: .default, clock: { Self.clockStart },
+                limits: ComplianceRebuildLimits(eventsPerChunk: perChunk, factsPerPage: 1_000, filterBits: 1 << 24))
+            try rebuild.fold(cycled, in: connection)  // chunk 1, written on its thread
+            try rebuild.waitForChunkWritten()
+            // From here every row written to the calls table is refused: chunk 2's write fails at its first COPY,
+            // and chunk 3 loads chunk 1's facts back from the tables in the aborted transaction.
+            try connection.execute("ALTER TABLE callaudit_rebuild.compliance_calls ADD CONSTRAINT poison CHECK (false) NOT VALID")
+            let reported: any Error
+            do {
+                try rebuild.fold((0..<perChunk).map { facts[$0 % 50] } + cycled, in: connection)
+                try rebuild.finish(in: connection, lastPosition: nil)
+                Issue.record("the poisoned table took the chunk")
+                continue
+            } catch {
+                reported = rebuild.abandon(after: error)
+            }
+            try connection.execute("ROLLBACK")
+            #expect((reported as? PostgresError)?.sqlState == "23514", "reported: \(reported)")
+            #expect(FailureClass(of: reported) == .badInput)
+        }
     }
 }
 }
