@@ -141,26 +141,18 @@ extension ComplianceRebuild {
             ).decode((String, String).self).map { (key: $0, facts: $1) }
             try verdicts.submit { try Self.judge(calls: calls, recordings: recordings, policy: policy, now: now) }
         }
-        if let candidates = recordingsOfNoCall.candidates {
-            // Only these can lack a call (usually none): no scan of every recording for them.
-            try forEachPage(
-                """
-                SELECT recording_id, facts::text FROM compliance_recordings r
-                WHERE recording_id > $1 AND recording_id = ANY($2::text[])
-                    AND NOT EXISTS (SELECT FROM compliance_calls c WHERE c.call_id = r.call_id) ORDER BY recording_id
-                """, [.text(postgresArrayLiteral(candidates.map(\.text)))], in: connection
-            ) { recordings in
-                try verdicts.submit { try Self.judge(calls: [], recordings: recordings, policy: policy, now: now) }
-            }
-        } else {
-            try forEachPage(
-                """
-                SELECT recording_id, facts::text FROM compliance_recordings r
-                WHERE recording_id > $1 AND NOT EXISTS (SELECT FROM compliance_calls c WHERE c.call_id = r.call_id) ORDER BY recording_id
-                """, in: connection
-            ) { recordings in
-                try verdicts.submit { try Self.judge(calls: [], recordings: recordings, policy: policy, now: now) }
-            }
+        // Only the candidates can lack a call (usually none), unless there were too many to keep them.
+        let (onlyCandidates, candidates): (String, [PostgresValue]) = recordingsOfNoCall.candidates.map {
+            ("AND recording_id = ANY($2::text[])", [.text(postgresArrayLiteral($0.map(\.text)))])
+        } ?? ("", [])
+        try forEachPage(
+            """
+            SELECT recording_id, facts::text FROM compliance_recordings r
+            WHERE recording_id > $1 \(onlyCandidates)
+                AND NOT EXISTS (SELECT FROM compliance_calls c WHERE c.call_id = r.call_id) ORDER BY recording_id
+            """, candidates, in: connection
+        ) { recordings in
+            try verdicts.submit { try Self.judge(calls: [], recordings: recordings, policy: policy, now: now) }
         }
         try verdicts.drain()
 

@@ -25,7 +25,8 @@ package struct ComplianceRebuildLimits: Sendable {
 /// Memory is bounded whatever the log's size: after each chunk of
 /// `limits.eventsPerChunk` events, the chunk's facts are written to the fresh
 /// tables and dropped (`writeChunk`), on another thread while the next chunk
-/// is folded (`ChunkWrite`); a later event of a fact written out loads it back first. Once the log is folded, subjects are judged from the tables a
+/// is folded (`ChunkWrite`); a later event of a fact written out loads it
+/// back first. Once the log is folded, subjects are judged from the tables a
 /// page at a time (`judgeWrittenFacts`). A log that fits in one chunk never
 /// touches the tables until it is judged, straight from memory.
 /// Requests and conflict records stay in memory throughout: a few per thousand calls.
