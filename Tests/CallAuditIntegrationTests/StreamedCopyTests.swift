@@ -113,15 +113,7 @@ struct StreamedCopyTests {
     func failedCopyStopsTheEncoding() throws {
         let database = try TestDatabase.create()
         defer { database.drop() }
-        var fold = ComplianceFold()
-        let time = Timestamp(rfc3339: "2026-11-23T10:00:00Z")!
-        let notices = (0..<40).map { CallFacts.Fact(eventID: "notice-\($0)", time: time.adding(seconds: Int64($0)), partyID: "p2", method: "beep") }
-        for index in 0..<2_000 {
-            let callID = "call-\(100_000 + index)"
-            var call = CallFacts(callID: callID)
-            call.notices = notices
-            fold.calls[ExactKey(callID)] = call
-        }
+        let fold = Self.chunk(calls: 2_000)
         var wholeChunk = 0
         ComplianceRebuild.encodeFactRows(fold, sliceBytes: 1 << 14) { _, _, _ in
             wholeChunk += 1
