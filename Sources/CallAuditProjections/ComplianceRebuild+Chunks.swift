@@ -206,7 +206,7 @@ extension ComplianceRebuild {
 /// it with its call. Past `limit` candidates it stops keeping them, and
 /// judging scans every recording instead.
 struct RecordingsOfNoCall {
-    static let limit = 100_000
+    static let limit = 10_000
     /// nil once there were too many to keep.
     private(set) var candidates: Set<ExactKey>? = []
 
