@@ -1,6 +1,13 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+/// The executables allocate through jemalloc (Debian `libjemalloc-dev`; `libjemalloc2` at run time),
+/// as Swift servers commonly ship: linked, it takes malloc and free for the whole process (the
+/// Swift runtime, libpq, librdkafka). Under glibc's allocator a rebuild spent about a seventh more
+/// CPU, much of it in its arena's bins freeing the small objects of a page of events (BENCHMARKS.md,
+/// issue 21's thirteenth pass). `AllocatorTests` checks that the built binary really uses it.
+let jemalloc: [LinkerSetting] = [.linkedLibrary("jemalloc")]
+
 let package = Package(
     name: "callaudit",
     platforms: [.macOS(.v15)],
@@ -193,7 +200,8 @@ let package = Package(
                 "CallAuditRequests", "CallAuditTerminal", "CallAuditIntegrity", "CallAuditAPI", "CallAuditRendering",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            linkerSettings: jemalloc
         ),
         // The benchmarks behind BENCHMARKS.md (not tests): `callaudit-bench ingest | projections | lag | decode`.
         .executableTarget(
@@ -204,7 +212,8 @@ let package = Package(
                 "CallAuditAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            linkerSettings: jemalloc
         ),
 
         .testTarget(name: "CallAuditDomainTests", dependencies: ["CallAuditDomain"]),
