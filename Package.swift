@@ -2,11 +2,12 @@
 import PackageDescription
 
 /// The executables allocate through jemalloc (Debian `libjemalloc-dev`; `libjemalloc2` at run time),
-/// as Swift servers commonly ship: linked, it takes malloc and free for the whole process (the
-/// Swift runtime, libpq, librdkafka). Under glibc's allocator a rebuild spent about a seventh more
-/// CPU, much of it in its arena's bins freeing the small objects of a page of events (BENCHMARKS.md,
-/// issue 21's thirteenth pass). `AllocatorTests` checks that the built binary really uses it.
-let jemalloc: [LinkerSetting] = [.linkedLibrary("jemalloc")]
+/// as Swift servers commonly ship: linked ahead of libc, it takes malloc and free for the whole
+/// process (the Swift runtime, libpq, librdkafka). Under glibc's allocator a rebuild took about a
+/// fifth more process CPU, much of it in glibc's bins freeing the small objects of each page of
+/// events (BENCHMARKS.md, issue 21's thirteenth pass). `AllocatorTests` checks, through the dynamic
+/// loader's bindings, that the built binary's allocations go to jemalloc and nowhere else.
+let jemalloc: [LinkerSetting] = [.linkedLibrary("jemalloc", .when(platforms: [.linux]))]
 
 let package = Package(
     name: "callaudit",

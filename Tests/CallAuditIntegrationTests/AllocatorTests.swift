@@ -2,16 +2,27 @@ import Foundation
 import Testing
 
 /// The executables are linked with jemalloc (Package.swift), which must take
-/// malloc for the whole process: linked after libc, or dropped by the linker
-/// as unused, it would be loaded and never called.
+/// malloc for the whole process. Loaded after libc, or left out by the linker,
+/// it would not: and jemalloc starts up (and answers its own `MALLOC_CONF`)
+/// as soon as it is loaded, called or not. So the test asks the dynamic loader
+/// where each allocator symbol was bound.
 @Suite("The service's allocator")
 struct AllocatorTests {
-    @Test("the callaudit binary allocates through jemalloc: it answers jemalloc's own MALLOC_CONF")
-    func jemallocTakesMalloc() {
-        // glibc ignores MALLOC_CONF; jemalloc, once it served an allocation, prints its statistics at exit.
-        let run = shellOutput("MALLOC_CONF=stats_print:true '\(callauditBinary)' --help")
-        #expect(run.status == 0, "\(run.output.prefix(500))")
-        #expect(run.output.contains("___ Begin jemalloc statistics ___"))
-        #expect(run.output.contains("USAGE: callaudit"), "the command itself ran")
+    /// The allocator's entry points, as the loader names them in its bindings.
+    private static let allocatorSymbols =
+        "normal symbol [^a-z_](malloc|calloc|realloc|free|posix_memalign|aligned_alloc|memalign|valloc|malloc_usable_size)[^a-z_]"
+
+    @Test("every library of the callaudit binary binds malloc, free and the rest of the allocator to jemalloc, none elsewhere")
+    func jemallocTakesMalloc() throws {
+        // Bound all at start-up (`LD_BIND_NOW`), and nothing from the caller's environment preloaded.
+        let run = "env -u LD_PRELOAD -u MALLOC_CONF LD_BIND_NOW=1 LD_DEBUG=bindings '\(callauditBinary)' --help 2>&1 >/dev/null"
+        let bindings = shellOutput("\(run) | grep -E '\(Self.allocatorSymbols)'")
+        let lines = bindings.output.split(separator: "\n")
+        #expect(lines.count > 10, "the loader reported the allocator's bindings")
+        let elsewhere = lines.filter { !$0.contains("/libjemalloc.so.2 ") }.count
+        #expect(elsewhere == 0, "bound elsewhere: \(lines.first { !$0.contains("/libjemalloc.so.2 ") } ?? "")")
+
+        let help = shellOutput("'\(callauditBinary)' --help")
+        #expect(help.status == 0 && help.output.contains("USAGE: callaudit"), "the binary itself runs")
     }
 }
