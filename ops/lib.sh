@@ -13,7 +13,7 @@ STARTED_PIDS=()
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 ensure_packages() {
-    local wanted=(librdkafka-dev libpq-dev libjemalloc-dev zlib1g-dev postgresql-15 postgresql-client-15 kcat pkg-config curl openssl socat)
+    local wanted=(librdkafka-dev libpq-dev libjemalloc-dev zlib1g-dev python3 postgresql-15 postgresql-client-15 kcat pkg-config curl openssl socat)
     local missing=()
     for p in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
