@@ -3,8 +3,8 @@ import PackageDescription
 
 /// The executables allocate through jemalloc (Debian `libjemalloc-dev`; `libjemalloc2` at run time),
 /// as Swift servers commonly ship: linked ahead of libc, it takes malloc and free for the whole
-/// process (the Swift runtime, libpq, librdkafka). Under glibc's allocator a rebuild took about a
-/// fifth more process CPU, much of it in glibc's bins freeing the small objects of each page of
+/// process (the Swift runtime, libpq, librdkafka). Under glibc's allocator a rebuild took about an
+/// eighth more process CPU, much of it in glibc's bins freeing the small objects of each page of
 /// events (BENCHMARKS.md, issue 21's thirteenth pass). `AllocatorTests` checks, through the dynamic
 /// loader's bindings, that the built binary's allocations go to jemalloc and nowhere else.
 let jemalloc: [LinkerSetting] = [.linkedLibrary("jemalloc", .when(platforms: [.linux]))]
